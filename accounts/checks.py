@@ -1,0 +1,42 @@
+"""A system check that the process's database role is one row-level security binds.
+
+Run by the release phase: ``manage.py check --deploy --database default``."""
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+from django.db import connections
+
+
+@register(Tags.database)
+def check_app_database_role(app_configs, databases=None, **kwargs):
+    if not databases or "default" not in databases or settings.PORTAL_DB_ROLE == "owner":
+        return []
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT r.rolsuper, r.rolbypassrls,
+                   (SELECT count(*) FROM pg_tables t
+                    WHERE t.schemaname = 'public' AND t.tableowner = current_user)
+            FROM pg_roles r WHERE r.rolname = current_user
+            """
+        )
+        is_super, bypasses_rls, owned_tables = cursor.fetchone()
+    errors = []
+    if is_super or bypasses_rls:
+        errors.append(
+            Error(
+                "The app's database role is a superuser or has BYPASSRLS: tenant row-level "
+                "security would not apply.",
+                hint="Set DATABASE_APP_URL to a role with NOSUPERUSER NOBYPASSRLS.",
+                id="accounts.E001",
+            )
+        )
+    if owned_tables:
+        errors.append(
+            Error(
+                f"The app's database role owns {owned_tables} table(s).",
+                hint="Run migrations as the owner role (DATABASE_URL); serve as DATABASE_APP_URL.",
+                id="accounts.E002",
+            )
+        )
+    return errors

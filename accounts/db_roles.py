@@ -1,0 +1,46 @@
+"""Grants for the app role, refreshed after every ``migrate``.
+
+The web and worker processes connect as ``settings.DATABASE_APP_ROLE``: it may read and write
+rows (row-level security decides which), never change the schema, and never UPDATE, DELETE
+or TRUNCATE an append-only table (those carry the comment "append-only" in PostgreSQL).
+"""
+
+from django.conf import settings
+from django.db import connections
+from psycopg import sql
+
+
+def grant_app_role(*, using: str = "default", **kwargs) -> None:
+    connection = connections[using]
+    app_role = settings.DATABASE_APP_ROLE
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        if cursor.fetchone()[0] == app_role:
+            return  # the app role cannot grant to itself; migrate runs as the owner
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [app_role])
+        if cursor.fetchone() is None:
+            return
+        role = sql.Identifier(app_role)
+        statements = [
+            sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(role),
+            sql.SQL(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}"
+            ).format(role),
+            sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(role),
+        ]
+        cursor.execute(
+            """
+            SELECT c.relname FROM pg_class c
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+              AND obj_description(c.oid, 'pg_class') LIKE 'append-only%%'
+            """
+        )
+        for (table,) in cursor.fetchall():
+            statements.append(
+                sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {} FROM {}").format(
+                    sql.Identifier(table), role
+                )
+            )
+        for statement in statements:
+            cursor.execute(statement.as_string(cursor.connection))

@@ -1,0 +1,108 @@
+"""The tenant context: which agency a request or task is about, told to PostgreSQL.
+
+Every tenant-owned table has a FORCEd row-level-security policy comparing its ``agency_id``
+with the ``app.agency_id`` setting of the current transaction (see accounts/rls.py). The
+setting is made with ``set_config(..., is_local => true)`` so it ends with the transaction and
+never leaks to the next request that reuses the connection.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from celery import Task
+from django.conf import settings
+from django.db import connection, transaction
+
+from accounts.models import Agency
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOSTNAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
+_PORT = re.compile(r"^[0-9]{1,5}$")
+
+PLATFORM = object()  # the bare base domain: platform pages, no agency
+
+
+def parse_host(raw_host: str) -> str | None:
+    """Lower-cased host name without port, or None if the header is malformed."""
+    host = raw_host.strip().lower()
+    if host.count(":") == 1:
+        host, port = host.split(":")
+        if not _PORT.match(port):
+            return None
+    host = host.rstrip(".")
+    if not host or len(host) > 253 or not _HOSTNAME.match(host):
+        return None
+    return host
+
+
+def resolve_host(raw_host: str):
+    """Agency for the host, PLATFORM for the base domain, or None (answered with 404)."""
+    host = parse_host(raw_host)
+    if host is None:
+        return None
+    base = settings.PORTAL_BASE_DOMAIN
+    if host == base:
+        return PLATFORM
+    if host.endswith("." + base):
+        slug = host[: -len(base) - 1]
+        if "." in slug:
+            return None
+        return Agency.objects.filter(slug=slug, is_active=True).first()
+    return Agency.objects.filter(custom_domain=host, is_active=True).first()
+
+
+def set_db_tenant(agency_id: int | None, *, platform: bool = False) -> None:
+    """Set the RLS context for the rest of the current transaction."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("The tenant context can only be set inside a transaction.")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
+            [
+                settings.TENANT_DB_SETTING,
+                "" if agency_id is None else str(int(agency_id)),
+                settings.PLATFORM_DB_SETTING,
+                "on" if platform else "off",
+            ],
+        )
+
+
+def current_db_tenant() -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting(%s, true)", [settings.TENANT_DB_SETTING])
+        value = cursor.fetchone()[0]
+    return int(value) if value else None
+
+
+@contextmanager
+def agency_context(agency: Agency | int | None, *, platform: bool = False) -> Iterator[None]:
+    """Run a block in a transaction whose RLS context is ``agency``.
+
+    Nested use (seeding several agencies, tests) restores the outer agency on exit.
+    """
+    agency_id = agency.pk if isinstance(agency, Agency) else agency
+    nested = connection.in_atomic_block
+    outer = current_db_tenant() if nested else None
+    with transaction.atomic():
+        set_db_tenant(agency_id, platform=platform)
+        yield
+        # On an exception the savepoint's rollback restores the outer setting by itself.
+        if nested:
+            set_db_tenant(outer)
+
+
+class TenantTask(Task):
+    """Default base of every Celery task: runs inside its agency's RLS context.
+
+    Tasks take ids, never model instances, and ``agency_id`` is a required keyword argument,
+    so a task that forgot its tenant fails loudly instead of quietly seeing nothing.
+    """
+
+    def __call__(self, *args, **kwargs):
+        if "agency_id" not in kwargs:
+            raise TypeError(f"Task {self.name} must be called with agency_id=...")
+        with agency_context(kwargs["agency_id"]):
+            return super().__call__(*args, **kwargs)

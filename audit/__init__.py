@@ -1,0 +1,63 @@
+"""The audit log's public API: ``audit.record(...)``.
+
+Call it inside the transaction of the change it records (services do), so the event and the
+change commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def client_ip(request) -> str | None:
+    """The client's address. Behind Heroku's router the last X-Forwarded-For entry is the one
+    the router added; entries before it are whatever the client claimed."""
+    from django.conf import settings
+
+    hops = getattr(settings, "TRUSTED_PROXY_HOPS", 0)
+    if hops:
+        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [p for p in forwarded if p]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return request.META.get("REMOTE_ADDR")
+
+
+def record(
+    action: str,
+    *,
+    request=None,
+    agency: Any = None,
+    actor: Any = None,
+    target: Any = None,
+    details: dict | None = None,
+    acting_as_grant_id: int | None = None,
+):
+    """Append an event to its agency's chain.
+
+    ``agency`` and ``actor`` default to the request's; ``target`` is a model instance (its
+    type and primary key are stored). Returns the saved AuditEvent.
+    """
+    from audit.chain import append
+
+    if agency is None and request is not None:
+        agency = getattr(request, "agency", None)
+    if actor is None and request is not None:
+        user = getattr(request, "user", None)
+        actor = user if user is not None and user.is_authenticated else None
+    target_type = target_id = ""
+    if target is not None:
+        target_type = target._meta.label_lower
+        target_id = str(target.pk)
+    return append(
+        action,
+        agency_id=getattr(agency, "pk", agency),
+        actor_id=getattr(actor, "pk", actor),
+        target_type=target_type,
+        target_id=target_id,
+        details=details,
+        ip=client_ip(request) if request is not None else None,
+        user_agent=request.META.get("HTTP_USER_AGENT", "") if request is not None else "",
+        request_id=getattr(request, "request_id", "") if request is not None else "",
+        acting_as_grant_id=acting_as_grant_id,
+    )

@@ -1,0 +1,165 @@
+"""Writing to and verifying the per-agency SHA-256 chains of the audit log.
+
+Each event's hash covers every stored field and the previous event's hash, so changing,
+removing or reordering any row breaks the chain from that row on; ``audit_verify`` names the
+first broken link. Writers of one chain are serialised by a transaction-level advisory lock,
+so two concurrent requests can never both chain onto the same previous event (a fork).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from audit import registry
+from audit.models import AuditEvent
+
+GENESIS_HASH = "0" * 64
+_LOCK_CLASS = 0x41554449  # "AUDI": the advisory-lock namespace of the audit chains
+
+
+def _normalise_ip(ip: str | None) -> str | None:
+    if not ip:
+        return None
+    try:
+        return str(ipaddress.ip_address(ip))
+    except ValueError:
+        return None
+
+
+def _canonical(event: AuditEvent) -> bytes:
+    created_at = event.created_at.astimezone(UTC).isoformat(timespec="microseconds")
+    body = {
+        "agency": event.agency_id,
+        "actor": event.actor_id,
+        "acting_as_grant": event.acting_as_grant_id,
+        "action": event.action,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "ip": event.ip,
+        "user_agent": event.user_agent,
+        "request_id": event.request_id,
+        "created_at": created_at,
+        "details": event.details,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def event_hash(event: AuditEvent, prev_hash: str) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + _canonical(event)).hexdigest()
+
+
+def _chain(agency_id: int | None):
+    return (
+        AuditEvent.objects.filter(agency_id=agency_id)
+        if agency_id
+        else AuditEvent.objects.filter(agency__isnull=True)
+    )
+
+
+def append(
+    action: str,
+    *,
+    agency_id: int | None,
+    actor_id: int | None = None,
+    target_type: str = "",
+    target_id: str = "",
+    details: dict | None = None,
+    ip: str | None = None,
+    user_agent: str = "",
+    request_id: str = "",
+    acting_as_grant_id: int | None = None,
+) -> AuditEvent:
+    """Chain one event. Runs inside the caller's transaction, so it commits or rolls back
+    with the change it records."""
+    registry.get(action)  # unknown codes raise before anything is written
+    details = json.loads(json.dumps(details or {}))  # exactly what jsonb will give back
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, agency_id or 0])
+            # Read after the lock: the newest committed event of this chain.
+            prev_hash = (
+                _chain(agency_id).order_by("-id").values_list("hash", flat=True).first()
+                or GENESIS_HASH
+            )
+            cursor.execute("SELECT clock_timestamp()")
+            now = cursor.fetchone()[0]
+        event = AuditEvent(
+            agency_id=agency_id,
+            actor_id=actor_id,
+            acting_as_grant_id=acting_as_grant_id,
+            action=action,
+            target_type=target_type,
+            target_id=str(target_id)[:64],
+            ip=_normalise_ip(ip),
+            user_agent=(user_agent or "")[:512],
+            request_id=(request_id or "")[:64],
+            created_at=now,
+            details=details,
+            prev_hash=prev_hash,
+        )
+        event.hash = event_hash(event, prev_hash)
+        event.save(force_insert=True)
+    return event
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    agency_id: int | None
+    events: int
+    first_broken_id: int | None = None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.first_broken_id is None
+
+
+def verify_chain(agency_id: int | None) -> ChainReport:
+    """Recompute one chain from its start; stop at the first event that does not match.
+
+    The caller must have set the chain's tenant context (audit_verify does)."""
+    prev_hash = GENESIS_HASH
+    count = 0
+    events: Iterator[AuditEvent] = _chain(agency_id).order_by("id").iterator(chunk_size=2000)
+    for event in events:
+        count += 1
+        if event.prev_hash != prev_hash:
+            return ChainReport(agency_id, count, event.pk, "previous-hash link does not match")
+        if event_hash(event, prev_hash) != event.hash:
+            return ChainReport(agency_id, count, event.pk, "contents do not match their hash")
+        prev_hash = event.hash
+    return ChainReport(agency_id, count)
+
+
+def set_chain_context(agency_id: int | None) -> None:
+    """Point row-level security at one chain (the platform chain when agency_id is None).
+
+    The same settings as accounts.tenancy.set_db_tenant, written here because the audit app
+    depends on no other app's code."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
+            [
+                settings.TENANT_DB_SETTING,
+                "" if agency_id is None else str(int(agency_id)),
+                settings.PLATFORM_DB_SETTING,
+                "on" if agency_id is None else "off",
+            ],
+        )
+
+
+def verify_all(agency_ids: list[int]) -> list[ChainReport]:
+    reports = []
+    for agency_id in [None, *agency_ids]:
+        with transaction.atomic():
+            set_chain_context(agency_id)
+            reports.append(verify_chain(agency_id))
+    return reports

@@ -1,0 +1,62 @@
+"""The audit log: one append-only, hash-chained table for every agency.
+
+PostgreSQL refuses UPDATE, DELETE and TRUNCATE on it (a trigger, and the app role is granted
+only SELECT and INSERT), whatever the ORM tries. Each agency has its own SHA-256 chain (the
+platform has one more, for events with no agency); see audit/chain.py.
+"""
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditEvent(models.Model):
+    # Plain references without database constraints: an append-only row must never block,
+    # or be removed by, the deletion of what it describes (an expunged agency, a user).
+    agency = models.ForeignKey(
+        settings.PORTAL_TENANT_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    acting_as_grant_id = models.BigIntegerField(
+        null=True, blank=True, help_text="Support-access grant the actor used, if any"
+    )
+    action = models.CharField(max_length=80)
+    target_type = models.CharField(max_length=80, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(help_text="Database clock (UTC) when the event was chained")
+    details = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        db_table_comment = "append-only: UPDATE, DELETE and TRUNCATE are refused"
+        indexes = [
+            models.Index(fields=["agency", "created_at"], name="audit_agency_time"),
+            models.Index(fields=["agency", "action", "created_at"], name="audit_agency_action"),
+        ]
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit events are append-only.")

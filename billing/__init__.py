@@ -1,0 +1,1 @@
+"""Billing: invoices, fees, Stripe Checkout and webhooks (a later issue)."""

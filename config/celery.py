@@ -1,0 +1,12 @@
+"""The Celery application. Tasks default to accounts.tenancy.TenantTask: each one runs in a
+transaction with its agency's row-level-security context set, and must be given agency_id."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("portal", task_cls="accounts.tenancy:TenantTask")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

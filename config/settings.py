@@ -1,0 +1,326 @@
+"""Settings for every environment, read from the process environment (12-factor).
+
+``PORTAL_ENV=production`` turns on the production checks in ``_refuse_unsafe_production``:
+the process will not start with a weak ``SECRET_KEY``, ``DEBUG`` on, or the HTTPS hardening
+switched off, and the message names the setting. With nothing set the portal runs on the
+embedded default: an embedded PostgreSQL server, tasks in-process, email to the console.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_choice, env_int, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+PORTAL_ENV = env_choice("PORTAL_ENV", ("development", "production"), "development")
+IS_PRODUCTION = PORTAL_ENV == "production"
+if os.environ.get("DYNO") and not IS_PRODUCTION:
+    # Heroku sets DYNO on every dyno: never serve real traffic with development settings.
+    raise ImproperlyConfigured("PORTAL_ENV must be 'production' on Heroku (DYNO is set).")
+
+DEBUG = env_bool("DEBUG", default=not IS_PRODUCTION)
+
+
+def _development_secret_key() -> str:
+    """A random key kept in .local/ (git-ignored): even a laptop's sessions are unforgeable."""
+    import secrets
+
+    path = BASE_DIR / ".local" / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(64))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = env_str("SECRET_KEY") or ("" if IS_PRODUCTION else _development_secret_key())
+
+# --- Tenancy -------------------------------------------------------------------------------
+# Agencies live at <slug>.<PORTAL_BASE_DOMAIN> or at a custom domain; the bare base domain
+# serves the platform pages. accounts.middleware.TenantMiddleware is the host allow-list: it
+# answers 404 for any host that is neither, before anything else reads the Host header, so
+# Django's own ALLOWED_HOSTS check has nothing left to add.
+PORTAL_BASE_DOMAIN = (env_str("PORTAL_BASE_DOMAIN", "localhost") or "").lower().strip(".")
+ALLOWED_HOSTS = ["*"]
+PORTAL_TENANT_MODEL = "accounts.Agency"
+# The PostgreSQL settings that carry the tenant inside each transaction (see accounts/tenancy.py).
+TENANT_DB_SETTING = "app.agency_id"
+PLATFORM_DB_SETTING = "app.platform"
+
+# --- Applications --------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "accounts",
+    "audit",
+    "requests_portal",
+    "documents",
+    "billing",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.RequestIdMiddleware",
+    "config.middleware.SecurityHeadersMiddleware",
+    "accounts.middleware.TenantMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "accounts.middleware.AuditAccessMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.tenancy",
+            ],
+        },
+    },
+]
+
+# --- Database ------------------------------------------------------------------------------
+# DATABASE_URL is the owner role (migrations); DATABASE_APP_URL the role the web and worker
+# processes use: it owns no table and has no BYPASSRLS, so row-level security always applies.
+# manage.py switches to the owner for "migrate" only (PORTAL_DB_ROLE=owner).
+_database_url = env_str("DATABASE_URL")
+if _database_url:
+    _owner_url = _database_url
+    _app_url = env_str("DATABASE_APP_URL")
+    if not _app_url:
+        raise ImproperlyConfigured(
+            "DATABASE_APP_URL is required when DATABASE_URL is set: the portal never serves "
+            "requests as the role that owns the tables (row-level security would not bind it)."
+        )
+elif IS_PRODUCTION:
+    raise ImproperlyConfigured("DATABASE_URL is required in production.")
+else:
+    from config.embedded_postgres import ensure_embedded_database
+
+    _embedded = ensure_embedded_database(BASE_DIR)
+    _owner_url, _app_url = _embedded["owner"], _embedded["app"]
+
+PORTAL_DB_ROLE = env_choice("PORTAL_DB_ROLE", ("app", "owner"), "app")
+_db_options = {"conn_max_age": env_int("DB_CONN_MAX_AGE", 60, minimum=0)}
+PORTAL_OWNER_DATABASE = dj_database_url.parse(_owner_url, **_db_options)
+PORTAL_APP_DATABASE = dj_database_url.parse(_app_url, **_db_options)
+DATABASE_APP_ROLE = PORTAL_APP_DATABASE["USER"]
+if PORTAL_OWNER_DATABASE["USER"] == DATABASE_APP_ROLE:
+    raise ImproperlyConfigured(
+        "DATABASE_APP_URL must use a different role from DATABASE_URL (the table owner)."
+    )
+DATABASES = {
+    "default": dict(
+        PORTAL_OWNER_DATABASE if PORTAL_DB_ROLE == "owner" else PORTAL_APP_DATABASE,
+        CONN_HEALTH_CHECKS=True,
+    )
+}
+DATABASE_SSLMODE = env_choice(
+    "DATABASE_SSLMODE",
+    ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
+    "require" if IS_PRODUCTION else "prefer",
+)
+if _database_url:
+    DATABASES["default"].setdefault("OPTIONS", {})["sslmode"] = DATABASE_SSLMODE
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Background jobs -----------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Without Redis (the embedded default) tasks run in-process, right after the transaction
+# that enqueued them commits (they are always enqueued with delay_on_commit).
+CELERY_TASK_ALWAYS_EAGER = REDIS_URL is None
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+if REDIS_URL and REDIS_URL.startswith("rediss://"):
+    import ssl
+
+    # Heroku Data for Redis presents a self-signed certificate; its docs say to set "none".
+    _cert_reqs = env_choice("REDIS_SSL_CERT_REQS", ("required", "none"), "required")
+    CELERY_BROKER_USE_SSL = {
+        "ssl_cert_reqs": ssl.CERT_REQUIRED if _cert_reqs == "required" else ssl.CERT_NONE
+    }
+
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# --- Accounts and sessions -----------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+PASSWORD_RESET_TIMEOUT = 60 * 60  # one hour
+SESSION_COOKIE_AGE = 12 * 60 * 60  # absolute lifetime; the idle timeout comes with issue 4
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# --- Email ---------------------------------------------------------------------------------
+EMAIL_HOST = env_str("EMAIL_HOST")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+elif IS_PRODUCTION:
+    raise ImproperlyConfigured("EMAIL_HOST is required in production (password reset sends email).")
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Records Portal <no-reply@localhost>")
+
+# --- Static files --------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": BASE_DIR / ".local" / "media"},
+    },
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if IS_PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# --- Internationalisation ------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Security headers (all environments; HTTPS-only parts in production below) -------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# No inline script or style anywhere, so the policy needs no nonce yet.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+if IS_PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")  # Heroku's router
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 63072000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # __Host- cookies are bound to exactly one host: a session for one agency's subdomain is
+    # never sent to another agency's.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# --- Logging and errors --------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "config.middleware.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"pgserver": {"level": "WARNING"}},
+}
+
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    # send_default_pii=False keeps user emails, IPs, cookies and bodies out of Sentry.
+    sentry_sdk.init(dsn=SENTRY_DSN, send_default_pii=False, environment=PORTAL_ENV)
+
+
+def _refuse_unsafe_production() -> None:
+    """Stop a production process whose settings would make a promise of docs/security.md false."""
+    if not IS_PRODUCTION:
+        return
+    weak_key = (
+        len(SECRET_KEY) < 50
+        or len(set(SECRET_KEY)) < 5
+        or SECRET_KEY.startswith("django-insecure-")
+    )
+    problems = {
+        "SECRET_KEY": weak_key
+        and "must be set to a random value of at least 50 characters (not django-insecure-...)",
+        "DEBUG": DEBUG and "must be off in production",
+        "SECURE_SSL_REDIRECT": not SECURE_SSL_REDIRECT and "must be on in production",
+        "SECURE_HSTS_SECONDS": SECURE_HSTS_SECONDS < 31536000
+        and "must be at least 31536000 (one year) in production",
+        "DATABASE_SSLMODE": DATABASE_SSLMODE not in ("require", "verify-ca", "verify-full")
+        and "must be require, verify-ca or verify-full in production",
+        "REDIS_URL": REDIS_URL is not None
+        and not REDIS_URL.startswith("rediss://")
+        and "must use TLS (rediss://) in production",
+        "PORTAL_BASE_DOMAIN": PORTAL_BASE_DOMAIN in ("", "localhost")
+        and "must be the portal's public domain in production",
+    }
+    for name, message in problems.items():
+        if message:
+            raise ImproperlyConfigured(f"{name} {message}.")
+
+
+_refuse_unsafe_production()
+
+# How many proxies in front of the app append to X-Forwarded-For (Heroku's router: 1).
+TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 1 if IS_PRODUCTION else 0, minimum=0)

@@ -1,0 +1,34 @@
+"""URL wiring. config is the one place that joins the apps together: the audit viewer gets
+its permission check here, because the audit app knows nothing about roles."""
+
+from django.urls import include, path
+
+from accounts import policy
+from accounts import urls as accounts_urls
+from accounts import views as accounts_views
+from accounts.decorators import agency_permission
+from audit import views as audit_views
+from config import views as config_views
+from requests_portal import urls as requests_urls
+
+staff_urlpatterns = [
+    *accounts_urls.staff_urlpatterns,
+    *requests_urls.staff_urlpatterns,
+    path("audit/", agency_permission(policy.AUDIT_VIEW)(audit_views.event_list), name="audit_log"),
+    path(
+        "audit/export.csv",
+        agency_permission(policy.AUDIT_VIEW)(audit_views.event_export),
+        name="audit_export",
+    ),
+]
+
+urlpatterns = [
+    path("", accounts_views.home, name="home"),
+    path("accounts/", include("accounts.urls")),
+    path("staff/", include((staff_urlpatterns, "staff"))),
+    path("healthz", config_views.healthz, name="healthz"),
+]
+
+handler403 = "config.views.permission_denied"
+handler404 = "config.views.page_not_found"
+handler500 = "config.views.server_error"

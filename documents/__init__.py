@@ -1,0 +1,1 @@
+"""Documents: encryption, storage, download tokens, scans and redaction (issue 5)."""

@@ -1,0 +1,30 @@
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from accounts import policy
+from accounts.decorators import agency_permission
+from requests_portal import access
+from requests_portal.models import DepartmentMember
+
+
+@require_GET
+@agency_permission(policy.DEPARTMENTS_VIEW)
+def department_list(request):
+    departments = access.departments_for(request.user, request.agency)
+    return render(request, "requests_portal/department_list.html", {"departments": departments})
+
+
+@require_GET
+@agency_permission(policy.DEPARTMENTS_VIEW)
+def department_detail(request, department_id: int):
+    department = access.get_department_for(request.user, request.agency, department_id)
+    members = (
+        DepartmentMember.objects.filter(agency=request.agency, department=department)
+        .select_related("user")
+        .order_by("user__email")
+    )
+    return render(
+        request,
+        "requests_portal/department_detail.html",
+        {"department": department, "members": members},
+    )
