@@ -12,15 +12,20 @@ def check_app_database_role(app_configs, databases=None, **kwargs):
     if not databases or "default" not in databases or settings.PORTAL_DB_ROLE == "owner":
         return []
     with connections["default"].cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT r.rolsuper, r.rolbypassrls,
-                   (SELECT count(*) FROM pg_tables t
-                    WHERE t.schemaname = 'public' AND t.tableowner = current_user)
-            FROM pg_roles r WHERE r.rolname = current_user
-            """
-        )
-        is_super, bypasses_rls, owned_tables = cursor.fetchone()
+        return role_problems(cursor)
+
+
+def role_problems(cursor) -> list[Error]:
+    """What is wrong with the role ``cursor`` is connected as, for serving tenant traffic."""
+    cursor.execute(
+        """
+        SELECT r.rolsuper, r.rolbypassrls,
+               (SELECT count(*) FROM pg_tables t
+                WHERE t.schemaname = 'public' AND t.tableowner = current_user)
+        FROM pg_roles r WHERE r.rolname = current_user
+        """
+    )
+    is_super, bypasses_rls, owned_tables = cursor.fetchone()
     errors = []
     if is_super or bypasses_rls:
         errors.append(

@@ -5,7 +5,7 @@ from django.template.response import TemplateResponse
 
 import audit
 from accounts import audit_events
-from accounts.tenancy import PLATFORM, resolve_host, set_db_tenant
+from accounts.tenancy import PLATFORM, agency_context, resolve_host
 
 
 def not_found(request) -> TemplateResponse:
@@ -32,8 +32,7 @@ class TenantMiddleware:
             return not_found(request)
         is_platform = resolved is PLATFORM
         request.agency = None if is_platform else resolved
-        with transaction.atomic():
-            set_db_tenant(None if is_platform else resolved.pk, platform=is_platform)
+        with agency_context(request.agency, platform=is_platform):
             response = self.get_response(request)
             if response.status_code >= 500:
                 transaction.set_rollback(True)

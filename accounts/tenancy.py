@@ -71,27 +71,37 @@ def set_db_tenant(agency_id: int | None, *, platform: bool = False) -> None:
 
 
 def current_db_tenant() -> int | None:
+    return current_db_context()[0]
+
+
+def current_db_context() -> tuple[int | None, bool]:
+    """(agency id, platform flag) of the current transaction."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting(%s, true)", [settings.TENANT_DB_SETTING])
-        value = cursor.fetchone()[0]
-    return int(value) if value else None
+        cursor.execute(
+            "SELECT current_setting(%s, true), current_setting(%s, true)",
+            [settings.TENANT_DB_SETTING, settings.PLATFORM_DB_SETTING],
+        )
+        agency_id, platform = cursor.fetchone()
+    return (int(agency_id) if agency_id else None), platform == "on"
 
 
 @contextmanager
 def agency_context(agency: Agency | int | None, *, platform: bool = False) -> Iterator[None]:
-    """Run a block in a transaction whose RLS context is ``agency``.
+    """Run a block in a transaction whose RLS context is ``agency`` (or the platform).
 
-    Nested use (seeding several agencies, tests) restores the outer agency on exit.
+    Nested use (seeding several agencies, tests, a request inside a test) restores the outer
+    context on exit.
     """
     agency_id = agency.pk if isinstance(agency, Agency) else agency
     nested = connection.in_atomic_block
-    outer = current_db_tenant() if nested else None
+    outer = current_db_context() if nested else None
     with transaction.atomic():
         set_db_tenant(agency_id, platform=platform)
         yield
-        # On an exception the savepoint's rollback restores the outer setting by itself.
-        if nested:
-            set_db_tenant(outer)
+        # After an exception, or a block marked for rollback, the savepoint's rollback
+        # restores the outer setting by itself.
+        if outer is not None and not connection.needs_rollback:
+            set_db_tenant(outer[0], platform=outer[1])
 
 
 class TenantTask(Task):

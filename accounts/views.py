@@ -3,7 +3,7 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse_lazy
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 import audit
 from accounts import access, audit_events, policy
@@ -11,7 +11,7 @@ from accounts.decorators import agency_permission
 from accounts.models import Agency
 
 
-@require_GET
+@require_safe
 def home(request):
     """The agency's front page, or the directory of agencies on the bare base domain."""
     if request.agency is None:
@@ -20,20 +20,20 @@ def home(request):
     return render(request, "accounts/agency_home.html")
 
 
-@require_GET
+@require_safe
 @agency_permission(policy.STAFF_AREA)
 def staff_dashboard(request):
     return render(request, "accounts/staff_dashboard.html")
 
 
-@require_GET
+@require_safe
 @agency_permission(policy.USERS_VIEW)
 def member_list(request):
     members = access.memberships_for(request.user, request.agency)
     return render(request, "accounts/member_list.html", {"members": members})
 
 
-@require_GET
+@require_safe
 @agency_permission(policy.USERS_VIEW)
 def member_detail(request, membership_id: int):
     member = access.get_membership_for(request.user, request.agency, membership_id)

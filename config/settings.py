@@ -67,7 +67,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Production serves static files with WhiteNoise; runserver serves them in development.
+    *(["whitenoise.middleware.WhiteNoiseMiddleware"] if IS_PRODUCTION else []),
     "config.middleware.RequestIdMiddleware",
     "config.middleware.SecurityHeadersMiddleware",
     "accounts.middleware.TenantMiddleware",

@@ -4,7 +4,7 @@ that support can look up in the logs."""
 from django.db import connection
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from config.middleware import current_request_id
 
@@ -25,7 +25,7 @@ def server_error(request):
     return HttpResponse(body, status=500)
 
 
-@require_GET
+@require_safe
 def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
