@@ -8,20 +8,26 @@ import audit
 from accounts import audit_events
 
 
+def _served(request) -> bool:
+    # Only requests the tenant middleware resolved have a tenant context to record into;
+    # a shell or a test's force_login() has none and nothing to attribute.
+    return request is not None and hasattr(request, "agency")
+
+
 @receiver(user_logged_in, dispatch_uid="audit_login")
 def record_login(sender, request, user, **kwargs):
-    audit.record(audit_events.LOGIN_SUCCEEDED.code, request=request, actor=user)
+    if _served(request):
+        audit.record(audit_events.LOGIN_SUCCEEDED.code, request=request, actor=user)
 
 
 @receiver(user_login_failed, dispatch_uid="audit_login_failed")
 def record_login_failure(sender, credentials, request=None, **kwargs):
-    if request is None:
-        return  # authenticate() called outside a request (a shell): nothing to attribute
-    email = str(credentials.get("username") or credentials.get("email") or "")[:254]
-    audit.record(audit_events.LOGIN_FAILED.code, request=request, details={"email": email})
+    if _served(request):
+        email = str(credentials.get("username") or credentials.get("email") or "")[:254]
+        audit.record(audit_events.LOGIN_FAILED.code, request=request, details={"email": email})
 
 
 @receiver(user_logged_out, dispatch_uid="audit_logout")
 def record_logout(sender, request, user, **kwargs):
-    if user is not None:
+    if _served(request) and user is not None:
         audit.record(audit_events.LOGGED_OUT.code, request=request, actor=user)

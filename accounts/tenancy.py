@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from celery import Task
+from celery.contrib.django.task import DjangoTask
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -104,11 +104,12 @@ def agency_context(agency: Agency | int | None, *, platform: bool = False) -> It
             set_db_tenant(outer[0], platform=outer[1])
 
 
-class TenantTask(Task):
+class TenantTask(DjangoTask):
     """Default base of every Celery task: runs inside its agency's RLS context.
 
     Tasks take ids, never model instances, and ``agency_id`` is a required keyword argument,
     so a task that forgot its tenant fails loudly instead of quietly seeing nothing.
+    DjangoTask adds ``delay_on_commit``: enqueue only once the caller's transaction commits.
     """
 
     def __call__(self, *args, **kwargs):

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_safe
 import audit
 from accounts import access, audit_events, policy
 from accounts.decorators import agency_permission
+from accounts.forms import LoginForm
 from accounts.models import Agency
 
 
@@ -42,6 +43,7 @@ def member_detail(request, membership_id: int):
 
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
+    authentication_form = LoginForm
     redirect_authenticated_user = True
 
 

@@ -21,7 +21,8 @@ def server_error(request):
     # No template context processors here: they may be what failed.
     from django.template import loader
 
-    body = loader.get_template("500.html").render({"request_id": current_request_id()})
+    request_id = getattr(request, "request_id", None) or current_request_id()
+    body = loader.get_template("500.html").render({"request_id": request_id})
     return HttpResponse(body, status=500)
 
 

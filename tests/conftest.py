@@ -6,6 +6,7 @@ binds the web process. Fixtures follow healthchecks' three personas, per agency:
 a staff member and a requester, plus the outsider who belongs to the other agency.
 """
 
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -39,6 +40,8 @@ def connected_as_owner():
 def django_db_setup(request, django_test_environment, django_db_blocker):
     from django.test.utils import setup_databases, teardown_databases
 
+    # One test database per process: concurrent runs on one machine never collide.
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = f"test_portal_{os.getpid()}"
     with django_db_blocker.unblock(), connected_as_owner():
         db_cfg = setup_databases(
             verbosity=request.config.option.verbose,

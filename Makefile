@@ -1,0 +1,52 @@
+# The commands people type daily. `make run` and `make test` are the two in README.md.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format install migrate seed stop-db lock bench
+
+# Install (only when the lock file changed), migrate, seed the demo, serve.
+run: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# Lint, format check and the whole test suite, against a real PostgreSQL.
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+
+seed: $(STAMP)
+	$(BIN)/python manage.py seed_demo
+
+# Stop the embedded PostgreSQL server (it keeps running between commands to start fast).
+stop-db: $(STAMP)
+	$(BIN)/python -c "import pgserver; pgserver.get_server('.local/pgdata', cleanup_mode='stop')"
+
+# Re-lock dependencies with hashes after editing pyproject.toml (needs `pip install uv`).
+lock:
+	uv pip compile pyproject.toml --generate-hashes --python-version 3.11 -q -o requirements.txt
+	uv pip compile pyproject.toml --extra dev -c requirements.txt --generate-hashes --python-version 3.11 -q -o requirements-dev.txt
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py

@@ -1,0 +1,60 @@
+"""Security headers, private-page caching and error pages."""
+
+import pytest
+from django.test import Client, override_settings
+from django.urls import path
+
+
+def boom(request):
+    raise RuntimeError("secret internals: /srv/app/settings.py password=hunter2")
+
+
+urlpatterns = [path("boom/", boom)]
+handler500 = "config.views.server_error"
+
+
+@pytest.mark.django_db
+def test_pages_carry_the_security_headers(client_for, tenant):
+    response = client_for(None, tenant.host).get("/")
+    csp = response["Content-Security-Policy"]
+    for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"):
+        assert directive in csp
+    assert "unsafe-inline" not in csp
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+
+
+@pytest.mark.django_db
+def test_private_pages_are_not_cached(client_for, tenant):
+    response = client_for(tenant.admin, tenant.host).get("/staff/")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+
+
+@pytest.mark.django_db
+def test_state_changes_need_a_csrf_token(tenant):
+    client = Client(HTTP_HOST=tenant.host, enforce_csrf_checks=True)
+    response = client.post("/accounts/login/", {"username": "a@b.test", "password": "x"})
+    assert response.status_code == 403
+
+
+@pytest.mark.django_db
+@override_settings(ROOT_URLCONF=__name__)
+def test_a_server_error_page_shows_a_reference_and_leaks_nothing(tenant):
+    client = Client(HTTP_HOST=tenant.host, raise_request_exception=False)
+    response = client.get("/boom/")
+    assert response.status_code == 500
+    body = response.content.decode()
+    assert "Something went wrong" in body
+    assert response["X-Request-ID"] in body
+    for leak in ("secret internals", "hunter2", "Traceback", "settings.py"):
+        assert leak not in body
+
+
+@pytest.mark.django_db
+def test_health_check_answers_on_the_platform_host(settings):
+    response = Client(HTTP_HOST=settings.PORTAL_BASE_DOMAIN).get("/healthz")
+    assert response.status_code == 200
+    assert response.content == b"ok"
