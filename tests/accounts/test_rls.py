@@ -97,7 +97,7 @@ def test_raw_sql_without_tenant_context_reads_no_tenant_rows(tenant, other_tenan
     with transaction.atomic():
         set_db_tenant(None)
         for table in tenant_tables():
-            assert fetch_all(f"SELECT count(*) FROM {table}")[0][0] == 0, table  # noqa: S608
+            assert fetch_all(f"SELECT count(*) FROM {table}")[0][0] == 0, table
 
 
 def test_orm_query_that_forgot_its_tenant_finds_nothing(tenant, other_tenant):

@@ -61,9 +61,12 @@ def test_event_time_comes_from_the_database_clock(tenant):
 
 
 def test_an_agency_context_cannot_write_into_another_agency_chain(tenant, other_tenant):
-    with agency_context(tenant.agency):
-        with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
-            audit.record(TEST_EVENT, agency=other_tenant.agency)
+    with (
+        agency_context(tenant.agency),
+        pytest.raises(DatabaseError, match="row-level security"),
+        transaction.atomic(),
+    ):
+        audit.record(TEST_EVENT, agency=other_tenant.agency)
 
 
 def test_orm_cannot_change_or_delete_an_event(tenant):
