@@ -19,21 +19,25 @@ from django.db import connection, transaction
 from accounts.models import Agency
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_HOSTNAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
-_PORT = re.compile(r"^[0-9]{1,5}$")
+_HOSTNAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*", re.ASCII)
+_PORT = re.compile(r"[0-9]{1,5}", re.ASCII)
 
 PLATFORM = object()  # the bare base domain: platform pages, no agency
 
 
 def parse_host(raw_host: str) -> str | None:
-    """Lower-cased host name without port, or None if the header is malformed."""
-    host = raw_host.strip().lower()
+    """Lower-cased host name without port, or None if the header is malformed.
+
+    Nothing is stripped: a header that Django's own get_host() would refuse (whitespace,
+    control characters) must be refused here too, as a 404, before Django ever sees it.
+    """
+    host = raw_host.lower()
     if host.count(":") == 1:
         host, port = host.split(":")
-        if not _PORT.match(port):
+        if not _PORT.fullmatch(port):
             return None
-    host = host.rstrip(".")
-    if not host or len(host) > 253 or not _HOSTNAME.match(host):
+    host = host.removesuffix(".")
+    if not host or len(host) > 253 or not _HOSTNAME.fullmatch(host):
         return None
     return host
 

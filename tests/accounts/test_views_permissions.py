@@ -1,0 +1,441 @@
+"""Who may open which staff page: the permission matrix over every URL, outsiders, query
+counts and escaping.
+
+The matrix is built from the URL configuration itself, so a staff view added without
+``@agency_permission(...)`` fails here instead of quietly being open to every member.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import URLResolver, get_resolver, include, path, resolve, reverse
+
+from accounts import policy
+from accounts.models import Membership, Role
+from accounts.tenancy import agency_context
+from requests_portal.models import Department, DepartmentMember
+from tests.factories import DepartmentFactory, MembershipFactory, UserFactory
+
+# --- The URL configuration, walked -----------------------------------------------------------
+
+_PARAMETER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One URL pattern of the project, with the route and converters of all its parents."""
+
+    name: str | None
+    route: str
+    callback: Callable = field(compare=False)
+    converters: dict = field(compare=False, hash=False)
+
+    @property
+    def permission(self) -> policy.Permission | None:
+        return getattr(self.callback, "required_permission", None)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.route.startswith("staff/")
+
+    @property
+    def parameters(self) -> list[str]:
+        return [m["name"] for m in _PARAMETER.finditer(self.route)]
+
+    @property
+    def label(self) -> str:
+        return self.name or self.route
+
+    def path_with(self, values: dict[str, object]) -> str:
+        """The URL path, each parameter turned to text by its own converter."""
+
+        def fill(match: re.Match) -> str:
+            name = match["name"]
+            converter = self.converters.get(name)
+            value = values[name]
+            return converter.to_url(value) if converter is not None else str(value)
+
+        return "/" + _PARAMETER.sub(fill, self.route)
+
+
+def walk(patterns, prefix: str = "", namespace: str = "", converters=None) -> Iterator[Route]:
+    converters = converters or {}
+    for entry in patterns:
+        route = prefix + str(entry.pattern)
+        merged = {**converters, **getattr(entry.pattern, "converters", {})}
+        if isinstance(entry, URLResolver):
+            inner = ":".join(part for part in (namespace, entry.namespace or "") if part)
+            yield from walk(entry.url_patterns, route, inner, merged)
+        else:
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name
+            yield Route(name=name, route=route, callback=entry.callback, converters=merged)
+
+
+def staff_routes_without_permission(routes) -> list[str]:
+    return [r.label for r in routes if r.is_staff and r.permission is None]
+
+
+ALL_ROUTES = list(walk(get_resolver().url_patterns))
+# Every route that declares a permission, plus every staff route (one without a declared
+# permission then fails its matrix cases as well as the dedicated test below).
+MATRIX_ROUTES = [r for r in ALL_ROUTES if r.permission is not None or r.is_staff]
+STAFF_ROUTES = [r for r in ALL_ROUTES if r.is_staff]
+
+KNOWN_STAFF_PAGES = {
+    "staff:staff_dashboard",
+    "staff:member_list",
+    "staff:member_detail",
+    "staff:department_list",
+    "staff:department_detail",
+    "staff:audit_log",
+    "staff:audit_export",
+}
+
+
+# --- Path parameters: real objects of the signed-in user's own agency ------------------------
+
+
+def _membership_id(tenant) -> int:
+    with agency_context(tenant.agency):
+        return Membership.objects.get(agency=tenant.agency, user=tenant.staff).pk
+
+
+def _department_id(tenant) -> int:
+    with agency_context(tenant.agency):
+        return Department.objects.get(agency=tenant.agency, name="Clerk").pk
+
+
+PARAMETER_VALUES: dict[str, Callable] = {
+    "membership_id": _membership_id,
+    "department_id": _department_id,
+}
+
+
+def url_for(route: Route, tenant) -> str:
+    missing = [p for p in route.parameters if p not in PARAMETER_VALUES]
+    assert not missing, (
+        f"{route.label}: no test value for path parameter(s) {missing}; "
+        "add them to PARAMETER_VALUES"
+    )
+    url = route.path_with({p: PARAMETER_VALUES[p](tenant) for p in route.parameters})
+    assert resolve(url).func is route.callback, f"{url} does not resolve to {route.label}"
+    return url
+
+
+# --- Helpers ---------------------------------------------------------------------------------
+
+ROLE_PERSONAS = {
+    "admin": Role.ADMIN,
+    "department_admin": Role.DEPARTMENT_ADMIN,
+    "publisher": Role.PUBLISHER,
+    "staff": Role.STAFF,
+}
+PERSONAS = [*ROLE_PERSONAS, "requester", "anonymous"]
+
+_CSRF_VALUE = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
+
+
+def page_body(response) -> str:
+    """The rendered page, with the per-render masking of the CSRF token taken out (the same
+    session secret is masked with a fresh random salt on every render)."""
+    return _CSRF_VALUE.sub(r"\1\2", response.content.decode())
+
+
+def assert_portal_404(response) -> None:
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode()
+
+
+def is_csv_export(route: Route) -> bool:
+    return route.route.endswith(".csv")
+
+
+# --- The guard over the URL configuration ----------------------------------------------------
+
+
+def test_url_walk_finds_every_known_staff_page():
+    names = {r.name for r in STAFF_ROUTES}
+    assert names >= KNOWN_STAFF_PAGES, f"missing: {KNOWN_STAFF_PAGES - names}"
+
+
+def test_every_staff_url_declares_a_required_permission():
+    assert staff_routes_without_permission(ALL_ROUTES) == []
+
+
+def test_permission_guard_flags_a_staff_view_without_declared_permission():
+    def undeclared(request):  # pragma: no cover - never called
+        raise AssertionError
+
+    patterns = [path("staff/", include(([path("open/", undeclared, name="open")], "staff")))]
+    assert staff_routes_without_permission(walk(patterns)) == ["staff:open"]
+
+
+def test_every_path_parameter_of_the_matrix_has_a_test_value():
+    unknown = {
+        (r.label, p) for r in MATRIX_ROUTES for p in r.parameters if p not in PARAMETER_VALUES
+    }
+    assert unknown == set()
+
+
+# --- The matrix: every (url, persona) --------------------------------------------------------
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("route", MATRIX_ROUTES, ids=lambda r: r.label)
+def test_permission_matrix_answers_by_role(route, persona, tenant, client_for):
+    permission = route.permission
+    assert permission is not None, f"{route.label} is a staff URL without a required_permission"
+    url = url_for(route, tenant)
+
+    if persona == "anonymous":
+        response = client_for(None, tenant.host).get(url)
+        assert response.status_code == 302
+        target = urlsplit(response["Location"])
+        assert target.path == reverse("accounts:login")
+        assert parse_qs(target.query) == {"next": [url]}
+        return
+
+    if persona == "requester":
+        response = client_for(tenant.requester, tenant.host).get(url)
+        assert_portal_404(response)
+        return
+
+    role = ROLE_PERSONAS[persona]
+    response = client_for(getattr(tenant, persona), tenant.host).get(url)
+    if not policy.role_has(role, permission):
+        assert response.status_code == 403
+        assert "You can't do that" in response.content.decode()
+        return
+
+    assert response.status_code == 200
+    if is_csv_export(route):
+        assert response["Content-Type"].startswith("text/csv")
+        body = b"".join(response.streaming_content).decode()
+        assert body.startswith("id,time_utc,action,")
+    else:
+        assert response["Content-Type"].startswith("text/html")
+
+
+def test_matrix_covers_both_allowed_and_refused_members():
+    # Guards the matrix against turning vacuous: some staff page must refuse some role.
+    outcomes = {
+        policy.role_has(role, r.permission)
+        for r in MATRIX_ROUTES
+        for role in ROLE_PERSONAS.values()
+    }
+    assert outcomes == {True, False}
+
+
+# --- Outsiders -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", STAFF_ROUTES, ids=lambda r: r.label)
+def test_outsider_admin_gets_404_on_every_staff_url_of_another_agency(
+    route, tenant, outsider, client_for
+):
+    response = client_for(outsider, tenant.host).get(url_for(route, tenant))
+    assert_portal_404(response)
+
+
+@pytest.mark.parametrize("route", STAFF_ROUTES, ids=lambda r: r.label)
+def test_outsider_admin_gets_404_on_another_agency_host_even_with_own_ids(
+    route, tenant, other_tenant, outsider, client_for
+):
+    response = client_for(outsider, tenant.host).get(url_for(route, other_tenant))
+    assert_portal_404(response)
+
+
+@pytest.mark.parametrize("route", STAFF_ROUTES, ids=lambda r: r.label)
+def test_staff_urls_answer_404_on_the_platform_host(route, tenant, settings, client_for):
+    response = client_for(tenant.admin, settings.PORTAL_BASE_DOMAIN).get(url_for(route, tenant))
+    assert_portal_404(response)
+
+
+_NEVER_AN_ID = 10**12
+
+
+@pytest.mark.parametrize(
+    ("url_name", "parameter"),
+    [("staff:member_detail", "membership_id"), ("staff:department_detail", "department_id")],
+)
+def test_other_agency_object_id_answers_exactly_like_a_missing_one(
+    url_name, parameter, tenant, other_tenant, client_for
+):
+    foreign_id = PARAMETER_VALUES[parameter](other_tenant)
+    own_id = PARAMETER_VALUES[parameter](tenant)
+    assert foreign_id != own_id
+    client = client_for(tenant.admin, tenant.host)
+
+    own = client.get(reverse(url_name, kwargs={parameter: own_id}))
+    foreign = client.get(reverse(url_name, kwargs={parameter: foreign_id}))
+    missing = client.get(reverse(url_name, kwargs={parameter: _NEVER_AN_ID}))
+
+    assert own.status_code == 200
+    assert_portal_404(foreign)
+    assert (foreign.status_code, page_body(foreign)) == (missing.status_code, page_body(missing))
+
+
+@pytest.mark.parametrize(
+    ("url_name", "parameter"),
+    [("staff:member_detail", "membership_id"), ("staff:department_detail", "department_id")],
+)
+def test_id_beyond_the_database_integer_range_answers_404(url_name, parameter, tenant, client_for):
+    response = client_for(tenant.admin, tenant.host).get(
+        reverse(url_name, kwargs={parameter: 10**30})
+    )
+    assert_portal_404(response)
+
+
+def test_other_agency_member_is_not_listed_on_the_members_page(tenant, other_tenant, client_for):
+    body = client_for(tenant.admin, tenant.host).get(reverse("staff:member_list")).content
+    assert tenant.staff.email.encode() in body
+    assert other_tenant.staff.email.encode() not in body
+    assert other_tenant.admin.email.encode() not in body
+
+
+def test_other_agency_department_is_not_listed_on_the_departments_page(
+    tenant, other_tenant, client_for
+):
+    with agency_context(other_tenant.agency):
+        DepartmentFactory(agency=other_tenant.agency, name="Bravo Harbour Office")
+    body = client_for(tenant.admin, tenant.host).get(reverse("staff:department_list")).content
+    assert b"Clerk" in body
+    assert b"Bravo Harbour Office" not in body
+
+
+# --- Query discipline ------------------------------------------------------------------------
+
+# A signed-in staff page costs: the session, the user, the membership, the RLS set_config
+# calls and savepoints, the page's own rows and the audit event of the visit.
+MAX_QUERIES_PER_PAGE = 20
+
+
+def _add_members(tenant, count: int) -> list:
+    with agency_context(tenant.agency):
+        return [
+            MembershipFactory(agency=tenant.agency, user=UserFactory(), role=Role.STAFF).user
+            for _ in range(count)
+        ]
+
+
+def _count_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_members_list_uses_a_bounded_number_of_queries(
+    tenant, client_for, django_assert_max_num_queries
+):
+    client = client_for(tenant.admin, tenant.host)
+    url = reverse("staff:member_list")
+    client.get(url)  # warm per-process caches
+
+    with django_assert_max_num_queries(MAX_QUERIES_PER_PAGE):
+        assert client.get(url).status_code == 200
+
+
+def test_members_list_query_count_does_not_grow_with_ten_more_members(
+    tenant, client_for, django_assert_num_queries
+):
+    client = client_for(tenant.admin, tenant.host)
+    url = reverse("staff:member_list")
+    client.get(url)
+    before = _count_queries(client, url)
+
+    added = _add_members(tenant, 10)
+
+    with django_assert_num_queries(before):
+        response = client.get(url)
+    body = response.content.decode()
+    assert all(user.email in body for user in added)
+
+
+def test_departments_list_uses_a_bounded_number_of_queries(
+    tenant, client_for, django_assert_max_num_queries
+):
+    client = client_for(tenant.admin, tenant.host)
+    url = reverse("staff:department_list")
+    client.get(url)
+
+    with django_assert_max_num_queries(MAX_QUERIES_PER_PAGE):
+        assert client.get(url).status_code == 200
+
+
+def test_departments_list_query_count_does_not_grow_with_ten_more_departments_and_members(
+    tenant, client_for, django_assert_num_queries
+):
+    client = client_for(tenant.admin, tenant.host)
+    url = reverse("staff:department_list")
+    client.get(url)
+    before = _count_queries(client, url)
+
+    _add_members(tenant, 10)
+    with agency_context(tenant.agency):
+        names = [DepartmentFactory(agency=tenant.agency).name for _ in range(10)]
+
+    with django_assert_num_queries(before):
+        response = client.get(url)
+    body = response.content.decode()
+    assert all(name in body for name in names)
+
+
+def test_department_detail_query_count_does_not_grow_with_ten_more_people(
+    tenant, client_for, django_assert_num_queries
+):
+    department_id = _department_id(tenant)
+    client = client_for(tenant.admin, tenant.host)
+    url = reverse("staff:department_detail", kwargs={"department_id": department_id})
+    client.get(url)
+    before = _count_queries(client, url)
+    assert before <= MAX_QUERIES_PER_PAGE
+
+    added = _add_members(tenant, 10)
+    with agency_context(tenant.agency):
+        for user in added:
+            DepartmentMember.objects.create(
+                agency=tenant.agency, department_id=department_id, user=user
+            )
+
+    with django_assert_num_queries(before):
+        response = client.get(url)
+    body = response.content.decode()
+    assert all(user.email in body for user in added)
+
+
+# --- Escaping --------------------------------------------------------------------------------
+
+_SCRIPT = "<script>alert(1)</script>"
+_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+
+
+@pytest.fixture
+def script_named_member(tenant):
+    with agency_context(tenant.agency):
+        return MembershipFactory(
+            agency=tenant.agency, user=UserFactory(full_name=_SCRIPT), role=Role.STAFF
+        )
+
+
+def test_member_full_name_is_escaped_on_the_members_list(tenant, script_named_member, client_for):
+    body = client_for(tenant.admin, tenant.host).get(reverse("staff:member_list")).content.decode()
+    assert _ESCAPED in body
+    assert _SCRIPT not in body
+    assert "<script" not in body
+
+
+def test_member_full_name_is_escaped_on_the_member_page(tenant, script_named_member, client_for):
+    url = reverse("staff:member_detail", kwargs={"membership_id": script_named_member.pk})
+    response = client_for(tenant.admin, tenant.host).get(url)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert _ESCAPED in body
+    assert "<script" not in body
