@@ -23,6 +23,16 @@ from audit.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
 _LOCK_CLASS = 0x41554449  # "AUDI": the advisory-lock namespace of the audit chains
+# The chain's newest hash and the database clock, in one round trip. Two spellings, so
+# that each can use the (agency_id, id DESC) index (IS NOT DISTINCT FROM could not).
+_HEAD_AND_CLOCK_SQL = """
+    SELECT (SELECT hash FROM audit_auditevent WHERE agency_id = %s ORDER BY id DESC LIMIT 1),
+           clock_timestamp()
+"""
+_PLATFORM_HEAD_AND_CLOCK_SQL = """
+    SELECT (SELECT hash FROM audit_auditevent WHERE agency_id IS NULL ORDER BY id DESC LIMIT 1),
+           clock_timestamp()
+"""
 
 
 def _normalise_ip(ip: str | None) -> str | None:
@@ -81,16 +91,19 @@ def append(
     with the change it records."""
     registry.get(action)  # unknown codes raise before anything is written
     details = json.loads(json.dumps(details or {}))  # exactly what jsonb will give back
-    with transaction.atomic():
+    # No savepoint: the event belongs to the caller's transaction, and if this fails the
+    # caller's change must fail with it.
+    with transaction.atomic(savepoint=False):
         with connection.cursor() as cursor:
+            # The lock is a statement of its own: in READ COMMITTED a statement sees rows
+            # committed before it started, so the read below must start after the wait.
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, agency_id or 0])
-            # Read after the lock: the newest committed event of this chain.
-            prev_hash = (
-                _chain(agency_id).order_by("-id").values_list("hash", flat=True).first()
-                or GENESIS_HASH
-            )
-            cursor.execute("SELECT clock_timestamp()")
-            now = cursor.fetchone()[0]
+            if agency_id:
+                cursor.execute(_HEAD_AND_CLOCK_SQL, [agency_id])
+            else:
+                cursor.execute(_PLATFORM_HEAD_AND_CLOCK_SQL)
+            prev_hash, now = cursor.fetchone()
+            prev_hash = prev_hash or GENESIS_HASH
         event = AuditEvent(
             agency_id=agency_id,
             actor_id=actor_id,

@@ -45,6 +45,8 @@ class AuditEvent(models.Model):
     class Meta:
         db_table_comment = "append-only: UPDATE, DELETE and TRUNCATE are refused"
         indexes = [
+            # The chain head (newest event of an agency) is read on every append.
+            models.Index(fields=["agency", "-id"], name="audit_agency_head"),
             models.Index(fields=["agency", "created_at"], name="audit_agency_time"),
             models.Index(fields=["agency", "action", "created_at"], name="audit_agency_action"),
         ]

@@ -7,7 +7,6 @@ a staff member and a requester, plus the outsider who belongs to the other agenc
 """
 
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -16,24 +15,8 @@ from django.db import connection
 
 from accounts.models import Agency, Role, User
 from accounts.tenancy import agency_context
+from tests.db_helpers import connected_as_owner
 from tests.factories import AgencyFactory, DepartmentFactory, MembershipFactory, UserFactory
-
-_CREDENTIAL_KEYS = ("USER", "PASSWORD", "HOST", "PORT")
-
-
-@contextmanager
-def connected_as_owner():
-    """Point the default connection at the owner role's credentials for a while."""
-    app = {key: connection.settings_dict.get(key) for key in _CREDENTIAL_KEYS}
-    connection.close()
-    connection.settings_dict.update(
-        {key: settings.PORTAL_OWNER_DATABASE.get(key) for key in _CREDENTIAL_KEYS}
-    )
-    try:
-        yield
-    finally:
-        connection.close()
-        connection.settings_dict.update(app)
 
 
 @pytest.fixture(scope="session")

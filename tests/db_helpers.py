@@ -1,6 +1,7 @@
 """Helpers for tests that need work committed by another connection (concurrency, tamper)."""
 
 import threading
+from contextlib import contextmanager
 
 import psycopg
 from django.conf import settings
@@ -43,3 +44,22 @@ def owner_connection(*, autocommit: bool = False) -> psycopg.Connection:
     params.update(owner.get("OPTIONS", {}))
     params = {k: v for k, v in params.items() if v is not None}
     return psycopg.connect(**params, autocommit=autocommit)
+
+
+_CREDENTIAL_KEYS = ("USER", "PASSWORD", "HOST", "PORT")
+
+
+@contextmanager
+def connected_as_owner():
+    """Point the default connection at the owner role's credentials for a while (creating
+    and dropping the test database, as the release phase's migrate does)."""
+    app = {key: connection.settings_dict.get(key) for key in _CREDENTIAL_KEYS}
+    connection.close()
+    connection.settings_dict.update(
+        {key: settings.PORTAL_OWNER_DATABASE.get(key) for key in _CREDENTIAL_KEYS}
+    )
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.update(app)
