@@ -6,7 +6,7 @@ from django.http import Http404
 
 from accounts import policy
 from accounts.models import Agency
-from requests_portal.models import Department
+from requests_portal.models import Department, DepartmentMember
 
 
 def departments_for(user, agency: Agency) -> QuerySet[Department]:
@@ -20,3 +20,13 @@ def get_department_for(user, agency: Agency, department_id: int) -> Department:
     if department is None:
         raise Http404
     return department
+
+
+def department_members_for(user, agency: Agency, department: Department) -> QuerySet:
+    if department.agency_id != agency.pk or not policy.can(user, agency, policy.DEPARTMENTS_VIEW):
+        return DepartmentMember.objects.none()
+    return (
+        DepartmentMember.objects.filter(agency=agency, department=department)
+        .select_related("user")
+        .order_by("user__email")
+    )

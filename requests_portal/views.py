@@ -4,7 +4,6 @@ from django.views.decorators.http import require_safe
 from accounts import policy
 from accounts.decorators import agency_permission
 from requests_portal import access
-from requests_portal.models import DepartmentMember
 
 
 @require_safe
@@ -18,11 +17,7 @@ def department_list(request):
 @agency_permission(policy.DEPARTMENTS_VIEW)
 def department_detail(request, department_id: int):
     department = access.get_department_for(request.user, request.agency, department_id)
-    members = (
-        DepartmentMember.objects.filter(agency=request.agency, department=department)
-        .select_related("user")
-        .order_by("user__email")
-    )
+    members = access.department_members_for(request.user, request.agency, department)
     return render(
         request,
         "requests_portal/department_detail.html",

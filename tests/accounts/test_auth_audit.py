@@ -134,3 +134,17 @@ def test_an_access_event_lands_in_the_agency_of_the_host_only(client_for, tenant
     client_for(tenant.requester, tenant.host).get("/")
     assert len(events(tenant.agency, "page.view")) == 1
     assert events(other_tenant.agency, "page.view") == []
+
+
+def test_a_login_on_the_platform_domain_goes_to_the_platform_chain(settings, tenant):
+    from django.test import Client
+
+    from audit.chain import verify_chain
+
+    client = Client(HTTP_HOST=settings.PORTAL_BASE_DOMAIN)
+    client.post("/accounts/login/", {"username": tenant.staff.email, "password": "wrong-one"})
+    with agency_context(None, platform=True):
+        (event,) = AuditEvent.objects.filter(agency__isnull=True, action="auth.login_failed")
+        assert verify_chain(None).ok
+    assert events(tenant.agency, "auth.login_failed") == []
+    assert event.details == {"email": tenant.staff.email}
