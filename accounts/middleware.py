@@ -13,13 +13,9 @@ def not_found(request) -> TemplateResponse:
     return response.render()
 
 
-class TenantMiddleware:
-    """Resolve the agency from the Host header and run the request in its RLS context.
-
-    An unknown or malformed host answers the portal's 404 page before anything else reads
-    the header. The rest of the request runs in one transaction whose row-level-security
-    context is the agency (or the platform, on the bare base domain); a response of 500 or
-    more rolls it back.
+class HostMiddleware:
+    """The host allow-list, first in the stack: resolve the agency from the Host header, or
+    answer the portal's 404 before anything else (an HTTPS redirect, CSRF) reads the header.
     """
 
     def __init__(self, get_response):
@@ -27,12 +23,22 @@ class TenantMiddleware:
 
     def __call__(self, request):
         resolved = resolve_host(request.META.get("HTTP_HOST", ""))
+        request.is_platform = resolved is PLATFORM
+        request.agency = None if resolved is PLATFORM else resolved
         if resolved is None:
-            request.agency = None
             return not_found(request)
-        is_platform = resolved is PLATFORM
-        request.agency = None if is_platform else resolved
-        with agency_context(request.agency, platform=is_platform):
+        return self.get_response(request)
+
+
+class TenantContextMiddleware:
+    """Run the rest of the request in one transaction whose row-level-security context is
+    the agency (or the platform, on the bare base domain); 500 or more rolls it back."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with agency_context(request.agency, platform=request.is_platform):
             response = self.get_response(request)
             if response.status_code >= 500:
                 transaction.set_rollback(True)

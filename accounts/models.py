@@ -13,7 +13,7 @@ from django.utils import timezone
 
 
 class Agency(models.Model):
-    """The tenant. Resolved from the Host header by accounts.middleware.TenantMiddleware."""
+    """The tenant. Resolved from the Host header by accounts.middleware.HostMiddleware."""
 
     slug = models.SlugField(
         max_length=63, unique=True, help_text="Subdomain: <slug>.<PORTAL_BASE_DOMAIN>"

@@ -1,7 +1,8 @@
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.db import transaction
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import render, resolve_url
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_safe
 
@@ -45,6 +46,11 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def get_success_url(self):
+        url = super().get_success_url()
+        # A signed-in user sent to ?next=<this page> would loop; Django raises instead.
+        return resolve_url(settings.LOGIN_REDIRECT_URL) if url == self.request.path else url
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -23,25 +23,42 @@ from audit.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
 _LOCK_CLASS = 0x41554449  # "AUDI": the advisory-lock namespace of the audit chains
-# The chain's newest hash and the database clock, in one round trip. Two spellings, so
-# that each can use the (agency_id, id DESC) index (IS NOT DISTINCT FROM could not).
-_HEAD_AND_CLOCK_SQL = """
+# In one round trip: the chain's newest hash, the database clock, and the IP address and
+# details exactly as PostgreSQL will hand them back (its inet and jsonb forms), so the
+# hash computed now is the hash audit_verify recomputes later. Two spellings of the head
+# lookup, so each can use the (agency_id, id DESC) index (IS NOT DISTINCT FROM could not).
+_HEAD_SQL = """
     SELECT (SELECT hash FROM audit_auditevent WHERE agency_id = %s ORDER BY id DESC LIMIT 1),
-           clock_timestamp()
+           clock_timestamp(), host(%s::inet), %s::jsonb::text
 """
-_PLATFORM_HEAD_AND_CLOCK_SQL = """
+_PLATFORM_HEAD_SQL = """
     SELECT (SELECT hash FROM audit_auditevent WHERE agency_id IS NULL ORDER BY id DESC LIMIT 1),
-           clock_timestamp()
+           clock_timestamp(), host(%s::inet), %s::jsonb::text
 """
 
 
-def _normalise_ip(ip: str | None) -> str | None:
+def _valid_ip(ip: str | None) -> str | None:
     if not ip:
         return None
     try:
         return str(ipaddress.ip_address(ip))
     except ValueError:
         return None
+
+
+def _clean_text(value: str) -> str:
+    # PostgreSQL text and jsonb cannot hold NUL; a request path or header may.
+    return value.replace("\x00", "\ufffd")
+
+
+def _clean_details(value):
+    if isinstance(value, str):
+        return _clean_text(value)
+    if isinstance(value, dict):
+        return {_clean_text(str(k)): _clean_details(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean_details(v) for v in value]
+    return value
 
 
 def _canonical(event: AuditEvent) -> bytes:
@@ -90,7 +107,8 @@ def append(
     """Chain one event. Runs inside the caller's transaction, so it commits or rolls back
     with the change it records."""
     registry.get(action)  # unknown codes raise before anything is written
-    details = json.loads(json.dumps(details or {}))  # exactly what jsonb will give back
+    # NaN and infinities have no JSON form: refuse them here, with a clear error.
+    details_json = json.dumps(_clean_details(details or {}), allow_nan=False)
     # No savepoint: the event belongs to the caller's transaction, and if this fails the
     # caller's change must fail with it.
     with transaction.atomic(savepoint=False):
@@ -98,24 +116,25 @@ def append(
             # The lock is a statement of its own: in READ COMMITTED a statement sees rows
             # committed before it started, so the read below must start after the wait.
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, agency_id or 0])
+            values = [_valid_ip(ip), details_json]
             if agency_id:
-                cursor.execute(_HEAD_AND_CLOCK_SQL, [agency_id])
+                cursor.execute(_HEAD_SQL, [agency_id, *values])
             else:
-                cursor.execute(_PLATFORM_HEAD_AND_CLOCK_SQL)
-            prev_hash, now = cursor.fetchone()
+                cursor.execute(_PLATFORM_HEAD_SQL, values)
+            prev_hash, now, stored_ip, stored_details = cursor.fetchone()
             prev_hash = prev_hash or GENESIS_HASH
         event = AuditEvent(
             agency_id=agency_id,
             actor_id=actor_id,
             acting_as_grant_id=acting_as_grant_id,
             action=action,
-            target_type=target_type,
-            target_id=str(target_id)[:64],
-            ip=_normalise_ip(ip),
-            user_agent=(user_agent or "")[:512],
-            request_id=(request_id or "")[:64],
+            target_type=_clean_text(target_type)[:80],
+            target_id=_clean_text(str(target_id))[:64],
+            ip=stored_ip,
+            user_agent=_clean_text(user_agent or "")[:512],
+            request_id=_clean_text(request_id or "")[:64],
             created_at=now,
-            details=details,
+            details=json.loads(stored_details),
             prev_hash=prev_hash,
         )
         event.hash = event_hash(event, prev_hash)

@@ -17,7 +17,7 @@ class EventType:
     def describe(self, *, actor: str, target: str, details: dict) -> str:
         try:
             return self.template.format(actor=actor, target=target, **details)
-        except (KeyError, IndexError, ValueError):
+        except (KeyError, IndexError, ValueError, TypeError):
             return f"{self.code} by {actor}"
 
 

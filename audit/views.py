@@ -25,6 +25,9 @@ def event_list(request):
     if agency is None:
         raise Http404
     action = request.GET.get("action", "")
+    known = {event_type.code for event_type in registry.all_event_types()}
+    if action not in known:
+        action = ""  # an unknown filter shows everything rather than failing
     events = selectors.events_for_agency(agency.pk, action=action or None)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     return render(

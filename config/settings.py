@@ -41,7 +41,7 @@ SECRET_KEY = env_str("SECRET_KEY") or ("" if IS_PRODUCTION else _development_sec
 
 # --- Tenancy -------------------------------------------------------------------------------
 # Agencies live at <slug>.<PORTAL_BASE_DOMAIN> or at a custom domain; the bare base domain
-# serves the platform pages. accounts.middleware.TenantMiddleware is the host allow-list: it
+# serves the platform pages. accounts.middleware.HostMiddleware is the host allow-list: it
 # answers 404 for any host that is neither, before anything else reads the Host header, so
 # Django's own ALLOWED_HOSTS check has nothing left to add.
 PORTAL_BASE_DOMAIN = (env_str("PORTAL_BASE_DOMAIN", "localhost") or "").lower().strip(".")
@@ -66,12 +66,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",
+    "config.middleware.SecurityHeadersMiddleware",
+    "accounts.middleware.HostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Production serves static files with WhiteNoise; runserver serves them in development.
     *(["whitenoise.middleware.WhiteNoiseMiddleware"] if IS_PRODUCTION else []),
-    "config.middleware.RequestIdMiddleware",
-    "config.middleware.SecurityHeadersMiddleware",
-    "accounts.middleware.TenantMiddleware",
+    "accounts.middleware.TenantContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -148,3 +148,23 @@ def test_a_login_on_the_platform_domain_goes_to_the_platform_chain(settings, ten
         assert verify_chain(None).ok
     assert events(tenant.agency, "auth.login_failed") == []
     assert event.details == {"email": tenant.staff.email}
+
+
+def test_a_signed_in_user_sent_back_to_the_login_page_is_redirected_not_failed(client_for, tenant):
+    response = client_for(tenant.staff, tenant.host).get("/accounts/login/?next=/accounts/login/")
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+
+
+def test_an_unknown_audit_filter_shows_all_events_instead_of_failing(client_for, tenant):
+    client = client_for(tenant.admin, tenant.host)
+    for value in ("%00", "no.such.event", "<script>"):
+        response = client.get(f"/staff/audit/?action={value}")
+        assert response.status_code == 200
+
+
+def test_a_nul_in_the_path_is_audited_not_a_500(client_for, tenant):
+    response = client_for(tenant.admin, tenant.host).get("/staff/users%00/")
+    assert response.status_code == 404
+    (event,) = events(tenant.agency, "page.view")
+    assert "\x00" not in event.details["path"]

@@ -227,3 +227,44 @@ def test_concurrent_writers_never_fork_a_chain():
     assert report.ok
     assert report.events == 3 + writers * per_writer
     assert len(set(prev_hashes)) == len(prev_hashes)  # no two events share a parent
+
+
+@pytest.mark.parametrize(
+    "ip", ["::ffff:1.2.3.4", "::1.2.3.4", "2001:DB8::1", "127.0.0.1", "not-an-ip", None]
+)
+def test_ip_addresses_survive_the_round_trip_without_breaking_the_chain(tenant, ip):
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/", REMOTE_ADDR=ip) if ip else None
+    with agency_context(tenant.agency):
+        audit.record(TEST_EVENT, agency=tenant.agency, request=request)
+        assert verify_chain(tenant.agency.pk).ok
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        {"big": 1e16, "huge": 1e100, "negative_zero": -0.0, "small": 1.5e-7},
+        {"nul": "a\x00b", "nested": [{"k\x00": "v"}], "unicode": "café ✓"},
+        {"actor": "reserved key", "target": 1},
+    ],
+)
+def test_details_survive_the_round_trip_without_breaking_the_chain(tenant, details):
+    with agency_context(tenant.agency):
+        event = audit.record(TEST_EVENT, agency=tenant.agency, details=details)
+        event.refresh_from_db()
+        assert verify_chain(tenant.agency.pk).ok
+    assert "\x00" not in str(event.details)
+
+
+def test_details_that_have_no_json_form_are_refused_before_anything_is_written(tenant):
+    with agency_context(tenant.agency):
+        with pytest.raises(ValueError, match="JSON"):
+            audit.record(TEST_EVENT, agency=tenant.agency, details={"x": float("nan")})
+        assert AuditEvent.objects.filter(agency=tenant.agency).count() == 0
+
+
+def test_event_descriptions_tolerate_any_details():
+    event_type = registry.get(TEST_EVENT)
+    text = event_type.describe(actor="Ann", target="7", details={"actor": "x", "target": "y"})
+    assert text.startswith(TEST_EVENT)

@@ -58,3 +58,24 @@ def test_health_check_answers_on_the_platform_host(settings):
     response = Client(HTTP_HOST=settings.PORTAL_BASE_DOMAIN).get("/healthz")
     assert response.status_code == 200
     assert response.content == b"ok"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("host", ["evil.example", "a..b", "alpha.localhost.evil.example"])
+def test_production_https_redirect_never_points_at_an_unknown_host(settings, tenant, host):
+    settings.SECURE_SSL_REDIRECT = True
+    response = Client(HTTP_HOST=host).get("/")
+    assert response.status_code == 404
+    assert b"Page not found" in response.content
+    # ...while a known host is redirected to HTTPS on itself.
+    response = Client(HTTP_HOST=tenant.host).get("/some/page")
+    assert response.status_code == 301
+    assert response["Location"] == f"https://{tenant.host}/some/page"
+
+
+@pytest.mark.django_db
+def test_the_host_404_carries_the_security_headers():
+    response = Client(HTTP_HOST="unknown.example").get("/")
+    assert response.status_code == 404
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+    assert response["X-Request-ID"]
