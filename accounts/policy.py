@@ -30,7 +30,9 @@ USERS_MANAGE = _p("users.manage", "Invite users, change any role, deactivate use
 DEPARTMENT_USERS_MANAGE = _p(
     "users.manage_department", "Manage the users of their own departments (not admins)"
 )
-DEPARTMENTS_VIEW = _p("departments.view", "See the agency's departments")
+DEPARTMENTS_VIEW = _p(
+    "departments.view", "See the agency's departments and who works in each (for routing)"
+)
 DEPARTMENTS_MANAGE = _p("departments.manage", "Create, rename and remove departments")
 TEMPLATES_MANAGE = _p("templates.manage", "Edit message and closure templates, and tags")
 DEADLINE_RULES_MANAGE = _p("deadline_rules.manage", "Edit deadline rules and holidays")

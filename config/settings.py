@@ -7,6 +7,8 @@ embedded default: an embedded PostgreSQL server, tasks in-process, email to the 
 """
 
 import os
+import re
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -45,6 +47,11 @@ SECRET_KEY = env_str("SECRET_KEY") or ("" if IS_PRODUCTION else _development_sec
 # answers 404 for any host that is neither, before anything else reads the Host header, so
 # Django's own ALLOWED_HOSTS check has nothing left to add.
 PORTAL_BASE_DOMAIN = (env_str("PORTAL_BASE_DOMAIN", "localhost") or "").lower().strip(".")
+if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?", PORTAL_BASE_DOMAIN, re.ASCII):
+    raise ImproperlyConfigured(
+        f"PORTAL_BASE_DOMAIN must be a bare domain name (no scheme, port or path), "
+        f"not {PORTAL_BASE_DOMAIN!r}."
+    )
 ALLOWED_HOSTS = ["*"]
 PORTAL_TENANT_MODEL = "accounts.Agency"
 # The PostgreSQL settings that carry the tenant inside each transaction (see accounts/tenancy.py).
@@ -123,6 +130,10 @@ else:
     _owner_url, _app_url = _embedded["owner"], _embedded["app"]
 
 PORTAL_DB_ROLE = env_choice("PORTAL_DB_ROLE", ("app", "owner"), "app")
+if IS_PRODUCTION and PORTAL_DB_ROLE == "owner" and sys.argv[1:2] != ["migrate"]:
+    # manage.py switches to the owner for "migrate" only; a process serving traffic as the
+    # owner would not be bound by row-level security.
+    raise ImproperlyConfigured("PORTAL_DB_ROLE=owner is only for 'manage.py migrate'.")
 _db_options = {"conn_max_age": env_int("DB_CONN_MAX_AGE", 60, minimum=0)}
 PORTAL_OWNER_DATABASE = dj_database_url.parse(_owner_url, **_db_options)
 PORTAL_APP_DATABASE = dj_database_url.parse(_app_url, **_db_options)
@@ -216,6 +227,9 @@ elif IS_PRODUCTION:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Records Portal <no-reply@localhost>")
+EMAIL_TIMEOUT = env_int(
+    "EMAIL_TIMEOUT", 10, minimum=1
+)  # seconds; a stuck SMTP server must not hang
 
 # --- Static files --------------------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -265,6 +279,10 @@ if IS_PRODUCTION:
     # never sent to another agency's.
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# How many proxies in front of the app append to X-Forwarded-For (Heroku's router: 1): the
+# client address recorded in the audit log is the one the last trusted proxy saw.
+TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 1 if IS_PRODUCTION else 0, minimum=0)
 
 # --- Logging and errors --------------------------------------------------------------------
 LOGGING = {
@@ -316,6 +334,8 @@ def _refuse_unsafe_production() -> None:
         and "must use TLS (rediss://) in production",
         "PORTAL_BASE_DOMAIN": PORTAL_BASE_DOMAIN in ("", "localhost")
         and "must be the portal's public domain in production",
+        "DEFAULT_FROM_EMAIL": DEFAULT_FROM_EMAIL.rstrip(">").endswith("@localhost")
+        and "must be a real sender address in production",
     }
     for name, message in problems.items():
         if message:
@@ -323,6 +343,3 @@ def _refuse_unsafe_production() -> None:
 
 
 _refuse_unsafe_production()
-
-# How many proxies in front of the app append to X-Forwarded-For (Heroku's router: 1).
-TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 1 if IS_PRODUCTION else 0, minimum=0)

@@ -59,29 +59,50 @@ def test_logout_is_audited(client_for, tenant):
     assert event.actor_id == tenant.staff.pk
 
 
-def test_password_reset_by_email_works_once_and_is_audited(client_for, tenant):
-    client = client_for(None, tenant.host)
-    response = client.post("/accounts/password-reset/", {"email": tenant.requester.email})
+def test_password_reset_by_email_works_once_and_is_audited(
+    client_for, tenant, settings, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(None, tenant.host).post(
+            "/accounts/password-reset/", {"email": tenant.requester.email}
+        )
     assert response.status_code == 302
     (message,) = mail.outbox
-    assert tenant.host in message.body
-    link = re.search(r"http://[^/]+(/accounts/password-reset/\S+/)", message.body).group(1)
-    form_page = client.get(link, follow=True)
+    # The link points at the platform's own domain, never at the agency host it came from.
+    link = re.search(r"http://([^/]+)(/accounts/password-reset/\S+/)", message.body)
+    assert link.group(1) == settings.PORTAL_BASE_DOMAIN
+    platform = client_for(None, settings.PORTAL_BASE_DOMAIN)
+    form_page = platform.get(link.group(2), follow=True)
     assert b"Choose a new password" in form_page.content
     new_password = "a-long-new-passphrase-2026"
-    done = client.post(
+    done = platform.post(
         form_page.redirect_chain[-1][0],
         {"new_password1": new_password, "new_password2": new_password},
     )
     assert done.status_code == 302
     tenant.requester.refresh_from_db()
     assert tenant.requester.check_password(new_password)
-    assert [e.action for e in events(tenant.agency) if e.action.startswith("auth.password")] == [
-        "auth.password_reset_requested",
-        "auth.password_reset_completed",
+    assert [e.action for e in events(tenant.agency, "auth.password_reset_requested")] == [
+        "auth.password_reset_requested"
     ]
-    reused = client.get(link, follow=True)
+    with agency_context(None, platform=True):
+        completed = AuditEvent.objects.get(
+            agency__isnull=True, action="auth.password_reset_completed"
+        )
+    assert completed.actor_id == tenant.requester.pk
+    reused = platform.get(link.group(2), follow=True)
     assert b"This link no longer works" in reused.content
+
+
+def test_password_reset_mail_leaves_only_after_the_transaction_commits(
+    client_for, tenant, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        client_for(None, tenant.host).post(
+            "/accounts/password-reset/", {"email": tenant.requester.email}
+        )
+    assert mail.outbox == []
+    assert len(callbacks) == 1
 
 
 def test_password_reset_for_an_unknown_email_looks_the_same_and_sends_nothing(client_for, tenant):
@@ -92,9 +113,12 @@ def test_password_reset_for_an_unknown_email_looks_the_same_and_sends_nothing(cl
     assert mail.outbox == []
 
 
-def test_password_reset_refuses_a_short_password(client_for, tenant):
-    client = client_for(None, tenant.host)
-    client.post("/accounts/password-reset/", {"email": tenant.requester.email})
+def test_password_reset_refuses_a_short_password(
+    client_for, tenant, settings, django_capture_on_commit_callbacks
+):
+    client = client_for(None, settings.PORTAL_BASE_DOMAIN)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/accounts/password-reset/", {"email": tenant.requester.email})
     link = re.search(r"http://[^/]+(/accounts/password-reset/\S+/)", mail.outbox[0].body).group(1)
     form_page = client.get(link, follow=True)
     response = client.post(

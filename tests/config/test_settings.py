@@ -35,6 +35,7 @@ PRODUCTION = {
     "DATABASE_APP_URL": "postgres://portal_app:pw@db.invalid:5432/portal",
     "EMAIL_HOST": "smtp.invalid",
     "PORTAL_BASE_DOMAIN": "records.example.gov",
+    "DEFAULT_FROM_EMAIL": "Records <records@example.gov>",
 }
 
 
@@ -77,6 +78,10 @@ def test_production_settings_pass_check_deploy_at_warning_level():
         ({"EMAIL_HOST": ""}, "EMAIL_HOST"),
         ({"PORTAL_BASE_DOMAIN": ""}, "PORTAL_BASE_DOMAIN"),
         ({"PORTAL_ENV": "prod"}, "PORTAL_ENV"),
+        ({"PORTAL_BASE_DOMAIN": "https://records.example.gov"}, "PORTAL_BASE_DOMAIN"),
+        ({"PORTAL_BASE_DOMAIN": "records.example.gov:443"}, "PORTAL_BASE_DOMAIN"),
+        ({"DEFAULT_FROM_EMAIL": ""}, "DEFAULT_FROM_EMAIL"),
+        ({"PORTAL_DB_ROLE": "owner"}, "PORTAL_DB_ROLE"),
     ],
 )
 def test_production_refuses_to_start_and_names_the_setting(change, named):
