@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
-from django.db import transaction
+from django.template.loader import render_to_string
+
+from accounts.tasks import send_email
 
 
 class LoginForm(AuthenticationForm):
@@ -16,8 +18,8 @@ class LoginForm(AuthenticationForm):
 class PortalPasswordResetForm(PasswordResetForm):
     """Reset links always point at the platform's own domain, never at the agency host the
     form was sent from: users are global, and an agency's custom domain is DNS it controls.
-    Mail is sent after the transaction commits, so no lock (the audit chain's) is held while
-    an SMTP server answers."""
+    Mail is queued once the transaction commits, so no lock (the audit chain's) is held
+    while an SMTP server answers."""
 
     def save(self, *, request, **kwargs):
         port = request.get_port()
@@ -26,6 +28,29 @@ class PortalPasswordResetForm(PasswordResetForm):
         )
         return super().save(request=request, **kwargs)
 
-    def send_mail(self, *args, **kwargs):
-        send = super().send_mail
-        transaction.on_commit(lambda: send(*args, **kwargs))
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
+        # Rendered now, sent by the worker: the response takes as long whether or not the
+        # address has an account (no timing oracle), and SMTP never holds a request open.
+        subject = "".join(render_to_string(subject_template_name, context).splitlines())
+        body = render_to_string(email_template_name, context)
+        html_body = (
+            render_to_string(html_email_template_name, context)
+            if html_email_template_name
+            else None
+        )
+        send_email.delay_on_commit(
+            agency_id=None,
+            subject=subject,
+            body=body,
+            to=[to_email],
+            from_email=from_email,
+            html_body=html_body,
+        )

@@ -38,3 +38,10 @@ def test_tasks_are_enqueued_only_when_the_transaction_commits(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         report_tenant.delay_on_commit(agency_id=tenant.agency.pk)
     assert len(callbacks) == 1
+
+
+def test_email_goes_to_the_notifications_queue():
+    from config.celery import app as celery_app
+
+    route = celery_app.amqp.router.route({}, "accounts.tasks.send_email")
+    assert route["queue"].name == "notifications"
