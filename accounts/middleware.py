@@ -1,7 +1,10 @@
 """Tenant resolution and per-request access auditing."""
 
+import zoneinfo
+
 from django.db import transaction
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
 import audit
 from accounts import audit_events
@@ -38,10 +41,16 @@ class TenantContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        with agency_context(request.agency, platform=request.is_platform):
-            response = self.get_response(request)
-            if response.status_code >= 500:
-                transaction.set_rollback(True)
+        # Pages show times in the agency's own time zone (the database keeps UTC).
+        if request.agency is not None:
+            timezone.activate(zoneinfo.ZoneInfo(request.agency.time_zone))
+        try:
+            with agency_context(request.agency, platform=request.is_platform):
+                response = self.get_response(request)
+                if response.status_code >= 500:
+                    transaction.set_rollback(True)
+        finally:
+            timezone.deactivate()
         return response
 
 

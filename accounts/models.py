@@ -5,11 +5,23 @@ agency comes only from their Membership there (see accounts/policy.py); a user w
 a requester (a member of the public) in that agency.
 """
 
+import zoneinfo
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            f"{value!r} is not a time zone name such as America/Chicago."
+        ) from None
 
 
 class Agency(models.Model):
@@ -20,7 +32,9 @@ class Agency(models.Model):
     )
     name = models.CharField(max_length=200)
     custom_domain = models.CharField(max_length=253, unique=True, null=True, blank=True)
-    time_zone = models.CharField(max_length=64, default="America/New_York")
+    time_zone = models.CharField(
+        max_length=64, default="America/New_York", validators=[validate_time_zone]
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 

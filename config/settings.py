@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_choice, env_int, env_str
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "accounts",
     "audit",
     "requests_portal",
@@ -159,7 +161,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Background jobs -----------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 # Without Redis (the embedded default) tasks run in-process, right after the transaction
 # that enqueued them commits (they are always enqueued with delay_on_commit).
 CELERY_TASK_ALWAYS_EAGER = REDIS_URL is None
@@ -171,7 +173,18 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"accounts.tasks.send_email": {"queue": "notifications"}}
+CELERY_TASK_ROUTES = {
+    "accounts.tasks.send_email": {"queue": "notifications"},
+    "requests_portal.tasks.*": {"queue": "notifications"},
+}
+CELERY_BEAT_SCHEDULE = {
+    # 13:00 UTC is early morning in every US time zone.
+    "daily-digests": {
+        "task": "requests_portal.tasks.queue_daily_digests",
+        "schedule": crontab(hour=13, minute=0),
+        "kwargs": {"agency_id": None},
+    },
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 if REDIS_URL and REDIS_URL.startswith("rediss://"):
@@ -214,6 +227,15 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
+
+# --- Public submission limits (django-ratelimit, counted in the cache: Redis in production)
+REQUEST_SUBMIT_RATE_PER_IP = env_str("REQUEST_SUBMIT_RATE_PER_IP", "10/h")
+REQUEST_SUBMIT_RATE_PER_EMAIL = env_str("REQUEST_SUBMIT_RATE_PER_EMAIL", "5/h")
+if not all(
+    re.fullmatch(r"[0-9]+/[0-9]*[smhd]", rate)
+    for rate in (REQUEST_SUBMIT_RATE_PER_IP, REQUEST_SUBMIT_RATE_PER_EMAIL)
+):
+    raise ImproperlyConfigured("REQUEST_SUBMIT_RATE_PER_IP/_PER_EMAIL must look like '10/h'.")
 
 # --- Email ---------------------------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST")

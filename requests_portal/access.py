@@ -1,12 +1,38 @@
 """Tenant-scoped reads of requests_portal data. Views reach these rows only through here;
-another agency's object answers 404, the same as a missing one."""
+another agency's object, or one the user may not see, answers 404, the same as a missing one.
 
-from django.db.models import QuerySet
+Who sees a request (design.md, "Requests"):
+- staff: admins everything; others the published, embargoed and all-staff requests, the
+  department requests of their departments, and restricted requests they are the point of
+  contact for (department admins: also restricted requests of their departments);
+- the requester: their own requests (signed in, or through the tracking link);
+- the public: published requests, and embargoed ones once closed for the agency's embargo days.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from accounts import policy
-from accounts.models import Agency
-from requests_portal.models import Department, DepartmentMember
+from accounts.models import Agency, Membership, Role
+from requests_portal.models import (
+    ClosureReason,
+    Department,
+    DepartmentMember,
+    Holiday,
+    RecordsRequest,
+    RequestDepartment,
+    Visibility,
+)
+from requests_portal.services import request_id_from_tracking_token
+
+NUMBER = re.compile(r"(\d{2})-(\d{1,9})")
 
 
 def departments_for(user, agency: Agency) -> QuerySet[Department]:
@@ -30,3 +56,179 @@ def department_members_for(user, agency: Agency, department: Department) -> Quer
         .select_related("user")
         .order_by("user__email")
     )
+
+
+def closure_reasons_for(user, agency: Agency) -> QuerySet[ClosureReason]:
+    if not policy.can(user, agency, policy.REQUEST_CLOSE):
+        return ClosureReason.objects.none()
+    return ClosureReason.objects.filter(agency=agency, is_active=True).order_by("name")
+
+
+def assignable_staff(user, agency: Agency) -> list:
+    """The agency's staff, for choosing a request's point of contact."""
+    if not policy.can(user, agency, policy.REQUEST_EDIT):
+        return []
+    return [
+        m.user
+        for m in Membership.objects.filter(agency=agency, user__is_active=True)
+        .select_related("user")
+        .order_by("user__email")
+    ]
+
+
+def department_name_taken(agency: Agency, name: str, except_for: Department | None) -> bool:
+    taken = Department.objects.filter(agency=agency, name__iexact=name)
+    if except_for is not None:
+        taken = taken.exclude(pk=except_for.pk)
+    return taken.exists()
+
+
+def holidays_for(user, agency: Agency):
+    if not policy.can(user, agency, policy.DEADLINE_RULES_MANAGE):
+        return Holiday.objects.none()
+    return Holiday.objects.filter(agency=agency).order_by("date")
+
+
+def get_holiday_for(user, agency: Agency, holiday_id: int) -> Holiday:
+    holiday = holidays_for(user, agency).filter(pk=holiday_id).first()
+    if holiday is None:
+        raise Http404
+    return holiday
+
+
+def all_closure_reasons_for(user, agency: Agency) -> QuerySet[ClosureReason]:
+    if not policy.can(user, agency, policy.AGENCY_SETTINGS):
+        return ClosureReason.objects.none()
+    return ClosureReason.objects.filter(agency=agency).order_by("name")
+
+
+def get_closure_reason_for(user, agency: Agency, reason_id: int) -> ClosureReason:
+    reason = all_closure_reasons_for(user, agency).filter(pk=reason_id).first()
+    if reason is None:
+        raise Http404
+    return reason
+
+
+def public_departments(agency: Agency) -> QuerySet[Department]:
+    """Department names for the public form's picker and archive filter."""
+    return Department.objects.filter(agency=agency).order_by("name")
+
+
+# --- Requests ------------------------------------------------------------------------------
+
+
+def _my_department_request_ids(user, agency: Agency):
+    my_departments = DepartmentMember.objects.filter(agency=agency, user=user).values(
+        "department_id"
+    )
+    return RequestDepartment.objects.filter(agency=agency, department_id__in=my_departments).values(
+        "request_id"
+    )
+
+
+def _staff_filter(user, agency: Agency, role: str) -> Q:
+    if role == Role.ADMIN:
+        return Q()
+    mine = Q(pk__in=_my_department_request_ids(user, agency))
+    visible = (
+        Q(visibility__in=[Visibility.PUBLISHED, Visibility.EMBARGOED, Visibility.ALL_STAFF])
+        | (Q(visibility=Visibility.DEPARTMENT) & mine)
+        | Q(point_of_contact=user)
+    )
+    if role == Role.DEPARTMENT_ADMIN:
+        visible |= Q(visibility=Visibility.RESTRICTED) & mine
+    return visible
+
+
+def staff_requests_for(user, agency: Agency) -> QuerySet[RecordsRequest]:
+    membership = policy.membership_for(user, agency)
+    if membership is None or not policy.role_has(membership.role, policy.STAFF_AREA):
+        return RecordsRequest.objects.none()
+    return RecordsRequest.objects.filter(agency=agency).filter(
+        _staff_filter(user, agency, membership.role)
+    )
+
+
+def public_requests(agency: Agency) -> QuerySet[RecordsRequest]:
+    return RecordsRequest.objects.filter(agency=agency).filter(
+        Q(visibility=Visibility.PUBLISHED)
+        | Q(visibility=Visibility.EMBARGOED, public_from__lte=timezone.now())
+    )
+
+
+def requester_requests_for(user, agency: Agency) -> QuerySet[RecordsRequest]:
+    if user is None or not user.is_authenticated:
+        return RecordsRequest.objects.none()
+    return RecordsRequest.objects.filter(agency=agency, requester=user)
+
+
+def _by_number(queryset: QuerySet[RecordsRequest], number: str) -> RecordsRequest | None:
+    match = NUMBER.fullmatch(number or "")
+    if match is None:
+        return None
+    year, sequence = 2000 + int(match.group(1)), int(match.group(2))
+    return queryset.filter(year=year, sequence=sequence).first()
+
+
+def get_request_for_staff(user, agency: Agency, number: str) -> RecordsRequest:
+    found = _by_number(staff_requests_for(user, agency), number)
+    if found is None:
+        raise Http404
+    return found
+
+
+class Viewer(enum.StrEnum):
+    REQUESTER = "requester"
+    PUBLIC = "public"
+
+
+@dataclass(frozen=True)
+class PublicView:
+    request: RecordsRequest
+    viewer: Viewer
+    tracking: str = ""
+
+
+def get_request_for_resident(user, agency: Agency, number: str, tracking: str = "") -> PublicView:
+    """A request as its requester (signed in, or holding the tracking link) or the public
+    sees it. Staff use get_request_for_staff."""
+    own = _by_number(requester_requests_for(user, agency), number)
+    if own is not None:
+        return PublicView(own, Viewer.REQUESTER)
+    if tracking:
+        request_id = request_id_from_tracking_token(tracking, agency)
+        found = _by_number(RecordsRequest.objects.filter(agency=agency, pk=request_id), number)
+        if found is not None:
+            return PublicView(found, Viewer.REQUESTER, tracking)
+    found = _by_number(public_requests(agency), number)
+    if found is None:
+        raise Http404
+    return PublicView(found, Viewer.PUBLIC)
+
+
+def can_act_on(user, agency: Agency, records_request: RecordsRequest, permission) -> bool:
+    """Whether the user's role allows ``permission`` on this request. Department admins hold
+    the publisher's powers on their own departments' requests only."""
+    membership = policy.membership_for(user, agency)
+    if membership is None or not policy.role_has(membership.role, permission):
+        return False
+    if membership.role == Role.DEPARTMENT_ADMIN:
+        return (
+            records_request.point_of_contact_id == user.pk
+            or RecordsRequest.objects.filter(pk=records_request.pk, agency=agency)
+            .filter(pk__in=_my_department_request_ids(user, agency))
+            .exists()
+        )
+    return True
+
+
+def public_timeline(records_request: RecordsRequest):
+    return records_request.timeline.filter(agency=records_request.agency, is_public=True)
+
+
+def requester_messages(records_request: RecordsRequest):
+    return records_request.messages.filter(agency=records_request.agency).exclude(kind="internal")
+
+
+def public_messages(records_request: RecordsRequest):
+    return records_request.messages.filter(agency=records_request.agency, kind="public_note")

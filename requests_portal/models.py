@@ -1,7 +1,36 @@
+"""Records requests and what hangs off them: departments, settings, timeline, messages.
+
+Single-row rules live here; every write that touches several rows (submitting, pausing,
+closing...) is a service in requests_portal/services.py that writes its timeline and audit
+events in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime
+
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.utils import timezone
 
 from accounts.models import TenantOwned
+
+
+class CountingMethod(models.TextChoices):
+    # The values are requests_portal.deadlines.CountingMethod's.
+    CALENDAR = "calendar", "Calendar days"
+    BUSINESS = "business", "Business days"
+    CALENDAR_NEXT_BUSINESS = "calendar_next_business", "Calendar days, due on a business day"
+
+
+class Visibility(models.TextChoices):
+    PUBLISHED = "published", "Public"
+    EMBARGOED = "embargoed", "Public some days after closing"
+    ALL_STAFF = "all_staff", "All agency staff"
+    DEPARTMENT = "department", "Staff of its departments"
+    RESTRICTED = "restricted", "Point of contact and admins only"
 
 
 class Department(TenantOwned):
@@ -11,6 +40,8 @@ class Department(TenantOwned):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="DepartmentMember", related_name="departments"
     )
+    # Overrides the agency's default for requests routed here (blank: the agency default).
+    default_visibility = models.CharField(max_length=20, choices=Visibility.choices, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -32,4 +63,258 @@ class DepartmentMember(TenantOwned):
             models.UniqueConstraint(
                 fields=["agency", "department", "user"], name="department_member_unique"
             ),
+        ]
+
+
+class RequestSettings(TenantOwned):
+    """One row per agency: its deadline rules and public-portal choices."""
+
+    response_days = models.PositiveSmallIntegerField(default=10)
+    response_method = models.CharField(
+        max_length=32, choices=CountingMethod.choices, default=CountingMethod.BUSINESS
+    )
+    acknowledge_days = models.PositiveSmallIntegerField(default=3)
+    acknowledge_method = models.CharField(
+        max_length=32, choices=CountingMethod.choices, default=CountingMethod.BUSINESS
+    )
+    cutoff = models.TimeField(default=datetime.time(17, 0))
+    state = models.CharField(max_length=2, blank=True, help_text="US state for default holidays")
+    default_visibility = models.CharField(
+        max_length=20, choices=Visibility.choices, default=Visibility.PUBLISHED
+    )
+    embargo_days = models.PositiveSmallIntegerField(default=0)
+    show_department_picker = models.BooleanField(default=True)
+    allow_anonymous = models.BooleanField(
+        default=False, help_text="Let residents file without an email address"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency"], name="request_settings_one_per_agency"),
+        ]
+
+
+class Holiday(TenantOwned):
+    date = models.DateField()
+    name = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "date"], name="holiday_one_per_day"),
+        ]
+
+
+class ClosureReason(TenantOwned):
+    name = models.CharField(max_length=120)
+    requires_citation = models.BooleanField(
+        default=False, help_text="Closing with this reason needs an exemption citation"
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "name"], name="closure_reason_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RequestCounter(TenantOwned):
+    """The yearly request-number sequence of one agency. Numbers are handed out under a row
+    lock (services.next_request_number) and never reused, even after a rollback elsewhere."""
+
+    year = models.PositiveSmallIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "year"], name="request_counter_per_year"),
+        ]
+
+
+class Status(models.TextChoices):
+    SUBMITTED = "submitted", "Submitted"
+    OPEN = "open", "In progress"
+    PAUSED = "paused", "Paused"
+    CLOSED = "closed", "Closed"
+
+
+class Channel(models.TextChoices):
+    WEB = "web", "Web form"
+    PHONE = "phone", "Phone"
+    MAIL = "mail", "Mail"
+    EMAIL = "email", "Email"
+    IN_PERSON = "in_person", "In person"
+
+
+class Delivery(models.TextChoices):
+    ELECTRONIC = "electronic", "Electronic copies (download or email)"
+    MAIL = "mail", "Paper copies by mail"
+    PICKUP = "pickup", "Pick up in person"
+    INSPECT = "inspect", "Inspect in person"
+
+
+class RecordsRequest(TenantOwned):
+    year = models.PositiveSmallIntegerField()
+    sequence = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    description = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SUBMITTED)
+    visibility = models.CharField(max_length=20, choices=Visibility.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.WEB)
+    delivery = models.CharField(
+        max_length=16, choices=Delivery.choices, default=Delivery.ELECTRONIC
+    )
+
+    # Who asked. Never shown to the public; null for anonymous filings.
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="records_requests",
+    )
+    requester_name = models.CharField(max_length=200, blank=True)
+    requester_email = models.EmailField(blank=True)
+    requester_phone = models.CharField(max_length=40, blank=True)
+    requester_address = models.TextField(blank=True)
+    point_of_contact = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    departments = models.ManyToManyField(Department, through="RequestDepartment", blank=True)
+
+    # The legal clock (see requests_portal/deadlines.py).
+    received_at = models.DateTimeField()
+    day_zero = models.DateField()
+    due_date = models.DateField()
+    acknowledge_due_date = models.DateField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.CharField(max_length=200, blank=True)
+    remaining_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    counting_method = models.CharField(max_length=32, choices=CountingMethod.choices)
+
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closure_reason = models.ForeignKey(
+        ClosureReason, null=True, blank=True, on_delete=models.PROTECT
+    )
+    closure_citation = models.CharField(max_length=300, blank=True)
+    # When an embargoed request becomes public (closed_at + the agency's embargo days).
+    public_from = models.DateTimeField(null=True, blank=True)
+
+    search_vector = SearchVectorField(null=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-year", "-sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "year", "sequence"], name="request_number_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["agency", "status", "due_date"], name="request_queue"),
+            models.Index(fields=["agency", "created_at"], name="request_created"),
+            models.Index(fields=["agency", "requester"], name="request_requester"),
+            GinIndex(fields=["search_vector"], name="request_search"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}: {self.title}"
+
+    @property
+    def number(self) -> str:
+        """The public request number, YY-N."""
+        return f"{self.year % 100:02d}-{self.sequence}"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == Status.CLOSED
+
+    @property
+    def is_paused(self) -> bool:
+        return self.status == Status.PAUSED
+
+
+class RequestDepartment(TenantOwned):
+    request = models.ForeignKey(RecordsRequest, on_delete=models.CASCADE)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT)
+    is_lead = models.BooleanField(default=False, help_text="The lead department; others support")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "request", "department"], name="request_department_unique"
+            ),
+        ]
+
+
+class TimelineEvent(TenantOwned):
+    """Everything that happened to a request, in order. Public events show to the requester
+    (and, for a published request, to everyone); the rest is staff-only."""
+
+    request = models.ForeignKey(RecordsRequest, on_delete=models.CASCADE, related_name="timeline")
+    kind = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    is_public = models.BooleanField(default=False)
+    summary = models.CharField(max_length=300)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["agency", "request", "created_at"], name="timeline_order")]
+
+
+class MessageKind(models.TextChoices):
+    INTERNAL = "internal", "Internal note (staff only)"
+    TO_REQUESTER = "to_requester", "Message to the requester"
+    FROM_REQUESTER = "from_requester", "Message from the requester"
+    PUBLIC_NOTE = "public_note", "Public note"
+
+
+class Message(TenantOwned):
+    request = models.ForeignKey(RecordsRequest, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=20, choices=MessageKind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["agency", "request", "created_at"], name="message_order")]
+
+    @property
+    def visible_to_requester(self) -> bool:
+        return self.kind != MessageKind.INTERNAL
+
+
+class NotificationPreference(TenantOwned):
+    """What a staff member wants to be emailed about, in one agency (all on by default)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    new_requests = models.BooleanField(default=True, verbose_name="New requests in my departments")
+    assignments = models.BooleanField(default=True, verbose_name="A request is assigned to me")
+    requester_messages = models.BooleanField(
+        default=True, verbose_name="A requester writes about my request"
+    )
+    daily_digest = models.BooleanField(
+        default=True, verbose_name="Daily list of my requests due soon or overdue"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "user"], name="notification_pref_unique"),
         ]

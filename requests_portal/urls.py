@@ -1,8 +1,77 @@
-from django.urls import path
+from django.urls import path, register_converter
 
-from requests_portal import views
+from requests_portal import admin_views, views
+
+
+class RequestNumberConverter:
+    """A request number, YY-N (e.g. 26-142)."""
+
+    regex = r"[0-9]{2}-[0-9]{1,9}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(RequestNumberConverter, "number")
+
+public_urlpatterns = [
+    path("requests/new/", views.request_new, name="request_new"),
+    path("requests/similar/", views.request_similar, name="request_similar"),
+    path("requests/mine/", views.my_requests, name="my_requests"),
+    path("requests/<number:number>/", views.request_detail, name="request_detail"),
+    path("requests/<number:number>/reply/", views.request_reply, name="request_reply"),
+    path("archive/", views.archive, name="archive"),
+]
 
 staff_urlpatterns = [
     path("departments/", views.department_list, name="department_list"),
     path("departments/<int:department_id>/", views.department_detail, name="department_detail"),
+    path("departments/new/", admin_views.department_new, name="department_new"),
+    path(
+        "departments/<int:department_id>/edit/",
+        admin_views.department_edit,
+        name="department_edit",
+    ),
+    path(
+        "departments/<int:department_id>/members/",
+        admin_views.department_member,
+        name="department_member",
+    ),
+    path("settings/", admin_views.request_settings, name="settings"),
+    path("notifications/", admin_views.notification_preferences, name="notifications"),
+    path("settings/holidays/", admin_views.holidays, name="holidays"),
+    path(
+        "settings/holidays/defaults/",
+        admin_views.holidays_load_defaults,
+        name="holidays_load_defaults",
+    ),
+    path(
+        "settings/holidays/<int:holiday_id>/remove/",
+        admin_views.holiday_remove,
+        name="holiday_remove",
+    ),
+    path("settings/closure-reasons/", admin_views.closure_reasons, name="closure_reasons"),
+    path(
+        "settings/closure-reasons/<int:reason_id>/toggle/",
+        admin_views.closure_reason_toggle,
+        name="closure_reason_toggle",
+    ),
+    path("requests/", views.staff_queue, name="request_queue"),
+    path("requests/new/", views.staff_request_new, name="request_new"),
+    path("requests/<number:number>/", views.staff_request_detail, name="request_detail"),
+    path(
+        "requests/<number:number>/acknowledge/", views.staff_acknowledge, name="request_acknowledge"
+    ),
+    path("requests/<number:number>/message/", views.staff_message, name="request_message"),
+    path("requests/<number:number>/route/", views.staff_route, name="request_route"),
+    path("requests/<number:number>/pause/", views.staff_pause, name="request_pause"),
+    path("requests/<number:number>/resume/", views.staff_resume, name="request_resume"),
+    path("requests/<number:number>/extend/", views.staff_extend, name="request_extend"),
+    path("requests/<number:number>/due-date/", views.staff_due_date, name="request_due_date"),
+    path("requests/<number:number>/close/", views.staff_close, name="request_close"),
+    path("requests/<number:number>/reopen/", views.staff_reopen, name="request_reopen"),
+    path("requests/<number:number>/visibility/", views.staff_visibility, name="request_visibility"),
 ]

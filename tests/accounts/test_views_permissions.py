@@ -7,6 +7,7 @@ The matrix is built from the URL configuration itself, so a staff view added wit
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -14,13 +15,23 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.db import connection
+from django.http import Http404, HttpResponseNotAllowed
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLResolver, get_resolver, include, path, resolve, reverse
 
 from accounts import policy
 from accounts.models import Membership, Role
 from accounts.tenancy import agency_context
-from requests_portal.models import Department, DepartmentMember
+from requests_portal import services
+from requests_portal.models import (
+    ClosureReason,
+    Department,
+    DepartmentMember,
+    Holiday,
+    RecordsRequest,
+    Visibility,
+)
 from tests.factories import DepartmentFactory, MembershipFactory, UserFactory
 
 # --- The URL configuration, walked -----------------------------------------------------------
@@ -52,6 +63,27 @@ class Route:
     @property
     def label(self) -> str:
         return self.name or self.route
+
+    @property
+    def allowed_methods(self) -> frozenset[str] | None:
+        """The HTTP methods the view's outermost ``require_http_methods`` admits, or None
+        when the view declares no method restriction there. Found by offering the view a
+        method nobody allows: a method guard answers 405 (with Allow) before anything else
+        runs; without one, the permission decorator refuses the agency-less probe (404)."""
+        probe = RequestFactory().generic("TRACE", "/")
+        probe.agency = None
+        kwargs = dict.fromkeys(self.parameters, "0")
+        try:
+            response = self.callback(probe, **kwargs)
+        except Http404:
+            return None
+        if isinstance(response, HttpResponseNotAllowed):
+            return frozenset(m.strip() for m in response["Allow"].split(","))
+        return None
+
+    @property
+    def is_post_only(self) -> bool:
+        return self.allowed_methods == frozenset({"POST"})
 
     def path_with(self, values: dict[str, object]) -> str:
         """The URL path, each parameter turned to text by its own converter."""
@@ -87,6 +119,10 @@ ALL_ROUTES = list(walk(get_resolver().url_patterns))
 # permission then fails its matrix cases as well as the dedicated test below).
 MATRIX_ROUTES = [r for r in ALL_ROUTES if r.permission is not None or r.is_staff]
 STAFF_ROUTES = [r for r in ALL_ROUTES if r.is_staff]
+# Actions (acknowledge a request, remove a holiday...): POST-only views with a permission.
+POST_ONLY_ROUTES = [r for r in MATRIX_ROUTES if r.is_post_only]
+REQUEST_ACTION_PREFIX = "staff/requests/<number:number>/"
+REQUEST_ACTION_ROUTES = [r for r in POST_ONLY_ROUTES if r.route.startswith(REQUEST_ACTION_PREFIX)]
 
 KNOWN_STAFF_PAGES = {
     "staff:staff_dashboard",
@@ -96,6 +132,22 @@ KNOWN_STAFF_PAGES = {
     "staff:department_detail",
     "staff:audit_log",
     "staff:audit_export",
+    "staff:request_queue",
+    "staff:request_new",
+    "staff:request_detail",
+}
+# Every action on one request, under staff/requests/<number>/<action>/.
+KNOWN_REQUEST_ACTIONS = {
+    "staff:request_acknowledge",
+    "staff:request_message",
+    "staff:request_route",
+    "staff:request_pause",
+    "staff:request_resume",
+    "staff:request_extend",
+    "staff:request_due_date",
+    "staff:request_close",
+    "staff:request_reopen",
+    "staff:request_visibility",
 }
 
 
@@ -112,9 +164,56 @@ def _department_id(tenant) -> int:
         return Department.objects.get(agency=tenant.agency, name="Clerk").pk
 
 
+MATRIX_REQUEST_TITLE = "Permission matrix request"
+
+
+def _request_number(tenant) -> str:
+    """A published request (every staff role sees it) routed to the Clerk department, whose
+    member the department admin is: department admins act only on their departments'
+    requests, so this is the request each role may act on as far as its role allows."""
+    with agency_context(tenant.agency):
+        found = RecordsRequest.objects.filter(
+            agency=tenant.agency, title=MATRIX_REQUEST_TITLE
+        ).first()
+        if found is not None:
+            return found.number
+        clerk = Department.objects.get(agency=tenant.agency, name="Clerk")
+        DepartmentMember.objects.get_or_create(
+            agency=tenant.agency, department=clerk, user=tenant.department_admin
+        )
+        records_request = services.request_submit(
+            agency=tenant.agency,
+            actor=None,
+            title=MATRIX_REQUEST_TITLE,
+            description="Council minutes, January.",
+            contact=services.Contact(name="Matrix Requester"),
+            department=clerk,
+            channel="web",
+        )
+        assert records_request.visibility == Visibility.PUBLISHED
+        return records_request.number
+
+
+def _holiday_id(tenant) -> int:
+    with agency_context(tenant.agency):
+        holiday, _ = Holiday.objects.get_or_create(
+            agency=tenant.agency, date=datetime.date(2030, 7, 4), defaults={"name": "Matrix day"}
+        )
+        return holiday.pk
+
+
+def _reason_id(tenant) -> int:
+    with agency_context(tenant.agency):
+        reason, _ = ClosureReason.objects.get_or_create(agency=tenant.agency, name="Matrix outcome")
+        return reason.pk
+
+
 PARAMETER_VALUES: dict[str, Callable] = {
     "membership_id": _membership_id,
     "department_id": _department_id,
+    "number": _request_number,
+    "holiday_id": _holiday_id,
+    "reason_id": _reason_id,
 }
 
 
@@ -177,6 +276,21 @@ def test_permission_guard_flags_a_staff_view_without_declared_permission():
     assert staff_routes_without_permission(walk(patterns)) == ["staff:open"]
 
 
+def test_every_request_action_is_found_as_a_post_only_view():
+    # Guards the method probe: if it stopped recognising require_POST, the action views
+    # would silently be tested with GET like pages (and answer 405 for every persona).
+    names = {r.name for r in REQUEST_ACTION_ROUTES}
+    assert names == KNOWN_REQUEST_ACTIONS, f"not POST-only: {KNOWN_REQUEST_ACTIONS - names}"
+
+
+def test_pages_are_not_mistaken_for_post_only_views():
+    by_name = {r.name: r for r in MATRIX_ROUTES}
+    assert by_name["staff:request_detail"].allowed_methods == {"GET", "HEAD"}
+    assert by_name["staff:request_new"].allowed_methods == {"GET", "HEAD", "POST"}
+    assert by_name["staff:audit_log"].allowed_methods is None
+    assert not any(by_name[name].is_post_only for name in KNOWN_STAFF_PAGES)
+
+
 def test_every_path_parameter_of_the_matrix_has_a_test_value():
     unknown = {
         (r.label, p) for r in MATRIX_ROUTES for p in r.parameters if p not in PARAMETER_VALUES
@@ -187,6 +301,11 @@ def test_every_path_parameter_of_the_matrix_has_a_test_value():
 # --- The matrix: every (url, persona) --------------------------------------------------------
 
 
+def _request(client, route: Route, url: str):
+    """POST-only views get an empty POST; every other page a GET."""
+    return client.post(url, {}) if route.is_post_only else client.get(url)
+
+
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("route", MATRIX_ROUTES, ids=lambda r: r.label)
 def test_permission_matrix_answers_by_role(route, persona, tenant, client_for):
@@ -195,7 +314,7 @@ def test_permission_matrix_answers_by_role(route, persona, tenant, client_for):
     url = url_for(route, tenant)
 
     if persona == "anonymous":
-        response = client_for(None, tenant.host).get(url)
+        response = _request(client_for(None, tenant.host), route, url)
         assert response.status_code == 302
         target = urlsplit(response["Location"])
         assert target.path == reverse("accounts:login")
@@ -203,15 +322,31 @@ def test_permission_matrix_answers_by_role(route, persona, tenant, client_for):
         return
 
     if persona == "requester":
-        response = client_for(tenant.requester, tenant.host).get(url)
+        response = _request(client_for(tenant.requester, tenant.host), route, url)
         assert_portal_404(response)
         return
 
     role = ROLE_PERSONAS[persona]
-    response = client_for(getattr(tenant, persona), tenant.host).get(url)
+    response = _request(client_for(getattr(tenant, persona), tenant.host), route, url)
     if not policy.role_has(role, permission):
         assert response.status_code == 403
         assert "You can't do that" in response.content.decode()
+        return
+
+    if route.is_post_only:
+        # Allowed: the action ran (a redirect back to the staff page it belongs to) or its
+        # empty form was refused (the page again with the errors); never 403 or 404.
+        assert response.status_code in (302, 400), response.status_code
+        if response.status_code == 302:
+            location = response["Location"]
+            if route in REQUEST_ACTION_ROUTES:
+                number = PARAMETER_VALUES["number"](tenant)
+                assert location == reverse("staff:request_detail", args=[number])
+            assert location.startswith("/staff/"), location
+        else:
+            assert response["Content-Type"].startswith("text/html")
+            if route in REQUEST_ACTION_ROUTES:  # the request's staff page, with the form
+                assert MATRIX_REQUEST_TITLE in response.content.decode()
         return
 
     assert response.status_code == 200
@@ -221,6 +356,28 @@ def test_permission_matrix_answers_by_role(route, persona, tenant, client_for):
         assert body.startswith("id,time_utc,action,")
     else:
         assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("persona", [*ROLE_PERSONAS, "requester"])
+@pytest.mark.parametrize("route", POST_ONLY_ROUTES, ids=lambda r: r.label)
+def test_post_only_actions_answer_get_with_405(route, persona, tenant, client_for):
+    url = url_for(route, tenant)
+    response = client_for(getattr(tenant, persona), tenant.host).get(url)
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+
+
+@pytest.mark.parametrize("route", REQUEST_ACTION_ROUTES, ids=lambda r: r.label)
+def test_department_admin_outside_the_request_departments_gets_403_on_actions(
+    route, tenant, client_for
+):
+    # The role holds the permissions, but only on its own departments' requests.
+    url = url_for(route, tenant)
+    with agency_context(tenant.agency):
+        DepartmentMember.objects.filter(agency=tenant.agency, user=tenant.department_admin).delete()
+    response = client_for(tenant.department_admin, tenant.host).post(url, {})
+    assert response.status_code == 403
+    assert "You can't do that" in response.content.decode()
 
 
 def test_matrix_covers_both_allowed_and_refused_members():
@@ -240,7 +397,7 @@ def test_matrix_covers_both_allowed_and_refused_members():
 def test_outsider_admin_gets_404_on_every_staff_url_of_another_agency(
     route, tenant, outsider, client_for
 ):
-    response = client_for(outsider, tenant.host).get(url_for(route, tenant))
+    response = _request(client_for(outsider, tenant.host), route, url_for(route, tenant))
     assert_portal_404(response)
 
 
@@ -248,13 +405,14 @@ def test_outsider_admin_gets_404_on_every_staff_url_of_another_agency(
 def test_outsider_admin_gets_404_on_another_agency_host_even_with_own_ids(
     route, tenant, other_tenant, outsider, client_for
 ):
-    response = client_for(outsider, tenant.host).get(url_for(route, other_tenant))
+    response = _request(client_for(outsider, tenant.host), route, url_for(route, other_tenant))
     assert_portal_404(response)
 
 
 @pytest.mark.parametrize("route", STAFF_ROUTES, ids=lambda r: r.label)
 def test_staff_urls_answer_404_on_the_platform_host(route, tenant, settings, client_for):
-    response = client_for(tenant.admin, settings.PORTAL_BASE_DOMAIN).get(url_for(route, tenant))
+    client = client_for(tenant.admin, settings.PORTAL_BASE_DOMAIN)
+    response = _request(client, route, url_for(route, tenant))
     assert_portal_404(response)
 
 

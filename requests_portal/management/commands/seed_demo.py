@@ -1,13 +1,17 @@
 """Seed the demo agencies for the embedded default. Safe to run again: it adds what is
 missing and changes nothing that exists, so a second ``make run`` keeps your data."""
 
+import datetime
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Agency, Membership, Role, User
 from accounts.tenancy import agency_context
-from requests_portal.models import Department, DepartmentMember
+from requests_portal import services as request_services
+from requests_portal.models import ClosureReason, Department, DepartmentMember, RecordsRequest
 
 DEMO_PASSWORD = "demo-password-springfield"  # noqa: S105 (development-only demo data)
 
@@ -15,6 +19,8 @@ AGENCIES = [
     {
         "slug": "springfield",
         "name": "City of Springfield",
+        "state": "IL",
+        "time_zone": "America/Chicago",
         "departments": ["City Clerk", "Police Department", "Public Works"],
         "people": [
             ("admin@springfield.example", "Alice Admin", Role.ADMIN, None),
@@ -31,6 +37,8 @@ AGENCIES = [
     {
         "slug": "shelbyville",
         "name": "Shelbyville County",
+        "state": "IL",
+        "time_zone": "America/Chicago",
         "departments": ["County Clerk", "Sheriff"],
         "people": [
             ("admin@shelbyville.example", "Olive Other-Admin", Role.ADMIN, None),
@@ -60,8 +68,11 @@ class Command(BaseCommand):
         return user
 
     def _agency(self, spec: dict) -> None:
-        agency, _ = Agency.objects.get_or_create(slug=spec["slug"], defaults={"name": spec["name"]})
+        agency, _ = Agency.objects.get_or_create(
+            slug=spec["slug"], defaults={"name": spec["name"], "time_zone": spec["time_zone"]}
+        )
         with agency_context(agency):
+            request_services.agency_setup_defaults(agency=agency, state=spec["state"])
             departments = {
                 name: Department.objects.get_or_create(agency=agency, name=name)[0]
                 for name in spec["departments"]
@@ -76,6 +87,61 @@ class Command(BaseCommand):
                         user=user,
                         defaults={"is_point_of_contact": True},
                     )
+            if not RecordsRequest.objects.filter(agency=agency).exists():
+                self._requests(agency, departments)
+
+    def _requests(self, agency: Agency, departments: dict) -> None:
+        """A few requests in different states, made through the same services staff use."""
+        staff = Membership.objects.filter(agency=agency, role=Role.ADMIN).first().user
+        resident = User.objects.get(email__iexact=REQUESTER[0])
+        today = timezone.localdate()
+        samples = [
+            (
+                "Police reports for 742 Evergreen Terrace",
+                "All incident reports for 742 "
+                "Evergreen Terrace from January to March of this year.",
+                "Police Department",
+                3,
+            ),
+            (
+                "Contract with the monorail vendor",
+                "The signed contract, amendments and "
+                "invoices between the city and the monorail vendor.",
+                "City Clerk",
+                25,
+            ),
+            (
+                "Pothole complaints on Main Street",
+                "Complaints received about potholes on "
+                "Main Street and the work orders that followed.",
+                "Public Works",
+                12,
+            ),
+        ]
+        made = []
+        for title, description, department, days_ago in samples:
+            if department not in departments:
+                continue
+            made.append(
+                request_services.request_submit(
+                    agency=agency,
+                    actor=staff,
+                    title=title,
+                    description=description,
+                    contact=request_services.Contact(name=resident.full_name, email=resident.email),
+                    department=departments[department],
+                    channel="email",
+                    received_on=today - datetime.timedelta(days=days_ago),
+                )
+            )
+        if len(made) >= 2:
+            request_services.request_acknowledge(records_request=made[1], actor=staff)
+            request_services.request_close(
+                records_request=made[1],
+                actor=staff,
+                reason=ClosureReason.objects.get(agency=agency, name="Records released in full"),
+                note="The contract and its amendments are attached.",
+            )
 
     def _print_summary(self) -> None:
         port = "8000"

@@ -1,0 +1,112 @@
+from django import forms
+
+from requests_portal.access import department_name_taken
+from requests_portal.models import (
+    Department,
+    NotificationPreference,
+    RequestSettings,
+    Visibility,
+)
+
+
+class RequestSettingsForm(forms.ModelForm):
+    class Meta:
+        model = RequestSettings
+        fields = [
+            "response_days",
+            "response_method",
+            "acknowledge_days",
+            "acknowledge_method",
+            "cutoff",
+            "state",
+            "default_visibility",
+            "embargo_days",
+            "show_department_picker",
+            "allow_anonymous",
+        ]
+        labels = {
+            "response_days": "Days to respond",
+            "response_method": "Count them as",
+            "acknowledge_days": "Days to acknowledge",
+            "acknowledge_method": "Count them as",
+            "cutoff": "Web requests after this local time count from the next day",
+            "state": "State (two letters, for the default holidays)",
+            "default_visibility": "New requests are visible to",
+            "embargo_days": "Embargoed requests become public this many days after closing",
+            "show_department_picker": "Let residents pick a department",
+            "allow_anonymous": "Let residents file without an email address",
+        }
+        widgets = {"cutoff": forms.TimeInput(attrs={"type": "time"})}
+
+    def clean_state(self):
+        state = self.cleaned_data["state"].strip().upper()
+        if state and (len(state) != 2 or not state.isalpha()):
+            raise forms.ValidationError("Use the two-letter state code, such as IL.")
+        return state
+
+    def clean_response_days(self):
+        days = self.cleaned_data["response_days"]
+        if not 1 <= days <= 365:
+            raise forms.ValidationError("Choose between 1 and 365 days.")
+        return days
+
+    def clean_embargo_days(self):
+        days = self.cleaned_data["embargo_days"]
+        if days > 3650:
+            raise forms.ValidationError("Choose at most 3650 days.")
+        return days
+
+
+class HolidayForm(forms.Form):
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    name = forms.CharField(max_length=120)
+
+
+class DefaultHolidaysForm(forms.Form):
+    year = forms.IntegerField(min_value=2000, max_value=2100, label="Year")
+
+
+class ClosureReasonForm(forms.Form):
+    name = forms.CharField(max_length=120, label="Closure reason")
+    requires_citation = forms.BooleanField(
+        required=False, label="Closing with it needs an exemption citation"
+    )
+
+
+class DepartmentForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    default_visibility = forms.ChoiceField(
+        required=False,
+        choices=[("", "The agency's default"), *Visibility.choices],
+        label="Requests routed here are visible to",
+    )
+
+    def __init__(self, *args, agency=None, instance: Department | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.agency = agency
+        self.instance = instance
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if department_name_taken(self.agency, name, except_for=self.instance):
+            raise forms.ValidationError("There is already a department with this name.")
+        return name
+
+
+class DepartmentMemberForm(forms.Form):
+    user = forms.ChoiceField(label="Staff member")
+    point_of_contact = forms.BooleanField(required=False, label="Point of contact")
+
+    def __init__(self, *args, staff=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.staff = {str(u.pk): u for u in (staff or [])}
+        self.fields["user"].choices = [(pk, u.email) for pk, u in self.staff.items()]
+
+    def clean_user(self):
+        return self.staff[self.cleaned_data["user"]]
+
+
+class NotificationPreferenceForm(forms.ModelForm):
+    class Meta:
+        model = NotificationPreference
+        fields = ["new_requests", "assignments", "requester_messages", "daily_digest"]

@@ -1,0 +1,151 @@
+"""Writes of agency admins: request settings, holidays, closure reasons, departments.
+Each change is one transaction with its audit event."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import transaction
+
+import audit
+from accounts.models import Agency, User
+from requests_portal import audit_events
+from requests_portal.models import (
+    ClosureReason,
+    Department,
+    DepartmentMember,
+    Holiday,
+    RequestSettings,
+)
+
+
+def _record(agency: Agency, actor: User, what: str, http=None, **details) -> None:
+    audit.record(
+        audit_events.SETTINGS_CHANGED.code,
+        request=http,
+        agency=agency,
+        actor=actor,
+        details={"what": what, **details},
+    )
+
+
+def request_settings_update(
+    *, request_settings: RequestSettings, actor: User, changes: dict, http=None
+) -> None:
+    changed = {
+        field: (str(getattr(request_settings, field)), str(value))
+        for field, value in changes.items()
+        if getattr(request_settings, field) != value
+    }
+    if not changed:
+        return
+    with transaction.atomic():
+        for field, value in changes.items():
+            setattr(request_settings, field, value)
+        request_settings.save()
+        _record(request_settings.agency, actor, "request_settings", http, changed=changed)
+
+
+def holiday_add(
+    *, agency: Agency, actor: User, day: datetime.date, name: str, http=None
+) -> Holiday:
+    with transaction.atomic():
+        holiday, _ = Holiday.objects.update_or_create(
+            agency=agency, date=day, defaults={"name": name}
+        )
+        _record(agency, actor, "holiday_added", http, date=day.isoformat(), name=name)
+    return holiday
+
+
+def holiday_remove(*, holiday: Holiday, actor: User, http=None) -> None:
+    with transaction.atomic():
+        day, name = holiday.date.isoformat(), holiday.name
+        holiday.delete()
+        _record(holiday.agency, actor, "holiday_removed", http, date=day, name=name)
+
+
+def closure_reason_add(
+    *, agency: Agency, actor: User, name: str, requires_citation: bool, http=None
+) -> ClosureReason:
+    with transaction.atomic():
+        reason, _ = ClosureReason.objects.update_or_create(
+            agency=agency,
+            name=name,
+            defaults={"requires_citation": requires_citation, "is_active": True},
+        )
+        _record(agency, actor, "closure_reason_added", http, name=name)
+    return reason
+
+
+def closure_reason_set_active(
+    *, reason: ClosureReason, actor: User, active: bool, http=None
+) -> None:
+    with transaction.atomic():
+        reason.is_active = active
+        reason.save(update_fields=["is_active"])
+        _record(
+            reason.agency, actor, "closure_reason_active", http, name=reason.name, active=active
+        )
+
+
+def department_save(
+    *,
+    agency: Agency,
+    actor: User,
+    name: str,
+    default_visibility: str,
+    department: Department | None = None,
+    http=None,
+) -> Department:
+    with transaction.atomic():
+        if department is None:
+            department = Department.objects.create(
+                agency=agency, name=name, default_visibility=default_visibility
+            )
+            _record(agency, actor, "department_created", http, name=name)
+        else:
+            old = department.name
+            department.name = name
+            department.default_visibility = default_visibility
+            department.save(update_fields=["name", "default_visibility"])
+            _record(agency, actor, "department_changed", http, name=name, was=old)
+    return department
+
+
+def department_member_set(
+    *,
+    department: Department,
+    actor: User,
+    user: User,
+    member: bool,
+    point_of_contact: bool = False,
+    http=None,
+) -> None:
+    agency = department.agency
+    with transaction.atomic():
+        if member:
+            link, _ = DepartmentMember.objects.get_or_create(
+                agency=agency, department=department, user=user
+            )
+            if point_of_contact:
+                # One point of contact per department.
+                DepartmentMember.objects.filter(agency=agency, department=department).exclude(
+                    pk=link.pk
+                ).update(is_point_of_contact=False)
+            if link.is_point_of_contact != point_of_contact:
+                link.is_point_of_contact = point_of_contact
+                link.save(update_fields=["is_point_of_contact"])
+        else:
+            DepartmentMember.objects.filter(
+                agency=agency, department=department, user=user
+            ).delete()
+        _record(
+            agency,
+            actor,
+            "department_member",
+            http,
+            department=department.name,
+            user=user.pk,
+            member=member,
+            point_of_contact=point_of_contact,
+        )

@@ -1,0 +1,223 @@
+"""Agency admin pages: deadline rules and portal choices, holidays, closure reasons,
+departments and who works in them."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import policy
+from accounts.decorators import agency_permission
+from requests_portal import access, admin_forms, admin_services, notifications, services
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@agency_permission(policy.AGENCY_SETTINGS)
+def request_settings(request):
+    current = services.settings_for(request.agency)
+    form = admin_forms.RequestSettingsForm(request.POST or None, instance=current)
+    if request.method == "POST":
+        if form.is_valid():
+            # Compare against a fresh copy: the form already wrote into ``current``.
+            admin_services.request_settings_update(
+                request_settings=services.settings_for(request.agency),
+                actor=request.user,
+                changes=form.cleaned_data,
+                http=request,
+            )
+            messages.success(request, "Settings saved. New requests use them from now on.")
+            return redirect("staff:settings")
+        return render(request, "requests_portal/admin/settings.html", {"form": form}, status=400)
+    return render(request, "requests_portal/admin/settings.html", {"form": form})
+
+
+def _holidays_page(request, form=None, defaults_form=None, status=200):
+    return render(
+        request,
+        "requests_portal/admin/holidays.html",
+        {
+            "holidays": access.holidays_for(request.user, request.agency),
+            "form": form or admin_forms.HolidayForm(),
+            "defaults_form": defaults_form
+            or admin_forms.DefaultHolidaysForm(initial={"year": timezone.localdate().year + 1}),
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@agency_permission(policy.DEADLINE_RULES_MANAGE)
+def holidays(request):
+    if request.method == "POST":
+        form = admin_forms.HolidayForm(request.POST)
+        if not form.is_valid():
+            return _holidays_page(request, form=form, status=400)
+        admin_services.holiday_add(
+            agency=request.agency,
+            actor=request.user,
+            day=form.cleaned_data["date"],
+            name=form.cleaned_data["name"],
+            http=request,
+        )
+        messages.success(request, "Holiday saved. Deadlines set from now on count it.")
+        return redirect("staff:holidays")
+    return _holidays_page(request)
+
+
+@require_POST
+@agency_permission(policy.DEADLINE_RULES_MANAGE)
+def holidays_load_defaults(request):
+    form = admin_forms.DefaultHolidaysForm(request.POST)
+    if not form.is_valid():
+        return _holidays_page(request, defaults_form=form, status=400)
+    added = services.holidays_load_defaults(
+        agency=request.agency, years=[form.cleaned_data["year"]], actor=request.user
+    )
+    messages.success(request, f"{added} holidays added.")
+    return redirect("staff:holidays")
+
+
+@require_POST
+@agency_permission(policy.DEADLINE_RULES_MANAGE)
+def holiday_remove(request, holiday_id: int):
+    holiday = access.get_holiday_for(request.user, request.agency, holiday_id)
+    admin_services.holiday_remove(holiday=holiday, actor=request.user, http=request)
+    messages.success(request, "Holiday removed.")
+    return redirect("staff:holidays")
+
+
+def _reasons_page(request, form=None, status=200):
+    return render(
+        request,
+        "requests_portal/admin/closure_reasons.html",
+        {
+            "reasons": access.all_closure_reasons_for(request.user, request.agency),
+            "form": form or admin_forms.ClosureReasonForm(),
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@agency_permission(policy.AGENCY_SETTINGS)
+def closure_reasons(request):
+    if request.method == "POST":
+        form = admin_forms.ClosureReasonForm(request.POST)
+        if not form.is_valid():
+            return _reasons_page(request, form, status=400)
+        admin_services.closure_reason_add(
+            agency=request.agency,
+            actor=request.user,
+            name=form.cleaned_data["name"],
+            requires_citation=form.cleaned_data["requires_citation"],
+            http=request,
+        )
+        messages.success(request, "Closure reason saved.")
+        return redirect("staff:closure_reasons")
+    return _reasons_page(request)
+
+
+@require_POST
+@agency_permission(policy.AGENCY_SETTINGS)
+def closure_reason_toggle(request, reason_id: int):
+    reason = access.get_closure_reason_for(request.user, request.agency, reason_id)
+    admin_services.closure_reason_set_active(
+        reason=reason, actor=request.user, active=not reason.is_active, http=request
+    )
+    return redirect("staff:closure_reasons")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@agency_permission(policy.DEPARTMENTS_MANAGE)
+def department_new(request):
+    form = admin_forms.DepartmentForm(request.POST or None, agency=request.agency)
+    if request.method == "POST":
+        if form.is_valid():
+            department = admin_services.department_save(
+                agency=request.agency,
+                actor=request.user,
+                name=form.cleaned_data["name"],
+                default_visibility=form.cleaned_data["default_visibility"],
+                http=request,
+            )
+            return redirect("staff:department_edit", department_id=department.pk)
+        return render(
+            request, "requests_portal/admin/department_form.html", {"form": form}, status=400
+        )
+    return render(request, "requests_portal/admin/department_form.html", {"form": form})
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@agency_permission(policy.DEPARTMENTS_MANAGE)
+def department_edit(request, department_id: int):
+    department = access.get_department_for(request.user, request.agency, department_id)
+    form = admin_forms.DepartmentForm(
+        request.POST or None,
+        agency=request.agency,
+        instance=department,
+        initial={"name": department.name, "default_visibility": department.default_visibility},
+    )
+    staff = access.assignable_staff(request.user, request.agency)
+    member_form = admin_forms.DepartmentMemberForm(staff=staff)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            admin_services.department_save(
+                agency=request.agency,
+                actor=request.user,
+                department=department,
+                name=form.cleaned_data["name"],
+                default_visibility=form.cleaned_data["default_visibility"],
+                http=request,
+            )
+            messages.success(request, "Department saved.")
+            return redirect("staff:department_edit", department_id=department.pk)
+        status = 400
+    return render(
+        request,
+        "requests_portal/admin/department_form.html",
+        {
+            "form": form,
+            "department": department,
+            "members": access.department_members_for(request.user, request.agency, department),
+            "member_form": member_form,
+        },
+        status=status,
+    )
+
+
+@require_POST
+@agency_permission(policy.DEPARTMENTS_MANAGE)
+def department_member(request, department_id: int):
+    department = access.get_department_for(request.user, request.agency, department_id)
+    form = admin_forms.DepartmentMemberForm(
+        request.POST, staff=access.assignable_staff(request.user, request.agency)
+    )
+    if not form.is_valid():
+        messages.error(request, "Choose one of the agency's staff.")
+        return redirect("staff:department_edit", department_id=department.pk)
+    remove = request.POST.get("remove") == "1"
+    admin_services.department_member_set(
+        department=department,
+        actor=request.user,
+        user=form.cleaned_data["user"],
+        member=not remove,
+        point_of_contact=form.cleaned_data["point_of_contact"] and not remove,
+        http=request,
+    )
+    messages.success(request, "Removed." if remove else "Saved.")
+    return redirect("staff:department_edit", department_id=department.pk)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@agency_permission(policy.STAFF_AREA)
+def notification_preferences(request):
+    preferences = notifications.preferences_for(request.agency, request.user)
+    form = admin_forms.NotificationPreferenceForm(request.POST or None, instance=preferences)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your email choices are saved.")
+        return redirect("staff:notifications")
+    return render(request, "requests_portal/admin/notifications.html", {"form": form})

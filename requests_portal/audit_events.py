@@ -1,0 +1,18 @@
+"""Audit event types recorded by the requests app."""
+
+from audit.registry import register
+
+REQUEST_SUBMITTED = register("request.submitted", "{actor} filed request {number}")
+REQUEST_ACKNOWLEDGED = register("request.acknowledged", "{actor} acknowledged a request")
+REQUEST_ROUTED = register("request.routed", "{actor} routed a request")
+REQUEST_MESSAGED = register("request.messaged", "{actor} added a {kind} message")
+REQUEST_PAUSED = register("request.paused", "{actor} paused a request: {reason}")
+REQUEST_DUE_DATE_CHANGED = register(
+    "request.due_date_changed", "{actor} changed a due date from {from} to {to}: {reason}"
+)
+REQUEST_CLOSED = register("request.closed", "{actor} closed a request: {reason}")
+REQUEST_REOPENED = register("request.reopened", "{actor} reopened a request: {reason}")
+REQUEST_VISIBILITY_CHANGED = register(
+    "request.visibility_changed", "{actor} changed a request's visibility from {from} to {to}"
+)
+SETTINGS_CHANGED = register("agency.settings_changed", "{actor} changed the agency's settings")

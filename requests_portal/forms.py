@@ -1,0 +1,249 @@
+from django import forms
+from django.utils import timezone
+
+from requests_portal.models import (
+    Channel,
+    ClosureReason,
+    Delivery,
+    Department,
+    MessageKind,
+    Visibility,
+)
+
+
+class RequestForm(forms.Form):
+    """The public request form. ``website`` is a honeypot: people never see it (it is hidden
+    from sight and from screen readers), form-filling robots do."""
+
+    title = forms.CharField(
+        label="Summary of your request",
+        max_length=200,
+        help_text="One line, for example “Police reports for 100 Main St, March 2026”.",
+    )
+    description = forms.CharField(
+        label="What records do you want?",
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="Describe the records as precisely as you can: dates, places, names, subjects.",
+    )
+    department = forms.ModelChoiceField(
+        queryset=Department.objects.none(),
+        required=False,
+        label="Department (if you know it)",
+        empty_label="I don't know",
+    )
+    delivery = forms.ChoiceField(
+        choices=Delivery.choices, initial=Delivery.ELECTRONIC, label="How do you want the records?"
+    )
+    name = forms.CharField(max_length=200, required=False, label="Your name")
+    email = forms.EmailField(
+        required=False,
+        label="Email address",
+        help_text="We send your request number and every update here.",
+    )
+    phone = forms.CharField(max_length=40, required=False, label="Phone (optional)")
+    address = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Mailing address (only if you want paper copies)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    website = forms.CharField(required=False, label="Leave this empty")
+
+    def __init__(self, *args, departments=None, allow_anonymous=False, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.allow_anonymous = allow_anonymous
+        self.user = user
+        if departments is None:
+            del self.fields["department"]
+        else:
+            self.fields["department"].queryset = departments
+        if user is not None and user.is_authenticated:
+            # Signed in: the account's email is where updates go.
+            del self.fields["email"]
+        elif not allow_anonymous:
+            self.fields["email"].required = True
+        else:
+            self.fields["email"].help_text = (
+                "Optional. Without an email address you will get no updates: "
+                "write down your request number and check back here."
+            )
+
+    def clean_website(self):
+        if self.cleaned_data.get("website"):
+            raise forms.ValidationError("This field must be left empty.")
+        return ""
+
+    def clean(self):
+        data = super().clean()
+        if data.get("delivery") == Delivery.MAIL and not data.get("address"):
+            self.add_error("address", "Enter a mailing address for paper copies.")
+        return data
+
+
+class StaffRequestForm(RequestForm):
+    """Staff intake of a request received by phone, mail, email or in person."""
+
+    channel = forms.ChoiceField(
+        choices=[c for c in Channel.choices if c[0] != Channel.WEB], label="Received by"
+    )
+    received_on = forms.DateField(
+        label="Date received (day 0)", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs["allow_anonymous"] = True
+        kwargs.pop("user", None)
+        super().__init__(*args, **kwargs)
+        self.fields["email"].label = "Requester's email address"
+        self.fields["email"].help_text = "Optional: updates are emailed here."
+        self.fields["name"].label = "Requester's name"
+        del self.fields["website"]
+
+    def clean_received_on(self):
+        received_on = self.cleaned_data["received_on"]
+        if received_on > timezone.localdate():
+            raise forms.ValidationError("The date received cannot be in the future.")
+        return received_on
+
+
+class MessageForm(forms.Form):
+    kind = forms.ChoiceField(label="Type", choices=MessageKind.choices)
+    body = forms.CharField(
+        label="Message", max_length=20000, widget=forms.Textarea(attrs={"rows": 5})
+    )
+
+    def __init__(self, *args, kinds=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        allowed = kinds or [MessageKind.INTERNAL]
+        self.fields["kind"].choices = [c for c in MessageKind.choices if c[0] in allowed]
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        label="Your message", max_length=20000, widget=forms.Textarea(attrs={"rows": 5})
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label="Reason", max_length=200)
+
+
+class ExtendForm(forms.Form):
+    days = forms.IntegerField(label="Extra days", min_value=1, max_value=90)
+    reason = forms.CharField(label="Reason (sent to the requester)", max_length=200)
+
+
+class DueDateForm(forms.Form):
+    due_date = forms.DateField(label="New due date", widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label="Reason", max_length=200)
+
+
+class CloseForm(forms.Form):
+    reason = forms.ModelChoiceField(queryset=ClosureReason.objects.none(), label="Outcome")
+    citation = forms.CharField(
+        label="Exemption cited (needed for denials)", max_length=300, required=False
+    )
+    note = forms.CharField(
+        label="Closing message to the requester (optional)",
+        required=False,
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def __init__(self, *args, reasons=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].queryset = (
+            reasons if reasons is not None else ClosureReason.objects.none()
+        )
+
+    def clean(self):
+        data = super().clean()
+        reason = data.get("reason")
+        if reason is not None and reason.requires_citation and not data.get("citation", "").strip():
+            self.add_error("citation", f"“{reason.name}” needs the exemption it relies on.")
+        return data
+
+
+class VisibilityForm(forms.Form):
+    visibility = forms.ChoiceField(choices=Visibility.choices, label="Who can see this request")
+
+
+class RouteForm(forms.Form):
+    departments = forms.ModelMultipleChoiceField(
+        queryset=Department.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Departments",
+    )
+    lead = forms.ModelChoiceField(
+        queryset=Department.objects.none(), required=False, label="Lead department"
+    )
+    point_of_contact = forms.ChoiceField(required=False, label="Point of contact")
+
+    def __init__(self, *args, departments=None, staff=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["departments"].queryset = departments
+        self.fields["lead"].queryset = departments
+        self.staff = {str(u.pk): u for u in (staff or [])}
+        self.fields["point_of_contact"].choices = [("", "Nobody yet")] + [
+            (pk, user.email) for pk, user in self.staff.items()
+        ]
+
+    def clean(self):
+        data = super().clean()
+        lead = data.get("lead")
+        if lead is not None and lead not in data.get("departments", []):
+            self.add_error("lead", "The lead department must be one of the departments.")
+        data["point_of_contact"] = self.staff.get(data.get("point_of_contact") or "")
+        return data
+
+
+class ArchiveFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any status"), ("open", "Open"), ("closed", "Closed")],
+        label="Status",
+    )
+    department = forms.ModelChoiceField(
+        queryset=Department.objects.none(), required=False, empty_label="Any department"
+    )
+    since = forms.DateField(
+        required=False, label="Filed on or after", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label="Filed on or before", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, departments=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = (
+            departments if departments is not None else Department.objects.none()
+        )
+
+
+class QueueFilterForm(ArchiveFilterForm):
+    scope = forms.ChoiceField(
+        required=False,
+        choices=[("all", "All I can see"), ("mine", "Mine"), ("departments", "My departments")],
+        label="Show",
+    )
+    status = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Not closed"),
+            ("overdue", "Overdue"),
+            ("submitted", "Not acknowledged"),
+            ("open", "In progress"),
+            ("paused", "Paused"),
+            ("closed", "Closed"),
+            ("any", "Any status"),
+        ],
+        label="Status",
+    )
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[("due", "Due first"), ("newest", "Newest first"), ("oldest", "Oldest first")],
+        label="Sort",
+    )

@@ -1,0 +1,148 @@
+"""Emails to agency staff: who gets which notice, honouring their preferences.
+
+Every notice is rendered now and queued with ``delay_on_commit``, so it leaves only if the
+change it announces commits, and SMTP never holds a request open.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from accounts.models import Agency, Membership, Role, User
+from accounts.tasks import send_email
+from requests_portal import deadlines
+from requests_portal.models import (
+    DepartmentMember,
+    NotificationPreference,
+    RecordsRequest,
+    RequestDepartment,
+    Status,
+)
+
+PREFERENCE_FIELDS = ("new_requests", "assignments", "requester_messages", "daily_digest")
+
+
+def preferences_for(agency: Agency, user: User) -> NotificationPreference:
+    found = NotificationPreference.objects.filter(agency=agency, user=user).first()
+    return found or NotificationPreference(agency=agency, user=user)
+
+
+def _wants(agency: Agency, users: list[User], preference: str) -> list[User]:
+    """The active users among ``users`` who have not turned ``preference`` off."""
+    users = [u for u in users if u.is_active and u.email]
+    off = set(
+        NotificationPreference.objects.filter(
+            agency=agency, user__in=users, **{preference: False}
+        ).values_list("user_id", flat=True)
+    )
+    return [u for u in users if u.pk not in off]
+
+
+def _staff_link(http, records_request: RecordsRequest) -> str:
+    path = reverse("staff:request_detail", args=[records_request.number])
+    if http is None:
+        return path
+    scheme = "https" if settings.IS_PRODUCTION else "http"
+    return f"{scheme}://{http.get_host()}{path}"
+
+
+def _send(agency: Agency, users: list[User], template: str, context: dict) -> None:
+    subject = " ".join(
+        render_to_string(f"requests_portal/email/staff_{template}_subject.txt", context).split()
+    )
+    body = render_to_string(f"requests_portal/email/staff_{template}.txt", context)
+    html = render_to_string(f"requests_portal/email/staff_{template}.html", context)
+    for user in users:
+        send_email.delay_on_commit(
+            agency_id=agency.pk, subject=subject, body=body, to=[user.email], html_body=html
+        )
+
+
+def _department_people(records_request: RecordsRequest) -> list[User]:
+    agency = records_request.agency
+    departments = RequestDepartment.objects.filter(agency=agency, request=records_request).values(
+        "department_id"
+    )
+    links = DepartmentMember.objects.filter(agency=agency, department_id__in=departments)
+    return [link.user for link in links.select_related("user")]
+
+
+def _admins(agency: Agency) -> list[User]:
+    return [
+        m.user
+        for m in Membership.objects.filter(agency=agency, role=Role.ADMIN).select_related("user")
+    ]
+
+
+def notify_new_request(records_request: RecordsRequest, *, http=None, exclude=None) -> None:
+    """To the people of its departments, or to the agency's admins when it has none."""
+    agency = records_request.agency
+    people = _department_people(records_request) or _admins(agency)
+    people = [u for u in people if exclude is None or u.pk != exclude.pk]
+    recipients = _wants(agency, people, "new_requests")
+    _send(
+        agency,
+        recipients,
+        "new_request",
+        {"r": records_request, "link": _staff_link(http, records_request)},
+    )
+
+
+def notify_assigned(
+    records_request: RecordsRequest, user: User | None, *, http=None, actor=None
+) -> None:
+    if user is None or (actor is not None and user.pk == actor.pk):
+        return
+    agency = records_request.agency
+    recipients = _wants(agency, [user], "assignments")
+    _send(
+        agency,
+        recipients,
+        "assigned",
+        {"r": records_request, "link": _staff_link(http, records_request)},
+    )
+
+
+def notify_requester_message(records_request: RecordsRequest, message, *, http=None) -> None:
+    agency = records_request.agency
+    people = [records_request.point_of_contact] if records_request.point_of_contact else []
+    people = people or _department_people(records_request) or _admins(agency)
+    recipients = _wants(agency, people, "requester_messages")
+    _send(
+        agency,
+        recipients,
+        "requester_message",
+        {"r": records_request, "message": message, "link": _staff_link(http, records_request)},
+    )
+
+
+def send_digests(agency: Agency, calendar: deadlines.AgencyCalendar, now) -> int:
+    """Each point of contact's overdue and due-soon requests, one email each. Returns the
+    number of emails queued."""
+    open_requests = (
+        RecordsRequest.objects.filter(
+            agency=agency,
+            status__in=[Status.SUBMITTED, Status.OPEN],
+            point_of_contact__isnull=False,
+        )
+        .select_related("point_of_contact")
+        .order_by("due_date")
+    )
+    by_user: dict[int, dict] = {}
+    for records_request in open_requests:
+        overdue = deadlines.is_overdue(now, records_request.due_date, calendar)
+        soon = not overdue and deadlines.is_due_soon(now, records_request.due_date, calendar)
+        if not (overdue or soon):
+            continue
+        entry = by_user.setdefault(
+            records_request.point_of_contact_id,
+            {"user": records_request.point_of_contact, "overdue": [], "soon": []},
+        )
+        entry["overdue" if overdue else "soon"].append(records_request)
+    users = _wants(agency, [e["user"] for e in by_user.values()], "daily_digest")
+    for user in users:
+        entry = by_user[user.pk]
+        _send(agency, [user], "digest", {"agency": agency, **entry})
+    return len(users)

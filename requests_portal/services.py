@@ -1,0 +1,686 @@
+"""Every write to a records request: one transaction each, with its timeline entry and its
+audit event inside it, side effects (email) queued on commit.
+
+All functions are keyword-only and take the acting user (``actor``, None for the public)
+and optionally the HTTP request (``http``) so the audit event carries IP and request id.
+The caller must already be inside the agency's row-level-security context (every web
+request and task is).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core import signing
+from django.db import connection, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+import audit
+from accounts.models import Agency, User
+from accounts.tasks import send_email
+from requests_portal import audit_events, deadlines, notifications
+from requests_portal.models import (
+    Channel,
+    ClosureReason,
+    Department,
+    DepartmentMember,
+    Holiday,
+    Message,
+    MessageKind,
+    RecordsRequest,
+    RequestDepartment,
+    RequestSettings,
+    Status,
+    TimelineEvent,
+    Visibility,
+)
+
+TRACKING_SALT = "requests_portal.tracking"
+TRACKING_MAX_AGE = 60 * 60 * 24 * 365  # a tracking link in a confirmation email lasts a year
+
+
+class RequestStateError(Exception):
+    """The action does not apply to the request in its current state (shown to the user)."""
+
+
+def _day(day: datetime.date) -> str:
+    """A date as people write it: November 3, 2026."""
+    return f"{day:%B} {day.day}, {day.year}"
+
+
+# --- Settings and calendar -----------------------------------------------------------------
+
+
+def settings_for(agency: Agency) -> RequestSettings:
+    found = RequestSettings.objects.filter(agency=agency).first()
+    return found or RequestSettings.objects.create(agency=agency)
+
+
+def calendar_for(agency: Agency, request_settings: RequestSettings) -> deadlines.AgencyCalendar:
+    holidays = frozenset(Holiday.objects.filter(agency=agency).values_list("date", flat=True))
+    return deadlines.AgencyCalendar(
+        time_zone=agency.time_zone, holidays=holidays, cutoff=request_settings.cutoff
+    )
+
+
+def holidays_load_defaults(*, agency: Agency, years: list[int], actor: User | None = None) -> int:
+    """Add the US federal (and the agency's state) holidays for these years; keeps edits."""
+    request_settings = settings_for(agency)
+    defaults = deadlines.default_holidays(years, state=request_settings.state or None)
+    existing = set(Holiday.objects.filter(agency=agency).values_list("date", flat=True))
+    new = [
+        Holiday(agency=agency, date=day, name=name[:120])
+        for day, name in sorted(defaults.items())
+        if day not in existing
+    ]
+    with transaction.atomic():
+        Holiday.objects.bulk_create(new)
+        if new and actor is not None:
+            audit.record(
+                audit_events.SETTINGS_CHANGED.code,
+                agency=agency,
+                actor=actor,
+                details={"holidays_added": len(new), "years": years},
+            )
+    return len(new)
+
+
+DEFAULT_CLOSURE_REASONS = [
+    ("Records released in full", False),
+    ("Records released in part (some withheld)", True),
+    ("No responsive records", False),
+    ("Withdrawn by the requester", False),
+    ("Denied: an exemption applies", True),
+    ("Referred to another agency", False),
+]
+
+
+def agency_setup_defaults(
+    *, agency: Agency, state: str = "", years: list[int] | None = None
+) -> None:
+    """Give a new agency working defaults: deadline settings, closure reasons, holidays.
+    Safe to run again: it adds only what is missing."""
+    with transaction.atomic():
+        request_settings = settings_for(agency)
+        if state and not request_settings.state:
+            request_settings.state = state
+            request_settings.save(update_fields=["state"])
+        for name, requires_citation in DEFAULT_CLOSURE_REASONS:
+            ClosureReason.objects.get_or_create(
+                agency=agency, name=name, defaults={"requires_citation": requires_citation}
+            )
+        this_year = timezone.now().year
+        holidays_load_defaults(agency=agency, years=years or [this_year, this_year + 1])
+
+
+# --- Numbers -------------------------------------------------------------------------------
+
+_NEXT_NUMBER_SQL = """
+    INSERT INTO requests_portal_requestcounter (agency_id, year, last_number)
+    VALUES (%s, %s, 1)
+    ON CONFLICT (agency_id, year)
+    DO UPDATE SET last_number = requests_portal_requestcounter.last_number + 1
+    RETURNING last_number
+"""
+
+
+def next_request_number(agency: Agency, year: int) -> int:
+    """The next number of the agency's yearly sequence. The upsert locks the counter row
+    until the caller's transaction ends, so concurrent submissions get distinct numbers."""
+    with connection.cursor() as cursor:
+        cursor.execute(_NEXT_NUMBER_SQL, [agency.pk, year])
+        return cursor.fetchone()[0]
+
+
+def tracking_token(records_request: RecordsRequest) -> str:
+    """A signed link token that lets a guest follow their request without signing in."""
+    return signing.dumps(
+        {"a": records_request.agency_id, "r": records_request.pk}, salt=TRACKING_SALT
+    )
+
+
+def request_id_from_tracking_token(token: str, agency: Agency) -> int | None:
+    try:
+        data = signing.loads(token, salt=TRACKING_SALT, max_age=TRACKING_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("a") != agency.pk:
+        return None
+    return data.get("r")
+
+
+# --- Submitting ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    address: str = ""
+
+
+def _requester_for(email: str, name: str) -> User | None:
+    """The account a guest's request belongs to, created without a password if new (the
+    confirmation email lets them set one)."""
+    if not email:
+        return None
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User.objects.create_user(email, None, full_name=name[:200])
+    return user
+
+
+def _initial_visibility(request_settings: RequestSettings, department: Department | None) -> str:
+    if department is not None and department.default_visibility:
+        return department.default_visibility
+    return request_settings.default_visibility
+
+
+def request_submit(
+    *,
+    agency: Agency,
+    actor: User | None,
+    title: str,
+    description: str,
+    contact: Contact,
+    department: Department | None = None,
+    delivery: str = "electronic",
+    channel: str = Channel.WEB,
+    received_on: datetime.date | None = None,
+    http=None,
+) -> RecordsRequest:
+    """File a request: from the web form (``actor`` the signed-in resident or None for a
+    guest) or logged by staff from a phone call, letter, email or visit (``received_on``
+    is then day 0)."""
+    request_settings = settings_for(agency)
+    calendar = calendar_for(agency, request_settings)
+    now = timezone.now()
+    if channel == Channel.WEB:
+        received_at = now
+        day_zero = deadlines.day_zero(now, calendar, web_submission=True)
+    else:
+        day_zero = received_on or calendar.local_date(now)
+        received_at = now if received_on is None else _local_noon(day_zero, calendar)
+    method = deadlines.CountingMethod(request_settings.response_method)
+    due = deadlines.add_counting_days(day_zero, request_settings.response_days, method, calendar)
+    acknowledge_due = deadlines.add_counting_days(
+        day_zero,
+        request_settings.acknowledge_days,
+        deadlines.CountingMethod(request_settings.acknowledge_method),
+        calendar,
+    )
+    staff_logged = channel != Channel.WEB
+    with transaction.atomic():
+        requester = actor if actor is not None and not staff_logged else None
+        if requester is None and contact.email:
+            requester = _requester_for(contact.email, contact.name)
+        records_request = RecordsRequest.objects.create(
+            agency=agency,
+            year=day_zero.year,
+            sequence=next_request_number(agency, day_zero.year),
+            title=title,
+            description=description,
+            visibility=_initial_visibility(request_settings, department),
+            channel=channel,
+            delivery=delivery,
+            requester=requester,
+            requester_name=contact.name or (requester.full_name if requester else ""),
+            requester_email=contact.email or (requester.email if requester else ""),
+            requester_phone=contact.phone,
+            requester_address=contact.address,
+            received_at=received_at,
+            day_zero=day_zero,
+            due_date=due,
+            acknowledge_due_date=acknowledge_due,
+            counting_method=method,
+        )
+        if department is not None:
+            _route(records_request, department, lead=True)
+        _timeline(
+            records_request,
+            "submitted",
+            actor if staff_logged else None,
+            f"Request received ({records_request.get_channel_display().lower()}); due {_day(due)}",
+            public=True,
+            data={"due_date": due.isoformat(), "day_zero": day_zero.isoformat()},
+        )
+        audit.record(
+            audit_events.REQUEST_SUBMITTED.code,
+            request=http,
+            agency=agency,
+            actor=actor,
+            target=records_request,
+            details={"number": records_request.number, "channel": channel},
+        )
+        if records_request.requester_email and channel == Channel.WEB:
+            _email_requester(records_request, "submitted", http=http)
+        notifications.notify_new_request(
+            records_request, http=http, exclude=actor if staff_logged else None
+        )
+    return records_request
+
+
+def _local_noon(day: datetime.date, calendar: deadlines.AgencyCalendar) -> datetime.datetime:
+    zone = calendar.end_of_day(day).tzinfo
+    return datetime.datetime.combine(day, datetime.time(12, 0), tzinfo=zone)
+
+
+def _route(records_request: RecordsRequest, department: Department, *, lead: bool) -> None:
+    RequestDepartment.objects.get_or_create(
+        agency=records_request.agency,
+        request=records_request,
+        department=department,
+        defaults={"is_lead": lead},
+    )
+    if lead and records_request.point_of_contact_id is None:
+        contact = (
+            DepartmentMember.objects.filter(
+                agency=records_request.agency, department=department, is_point_of_contact=True
+            )
+            .order_by("pk")
+            .first()
+        )
+        if contact is not None:
+            records_request.point_of_contact_id = contact.user_id
+            records_request.save(update_fields=["point_of_contact", "updated_at"])
+
+
+def _timeline(
+    records_request: RecordsRequest,
+    kind: str,
+    actor: User | None,
+    summary: str,
+    *,
+    public: bool,
+    data: dict | None = None,
+) -> TimelineEvent:
+    return TimelineEvent.objects.create(
+        agency=records_request.agency,
+        request=records_request,
+        kind=kind,
+        actor=actor,
+        is_public=public,
+        summary=summary[:300],
+        data=data or {},
+    )
+
+
+def _email_requester(records_request: RecordsRequest, template: str, *, http=None, **extra):
+    """Queue an email to the requester once the transaction commits."""
+    if not records_request.requester_email:
+        return
+    host = http.get_host() if http is not None else None
+    scheme = "https" if settings.IS_PRODUCTION else "http"
+    path = reverse("request_detail", args=[records_request.number])
+    link = f"{scheme}://{host}{path}?t={tracking_token(records_request)}" if host else ""
+    context = {"r": records_request, "agency": records_request.agency, "link": link, **extra}
+    subject = render_to_string(f"requests_portal/email/{template}_subject.txt", context)
+    body = render_to_string(f"requests_portal/email/{template}.txt", context)
+    send_email.delay_on_commit(
+        agency_id=records_request.agency_id,
+        subject=" ".join(subject.split()),
+        body=body,
+        to=[records_request.requester_email],
+    )
+
+
+# --- Staff workflow ------------------------------------------------------------------------
+
+
+def _require_open(records_request: RecordsRequest, action: str) -> None:
+    if records_request.is_closed:
+        raise RequestStateError(f"A closed request cannot be {action}. Reopen it first.")
+
+
+def request_acknowledge(*, records_request: RecordsRequest, actor: User, http=None) -> None:
+    if records_request.status != Status.SUBMITTED:
+        raise RequestStateError("This request has already been acknowledged.")
+    with transaction.atomic():
+        records_request.status = Status.OPEN
+        records_request.acknowledged_at = timezone.now()
+        records_request.save(update_fields=["status", "acknowledged_at", "updated_at"])
+        _timeline(records_request, "acknowledged", actor, "Request acknowledged", public=True)
+        audit.record(
+            audit_events.REQUEST_ACKNOWLEDGED.code,
+            request=http,
+            agency=records_request.agency,
+            actor=actor,
+            target=records_request,
+        )
+
+
+def request_route(
+    *,
+    records_request: RecordsRequest,
+    actor: User,
+    departments: list[Department],
+    lead: Department | None,
+    point_of_contact: User | None,
+    http=None,
+) -> None:
+    """Set the request's departments (one lead, the others support) and point of contact."""
+    previous_contact = records_request.point_of_contact_id
+    with transaction.atomic():
+        keep = {d.pk for d in departments}
+        RequestDepartment.objects.filter(
+            agency=records_request.agency, request=records_request
+        ).exclude(department_id__in=keep).delete()
+        for department in departments:
+            link, _ = RequestDepartment.objects.get_or_create(
+                agency=records_request.agency, request=records_request, department=department
+            )
+            is_lead = lead is not None and department.pk == lead.pk
+            if link.is_lead != is_lead:
+                link.is_lead = is_lead
+                link.save(update_fields=["is_lead"])
+        records_request.point_of_contact = point_of_contact
+        records_request.save(update_fields=["point_of_contact", "updated_at"])
+        names = ", ".join(sorted(d.name for d in departments)) or "no department"
+        contact = point_of_contact.email if point_of_contact else "nobody"
+        _timeline(
+            records_request,
+            "routed",
+            actor,
+            f"Routed to {names}; point of contact {contact}",
+            public=False,
+            data={"departments": sorted(keep), "lead": lead.pk if lead else None},
+        )
+        audit.record(
+            audit_events.REQUEST_ROUTED.code,
+            request=http,
+            agency=records_request.agency,
+            actor=actor,
+            target=records_request,
+            details={
+                "departments": sorted(keep),
+                "point_of_contact": getattr(point_of_contact, "pk", None),
+            },
+        )
+        if point_of_contact is not None and point_of_contact.pk != previous_contact:
+            notifications.notify_assigned(records_request, point_of_contact, http=http, actor=actor)
+
+
+def request_message(
+    *,
+    records_request: RecordsRequest,
+    actor: User | None,
+    kind: str,
+    body: str,
+    http=None,
+) -> Message:
+    if kind != MessageKind.INTERNAL:
+        _require_open(records_request, "messaged")
+    with transaction.atomic():
+        message = Message.objects.create(
+            agency=records_request.agency,
+            request=records_request,
+            kind=kind,
+            author=actor,
+            body=body,
+        )
+        labels = {
+            MessageKind.INTERNAL: "Internal note added",
+            MessageKind.TO_REQUESTER: "Message sent to the requester",
+            MessageKind.FROM_REQUESTER: "Message from the requester",
+            MessageKind.PUBLIC_NOTE: "Note added",
+        }
+        _timeline(
+            records_request,
+            f"message_{kind}",
+            actor,
+            labels[MessageKind(kind)],
+            public=kind != MessageKind.INTERNAL,
+            data={"message": message.pk},
+        )
+        audit.record(
+            audit_events.REQUEST_MESSAGED.code,
+            request=http,
+            agency=records_request.agency,
+            actor=actor,
+            target=records_request,
+            details={"kind": kind, "message": message.pk},
+        )
+        if kind == MessageKind.TO_REQUESTER:
+            _email_requester(records_request, "message", http=http, message=message)
+        elif kind == MessageKind.FROM_REQUESTER:
+            notifications.notify_requester_message(records_request, message, http=http)
+    return message
+
+
+def _change_due(
+    records_request: RecordsRequest,
+    actor: User,
+    new_due: datetime.date,
+    *,
+    kind: str,
+    summary: str,
+    reason: str,
+    http,
+) -> None:
+    """Every due-date change goes through here: the timeline says who and why, publicly."""
+    old_due = records_request.due_date
+    records_request.due_date = new_due
+    _timeline(
+        records_request,
+        kind,
+        actor,
+        summary,
+        public=True,
+        data={"from": old_due.isoformat(), "to": new_due.isoformat(), "reason": reason},
+    )
+    audit.record(
+        audit_events.REQUEST_DUE_DATE_CHANGED.code,
+        request=http,
+        agency=records_request.agency,
+        actor=actor,
+        target=records_request,
+        details={"from": old_due.isoformat(), "to": new_due.isoformat(), "reason": reason},
+    )
+
+
+def _calendar(records_request: RecordsRequest) -> deadlines.AgencyCalendar:
+    return calendar_for(records_request.agency, settings_for(records_request.agency))
+
+
+def request_pause(*, records_request: RecordsRequest, actor: User, reason: str, http=None) -> None:
+    """Stop the clock (waiting for clarification or payment): keep the days that remain."""
+    _require_open(records_request, "paused")
+    if records_request.is_paused:
+        raise RequestStateError("This request is already paused.")
+    now = timezone.now()
+    method = deadlines.CountingMethod(records_request.counting_method)
+    remaining = deadlines.remaining_days(
+        now, records_request.due_date, method, _calendar(records_request)
+    )
+    with transaction.atomic():
+        records_request.status = Status.PAUSED
+        records_request.paused_at = now
+        records_request.pause_reason = reason[:200]
+        records_request.remaining_days = remaining
+        records_request.save(
+            update_fields=["status", "paused_at", "pause_reason", "remaining_days", "updated_at"]
+        )
+        _timeline(
+            records_request,
+            "paused",
+            actor,
+            f"Clock paused: {reason}" if reason else "Clock paused",
+            public=True,
+            data={"remaining_days": remaining},
+        )
+        audit.record(
+            audit_events.REQUEST_PAUSED.code,
+            request=http,
+            agency=records_request.agency,
+            actor=actor,
+            target=records_request,
+            details={"remaining_days": remaining, "reason": reason},
+        )
+
+
+def request_resume(*, records_request: RecordsRequest, actor: User, http=None) -> None:
+    """Restart the clock: the due date is recomputed from the days that remained."""
+    if not records_request.is_paused:
+        raise RequestStateError("This request is not paused.")
+    method = deadlines.CountingMethod(records_request.counting_method)
+    remaining = records_request.remaining_days or 0
+    new_due = deadlines.resume(timezone.now(), remaining, method, _calendar(records_request))
+    with transaction.atomic():
+        records_request.status = (
+            Status.OPEN if records_request.acknowledged_at else Status.SUBMITTED
+        )
+        records_request.paused_at = None
+        records_request.pause_reason = ""
+        records_request.remaining_days = None
+        _change_due(
+            records_request,
+            actor,
+            new_due,
+            kind="resumed",
+            summary=f"Clock restarted with {remaining} days left; due {_day(new_due)}",
+            reason="resumed",
+            http=http,
+        )
+        records_request.save()
+
+
+def request_extend(
+    *, records_request: RecordsRequest, actor: User, days: int, reason: str, http=None
+) -> None:
+    _require_open(records_request, "extended")
+    if records_request.is_paused:
+        raise RequestStateError("Resume the request before extending it.")
+    method = deadlines.CountingMethod(records_request.counting_method)
+    new_due = deadlines.extend(records_request.due_date, days, method, _calendar(records_request))
+    with transaction.atomic():
+        _change_due(
+            records_request,
+            actor,
+            new_due,
+            kind="extended",
+            summary=f"Extended by {days} days: {reason}; now due {_day(new_due)}",
+            reason=reason,
+            http=http,
+        )
+        records_request.save(update_fields=["due_date", "updated_at"])
+        _email_requester(records_request, "extended", http=http, days=days, reason=reason)
+
+
+def request_set_due_date(
+    *, records_request: RecordsRequest, actor: User, due_date: datetime.date, reason: str, http=None
+) -> None:
+    _require_open(records_request, "rescheduled")
+    if records_request.is_paused:
+        raise RequestStateError("Resume the request before changing its due date.")
+    with transaction.atomic():
+        _change_due(
+            records_request,
+            actor,
+            due_date,
+            kind="due_date_changed",
+            summary=f"Due date changed to {_day(due_date)}: {reason}",
+            reason=reason,
+            http=http,
+        )
+        records_request.save(update_fields=["due_date", "updated_at"])
+
+
+def request_close(
+    *,
+    records_request: RecordsRequest,
+    actor: User,
+    reason: ClosureReason,
+    citation: str = "",
+    note: str = "",
+    http=None,
+) -> None:
+    _require_open(records_request, "closed again")
+    if reason.agency_id != records_request.agency_id or not reason.is_active:
+        raise RequestStateError("Choose one of the agency's closure reasons.")
+    if reason.requires_citation and not citation.strip():
+        raise RequestStateError(f"“{reason.name}” needs the exemption it relies on.")
+    now = timezone.now()
+    request_settings = settings_for(records_request.agency)
+    with transaction.atomic():
+        records_request.status = Status.CLOSED
+        records_request.closed_at = now
+        records_request.closure_reason = reason
+        records_request.closure_citation = citation.strip()[:300]
+        records_request.paused_at = None
+        records_request.remaining_days = None
+        records_request.public_from = now + datetime.timedelta(days=request_settings.embargo_days)
+        records_request.save()
+        summary = f"Closed: {reason.name}" + (f" ({citation.strip()})" if citation.strip() else "")
+        _timeline(records_request, "closed", actor, summary, public=True, data={"note": note})
+        if note.strip():
+            Message.objects.create(
+                agency=records_request.agency,
+                request=records_request,
+                kind=MessageKind.TO_REQUESTER,
+                author=actor,
+                body=note.strip(),
+            )
+        audit.record(
+            audit_events.REQUEST_CLOSED.code,
+            request=http,
+            agency=records_request.agency,
+            actor=actor,
+            target=records_request,
+            details={"reason": reason.name, "citation": citation.strip()},
+        )
+        _email_requester(records_request, "closed", http=http, reason=reason, note=note)
+
+
+def request_reopen(*, records_request: RecordsRequest, actor: User, reason: str, http=None) -> None:
+    if not records_request.is_closed:
+        raise RequestStateError("Only a closed request can be reopened.")
+    with transaction.atomic():
+        records_request.status = Status.OPEN
+        records_request.closed_at = None
+        records_request.closure_reason = None
+        records_request.closure_citation = ""
+        records_request.public_from = None
+        records_request.save()
+        _timeline(records_request, "reopened", actor, f"Reopened: {reason}", public=True)
+        audit.record(
+            audit_events.REQUEST_REOPENED.code,
+            request=http,
+            agency=records_request.agency,
+            actor=actor,
+            target=records_request,
+            details={"reason": reason},
+        )
+
+
+def request_set_visibility(
+    *, records_request: RecordsRequest, actor: User, visibility: str, http=None
+) -> None:
+    if visibility not in Visibility.values:
+        raise RequestStateError("Choose one of the visibility levels.")
+    old = records_request.visibility
+    if old == visibility:
+        return
+    with transaction.atomic():
+        records_request.visibility = visibility
+        records_request.save(update_fields=["visibility", "updated_at"])
+        _timeline(
+            records_request,
+            "visibility_changed",
+            actor,
+            f"Visibility: {Visibility(old).label} → {Visibility(visibility).label}",
+            public=False,
+            data={"from": old, "to": visibility},
+        )
+        audit.record(
+            audit_events.REQUEST_VISIBILITY_CHANGED.code,
+            request=http,
+            agency=records_request.agency,
+            actor=actor,
+            target=records_request,
+            details={"from": old, "to": visibility},
+        )

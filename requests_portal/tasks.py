@@ -1,0 +1,23 @@
+"""Scheduled work of the requests app. Thin: the work is in notifications/services."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from accounts.models import Agency
+from requests_portal import notifications, services
+
+
+@shared_task
+def queue_daily_digests(*, agency_id=None) -> int:
+    """Beat, once a day, on the platform (agency_id None): one digest task per agency."""
+    agencies = list(Agency.objects.filter(is_active=True).values_list("pk", flat=True))
+    for pk in agencies:
+        send_agency_digest.delay(agency_id=pk)
+    return len(agencies)
+
+
+@shared_task
+def send_agency_digest(*, agency_id: int) -> int:
+    agency = Agency.objects.get(pk=agency_id)
+    calendar = services.calendar_for(agency, services.settings_for(agency))
+    return notifications.send_digests(agency, calendar, timezone.now())
