@@ -110,3 +110,17 @@ class NotificationPreferenceForm(forms.ModelForm):
     class Meta:
         model = NotificationPreference
         fields = ["new_requests", "assignments", "requester_messages", "daily_digest"]
+
+
+class ReportForm(forms.Form):
+    start = forms.DateField(label="Received from", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="Received until", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end"):
+            if data["start"] > data["end"]:
+                self.add_error("end", "The end date must be on or after the start date.")
+            elif (data["end"] - data["start"]).days > 3660:
+                self.add_error("end", "Choose a range of at most ten years.")
+        return data

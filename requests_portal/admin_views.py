@@ -4,13 +4,21 @@ departments and who works in them."""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import policy
 from accounts.decorators import agency_permission
-from requests_portal import access, admin_forms, admin_services, notifications, services
+from requests_portal import (
+    access,
+    admin_forms,
+    admin_services,
+    notifications,
+    reports,
+    services,
+)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -221,3 +229,52 @@ def notification_preferences(request):
         messages.success(request, "Your email choices are saved.")
         return redirect("staff:notifications")
     return render(request, "requests_portal/admin/notifications.html", {"form": form})
+
+
+@require_safe
+@agency_permission(policy.REPORTS_VIEW)
+def report(request):
+    today = timezone.localdate()
+    initial = {"start": today.replace(month=1, day=1), "end": today}
+    form = admin_forms.ReportForm(request.GET or None, initial=initial)
+    if request.GET and not form.is_valid():
+        return render(request, "requests_portal/admin/report.html", {"form": form}, status=400)
+    start, end = (
+        (form.cleaned_data["start"], form.cleaned_data["end"])
+        if request.GET
+        else (initial["start"], initial["end"])
+    )
+    rows, total = reports.build_report(request.agency, start, end, today)
+    export = request.GET.get("format")
+    name = f"requests-{request.agency.slug}-{start}-{end}"
+    if export == "csv":
+        response = HttpResponse(reports.to_csv(rows, total), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response
+    if export == "xlsx":
+        response = HttpResponse(
+            reports.to_xlsx(rows, total, title="Requests"),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+        return response
+    biggest = max([r.received for r in rows] + [1])
+    chart = [
+        {"row": r, "y": 10 + i * 34, "width": round(400 * r.received / biggest)}
+        for i, r in enumerate(rows)
+    ]
+    return render(
+        request,
+        "requests_portal/admin/report.html",
+        {
+            "form": form,
+            "rows": rows,
+            "total": total,
+            "columns": reports.COLUMNS,
+            "chart": chart,
+            "chart_height": 20 + 34 * len(rows),
+            "start": start,
+            "end": end,
+            "query": f"start={start}&end={end}",
+        },
+    )

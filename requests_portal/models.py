@@ -196,6 +196,8 @@ class RecordsRequest(TenantOwned):
     due_date = models.DateField()
     acknowledge_due_date = models.DateField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    # The agency's first word to the requester: acknowledgement, message, notice or closure.
+    first_response_at = models.DateTimeField(null=True, blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
     pause_reason = models.CharField(max_length=200, blank=True)
     remaining_days = models.PositiveSmallIntegerField(null=True, blank=True)

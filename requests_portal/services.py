@@ -332,6 +332,13 @@ def _email_requester(records_request: RecordsRequest, template: str, *, http=Non
 # --- Staff workflow ------------------------------------------------------------------------
 
 
+def _responded(records_request: RecordsRequest, when: datetime.datetime) -> None:
+    """Remember the agency's first response (reports measure time to it); caller saves."""
+    if records_request.first_response_at is None:
+        records_request.first_response_at = when
+        records_request.save(update_fields=["first_response_at", "updated_at"])
+
+
 def _require_open(records_request: RecordsRequest, action: str) -> None:
     if records_request.is_closed:
         raise RequestStateError(f"A closed request cannot be {action}. Reopen it first.")
@@ -344,6 +351,7 @@ def request_acknowledge(*, records_request: RecordsRequest, actor: User, http=No
         records_request.status = Status.OPEN
         records_request.acknowledged_at = timezone.now()
         records_request.save(update_fields=["status", "acknowledged_at", "updated_at"])
+        _responded(records_request, records_request.acknowledged_at)
         _timeline(records_request, "acknowledged", actor, "Request acknowledged", public=True)
         audit.record(
             audit_events.REQUEST_ACKNOWLEDGED.code,
@@ -446,6 +454,7 @@ def request_message(
             details={"kind": kind, "message": message.pk},
         )
         if kind == MessageKind.TO_REQUESTER:
+            _responded(records_request, message.created_at)
             _email_requester(records_request, "message", http=http, message=message)
         elif kind == MessageKind.FROM_REQUESTER:
             notifications.notify_requester_message(records_request, message, http=http)
@@ -568,6 +577,7 @@ def request_extend(
             http=http,
         )
         records_request.save(update_fields=["due_date", "updated_at"])
+        _responded(records_request, timezone.now())
         _email_requester(records_request, "extended", http=http, days=days, reason=reason)
 
 
@@ -614,6 +624,8 @@ def request_close(
         records_request.paused_at = None
         records_request.remaining_days = None
         records_request.public_from = now + datetime.timedelta(days=request_settings.embargo_days)
+        if records_request.first_response_at is None:
+            records_request.first_response_at = now
         records_request.save()
         summary = f"Closed: {reason.name}" + (f" ({citation.strip()})" if citation.strip() else "")
         _timeline(records_request, "closed", actor, summary, public=True, data={"note": note})

@@ -41,6 +41,7 @@ staff_urlpatterns = [
         name="department_member",
     ),
     path("settings/", admin_views.request_settings, name="settings"),
+    path("reports/", admin_views.report, name="report"),
     path("notifications/", admin_views.notification_preferences, name="notifications"),
     path("settings/holidays/", admin_views.holidays, name="holidays"),
     path(
