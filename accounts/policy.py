@@ -47,6 +47,7 @@ REQUEST_MESSAGE_REQUESTER = _p("request.message_requester", "Send messages to th
 REQUEST_CHANGE_DUE_DATE = _p("request.change_due_date", "Extend, pause or change the due date")
 REQUEST_CLOSE = _p("request.close", "Close and reopen requests")
 REQUEST_INVOICE = _p("request.invoice", "Create invoices and waive fees")
+TIME_EDIT_OTHERS = _p("time.edit_others", "Correct other people's time entries")
 DOCUMENT_UPLOAD = _p("document.upload", "Upload documents to a request")
 DOCUMENT_REDACT = _p("document.redact", "Redact documents")
 DOCUMENT_RELEASE = _p("document.release", "Release documents to the requester or the public")
@@ -70,6 +71,7 @@ ALL_PERMISSIONS: tuple[Permission, ...] = (
     REQUEST_CHANGE_DUE_DATE,
     REQUEST_CLOSE,
     REQUEST_INVOICE,
+    TIME_EDIT_OTHERS,
     DOCUMENT_UPLOAD,
     DOCUMENT_REDACT,
     DOCUMENT_RELEASE,
@@ -97,6 +99,7 @@ _PUBLISHER = _STAFF | {
 # Department admins hold these on the requests of their own departments; the department
 # scoping itself lives in the access helpers that decide which requests a user can see.
 _DEPARTMENT_ADMIN = _PUBLISHER | {USERS_VIEW, DEPARTMENT_USERS_MANAGE, TEMPLATES_MANAGE}
+# Admins hold everything except the department-scoped user management (they manage all).
 _ADMIN = frozenset(ALL_PERMISSIONS) - {DEPARTMENT_USERS_MANAGE}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {

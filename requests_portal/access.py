@@ -23,11 +23,17 @@ from accounts import policy
 from accounts.models import Agency, Membership, Role
 from requests_portal.models import (
     ClosureReason,
+    CustomField,
     Department,
     DepartmentMember,
     Holiday,
     RecordsRequest,
     RequestDepartment,
+    RequestType,
+    ResponseTemplate,
+    Tag,
+    Task,
+    TimeEntry,
     Visibility,
 )
 from requests_portal.services import request_id_from_tracking_token
@@ -64,16 +70,18 @@ def closure_reasons_for(user, agency: Agency) -> QuerySet[ClosureReason]:
     return ClosureReason.objects.filter(agency=agency, is_active=True).order_by("name")
 
 
-def assignable_staff(user, agency: Agency) -> list:
-    """The agency's staff, for choosing a request's point of contact."""
-    if not policy.can(user, agency, policy.REQUEST_EDIT):
-        return []
+def _active_staff(agency: Agency) -> list:
     return [
         m.user
         for m in Membership.objects.filter(agency=agency, user__is_active=True)
         .select_related("user")
         .order_by("user__email")
     ]
+
+
+def assignable_staff(user, agency: Agency) -> list:
+    """The agency's staff, for choosing a request's point of contact."""
+    return _active_staff(agency) if policy.can(user, agency, policy.REQUEST_EDIT) else []
 
 
 def department_name_taken(agency: Agency, name: str, except_for: Department | None) -> bool:
@@ -107,6 +115,110 @@ def get_closure_reason_for(user, agency: Agency, reason_id: int) -> ClosureReaso
     if reason is None:
         raise Http404
     return reason
+
+
+def active_request_types(agency: Agency) -> QuerySet[RequestType]:
+    return RequestType.objects.filter(agency=agency, is_active=True).order_by("name")
+
+
+def active_custom_fields(agency: Agency) -> list[CustomField]:
+    return list(CustomField.objects.filter(agency=agency, is_active=True).order_by("order", "pk"))
+
+
+def templates_for(user, agency: Agency) -> QuerySet[ResponseTemplate]:
+    if not policy.can(user, agency, policy.STAFF_AREA):
+        return ResponseTemplate.objects.none()
+    return ResponseTemplate.objects.filter(agency=agency).order_by("kind", "name")
+
+
+def get_template_for(user, agency: Agency, template_id) -> ResponseTemplate | None:
+    """The template, or None for a missing or foreign id (it only prefills a form)."""
+    try:
+        template_id = int(template_id)
+    except (TypeError, ValueError):
+        return None
+    return templates_for(user, agency).filter(pk=template_id).first()
+
+
+def all_request_types_for(user, agency: Agency) -> QuerySet[RequestType]:
+    if not policy.can(user, agency, policy.DEADLINE_RULES_MANAGE):
+        return RequestType.objects.none()
+    return RequestType.objects.filter(agency=agency).order_by("name")
+
+
+def get_request_type_for(user, agency: Agency, type_id: int) -> RequestType:
+    found = all_request_types_for(user, agency).filter(pk=type_id).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def all_custom_fields_for(user, agency: Agency) -> QuerySet[CustomField]:
+    if not policy.can(user, agency, policy.AGENCY_SETTINGS):
+        return CustomField.objects.none()
+    return CustomField.objects.filter(agency=agency).order_by("order", "pk")
+
+
+def get_custom_field_for(user, agency: Agency, field_id: int) -> CustomField:
+    found = all_custom_fields_for(user, agency).filter(pk=field_id).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def managed_templates_for(user, agency: Agency) -> QuerySet[ResponseTemplate]:
+    if not policy.can(user, agency, policy.TEMPLATES_MANAGE):
+        return ResponseTemplate.objects.none()
+    return ResponseTemplate.objects.filter(agency=agency).order_by("kind", "name")
+
+
+def get_managed_template_for(user, agency: Agency, template_id: int) -> ResponseTemplate:
+    found = managed_templates_for(user, agency).filter(pk=template_id).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def request_tasks(records_request: RecordsRequest):
+    return Task.objects.filter(
+        agency=records_request.agency, request=records_request
+    ).select_related("assignee")
+
+
+def get_task_for(user, agency: Agency, records_request: RecordsRequest, task_id: int) -> Task:
+    task = request_tasks(records_request).filter(pk=task_id).first()
+    if task is None or records_request.agency_id != agency.pk:
+        raise Http404
+    return task
+
+
+def request_tag_names(records_request: RecordsRequest) -> list[str]:
+    return list(
+        Tag.objects.filter(
+            agency=records_request.agency, requesttag__request=records_request
+        ).values_list("name", flat=True)
+    )
+
+
+def request_time_entries(records_request: RecordsRequest):
+    return TimeEntry.objects.filter(
+        agency=records_request.agency, request=records_request
+    ).select_related("user")
+
+
+def get_time_entry_for(
+    user, agency: Agency, records_request: RecordsRequest, entry_id: int
+) -> TimeEntry:
+    entry = request_time_entries(records_request).filter(pk=entry_id).first()
+    if entry is None or records_request.agency_id != agency.pk:
+        raise Http404
+    return entry
+
+
+def assignable_staff_for_tasks(user, agency: Agency) -> list:
+    """Anyone on staff may be given a task by anyone who does internal work."""
+    allowed = policy.can(user, agency, policy.REQUEST_INTERNAL_WORK)
+    return _active_staff(agency) if allowed else []
 
 
 def public_departments(agency: Agency) -> QuerySet[Department]:
@@ -208,11 +320,12 @@ def get_request_for_resident(user, agency: Agency, number: str, tracking: str = 
 
 def can_act_on(user, agency: Agency, records_request: RecordsRequest, permission) -> bool:
     """Whether the user's role allows ``permission`` on this request. Department admins hold
-    the publisher's powers on their own departments' requests only."""
+    the publisher's powers on their own departments' requests only; what every staff member
+    may do (internal work) they may do on any request they can see."""
     membership = policy.membership_for(user, agency)
     if membership is None or not policy.role_has(membership.role, permission):
         return False
-    if membership.role == Role.DEPARTMENT_ADMIN:
+    if membership.role == Role.DEPARTMENT_ADMIN and not policy.role_has(Role.STAFF, permission):
         return (
             records_request.point_of_contact_id == user.pk
             or RecordsRequest.objects.filter(pk=records_request.pk, agency=agency)

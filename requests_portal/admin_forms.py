@@ -2,9 +2,12 @@ from django import forms
 
 from requests_portal.access import department_name_taken
 from requests_portal.models import (
+    CountingMethod,
+    CustomFieldKind,
     Department,
     NotificationPreference,
     RequestSettings,
+    TemplateKind,
     Visibility,
 )
 
@@ -123,4 +126,40 @@ class ReportForm(forms.Form):
                 self.add_error("end", "The end date must be on or after the start date.")
             elif (data["end"] - data["start"]).days > 3660:
                 self.add_error("end", "Choose a range of at most ten years.")
+        return data
+
+
+class TemplateForm(forms.Form):
+    kind = forms.ChoiceField(choices=TemplateKind.choices, label="Used for")
+    name = forms.CharField(max_length=120)
+    body = forms.CharField(
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        label="Text",
+        help_text="You can use {number}, {title}, {requester_name}, {due_date} and {agency}.",
+    )
+
+
+class RequestTypeForm(forms.Form):
+    name = forms.CharField(max_length=120, label="Type of request")
+    response_days = forms.IntegerField(min_value=1, max_value=365, label="Days to respond")
+    response_method = forms.ChoiceField(choices=CountingMethod.choices, label="Count them as")
+
+
+class CustomFieldForm(forms.Form):
+    label = forms.CharField(max_length=120, label="Question")
+    kind = forms.ChoiceField(choices=CustomFieldKind.choices, label="Answer")
+    choices = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="Options (for a choice: one per line)",
+    )
+    required = forms.BooleanField(required=False, label="Residents must answer")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == CustomFieldKind.CHOICE:
+            options = [o for o in data.get("choices", "").splitlines() if o.strip()]
+            if len(options) < 2:
+                self.add_error("choices", "Give at least two options, one per line.")
         return data

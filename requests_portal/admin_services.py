@@ -12,10 +12,13 @@ from accounts.models import Agency, User
 from requests_portal import audit_events
 from requests_portal.models import (
     ClosureReason,
+    CustomField,
     Department,
     DepartmentMember,
     Holiday,
     RequestSettings,
+    RequestType,
+    ResponseTemplate,
 )
 
 
@@ -149,3 +152,92 @@ def department_member_set(
             member=member,
             point_of_contact=point_of_contact,
         )
+
+
+def template_save(
+    *,
+    agency: Agency,
+    actor: User,
+    kind: str,
+    name: str,
+    body: str,
+    template: ResponseTemplate | None = None,
+    http=None,
+) -> ResponseTemplate:
+    with transaction.atomic():
+        if template is None:
+            template = ResponseTemplate.objects.create(
+                agency=agency, kind=kind, name=name, body=body
+            )
+        else:
+            template.kind, template.name, template.body = kind, name, body
+            template.save(update_fields=["kind", "name", "body"])
+        _record(agency, actor, "template_saved", http, name=name, kind=kind)
+    return template
+
+
+def template_delete(*, template: ResponseTemplate, actor: User, http=None) -> None:
+    with transaction.atomic():
+        name = template.name
+        template.delete()
+        _record(template.agency, actor, "template_deleted", http, name=name)
+
+
+def request_type_save(
+    *, agency: Agency, actor: User, name: str, response_days: int, response_method: str, http=None
+) -> RequestType:
+    with transaction.atomic():
+        request_type, _ = RequestType.objects.update_or_create(
+            agency=agency,
+            name=name,
+            defaults={
+                "response_days": response_days,
+                "response_method": response_method,
+                "is_active": True,
+            },
+        )
+        _record(
+            agency,
+            actor,
+            "request_type_saved",
+            http,
+            name=name,
+            days=response_days,
+            method=response_method,
+        )
+    return request_type
+
+
+def request_type_set_active(
+    *, request_type: RequestType, actor: User, active: bool, http=None
+) -> None:
+    with transaction.atomic():
+        request_type.is_active = active
+        request_type.save(update_fields=["is_active"])
+        _record(
+            request_type.agency,
+            actor,
+            "request_type_active",
+            http,
+            name=request_type.name,
+            active=active,
+        )
+
+
+def custom_field_add(
+    *, agency: Agency, actor: User, label: str, kind: str, choices: str, required: bool, http=None
+) -> CustomField:
+    with transaction.atomic():
+        order = CustomField.objects.filter(agency=agency).count()
+        field = CustomField.objects.create(
+            agency=agency, label=label, kind=kind, choices=choices, required=required, order=order
+        )
+        _record(agency, actor, "custom_field_added", http, label=label, kind=kind)
+    return field
+
+
+def custom_field_set_active(*, field: CustomField, actor: User, active: bool, http=None) -> None:
+    with transaction.atomic():
+        field.is_active = active
+        field.save(update_fields=["is_active"])
+        _record(field.agency, actor, "custom_field_active", http, label=field.label, active=active)

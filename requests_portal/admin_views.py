@@ -278,3 +278,91 @@ def report(request):
             "query": f"start={start}&end={end}",
         },
     )
+
+
+def _list_page(request, template, context, status=200):
+    return render(request, f"requests_portal/admin/{template}.html", context, status=status)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@agency_permission(policy.TEMPLATES_MANAGE)
+def templates(request):
+    form = admin_forms.TemplateForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            admin_services.template_save(
+                agency=request.agency, actor=request.user, http=request, **form.cleaned_data
+            )
+            messages.success(request, "Template saved.")
+            return redirect("staff:templates")
+        status = 400
+    else:
+        status = 200
+    items = access.managed_templates_for(request.user, request.agency)
+    return _list_page(request, "templates", {"form": form, "items": items}, status)
+
+
+@require_POST
+@agency_permission(policy.TEMPLATES_MANAGE)
+def template_delete(request, template_id: int):
+    template = access.get_managed_template_for(request.user, request.agency, template_id)
+    admin_services.template_delete(template=template, actor=request.user, http=request)
+    messages.success(request, "Template deleted.")
+    return redirect("staff:templates")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@agency_permission(policy.DEADLINE_RULES_MANAGE)
+def request_types(request):
+    form = admin_forms.RequestTypeForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            admin_services.request_type_save(
+                agency=request.agency, actor=request.user, http=request, **form.cleaned_data
+            )
+            messages.success(request, "Request type saved.")
+            return redirect("staff:request_types")
+        status = 400
+    items = access.all_request_types_for(request.user, request.agency)
+    return _list_page(request, "request_types", {"form": form, "items": items}, status)
+
+
+@require_POST
+@agency_permission(policy.DEADLINE_RULES_MANAGE)
+def request_type_toggle(request, type_id: int):
+    request_type = access.get_request_type_for(request.user, request.agency, type_id)
+    admin_services.request_type_set_active(
+        request_type=request_type,
+        actor=request.user,
+        active=not request_type.is_active,
+        http=request,
+    )
+    return redirect("staff:request_types")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@agency_permission(policy.AGENCY_SETTINGS)
+def custom_fields(request):
+    form = admin_forms.CustomFieldForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            admin_services.custom_field_add(
+                agency=request.agency, actor=request.user, http=request, **form.cleaned_data
+            )
+            messages.success(request, "Question added to the request form.")
+            return redirect("staff:custom_fields")
+        status = 400
+    items = access.all_custom_fields_for(request.user, request.agency)
+    return _list_page(request, "custom_fields", {"form": form, "items": items}, status)
+
+
+@require_POST
+@agency_permission(policy.AGENCY_SETTINGS)
+def custom_field_toggle(request, field_id: int):
+    field = access.get_custom_field_for(request.user, request.agency, field_id)
+    admin_services.custom_field_set_active(
+        field=field, actor=request.user, active=not field.is_active, http=request
+    )
+    return redirect("staff:custom_fields")

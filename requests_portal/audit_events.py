@@ -16,3 +16,8 @@ REQUEST_VISIBILITY_CHANGED = register(
     "request.visibility_changed", "{actor} changed a request's visibility from {from} to {to}"
 )
 SETTINGS_CHANGED = register("agency.settings_changed", "{actor} changed the agency's settings")
+TASK_ADDED = register("request.task_added", "{actor} added a task: {title}")
+TASK_DONE = register("request.task_done", "{actor} marked a task done: {title}")
+TAGS_CHANGED = register("request.tags_changed", "{actor} changed a request's tags")
+TIME_LOGGED = register("request.time_logged", "{actor} logged {minutes} minutes")
+TIME_CHANGED = register("request.time_changed", "{actor} changed a time entry")

@@ -4,6 +4,8 @@ from django.utils import timezone
 from requests_portal.models import (
     Channel,
     ClosureReason,
+    CustomField,
+    CustomFieldKind,
     Delivery,
     Department,
     MessageKind,
@@ -50,14 +52,33 @@ class RequestForm(forms.Form):
     )
     website = forms.CharField(required=False, label="Leave this empty")
 
-    def __init__(self, *args, departments=None, allow_anonymous=False, user=None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        departments=None,
+        allow_anonymous=False,
+        user=None,
+        request_types=None,
+        custom_fields=(),
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.allow_anonymous = allow_anonymous
         self.user = user
+        self.custom_fields = list(custom_fields)
         if departments is None:
             del self.fields["department"]
         else:
             self.fields["department"].queryset = departments
+        if request_types is not None and request_types.exists():
+            self.fields["request_type"] = forms.ModelChoiceField(
+                queryset=request_types,
+                required=False,
+                label="Type of request",
+                empty_label="Other / not sure",
+            )
+        for custom in self.custom_fields:
+            self.fields[f"custom_{custom.pk}"] = _custom_form_field(custom)
         if user is not None and user.is_authenticated:
             # Signed in: the account's email is where updates go.
             del self.fields["email"]
@@ -69,6 +90,15 @@ class RequestForm(forms.Form):
                 "write down your request number and check back here."
             )
 
+    def custom_data(self) -> dict:
+        """The custom answers as stored on the request: label kept with the value."""
+        data = {}
+        for custom in self.custom_fields:
+            value = self.cleaned_data.get(f"custom_{custom.pk}")
+            if value not in (None, ""):
+                data[str(custom.pk)] = {"label": custom.label, "value": str(value)}
+        return data
+
     def clean_website(self):
         if self.cleaned_data.get("website"):
             raise forms.ValidationError("This field must be left empty.")
@@ -79,6 +109,16 @@ class RequestForm(forms.Form):
         if data.get("delivery") == Delivery.MAIL and not data.get("address"):
             self.add_error("address", "Enter a mailing address for paper copies.")
         return data
+
+
+def _custom_form_field(custom: CustomField) -> forms.Field:
+    common = {"label": custom.label, "required": custom.required}
+    if custom.kind == CustomFieldKind.CHOICE:
+        options = [("", "Choose…")] + [(o, o) for o in custom.option_list()]
+        return forms.ChoiceField(choices=options, **common)
+    if custom.kind == CustomFieldKind.DATE:
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+    return forms.CharField(max_length=500, **common)
 
 
 class StaffRequestForm(RequestForm):
@@ -102,8 +142,11 @@ class StaffRequestForm(RequestForm):
 
     def clean_received_on(self):
         received_on = self.cleaned_data["received_on"]
-        if received_on > timezone.localdate():
+        today = timezone.localdate()
+        if received_on > today:
             raise forms.ValidationError("The date received cannot be in the future.")
+        if received_on < today.replace(year=today.year - 5, day=min(today.day, 28)):
+            raise forms.ValidationError("The date received must be within the last five years.")
         return received_on
 
 
@@ -247,3 +290,50 @@ class QueueFilterForm(ArchiveFilterForm):
         choices=[("due", "Due first"), ("newest", "Newest first"), ("oldest", "Oldest first")],
         label="Sort",
     )
+
+
+class TaskForm(forms.Form):
+    title = forms.CharField(max_length=200, label="Task")
+    assignee = forms.ChoiceField(required=False, label="Assigned to")
+    due_date = forms.DateField(
+        required=False, label="Due", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, staff=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.staff = {str(u.pk): u for u in (staff or [])}
+        self.fields["assignee"].choices = [("", "Nobody")] + [
+            (pk, u.email) for pk, u in self.staff.items()
+        ]
+
+    def clean_assignee(self):
+        return self.staff.get(self.cleaned_data.get("assignee") or "")
+
+
+class TagsForm(forms.Form):
+    tags = forms.CharField(
+        required=False,
+        max_length=600,
+        label="Tags",
+        help_text="Separate tags with commas.",
+    )
+
+    def clean_tags(self):
+        names = [n.strip() for n in self.cleaned_data["tags"].split(",") if n.strip()]
+        if any(len(n) > 60 for n in names):
+            raise forms.ValidationError("Each tag can be at most 60 characters.")
+        if len(names) > 20:
+            raise forms.ValidationError("Use at most 20 tags.")
+        return names
+
+
+class TimeEntryForm(forms.Form):
+    day = forms.DateField(label="Day", widget=forms.DateInput(attrs={"type": "date"}))
+    minutes = forms.IntegerField(label="Minutes", min_value=1, max_value=24 * 60)
+    note = forms.CharField(required=False, max_length=200, label="What you did")
+
+    def clean_day(self):
+        day = self.cleaned_data["day"]
+        if day > timezone.localdate():
+            raise forms.ValidationError("Time cannot be logged for a future day.")
+        return day

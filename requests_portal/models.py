@@ -157,6 +157,48 @@ class Delivery(models.TextChoices):
     INSPECT = "inspect", "Inspect in person"
 
 
+class RequestType(TenantOwned):
+    """A kind of request with its own legal clock (e.g. "Police body-camera video": 30
+    calendar days), overriding the agency's default rule."""
+
+    name = models.CharField(max_length=120)
+    response_days = models.PositiveSmallIntegerField()
+    response_method = models.CharField(max_length=32, choices=CountingMethod.choices)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "name"], name="request_type_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomFieldKind(models.TextChoices):
+    TEXT = "text", "Text"
+    CHOICE = "choice", "Choice from a list"
+    DATE = "date", "Date"
+
+
+class CustomField(TenantOwned):
+    """An extra question on the agency's public request form."""
+
+    label = models.CharField(max_length=120)
+    kind = models.CharField(max_length=10, choices=CustomFieldKind.choices)
+    choices = models.TextField(blank=True, help_text="For a choice: one option per line")
+    required = models.BooleanField(default=False)
+    order = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["order", "pk"]
+
+    def option_list(self) -> list[str]:
+        return [line.strip() for line in self.choices.splitlines() if line.strip()]
+
+
 class RecordsRequest(TenantOwned):
     year = models.PositiveSmallIntegerField()
     sequence = models.PositiveIntegerField()
@@ -168,6 +210,9 @@ class RecordsRequest(TenantOwned):
     delivery = models.CharField(
         max_length=16, choices=Delivery.choices, default=Delivery.ELECTRONIC
     )
+    request_type = models.ForeignKey(RequestType, null=True, blank=True, on_delete=models.PROTECT)
+    # Answers to the agency's custom fields: {"<field id>": {"label": ..., "value": ...}}.
+    custom_data = models.JSONField(default=dict, blank=True)
 
     # Who asked. Never shown to the public; null for anonymous filings.
     requester = models.ForeignKey(
@@ -320,3 +365,81 @@ class NotificationPreference(TenantOwned):
         constraints = [
             models.UniqueConstraint(fields=["agency", "user"], name="notification_pref_unique"),
         ]
+
+
+class TemplateKind(models.TextChoices):
+    MESSAGE = "message", "Message"
+    CLOSURE = "closure", "Closing message"
+    EXTENSION = "extension", "Extension notice"
+
+
+class ResponseTemplate(TenantOwned):
+    """Reusable text for messages, closing notes and extension notices. Placeholders in
+    braces ({number}, {title}, {requester_name}, {due_date}, {agency}) are filled in."""
+
+    kind = models.CharField(max_length=12, choices=TemplateKind.choices)
+    name = models.CharField(max_length=120)
+    body = models.TextField()
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "kind", "name"], name="template_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Task(TenantOwned):
+    request = models.ForeignKey(RecordsRequest, on_delete=models.CASCADE, related_name="tasks")
+    title = models.CharField(max_length=200)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    due_date = models.DateField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["done_at", "due_date", "pk"]
+        indexes = [models.Index(fields=["agency", "assignee", "done_at"], name="task_assignee")]
+
+
+class Tag(TenantOwned):
+    name = models.CharField(max_length=60)
+    requests = models.ManyToManyField(RecordsRequest, through="RequestTag", related_name="tags")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["agency", "name"], name="tag_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RequestTag(TenantOwned):
+    request = models.ForeignKey(RecordsRequest, on_delete=models.CASCADE)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "request", "tag"], name="request_tag_unique")
+        ]
+
+
+class TimeEntry(TenantOwned):
+    request = models.ForeignKey(
+        RecordsRequest, on_delete=models.CASCADE, related_name="time_entries"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    minutes = models.PositiveIntegerField()
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["day", "pk"]

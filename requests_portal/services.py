@@ -34,6 +34,7 @@ from requests_portal.models import (
     RecordsRequest,
     RequestDepartment,
     RequestSettings,
+    RequestType,
     Status,
     TimelineEvent,
     Visibility,
@@ -47,7 +48,7 @@ class RequestStateError(Exception):
     """The action does not apply to the request in its current state (shown to the user)."""
 
 
-def _day(day: datetime.date) -> str:
+def human_date(day: datetime.date) -> str:
     """A date as people write it: November 3, 2026."""
     return f"{day:%B} {day.day}, {day.year}"
 
@@ -56,8 +57,8 @@ def _day(day: datetime.date) -> str:
 
 
 def settings_for(agency: Agency) -> RequestSettings:
-    found = RequestSettings.objects.filter(agency=agency).first()
-    return found or RequestSettings.objects.create(agency=agency)
+    # get_or_create retries the read when a concurrent first request created the row.
+    return RequestSettings.objects.get_or_create(agency=agency)[0]
 
 
 def calendar_for(agency: Agency, request_settings: RequestSettings) -> deadlines.AgencyCalendar:
@@ -192,6 +193,8 @@ def request_submit(
     delivery: str = "electronic",
     channel: str = Channel.WEB,
     received_on: datetime.date | None = None,
+    request_type: RequestType | None = None,
+    custom_data: dict | None = None,
     http=None,
 ) -> RecordsRequest:
     """File a request: from the web form (``actor`` the signed-in resident or None for a
@@ -206,8 +209,10 @@ def request_submit(
     else:
         day_zero = received_on or calendar.local_date(now)
         received_at = now if received_on is None else _local_noon(day_zero, calendar)
-    method = deadlines.CountingMethod(request_settings.response_method)
-    due = deadlines.add_counting_days(day_zero, request_settings.response_days, method, calendar)
+    # A request type carries its own legal clock; otherwise the agency's rule applies.
+    rule = request_type or request_settings
+    method = deadlines.CountingMethod(rule.response_method)
+    due = deadlines.add_counting_days(day_zero, rule.response_days, method, calendar)
     acknowledge_due = deadlines.add_counting_days(
         day_zero,
         request_settings.acknowledge_days,
@@ -215,6 +220,9 @@ def request_submit(
         calendar,
     )
     staff_logged = channel != Channel.WEB
+    if not 2000 <= day_zero.year <= 2099:
+        # Numbers show the year as two digits (YY-N): one century only, or they would repeat.
+        raise ValueError(f"A request cannot be received in {day_zero.year}.")
     with transaction.atomic():
         requester = actor if actor is not None and not staff_logged else None
         if requester is None and contact.email:
@@ -228,6 +236,8 @@ def request_submit(
             visibility=_initial_visibility(request_settings, department),
             channel=channel,
             delivery=delivery,
+            request_type=request_type,
+            custom_data=custom_data or {},
             requester=requester,
             requester_name=contact.name or (requester.full_name if requester else ""),
             requester_email=contact.email or (requester.email if requester else ""),
@@ -241,11 +251,12 @@ def request_submit(
         )
         if department is not None:
             _route(records_request, department, lead=True)
-        _timeline(
+        add_timeline_event(
             records_request,
             "submitted",
             actor if staff_logged else None,
-            f"Request received ({records_request.get_channel_display().lower()}); due {_day(due)}",
+            f"Request received ({records_request.get_channel_display().lower()}); "
+            f"due {human_date(due)}",
             public=True,
             data={"due_date": due.isoformat(), "day_zero": day_zero.isoformat()},
         )
@@ -290,7 +301,7 @@ def _route(records_request: RecordsRequest, department: Department, *, lead: boo
             records_request.save(update_fields=["point_of_contact", "updated_at"])
 
 
-def _timeline(
+def add_timeline_event(
     records_request: RecordsRequest,
     kind: str,
     actor: User | None,
@@ -352,7 +363,9 @@ def request_acknowledge(*, records_request: RecordsRequest, actor: User, http=No
         records_request.acknowledged_at = timezone.now()
         records_request.save(update_fields=["status", "acknowledged_at", "updated_at"])
         _responded(records_request, records_request.acknowledged_at)
-        _timeline(records_request, "acknowledged", actor, "Request acknowledged", public=True)
+        add_timeline_event(
+            records_request, "acknowledged", actor, "Request acknowledged", public=True
+        )
         audit.record(
             audit_events.REQUEST_ACKNOWLEDGED.code,
             request=http,
@@ -390,7 +403,7 @@ def request_route(
         records_request.save(update_fields=["point_of_contact", "updated_at"])
         names = ", ".join(sorted(d.name for d in departments)) or "no department"
         contact = point_of_contact.email if point_of_contact else "nobody"
-        _timeline(
+        add_timeline_event(
             records_request,
             "routed",
             actor,
@@ -437,7 +450,7 @@ def request_message(
             MessageKind.FROM_REQUESTER: "Message from the requester",
             MessageKind.PUBLIC_NOTE: "Note added",
         }
-        _timeline(
+        add_timeline_event(
             records_request,
             f"message_{kind}",
             actor,
@@ -474,7 +487,7 @@ def _change_due(
     """Every due-date change goes through here: the timeline says who and why, publicly."""
     old_due = records_request.due_date
     records_request.due_date = new_due
-    _timeline(
+    add_timeline_event(
         records_request,
         kind,
         actor,
@@ -514,7 +527,7 @@ def request_pause(*, records_request: RecordsRequest, actor: User, reason: str, 
         records_request.save(
             update_fields=["status", "paused_at", "pause_reason", "remaining_days", "updated_at"]
         )
-        _timeline(
+        add_timeline_event(
             records_request,
             "paused",
             actor,
@@ -551,7 +564,7 @@ def request_resume(*, records_request: RecordsRequest, actor: User, http=None) -
             actor,
             new_due,
             kind="resumed",
-            summary=f"Clock restarted with {remaining} days left; due {_day(new_due)}",
+            summary=f"Clock restarted with {remaining} days left; due {human_date(new_due)}",
             reason="resumed",
             http=http,
         )
@@ -572,7 +585,7 @@ def request_extend(
             actor,
             new_due,
             kind="extended",
-            summary=f"Extended by {days} days: {reason}; now due {_day(new_due)}",
+            summary=f"Extended by {days} days: {reason}; now due {human_date(new_due)}",
             reason=reason,
             http=http,
         )
@@ -593,7 +606,7 @@ def request_set_due_date(
             actor,
             due_date,
             kind="due_date_changed",
-            summary=f"Due date changed to {_day(due_date)}: {reason}",
+            summary=f"Due date changed to {human_date(due_date)}: {reason}",
             reason=reason,
             http=http,
         )
@@ -628,7 +641,9 @@ def request_close(
             records_request.first_response_at = now
         records_request.save()
         summary = f"Closed: {reason.name}" + (f" ({citation.strip()})" if citation.strip() else "")
-        _timeline(records_request, "closed", actor, summary, public=True, data={"note": note})
+        add_timeline_event(
+            records_request, "closed", actor, summary, public=True, data={"note": note}
+        )
         if note.strip():
             Message.objects.create(
                 agency=records_request.agency,
@@ -658,7 +673,7 @@ def request_reopen(*, records_request: RecordsRequest, actor: User, reason: str,
         records_request.closure_citation = ""
         records_request.public_from = None
         records_request.save()
-        _timeline(records_request, "reopened", actor, f"Reopened: {reason}", public=True)
+        add_timeline_event(records_request, "reopened", actor, f"Reopened: {reason}", public=True)
         audit.record(
             audit_events.REQUEST_REOPENED.code,
             request=http,
@@ -680,7 +695,7 @@ def request_set_visibility(
     with transaction.atomic():
         records_request.visibility = visibility
         records_request.save(update_fields=["visibility", "updated_at"])
-        _timeline(
+        add_timeline_event(
             records_request,
             "visibility_changed",
             actor,

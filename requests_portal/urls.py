@@ -42,6 +42,24 @@ staff_urlpatterns = [
     ),
     path("settings/", admin_views.request_settings, name="settings"),
     path("reports/", admin_views.report, name="report"),
+    path("settings/templates/", admin_views.templates, name="templates"),
+    path(
+        "settings/templates/<int:template_id>/delete/",
+        admin_views.template_delete,
+        name="template_delete",
+    ),
+    path("settings/request-types/", admin_views.request_types, name="request_types"),
+    path(
+        "settings/request-types/<int:type_id>/toggle/",
+        admin_views.request_type_toggle,
+        name="request_type_toggle",
+    ),
+    path("settings/custom-fields/", admin_views.custom_fields, name="custom_fields"),
+    path(
+        "settings/custom-fields/<int:field_id>/toggle/",
+        admin_views.custom_field_toggle,
+        name="custom_field_toggle",
+    ),
     path("notifications/", admin_views.notification_preferences, name="notifications"),
     path("settings/holidays/", admin_views.holidays, name="holidays"),
     path(
@@ -75,4 +93,17 @@ staff_urlpatterns = [
     path("requests/<number:number>/close/", views.staff_close, name="request_close"),
     path("requests/<number:number>/reopen/", views.staff_reopen, name="request_reopen"),
     path("requests/<number:number>/visibility/", views.staff_visibility, name="request_visibility"),
+    path("requests/<number:number>/tasks/", views.staff_task_add, name="request_task_add"),
+    path(
+        "requests/<number:number>/tasks/<int:task_id>/done/",
+        views.staff_task_done,
+        name="request_task_done",
+    ),
+    path("requests/<number:number>/tags/", views.staff_tags, name="request_tags"),
+    path("requests/<number:number>/time/", views.staff_time_log, name="request_time_log"),
+    path(
+        "requests/<number:number>/time/<int:entry_id>/",
+        views.staff_time_update,
+        name="request_time_update",
+    ),
 ]

@@ -23,8 +23,8 @@ from django_ratelimit.core import is_ratelimited
 import audit
 from accounts import policy
 from accounts.decorators import agency_permission
-from requests_portal import access, deadlines, forms, services
-from requests_portal.models import MessageKind, Status
+from requests_portal import access, deadlines, forms, services, work_services
+from requests_portal.models import MessageKind, Status, TemplateKind
 from requests_portal.search import highlighted, search
 
 ARCHIVE_PAGE_SIZE = 25
@@ -106,6 +106,8 @@ def request_new(request):
         else None,
         "allow_anonymous": request_settings.allow_anonymous,
         "user": request.user,
+        "request_types": access.active_request_types(agency),
+        "custom_fields": access.active_custom_fields(agency),
     }
     status = 200
     if request.method == "POST":
@@ -133,6 +135,8 @@ def request_new(request):
                 ),
                 department=data.get("department"),
                 delivery=data["delivery"],
+                request_type=data.get("request_type"),
+                custom_data=form.custom_data(),
                 http=request,
             )
             request.session["just_filed"] = records_request.number
@@ -369,8 +373,12 @@ def staff_queue(request):
 def staff_request_new(request):
     agency = request.agency
     departments = access.departments_for(request.user, agency)
+    extra = {
+        "request_types": access.active_request_types(agency),
+        "custom_fields": access.active_custom_fields(agency),
+    }
     if request.method == "POST":
-        form = forms.StaffRequestForm(request.POST, departments=departments)
+        form = forms.StaffRequestForm(request.POST, departments=departments, **extra)
         if form.is_valid():
             data = form.cleaned_data
             records_request = services.request_submit(
@@ -388,6 +396,8 @@ def staff_request_new(request):
                 delivery=data["delivery"],
                 channel=data["channel"],
                 received_on=data["received_on"],
+                request_type=data.get("request_type"),
+                custom_data=form.custom_data(),
                 http=request,
             )
             messages.success(request, f"Request {records_request.number} logged.")
@@ -446,6 +456,18 @@ def _build_form(name: str, request, records_request, data=None):
                 "point_of_contact": str(records_request.point_of_contact_id or ""),
             },
         )
+    if name == "task":
+        return forms.TaskForm(
+            data, prefix=name, staff=access.assignable_staff_for_tasks(request.user, agency)
+        )
+    if name == "tags":
+        return forms.TagsForm(
+            data,
+            prefix=name,
+            initial={"tags": ", ".join(access.request_tag_names(records_request))},
+        )
+    if name == "time":
+        return forms.TimeEntryForm(data, prefix=name, initial={"day": timezone.localdate()})
     raise ValueError(name)
 
 
@@ -459,6 +481,15 @@ _FORM_PERMISSIONS = {
     "reopen": policy.REQUEST_CLOSE,
     "visibility": policy.REQUEST_EDIT,
     "route": policy.REQUEST_EDIT,
+    "task": policy.REQUEST_INTERNAL_WORK,
+    "tags": policy.REQUEST_INTERNAL_WORK,
+    "time": policy.REQUEST_INTERNAL_WORK,
+}
+# Where a template's text goes: message body, closing note, extension reason.
+_TEMPLATE_TARGETS = {
+    TemplateKind.MESSAGE: ("message", "body"),
+    TemplateKind.CLOSURE: ("close", "note"),
+    TemplateKind.EXTENSION: ("extend", "reason"),
 }
 
 
@@ -469,6 +500,13 @@ def _render_detail(request, records_request, bound: dict | None = None, status: 
         for name, permission in _FORM_PERMISSIONS.items()
         if access.can_act_on(request.user, agency, records_request, permission)
     }
+    chosen = access.get_template_for(request.user, agency, request.GET.get("template"))
+    if chosen is not None and not bound:
+        form_name, field = _TEMPLATE_TARGETS[TemplateKind(chosen.kind)]
+        if form_name in action_forms:
+            text = work_services.fill_placeholders(chosen.body, records_request)
+            action_forms[form_name].initial[field] = text[:200] if field == "reason" else text
+    templates = list(access.templates_for(request.user, agency))
     return render(
         request,
         "requests_portal/staff_request_detail.html",
@@ -487,6 +525,12 @@ def _render_detail(request, records_request, bound: dict | None = None, status: 
             "can_acknowledge": access.can_act_on(
                 request.user, agency, records_request, policy.REQUEST_EDIT
             ),
+            "templates": {
+                kind: [t for t in templates if t.kind == kind] for kind in TemplateKind.values
+            },
+            "tasks": access.request_tasks(records_request),
+            "time_entries": access.request_time_entries(records_request),
+            "can_edit_others_time": policy.can(request.user, agency, policy.TIME_EDIT_OTHERS),
         },
         status=status,
     )
@@ -628,3 +672,79 @@ def staff_visibility(request, records_request, data):
         http=request,
     )
     messages.success(request, "Visibility changed.")
+
+
+@_staff_action(policy.REQUEST_INTERNAL_WORK, "task")
+def staff_task_add(request, records_request, data):
+    work_services.task_add(
+        records_request=records_request,
+        actor=request.user,
+        title=data["title"],
+        assignee=data.get("assignee"),
+        due_date=data.get("due_date"),
+        http=request,
+    )
+    messages.success(request, "Task added.")
+
+
+@_staff_action(policy.REQUEST_INTERNAL_WORK, "tags")
+def staff_tags(request, records_request, data):
+    work_services.tags_set(
+        records_request=records_request, actor=request.user, names=data["tags"], http=request
+    )
+    messages.success(request, "Tags saved.")
+
+
+@_staff_action(policy.REQUEST_INTERNAL_WORK, "time")
+def staff_time_log(request, records_request, data):
+    work_services.time_log(
+        records_request=records_request,
+        actor=request.user,
+        day=data["day"],
+        minutes=data["minutes"],
+        note=data.get("note", ""),
+        http=request,
+    )
+    messages.success(request, "Time logged.")
+
+
+@require_POST
+@agency_permission(policy.REQUEST_INTERNAL_WORK)
+def staff_task_done(request, number: str, task_id: int):
+    records_request = access.get_request_for_staff(request.user, request.agency, number)
+    task = access.get_task_for(request.user, request.agency, records_request, task_id)
+    work_services.task_set_done(
+        task=task, actor=request.user, done=task.done_at is None, http=request
+    )
+    return redirect("staff:request_detail", number=records_request.number)
+
+
+@require_POST
+@agency_permission(policy.REQUEST_INTERNAL_WORK)
+def staff_time_update(request, number: str, entry_id: int):
+    """Correct a time entry: one's own, or anyone's for admins."""
+    records_request = access.get_request_for_staff(request.user, request.agency, number)
+    entry = access.get_time_entry_for(request.user, request.agency, records_request, entry_id)
+    if entry.user_id != request.user.pk and not policy.can(
+        request.user, request.agency, policy.TIME_EDIT_OTHERS
+    ):
+        raise PermissionDenied
+    form = forms.TimeEntryForm(
+        {
+            "day": entry.day,
+            "minutes": request.POST.get("minutes"),
+            "note": request.POST.get("note", ""),
+        }
+    )
+    if not form.is_valid():
+        messages.error(request, "Enter the minutes as a whole number between 1 and 1440.")
+    else:
+        work_services.time_update(
+            entry=entry,
+            actor=request.user,
+            minutes=form.cleaned_data["minutes"],
+            note=form.cleaned_data["note"],
+            http=request,
+        )
+        messages.success(request, "Time entry corrected.")
+    return redirect("staff:request_detail", number=records_request.number)
