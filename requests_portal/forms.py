@@ -155,11 +155,22 @@ class MessageForm(forms.Form):
     body = forms.CharField(
         label="Message", max_length=20000, widget=forms.Textarea(attrs={"rows": 5})
     )
+    notify = forms.MultipleChoiceField(
+        required=False,
+        label="Email this note to",
+        widget=forms.CheckboxSelectMultiple,
+        help_text="For internal notes: the colleagues who should read it.",
+    )
 
-    def __init__(self, *args, kinds=None, **kwargs):
+    def __init__(self, *args, kinds=None, staff=None, **kwargs):
         super().__init__(*args, **kwargs)
         allowed = kinds or [MessageKind.INTERNAL]
         self.fields["kind"].choices = [c for c in MessageKind.choices if c[0] in allowed]
+        self.staff = {str(u.pk): u for u in (staff or [])}
+        self.fields["notify"].choices = [(pk, u.email) for pk, u in self.staff.items()]
+
+    def clean_notify(self):
+        return [self.staff[pk] for pk in self.cleaned_data.get("notify", [])]
 
 
 class ReplyForm(forms.Form):

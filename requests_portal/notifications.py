@@ -118,6 +118,18 @@ def notify_requester_message(records_request: RecordsRequest, message, *, http=N
     )
 
 
+def notify_internal_note(records_request: RecordsRequest, message, users: list[User], *, http=None):
+    """Named colleagues always get a note addressed to them (no preference turns it off)."""
+    agency = records_request.agency
+    recipients = [u for u in users if u.is_active and u.email]
+    _send(
+        agency,
+        recipients,
+        "internal_note",
+        {"r": records_request, "message": message, "link": _staff_link(http, records_request)},
+    )
+
+
 def send_digests(agency: Agency, calendar: deadlines.AgencyCalendar, now) -> int:
     """Each point of contact's overdue and due-soon requests, one email each. Returns the
     number of emails queued."""

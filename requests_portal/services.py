@@ -432,6 +432,7 @@ def request_message(
     actor: User | None,
     kind: str,
     body: str,
+    notify: list[User] | None = None,
     http=None,
 ) -> Message:
     if kind != MessageKind.INTERNAL:
@@ -471,6 +472,8 @@ def request_message(
             _email_requester(records_request, "message", http=http, message=message)
         elif kind == MessageKind.FROM_REQUESTER:
             notifications.notify_requester_message(records_request, message, http=http)
+        elif kind == MessageKind.INTERNAL and notify:
+            notifications.notify_internal_note(records_request, message, notify, http=http)
     return message
 
 

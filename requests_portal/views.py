@@ -424,7 +424,11 @@ def _build_form(name: str, request, records_request, data=None):
     """One action form of the request page, bound to ``data`` when given."""
     agency = request.agency
     if name == "message":
-        return forms.MessageForm(data, kinds=_message_kinds(request, records_request))
+        return forms.MessageForm(
+            data,
+            kinds=_message_kinds(request, records_request),
+            staff=access.assignable_staff_for_tasks(request.user, agency),
+        )
     if name in ("pause", "reopen"):
         return forms.ReasonForm(data, prefix=name)
     if name == "extend":
@@ -586,6 +590,7 @@ def staff_message(request, records_request, data):
         actor=request.user,
         kind=data["kind"],
         body=data["body"],
+        notify=data.get("notify", []),
         http=request,
     )
     messages.success(request, "Message saved.")

@@ -207,3 +207,24 @@ def test_custom_questions_appear_on_the_form_and_are_kept_with_the_request(filed
     assert saved.custom_data == {str(field.pk): {"label": "Format", "value": "Paper"}}
     staff_page = client_for(filed.staff, filed.host).get(f"/staff/requests/{saved.number}/")
     assert b"Paper" in staff_page.content
+
+
+def test_an_internal_note_emails_the_named_colleagues_only(
+    filed, client_for, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(filed.staff, filed.host).post(
+            filed.staff_url + "message/",
+            {
+                "kind": "internal",
+                "body": "Please check the archive",
+                "notify": [str(filed.admin.pk)],
+            },
+        )
+    assert response.status_code == 302
+    notes = [m for m in mail.outbox if "note for you" in m.subject]
+    assert [m.to for m in notes] == [[filed.admin.email]]
+    assert "Please check the archive" in notes[0].body
+    assert not any("rita@example.org" in m.to for m in notes)
