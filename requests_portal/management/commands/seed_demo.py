@@ -11,7 +11,14 @@ from django.utils import timezone
 from accounts.models import Agency, Membership, Role, User
 from accounts.tenancy import agency_context
 from requests_portal import services as request_services
-from requests_portal.models import ClosureReason, Department, DepartmentMember, RecordsRequest
+from requests_portal.models import (
+    ClosureReason,
+    Department,
+    DepartmentMember,
+    RecordsRequest,
+    RequestType,
+    ResponseTemplate,
+)
 
 DEMO_PASSWORD = "demo-password-springfield"  # noqa: S105 (development-only demo data)
 
@@ -87,8 +94,35 @@ class Command(BaseCommand):
                         user=user,
                         defaults={"is_point_of_contact": True},
                     )
+            self._examples(agency)  # get_or_create: adds only what is missing
             if not RecordsRequest.objects.filter(agency=agency).exists():
                 self._requests(agency, departments)
+
+    def _examples(self, agency: Agency) -> None:
+        """A request type with its own clock, and templates staff can start from."""
+        RequestType.objects.get_or_create(
+            agency=agency,
+            name="Police body-camera video",
+            defaults={"response_days": 30, "response_method": "calendar"},
+        )
+        ResponseTemplate.objects.get_or_create(
+            agency=agency,
+            kind="message",
+            name="Clarification needed",
+            defaults={
+                "body": "Dear {requester_name}, to search for the records in request {number} "
+                "we need a narrower date range. Could you tell us which months you mean?"
+            },
+        )
+        ResponseTemplate.objects.get_or_create(
+            agency=agency,
+            kind="closure",
+            name="Released in full",
+            defaults={
+                "body": "The records for request {number} ({title}) are released in full. "
+                "Thank you for your patience. {agency}"
+            },
+        )
 
     def _requests(self, agency: Agency, departments: dict) -> None:
         """A few requests in different states, made through the same services staff use."""
