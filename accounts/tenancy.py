@@ -58,6 +58,14 @@ def resolve_host(raw_host: str):
     return Agency.objects.filter(custom_domain=host, is_active=True).first()
 
 
+def agency_origin(agency: Agency) -> str:
+    """The agency's own address, for links built outside a web request (tasks, commands)."""
+    host = agency.custom_domain or f"{agency.slug}.{settings.PORTAL_BASE_DOMAIN}"
+    port = settings.PORTAL_PUBLIC_PORT
+    scheme = "https" if settings.IS_PRODUCTION else "http"
+    return f"{scheme}://{host}{':' + port if port else ''}"
+
+
 def set_db_tenant(agency_id: int | None, *, platform: bool = False) -> None:
     """Set the RLS context for the rest of the current transaction."""
     if not connection.in_atomic_block:

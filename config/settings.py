@@ -54,6 +54,8 @@ if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?", PORTAL_BASE_DOMAIN,
         f"not {PORTAL_BASE_DOMAIN!r}."
     )
 ALLOWED_HOSTS = ["*"]
+# The port in links built outside a request (emails from tasks): none behind HTTPS.
+PORTAL_PUBLIC_PORT = env_str("PORTAL_PUBLIC_PORT", "" if IS_PRODUCTION else "8000") or ""
 PORTAL_TENANT_MODEL = "accounts.Agency"
 # The PostgreSQL settings that carry the tenant inside each transaction (see accounts/tenancy.py).
 TENANT_DB_SETTING = "app.agency_id"

@@ -36,7 +36,7 @@ from requests_portal.models import (
     TimeEntry,
     Visibility,
 )
-from requests_portal.services import request_id_from_tracking_token
+from requests_portal.tracking import request_id_from_tracking_token
 
 NUMBER = re.compile(r"(\d{2})-(\d{1,9})")
 
@@ -261,6 +261,17 @@ def staff_requests_for(user, agency: Agency) -> QuerySet[RecordsRequest]:
     )
 
 
+def staff_who_can_see(records_request: RecordsRequest, users: list) -> list:
+    """The users among ``users`` whose role lets them open this request (notices, notes and
+    the notify list never reach staff the request is hidden from)."""
+    agency = records_request.agency
+    return [
+        user
+        for user in users
+        if staff_requests_for(user, agency).filter(pk=records_request.pk).exists()
+    ]
+
+
 def public_requests(agency: Agency) -> QuerySet[RecordsRequest]:
     return RecordsRequest.objects.filter(agency=agency).filter(
         Q(visibility=Visibility.PUBLISHED)
@@ -327,8 +338,7 @@ def can_act_on(user, agency: Agency, records_request: RecordsRequest, permission
         return False
     if membership.role == Role.DEPARTMENT_ADMIN and not policy.role_has(Role.STAFF, permission):
         return (
-            records_request.point_of_contact_id == user.pk
-            or RecordsRequest.objects.filter(pk=records_request.pk, agency=agency)
+            RecordsRequest.objects.filter(pk=records_request.pk, agency=agency)
             .filter(pk__in=_my_department_request_ids(user, agency))
             .exists()
         )

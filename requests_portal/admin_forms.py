@@ -42,9 +42,11 @@ class RequestSettingsForm(forms.ModelForm):
         widgets = {"cutoff": forms.TimeInput(attrs={"type": "time"})}
 
     def clean_state(self):
+        import holidays
+
         state = self.cleaned_data["state"].strip().upper()
-        if state and (len(state) != 2 or not state.isalpha()):
-            raise forms.ValidationError("Use the two-letter state code, such as IL.")
+        if state and state not in holidays.country_holidays("US").subdivisions:
+            raise forms.ValidationError("Use a two-letter US state code, such as IL.")
         return state
 
     def clean_response_days(self):

@@ -166,8 +166,9 @@ def template_save(
 ) -> ResponseTemplate:
     with transaction.atomic():
         if template is None:
-            template = ResponseTemplate.objects.create(
-                agency=agency, kind=kind, name=name, body=body
+            # The same kind and name again replaces the text (no duplicate-name error).
+            template, _ = ResponseTemplate.objects.update_or_create(
+                agency=agency, kind=kind, name=name, defaults={"body": body}
             )
         else:
             template.kind, template.name, template.body = kind, name, body

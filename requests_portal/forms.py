@@ -180,17 +180,32 @@ class ReplyForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label="Reason", max_length=200)
+    reason = forms.CharField(label="Reason (shown on the public timeline)", max_length=200)
 
 
 class ExtendForm(forms.Form):
     days = forms.IntegerField(label="Extra days", min_value=1, max_value=90)
-    reason = forms.CharField(label="Reason (sent to the requester)", max_length=200)
+    reason = forms.CharField(
+        label="Reason (emailed to the requester and shown on the public timeline)",
+        max_length=200,
+    )
 
 
 class DueDateForm(forms.Form):
     due_date = forms.DateField(label="New due date", widget=forms.DateInput(attrs={"type": "date"}))
-    reason = forms.CharField(label="Reason", max_length=200)
+    reason = forms.CharField(label="Reason (shown on the public timeline)", max_length=200)
+
+    def __init__(self, *args, day_zero=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.day_zero = day_zero
+
+    def clean_due_date(self):
+        due = self.cleaned_data["due_date"]
+        if self.day_zero is not None and due < self.day_zero:
+            raise forms.ValidationError("The due date cannot be before the day it was received.")
+        if due > timezone.localdate().replace(year=timezone.localdate().year + 2, day=1):
+            raise forms.ValidationError("Choose a date within the next two years.")
+        return due
 
 
 class CloseForm(forms.Form):

@@ -327,7 +327,7 @@ class MessageKind(models.TextChoices):
     INTERNAL = "internal", "Internal note (staff only)"
     TO_REQUESTER = "to_requester", "Message to the requester"
     FROM_REQUESTER = "from_requester", "Message from the requester"
-    PUBLIC_NOTE = "public_note", "Public note"
+    PUBLIC_NOTE = "public_note", "Public note (anyone can read it)"
 
 
 class Message(TenantOwned):

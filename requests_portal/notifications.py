@@ -6,13 +6,13 @@ change it announces commits, and SMTP never holds a request open.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.models import Agency, Membership, Role, User
 from accounts.tasks import send_email
-from requests_portal import deadlines
+from accounts.tenancy import agency_origin
+from requests_portal import access, deadlines
 from requests_portal.models import (
     DepartmentMember,
     NotificationPreference,
@@ -29,9 +29,9 @@ def preferences_for(agency: Agency, user: User) -> NotificationPreference:
     return found or NotificationPreference(agency=agency, user=user)
 
 
-def _wants(agency: Agency, users: list[User], preference: str) -> list[User]:
-    """The active users among ``users`` who have not turned ``preference`` off."""
-    users = [u for u in users if u.is_active and u.email]
+def _preference_allows(agency: Agency, users: list[User], preference: str) -> list[User]:
+    """The active users among ``users`` (once each) who have not turned ``preference`` off."""
+    users = list({u.pk: u for u in users if u.is_active and u.email}.values())
     off = set(
         NotificationPreference.objects.filter(
             agency=agency, user__in=users, **{preference: False}
@@ -40,12 +40,18 @@ def _wants(agency: Agency, users: list[User], preference: str) -> list[User]:
     return [u for u in users if u.pk not in off]
 
 
+def _wants(
+    agency: Agency, users: list[User], preference: str, records_request: RecordsRequest
+) -> list[User]:
+    """Those who want this kind of notice and may open the request it is about."""
+    return access.staff_who_can_see(records_request, _preference_allows(agency, users, preference))
+
+
 def _staff_link(http, records_request: RecordsRequest) -> str:
     path = reverse("staff:request_detail", args=[records_request.number])
     if http is None:
-        return path
-    scheme = "https" if settings.IS_PRODUCTION else "http"
-    return f"{scheme}://{http.get_host()}{path}"
+        return agency_origin(records_request.agency) + path
+    return f"{http.scheme}://{http.get_host()}{path}"
 
 
 def _send(agency: Agency, users: list[User], template: str, context: dict) -> None:
@@ -81,7 +87,7 @@ def notify_new_request(records_request: RecordsRequest, *, http=None, exclude=No
     agency = records_request.agency
     people = _department_people(records_request) or _admins(agency)
     people = [u for u in people if exclude is None or u.pk != exclude.pk]
-    recipients = _wants(agency, people, "new_requests")
+    recipients = _wants(agency, people, "new_requests", records_request)
     _send(
         agency,
         recipients,
@@ -96,7 +102,7 @@ def notify_assigned(
     if user is None or (actor is not None and user.pk == actor.pk):
         return
     agency = records_request.agency
-    recipients = _wants(agency, [user], "assignments")
+    recipients = _wants(agency, [user], "assignments", records_request)
     _send(
         agency,
         recipients,
@@ -109,7 +115,7 @@ def notify_requester_message(records_request: RecordsRequest, message, *, http=N
     agency = records_request.agency
     people = [records_request.point_of_contact] if records_request.point_of_contact else []
     people = people or _department_people(records_request) or _admins(agency)
-    recipients = _wants(agency, people, "requester_messages")
+    recipients = _wants(agency, people, "requester_messages", records_request)
     _send(
         agency,
         recipients,
@@ -121,7 +127,7 @@ def notify_requester_message(records_request: RecordsRequest, message, *, http=N
 def notify_internal_note(records_request: RecordsRequest, message, users: list[User], *, http=None):
     """Named colleagues always get a note addressed to them (no preference turns it off)."""
     agency = records_request.agency
-    recipients = [u for u in users if u.is_active and u.email]
+    recipients = access.staff_who_can_see(records_request, [u for u in users if u.is_active])
     _send(
         agency,
         recipients,
@@ -153,8 +159,8 @@ def send_digests(agency: Agency, calendar: deadlines.AgencyCalendar, now) -> int
             {"user": records_request.point_of_contact, "overdue": [], "soon": []},
         )
         entry["overdue" if overdue else "soon"].append(records_request)
-    users = _wants(agency, [e["user"] for e in by_user.values()], "daily_digest")
+    # Points of contact can always open their own requests; only the preference filters.
+    users = _preference_allows(agency, [e["user"] for e in by_user.values()], "daily_digest")
     for user in users:
-        entry = by_user[user.pk]
-        _send(agency, [user], "digest", {"agency": agency, **entry})
+        _send(agency, [user], "digest", {"agency": agency, **by_user[user.pk]})
     return len(users)

@@ -10,10 +10,9 @@ request and task is).
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.core import signing
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -22,6 +21,7 @@ from django.utils import timezone
 import audit
 from accounts.models import Agency, User
 from accounts.tasks import send_email
+from accounts.tenancy import agency_origin
 from requests_portal import audit_events, deadlines, notifications
 from requests_portal.models import (
     Channel,
@@ -39,9 +39,7 @@ from requests_portal.models import (
     TimelineEvent,
     Visibility,
 )
-
-TRACKING_SALT = "requests_portal.tracking"
-TRACKING_MAX_AGE = 60 * 60 * 24 * 365  # a tracking link in a confirmation email lasts a year
+from requests_portal.tracking import tracking_token
 
 
 class RequestStateError(Exception):
@@ -137,23 +135,6 @@ def next_request_number(agency: Agency, year: int) -> int:
         return cursor.fetchone()[0]
 
 
-def tracking_token(records_request: RecordsRequest) -> str:
-    """A signed link token that lets a guest follow their request without signing in."""
-    return signing.dumps(
-        {"a": records_request.agency_id, "r": records_request.pk}, salt=TRACKING_SALT
-    )
-
-
-def request_id_from_tracking_token(token: str, agency: Agency) -> int | None:
-    try:
-        data = signing.loads(token, salt=TRACKING_SALT, max_age=TRACKING_MAX_AGE)
-    except signing.BadSignature:
-        return None
-    if not isinstance(data, dict) or data.get("a") != agency.pk:
-        return None
-    return data.get("r")
-
-
 # --- Submitting ----------------------------------------------------------------------------
 
 
@@ -208,7 +189,11 @@ def request_submit(
         day_zero = deadlines.day_zero(now, calendar, web_submission=True)
     else:
         day_zero = received_on or calendar.local_date(now)
-        received_at = now if received_on is None else _local_noon(day_zero, calendar)
+        # Logged the day it came in: now. Logged later: noon of that day (the hour is unknown,
+        # and noon never puts a response before the receipt in the reports).
+        received_at = (
+            now if day_zero == calendar.local_date(now) else _local_noon(day_zero, calendar)
+        )
     # A request type carries its own legal clock; otherwise the agency's rule applies.
     rule = request_type or request_settings
     method = deadlines.CountingMethod(rule.response_method)
@@ -321,14 +306,19 @@ def add_timeline_event(
     )
 
 
+def _origin(records_request: RecordsRequest, http) -> str:
+    """Scheme and host for links in emails: the request's, or the agency's own address."""
+    if http is not None:
+        return f"{http.scheme}://{http.get_host()}"
+    return agency_origin(records_request.agency)
+
+
 def _email_requester(records_request: RecordsRequest, template: str, *, http=None, **extra):
     """Queue an email to the requester once the transaction commits."""
     if not records_request.requester_email:
         return
-    host = http.get_host() if http is not None else None
-    scheme = "https" if settings.IS_PRODUCTION else "http"
     path = reverse("request_detail", args=[records_request.number])
-    link = f"{scheme}://{host}{path}?t={tracking_token(records_request)}" if host else ""
+    link = f"{_origin(records_request, http)}{path}?t={tracking_token(records_request)}"
     context = {"r": records_request, "agency": records_request.agency, "link": link, **extra}
     subject = render_to_string(f"requests_portal/email/{template}_subject.txt", context)
     body = render_to_string(f"requests_portal/email/{template}.txt", context)
@@ -350,16 +340,43 @@ def _responded(records_request: RecordsRequest, when: datetime.datetime) -> None
         records_request.save(update_fields=["first_response_at", "updated_at"])
 
 
+def _lock(records_request: RecordsRequest) -> None:
+    """Re-read the request under a row lock before changing it: two actions on one request
+    run one after the other and each checks the state the other left. Every writer takes
+    the request row before the audit chain's lock, so they never deadlock."""
+    records_request.refresh_from_db(
+        from_queryset=RecordsRequest.objects.select_for_update().filter(
+            agency=records_request.agency_id
+        )
+    )
+
+
+def _locked(service):
+    """Run a service on one request inside a transaction that first locks the request's row,
+    so its state checks see the latest state (a close and a pause cannot interleave)."""
+
+    @functools.wraps(service)
+    def wrapper(*, records_request: RecordsRequest, **kwargs):
+        with transaction.atomic():
+            _lock(records_request)
+            return service(records_request=records_request, **kwargs)
+
+    return wrapper
+
+
 def _require_open(records_request: RecordsRequest, action: str) -> None:
     if records_request.is_closed:
         raise RequestStateError(f"A closed request cannot be {action}. Reopen it first.")
 
 
+@_locked
 def request_acknowledge(*, records_request: RecordsRequest, actor: User, http=None) -> None:
-    if records_request.status != Status.SUBMITTED:
+    _require_open(records_request, "acknowledged")
+    if records_request.acknowledged_at is not None:
         raise RequestStateError("This request has already been acknowledged.")
     with transaction.atomic():
-        records_request.status = Status.OPEN
+        if records_request.status == Status.SUBMITTED:
+            records_request.status = Status.OPEN  # a paused request stays paused
         records_request.acknowledged_at = timezone.now()
         records_request.save(update_fields=["status", "acknowledged_at", "updated_at"])
         _responded(records_request, records_request.acknowledged_at)
@@ -375,6 +392,7 @@ def request_acknowledge(*, records_request: RecordsRequest, actor: User, http=No
         )
 
 
+@_locked
 def request_route(
     *,
     records_request: RecordsRequest,
@@ -426,6 +444,7 @@ def request_route(
             notifications.notify_assigned(records_request, point_of_contact, http=http, actor=actor)
 
 
+@_locked
 def request_message(
     *,
     records_request: RecordsRequest,
@@ -487,9 +506,12 @@ def _change_due(
     reason: str,
     http,
 ) -> None:
-    """Every due-date change goes through here: the timeline says who and why, publicly."""
+    """Every due-date change goes through here: the timeline says who and why, publicly.
+    Saves the request first, then audits: every writer takes the request row before the
+    audit chain's lock, so two actions on one request never deadlock."""
     old_due = records_request.due_date
     records_request.due_date = new_due
+    records_request.save()
     add_timeline_event(
         records_request,
         kind,
@@ -512,6 +534,7 @@ def _calendar(records_request: RecordsRequest) -> deadlines.AgencyCalendar:
     return calendar_for(records_request.agency, settings_for(records_request.agency))
 
 
+@_locked
 def request_pause(*, records_request: RecordsRequest, actor: User, reason: str, http=None) -> None:
     """Stop the clock (waiting for clarification or payment): keep the days that remain."""
     _require_open(records_request, "paused")
@@ -548,13 +571,27 @@ def request_pause(*, records_request: RecordsRequest, actor: User, reason: str, 
         )
 
 
+@_locked
 def request_resume(*, records_request: RecordsRequest, actor: User, http=None) -> None:
     """Restart the clock: the due date is recomputed from the days that remained."""
     if not records_request.is_paused:
         raise RequestStateError("This request is not paused.")
     method = deadlines.CountingMethod(records_request.counting_method)
     remaining = records_request.remaining_days or 0
-    new_due = deadlines.resume(timezone.now(), remaining, method, _calendar(records_request))
+    calendar = _calendar(records_request)
+    now = timezone.now()
+    if remaining > 0:
+        new_due = deadlines.resume(now, remaining, method, calendar)
+    else:
+        # Paused when already due or overdue: the clock only moves by the days spent paused,
+        # so a pause cannot turn an overdue request into an on-time one.
+        paused_days = deadlines.counting_days_between(
+            calendar.local_date(records_request.paused_at),
+            calendar.local_date(now),
+            method,
+            calendar,
+        )
+        new_due = deadlines.extend(records_request.due_date, paused_days, method, calendar)
     with transaction.atomic():
         records_request.status = (
             Status.OPEN if records_request.acknowledged_at else Status.SUBMITTED
@@ -567,13 +604,17 @@ def request_resume(*, records_request: RecordsRequest, actor: User, http=None) -
             actor,
             new_due,
             kind="resumed",
-            summary=f"Clock restarted with {remaining} days left; due {human_date(new_due)}",
+            summary=(
+                f"Clock restarted with {remaining} days left; due {human_date(new_due)}"
+                if remaining
+                else f"Clock restarted (it was already due when paused); due {human_date(new_due)}"
+            ),
             reason="resumed",
             http=http,
         )
-        records_request.save()
 
 
+@_locked
 def request_extend(
     *, records_request: RecordsRequest, actor: User, days: int, reason: str, http=None
 ) -> None:
@@ -581,7 +622,14 @@ def request_extend(
     if records_request.is_paused:
         raise RequestStateError("Resume the request before extending it.")
     method = deadlines.CountingMethod(records_request.counting_method)
-    new_due = deadlines.extend(records_request.due_date, days, method, _calendar(records_request))
+    try:
+        new_due = deadlines.extend(
+            records_request.due_date, days, method, _calendar(records_request)
+        )
+    except ValueError:
+        raise RequestStateError(
+            "That extension goes past any date the calendar can hold."
+        ) from None
     with transaction.atomic():
         _change_due(
             records_request,
@@ -592,11 +640,11 @@ def request_extend(
             reason=reason,
             http=http,
         )
-        records_request.save(update_fields=["due_date", "updated_at"])
         _responded(records_request, timezone.now())
         _email_requester(records_request, "extended", http=http, days=days, reason=reason)
 
 
+@_locked
 def request_set_due_date(
     *, records_request: RecordsRequest, actor: User, due_date: datetime.date, reason: str, http=None
 ) -> None:
@@ -613,9 +661,9 @@ def request_set_due_date(
             reason=reason,
             http=http,
         )
-        records_request.save(update_fields=["due_date", "updated_at"])
 
 
+@_locked
 def request_close(
     *,
     records_request: RecordsRequest,
@@ -638,6 +686,7 @@ def request_close(
         records_request.closure_reason = reason
         records_request.closure_citation = citation.strip()[:300]
         records_request.paused_at = None
+        records_request.pause_reason = ""
         records_request.remaining_days = None
         records_request.public_from = now + datetime.timedelta(days=request_settings.embargo_days)
         if records_request.first_response_at is None:
@@ -666,11 +715,15 @@ def request_close(
         _email_requester(records_request, "closed", http=http, reason=reason, note=note)
 
 
+@_locked
 def request_reopen(*, records_request: RecordsRequest, actor: User, reason: str, http=None) -> None:
     if not records_request.is_closed:
         raise RequestStateError("Only a closed request can be reopened.")
     with transaction.atomic():
-        records_request.status = Status.OPEN
+        # Never acknowledged: back to "submitted", so the acknowledgement is still asked for.
+        records_request.status = (
+            Status.OPEN if records_request.acknowledged_at else Status.SUBMITTED
+        )
         records_request.closed_at = None
         records_request.closure_reason = None
         records_request.closure_citation = ""
@@ -687,6 +740,7 @@ def request_reopen(*, records_request: RecordsRequest, actor: User, reason: str,
         )
 
 
+@_locked
 def request_set_visibility(
     *, records_request: RecordsRequest, actor: User, visibility: str, http=None
 ) -> None:

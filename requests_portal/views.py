@@ -23,7 +23,7 @@ from django_ratelimit.core import is_ratelimited
 import audit
 from accounts import policy
 from accounts.decorators import agency_permission
-from requests_portal import access, deadlines, forms, services, work_services
+from requests_portal import access, deadlines, forms, services, tracking, work_services
 from requests_portal.models import MessageKind, Status, TemplateKind
 from requests_portal.search import highlighted, search
 
@@ -89,7 +89,8 @@ def _rate_limited(request) -> bool:
 
 
 def _similar(agency, text: str, limit: int = 5) -> list:
-    text = (text or "").strip()
+    # PostgreSQL text cannot hold NUL; a hand-made URL may carry one.
+    text = (text or "").replace("\x00", "").strip()
     if len(text) < 3:
         return []
     found = search(access.public_requests(agency), text[:200])[:limit]
@@ -142,7 +143,7 @@ def request_new(request):
             request.session["just_filed"] = records_request.number
             url = reverse("request_detail", args=[records_request.number])
             if actor is None:
-                url += f"?t={services.tracking_token(records_request)}"
+                url += f"?t={tracking.tracking_token(records_request)}"
             return redirect(url)
         else:
             status = 400
@@ -427,14 +428,16 @@ def _build_form(name: str, request, records_request, data=None):
         return forms.MessageForm(
             data,
             kinds=_message_kinds(request, records_request),
-            staff=access.assignable_staff_for_tasks(request.user, agency),
+            staff=access.staff_who_can_see(
+                records_request, access.assignable_staff_for_tasks(request.user, agency)
+            ),
         )
     if name in ("pause", "reopen"):
         return forms.ReasonForm(data, prefix=name)
     if name == "extend":
         return forms.ExtendForm(data, prefix=name)
     if name == "due":
-        return forms.DueDateForm(data, prefix=name)
+        return forms.DueDateForm(data, prefix=name, day_zero=records_request.day_zero)
     if name == "close":
         reasons = access.closure_reasons_for(request.user, agency)
         return forms.CloseForm(data, prefix=name, reasons=reasons)
@@ -461,8 +464,9 @@ def _build_form(name: str, request, records_request, data=None):
             },
         )
     if name == "task":
+        staff = access.assignable_staff_for_tasks(request.user, agency)
         return forms.TaskForm(
-            data, prefix=name, staff=access.assignable_staff_for_tasks(request.user, agency)
+            data, prefix=name, staff=access.staff_who_can_see(records_request, staff)
         )
     if name == "tags":
         return forms.TagsForm(
@@ -508,7 +512,10 @@ def _render_detail(request, records_request, bound: dict | None = None, status: 
     if chosen is not None and not bound:
         form_name, field = _TEMPLATE_TARGETS[TemplateKind(chosen.kind)]
         if form_name in action_forms:
-            text = work_services.fill_placeholders(chosen.body, records_request)
+            # The extension reason is shown publicly; messages and closing notes are not.
+            text = work_services.fill_placeholders(
+                chosen.body, records_request, public=field == "reason"
+            )
             action_forms[form_name].initial[field] = text[:200] if field == "reason" else text
     templates = list(access.templates_for(request.user, agency))
     return render(

@@ -18,13 +18,16 @@ from requests_portal.services import add_timeline_event, human_date
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-def fill_placeholders(text: str, records_request: RecordsRequest) -> str:
+def fill_placeholders(text: str, records_request: RecordsRequest, *, public: bool = False) -> str:
     """Replace the known {placeholders}; leave anything else exactly as written. Plain
-    substitution, never a template engine: template text is written by agency staff."""
+    substitution, never a template engine: template text is written by agency staff.
+    ``public`` text (it lands on the public timeline) never names the requester."""
     values = {
         "number": records_request.number,
         "title": records_request.title,
-        "requester_name": records_request.requester_name or "requester",
+        "requester_name": "requester"
+        if public or not records_request.requester_name
+        else records_request.requester_name,
         "due_date": human_date(records_request.due_date),
         "agency": records_request.agency.name,
     }

@@ -25,7 +25,7 @@ from django.utils import timezone
 from accounts.models import Agency
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
-from requests_portal import deadlines, services
+from requests_portal import deadlines, services, tracking
 from requests_portal.models import (
     ClosureReason,
     Department,
@@ -207,7 +207,7 @@ def test_guest_filing_redirects_to_the_request_page_with_its_tracking_token(
     assert target.path == public_url(filed)
     [token] = parse_qs(target.query)["t"]
     with agency_context(tenant.agency):
-        assert services.request_id_from_tracking_token(token, tenant.agency) == filed.pk
+        assert tracking.request_id_from_tracking_token(token, tenant.agency) == filed.pk
     page = client.get(response["Location"])
     assert page.status_code == 200
     assert "Your request was received" in body_of(page)
@@ -230,7 +230,7 @@ def test_guest_filing_emails_a_confirmation_with_the_number_and_tracking_link(
     assert link.path == public_url(filed)
     [token] = parse_qs(link.query)["t"]
     with agency_context(tenant.agency):
-        assert services.request_id_from_tracking_token(token, tenant.agency) == filed.pk
+        assert tracking.request_id_from_tracking_token(token, tenant.agency) == filed.pk
 
 
 def _emailed_link(tenant, client_for, django_capture_on_commit_callbacks, **data) -> str:
