@@ -50,3 +50,11 @@ lock:
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+.PHONY: bench-requests
+
+# Records requests at scale: seeds 1,000,000 requests over 50 agencies in a throw-away database
+# (several minutes), then p50/p95 of archive search, a request page and the staff queue.
+# Quick check: .venv/bin/python bench/requests_bench.py --requests 20000 --agencies 5
+bench-requests: $(STAMP)
+	$(BIN)/python bench/requests_bench.py

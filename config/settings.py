@@ -186,6 +186,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=13, minute=0),
         "kwargs": {"agency_id": None},
     },
+    "embargo-publication": {
+        "task": "requests_portal.tasks.queue_embargo_publication",
+        "schedule": crontab(minute=5),
+        "kwargs": {"agency_id": None},
+    },
 }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

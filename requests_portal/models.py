@@ -269,6 +269,12 @@ class RecordsRequest(TenantOwned):
         ]
         indexes = [
             models.Index(fields=["agency", "status", "due_date"], name="request_queue"),
+            # The staff queue's default view: everything not closed, soonest due first.
+            models.Index(
+                fields=["agency", "due_date", "created_at"],
+                name="request_open_by_due",
+                condition=~models.Q(status="closed"),
+            ),
             models.Index(fields=["agency", "created_at"], name="request_created"),
             models.Index(fields=["agency", "requester"], name="request_requester"),
             GinIndex(fields=["search_vector"], name="request_search"),
@@ -443,3 +449,25 @@ class TimeEntry(TenantOwned):
 
     class Meta:
         ordering = ["day", "pk"]
+
+
+class PublicSearchEntry(TenantOwned):
+    """The search index of the public archive: one row per request that is public right now
+    (published, or embargoed and past its embargo), kept by database triggers.
+
+    It holds nothing that is not already public, so its read policy lets any context read it
+    (USING true) while writes stay bound to the agency. That is what lets PostgreSQL use the
+    GIN index here: on the request table itself, row-level security must test each row
+    before the (not leakproof) @@ operator, so full-text search there scans the agency's
+    rows one by one. The vector also carries an "agency<id>" lexeme, so the index alone
+    narrows a search to one agency."""
+
+    request = models.OneToOneField(
+        RecordsRequest, on_delete=models.CASCADE, related_name="public_search_entry"
+    )
+    year = models.PositiveSmallIntegerField()
+    sequence = models.PositiveIntegerField()
+    search_vector = SearchVectorField()
+
+    class Meta:
+        indexes = [GinIndex(fields=["search_vector"], name="public_search_vector")]

@@ -17,21 +17,13 @@ _LT, _GT = "\ue002", "\ue003"
 
 
 def search(queryset: QuerySet, text: str) -> QuerySet:
+    """Requests matching ``text``, best first: the staff queue's search. It runs on the
+    request table itself, under row-level security (see PublicSearchEntry for why the
+    public archive searches elsewhere)."""
     query = SearchQuery(text, search_type="websearch", config="english")
     return (
         queryset.filter(search_vector=query)
-        .annotate(
-            rank=SearchRank(F("search_vector"), query),
-            snippet=SearchHeadline(
-                Replace(Replace(F("description"), Value("<"), Value(_LT)), Value(">"), Value(_GT)),
-                query,
-                config="english",
-                start_sel=_START,
-                stop_sel=_STOP,
-                max_words=35,
-                min_words=15,
-            ),
-        )
+        .annotate(rank=SearchRank(F("search_vector"), query))
         .order_by("-rank", "-year", "-sequence")
     )
 
@@ -41,3 +33,38 @@ def highlighted(snippet: str) -> SafeString:
     # escape() leaves alone) become <mark> tags. tests/requests_portal/test_search.py.
     escaped = escape(snippet).replace(_LT, "&lt;").replace(_GT, "&gt;")
     return mark_safe(escaped.replace(_START, "<mark>").replace(_STOP, "</mark>"))  # noqa: S308
+
+
+def public_search(agency, text: str) -> QuerySet:
+    """The agency's public requests matching ``text``, best first, searched in the public
+    index (PublicSearchEntry) where the GIN index can be used. Returns entries; the caller
+    filters them (``request__...``) and loads the page's requests with ``with_snippets``."""
+    from requests_portal.models import PublicSearchEntry
+
+    query = SearchQuery(text, search_type="websearch", config="english")
+    # The agency lexeme makes the index itself narrow the search to this agency; the
+    # agency_id filter keeps it correct on its own.
+    this_agency = SearchQuery(f"agency{int(agency.pk)}", search_type="raw", config="simple")
+    return (
+        PublicSearchEntry.objects.filter(agency=agency, search_vector=query & this_agency)
+        .annotate(rank=SearchRank(F("search_vector"), query))
+        .order_by("-rank", "-year", "-sequence")
+    )
+
+
+def with_snippets(requests: QuerySet, text: str) -> QuerySet:
+    """Highlighted snippets for a page of requests (ts_headline is costly: a page only)."""
+    query = SearchQuery(text, search_type="websearch", config="english")
+    return requests.annotate(snippet=_headline(query))
+
+
+def _headline(query):
+    return SearchHeadline(
+        Replace(Replace(F("description"), Value("<"), Value(_LT)), Value(">"), Value(_GT)),
+        query,
+        config="english",
+        start_sel=_START,
+        stop_sel=_STOP,
+        max_words=35,
+        min_words=15,
+    )

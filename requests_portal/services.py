@@ -768,3 +768,17 @@ def request_set_visibility(
             target=records_request,
             details={"from": old, "to": visibility},
         )
+
+
+def publish_due_embargoes(*, agency: Agency) -> int:
+    """Put embargoed requests whose embargo has ended into the public search index.
+
+    Their pages turn public by themselves (access.public_requests compares public_from with
+    the clock); the index is kept by a trigger that runs on writes, so touch the rows."""
+    from requests_portal.models import PublicSearchEntry
+
+    indexed = PublicSearchEntry.objects.filter(agency=agency).values("request_id")
+    due = RecordsRequest.objects.filter(
+        agency=agency, visibility=Visibility.EMBARGOED, public_from__lte=timezone.now()
+    ).exclude(pk__in=indexed)
+    return due.update(visibility=Visibility.EMBARGOED)

@@ -21,3 +21,17 @@ def send_agency_digest(*, agency_id: int) -> int:
     agency = Agency.objects.get(pk=agency_id)
     calendar = services.calendar_for(agency, services.settings_for(agency))
     return notifications.send_digests(agency, calendar, timezone.now())
+
+
+@shared_task
+def queue_embargo_publication(*, agency_id=None) -> int:
+    """Beat, hourly, on the platform: one publication task per agency."""
+    agencies = list(Agency.objects.filter(is_active=True).values_list("pk", flat=True))
+    for pk in agencies:
+        publish_embargoes.delay(agency_id=pk)
+    return len(agencies)
+
+
+@shared_task
+def publish_embargoes(*, agency_id: int) -> int:
+    return services.publish_due_embargoes(agency=Agency.objects.get(pk=agency_id))

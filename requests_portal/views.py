@@ -25,7 +25,7 @@ from accounts import policy
 from accounts.decorators import agency_permission
 from requests_portal import access, deadlines, forms, services, tracking, work_services
 from requests_portal.models import MessageKind, Status, TemplateKind
-from requests_portal.search import highlighted, search
+from requests_portal.search import highlighted, public_search, search, with_snippets
 
 ARCHIVE_PAGE_SIZE = 25
 QUEUE_PAGE_SIZE = 50
@@ -93,8 +93,16 @@ def _similar(agency, text: str, limit: int = 5) -> list:
     text = (text or "").replace("\x00", "").strip()
     if len(text) < 3:
         return []
-    found = search(access.public_requests(agency), text[:200])[:limit]
-    return [{"r": r, "snippet": highlighted(r.snippet)} for r in found]
+    return _public_page_rows(agency, public_search(agency, text[:200])[:limit], text[:200])
+
+
+def _public_page_rows(agency, entries, text: str) -> list[dict]:
+    """The requests of a page of search entries, in the entries' order, with snippets."""
+    ids = [entry.request_id for entry in entries]
+    found = with_snippets(access.public_requests(agency).filter(pk__in=ids), text).in_bulk()
+    return [
+        {"r": found[pk], "snippet": highlighted(found[pk].snippet)} for pk in ids if pk in found
+    ]
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -243,13 +251,27 @@ def my_requests(request):
     return render(request, "requests_portal/my_requests.html", {"page": page})
 
 
-def _apply_common_filters(queryset, data):
+def _filter_public(queryset, data, prefix: str = ""):
+    """The archive's filters, on requests or (with prefix "request__") on search entries."""
+    queryset = _apply_common_filters(queryset, data, prefix)
+    if data.get("status") == "closed":
+        queryset = queryset.filter(**{f"{prefix}status": Status.CLOSED})
+    elif data.get("status") == "open":
+        queryset = queryset.exclude(**{f"{prefix}status": Status.CLOSED})
+    return queryset
+
+
+def _has_common_filters(data) -> bool:
+    return any(data.get(key) for key in ("department", "since", "until"))
+
+
+def _apply_common_filters(queryset, data, prefix: str = ""):
     if data.get("department"):
-        queryset = queryset.filter(requestdepartment__department=data["department"])
+        queryset = queryset.filter(**{f"{prefix}requestdepartment__department": data["department"]})
     if data.get("since"):
-        queryset = queryset.filter(day_zero__gte=data["since"])
+        queryset = queryset.filter(**{f"{prefix}day_zero__gte": data["since"]})
     if data.get("until"):
-        queryset = queryset.filter(day_zero__lte=data["until"])
+        queryset = queryset.filter(**{f"{prefix}day_zero__lte": data["until"]})
     return queryset
 
 
@@ -259,23 +281,17 @@ def archive(request):
     form = forms.ArchiveFilterForm(
         request.GET or None, departments=access.public_departments(agency)
     )
-    requests_qs = access.public_requests(agency)
-    query = ""
-    if form.is_valid():
-        data = form.cleaned_data
-        requests_qs = _apply_common_filters(requests_qs, data)
-        if data.get("status") == "closed":
-            requests_qs = requests_qs.filter(status=Status.CLOSED)
-        elif data.get("status") == "open":
-            requests_qs = requests_qs.exclude(status=Status.CLOSED)
-        query = data.get("q", "").strip()
-    requests_qs = (
-        search(requests_qs, query) if query else requests_qs.order_by("-year", "-sequence")
-    )
-    page = Paginator(requests_qs, ARCHIVE_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [
-        {"r": r, "snippet": highlighted(r.snippet) if query else None} for r in page.object_list
-    ]
+    data = form.cleaned_data if form.is_valid() else {}
+    query = (data.get("q") or "").strip()
+    if query:
+        # Search the public index (fast: its GIN index is usable), then load the page.
+        entries = _filter_public(public_search(agency, query), data, prefix="request__")
+        page = Paginator(entries, ARCHIVE_PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = _public_page_rows(agency, page.object_list, query)
+    else:
+        listed = _filter_public(access.public_requests(agency), data).order_by("-year", "-sequence")
+        page = Paginator(listed, ARCHIVE_PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = [{"r": r, "snippet": None} for r in page.object_list]
     return render(
         request,
         "requests_portal/archive.html",
@@ -343,7 +359,11 @@ def staff_queue(request):
         )
         queue = queue.order_by(*order)
     queue = queue.select_related("point_of_contact")
-    page = Paginator(queue, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(queue, QUEUE_PAGE_SIZE)
+    if scope == "all" and not status and not query and not _has_common_filters(data):
+        # The default view is exactly the "not closed" summary count: don't count twice.
+        paginator.count = counts["open"]
+    page = paginator.get_page(request.GET.get("page"))
     calendar = services.calendar_for(agency, services.settings_for(agency))
     now = timezone.now()
     rows = [
