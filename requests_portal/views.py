@@ -17,6 +17,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_ratelimit.core import is_ratelimited
 
@@ -28,6 +29,24 @@ from requests_portal.models import MessageKind, Status, TemplateKind
 from requests_portal.search import highlighted, public_search, search, with_snippets
 
 ARCHIVE_PAGE_SIZE = 25
+SEARCH_COUNT_CAP = 1000
+
+
+class CappedPaginator(Paginator):
+    """Counts at most ``cap`` + 1 matches, without ranking them: "more than 1,000 requests
+    match" is as useful to a reader as the exact number, and far cheaper for common words."""
+
+    cap = SEARCH_COUNT_CAP
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.order_by()[: self.cap + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.cap
+
+
 QUEUE_PAGE_SIZE = 50
 
 
@@ -286,7 +305,7 @@ def archive(request):
     if query:
         # Search the public index (fast: its GIN index is usable), then load the page.
         entries = _filter_public(public_search(agency, query), data, prefix="request__")
-        page = Paginator(entries, ARCHIVE_PAGE_SIZE).get_page(request.GET.get("page"))
+        page = CappedPaginator(entries, ARCHIVE_PAGE_SIZE).get_page(request.GET.get("page"))
         rows = _public_page_rows(agency, page.object_list, query)
     else:
         listed = _filter_public(access.public_requests(agency), data).order_by("-year", "-sequence")

@@ -108,3 +108,17 @@ def test_archive_search_uses_the_gin_index(tenant):
             )
             plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "public_search_vector" in plan
+
+
+def test_a_search_with_very_many_matches_says_more_than_the_cap(tenant, client_for, monkeypatch):
+    from requests_portal import views
+
+    monkeypatch.setattr(views.CappedPaginator, "cap", 3)
+    with agency_context(tenant.agency):
+        services.agency_setup_defaults(agency=tenant.agency)
+        for n in range(5):
+            _file(tenant, title=f"Minutes {n}")
+    response = client_for(None, tenant.host).get("/archive/", {"q": "minutes"})
+    assert "More than 3 requests matching" in response.content.decode()
+    few = client_for(None, tenant.host).get("/archive/", {"q": "minutes 4"})
+    assert "1 request matching" in few.content.decode()
