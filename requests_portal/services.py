@@ -322,11 +322,13 @@ def _email_requester(records_request: RecordsRequest, template: str, *, http=Non
     context = {"r": records_request, "agency": records_request.agency, "link": link, **extra}
     subject = render_to_string(f"requests_portal/email/{template}_subject.txt", context)
     body = render_to_string(f"requests_portal/email/{template}.txt", context)
+    html = render_to_string(f"requests_portal/email/{template}.html", context)
     send_email.delay_on_commit(
         agency_id=records_request.agency_id,
         subject=" ".join(subject.split()),
         body=body,
         to=[records_request.requester_email],
+        html_body=html,
     )
 
 

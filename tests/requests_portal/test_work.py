@@ -228,3 +228,25 @@ def test_an_internal_note_emails_the_named_colleagues_only(
     assert [m.to for m in notes] == [[filed.admin.email]]
     assert "Please check the archive" in notes[0].body
     assert not any("rita@example.org" in m.to for m in notes)
+
+
+def test_requester_emails_come_as_text_and_html_with_the_html_escaped(
+    tenant, client_for, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(None, tenant.host).post(
+            "/requests/new/",
+            {
+                "title": "<b>Bold</b> request",
+                "description": "D",
+                "delivery": "electronic",
+                "email": "h@example.org",
+            },
+        )
+    (confirmation,) = [m for m in mail.outbox if m.to == ["h@example.org"]]
+    assert "<b>Bold</b> request" in confirmation.body  # plain text stays as written
+    html, mimetype = confirmation.alternatives[0]
+    assert mimetype == "text/html"
+    assert "&lt;b&gt;Bold&lt;/b&gt; request" in html
