@@ -192,3 +192,15 @@ def test_a_nul_in_the_path_is_audited_not_a_500(client_for, tenant):
     assert response.status_code == 404
     (event,) = events(tenant.agency, "page.view")
     assert "\x00" not in event.details["path"]
+
+
+def test_passwords_are_hashed_with_argon2id_and_old_hashes_upgrade_on_login(client_for, tenant):
+    from django.conf import settings
+
+    assert settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert tenant.staff.password.startswith("pbkdf2_sha256$")  # as the factory stored it
+    client_for(None, tenant.host).post(
+        "/accounts/login/", {"username": tenant.staff.email, "password": TEST_PASSWORD}
+    )
+    tenant.staff.refresh_from_db()
+    assert tenant.staff.password.startswith("argon2$argon2id$")
