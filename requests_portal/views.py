@@ -347,15 +347,16 @@ def staff_queue(request):
     )
     data = form.cleaned_data if form.is_valid() else {}
     today = _today(agency)
-    # Every summary count is about requests not closed: count only those rows (the partial
-    # index request_open_by_due covers them), not the agency's whole history.
+    # Every summary count is about requests not closed: count only those rows. Counting
+    # "status" (not "pk") lets PostgreSQL answer from the request_queue index alone.
     counts = visible.exclude(status=Status.CLOSED).aggregate(
-        open=Count("pk"),
+        open=Count("status"),
         overdue=Count(
-            "pk", filter=Q(due_date__lt=today) & Q(status__in=[Status.SUBMITTED, Status.OPEN])
+            "status",
+            filter=Q(due_date__lt=today) & Q(status__in=[Status.SUBMITTED, Status.OPEN]),
         ),
-        submitted=Count("pk", filter=Q(status=Status.SUBMITTED)),
-        paused=Count("pk", filter=Q(status=Status.PAUSED)),
+        submitted=Count("status", filter=Q(status=Status.SUBMITTED)),
+        paused=Count("status", filter=Q(status=Status.PAUSED)),
     )
     queue = visible
     scope = data.get("scope") or "all"

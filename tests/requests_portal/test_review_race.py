@@ -76,6 +76,11 @@ def test_a_pause_racing_a_close_is_refused_and_the_request_stays_closed():
             )[0]
 
     state = run_in_committed_thread(read)
+    # Whichever ran first, the other saw its result: either the pause is refused (close
+    # first) or the close ends the pause (pause first). Never a paused, closed request.
     assert all(isinstance(e, services.RequestStateError) for e in errors), errors
-    assert [str(e) for e in errors] == ["A closed request cannot be paused. Reopen it first."]
+    assert [str(e) for e in errors] in (
+        [],
+        ["A closed request cannot be paused. Reopen it first."],
+    )
     assert state["status"] == "closed" and state["remaining_days"] is None, state
