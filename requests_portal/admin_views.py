@@ -284,22 +284,30 @@ def _list_page(request, template, context, status=200):
     return render(request, f"requests_portal/admin/{template}.html", context, status=status)
 
 
+def _list_and_add(request, *, form_class, save, items, page: str, saved: str):
+    """An admin page that lists the agency's items and adds one from its form: the form's
+    errors come back with 400, a saved item redirects back to the list."""
+    form = form_class(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            save(agency=request.agency, actor=request.user, http=request, **form.cleaned_data)
+            messages.success(request, saved)
+            return redirect(f"staff:{page}")
+        return _list_page(request, page, {"form": form, "items": items}, status=400)
+    return _list_page(request, page, {"form": form, "items": items})
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 @agency_permission(policy.TEMPLATES_MANAGE)
 def templates(request):
-    form = admin_forms.TemplateForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            admin_services.template_save(
-                agency=request.agency, actor=request.user, http=request, **form.cleaned_data
-            )
-            messages.success(request, "Template saved.")
-            return redirect("staff:templates")
-        status = 400
-    else:
-        status = 200
-    items = access.managed_templates_for(request.user, request.agency)
-    return _list_page(request, "templates", {"form": form, "items": items}, status)
+    return _list_and_add(
+        request,
+        form_class=admin_forms.TemplateForm,
+        save=admin_services.template_save,
+        items=access.managed_templates_for(request.user, request.agency),
+        page="templates",
+        saved="Template saved.",
+    )
 
 
 @require_POST
@@ -314,18 +322,14 @@ def template_delete(request, template_id: int):
 @require_http_methods(["GET", "HEAD", "POST"])
 @agency_permission(policy.DEADLINE_RULES_MANAGE)
 def request_types(request):
-    form = admin_forms.RequestTypeForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            admin_services.request_type_save(
-                agency=request.agency, actor=request.user, http=request, **form.cleaned_data
-            )
-            messages.success(request, "Request type saved.")
-            return redirect("staff:request_types")
-        status = 400
-    items = access.all_request_types_for(request.user, request.agency)
-    return _list_page(request, "request_types", {"form": form, "items": items}, status)
+    return _list_and_add(
+        request,
+        form_class=admin_forms.RequestTypeForm,
+        save=admin_services.request_type_save,
+        items=access.all_request_types_for(request.user, request.agency),
+        page="request_types",
+        saved="Request type saved.",
+    )
 
 
 @require_POST
@@ -344,18 +348,14 @@ def request_type_toggle(request, type_id: int):
 @require_http_methods(["GET", "HEAD", "POST"])
 @agency_permission(policy.AGENCY_SETTINGS)
 def custom_fields(request):
-    form = admin_forms.CustomFieldForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            admin_services.custom_field_add(
-                agency=request.agency, actor=request.user, http=request, **form.cleaned_data
-            )
-            messages.success(request, "Question added to the request form.")
-            return redirect("staff:custom_fields")
-        status = 400
-    items = access.all_custom_fields_for(request.user, request.agency)
-    return _list_page(request, "custom_fields", {"form": form, "items": items}, status)
+    return _list_and_add(
+        request,
+        form_class=admin_forms.CustomFieldForm,
+        save=admin_services.custom_field_add,
+        items=access.all_custom_fields_for(request.user, request.agency),
+        page="custom_fields",
+        saved="Question added to the request form.",
+    )
 
 
 @require_POST
