@@ -14,11 +14,13 @@ run: $(STAMP)
 
 # Lint, format check and the whole test suite, against a real PostgreSQL.
 test: $(STAMP)
+	scripts/ensure-system-packages test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 $(STAMP): requirements.txt requirements-dev.txt
+	scripts/ensure-system-packages build
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	touch $(STAMP)
