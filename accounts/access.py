@@ -8,13 +8,25 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts import policy
-from accounts.models import Agency, Membership
+from accounts.models import (
+    Agency,
+    ExternalIdentity,
+    IdentityProvider,
+    Invitation,
+    Membership,
+    ProviderKind,
+    UserSession,
+)
 
 
 def memberships_for(user, agency: Agency) -> QuerySet[Membership]:
     if not policy.can(user, agency, policy.USERS_VIEW):
         return Membership.objects.none()
-    return Membership.objects.filter(agency=agency).select_related("user").order_by("user__email")
+    return (
+        Membership.objects.filter(agency=agency)
+        .select_related("user")
+        .order_by("-is_active", "user__email")
+    )
 
 
 def get_membership_for(user, agency: Agency, membership_id: int) -> Membership:
@@ -22,3 +34,89 @@ def get_membership_for(user, agency: Agency, membership_id: int) -> Membership:
     if membership is None:
         raise Http404
     return membership
+
+
+def invitations_for(user, agency: Agency) -> QuerySet[Invitation]:
+    """Invitations not yet accepted, newest first (admins and department admins)."""
+    if not policy.can(user, agency, policy.USERS_INVITE):
+        return Invitation.objects.none()
+    return (
+        Invitation.objects.filter(agency=agency, accepted_at__isnull=True)
+        .select_related("invited_by")
+        .order_by("-created_at")
+    )
+
+
+def get_invitation_for(user, agency: Agency, invitation_id: int) -> Invitation:
+    invitation = invitations_for(user, agency).filter(pk=invitation_id).first()
+    if invitation is None:
+        raise Http404
+    return invitation
+
+
+def identity_providers_for(user, agency: Agency) -> QuerySet[IdentityProvider]:
+    if not policy.can(user, agency, policy.AGENCY_SETTINGS):
+        return IdentityProvider.objects.none()
+    return IdentityProvider.objects.filter(agency=agency).order_by("name")
+
+
+def get_identity_provider_for(user, agency: Agency, provider_id: int) -> IdentityProvider:
+    provider = identity_providers_for(user, agency).filter(pk=provider_id).first()
+    if provider is None:
+        raise Http404
+    return provider
+
+
+def sign_in_buttons(agency: Agency | None) -> list[IdentityProvider]:
+    """The agency's enabled OIDC and SAML options: public, shown on its sign-in page."""
+    if agency is None:
+        return []
+    return list(
+        IdentityProvider.objects.filter(agency=agency, is_enabled=True)
+        .exclude(kind=ProviderKind.LDAP)
+        .order_by("name")
+    )
+
+
+def has_directory_sign_in(agency: Agency | None) -> bool:
+    return agency is not None and (
+        IdentityProvider.objects.filter(
+            agency=agency, is_enabled=True, kind=ProviderKind.LDAP
+        ).exists()
+    )
+
+
+def linked_identities(user, agency: Agency | None) -> QuerySet[ExternalIdentity]:
+    """The signed-in user's own links to this agency's providers."""
+    if agency is None or not user.is_authenticated:
+        return ExternalIdentity.objects.none()
+    return ExternalIdentity.objects.filter(agency=agency, user=user).select_related("provider")
+
+
+def member_identities(user, agency: Agency, membership: Membership):
+    if not policy.can(user, agency, policy.USERS_VIEW):
+        return ExternalIdentity.objects.none()
+    return ExternalIdentity.objects.filter(agency=agency, user=membership.user).select_related(
+        "provider"
+    )
+
+
+def own_sessions(user):
+    """The signed-in user's live sessions on this host (row-level security keeps it to the
+    host's agency, or to the platform domain)."""
+    return UserSession.objects.filter(user=user, ended_at__isnull=True).order_by("-last_seen_at")
+
+
+def get_own_session(user, session_id: int) -> UserSession:
+    row = own_sessions(user).filter(pk=session_id).first()
+    if row is None:
+        raise Http404
+    return row
+
+
+def member_sessions(user, agency: Agency, membership: Membership):
+    if not policy.can(user, agency, policy.USERS_VIEW):
+        return UserSession.objects.none()
+    return UserSession.objects.filter(
+        agency=agency, user=membership.user, ended_at__isnull=True
+    ).order_by("-last_seen_at")

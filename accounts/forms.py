@@ -1,8 +1,39 @@
+"""Forms of the accounts app. Every form that sets a password runs the project's validators
+(settings.AUTH_PASSWORD_VALIDATORS) against the account it is for, saved or not yet."""
+
+from __future__ import annotations
+
+from django import forms
 from django.conf import settings
-from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import (
+    AuthenticationForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    SetPasswordForm,
+)
+from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 
+import audit
+from accounts import audit_events, signin
+from accounts.models import Agency, Role, User
 from accounts.tasks import send_email
+
+# Enough for any real password (the validators allow 256); bounds the hashing work.
+_PASSWORD_INPUT_MAX = 1024
+
+
+def _password_field(label: str, *, autocomplete: str, help_id: str = "") -> forms.CharField:
+    attrs = {"autocomplete": autocomplete}
+    if help_id:
+        attrs["aria-describedby"] = help_id
+    return forms.CharField(
+        label=label,
+        strip=False,
+        max_length=_PASSWORD_INPUT_MAX,
+        widget=forms.PasswordInput(attrs=attrs),
+    )
 
 
 class LoginForm(AuthenticationForm):
@@ -13,6 +44,186 @@ class LoginForm(AuthenticationForm):
         "invalid_login": "That email address and password do not match an account. "
         "Check them and try again.",
     }
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.fields["password"].max_length = _PASSWORD_INPUT_MAX
+        self.fields["username"].max_length = 254
+
+    def clean(self):
+        try:
+            cleaned = super().clean()
+        except ValidationError:
+            refusal = getattr(self.request, "sso_refusal", None)
+            if refusal:
+                raise ValidationError(refusal, code="sso_refused") from None
+            raise
+        user = self.get_user()
+        if user is not None:
+            method = signin.method_for_backend(getattr(user, "backend", ""))
+            refusal = (
+                signin.password_refusal(user, getattr(self.request, "agency", None))
+                if method == "password"
+                else None
+            )
+            if refusal:
+                audit.record(
+                    audit_events.LOGIN_REFUSED.code,
+                    request=self.request,
+                    details={"email": user.email, "reason": "password sign-in turned off"},
+                )
+                raise ValidationError(refusal, code="password_login_off")
+        return cleaned
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code",
+        max_length=32,
+        help_text="The 6-digit code from your authenticator app, or one of your recovery codes.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autocapitalize": "off"}
+        ),
+    )
+
+
+class TotpConfirmForm(forms.Form):
+    code = forms.CharField(
+        label="The 6-digit code your app shows now",
+        max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class ReauthForm(forms.Form):
+    """Prove it is still you: your password, or a two-factor code."""
+
+    password = forms.CharField(
+        label="Your password",
+        required=False,
+        strip=False,
+        max_length=_PASSWORD_INPUT_MAX,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    code = forms.CharField(
+        label="Or a code from your authenticator app",
+        required=False,
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("password") and not cleaned.get("code"):
+            raise ValidationError("Enter your password or a code.")
+        return cleaned
+
+
+class _NewPasswordMixin:
+    """password1 + password2, checked by every validator against ``self.password_user``."""
+
+    password_user: User
+
+    def clean_password2(self):
+        first = self.cleaned_data.get("password1")
+        second = self.cleaned_data.get("password2")
+        if first and second and first != second:
+            raise ValidationError("The two passwords don't match.")
+        if second:
+            password_validation.validate_password(second, self.password_user)
+        return second
+
+
+class SignupForm(_NewPasswordMixin, forms.Form):
+    full_name = forms.CharField(label="Your name", max_length=200, required=False)
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    password1 = _password_field(
+        "Password", autocomplete="new-password", help_id="id_password1-rules"
+    )
+    password2 = _password_field("Password again", autocomplete="new-password")
+
+    def clean_password2(self):
+        # An unsaved account, so the validators can compare the password with the name and
+        # address being registered.
+        self.password_user = User(
+            email=self.cleaned_data.get("email", ""),
+            full_name=self.cleaned_data.get("full_name", ""),
+        )
+        return super().clean_password2()
+
+
+class InvitationPasswordForm(_NewPasswordMixin, forms.Form):
+    full_name = forms.CharField(label="Your name", max_length=200)
+    password1 = _password_field(
+        "Password", autocomplete="new-password", help_id="id_password1-rules"
+    )
+    password2 = _password_field("Password again", autocomplete="new-password")
+
+    def __init__(self, *args, email: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean_password2(self):
+        self.password_user = User(
+            email=self.email, full_name=self.cleaned_data.get("full_name", "")
+        )
+        return super().clean_password2()
+
+
+class PortalPasswordChangeForm(PasswordChangeForm):
+    """Django's form: checks the old password, runs every validator on the new one."""
+
+
+class PortalSetPasswordForm(SetPasswordForm):
+    """Django's reset form: runs every validator on the new password."""
+
+
+class NameForm(forms.Form):
+    full_name = forms.CharField(label="Your name", max_length=200, required=False)
+
+
+class EmailChangeForm(forms.Form):
+    email = forms.EmailField(label="New email address", max_length=254)
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="Email address", max_length=254)
+    role = forms.ChoiceField(label="Role")
+
+    def __init__(self, *args, roles: tuple[str, ...], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(r, Role(r).label) for r in roles]
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label="Role")
+
+    def __init__(self, *args, roles: tuple[str, ...], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(r, Role(r).label) for r in roles]
+
+
+class SignInPolicyForm(forms.ModelForm):
+    class Meta:
+        model = Agency
+        fields = [
+            "mfa_required_for_admins",
+            "mfa_required_for_staff",
+            "staff_password_login",
+            "sso_counts_as_mfa",
+            "staff_idle_minutes",
+            "staff_session_hours",
+        ]
+        help_texts = {
+            "mfa_required_for_admins": "Strongly recommended. Admins can change everything.",
+            "staff_password_login": "Turn off to make staff use single sign-on only. Residents "
+            "always sign in with a password.",
+            "sso_counts_as_mfa": "Your identity provider asks for its own second factor.",
+        }
 
 
 class PortalPasswordResetForm(PasswordResetForm):

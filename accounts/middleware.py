@@ -2,12 +2,15 @@
 
 import zoneinfo
 
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
 import audit
-from accounts import audit_events
+from accounts import audit_events, sessions
 from accounts.tenancy import PLATFORM, agency_context, resolve_host
 
 
@@ -83,3 +86,39 @@ class AuditAccessMiddleware:
                 },
             )
         return response
+
+
+class SessionSecurityMiddleware:
+    """Idle and absolute session limits (staff: their agency's; residents: the defaults),
+    enforced on every request before any view runs, and the "your sessions" list kept up to
+    date. A session past its limit is ended, recorded, and sent to sign in again."""
+
+    MESSAGES = {
+        "idle": "You were signed out because you were away for a while. Please sign in again.",
+        "max": "You were signed out because your session reached its time limit. "
+        "Please sign in again.",
+    }
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            reason = sessions.expired_reason(request, user)
+            if reason is not None:
+                key = request.session.session_key
+                audit.record(
+                    audit_events.SESSION_EXPIRED.code,
+                    request=request,
+                    actor=user,
+                    details={"reason": "idle timeout" if reason == "idle" else "time limit"},
+                )
+                sessions.mark_ended(key, reason=f"expired ({reason})")
+                request.session_expiring = True
+                logout(request)
+                messages.info(request, self.MESSAGES[reason])
+                return redirect_to_login(
+                    request.get_full_path() if request.method == "GET" else "/"
+                )
+        return self.get_response(request)

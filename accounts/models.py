@@ -5,11 +5,13 @@ agency comes only from their Membership there (see accounts/policy.py); a user w
 a requester (a member of the public) in that agency.
 """
 
+import uuid
 import zoneinfo
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -37,6 +39,31 @@ class Agency(models.Model):
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    # --- Sign-in policy, set by the agency's admins (accounts.admin_services) ---------------
+    mfa_required_for_admins = models.BooleanField(
+        "Require two-factor sign-in for admins", default=True
+    )
+    mfa_required_for_staff = models.BooleanField(
+        "Require two-factor sign-in for all staff", default=False
+    )
+    # False: staff sign in only through the agency's SSO (OIDC, SAML or LDAP).
+    staff_password_login = models.BooleanField("Staff may sign in with a password", default=True)
+    # An identity provider that checks a second factor itself (OIDC, SAML) may stand in for
+    # the portal's own; an LDAP bind is a password and never counts.
+    sso_counts_as_mfa = models.BooleanField(
+        "Single sign-on through OIDC or SAML counts as two-factor", default=True
+    )
+    staff_idle_minutes = models.PositiveIntegerField(
+        "Sign staff out after this many idle minutes",
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(12 * 60)],
+    )
+    staff_session_hours = models.PositiveIntegerField(
+        "Sign staff out this many hours after they sign in",
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
+    )
 
     class Meta:
         verbose_name_plural = "agencies"
@@ -122,6 +149,10 @@ class Membership(TenantOwned):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=32, choices=Role.choices)
     created_at = models.DateTimeField(default=timezone.now)
+    # Deactivated staff keep their history but hold no role: policy.membership_for ignores
+    # them, and deactivation ends their sessions at once (accounts.admin_services).
+    is_active = models.BooleanField(default=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -130,3 +161,190 @@ class Membership(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()}) at {self.agency_id}"
+
+
+class Invitation(TenantOwned):
+    """An agency admin's invitation to join as staff. Only a SHA-256 digest of the token is
+    stored; the link itself exists only in the email. Single use, expires (settings)."""
+
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=32, choices=Role.choices)
+    token_digest = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="invitations_sent"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["agency", "-created_at"], name="invitation_agency_recent")]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email}"
+
+    @property
+    def is_pending(self) -> bool:
+        return (
+            self.accepted_at is None
+            and self.revoked_at is None
+            and self.expires_at > timezone.now()
+        )
+
+
+class ProviderKind(models.TextChoices):
+    GOOGLE = "google", "Google Workspace (OpenID Connect)"
+    MICROSOFT = "microsoft", "Microsoft Entra ID (OpenID Connect)"
+    OIDC = "oidc", "Other OpenID Connect provider"
+    SAML = "saml", "SAML 2.0 (AD FS, Entra ID, Okta)"
+    LDAP = "ldap", "LDAP / Active Directory"
+
+
+class IdentityProvider(TenantOwned):
+    """One way into an agency: an OIDC client, a SAML service provider or an LDAP directory.
+
+    ``settings`` holds the non-secret configuration (shape per kind in accounts/sso/config.py);
+    the client secret or bind password is sealed with the master keyring, bound to
+    ``public_id`` (config/keyring.py), and never shown again once saved.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=16, choices=ProviderKind.choices)
+    name = models.CharField("Button label", max_length=80)
+    is_enabled = models.BooleanField(default=True)
+    settings = models.JSONField(default=dict)
+    sealed_secret = models.BinaryField(null=True, blank=True)
+    # Accounts for people the provider vouches for but the portal doesn't know yet: created
+    # with this role (OIDC/SAML) or from the group mapping (LDAP). Blank: invitation only.
+    provision_role = models.CharField(max_length=32, choices=Role.choices, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["agency", "kind"], name="idp_agency_kind")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def secret_aad(self) -> str:
+        return f"identity-provider:{self.agency_id}:{self.public_id}"
+
+
+class ExternalIdentity(TenantOwned):
+    """The link between an identity at a provider and a portal account: (provider, subject),
+    never an email address (an IdP's email claim can be re-assigned or spoofed)."""
+
+    provider = models.ForeignKey(IdentityProvider, on_delete=models.CASCADE, related_name="+")
+    subject = models.CharField(max_length=255)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="external_identities")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "provider", "subject"], name="external_identity_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["agency", "user"], name="external_identity_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} at provider {self.provider_id}"
+
+
+class SamlAssertionUse(TenantOwned):
+    """Assertion ids already consumed, kept until the assertion would have expired anyway:
+    a captured SAML response cannot be posted a second time."""
+
+    provider = models.ForeignKey(IdentityProvider, on_delete=models.CASCADE, related_name="+")
+    assertion_id = models.CharField(max_length=255)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "provider", "assertion_id"], name="saml_assertion_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.assertion_id
+
+
+class RecoveryCode(models.Model):
+    """Single-use two-factor recovery codes, shown once. Only a SHA-256 digest (salted with the
+    user id) is kept: each code carries 80 random bits, so a fast hash cannot be reversed by
+    guessing, and no key has to survive rotation for the codes to keep working."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "digest"], name="recovery_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Recovery code of {self.user_id}"
+
+
+class UserSession(models.Model):
+    """What the portal knows about each signed-in session, for the "your sessions" page and
+    for ending sessions. Sessions live per host (``__Host-`` cookies): ``agency`` is the
+    agency whose host the session belongs to, null on the platform's own domain. Row-level
+    security shows an agency's rows to its own context only (migration 0004)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, null=True, blank=True)
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    # How the session signed in: password, ldap, oidc, saml (shown to the user).
+    method = models.CharField(max_length=16, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["agency", "user", "ended_at"], name="session_agency_user")]
+
+    def __str__(self) -> str:
+        return f"Session of {self.user_id} since {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PendingSignup(models.Model):
+    """A resident's sign-up waiting for them to confirm their email address. Nothing is
+    created as an account until then, so nobody can hold an address they don't own; only the
+    token's digest and the password's hash are stored, and the row expires in an hour."""
+
+    email = models.EmailField(max_length=254)
+    full_name = models.CharField(max_length=200, blank=True)
+    password = models.CharField(max_length=256)
+    token_digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Pending sign-up for {self.email}"
+
+
+class EmailChange(models.Model):
+    """A signed-in user's new address, confirmed by a link sent to it (single use, 1 hour)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    new_email = models.EmailField(max_length=254)
+    token_digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Email change of {self.user_id}"

@@ -26,7 +26,13 @@ def _p(code: str, description: str) -> Permission:
 STAFF_AREA = _p("staff.access", "Enter the staff area of the agency")
 AGENCY_SETTINGS = _p("agency.settings.manage", "Change agency settings, sign-in policy and SSO")
 USERS_VIEW = _p("users.view", "See the agency's staff list and a member's details")
-USERS_MANAGE = _p("users.manage", "Invite users, change any role, deactivate users")
+USERS_INVITE = _p(
+    "users.invite", "Invite people to join as staff (department admins: staff and publishers)"
+)
+USERS_MANAGE = _p(
+    "users.manage",
+    "Change roles, deactivate users, end their sessions, unlock them, reset their two-factor",
+)
 DEPARTMENT_USERS_MANAGE = _p(
     "users.manage_department", "Manage the users of their own departments (not admins)"
 )
@@ -56,6 +62,7 @@ ALL_PERMISSIONS: tuple[Permission, ...] = (
     STAFF_AREA,
     AGENCY_SETTINGS,
     USERS_VIEW,
+    USERS_INVITE,
     USERS_MANAGE,
     DEPARTMENT_USERS_MANAGE,
     DEPARTMENTS_VIEW,
@@ -98,7 +105,12 @@ _PUBLISHER = _STAFF | {
 }
 # Department admins hold these on the requests of their own departments; the department
 # scoping itself lives in the access helpers that decide which requests a user can see.
-_DEPARTMENT_ADMIN = _PUBLISHER | {USERS_VIEW, DEPARTMENT_USERS_MANAGE, TEMPLATES_MANAGE}
+_DEPARTMENT_ADMIN = _PUBLISHER | {
+    USERS_VIEW,
+    USERS_INVITE,
+    DEPARTMENT_USERS_MANAGE,
+    TEMPLATES_MANAGE,
+}
 # Admins hold everything except the department-scoped user management (they manage all).
 _ADMIN = frozenset(ALL_PERMISSIONS) - {DEPARTMENT_USERS_MANAGE}
 
@@ -113,13 +125,32 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
 
 
 def membership_for(user, agency: Agency | None) -> Membership | None:
-    """The user's membership in the agency, cached on the user object for the request."""
+    """The user's active membership in the agency, cached on the user object for the request.
+    A deactivated membership holds no role: its user is a member of the public here."""
     if agency is None or user is None or not user.is_authenticated or not user.is_active:
         return None
     cache = user.__dict__.setdefault("_membership_cache", {})
     if agency.pk not in cache:
-        cache[agency.pk] = Membership.objects.filter(agency=agency, user=user).first()
+        cache[agency.pk] = Membership.objects.filter(
+            agency=agency, user=user, is_active=True
+        ).first()
     return cache[agency.pk]
+
+
+def forget_membership(user) -> None:
+    """Drop the per-request cache after a role change in the same request."""
+    user.__dict__.pop("_membership_cache", None)
+
+
+# Which roles a member may hand out (invitations, role changes): never more than they hold.
+_GRANTABLE: dict[str, tuple[str, ...]] = {
+    Role.ADMIN: (Role.ADMIN, Role.DEPARTMENT_ADMIN, Role.PUBLISHER, Role.STAFF),
+    Role.DEPARTMENT_ADMIN: (Role.PUBLISHER, Role.STAFF),
+}
+
+
+def grantable_roles(role: str | None) -> tuple[str, ...]:
+    return _GRANTABLE.get(role or "", ())
 
 
 def role_has(role: str, permission: Permission) -> bool:

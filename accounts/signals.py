@@ -1,11 +1,13 @@
-"""Thin receivers: Django's auth signals are the only hook into its login and logout views,
-so they record the audit events and do nothing else."""
+"""Thin receivers: Django's and django-axes' signals are the only hooks into their login,
+logout and lockout code, so they record the audit events and do nothing else."""
 
+from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
 import audit
-from accounts import audit_events
+from accounts import audit_events, sessions
+from accounts.lockout import normalise_username
 
 
 def _served(request) -> bool:
@@ -17,17 +19,38 @@ def _served(request) -> bool:
 @receiver(user_logged_in, dispatch_uid="audit_login")
 def record_login(sender, request, user, **kwargs):
     if _served(request):
-        audit.record(audit_events.LOGIN_SUCCEEDED.code, request=request, actor=user)
+        method = getattr(request, "signin_method", "") or "password"
+        audit.record(
+            audit_events.LOGIN_SUCCEEDED.code,
+            request=request,
+            actor=user,
+            details={"method": method},
+        )
 
 
 @receiver(user_login_failed, dispatch_uid="audit_login_failed")
 def record_login_failure(sender, credentials, request=None, **kwargs):
     if _served(request):
-        email = str(credentials.get("username") or credentials.get("email") or "")[:254]
-        audit.record(audit_events.LOGIN_FAILED.code, request=request, details={"email": email})
+        email = normalise_username(credentials.get("username") or credentials.get("email"))
+        details = {"email": email}
+        if getattr(request, "axes_locked_out", False):
+            details["locked_out"] = True
+        audit.record(audit_events.LOGIN_FAILED.code, request=request, details=details)
+
+
+@receiver(user_locked_out, dispatch_uid="audit_lockout")
+def record_lockout(sender, request, username, ip_address, **kwargs):
+    if _served(request):
+        audit.record(
+            audit_events.LOCKED_OUT.code,
+            request=request,
+            details={"email": normalise_username(username)},
+        )
 
 
 @receiver(user_logged_out, dispatch_uid="audit_logout")
 def record_logout(sender, request, user, **kwargs):
     if _served(request) and user is not None:
-        audit.record(audit_events.LOGGED_OUT.code, request=request, actor=user)
+        sessions.mark_ended(request.session.session_key, reason="signed out")
+        if not getattr(request, "session_expiring", False):
+            audit.record(audit_events.LOGGED_OUT.code, request=request, actor=user)

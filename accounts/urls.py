@@ -1,13 +1,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts import views
+from accounts import account_views, admin_views, mfa_views, views
+from accounts.sso import views as sso_views
 
 app_name = "accounts"
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("signup/", account_views.signup, name="signup"),
+    path("signup/confirm/<str:token>/", account_views.signup_confirm, name="signup_confirm"),
     path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "password-reset/sent/",
@@ -26,10 +29,105 @@ urlpatterns = [
         ),
         name="password_reset_complete",
     ),
+    # Two-factor
+    path("two-factor/", mfa_views.verify, name="mfa_verify"),
+    path("two-factor/confirm/", mfa_views.step_up, name="mfa_step_up"),
+    path("two-factor/setup/", mfa_views.setup, name="mfa_setup"),
+    path("two-factor/recovery-codes/", mfa_views.recovery_codes, name="mfa_recovery_codes"),
+    path("two-factor/turn-off/", mfa_views.disable, name="mfa_disable"),
+    # Own account
+    path("security/", account_views.security, name="security"),
+    path("password/", account_views.password_change, name="password_change"),
+    path("sessions/<int:session_id>/end/", account_views.session_end, name="session_end"),
+    path("sessions/end-others/", account_views.sessions_end_others, name="sessions_end_others"),
+    path("profile/", account_views.profile, name="profile"),
+    path("email/", account_views.email_change, name="email_change"),
+    path(
+        "email/confirm/<str:token>/",
+        account_views.email_change_confirm,
+        name="email_change_confirm",
+    ),
+    path("confirm/", account_views.reauthenticate, name="reauthenticate"),
+    path("sign-in-options/<int:provider_id>/link/", account_views.link_provider, name="link"),
+    # Invitations (on the agency's host)
+    path("invitations/<str:token>/", account_views.invitation_accept, name="invitation_accept"),
+    path("invitations/<str:token>/sso/", account_views.invitation_sso, name="invitation_sso"),
+    # Single sign-on: OpenID Connect (SAML's routes are in saml_urlpatterns below)
+    path("sso/oidc/<str:provider_id>/login/", sso_views.oidc_login, name="oidc_login"),
+    path("sso/oidc/<str:provider_id>/callback/", sso_views.oidc_callback, name="oidc_callback"),
+]
+
+# allauth reverses these names without a namespace (building the SAML ACS and metadata URLs),
+# so they are mounted by config/urls.py outside the "accounts" namespace.
+saml_urlpatterns = [
+    path("<str:organization_slug>/login/", sso_views.saml_login, name="saml_login"),
+    path("<str:organization_slug>/acs/", sso_views.saml_acs, name="saml_acs"),
+    path("<str:organization_slug>/acs/finish/", sso_views.saml_finish_acs, name="saml_finish_acs"),
+    path("<str:organization_slug>/metadata/", sso_views.saml_metadata, name="saml_metadata"),
+    path("<str:organization_slug>/sls/", sso_views.saml_sls, name="saml_sls"),
 ]
 
 staff_urlpatterns = [
     path("", views.staff_dashboard, name="staff_dashboard"),
     path("users/", views.member_list, name="member_list"),
+    path("users/invite/", admin_views.invite, name="member_invite"),
     path("users/<int:membership_id>/", views.member_detail, name="member_detail"),
+    path("users/<int:membership_id>/role/", admin_views.member_role, name="member_role"),
+    path(
+        "users/<int:membership_id>/deactivate/",
+        admin_views.member_deactivate,
+        name="member_deactivate",
+    ),
+    path(
+        "users/<int:membership_id>/reactivate/",
+        admin_views.member_reactivate,
+        name="member_reactivate",
+    ),
+    path(
+        "users/<int:membership_id>/sessions/end/",
+        admin_views.member_sessions_end,
+        name="member_sessions_end",
+    ),
+    path("users/<int:membership_id>/unlock/", admin_views.member_unlock, name="member_unlock"),
+    path(
+        "users/<int:membership_id>/two-factor/reset/",
+        admin_views.member_mfa_reset,
+        name="member_mfa_reset",
+    ),
+    path(
+        "users/<int:membership_id>/sign-ins/<int:identity_id>/remove/",
+        admin_views.member_identity_unlink,
+        name="member_identity_unlink",
+    ),
+    path(
+        "invitations/<int:invitation_id>/resend/",
+        admin_views.invitation_resend,
+        name="invitation_resend",
+    ),
+    path(
+        "invitations/<int:invitation_id>/withdraw/",
+        admin_views.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path("settings/sign-in/", admin_views.signin_settings, name="signin_settings"),
+    path(
+        "settings/sign-in/options/new/<str:kind>/",
+        admin_views.provider_new,
+        name="provider_new",
+    ),
+    path(
+        "settings/sign-in/options/<int:provider_id>/",
+        admin_views.provider_edit,
+        name="provider_edit",
+    ),
+    path(
+        "settings/sign-in/options/<int:provider_id>/delete/",
+        admin_views.provider_delete,
+        name="provider_delete",
+    ),
+    path(
+        "settings/sign-in/options/<int:provider_id>/test/",
+        admin_views.provider_test,
+        name="provider_test",
+    ),
 ]

@@ -63,13 +63,28 @@ PLATFORM_DB_SETTING = "app.platform"
 
 # --- Applications --------------------------------------------------------------------------
 INSTALLED_APPS = [
+    # First, so its createsuperuser (which applies the password rules with --noinput too)
+    # replaces Django's.
+    "accounts",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
-    "accounts",
+    # Two-factor: TOTP devices (recovery codes are the portal's own, stored hashed).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    # Lockout after repeated sign-in failures, on username + IP together.
+    "axes",
+    # Single sign-on protocols (OpenID Connect, SAML 2.0). Only the protocol engines are
+    # used: which account an identity signs in to is decided by accounts/sso (by provider and
+    # subject, never by email), and allauth's own account pages are not mounted.
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
     "audit",
     "requests_portal",
     "documents",
@@ -89,8 +104,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Idle and absolute session timeouts and the list of signed-in sessions.
+    "accounts.middleware.SessionSecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.AuditAccessMiddleware",
+    # Last, as django-axes asks: it answers locked-out sign-ins before a view runs.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -216,24 +236,149 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+# Argon2id with Django's parameters: memory 100 MiB (m=102400 KiB), 2 passes, 8 lanes; above
+# OWASP's minimum (m=19 MiB, t=2, p=1). Older PBKDF2 hashes are upgraded at the next sign-in.
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# Every path that sets a password (sign-up, reset, change, invitation, createsuperuser,
+# changepassword) runs these; no composition rules (ASVS 6.2.5).
+PASSWORD_MIN_LENGTH = 12
+PASSWORD_MAX_LENGTH = 256
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 12},
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
+    },
+    {
+        "NAME": "accounts.passwords.MaximumLengthValidator",
+        "OPTIONS": {"max_length": PASSWORD_MAX_LENGTH},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "accounts.passwords.RepetitionValidator"},
+    {"NAME": "accounts.passwords.PersonalInformationValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "accounts.passwords.BreachedPasswordValidator"},
 ]
+# The breached-password check: the k-anonymity range protocol of Have I Been Pwned (only the
+# first 5 hex digits of the SHA-1 leave the server). An empty URL turns the check off.
+PASSWORD_BREACH_API_URL = env_str(
+    "PASSWORD_BREACH_API_URL", "https://api.pwnedpasswords.com/range/"
+)
+PASSWORD_BREACH_API_TIMEOUT = (
+    float(env_int("PASSWORD_BREACH_API_TIMEOUT_MS", 2000, minimum=100)) / 1000
+)
+# When the range API cannot answer: "open" accepts the password (and records an audit event),
+# "closed" refuses it with a message asking to try again later.
+PASSWORD_BREACH_ON_ERROR = env_choice("PASSWORD_BREACH_ON_ERROR", ("open", "closed"), "open")
 PASSWORD_RESET_TIMEOUT = 60 * 60  # one hour
-SESSION_COOKIE_AGE = 12 * 60 * 60  # absolute lifetime; the idle timeout comes with issue 4
+INVITATION_TIMEOUT = env_int("INVITATION_TIMEOUT_MINUTES", 60, minimum=5) * 60
+if INVITATION_TIMEOUT > 60 * 60:
+    raise ImproperlyConfigured("INVITATION_TIMEOUT_MINUTES must be 60 or less (one hour).")
+SIGNUP_CONFIRMATION_TIMEOUT = 60 * 60
+
+AUTHENTICATION_BACKENDS = [
+    # First, as django-axes asks: refuses a locked-out username + IP before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    # Email + password, refused for staff of an agency that signs in only through SSO.
+    "accounts.backends.PortalPasswordBackend",
+    # LDAP / Active Directory bind, configured per agency by its admins.
+    "accounts.sso.ldap.AgencyLDAPBackend",
+    # Loads the user of a session signed in through OIDC or SAML (authenticates nothing).
+    "accounts.backends.SingleSignOnBackend",
+]
+
+# --- Lockout (django-axes) ----------------------------------------------------------------
+# Locked on username + IP together, so one attacker cannot lock out a whole office behind one
+# address; the cool-off grows with each lockout (accounts.lockout.cool_off).
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=3)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = "accounts.lockout.cool_off"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
+AXES_USERNAME_CALLABLE = "accounts.lockout.username_from_request"
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+AXES_SENSITIVE_PARAMETERS = ["password", "code", "token"]
+LOCKOUT_BASE_MINUTES = env_int("LOCKOUT_BASE_MINUTES", 5, minimum=1)
+LOCKOUT_MAX_MINUTES = env_int("LOCKOUT_MAX_MINUTES", 24 * 60, minimum=1)
+
+# --- Two-factor ---------------------------------------------------------------------------
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Records Portal")
+OTP_TOTP_THROTTLE_FACTOR = 1  # django-otp: each wrong code doubles the wait (1 s, 2 s, 4 s...)
+MFA_RECOVERY_CODE_COUNT = 10
+# A sensitive change (two-factor, email, roles, sign-in policy) needs a sign-in this recent.
+REAUTHENTICATION_MAX_AGE = env_int("REAUTHENTICATION_MAX_AGE_SECONDS", 10 * 60, minimum=60)
+
+# --- Sessions -----------------------------------------------------------------------------
+# Agency staff get their agency's idle and absolute limits (default 30 minutes and 12 hours,
+# accounts.models.Agency); residents these.
+SESSION_COOKIE_AGE = 12 * 60 * 60  # the longest any session lives (absolute)
+RESIDENT_SESSION_IDLE_SECONDS = env_int("RESIDENT_SESSION_IDLE_SECONDS", 2 * 60 * 60, minimum=60)
+RESIDENT_SESSION_MAX_SECONDS = env_int("RESIDENT_SESSION_MAX_SECONDS", 12 * 60 * 60, minimum=60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
+
+# --- Single sign-on (allauth as the protocol engine) ---------------------------------------
+ACCOUNT_ADAPTER = "accounts.sso.adapters.PortalAccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.sso.adapters.PortalSocialAccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never sign in to an account by email alone
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the "Sign in with ..." buttons are POST forms
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
+SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"OAUTH_PKCE_ENABLED": True}}
+# Development and tests run identity providers on this machine; production refuses provider
+# addresses on loopback or link-local networks (accounts/admin_forms.py).
+SSO_ALLOW_LOOPBACK_PROVIDERS = not IS_PRODUCTION
+
+# --- Rate limits (django-ratelimit, counted in the cache: Redis in production) -------------
+RATE_LIMIT_LOGIN_PER_IP = env_str("RATE_LIMIT_LOGIN_PER_IP", "30/10m")
+RATE_LIMIT_RESET_PER_IP = env_str("RATE_LIMIT_RESET_PER_IP", "10/h")
+RATE_LIMIT_RESET_PER_EMAIL = env_str("RATE_LIMIT_RESET_PER_EMAIL", "3/h")
+RATE_LIMIT_SIGNUP_PER_IP = env_str("RATE_LIMIT_SIGNUP_PER_IP", "10/h")
+RATE_LIMIT_INVITE_PER_USER = env_str("RATE_LIMIT_INVITE_PER_USER", "50/h")
+RATE_LIMIT_MFA_PER_USER = env_str("RATE_LIMIT_MFA_PER_USER", "10/5m")
+if not all(
+    re.fullmatch(r"[0-9]+/[0-9]*[smhd]", rate)
+    for rate in (
+        RATE_LIMIT_LOGIN_PER_IP,
+        RATE_LIMIT_RESET_PER_IP,
+        RATE_LIMIT_RESET_PER_EMAIL,
+        RATE_LIMIT_SIGNUP_PER_IP,
+        RATE_LIMIT_INVITE_PER_USER,
+        RATE_LIMIT_MFA_PER_USER,
+    )
+):
+    raise ImproperlyConfigured("RATE_LIMIT_* settings must look like '10/h' or '30/10m'.")
+
+# --- Secrets at rest ------------------------------------------------------------------------
+# Master keys that seal SSO client secrets and LDAP bind passwords (config/keyring.py).
+_master_keys = env_str("PORTAL_MASTER_KEYS")
+if _master_keys is None and not IS_PRODUCTION:
+    _master_key_path = BASE_DIR / ".local" / "master_key"
+    if not _master_key_path.exists():
+        from config.keyring import new_master_key
+
+        _master_key_path.parent.mkdir(parents=True, exist_ok=True)
+        _master_key_path.write_text(new_master_key())
+        _master_key_path.chmod(0o600)
+    _master_keys = _master_key_path.read_text().strip()
+if _master_keys is None:
+    PORTAL_MASTER_KEYS: list[bytes] = []
+else:
+    from config.keyring import parse_master_keys
+
+    PORTAL_MASTER_KEYS = parse_master_keys(_master_keys)
 
 # --- Public submission limits (django-ratelimit, counted in the cache: Redis in production)
 REQUEST_SUBMIT_RATE_PER_IP = env_str("REQUEST_SUBMIT_RATE_PER_IP", "10/h")
@@ -330,7 +475,7 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"pgserver": {"level": "WARNING"}},
+    "loggers": {"pgserver": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 SENTRY_DSN = env_str("SENTRY_DSN")
@@ -366,6 +511,8 @@ def _refuse_unsafe_production() -> None:
         and "must be the portal's public domain in production",
         "DEFAULT_FROM_EMAIL": DEFAULT_FROM_EMAIL.rstrip(">").endswith("@localhost")
         and "must be a real sender address in production",
+        "PORTAL_MASTER_KEYS": not PORTAL_MASTER_KEYS
+        and "must be set in production (it seals SSO secrets; see docs/operations.md)",
     }
     for name, message in problems.items():
         if message:

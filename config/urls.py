@@ -25,6 +25,7 @@ staff_urlpatterns = [
 urlpatterns = [
     path("", accounts_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
+    path("accounts/sso/saml/", include(accounts_urls.saml_urlpatterns)),
     *requests_urls.public_urlpatterns,
     path("staff/", include((staff_urlpatterns, "staff"))),
     path("healthz", config_views.healthz, name="healthz"),

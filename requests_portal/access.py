@@ -73,7 +73,7 @@ def closure_reasons_for(user, agency: Agency) -> QuerySet[ClosureReason]:
 def _active_staff(agency: Agency) -> list:
     return [
         m.user
-        for m in Membership.objects.filter(agency=agency, user__is_active=True)
+        for m in Membership.objects.filter(agency=agency, is_active=True, user__is_active=True)
         .select_related("user")
         .order_by("user__email")
     ]

@@ -78,7 +78,9 @@ def _department_people(records_request: RecordsRequest) -> list[User]:
 def _admins(agency: Agency) -> list[User]:
     return [
         m.user
-        for m in Membership.objects.filter(agency=agency, role=Role.ADMIN).select_related("user")
+        for m in Membership.objects.filter(
+            agency=agency, role=Role.ADMIN, is_active=True, user__is_active=True
+        ).select_related("user")
     ]
 
 

@@ -7,6 +7,7 @@ a staff member and a requester, plus the outsider who belongs to the other agenc
 """
 
 import os
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -17,6 +18,25 @@ from accounts.models import Agency, Role, User
 from accounts.tenancy import agency_context
 from tests.db_helpers import connected_as_owner
 from tests.factories import AgencyFactory, DepartmentFactory, MembershipFactory, UserFactory
+
+# Real identity providers for the SSO tests (slapd, a local OpenID Connect provider, a SAML
+# IdP that signs with test keys): tests/idp/.
+pytest_plugins = ["tests.idp.fixtures"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_breach_api_calls(settings):
+    """No test reaches the internet: the breached-password check is off unless a test
+    points it at the local range server (tests/breach_api.py)."""
+    settings.PASSWORD_BREACH_API_URL = ""
 
 
 @pytest.fixture(scope="session")
@@ -86,15 +106,30 @@ def outsider(other_tenant) -> User:
     return other_tenant.admin
 
 
+def mark_fully_signed_in(client) -> None:
+    """What a real sign-in leaves in the session: the second factor passed and a recent
+    authentication. Tests about two-factor and re-authentication build clients without it."""
+    from accounts import mfa, signin
+
+    session = client.session
+    session[mfa.SESSION_MFA_METHOD] = "totp"
+    session[mfa.SESSION_MFA_AT] = int(time.time())
+    session[signin.REAUTH_AT] = int(time.time())
+    session.save()
+
+
 @pytest.fixture
 def client_for():
-    """A test client signed in as ``user``, talking to ``host``."""
+    """A test client signed in as ``user``, talking to ``host``, with two-factor passed (so
+    tests of other features are not redirected to set it up)."""
     from django.test import Client
 
-    def make(user: User | None, host: str) -> Client:
+    def make(user: User | None, host: str, *, second_factor: bool = True) -> Client:
         client = Client(HTTP_HOST=host)
         if user is not None:
             client.force_login(user)
+            if second_factor:
+                mark_fully_signed_in(client)
         return client
 
     return make

@@ -21,7 +21,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import URLResolver, get_resolver, include, path, resolve, reverse
 
 from accounts import policy
-from accounts.models import Membership, Role
+from accounts.models import (
+    ExternalIdentity,
+    IdentityProvider,
+    Invitation,
+    Membership,
+    ProviderKind,
+    Role,
+)
 from accounts.tenancy import agency_context
 from requests_portal import services
 from requests_portal.models import (
@@ -140,6 +147,12 @@ KNOWN_STAFF_PAGES = {
     "staff:request_queue",
     "staff:request_new",
     "staff:request_detail",
+    "staff:member_invite",
+    "staff:member_role",
+    "staff:member_mfa_reset",
+    "staff:signin_settings",
+    "staff:provider_new",
+    "staff:provider_edit",
 }
 # Every action on one request, under staff/requests/<number>/<action>/.
 KNOWN_REQUEST_ACTIONS = {
@@ -270,6 +283,55 @@ def _entry_id(tenant, user=None) -> int:
         return entry.pk
 
 
+def _provider(tenant) -> IdentityProvider:
+    with agency_context(tenant.agency):
+        provider, _ = IdentityProvider.objects.get_or_create(
+            agency=tenant.agency,
+            name="Matrix LDAP",
+            defaults={
+                "kind": ProviderKind.LDAP,
+                "settings": {
+                    "server_uri": "ldap://127.0.0.1:9",
+                    "bind_dn": "cn=bind",
+                    "user_search_base": "dc=example,dc=org",
+                    "user_filter": "(uid=%(user)s)",
+                },
+            },
+        )
+        return provider
+
+
+def _provider_id(tenant, user=None) -> int:
+    return _provider(tenant).pk
+
+
+def _invitation_id(tenant, user=None) -> int:
+    with agency_context(tenant.agency):
+        invitation, _ = Invitation.objects.get_or_create(
+            agency=tenant.agency,
+            email="matrix-invitee@example.org",
+            defaults={
+                "role": Role.STAFF,
+                "token_digest": "0" * 64,
+                "expires_at": datetime.datetime(2099, 1, 1, tzinfo=datetime.UTC),
+            },
+        )
+        return invitation.pk
+
+
+def _identity_id(tenant, user=None) -> int:
+    provider = _provider(tenant)
+    with agency_context(tenant.agency):
+        identity, _ = ExternalIdentity.objects.get_or_create(
+            agency=tenant.agency, provider=provider, subject="matrix", user=tenant.staff
+        )
+        return identity.pk
+
+
+def _kind(tenant, user=None) -> str:
+    return ProviderKind.OIDC
+
+
 PARAMETER_VALUES: dict[str, Callable] = {
     "membership_id": _membership_id,
     "department_id": _department_id,
@@ -281,6 +343,10 @@ PARAMETER_VALUES: dict[str, Callable] = {
     "field_id": _field_id,
     "task_id": _task_id,
     "entry_id": _entry_id,
+    "provider_id": _provider_id,
+    "invitation_id": _invitation_id,
+    "identity_id": _identity_id,
+    "kind": _kind,
 }
 
 

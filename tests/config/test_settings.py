@@ -1,5 +1,6 @@
 """Settings come from the environment and fail loudly; production refuses unsafe values."""
 
+import base64
 import os
 import secrets
 import subprocess
@@ -27,6 +28,9 @@ MANAGED = {
     "DYNO",
     "SENTRY_DSN",
     "PORTAL_DB_ROLE",
+    "PORTAL_MASTER_KEYS",
+    "PASSWORD_BREACH_ON_ERROR",
+    "INVITATION_TIMEOUT_MINUTES",
 }
 PRODUCTION = {
     "PORTAL_ENV": "production",
@@ -36,6 +40,7 @@ PRODUCTION = {
     "EMAIL_HOST": "smtp.invalid",
     "PORTAL_BASE_DOMAIN": "records.example.gov",
     "DEFAULT_FROM_EMAIL": "Records <records@example.gov>",
+    "PORTAL_MASTER_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
 }
 
 
@@ -82,6 +87,10 @@ def test_production_settings_pass_check_deploy_at_warning_level():
         ({"PORTAL_BASE_DOMAIN": "records.example.gov:443"}, "PORTAL_BASE_DOMAIN"),
         ({"DEFAULT_FROM_EMAIL": ""}, "DEFAULT_FROM_EMAIL"),
         ({"PORTAL_DB_ROLE": "owner"}, "PORTAL_DB_ROLE"),
+        ({"PORTAL_MASTER_KEYS": ""}, "PORTAL_MASTER_KEYS"),
+        ({"PORTAL_MASTER_KEYS": "not-a-key"}, "PORTAL_MASTER_KEYS"),
+        ({"PASSWORD_BREACH_ON_ERROR": "sometimes"}, "PASSWORD_BREACH_ON_ERROR"),
+        ({"INVITATION_TIMEOUT_MINUTES": "600"}, "INVITATION_TIMEOUT_MINUTES"),
     ],
 )
 def test_production_refuses_to_start_and_names_the_setting(change, named):
@@ -107,3 +116,21 @@ def test_env_readers_reject_values_they_do_not_understand(monkeypatch):
         env_int("SOME_NUMBER", 1, minimum=0)
     monkeypatch.setenv("SOME_FLAG", "off")
     assert env_bool("SOME_FLAG", True) is False
+
+
+def test_production_session_and_csrf_cookies_are_host_only_secure_httponly_and_lax():
+    probe = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SESSION_COOKIE_NAME, s.SESSION_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, "
+        "s.SESSION_COOKIE_SAMESITE, s.CSRF_COOKIE_NAME, s.CSRF_COOKIE_SECURE)"
+    )
+    result = run_django(PRODUCTION, "-c", probe)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "__Host-sessionid",
+        "True",
+        "True",
+        "Lax",
+        "__Host-csrftoken",
+        "True",
+    ]

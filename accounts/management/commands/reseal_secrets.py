@@ -1,0 +1,35 @@
+"""Re-seal every stored secret with the current (first) master key, after a new key was put
+first in PORTAL_MASTER_KEYS. Once it reports nothing left on old keys, the old key can go."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.models import Agency, IdentityProvider
+from accounts.sso import config as sso_config
+from accounts.tenancy import agency_context
+from config.keyring import SealError, open_sealed, sealed_with_current_key
+
+
+class Command(BaseCommand):
+    help = "Re-seal SSO client secrets and LDAP bind passwords with the current master key."
+
+    def handle(self, *args, **options):
+        resealed = failed = 0
+        for agency in Agency.objects.order_by("pk"):
+            with agency_context(agency):
+                for provider in IdentityProvider.objects.filter(
+                    agency=agency, sealed_secret__isnull=False
+                ).select_for_update():
+                    if sealed_with_current_key(provider.sealed_secret):
+                        continue
+                    try:
+                        secret = open_sealed(provider.sealed_secret, aad=provider.secret_aad)
+                    except SealError as error:
+                        failed += 1
+                        self.stderr.write(f"agency {agency.pk} provider {provider.pk}: {error}")
+                        continue
+                    sso_config.set_secret(provider, secret.decode())
+                    provider.save(update_fields=["sealed_secret"])
+                    resealed += 1
+        self.stdout.write(f"Re-sealed {resealed} secret(s).")
+        if failed:
+            raise CommandError(f"{failed} secret(s) could not be opened with any configured key.")

@@ -1,0 +1,186 @@
+"""Two-factor sign-in: TOTP devices (django-otp), recovery codes, the session's second-factor
+state and the agency policy that decides who must have it.
+
+- A TOTP device is verified under a row lock, so the same code cannot pass twice even when
+  two requests race (django-otp refuses a time step at or before ``last_t``).
+- Recovery codes carry 80 random bits each and are stored as salted SHA-256 digests; using
+  one marks it used in the same UPDATE that finds it.
+- The session remembers how the second factor was passed (``totp``, ``recovery``, ``sso``)
+  and when; staff pages check it through ``session_satisfies``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import io
+import secrets
+import time
+
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import Agency, Membership, RecoveryCode, Role, User
+
+SESSION_MFA_METHOD = "_mfa_method"
+SESSION_MFA_AT = "_mfa_at"
+# Methods that count as a second factor. "sso" only when the agency trusts its OIDC or SAML
+# provider to have checked one (Agency.sso_counts_as_mfa).
+SECOND_FACTORS = {"totp", "recovery", "sso"}
+
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read from paper
+
+
+# --- Policy ---------------------------------------------------------------------------------
+
+
+def required_for(membership: Membership | None, agency: Agency | None) -> bool:
+    """Whether this member must pass a second factor to use the staff area."""
+    if membership is None or agency is None:
+        return False
+    if agency.mfa_required_for_staff:
+        return True
+    return membership.role == Role.ADMIN and agency.mfa_required_for_admins
+
+
+# --- Devices --------------------------------------------------------------------------------
+
+
+def confirmed_device(user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+
+
+def has_second_factor(user: User) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def pending_device(user: User) -> TOTPDevice:
+    """The unconfirmed device of an enrolment in progress (one per user, reused on reload so
+    the QR code does not change under the user's phone)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device
+
+
+def manual_key(device: TOTPDevice) -> str:
+    """The secret in base32, in groups of four, for typing into an authenticator by hand."""
+    raw = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return " ".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+
+
+def qr_svg(device: TOTPDevice) -> str:
+    """The otpauth:// URL as an inline SVG QR code (no image request, no script)."""
+    image = qrcode.make(
+        device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2
+    )
+    buffer = io.BytesIO()
+    image.save(buffer)
+    svg = buffer.getvalue().decode()
+    # Drop the XML prolog: the fragment is embedded in the page.
+    return svg[svg.index("<svg") :]
+
+
+def normalise_code(code: str) -> str:
+    return "".join(ch for ch in (code or "").lower() if ch.isalnum())
+
+
+def verify_totp(device: TOTPDevice, code: str) -> bool:
+    """Check a 6-digit code under a row lock; replayed and throttled codes fail."""
+    code = normalise_code(code)
+    if not (code.isdigit() and len(code) == device.digits):
+        with transaction.atomic():
+            locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+            locked.throttle_increment(commit=True)
+        return False
+    with transaction.atomic():
+        locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+        verified = locked.verify_token(code)
+    device.refresh_from_db()
+    return verified
+
+
+def throttle_wait_seconds(device: TOTPDevice) -> int:
+    """Seconds until django-otp's exponential back-off lets the device be tried again."""
+    allowed, data = device.verify_is_allowed()
+    if allowed or not data:
+        return 0
+    locked_until = data.get("locked_until")
+    if locked_until is None:
+        return 0
+    return max(1, int((locked_until - timezone.now()).total_seconds()) + 1)
+
+
+# --- Recovery codes ------------------------------------------------------------------------
+
+
+def _digest(user: User, code: str) -> str:
+    return hashlib.sha256(f"{user.pk}:{normalise_code(code)}".encode()).hexdigest()
+
+
+def _new_code() -> str:
+    raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(16))  # 16 x 5 bits = 80
+    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
+
+
+def replace_recovery_codes(user: User) -> list[str]:
+    """A fresh set of codes (the old ones stop working). Returned once, to show once."""
+    codes = [_new_code() for _ in range(settings.MFA_RECOVERY_CODE_COUNT)]
+    with transaction.atomic():
+        RecoveryCode.objects.filter(user=user).delete()
+        RecoveryCode.objects.bulk_create(
+            RecoveryCode(user=user, digest=_digest(user, code)) for code in codes
+        )
+    return codes
+
+
+def use_recovery_code(user: User, code: str) -> bool:
+    """Spend a code: the one UPDATE both finds it unused and marks it used, so two requests
+    with the same code cannot both pass."""
+    if len(normalise_code(code)) != 16:
+        return False
+    digest = _digest(user, code)
+    # Compare in constant time against the candidates rather than trusting the index lookup
+    # alone (the digest is not secret, but the habit costs nothing).
+    candidates = RecoveryCode.objects.filter(user=user, used_at__isnull=True).values_list(
+        "pk", "digest"
+    )
+    match = next((pk for pk, d in candidates if hmac.compare_digest(d, digest)), None)
+    if match is None:
+        return False
+    updated = RecoveryCode.objects.filter(pk=match, used_at__isnull=True).update(
+        used_at=timezone.now()
+    )
+    return updated == 1
+
+
+def recovery_codes_left(user: User) -> int:
+    return RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
+
+
+def remove_all(user: User) -> None:
+    """Turn two-factor off for a user (their own choice, or an admin's reset)."""
+    TOTPDevice.objects.filter(user=user).delete()
+    RecoveryCode.objects.filter(user=user).delete()
+
+
+# --- Session state -------------------------------------------------------------------------
+
+
+def mark_session(request, method: str) -> None:
+    request.session[SESSION_MFA_METHOD] = method
+    request.session[SESSION_MFA_AT] = int(time.time())
+
+
+def session_method(request) -> str | None:
+    session = getattr(request, "session", None)
+    return session.get(SESSION_MFA_METHOD) if session is not None else None
+
+
+def session_satisfies(request) -> bool:
+    return session_method(request) in SECOND_FACTORS

@@ -1,0 +1,207 @@
+"""Two-factor pages: the code step of signing in, setting up an authenticator app, recovery
+codes, stepping up an existing session, and turning two-factor off."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+import audit
+from accounts import audit_events, mfa, policy, ratelimits, signin
+from accounts.decorators import require_recent_auth
+from accounts.forms import CodeForm, TotpConfirmForm
+
+WRONG_CODE = "That code didn't work. Check your authenticator app and try again."
+
+
+def _user_key(user):
+    return lambda group, request: f"user:{user.pk}"
+
+
+def _check_code(request, user, code: str) -> str | None:
+    """The method a correct code used ("totp" or "recovery"), or None. Audits both ways."""
+    device = mfa.confirmed_device(user)
+    if device is not None and mfa.throttle_wait_seconds(device):
+        audit.record(
+            audit_events.MFA_FAILED.code,
+            request=request,
+            actor=user,
+            details={"method": "totp", "throttled": True},
+        )
+        return None
+    method = None
+    if device is not None and mfa.verify_totp(device, code):
+        method = "totp"
+    elif mfa.use_recovery_code(user, code):
+        method = "recovery"
+    if method is None:
+        audit.record(
+            audit_events.MFA_FAILED.code,
+            request=request,
+            actor=user,
+            details={"method": "totp or recovery code"},
+        )
+        return None
+    audit.record(
+        audit_events.MFA_VERIFIED.code,
+        request=request,
+        actor=user,
+        details={"method": method, "recovery_codes_left": mfa.recovery_codes_left(user)},
+    )
+    return method
+
+
+def _wait_message(user) -> str:
+    device = mfa.confirmed_device(user)
+    wait = mfa.throttle_wait_seconds(device) if device is not None else 0
+    if wait > 2:
+        return f"{WRONG_CODE} After several wrong codes, wait {wait} seconds before the next try."
+    return WRONG_CODE
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def verify(request):
+    """The second step of signing in, for someone who has passed the first."""
+    found = signin.pending(request)
+    if found is None:
+        messages.info(request, "Please sign in again.")
+        return HttpResponseRedirect(reverse("accounts:login"))
+    user, data = found
+    form = CodeForm(request.POST or None)
+    if request.method == "POST":
+        if ratelimits.limited(
+            request, group="mfa_user", rate=settings.RATE_LIMIT_MFA_PER_USER, key=_user_key(user)
+        ):
+            return ratelimits.too_many(request)
+        if form.is_valid():
+            method = _check_code(request, user, form.cleaned_data["code"])
+            if method is not None:
+                return signin.complete_pending(request, user, data, mfa_method=method)
+            form.add_error("code", _wait_message(user))
+    return render(request, "accounts/mfa_verify.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def step_up(request):
+    """A signed-in session that has not passed two-factor yet (the agency's policy changed,
+    or it signed in through a provider the agency doesn't trust for it)."""
+    next_url = signin.safe_next(request, request.GET.get("next") or request.POST.get("next"))
+    if mfa.session_satisfies(request):
+        return HttpResponseRedirect(next_url)
+    if not mfa.has_second_factor(request.user):
+        return HttpResponseRedirect(f"{reverse('accounts:mfa_setup')}?next={next_url}")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST":
+        if ratelimits.limited(
+            request,
+            group="mfa_user",
+            rate=settings.RATE_LIMIT_MFA_PER_USER,
+            key=_user_key(request.user),
+        ):
+            return ratelimits.too_many(request)
+        if form.is_valid():
+            method = _check_code(request, request.user, form.cleaned_data["code"])
+            if method is not None:
+                mfa.mark_session(request, method)
+                signin.mark_reauthenticated(request)
+                return HttpResponseRedirect(next_url)
+            form.add_error("code", _wait_message(request.user))
+    return render(request, "accounts/mfa_verify.html", {"form": form, "next": next_url})
+
+
+@login_required
+@require_recent_auth
+@require_http_methods(["GET", "HEAD", "POST"])
+def setup(request):
+    """Scan a QR code (or type the key), confirm with a code, get recovery codes once."""
+    next_url = signin.safe_next(request, request.GET.get("next") or request.POST.get("next"))
+    if mfa.has_second_factor(request.user):
+        messages.info(request, "Two-factor sign-in is already on for your account.")
+        return HttpResponseRedirect(reverse("accounts:security"))
+    device = mfa.pending_device(request.user)
+    form = TotpConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if ratelimits.limited(
+            request,
+            group="mfa_user",
+            rate=settings.RATE_LIMIT_MFA_PER_USER,
+            key=_user_key(request.user),
+        ):
+            return ratelimits.too_many(request)
+        if mfa.verify_totp(device, form.cleaned_data["code"]):
+            with transaction.atomic():
+                device.confirmed = True
+                device.save(update_fields=["confirmed"])
+                codes = mfa.replace_recovery_codes(request.user)
+                mfa.mark_session(request, "totp")
+                audit.record(audit_events.MFA_ENROLLED.code, request=request)
+            # Shown in this response only: not stored, not redirected to, not cached.
+            return render(
+                request,
+                "accounts/mfa_recovery_codes.html",
+                {"codes": codes, "next": next_url, "first_time": True},
+            )
+        audit.record(
+            audit_events.MFA_FAILED.code, request=request, details={"method": "totp setup"}
+        )
+        form.add_error("code", WRONG_CODE)
+    return render(
+        request,
+        "accounts/mfa_setup.html",
+        {
+            "form": form,
+            "qr_svg": mfa.qr_svg(device),
+            "manual_key": mfa.manual_key(device),
+            "next": next_url,
+            "required": _required_here(request),
+        },
+    )
+
+
+def _required_here(request) -> bool:
+    agency = getattr(request, "agency", None)
+    return mfa.required_for(policy.membership_for(request.user, agency), agency)
+
+
+@login_required
+@require_recent_auth
+@require_http_methods(["GET", "HEAD", "POST"])
+def recovery_codes(request):
+    if not mfa.has_second_factor(request.user):
+        return HttpResponseRedirect(reverse("accounts:mfa_setup"))
+    if request.method == "POST":
+        with transaction.atomic():
+            codes = mfa.replace_recovery_codes(request.user)
+            audit.record(audit_events.MFA_RECOVERY_CODES_CREATED.code, request=request)
+        return render(request, "accounts/mfa_recovery_codes.html", {"codes": codes})
+    return render(
+        request,
+        "accounts/mfa_recovery_confirm.html",
+        {"left": mfa.recovery_codes_left(request.user)},
+    )
+
+
+@login_required
+@require_recent_auth
+@require_http_methods(["GET", "HEAD", "POST"])
+def disable(request):
+    required = [
+        m.agency.name
+        for m in request.user.memberships.filter(is_active=True).select_related("agency")
+        if mfa.required_for(m, m.agency)
+    ]
+    if request.method == "POST" and not required:
+        with transaction.atomic():
+            mfa.remove_all(request.user)
+            request.session.pop(mfa.SESSION_MFA_METHOD, None)
+            audit.record(audit_events.MFA_DISABLED.code, request=request)
+        messages.success(request, "Two-factor sign-in is off.")
+        return HttpResponseRedirect(reverse("accounts:security"))
+    return render(request, "accounts/mfa_disable.html", {"required_by": required})

@@ -1,0 +1,146 @@
+"""How a first factor becomes a session: the one path every way of signing in takes.
+
+Password, LDAP bind, OpenID Connect and SAML each prove who someone is, then call ``begin``:
+
+1. A user with two-factor set up is not signed in yet: the session holds a *pending*
+   sign-in (user, method, five minutes) and the browser goes to the code page. Only a
+   correct code (``complete_pending``) signs them in. An OIDC/SAML sign-in skips this when
+   the agency trusts its identity provider's own second factor (``sso_counts_as_mfa``).
+2. ``finish`` calls Django's ``login`` (new session key: no fixation), stamps the session
+   (time, method, second factor), lists it for the user, and sends staff who must have two-
+   factor but have not set it up to the setup page before anything else.
+
+A password reset never signs anyone in, so it can never skip step 1.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.contrib.auth import login
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import resolve_url
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+
+from accounts import mfa, policy, sessions
+from accounts.models import User
+
+PENDING = "_signin_pending"
+PENDING_SECONDS = 5 * 60
+REAUTH_AT = "_reauth_at"
+
+PASSWORD_BACKEND = "accounts.backends.PortalPasswordBackend"  # noqa: S105 (a class path)
+LDAP_BACKEND = "accounts.sso.ldap.AgencyLDAPBackend"
+SSO_METHODS = {"oidc", "saml"}
+
+
+def method_for_backend(backend: str) -> str:
+    return "ldap" if backend == LDAP_BACKEND else "password"
+
+
+def safe_next(request, candidate: str | None) -> str:
+    """Only a path on this host; anything else goes to the home page."""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+def redirect_to(request, candidate: str | None) -> HttpResponseRedirect:
+    return HttpResponseRedirect(safe_next(request, candidate))
+
+
+def password_refusal(user: User, agency) -> str | None:
+    """The message for staff of an agency that turned password sign-in off, else None."""
+    if agency is None or agency.staff_password_login:
+        return None
+    if policy.membership_for(user, agency) is None:
+        return None
+    return (
+        f"{agency.name} staff sign in with their organisation's account, not a password. "
+        "Use the sign-in button for your organisation below."
+    )
+
+
+def begin(
+    request, user: User, *, backend: str, method: str, next_url: str | None = None
+) -> HttpResponse:
+    """The first factor passed: ask for the second, or sign in."""
+    agency = getattr(request, "agency", None)
+    sso_vouches = method in SSO_METHODS and agency is not None and agency.sso_counts_as_mfa
+    if mfa.has_second_factor(user) and not sso_vouches:
+        request.session.pop(PENDING, None)
+        request.session[PENDING] = {
+            "user": user.pk,
+            "backend": backend,
+            "method": method,
+            "at": int(time.time()),
+            "next": safe_next(request, next_url),
+        }
+        return HttpResponseRedirect(reverse("accounts:mfa_verify"))
+    return finish(
+        request,
+        user,
+        backend=backend,
+        method=method,
+        mfa_method="sso" if sso_vouches else None,
+        next_url=next_url,
+    )
+
+
+def finish(
+    request,
+    user: User,
+    *,
+    backend: str,
+    method: str,
+    mfa_method: str | None,
+    next_url: str | None,
+) -> HttpResponse:
+    request.session.pop(PENDING, None)
+    request.signin_method = method  # read by the auth.login audit receiver
+    login(request, user, backend=backend)
+    sessions.start(request, user, method=method)
+    if mfa_method:
+        mfa.mark_session(request, mfa_method)
+    request.session[REAUTH_AT] = int(time.time())
+    target = safe_next(request, next_url)
+    agency = getattr(request, "agency", None)
+    membership = policy.membership_for(user, agency)
+    if mfa.required_for(membership, agency) and not mfa.session_satisfies(request):
+        return HttpResponseRedirect(
+            f"{reverse('accounts:mfa_setup')}?{urlencode({'next': target})}"
+        )
+    return HttpResponseRedirect(target)
+
+
+def pending(request) -> tuple[User, dict] | None:
+    """The user waiting at the code page, if their pending sign-in is still fresh."""
+    data = request.session.get(PENDING)
+    if not data or int(time.time()) - int(data.get("at", 0)) > PENDING_SECONDS:
+        return None
+    user = User.objects.filter(pk=data["user"], is_active=True).first()
+    return (user, data) if user is not None else None
+
+
+def complete_pending(request, user: User, data: dict, *, mfa_method: str) -> HttpResponse:
+    return finish(
+        request,
+        user,
+        backend=data["backend"],
+        method=data["method"],
+        mfa_method=mfa_method,
+        next_url=data.get("next"),
+    )
+
+
+def mark_reauthenticated(request) -> None:
+    request.session[REAUTH_AT] = int(time.time())
+
+
+def recently_authenticated(request) -> bool:
+    at = request.session.get(REAUTH_AT)
+    return at is not None and int(time.time()) - int(at) <= settings.REAUTHENTICATION_MAX_AGE
