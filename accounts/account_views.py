@@ -20,7 +20,6 @@ from accounts import (
     access,
     audit_events,
     mfa,
-    policy,
     ratelimits,
     services,
     sessions,
@@ -37,6 +36,7 @@ from accounts.forms import (
 )
 from accounts.sso import config as sso_config
 from accounts.sso import linking
+from accounts.sso import views as sso_views
 
 
 @login_required
@@ -51,7 +51,7 @@ def security(request):
         "accounts/security.html",
         {
             "has_mfa": mfa.has_second_factor(request.user),
-            "mfa_required": mfa.required_for(policy.membership_for(request.user, agency), agency),
+            "mfa_required": bool(mfa.required_by(request.user)),
             "recovery_left": mfa.recovery_codes_left(request.user),
             "sessions": access.own_sessions(request.user).select_related("agency"),
             "current_key": request.session.session_key,
@@ -233,12 +233,8 @@ def link_provider(request, provider_id: int):
         raise Http404
     if request.method == "POST":
         request.session[linking.SESSION_LINK_INTENT] = str(provider.public_id)
-        return HttpResponseRedirect(reverse("accounts:security"))
-    return render(
-        request,
-        "accounts/link_provider.html",
-        {"provider": provider, "start": sso_config.sign_in_path(provider)},
-    )
+        return sso_views.start(request, provider, next_url=reverse("accounts:security"))
+    return render(request, "accounts/link_provider.html", {"provider": provider})
 
 
 # --- Resident sign-up ------------------------------------------------------------------------

@@ -70,7 +70,10 @@ class ProviderForm(forms.Form):
     """Fields shared by every kind; ``KIND_FIELDS`` adds the kind's own."""
 
     name = forms.CharField(
-        label="Button label", max_length=80, help_text="For example: Sign in with City email."
+        label="Name people will recognise",
+        max_length=80,
+        help_text='For example "City email". The sign-in button then says "Sign in with City '
+        'email".',
     )
     is_enabled = forms.BooleanField(label="Turned on", required=False, initial=True)
     provision_role = forms.ChoiceField(

@@ -46,14 +46,18 @@ def client_ip(request) -> str | None:
 
 def cool_off(request=None) -> timedelta:
     """Progressive cool-off: doubled for every earlier lockout of this username + IP today."""
-    base = timedelta(minutes=settings.LOCKOUT_BASE_MINUTES)
-    limit = timedelta(minutes=settings.LOCKOUT_MAX_MINUTES)
     if request is None:
-        return base
+        return timedelta(minutes=settings.LOCKOUT_BASE_MINUTES)
     username = username_from_request(request, getattr(request, "axes_credentials", None))
     ip = getattr(request, "axes_ip_address", None) or client_ip(request)
     if not username or not ip:
-        return base
+        return timedelta(minutes=settings.LOCKOUT_BASE_MINUTES)
+    return _cool_off_for(username, ip)
+
+
+def _cool_off_for(username: str, ip: str) -> timedelta:
+    base = timedelta(minutes=settings.LOCKOUT_BASE_MINUTES)
+    limit = timedelta(minutes=settings.LOCKOUT_MAX_MINUTES)
     # The lockout being decided right now is already logged when axes asks for its length.
     doublings = max(0, _lockouts_today(username, ip) - 1)
     return min(base * (2 ** min(doublings, 16)), limit)
@@ -87,9 +91,10 @@ def is_locked(username: str) -> bool:
     username = normalise_username(username)
     recent = AccessAttempt.objects.filter(username=username)
     limit = settings.AXES_FAILURE_LIMIT
+    # Each address's lockout lasts its own cool-off, as when axes decides (not a whole day).
     return any(
         attempt.failures_since_start >= limit
-        and attempt.attempt_time >= timezone.now() - timedelta(minutes=settings.LOCKOUT_MAX_MINUTES)
+        and attempt.attempt_time >= timezone.now() - _cool_off_for(username, attempt.ip_address)
         for attempt in recent
     )
 

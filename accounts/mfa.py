@@ -48,6 +48,17 @@ def required_for(membership: Membership | None, agency: Agency | None) -> bool:
     return membership.role == Role.ADMIN and agency.mfa_required_for_admins
 
 
+def required_by(user: User) -> list[str]:
+    """Names of the agencies whose policy requires two-factor of this user, among those
+    visible here (row-level security: the host's agency). Elsewhere the policy is enforced
+    again on every staff page of that agency, whatever this host allowed."""
+    return [
+        m.agency.name
+        for m in Membership.objects.filter(user=user, is_active=True).select_related("agency")
+        if required_for(m, m.agency)
+    ]
+
+
 # --- Devices --------------------------------------------------------------------------------
 
 

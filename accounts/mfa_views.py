@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 import audit
-from accounts import audit_events, mfa, policy, ratelimits, signin
+from accounts import audit_events, mfa, policy, ratelimits, sessions, signin
 from accounts.decorators import require_recent_auth
 from accounts.forms import CodeForm, TotpConfirmForm
 
@@ -192,16 +192,23 @@ def recovery_codes(request):
 @require_recent_auth
 @require_http_methods(["GET", "HEAD", "POST"])
 def disable(request):
-    required = [
-        m.agency.name
-        for m in request.user.memberships.filter(is_active=True).select_related("agency")
-        if mfa.required_for(m, m.agency)
-    ]
+    required = mfa.required_by(request.user)
     if request.method == "POST" and not required:
         with transaction.atomic():
             mfa.remove_all(request.user)
             request.session.pop(mfa.SESSION_MFA_METHOD, None)
-            audit.record(audit_events.MFA_DISABLED.code, request=request)
+            # Sessions that passed two-factor elsewhere must not outlive it.
+            ended = sessions.end_all(
+                request.user,
+                reason="two-factor turned off",
+                except_key=request.session.session_key,
+                everywhere=True,
+            )
+            audit.record(
+                audit_events.MFA_DISABLED.code,
+                request=request,
+                details={"other_sessions_ended": ended},
+            )
         messages.success(request, "Two-factor sign-in is off.")
         return HttpResponseRedirect(reverse("accounts:security"))
     return render(request, "accounts/mfa_disable.html", {"required_by": required})

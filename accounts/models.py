@@ -214,7 +214,7 @@ class IdentityProvider(TenantOwned):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=16, choices=ProviderKind.choices)
-    name = models.CharField("Button label", max_length=80)
+    name = models.CharField("Name people will recognise", max_length=80)
     is_enabled = models.BooleanField(default=True)
     settings = models.JSONField(default=dict)
     sealed_secret = models.BinaryField(null=True, blank=True)

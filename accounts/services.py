@@ -243,8 +243,7 @@ def _lock_admins(agency: Agency) -> list[Membership]:
     )
 
 
-def _refuse_removing_last_admin(agency: Agency, membership: Membership) -> None:
-    admins = _lock_admins(agency)
+def _refuse_removing_last_admin(admins: list[Membership], membership: Membership) -> None:
     if [m.pk for m in admins] == [membership.pk]:
         raise ServiceError(
             "This is the agency's only admin. Make someone else an admin first, so the agency "
@@ -259,6 +258,9 @@ def membership_change_role(
     if role not in policy.grantable_roles(_actor_role(actor, agency)):
         raise ServiceError("You can't give someone a role above your own.")
     with transaction.atomic():
+        # The admin rows first, then the member's: always in this order, so two admins
+        # demoting each other wait for one another instead of deadlocking.
+        admins = _lock_admins(agency)
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
         if not membership.is_active:
             raise ServiceError("Reactivate this person before changing their role.")
@@ -266,7 +268,7 @@ def membership_change_role(
         if old == role:
             return membership
         if old == Role.ADMIN:
-            _refuse_removing_last_admin(agency, membership)
+            _refuse_removing_last_admin(admins, membership)
         membership.role = role
         membership.save(update_fields=["role"])
         policy.forget_membership(membership.user)
@@ -290,11 +292,12 @@ def membership_deactivate(*, membership: Membership, actor: User, request=None) 
     Returns how many sessions were ended."""
     agency = membership.agency
     with transaction.atomic():
+        admins = _lock_admins(agency)  # before the member's row, as in a role change
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
         if not membership.is_active:
             return 0
         if membership.role == Role.ADMIN:
-            _refuse_removing_last_admin(agency, membership)
+            _refuse_removing_last_admin(admins, membership)
         membership.is_active = False
         membership.deactivated_at = timezone.now()
         membership.save(update_fields=["is_active", "deactivated_at"])
@@ -428,6 +431,9 @@ def signin_policy_update(*, agency: Agency, actor: User, values: dict, request=N
 def password_changed(*, user: User, request, reset: bool = False) -> int:
     """After a change or a reset: end the user's other sessions on every host, and record
     it. (A reset signs nobody in, so it ends them all.)"""
+    if not reset:
+        # The change gave this session a new key; it is kept, so its row must follow.
+        sessions.follow_key_change(request)
     ended = sessions.end_all(
         user,
         reason="password reset" if reset else "password changed",
@@ -534,6 +540,8 @@ def signup_request(*, email: str, full_name: str, password: str, request) -> Non
     """Store the sign-up until the address is confirmed. The page that follows is the same
     whether or not the address already has an account (that owner gets a note instead)."""
     email = User.objects.normalize_email(email).strip()
+    # Hashed whether or not the address is taken, so both answers take as long.
+    password_hash = make_password(password)
     with transaction.atomic():
         audit.record(audit_events.SIGNUP_REQUESTED.code, request=request, details={"email": email})
         if User.objects.filter(email__iexact=email).exists():
@@ -549,7 +557,7 @@ def signup_request(*, email: str, full_name: str, password: str, request) -> Non
         PendingSignup.objects.create(
             email=email,
             full_name=full_name,
-            password=make_password(password),
+            password=password_hash,
             token_digest=digest,
             expires_at=timezone.now() + timedelta(seconds=settings.SIGNUP_CONFIRMATION_TIMEOUT),
         )

@@ -102,6 +102,16 @@ def expired_reason(request, user) -> str | None:
     return None
 
 
+def follow_key_change(request) -> None:
+    """Django gave this session a new key (``update_session_auth_hash`` after a password
+    change): keep listing it as the same session, under its new key."""
+    session = request.session
+    old, new = session.get(SESSION_TRACKED), session.session_key
+    if old and new and old != new:
+        UserSession.objects.filter(session_key=old).update(session_key=new)
+        session[SESSION_TRACKED] = new
+
+
 def own_sessions_context(user) -> None:
     """Let the rest of this transaction see the user's sessions on every host (the row-level
     security policy of accounts_usersession admits ``user_id = app.user_id``). Used for the

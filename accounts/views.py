@@ -53,18 +53,17 @@ def member_list(request):
 def member_detail(request, membership_id: int):
     member = access.get_membership_for(request.user, request.agency, membership_id)
     can_manage = policy.can(request.user, request.agency, policy.USERS_MANAGE)
-    return render(
-        request,
-        "accounts/member_detail.html",
-        {
-            "member": member,
-            "can_manage": can_manage,
-            "sessions": access.member_sessions(request.user, request.agency, member),
-            "identities": access.member_identities(request.user, request.agency, member),
-            "has_mfa": can_manage and _has_mfa(member.user),
-            "locked": can_manage and lockout.is_locked(member.user.email),
-        },
-    )
+    context = {"member": member, "can_manage": can_manage}
+    if can_manage:
+        # Sessions, linked sign-ins, two-factor and lockout are shown to those who can act
+        # on them.
+        context.update(
+            sessions=access.member_sessions(request.user, request.agency, member),
+            identities=access.member_identities(request.user, request.agency, member),
+            has_mfa=_has_mfa(member.user),
+            locked=lockout.is_locked(member.user.email),
+        )
+    return render(request, "accounts/member_detail.html", context)
 
 
 def _has_mfa(user) -> bool:

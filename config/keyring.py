@@ -1,7 +1,8 @@
 """The master keyring: seals small secrets at rest (SSO client secrets, LDAP bind passwords).
 
-Keys come from ``PORTAL_MASTER_KEYS``: a comma-separated list of 32-byte keys in URL-safe
-base64. The first key seals; every key in the list still opens, so a key is rotated by
+Keys come from ``PORTAL_MASTER_KEYS``: a comma-separated list of 32-byte keys, each in
+URL-safe base64 or as 64 hex digits (what Heroku's ``secret`` generator makes). The first
+key seals; every key in the list still opens, so a key is rotated by
 putting a new one first, running ``manage.py reseal_secrets``, then dropping the old one.
 (Issue 5's document keyring wraps agency keys with the same master keys.)
 
@@ -43,12 +44,16 @@ def parse_master_keys(raw: str) -> list[bytes]:
         if not item:
             continue
         try:
-            key = base64.urlsafe_b64decode(item + "=" * (-len(item) % 4))
+            if len(item) == 64 and all(c in "0123456789abcdefABCDEF" for c in item):
+                key = bytes.fromhex(item)
+            else:
+                key = base64.urlsafe_b64decode(item + "=" * (-len(item) % 4))
         except (binascii.Error, ValueError):
             key = b""
         if len(key) != 32:
             raise ImproperlyConfigured(
-                f"PORTAL_MASTER_KEYS entry {position + 1} must be 32 bytes in URL-safe base64 "
+                f"PORTAL_MASTER_KEYS entry {position + 1} must be 32 bytes, in URL-safe base64 "
+                "or 64 hex digits "
                 '(make one with: python -c "import os,base64;'
                 'print(base64.urlsafe_b64encode(os.urandom(32)).decode())")'
             )

@@ -251,6 +251,15 @@ def _unknown(request, provider, claims: Claims, mapped_role: str | None) -> User
             "no email address",
             f"{provider.name} did not share an email address, so no account can be made.",
         )
+    if not claims.email_verified:
+        # The account would be made for an address nobody has shown to be theirs.
+        _refuse(
+            request,
+            provider,
+            "email not verified",
+            f"{provider.name} has not verified your email address, so no account can be made "
+            "with it. Ask an administrator for an invitation.",
+        )
     if User.objects.filter(email__iexact=claims.email).exists():
         _refuse(
             request,

@@ -85,7 +85,12 @@ def claims_from(provider: IdentityProvider, sociallogin) -> Claims:
     ):
         raise SsoRefused("nonce mismatch", "That sign-in response was not for this sign-in.")
     settings = provider.settings
-    if provider.kind == ProviderKind.MICROSOFT and token.get("tid") != settings.get("tenant_id"):
+    # GUIDs compare without regard to case (Entra sends tid in lower case; an admin may paste
+    # the tenant id in upper case, which the form accepts).
+    tid = str(token.get("tid") or "").lower()
+    if provider.kind == ProviderKind.MICROSOFT and (
+        not tid or tid != str(settings.get("tenant_id") or "").lower()
+    ):
         raise SsoRefused(
             "another Entra tenant", "That Microsoft account belongs to another organisation."
         )

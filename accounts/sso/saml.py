@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from allauth.socialaccount.internal import statekit
 from allauth.socialaccount.providers.saml.provider import SAMLProvider
 from allauth.socialaccount.providers.saml.views import FinishACSView
 from django.db import IntegrityError, transaction
@@ -24,6 +25,12 @@ _KEEP_WITHOUT_EXPIRY = timedelta(hours=24)
 
 
 class PortalSAMLProvider(SAMLProvider):
+    def unstash_redirect_state(self, request, state_id):
+        # allauth's own version raises PermissionDenied when no request of this session
+        # matches (a replayed or expired response); answer an empty state instead, so the
+        # adapter refuses it with its own reason and message (pre_social_login).
+        return statekit.unstash_state(request, state_id=state_id, provider_id=self.sub_id) or {}
+
     def sociallogin_from_response(self, request, response):
         sociallogin = super().sociallogin_from_response(request, response)
         # The OneLogin auth object is gone after this call: keep what replay and role

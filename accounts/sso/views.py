@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import signin
 from accounts.middleware import not_found
-from accounts.sso import adapters, linking, oidc, saml
+from accounts.sso import adapters, config, linking, oidc, saml
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,21 @@ def _start(request, provider):
     return provider.redirect(request, "login", next_url=next_url)
 
 
+def start(request, row, *, next_url: str):
+    """Begin a sign-in with one of the agency's OIDC or SAML options (linking uses it)."""
+    adapter = adapters.PortalSocialAccountAdapter(request)
+    sub_id = str(row.public_id)
+    if config.protocol(row) == "oidc":
+        provider = adapter.get_provider(request, provider=sub_id)
+        kwargs = {"provider_id": sub_id}
+    else:
+        provider = adapter.get_provider(request, provider="saml", client_id=sub_id)
+        kwargs = {"organization_slug": sub_id}
+    return _contained(lambda req, **kw: provider.redirect(req, "login", next_url=next_url))(
+        request, **kwargs
+    )
+
+
 @require_POST
 def oidc_login(request, provider_id: str):
     _agency_provider(request, provider_id)
@@ -74,6 +89,8 @@ def oidc_login(request, provider_id: str):
         )
     except SocialApp.DoesNotExist:
         raise Http404 from None
+    if provider.app.provider != "openid_connect":
+        raise Http404  # a SAML option's id: its flow starts at saml_login
     return _contained(lambda req, **kw: _start(req, provider))(request, provider_id=provider_id)
 
 
@@ -87,9 +104,12 @@ def oidc_callback(request, provider_id: str):
 @require_POST
 def saml_login(request, organization_slug: str):
     _agency_provider(request, organization_slug)
-    provider = adapters.PortalSocialAccountAdapter(request).get_provider(
-        request, provider="saml", client_id=organization_slug
-    )
+    try:
+        provider = adapters.PortalSocialAccountAdapter(request).get_provider(
+            request, provider="saml", client_id=organization_slug
+        )
+    except SocialApp.DoesNotExist:
+        raise Http404 from None  # an OIDC option's id
     return _contained(lambda req, **kw: _start(req, provider))(
         request, organization_slug=organization_slug
     )

@@ -64,6 +64,8 @@ def test_a_value_sealed_with_a_removed_key_is_refused_loudly(keys, settings):
 def test_master_keys_must_be_32_bytes_of_base64():
     good = base64.urlsafe_b64encode(_key()).decode()
     assert len(keyring.parse_master_keys(f"{good}, {good}")) == 2
+    as_hex = _key().hex()
+    assert keyring.parse_master_keys(as_hex) == [bytes.fromhex(as_hex)]
     with pytest.raises(ImproperlyConfigured, match="entry 2"):
         keyring.parse_master_keys(f"{good},{base64.urlsafe_b64encode(b'short').decode()}")
     with pytest.raises(ImproperlyConfigured):

@@ -20,7 +20,7 @@ from requests_portal.models import (
     ResponseTemplate,
 )
 
-DEMO_PASSWORD = "demo-password-springfield"  # noqa: S105 (development-only demo data)
+DEMO_PASSWORD = "demo-passphrase-2026"  # noqa: S105 (development-only demo data)
 
 AGENCIES = [
     {
@@ -192,4 +192,8 @@ class Command(BaseCommand):
             for email, _name, role, _dept in spec["people"]:
                 out.write(f"    {spec['slug']:<12} {role.label:<17} {email}")
         out.write(f"    {'(any agency)':<12} {'Requester':<17} {REQUESTER[0]}")
+        out.write(
+            "  Admins set up two-factor sign-in (any authenticator app) the first time they "
+            "sign in."
+        )
         out.write("")
