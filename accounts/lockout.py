@@ -76,7 +76,8 @@ def _lockouts_today(username: str, ip: str) -> int:
         .order_by("attempt_time", "id")
         .values_list("locked_out", flat=True)
     )
-    return sum(1 for before, now in zip([False, *flags], flags, strict=False) if now and not before)
+    pairs = zip([False, *flags], flags, strict=False)
+    return sum(1 for before, locked in pairs if locked and not before)
 
 
 def lockout_response(request, original_response=None, credentials=None):

@@ -299,6 +299,9 @@ AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
 AXES_USERNAME_CALLABLE = "accounts.lockout.username_from_request"
 AXES_RESET_ON_SUCCESS = True
+# Each username + IP's failures expire after its own (progressive) cool-off, not after the
+# cool-off of whoever signs in next.
+AXES_USE_ATTEMPT_EXPIRATION = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False

@@ -1,0 +1,68 @@
+"""Helpers shared by the identity tests (lockout, sessions, user administration, sign-up):
+real sign-ins through the login page, audit reads, links from sent mail, session rows."""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.urls import reverse
+
+from accounts.models import UserSession
+from accounts.tenancy import agency_context
+from audit.models import AuditEvent
+from tests.factories import TEST_PASSWORD
+
+_CSRF_VALUE = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
+_LINK = re.compile(r"https?://[^/\s]+(/\S+)")
+
+
+def events(agency, action: str | None = None) -> list[AuditEvent]:
+    """The audit events of an agency's chain (``None``: the platform chain), oldest first."""
+    with agency_context(agency, platform=agency is None):
+        rows = AuditEvent.objects.filter(agency=agency).order_by("id")
+        if action:
+            rows = rows.filter(action=action)
+        return list(rows)
+
+
+def sign_in(client, email: str, password: str = TEST_PASSWORD, **extra):
+    """POST the sign-in form as a browser does; ``extra`` reaches request.META (REMOTE_ADDR,
+    HTTP_USER_AGENT)."""
+    return client.post(
+        reverse("accounts:login"), {"username": email, "password": password}, **extra
+    )
+
+
+def signed_in_user_id(client) -> int | None:
+    value = client.session.get("_auth_user_id")
+    return int(value) if value is not None else None
+
+
+def page_body(response) -> str:
+    """The rendered page with the per-render CSRF masking taken out."""
+    return _CSRF_VALUE.sub(r"\1\2", response.content.decode())
+
+
+def link_path(message) -> str:
+    """The path of the (first) link in a sent email."""
+    match = _LINK.search(message.body)
+    assert match is not None, message.body
+    return match.group(1)
+
+
+def sessions_of(user, agency=None, *, live: bool = True) -> list[UserSession]:
+    """The user's session rows on one agency's host (``None``: the platform domain)."""
+    with agency_context(agency, platform=agency is None):
+        rows = UserSession.objects.filter(user=user, agency=agency).order_by("id")
+        if live:
+            rows = rows.filter(ended_at__isnull=True)
+        return list(rows)
+
+
+def quick_password(user, password: str = TEST_PASSWORD) -> None:
+    """Store the password with a cheap PBKDF2 hash: tests that fail many sign-ins on purpose
+    should not spend a second of hashing on each. (A successful sign-in still upgrades the
+    hash to Argon2id, as in production.)"""
+    user.password = PBKDF2PasswordHasher().encode(password, "quicksalt", iterations=1000)
+    user.save(update_fields=["password"])
