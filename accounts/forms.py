@@ -50,6 +50,16 @@ class LoginForm(AuthenticationForm):
         self.fields["password"].max_length = _PASSWORD_INPUT_MAX
         self.fields["username"].max_length = 254
 
+    def get_invalid_login_error(self):
+        # Where staff may not use passwords, a wrong password gets the same words as a right
+        # one refused (signin.password_refusal): no answer confirms a password.
+        hint = signin.sso_only_message(getattr(self.request, "agency", None))
+        if hint:
+            return ValidationError(
+                f"{self.error_messages['invalid_login']} {hint}", code="invalid_login"
+            )
+        return super().get_invalid_login_error()
+
     def clean(self):
         try:
             cleaned = super().clean()
@@ -72,7 +82,9 @@ class LoginForm(AuthenticationForm):
                     request=self.request,
                     details={"email": user.email, "reason": "password sign-in turned off"},
                 )
-                raise ValidationError(refusal, code="password_login_off")
+                raise ValidationError(
+                    f"{self.error_messages['invalid_login']} {refusal}", code="invalid_login"
+                )
         return cleaned
 
 

@@ -53,22 +53,47 @@ def redirect_to(request, candidate: str | None) -> HttpResponseRedirect:
     return HttpResponseRedirect(safe_next(request, candidate))
 
 
+def sso_only_message(agency) -> str:
+    """What staff of an agency without password sign-in should do instead ("" otherwise)."""
+    if agency is None or agency.staff_password_login:
+        return ""
+    from accounts import access
+
+    if access.sign_in_buttons(agency):
+        return (
+            f"{agency.name} staff sign in with their organisation account, not a password: "
+            "use the sign-in button for your organisation below."
+        )
+    if access.has_directory_sign_in(agency):
+        return (
+            f"{agency.name} staff sign in with their network username and password, not a "
+            "portal password."
+        )
+    return f"{agency.name} staff sign in with their organisation account, not a password."
+
+
 def password_refusal(user: User, agency) -> str | None:
-    """The message for staff of an agency that turned password sign-in off, else None."""
+    """The message for staff of an agency that turned password sign-in off, else None. The
+    sign-in form shows the same words after a wrong password there, so the answer never
+    tells whether the password was right."""
     if agency is None or agency.staff_password_login:
         return None
     if policy.membership_for(user, agency) is None:
         return None
-    return (
-        f"{agency.name} staff sign in with their organisation's account, not a password. "
-        "Use the sign-in button for your organisation below."
-    )
+    return sso_only_message(agency)
 
 
 def begin(
-    request, user: User, *, backend: str, method: str, next_url: str | None = None
+    request,
+    user: User,
+    *,
+    backend: str,
+    method: str,
+    next_url: str | None = None,
+    provider=None,
 ) -> HttpResponse:
-    """The first factor passed: ask for the second, or sign in."""
+    """The first factor passed: ask for the second, or sign in. ``provider`` is the SSO or
+    LDAP option used; its sign-in is recorded once the person is really signed in."""
     agency = getattr(request, "agency", None)
     sso_vouches = method in SSO_METHODS and agency is not None and agency.sso_counts_as_mfa
     if mfa.has_second_factor(user) and not sso_vouches:
@@ -79,6 +104,7 @@ def begin(
             "method": method,
             "at": int(time.time()),
             "next": safe_next(request, next_url),
+            "provider": provider.pk if provider is not None else None,
         }
         return HttpResponseRedirect(reverse("accounts:mfa_verify"))
     return finish(
@@ -88,6 +114,7 @@ def begin(
         method=method,
         mfa_method="sso" if sso_vouches else None,
         next_url=next_url,
+        provider=provider,
     )
 
 
@@ -99,10 +126,15 @@ def finish(
     method: str,
     mfa_method: str | None,
     next_url: str | None,
+    provider=None,
 ) -> HttpResponse:
     request.session.pop(PENDING, None)
     request.signin_method = method  # read by the auth.login audit receiver
     login(request, user, backend=backend)
+    if provider is not None:
+        from accounts.sso import linking
+
+        linking.record_sso_login(request, provider, user)
     sessions.start(request, user, method=method)
     if mfa_method:
         mfa.mark_session(request, mfa_method)
@@ -127,6 +159,13 @@ def pending(request) -> tuple[User, dict] | None:
 
 
 def complete_pending(request, user: User, data: dict, *, mfa_method: str) -> HttpResponse:
+    provider = None
+    if data.get("provider"):
+        from accounts.models import IdentityProvider
+
+        provider = IdentityProvider.objects.filter(
+            pk=data["provider"], agency=getattr(request, "agency", None)
+        ).first()
     return finish(
         request,
         user,
@@ -134,6 +173,7 @@ def complete_pending(request, user: User, data: dict, *, mfa_method: str) -> Htt
         method=data["method"],
         mfa_method=mfa_method,
         next_url=data.get("next"),
+        provider=provider,
     )
 
 

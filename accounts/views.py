@@ -12,7 +12,6 @@ from accounts.decorators import agency_permission
 from accounts.forms import LoginForm, PortalPasswordResetForm, PortalSetPasswordForm
 from accounts.models import Agency
 from accounts.sso import config as sso_config
-from accounts.sso import linking
 
 
 @require_safe
@@ -85,15 +84,13 @@ class LoginView(auth_views.LoginView):
     def form_valid(self, form):
         user = form.get_user()
         method = signin.method_for_backend(user.backend)
-        provider = getattr(self.request, "ldap_provider", None)
-        if method == "ldap" and provider is not None:
-            linking.record_sso_login(self.request, provider, user)
         return signin.begin(
             self.request,
             user,
             backend=user.backend,
             method=method,
             next_url=self.get_redirect_url(),
+            provider=getattr(self.request, "ldap_provider", None) if method == "ldap" else None,
         )
 
     def get_success_url(self):

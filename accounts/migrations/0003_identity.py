@@ -144,7 +144,10 @@ class Migration(migrations.Migration):
                         max_length=16,
                     ),
                 ),
-                ("name", models.CharField(max_length=80, verbose_name="Name people will recognise")),
+                (
+                    "name",
+                    models.CharField(max_length=80, verbose_name="Name people will recognise"),
+                ),
                 ("is_enabled", models.BooleanField(default=True)),
                 ("settings", models.JSONField(default=dict)),
                 ("sealed_secret", models.BinaryField(blank=True, null=True)),

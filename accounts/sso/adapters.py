@@ -84,6 +84,10 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
         saml_errors = (extra_context or {}).get("saml_errors")
         if saml_errors:
             reason += f" ({', '.join(saml_errors)})"
+        detail = (extra_context or {}).get("saml_last_error_reason")
+        if detail:
+            # python3-saml's own words (signature, audience, time window...): no secrets.
+            reason += f": {detail}"
         if row is not None:
             linking.record_failure(request, row, reason[:200])
         raise ImmediateHttpResponse(
@@ -140,7 +144,6 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
                     details={"method": config.protocol(row)},
                 )
                 raise ImmediateHttpResponse(signin.redirect_to(request, next_url))
-        linking.record_sso_login(request, row, user)
         raise ImmediateHttpResponse(
             signin.begin(
                 request,
@@ -148,5 +151,6 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
                 backend=SSO_BACKEND,
                 method=config.protocol(row),
                 next_url=next_url,
+                provider=row,
             )
         )

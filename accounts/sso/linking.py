@@ -217,7 +217,7 @@ def _unknown(request, provider, claims: Claims, mapped_role: str | None) -> User
         if invitation is None:
             session.pop(SESSION_INVITATION, None)
             _refuse(request, provider, f"invitation {why}", "That invitation link no longer works.")
-        if claims.email.lower() != invitation.email.lower():
+        if not claims.email_verified or claims.email.lower() != invitation.email.lower():
             _refuse(
                 request,
                 provider,
