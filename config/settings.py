@@ -478,7 +478,9 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"pgserver": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    # django-axes logs each failed sign-in with the typed email at WARNING: personal data
+    # stays in the audit log (access-controlled), not in application logs.
+    "loggers": {"pgserver": {"level": "WARNING"}, "axes": {"level": "ERROR"}},
 }
 
 SENTRY_DSN = env_str("SENTRY_DSN")
