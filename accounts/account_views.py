@@ -174,12 +174,7 @@ def reauthenticate(request):
     next_url = signin.safe_next(request, request.GET.get("next") or request.POST.get("next"))
     form = ReauthForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if ratelimits.limited(
-            request,
-            group="mfa_user",
-            rate=settings.RATE_LIMIT_MFA_PER_USER,
-            key=lambda group, req: f"user:{req.user.pk}",
-        ):
+        if ratelimits.code_attempts_exceeded(request, request.user):
             return ratelimits.too_many(request)
         ok = False
         method = ""

@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 
 import audit
 from accounts import audit_events, signin
-from accounts.models import Agency, Role, User
+from accounts.models import SIGNIN_POLICY_FIELDS, Agency, Role, User
 from accounts.tasks import send_email
 
 # Enough for any real password (the validators allow 256); bounds the hashing work.
@@ -222,14 +222,7 @@ class RoleForm(forms.Form):
 class SignInPolicyForm(forms.ModelForm):
     class Meta:
         model = Agency
-        fields = [
-            "mfa_required_for_admins",
-            "mfa_required_for_staff",
-            "staff_password_login",
-            "sso_counts_as_mfa",
-            "staff_idle_minutes",
-            "staff_session_hours",
-        ]
+        fields = list(SIGNIN_POLICY_FIELDS)
         help_texts = {
             "mfa_required_for_admins": "Strongly recommended. Admins can change everything.",
             "staff_password_login": "Turn off to make staff use single sign-on only. Residents "

@@ -3,7 +3,6 @@ codes, stepping up an existing session, and turning two-factor off."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -18,10 +17,6 @@ from accounts.decorators import require_recent_auth
 from accounts.forms import CodeForm, TotpConfirmForm
 
 WRONG_CODE = "That code didn't work. Check your authenticator app and try again."
-
-
-def _user_key(user):
-    return lambda group, request: f"user:{user.pk}"
 
 
 def _check_code(request, user, code: str) -> str | None:
@@ -75,9 +70,7 @@ def verify(request):
     user, data = found
     form = CodeForm(request.POST or None)
     if request.method == "POST":
-        if ratelimits.limited(
-            request, group="mfa_user", rate=settings.RATE_LIMIT_MFA_PER_USER, key=_user_key(user)
-        ):
+        if ratelimits.code_attempts_exceeded(request, user):
             return ratelimits.too_many(request)
         if form.is_valid():
             method = _check_code(request, user, form.cleaned_data["code"])
@@ -99,12 +92,7 @@ def step_up(request):
         return HttpResponseRedirect(f"{reverse('accounts:mfa_setup')}?next={next_url}")
     form = CodeForm(request.POST or None)
     if request.method == "POST":
-        if ratelimits.limited(
-            request,
-            group="mfa_user",
-            rate=settings.RATE_LIMIT_MFA_PER_USER,
-            key=_user_key(request.user),
-        ):
+        if ratelimits.code_attempts_exceeded(request, request.user):
             return ratelimits.too_many(request)
         if form.is_valid():
             method = _check_code(request, request.user, form.cleaned_data["code"])
@@ -128,12 +116,7 @@ def setup(request):
     device = mfa.pending_device(request.user)
     form = TotpConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if ratelimits.limited(
-            request,
-            group="mfa_user",
-            rate=settings.RATE_LIMIT_MFA_PER_USER,
-            key=_user_key(request.user),
-        ):
+        if ratelimits.code_attempts_exceeded(request, request.user):
             return ratelimits.too_many(request)
         if mfa.verify_totp(device, form.cleaned_data["code"]):
             with transaction.atomic():

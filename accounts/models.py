@@ -73,6 +73,17 @@ class Agency(models.Model):
         return self.name
 
 
+# The agency's sign-in policy: the fields an agency admin edits together (accounts.services).
+SIGNIN_POLICY_FIELDS = (
+    "mfa_required_for_admins",
+    "mfa_required_for_staff",
+    "staff_password_login",
+    "sso_counts_as_mfa",
+    "staff_idle_minutes",
+    "staff_session_hours",
+)
+
+
 class TenantOwned(models.Model):
     """Base for every table that belongs to one agency.
 

@@ -7,6 +7,7 @@ back-off): these stop volume from one address or against one account; those stop
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.template.response import TemplateResponse
 from django_ratelimit.core import is_ratelimited
 
@@ -26,3 +27,13 @@ def too_many(request) -> TemplateResponse:
     response = TemplateResponse(request, "accounts/rate_limited.html", {}, status=429)
     response["Retry-After"] = "600"
     return response.render()
+
+
+def code_attempts_exceeded(request, user) -> bool:
+    """Two-factor codes and re-authentication, per person (wherever they come from)."""
+    return limited(
+        request,
+        group="mfa_user",
+        rate=settings.RATE_LIMIT_MFA_PER_USER,
+        key=lambda group, req: f"user:{user.pk}",
+    )

@@ -25,6 +25,7 @@ from django.utils import timezone
 import audit
 from accounts import audit_events, mfa, policy, sessions
 from accounts.models import (
+    SIGNIN_POLICY_FIELDS,
     Agency,
     EmailChange,
     Invitation,
@@ -380,15 +381,6 @@ def member_unlock(*, membership: Membership, actor: User, request=None) -> int:
 
 
 # --- Sign-in policy ----------------------------------------------------------------------------
-
-SIGNIN_POLICY_FIELDS = (
-    "mfa_required_for_admins",
-    "mfa_required_for_staff",
-    "staff_password_login",
-    "sso_counts_as_mfa",
-    "staff_idle_minutes",
-    "staff_session_hours",
-)
 
 
 def signin_policy_update(*, agency: Agency, actor: User, values: dict, request=None) -> Agency:
