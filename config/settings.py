@@ -196,6 +196,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
+    "documents.tasks.*": {"queue": "documents"},
     "accounts.tasks.send_email": {"queue": "notifications"},
     "requests_portal.tasks.*": {"queue": "notifications"},
 }
@@ -392,6 +393,38 @@ if not all(
 ):
     raise ImproperlyConfigured("REQUEST_SUBMIT_RATE_PER_IP/_PER_EMAIL must look like '10/h'.")
 
+# --- Documents (issue 5) -------------------------------------------------------------------
+# Ciphertext only, in S3 (a private bucket) in production, in a local folder otherwise; the
+# agencies' escrow keys in a separate key store that database backups never contain.
+DOCUMENTS_LOCAL_ROOT = BASE_DIR / ".local" / "documents"
+KEYSTORE_LOCAL_ROOT = BASE_DIR / ".local" / "keystore"
+DOCUMENTS_S3_BUCKET = env_str("DOCUMENTS_S3_BUCKET", "") or ""
+KEYSTORE_S3_BUCKET = env_str("KEYSTORE_S3_BUCKET", "") or DOCUMENTS_S3_BUCKET
+DOCUMENTS_S3_ENDPOINT_URL = env_str("DOCUMENTS_S3_ENDPOINT_URL", "") or ""
+DOCUMENTS_S3_REGION = env_str("DOCUMENTS_S3_REGION", "") or ""
+DOCUMENTS_S3_ADDRESSING_STYLE = env_choice(
+    "DOCUMENTS_S3_ADDRESSING_STYLE", ("auto", "path", "virtual"), "auto"
+)
+DOCUMENTS_S3_ACCESS_KEY_ID = env_str("DOCUMENTS_S3_ACCESS_KEY_ID", "") or ""
+DOCUMENTS_S3_SECRET_ACCESS_KEY = env_str("DOCUMENTS_S3_SECRET_ACCESS_KEY", "") or ""
+# The provider's own encryption as a second layer: "aws:kms" (SSE-KMS) where available.
+DOCUMENTS_S3_SSE = env_choice("DOCUMENTS_S3_SSE", ("", "AES256", "aws:kms"), "")
+DOCUMENTS_S3_KMS_KEY_ID = env_str("DOCUMENTS_S3_KMS_KEY_ID", "") or ""
+# AWS KMS instead of the master keyring for the outer layer of agency keys (optional).
+DOCUMENTS_KMS_KEY_ID = env_str("DOCUMENTS_KMS_KEY_ID", "") or ""
+DOCUMENTS_KMS_REGION = env_str("DOCUMENTS_KMS_REGION", "") or ""
+DOCUMENTS_KMS_ENDPOINT_URL = env_str("DOCUMENTS_KMS_ENDPOINT_URL", "") or ""
+# Uploads: chunks of a resumable upload (a whole number of 64 KiB segments), the default
+# per-agency size limit, and how long an unfinished upload may wait.
+DOCUMENT_CHUNK_SIZE = 8 * 1024 * 1024
+DOCUMENT_DEFAULT_MAX_MB = env_int("DOCUMENT_DEFAULT_MAX_MB", 2048, minimum=1)
+DOCUMENT_UPLOAD_HOURS = 24
+# Download links expire after this many seconds.
+DOCUMENT_LINK_SECONDS = env_int("DOCUMENT_LINK_SECONDS", 300, minimum=30)
+# A clamd daemon for malware scanning ("host:port" or a Unix socket path); EICAR,
+# disguised executables and archive limits are always checked.
+CLAMD_ADDRESS = env_str("CLAMD_ADDRESS", "") or ""
+
 # --- Email ---------------------------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST")
 if EMAIL_HOST:
@@ -518,6 +551,8 @@ def _refuse_unsafe_production() -> None:
         and "must be a real sender address in production",
         "PORTAL_MASTER_KEYS": not PORTAL_MASTER_KEYS
         and "must be set in production (it seals SSO secrets; see docs/operations.md)",
+        "DOCUMENTS_S3_BUCKET": not DOCUMENTS_S3_BUCKET
+        and "must name the private bucket for documents in production (dynos have no disk)",
     }
     for name, message in problems.items():
         if message:

@@ -31,6 +31,7 @@ MANAGED = {
     "PORTAL_MASTER_KEYS",
     "PASSWORD_BREACH_ON_ERROR",
     "INVITATION_TIMEOUT_MINUTES",
+    "DOCUMENTS_S3_BUCKET",
 }
 PRODUCTION = {
     "PORTAL_ENV": "production",
@@ -41,6 +42,7 @@ PRODUCTION = {
     "PORTAL_BASE_DOMAIN": "records.example.gov",
     "DEFAULT_FROM_EMAIL": "Records <records@example.gov>",
     "PORTAL_MASTER_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+    "DOCUMENTS_S3_BUCKET": "records-documents",
 }
 
 
@@ -91,6 +93,7 @@ def test_production_settings_pass_check_deploy_at_warning_level():
         ({"PORTAL_MASTER_KEYS": "not-a-key"}, "PORTAL_MASTER_KEYS"),
         ({"PASSWORD_BREACH_ON_ERROR": "sometimes"}, "PASSWORD_BREACH_ON_ERROR"),
         ({"INVITATION_TIMEOUT_MINUTES": "600"}, "INVITATION_TIMEOUT_MINUTES"),
+        ({"DOCUMENTS_S3_BUCKET": ""}, "DOCUMENTS_S3_BUCKET"),
     ],
 )
 def test_production_refuses_to_start_and_names_the_setting(change, named):

@@ -1,0 +1,269 @@
+"""The key hierarchy of documents.
+
+    master keyring (PORTAL_MASTER_KEYS, or AWS KMS)     outer layer of each agency key
+      + escrow key per agency key version (key store)    inner layer; deleted to shred
+        -> agency key-encryption key (AgencyKey.wrapped)
+          -> per-version data key (DocumentVersion.wrapped_key)
+            -> content (documents.crypto streaming AEAD)
+
+- Rotating the master key re-seals the outer layer of every agency key (``reseal``);
+  rotating an agency key makes a new version and re-wraps every data key (``rotate``).
+  Neither touches content.
+- Destroying an agency's keys (``destroy_agency_keys``) deletes the escrow keys from the key
+  store and overwrites the rows: every copy of the database, backups included, then holds
+  only keys that nothing can open, so the documents are unreadable everywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from config import keyring
+from documents import crypto
+from documents.models import AgencyKey, DocumentVersion, Upload
+from documents.storage import BlobMissing, key_store
+
+
+class KeyUnavailable(Exception):
+    """The agency's key cannot be opened: destroyed (shredded), or its escrow is gone."""
+
+
+_KEY_LOCK = 0x4B455953  # "KEYS": advisory-lock namespace for creating an agency's first key
+_cache: dict[tuple[int, int, str], bytes] = {}
+_cache_lock = threading.Lock()
+
+
+def _outer_aad(agency_id: int, version: int) -> str:
+    return f"documents/agency-key|agency={agency_id}|version={version}"
+
+
+def _inner_aad(agency_id: int, version: int) -> bytes:
+    return f"documents/agency-key-escrow|agency={agency_id}|version={version}".encode()
+
+
+def _escrow_name(agency_id: int, version: int) -> str:
+    return f"agency-{agency_id}/key-{version}"
+
+
+def _dek_aad(agency_id: int, document_id: str, number: int) -> bytes:
+    return f"documents/data-key|agency={agency_id}|document={document_id}|version={number}".encode()
+
+
+# --- The outer layer: master keyring or KMS ------------------------------------------------
+
+
+def _kms_client():
+    import boto3
+
+    return boto3.client(
+        "kms",
+        region_name=settings.DOCUMENTS_KMS_REGION or None,
+        endpoint_url=settings.DOCUMENTS_KMS_ENDPOINT_URL or None,
+    )
+
+
+def _seal_outer(agency_id: int, version: int, inner: bytes) -> tuple[str, bytes]:
+    if settings.DOCUMENTS_KMS_KEY_ID:
+        response = _kms_client().encrypt(
+            KeyId=settings.DOCUMENTS_KMS_KEY_ID,
+            Plaintext=inner,
+            EncryptionContext={"agency": str(agency_id), "version": str(version)},
+        )
+        return AgencyKey.Backend.KMS, response["CiphertextBlob"]
+    return AgencyKey.Backend.MASTER, keyring.seal(inner, aad=_outer_aad(agency_id, version))
+
+
+def _open_outer(row: AgencyKey) -> bytes:
+    wrapped = bytes(row.wrapped)
+    if row.backend == AgencyKey.Backend.KMS:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return _kms_client().decrypt(
+                CiphertextBlob=wrapped,
+                EncryptionContext={"agency": str(row.agency_id), "version": str(row.version)},
+            )["Plaintext"]
+        except (ClientError, BotoCoreError) as error:
+            raise KeyUnavailable("AWS KMS refused to open the agency key") from error
+    try:
+        return keyring.open_sealed(wrapped, aad=_outer_aad(row.agency_id, row.version))
+    except keyring.SealError as error:
+        raise KeyUnavailable(str(error)) from None
+
+
+# --- Agency keys -----------------------------------------------------------------------------
+
+
+def create_agency_key(agency_id: int) -> AgencyKey:
+    """A new version of the agency's key (the first one on its first upload)."""
+    latest = AgencyKey.objects.filter(agency_id=agency_id).order_by("-version").first()
+    version = (latest.version + 1) if latest else 1
+    kek, escrow = os.urandom(32), os.urandom(32)
+    name = _escrow_name(agency_id, version)
+    key_store().write(name, [escrow])
+    try:
+        inner = crypto.wrap(escrow, kek, aad=_inner_aad(agency_id, version))
+        backend, outer = _seal_outer(agency_id, version, inner)
+        with transaction.atomic():
+            return AgencyKey.objects.create(
+                agency_id=agency_id, version=version, backend=backend, wrapped=outer
+            )
+    except BaseException:
+        key_store().delete(name)  # no escrow without its row
+        raise
+
+
+def current_key(agency_id: int) -> AgencyKey:
+    row = (
+        AgencyKey.objects.filter(agency_id=agency_id, destroyed_at__isnull=True)
+        .order_by("-version")
+        .first()
+    )
+    if row is not None:
+        return row
+    if AgencyKey.objects.filter(agency_id=agency_id, destroyed_at__isnull=False).exists():
+        raise KeyUnavailable("this agency's keys were destroyed")
+    # Serialise the first key of an agency: two uploads racing must not both make one (there
+    # is no row to lock yet, so an advisory lock held to the end of the transaction).
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_KEY_LOCK, int(agency_id)])
+        row = AgencyKey.objects.filter(agency_id=agency_id).order_by("-version").first()
+        return row if row is not None else create_agency_key(agency_id)
+
+
+def _open_key(row: AgencyKey) -> bytes:
+    if row.destroyed_at is not None:
+        raise KeyUnavailable("this agency's keys were destroyed")
+    fingerprint = hashlib.sha256(bytes(row.wrapped)).hexdigest()
+    cache_key = (row.agency_id, row.version, fingerprint)
+    with _cache_lock:
+        if cache_key in _cache:
+            return _cache[cache_key]
+    inner = _open_outer(row)
+    try:
+        escrow = b"".join(key_store().read(_escrow_name(row.agency_id, row.version)))
+    except BlobMissing:
+        raise KeyUnavailable("the agency key's escrow is gone (destroyed)") from None
+    try:
+        kek = crypto.unwrap(escrow, inner, aad=_inner_aad(row.agency_id, row.version))
+    except crypto.DecryptionError as error:
+        raise KeyUnavailable(str(error)) from None
+    with _cache_lock:
+        _cache[cache_key] = kek
+    return kek
+
+
+def agency_key(agency_id: int, version: int) -> bytes:
+    row = AgencyKey.objects.filter(agency_id=agency_id, version=version).first()
+    if row is None:
+        raise KeyUnavailable("no such agency key")
+    return _open_key(row)
+
+
+def forget_cached_keys() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+# --- Data keys -------------------------------------------------------------------------------
+
+
+def new_wrapped_data_key(agency_id: int, document_id: str, number: int) -> tuple[bytes, int, bytes]:
+    """(data key, agency key version, wrapped data key) for a new document version."""
+    row = current_key(agency_id)
+    data_key = crypto.new_data_key()
+    wrapped = crypto.wrap(_open_key(row), data_key, aad=_dek_aad(agency_id, document_id, number))
+    return data_key, row.version, wrapped
+
+
+def data_key(
+    agency_id: int, document_id: str, number: int, kek_version: int, wrapped: bytes
+) -> bytes:
+    try:
+        return crypto.unwrap(
+            agency_key(agency_id, kek_version),
+            bytes(wrapped),
+            aad=_dek_aad(agency_id, document_id, number),
+        )
+    except crypto.DecryptionError as error:
+        raise KeyUnavailable(str(error)) from None
+
+
+def version_data_key(version: DocumentVersion) -> bytes:
+    return data_key(
+        version.agency_id,
+        str(version.document.public_id),
+        version.number,
+        version.kek_version,
+        version.wrapped_key,
+    )
+
+
+# --- Rotation and destruction ------------------------------------------------------------------
+
+
+def reseal(agency_id: int) -> int:
+    """Seal the outer layer of the agency's live keys with the current master key (or KMS
+    key). Returns how many were re-sealed."""
+    count = 0
+    for row in AgencyKey.objects.select_for_update().filter(
+        agency_id=agency_id, destroyed_at__isnull=True
+    ):
+        if row.backend == AgencyKey.Backend.MASTER and keyring.sealed_with_current_key(row.wrapped):
+            continue
+        inner = _open_outer(row)
+        row.backend, row.wrapped = _seal_outer(agency_id, row.version, inner)
+        row.save(update_fields=["backend", "wrapped"])
+        count += 1
+    return count
+
+
+def rotate(agency_id: int) -> tuple[int, int]:
+    """A new agency key version; every data key (documents and uploads in progress) is
+    re-wrapped with it. Content is not touched. Returns (new version, keys re-wrapped)."""
+    new_row = create_agency_key(agency_id)
+    new_kek = _open_key(new_row)
+    rewrapped = 0
+    for version in (
+        DocumentVersion.objects.select_for_update()
+        .filter(agency_id=agency_id)
+        .select_related("document")
+    ):
+        key = version_data_key(version)
+        version.wrapped_key = crypto.wrap(
+            new_kek, key, aad=_dek_aad(agency_id, str(version.document.public_id), version.number)
+        )
+        version.kek_version = new_row.version
+        version.save(update_fields=["wrapped_key", "kek_version"])
+        rewrapped += 1
+    for upload in Upload.objects.select_for_update().filter(agency_id=agency_id):
+        key = data_key(
+            agency_id, str(upload.document_public_id), 1, upload.kek_version, upload.wrapped_key
+        )
+        upload.wrapped_key = crypto.wrap(
+            new_kek, key, aad=_dek_aad(agency_id, str(upload.document_public_id), 1)
+        )
+        upload.kek_version = new_row.version
+        upload.save(update_fields=["wrapped_key", "kek_version"])
+        rewrapped += 1
+    return new_row.version, rewrapped
+
+
+def destroy_agency_keys(agency_id: int) -> int:
+    """Crypto-shredding: delete every escrow key of the agency and overwrite its rows.
+    Irreversible. Returns how many key versions were destroyed."""
+    rows = list(AgencyKey.objects.select_for_update().filter(agency_id=agency_id))
+    for row in rows:
+        key_store().delete(_escrow_name(agency_id, row.version))
+        row.wrapped = b"\x00" * len(bytes(row.wrapped))
+        row.destroyed_at = row.destroyed_at or timezone.now()
+        row.save(update_fields=["wrapped", "destroyed_at"])
+    forget_cached_keys()
+    return len(rows)
