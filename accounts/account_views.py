@@ -20,12 +20,14 @@ from accounts import (
     access,
     audit_events,
     mfa,
+    mfa_views,
     ratelimits,
     services,
     sessions,
     signin,
+    tenancy,
 )
-from accounts.decorators import require_recent_auth
+from accounts.decorators import ACCOUNT_PROOF_PARAMETER, require_account_proof, require_recent_auth
 from accounts.forms import (
     EmailChangeForm,
     InvitationPasswordForm,
@@ -67,10 +69,23 @@ def security(request):
 
 
 @login_required
+@require_account_proof
 @require_http_methods(["GET", "HEAD", "POST"])
 def password_change(request):
+    """Django's form checks the old password directly (not through ``authenticate``, so
+    django-axes does not count it): each try counts against the person's code and
+    re-authentication limit, and a wrong one is recorded like a failed re-authentication."""
     form = PortalPasswordChangeForm(request.user, request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and ratelimits.code_attempts_exceeded(request, request.user):
+        return ratelimits.too_many(request)
+    valid = request.method == "POST" and form.is_valid()
+    if request.method == "POST" and "old_password" in form.errors:
+        audit.record(
+            audit_events.REAUTH_FAILED.code,
+            request=request,
+            details={"method": "password change"},
+        )
+    if valid:
         with transaction.atomic():
             user = form.save()
             # Keeps this session (its stored password hash is refreshed); the others end.
@@ -105,6 +120,7 @@ def session_end(request, session_id: int):
 
 @login_required
 @require_POST
+@require_account_proof(return_to="accounts:security")
 def sessions_end_others(request):
     with transaction.atomic():
         ended = sessions.end_all(
@@ -139,7 +155,7 @@ def profile(request):
 
 
 @login_required
-@require_recent_auth
+@require_account_proof
 @require_http_methods(["GET", "HEAD", "POST"])
 def email_change(request):
     form = EmailChangeForm(request.POST or None)
@@ -149,16 +165,20 @@ def email_change(request):
         )
         messages.success(
             request,
-            "We sent a link to the new address. Your email changes when you open it "
-            "(within an hour).",
+            "We sent a link to the new address. Your email changes when you open it and "
+            "confirm (within an hour).",
         )
         return HttpResponseRedirect(reverse("accounts:profile"))
     return render(request, "accounts/email_change.html", {"form": form})
 
 
 @login_required
-@require_http_methods(["GET", "HEAD"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def email_change_confirm(request, token: str):
+    """GET shows a button; only the POST changes the address (mail scanners and link
+    previews that open the link must not change anyone's email)."""
+    if request.method != "POST":
+        return render(request, "accounts/email_change_confirm.html")
     if services.email_change_confirm(user=request.user, token=token, request=request):
         messages.success(request, f"Your email address is now {request.user.email}.")
     else:
@@ -166,33 +186,77 @@ def email_change_confirm(request, token: str):
     return HttpResponseRedirect(reverse("accounts:profile"))
 
 
+def _reauth_with_code(request, code: str) -> tuple[bool, str]:
+    """(passed, method) for a code typed at re-authentication: the authenticator's code, or
+    one of the person's recovery codes."""
+    user = request.user
+    if mfa_views.looks_like_recovery_code(code):
+        return mfa.use_recovery_code(user, code), "recovery"
+    device = mfa.confirmed_device(user)
+    return device is not None and mfa.verify_totp(device, code), "totp"
+
+
+def _reauth_with_password(request, password: str) -> tuple[bool, str]:
+    """(passed, method): only the portal password itself counts; through authenticate(), so
+    django-axes counts wrong passwords here too."""
+    user = authenticate(request, username=request.user.email, password=password)
+    ok = (
+        user is not None
+        and user.pk == request.user.pk
+        and getattr(user, "backend", "") == signin.PASSWORD_BACKEND
+    )
+    if ok:
+        # A correct password may have been re-hashed (an older hasher upgraded to
+        # Argon2id); keep this session valid for the new hash.
+        update_session_auth_hash(request, user)
+    return ok, "password"
+
+
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def reauthenticate(request):
     """Prove it is still you before a sensitive change: password or two-factor code (or,
-    for single sign-on users, signing in with the provider again)."""
+    for the agency's own settings, signing in with its single sign-on again).
+
+    For changes to the account itself (``?account=1``, from ``require_account_proof``) the
+    page offers no single sign-on: that proves only what one agency's provider says, and
+    the account may work for others. Someone with two-factor on then also needs their code
+    unless this session already passed it. Staff of an agency that turned password sign-in
+    off can't confirm with a portal password on its site."""
     next_url = signin.safe_next(request, request.GET.get("next") or request.POST.get("next"))
+    for_account = (
+        request.GET.get(ACCOUNT_PROOF_PARAMETER) or request.POST.get(ACCOUNT_PROOF_PARAMETER)
+    ) == "1"
+    user = request.user
+    agency = getattr(request, "agency", None)
+    has_mfa = mfa.has_second_factor(user)
+    password_refusal = signin.password_refusal(user, agency)
+    code_required = (
+        for_account and has_mfa and mfa.session_method(request) not in signin.ACCOUNT_FACTORS
+    )
+    password_allowed = user.has_usable_password() and password_refusal is None and not code_required
     form = ReauthForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if ratelimits.code_attempts_exceeded(request, request.user):
+        if ratelimits.code_attempts_exceeded(request, user):
             return ratelimits.too_many(request)
         ok = False
         method = ""
         if form.cleaned_data.get("code"):
-            device = mfa.confirmed_device(request.user)
-            ok = device is not None and mfa.verify_totp(device, form.cleaned_data["code"])
-            method = "totp"
-        elif form.cleaned_data.get("password"):
-            # Through authenticate(), so django-axes counts wrong passwords here too.
-            user = authenticate(
-                request, username=request.user.email, password=form.cleaned_data["password"]
-            )
-            ok = user is not None and user.pk == request.user.pk
-            method = "password"
+            ok, method = _reauth_with_code(request, form.cleaned_data["code"])
             if ok:
-                # A correct password may have been re-hashed (an older hasher upgraded to
-                # Argon2id); keep this session valid for the new hash.
-                update_session_auth_hash(request, user)
+                signin.passed_second_factor(request, method)
+        elif form.cleaned_data.get("password") and password_allowed:
+            ok, method = _reauth_with_password(request, form.cleaned_data["password"])
+            if ok:
+                signin.mark_account_proof(request)
+        elif form.cleaned_data.get("password"):
+            method = "password"
+            form.add_error(
+                None,
+                password_refusal
+                or "Enter a code from your authenticator app: your password alone is not "
+                "enough for this change.",
+            )
         if ok:
             signin.mark_reauthenticated(request)
             audit.record(
@@ -200,18 +264,25 @@ def reauthenticate(request):
             )
             return HttpResponseRedirect(next_url)
         audit.record(audit_events.REAUTH_FAILED.code, request=request, details={"method": method})
-        form.add_error(None, "That didn't match. Try again.")
-    agency = getattr(request, "agency", None)
-    linked = [i.provider for i in access.linked_identities(request.user, agency)]
+        if not form.errors:
+            form.add_error(None, "That didn't match. Try again.")
+    linked = [i.provider for i in access.linked_identities(user, agency)]
     return render(
         request,
         "accounts/reauthenticate.html",
         {
             "form": form,
             "next": next_url,
-            "has_password": request.user.has_usable_password(),
-            "has_mfa": mfa.has_second_factor(request.user),
-            "sso": [(p, sso_config.sign_in_path(p)) for p in linked if p.is_enabled],
+            "for_account": for_account,
+            "has_password": password_allowed,
+            "password_refused": user.has_usable_password() and password_refusal is not None,
+            "code_required": code_required,
+            "has_mfa": has_mfa,
+            "sso": []
+            if for_account
+            else [(p, sso_config.sign_in_path(p)) for p in linked if p.is_enabled],
+            "platform_url": tenancy.platform_origin() + reverse("accounts:login"),
+            "platform_host": settings.PORTAL_BASE_DOMAIN,
         },
     )
 

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
-import socket
 import uuid
-from urllib.parse import urlsplit
 
 from cryptography import x509
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from accounts.models import IdentityProvider, ProviderKind, Role
+from accounts.sso import endpoints
 
 _ROLE_CHOICES = [("", "Nobody: invitations only")] + [(r.value, r.label) for r in Role]
 _MAPPING_LINE = re.compile(r"^\s*(?P<group>.+?)\s*=\s*(?P<role>[a-z_]+)\s*$")
@@ -21,30 +18,18 @@ _MAPPING_LINE = re.compile(r"^\s*(?P<group>.+?)\s*=\s*(?P<role>[a-z_]+)\s*$")
 
 def _refuse_internal_host(host: str) -> None:
     """The portal will connect to this host: in production, never to itself, the cloud's
-    metadata service or other link-local addresses (an admin-supplied URL must not become a
-    way into the platform's own network)."""
-    if settings.SSO_ALLOW_LOOPBACK_PROVIDERS:
-        return
+    metadata service or other link-local addresses (accounts.sso.endpoints)."""
     try:
-        infos = socket.getaddrinfo(host, None)
-    except (OSError, UnicodeError):
-        raise ValidationError(f"{host} could not be found.") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if address.is_loopback or address.is_link_local or address.is_unspecified:
-            raise ValidationError("That address is not allowed.")
+        endpoints.refuse_internal_host(host)
+    except endpoints.UnsafeEndpoint as error:
+        raise ValidationError(str(error)) from None
 
 
 def _https_url(value: str) -> str:
-    parts = urlsplit(value)
-    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    allowed = parts.scheme == "https" or (
-        parts.scheme == "http" and loopback and settings.SSO_ALLOW_LOOPBACK_PROVIDERS
-    )
-    if not allowed or not parts.hostname:
-        raise ValidationError("Use an https:// address.")
-    _refuse_internal_host(parts.hostname)
-    return value.strip()
+    try:
+        return endpoints.https_url(value)
+    except endpoints.UnsafeEndpoint as error:
+        raise ValidationError(str(error)) from None
 
 
 def parse_role_mapping(text: str) -> list[dict]:
@@ -239,14 +224,25 @@ def _saml_fields() -> dict:
             required=False,
             initial="http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
         ),
+        "subject_attribute": forms.CharField(
+            label="Stable id attribute",
+            max_length=200,
+            required=False,
+            help_text="Optional. The attribute that names each person for good, e.g. "
+            "http://schemas.microsoft.com/identity/claims/objectidentifier for Entra ID. "
+            "Leave empty when your identity provider sends a persistent NameID; an email "
+            "address is not a stable id and is refused.",
+        ),
     }
 
 
 def _ldap_uri(value: str) -> None:
-    parts = urlsplit(value)
-    if parts.scheme not in ("ldap", "ldaps") or not parts.hostname:
-        raise ValidationError("Use an ldaps:// or ldap:// address.")
-    _refuse_internal_host(parts.hostname)
+    """Exactly one ldap:// or ldaps:// server (python-ldap would take a space-separated list
+    and try each in turn, past the host check and the STARTTLS rule)."""
+    try:
+        endpoints.check_ldap_server(value)
+    except endpoints.UnsafeEndpoint as error:
+        raise ValidationError(str(error)) from None
 
 
 def _user_filter(value: str) -> None:
@@ -316,13 +312,11 @@ class LdapProviderChecks:
 
     @staticmethod
     def clean(form: ProviderForm) -> None:
-        uri = form.cleaned_data.get("server_uri", "")
-        loopback = urlsplit(uri).hostname in ("127.0.0.1", "localhost", "::1")
-        if (
-            uri.startswith("ldap://")
-            and not form.cleaned_data.get("start_tls")
-            and not (loopback and settings.SSO_ALLOW_LOOPBACK_PROVIDERS)
-        ):
+        uri = form.cleaned_data.get("server_uri")
+        if not uri:
+            return  # refused by its own validator
+        scheme, host = endpoints.ldap_server(uri)
+        if endpoints.plain_ldap_refused(scheme, host, bool(form.cleaned_data.get("start_tls"))):
             form.add_error(
                 "start_tls", "Use ldaps:// or turn on STARTTLS: passwords must be encrypted."
             )

@@ -157,8 +157,12 @@ def member_sessions_end(request, membership_id: int):
 @agency_permission(policy.USERS_MANAGE)
 def member_unlock(request, membership_id: int):
     member = access.get_membership_for(request.user, request.agency, membership_id)
-    services.member_unlock(membership=member, actor=request.user, request=request)
-    messages.success(request, f"{member.user.email} can try signing in again.")
+    try:
+        services.member_unlock(membership=member, actor=request.user, request=request)
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{member.user.email} can try signing in again.")
     return _member_page(member)
 
 
@@ -168,7 +172,11 @@ def member_unlock(request, membership_id: int):
 def member_mfa_reset(request, membership_id: int):
     member = access.get_membership_for(request.user, request.agency, membership_id)
     if request.method == "POST":
-        services.member_mfa_reset(membership=member, actor=request.user, request=request)
+        try:
+            services.member_mfa_reset(membership=member, actor=request.user, request=request)
+        except services.ServiceError as error:
+            messages.error(request, str(error))
+            return _member_page(member)
         messages.success(
             request,
             f"Two-factor sign-in was reset for {member.user.email}. They set it up again at "
@@ -268,7 +276,7 @@ def provider_new(request, kind: str):
         try:
             provider = _save_provider(request, form, kind, None)
         except services.ServiceError as error:
-            form.add_error(None, str(error))
+            form.add_error(getattr(error, "field", None), str(error))
         else:
             messages.success(request, f"{provider.name} is saved.")
             return HttpResponseRedirect(
@@ -293,7 +301,7 @@ def provider_edit(request, provider_id: int):
         try:
             _save_provider(request, form, provider.kind, provider)
         except services.ServiceError as error:
-            form.add_error(None, str(error))
+            form.add_error(getattr(error, "field", None), str(error))
         else:
             messages.success(request, f"{form.cleaned_data['name']} is saved.")
             return HttpResponseRedirect(
@@ -314,8 +322,13 @@ def provider_edit(request, provider_id: int):
     )
 
 
+def _provider_edit_page(request, provider_id: int) -> str:
+    return reverse("staff:provider_edit", kwargs={"provider_id": provider_id})
+
+
 @require_POST
 @agency_permission(policy.AGENCY_SETTINGS)
+@require_recent_auth(return_to="staff:signin_settings")
 def provider_delete(request, provider_id: int):
     provider = access.get_identity_provider_for(request.user, request.agency, provider_id)
     try:
@@ -328,17 +341,30 @@ def provider_delete(request, provider_id: int):
 
 @require_POST
 @agency_permission(policy.AGENCY_SETTINGS)
+@require_recent_auth(return_to=_provider_edit_page)
 def provider_test(request, provider_id: int):
     """Try the LDAP settings: bind as the service account, find a person, and optionally
-    check their password. Shows what happened; signs nobody in, changes nothing."""
+    check their password. Shows what happened; signs nobody in, changes nothing. It can
+    check directory passwords, so it counts against the admin's code and re-authentication
+    limit, and every run is recorded (never the password)."""
     provider = access.get_identity_provider_for(request.user, request.agency, provider_id)
     if provider.kind != ProviderKind.LDAP:
         raise Http404
+    if ratelimits.code_attempts_exceeded(request, request.user):
+        return ratelimits.too_many(request)
     form = LdapTestForm(request.POST)
     result = None
     if form.is_valid():
         result = ldap_check.run(
             provider, form.cleaned_data["username"], form.cleaned_data["password"]
+        )
+        services.provider_tested(
+            provider=provider,
+            actor=request.user,
+            username=form.cleaned_data["username"],
+            password_checked=bool(form.cleaned_data["password"]),
+            steps=result,
+            request=request,
         )
     status = 400 if form.errors else 200
     return render(

@@ -57,6 +57,7 @@ SSO_ROLE_SYNCED = register(
 PROVIDER_CREATED = register("sso.provider_created", "{actor} added the sign-in option {name}")
 PROVIDER_UPDATED = register("sso.provider_updated", "{actor} changed the sign-in option {name}")
 PROVIDER_DELETED = register("sso.provider_deleted", "{actor} removed the sign-in option {name}")
+PROVIDER_TESTED = register("sso.provider_tested", "{actor} tested the sign-in option {name}")
 SIGNIN_POLICY_CHANGED = register(
     "agency.signin_policy_changed", "{actor} changed the sign-in policy"
 )

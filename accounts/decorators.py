@@ -1,5 +1,8 @@
-"""The one way a staff view declares what it needs: ``@agency_permission(policy.X)``; and
-``@require_recent_auth`` for changes that need the person to prove who they are again."""
+"""The one way a staff view declares what it needs: ``@agency_permission(policy.X)``;
+``@require_recent_auth`` for the agency's own sensitive changes (the person proves who they
+are again; the agency's single sign-on may vouch); ``@require_account_proof`` for changes
+to the account itself, which every agency relies on (only the portal password or a
+two-factor code will do: see accounts.signin)."""
 
 from functools import wraps
 
@@ -11,11 +14,22 @@ from django.utils.http import urlencode
 
 from accounts import mfa, policy, signin
 
+ACCOUNT_PROOF_PARAMETER = "account"
 
-def _to(url_name: str, request) -> HttpResponseRedirect:
-    return HttpResponseRedirect(
-        f"{reverse(url_name)}?{urlencode({'next': request.get_full_path()})}"
-    )
+
+def _to(url_name: str, request, *, next_url: str | None = None, **extra) -> HttpResponseRedirect:
+    query = {"next": next_url or request.get_full_path(), **extra}
+    return HttpResponseRedirect(f"{reverse(url_name)}?{urlencode(query)}")
+
+
+def _return_to(return_to, request, args, kwargs) -> str | None:
+    """Where to come back after confirming: the page itself (views answering GET), or for
+    POST-only actions a page given as a URL name or a callable of the view's arguments."""
+    if return_to is None:
+        return None
+    if callable(return_to):
+        return return_to(request, *args, **kwargs)
+    return reverse(return_to)
 
 
 def agency_permission(permission: policy.Permission):
@@ -48,21 +62,60 @@ def agency_permission(permission: policy.Permission):
     return decorator
 
 
-def require_recent_auth(view):
-    """Changing two-factor, an email address, roles or the sign-in policy needs a sign-in
-    (or a re-confirmation) within settings.REAUTHENTICATION_MAX_AGE. Place it inside
-    ``@agency_permission`` (so outsiders still get 404 first). Views using it answer GET on
-    the same URL, where the person lands again after confirming."""
+def require_recent_auth(view=None, *, return_to=None):
+    """Changing roles, the sign-in policy or sign-in options needs a sign-in (or a
+    re-confirmation, single sign-on included) within settings.REAUTHENTICATION_MAX_AGE.
+    Place it inside ``@agency_permission`` (so outsiders still get 404 first). Views using
+    it answer GET on the same URL, where the person lands again after confirming; POST-only
+    views name the page to come back to with ``return_to``."""
 
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not signin.recently_authenticated(request):
-            # After confirming, the person comes back to the same page (views using this
-            # decorator answer GET with their form); posted data is not carried through.
-            return _to("accounts:reauthenticate", request)
-        return view(request, *args, **kwargs)
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not signin.recently_authenticated(request):
+                # After confirming, the person comes back to the page; posted data is not
+                # carried through.
+                return _to(
+                    "accounts:reauthenticate",
+                    request,
+                    next_url=_return_to(return_to, request, args, kwargs),
+                )
+            return view(request, *args, **kwargs)
 
-    wrapped.requires_recent_auth = True
-    return wrapped
+        wrapped.requires_recent_auth = True
+        return wrapped
+
+    return decorator(view) if view is not None else decorator
+
+
+def require_account_proof(view=None, *, return_to=None, unless=None):
+    """Changes to the account itself, which every agency it works for relies on: two-factor
+    (set up, turn off, new recovery codes), email address, password, signing out everywhere
+    else. They need a recent *account proof* (accounts.signin.has_account_proof): the
+    portal password or a two-factor code, never one agency's single sign-on, which proves
+    only what that agency's identity provider says. Without one, the person confirms on the
+    re-authentication page, which then offers no single sign-on. ``unless(request)`` names
+    the one narrow case a view may let through without it (first two-factor set-up of an
+    account that has nothing else to prove itself with: mfa_views.setup)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not signin.has_account_proof(request) and not (unless and unless(request)):
+                return _to(
+                    "accounts:reauthenticate",
+                    request,
+                    next_url=_return_to(return_to, request, args, kwargs),
+                    **{ACCOUNT_PROOF_PARAMETER: "1"},
+                )
+            return view(request, *args, **kwargs)
+
+        wrapped.requires_recent_auth = True
+        wrapped.requires_account_proof = True
+        return wrapped
+
+    return decorator(view) if view is not None else decorator

@@ -23,7 +23,9 @@ import qrcode.image.svg
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.util import random_hex
 
 from accounts.models import Agency, Membership, RecoveryCode, Role, User
 
@@ -49,9 +51,13 @@ def required_for(membership: Membership | None, agency: Agency | None) -> bool:
 
 
 def required_by(user: User) -> list[str]:
-    """Names of the agencies whose policy requires two-factor of this user, among those
-    visible here (row-level security: the host's agency). Elsewhere the policy is enforced
-    again on every staff page of that agency, whatever this host allowed."""
+    """Names of the agencies whose policy requires two-factor of this user: every agency
+    they work for, not only the host's. The person's own context (``app.user_id``) lets
+    row-level security show all their memberships (reading only: writes stay bound to the
+    host's agency). Call only in the person's own request."""
+    from accounts import sessions
+
+    sessions.own_sessions_context(user)
     return [
         m.agency.name
         for m in Membership.objects.filter(user=user, is_active=True).select_related("agency")
@@ -70,12 +76,41 @@ def has_second_factor(user: User) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
-def pending_device(user: User) -> TOTPDevice:
-    """The unconfirmed device of an enrolment in progress (one per user, reused on reload so
-    the QR code does not change under the user's phone)."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+SESSION_PENDING_KEY = "_mfa_pending_key"
+DEVICE_NAME = "Authenticator app"
+
+
+def pending_device(request) -> TOTPDevice:
+    """The device of an enrolment in progress, not saved: its secret waits in the session
+    (reused on reload, so the QR code does not change under the user's phone) and becomes a
+    device row only once a correct code confirms it (``confirm_pending``)."""
+    key = request.session.get(SESSION_PENDING_KEY)
+    if not key:
+        key = random_hex(20)
+        request.session[SESSION_PENDING_KEY] = key
+    return TOTPDevice(user=request.user, name=DEVICE_NAME, key=key, confirmed=False)
+
+
+def confirm_pending(request, code: str) -> TOTPDevice | None:
+    """Check a code against the pending secret; when right, save the confirmed device (its
+    last used time step recorded, so the same code cannot pass again) and forget the secret.
+    Call inside a transaction."""
+    key = request.session.get(SESSION_PENDING_KEY)
+    code = normalise_code(code)
+    if not key or not code.isdigit():
+        return None
+    device = TOTPDevice(user=request.user, name=DEVICE_NAME, key=key, confirmed=True)
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    if len(code) != device.digits or not totp.verify(int(code), device.tolerance):
+        return None
+    device.last_t = totp.t()
+    device.drift = totp.drift
+    device.set_last_used_timestamp(commit=False)
+    # A half-finished enrolment of an earlier version left unconfirmed rows: not needed.
+    TOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
+    device.save()
+    request.session.pop(SESSION_PENDING_KEY, None)
     return device
 
 

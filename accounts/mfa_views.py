@@ -12,17 +12,30 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 import audit
-from accounts import audit_events, mfa, policy, ratelimits, sessions, signin
-from accounts.decorators import require_recent_auth
+from accounts import audit_events, mfa, policy, ratelimits, services, sessions, signin
+from accounts.decorators import require_account_proof
 from accounts.forms import CodeForm, TotpConfirmForm
 
 WRONG_CODE = "That code didn't work. Check your authenticator app and try again."
 
 
+def looks_like_recovery_code(code: str) -> bool:
+    return len(mfa.normalise_code(code)) == 16
+
+
 def _check_code(request, user, code: str) -> str | None:
-    """The method a correct code used ("totp" or "recovery"), or None. Audits both ways."""
+    """The method a correct code used ("totp" or "recovery"), or None. Audits both ways.
+
+    A recovery code is tried whatever the authenticator's back-off says: someone who knows
+    the password could otherwise keep the owner, who lost their phone, out for good by
+    typing wrong codes. (Recovery codes carry 80 bits; the per-person rate limit still
+    applies.)"""
     device = mfa.confirmed_device(user)
-    if device is not None and mfa.throttle_wait_seconds(device):
+    method = None
+    if looks_like_recovery_code(code):
+        if mfa.use_recovery_code(user, code):
+            method = "recovery"
+    elif device is not None and mfa.throttle_wait_seconds(device):
         audit.record(
             audit_events.MFA_FAILED.code,
             request=request,
@@ -30,11 +43,8 @@ def _check_code(request, user, code: str) -> str | None:
             details={"method": "totp", "throttled": True},
         )
         return None
-    method = None
-    if device is not None and mfa.verify_totp(device, code):
+    elif device is not None and mfa.verify_totp(device, code):
         method = "totp"
-    elif mfa.use_recovery_code(user, code):
-        method = "recovery"
     if method is None:
         audit.record(
             audit_events.MFA_FAILED.code,
@@ -97,34 +107,54 @@ def step_up(request):
         if form.is_valid():
             method = _check_code(request, request.user, form.cleaned_data["code"])
             if method is not None:
-                mfa.mark_session(request, method)
+                signin.passed_second_factor(request, method)
                 signin.mark_reauthenticated(request)
                 return HttpResponseRedirect(next_url)
             form.add_error("code", _wait_message(request.user))
     return render(request, "accounts/mfa_verify.html", {"form": form, "next": next_url})
 
 
+def may_enrol_without_account_proof(request) -> bool:
+    """The one case where two-factor set-up does not wait for an account proof: staff who
+    signed in (recently) through their agency's single sign-on or directory, whose account
+    has no second factor yet and no portal password usable here, and who work for no other
+    agency. Their agency's provider is then the only way into the account at all, so it is
+    the strongest proof there is; asking for more would lock them out of a set-up their
+    agency requires. Anyone who also works elsewhere, or can type a portal password here,
+    proves the account first."""
+    agency = getattr(request, "agency", None)
+    user = request.user
+    if agency is None or not signin.recently_authenticated(request):
+        return False
+    if policy.membership_for(user, agency) is None or mfa.has_second_factor(user):
+        return False
+    if user.has_usable_password() and signin.password_refusal(user, agency) is None:
+        return False
+    return services.active_memberships_elsewhere(user, agency) == 0
+
+
 @login_required
-@require_recent_auth
+@require_account_proof(unless=may_enrol_without_account_proof)
 @require_http_methods(["GET", "HEAD", "POST"])
 def setup(request):
-    """Scan a QR code (or type the key), confirm with a code, get recovery codes once."""
+    """Scan a QR code (or type the key), confirm with a code, get recovery codes once. The
+    secret waits in the session until a correct code: no device row before that."""
     next_url = signin.safe_next(request, request.GET.get("next") or request.POST.get("next"))
     if mfa.has_second_factor(request.user):
         messages.info(request, "Two-factor sign-in is already on for your account.")
         return HttpResponseRedirect(reverse("accounts:security"))
-    device = mfa.pending_device(request.user)
+    pending = mfa.pending_device(request)
     form = TotpConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if ratelimits.code_attempts_exceeded(request, request.user):
             return ratelimits.too_many(request)
-        if mfa.verify_totp(device, form.cleaned_data["code"]):
-            with transaction.atomic():
-                device.confirmed = True
-                device.save(update_fields=["confirmed"])
+        with transaction.atomic():
+            device = mfa.confirm_pending(request, form.cleaned_data["code"])
+            if device is not None:
                 codes = mfa.replace_recovery_codes(request.user)
-                mfa.mark_session(request, "totp")
+                signin.passed_second_factor(request, "totp")
                 audit.record(audit_events.MFA_ENROLLED.code, request=request)
+        if device is not None:
             # Shown in this response only: not stored, not redirected to, not cached.
             return render(
                 request,
@@ -140,8 +170,8 @@ def setup(request):
         "accounts/mfa_setup.html",
         {
             "form": form,
-            "qr_svg": mfa.qr_svg(device),
-            "manual_key": mfa.manual_key(device),
+            "qr_svg": mfa.qr_svg(pending),
+            "manual_key": mfa.manual_key(pending),
             "next": next_url,
             "required": _required_here(request),
         },
@@ -154,7 +184,7 @@ def _required_here(request) -> bool:
 
 
 @login_required
-@require_recent_auth
+@require_account_proof
 @require_http_methods(["GET", "HEAD", "POST"])
 def recovery_codes(request):
     if not mfa.has_second_factor(request.user):
@@ -172,7 +202,7 @@ def recovery_codes(request):
 
 
 @login_required
-@require_recent_auth
+@require_account_proof
 @require_http_methods(["GET", "HEAD", "POST"])
 def disable(request):
     required = mfa.required_by(request.user)

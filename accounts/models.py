@@ -102,8 +102,12 @@ class UserManager(BaseUserManager):
     use_in_migrations = True
 
     def get_by_natural_key(self, username):
-        # Email login is case-insensitive, like the unique constraint below.
-        return self.get(email__iexact=username)
+        # Email login is case-insensitive exactly as the unique constraint below is: LOWER()
+        # against the typed address lower-cased the way django-axes' lockout key is
+        # (accounts.lockout). iexact (UPPER() in PostgreSQL) would be more lenient: it folds
+        # the dotless i (U+0131) into "I", so "phil\u0131p@..." would sign in as "philip@..."
+        # while its failures counted under another lockout key.
+        return self.alias(email_lower=Lower("email")).get(email_lower=str(username).lower())
 
     def create_user(self, email: str, password: str | None = None, **extra):
         if not email:

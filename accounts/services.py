@@ -42,6 +42,14 @@ class ServiceError(Exception):
     """A rule refused the change; the message is for the person who asked."""
 
 
+class ServiceFieldError(ServiceError):
+    """A refusal about one field of the form that asked (``field``)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
 def new_token() -> tuple[str, str]:
     """A URL-safe random token (256 bits) and the SHA-256 digest that is all we store."""
     token = secrets.token_urlsafe(32)
@@ -348,9 +356,34 @@ def member_sessions_end(*, membership: Membership, actor: User, request=None) ->
     return ended
 
 
+def active_memberships_elsewhere(user: User, agency: Agency) -> int:
+    """How many agencies other than ``agency`` the user actively works for. Row-level
+    security shows those memberships only when the person is named (``person_context``):
+    named here for this one count, then put back."""
+    with sessions.person_context(user):
+        return Membership.objects.filter(user=user, is_active=True).exclude(agency=agency).count()
+
+
+def _refuse_if_shared_account(membership: Membership, what: str, instead: str) -> None:
+    """Two-factor devices and lockout counters belong to the whole account, which other
+    agencies rely on too: one agency's admin may not lift them for the others."""
+    if active_memberships_elsewhere(membership.user, membership.agency):
+        raise ServiceError(
+            f"{membership.user.email} also works for another agency on this portal, and "
+            f"{what} protects that work too, so it can't be changed from here. {instead}"
+        )
+
+
 def member_mfa_reset(*, membership: Membership, actor: User, request=None) -> None:
     """For a member who lost their phone and codes: they set two-factor up again at their
-    next sign-in (the policy still requires it). Their sessions end too."""
+    next sign-in (the policy still requires it). Their sessions end too. Refused for someone
+    who also works for another agency (their two-factor protects that agency too)."""
+    _refuse_if_shared_account(
+        membership,
+        "their two-factor sign-in",
+        "They can sign in with one of their recovery codes, or ask platform support to "
+        "reset two-factor sign-in for them.",
+    )
     with transaction.atomic():
         mfa.remove_all(membership.user)
         sessions.end_all(membership.user, reason="two-factor reset")
@@ -365,8 +398,15 @@ def member_mfa_reset(*, membership: Membership, actor: User, request=None) -> No
 
 
 def member_unlock(*, membership: Membership, actor: User, request=None) -> int:
+    """Clear the member's failed sign-ins (every address). Refused for someone who also
+    works for another agency: the lockout protects their account there too."""
     from accounts import lockout
 
+    _refuse_if_shared_account(
+        membership,
+        "the sign-in lockout",
+        "The lockout ends by itself after its cool-off, or platform support can lift it.",
+    )
     with transaction.atomic():
         cleared = lockout.unlock(membership.user.email)
         audit.record(
@@ -617,8 +657,11 @@ def provider_save(
     provider=None,
     request=None,
 ):
-    """Create or update a sign-in option; a new secret is sealed, an empty one keeps the old.
-    Turning off the last option of an SSO-only agency is refused."""
+    """Create or update a sign-in option; a new secret is sealed, an empty one keeps the old
+    only while the option still talks to the same place as the same client: changing where
+    it connects (``ENDPOINT_FIELDS``) without the secret again is refused, so a saved secret
+    is never sent somewhere new. Turning off the last option of an SSO-only agency is
+    refused."""
     from accounts.models import IdentityProvider
     from accounts.sso import config as sso_config
 
@@ -629,6 +672,8 @@ def provider_save(
         else:
             provider = IdentityProvider.objects.select_for_update().get(pk=provider.pk)
             created = False
+            if not secret and provider.sealed_secret:
+                _refuse_keeping_secret_for_new_endpoint(provider, settings_data)
         if not is_enabled and provider.is_enabled and not provider._state.adding:
             _refuse_losing_last_option(agency, provider)
         provider.name = name
@@ -658,6 +703,39 @@ def provider_save(
     return provider
 
 
+# What decides where a sign-in option sends its secret, and to whom: changing any of these
+# needs the secret typed again.
+ENDPOINT_FIELDS = {
+    "ldap": ("server_uri", "bind_dn", "start_tls"),
+    "google": ("issuer", "client_id", "tenant_id", "hosted_domain"),
+    "microsoft": ("issuer", "client_id", "tenant_id", "hosted_domain"),
+    "oidc": ("issuer", "client_id", "tenant_id", "hosted_domain"),
+}
+_SECRET_NAMES = {"ldap": ("bind_password", "service account password")}
+
+
+def _endpoint_value(value):
+    return value if isinstance(value, bool) else str(value or "").strip()
+
+
+def _refuse_keeping_secret_for_new_endpoint(provider, settings_data: dict) -> None:
+    fields = ENDPOINT_FIELDS.get(provider.kind, ())
+    old = provider.settings or {}
+    changed = [
+        f
+        for f in fields
+        if _endpoint_value(old.get(f, False if f == "start_tls" else ""))
+        != _endpoint_value(settings_data.get(f, False if f == "start_tls" else ""))
+    ]
+    if changed:
+        field, label = _SECRET_NAMES.get(provider.kind, ("client_secret", "client secret"))
+        raise ServiceFieldError(
+            field,
+            f"You changed where this option connects ({', '.join(changed)}). Enter the "
+            f"{label} again, so the saved one is never sent somewhere new.",
+        )
+
+
 def _refuse_losing_last_option(agency: Agency, provider) -> None:
     from accounts.sso import linking
 
@@ -684,6 +762,27 @@ def provider_delete(*, provider, actor: User, request=None) -> None:
             details={"name": provider.name, "kind": provider.kind},
         )
         provider.delete()
+
+
+def provider_tested(
+    *, provider, actor: User, username: str, password_checked: bool, steps, request=None
+) -> None:
+    """Record a run of "Test these settings": the option, the person looked up, whether a
+    password was tried (never the password) and whether each step passed."""
+    audit.record(
+        audit_events.PROVIDER_TESTED.code,
+        request=request,
+        agency=provider.agency,
+        actor=actor,
+        target=provider,
+        details={
+            "name": provider.name,
+            "username": username[:200],
+            "password_checked": password_checked,
+            "steps": [bool(step.ok) for step in steps],
+            "passed": bool(steps) and all(step.ok for step in steps),
+        },
+    )
 
 
 def identity_unlink(*, identity, actor: User, request=None) -> None:

@@ -16,10 +16,12 @@ refuses the session once the password changes.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import import_module
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 import audit
@@ -118,6 +120,20 @@ def own_sessions_context(user) -> None:
     person's own sessions page and when their password changes; never for an admin."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('app.user_id', %s, true)", [str(int(user.pk))])
+
+
+@contextmanager
+def person_context(user) -> Iterator[None]:
+    """For a short block, let row-level security show ``user``'s own rows (their sessions,
+    and their memberships of every agency: read only) even in someone else's request, such
+    as an admin's; the setting is put back as it was when the block ends (and by the
+    savepoint's rollback if it fails)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('app.user_id', true)")
+        (previous,) = cursor.fetchone()
+        cursor.execute("SELECT set_config('app.user_id', %s, true)", [str(int(user.pk))])
+        yield
+        cursor.execute("SELECT set_config('app.user_id', %s, true)", [previous or ""])
 
 
 def mark_ended(session_key: str | None, *, reason: str) -> None:

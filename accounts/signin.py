@@ -11,6 +11,20 @@ Password, LDAP bind, OpenID Connect and SAML each prove who someone is, then cal
    factor but have not set it up to the setup page before anything else.
 
 A password reset never signs anyone in, so it can never skip step 1.
+
+Two kinds of "recently proved who you are":
+
+- *recent authentication* (``recently_authenticated``): any sign-in or re-confirmation
+  within settings.REAUTHENTICATION_MAX_AGE, single sign-on included. Enough for the
+  agency's own sensitive pages (roles, sign-in policy and options), which that agency's
+  provider may vouch for.
+- *account proof* (``has_account_proof``): the person proved control of the portal
+  account itself, not only of one agency's directory: the portal password (a sign-in with
+  it, or re-authentication), or a TOTP or recovery code. Users are global, so an OIDC, SAML
+  or LDAP sign-in proves only what that agency's provider says and never counts. Someone
+  who set up two-factor must also have passed it in this session. Needed for the changes
+  that reach every agency: two-factor, recovery codes, email, password, signing out
+  everywhere else.
 """
 
 from __future__ import annotations
@@ -30,6 +44,9 @@ from accounts.models import User
 PENDING = "_signin_pending"
 PENDING_SECONDS = 5 * 60
 REAUTH_AT = "_reauth_at"
+ACCOUNT_PROOF_AT = "_account_proof_at"
+# Second-factor methods that prove control of the account (an SSO "second factor" does not).
+ACCOUNT_FACTORS = {"totp", "recovery"}
 
 PASSWORD_BACKEND = "accounts.backends.PortalPasswordBackend"  # noqa: S105 (a class path)
 LDAP_BACKEND = "accounts.sso.ldap.AgencyLDAPBackend"
@@ -137,7 +154,9 @@ def finish(
         linking.record_sso_login(request, provider, user)
     sessions.start(request, user, method=method)
     if mfa_method:
-        mfa.mark_session(request, mfa_method)
+        passed_second_factor(request, mfa_method)
+    if method == "password":
+        mark_account_proof(request)
     request.session[REAUTH_AT] = int(time.time())
     target = safe_next(request, next_url)
     agency = getattr(request, "agency", None)
@@ -181,6 +200,32 @@ def mark_reauthenticated(request) -> None:
     request.session[REAUTH_AT] = int(time.time())
 
 
-def recently_authenticated(request) -> bool:
-    at = request.session.get(REAUTH_AT)
+def _recent(at) -> bool:
     return at is not None and int(time.time()) - int(at) <= settings.REAUTHENTICATION_MAX_AGE
+
+
+def recently_authenticated(request) -> bool:
+    return _recent(request.session.get(REAUTH_AT))
+
+
+def passed_second_factor(request, method: str) -> None:
+    """Remember the second factor this session passed; a TOTP or recovery code is also an
+    account proof (the device and the codes belong to the account, not to an agency)."""
+    mfa.mark_session(request, method)
+    if method in ACCOUNT_FACTORS:
+        mark_account_proof(request)
+
+
+def mark_account_proof(request) -> None:
+    """Only for the portal password or a TOTP / recovery code: never for OIDC, SAML or LDAP."""
+    request.session[ACCOUNT_PROOF_AT] = int(time.time())
+
+
+def has_account_proof(request) -> bool:
+    """A recent proof of control of the account itself (see the module docstring); for a
+    user with two-factor set up, this session must also have passed it."""
+    if not _recent(request.session.get(ACCOUNT_PROOF_AT)):
+        return False
+    if mfa.has_second_factor(request.user):
+        return mfa.session_method(request) in ACCOUNT_FACTORS
+    return True

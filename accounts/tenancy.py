@@ -66,6 +66,13 @@ def agency_origin(agency: Agency) -> str:
     return f"{scheme}://{host}{':' + port if port else ''}"
 
 
+def platform_origin() -> str:
+    """The platform's own address (the bare base domain), for links to the main site."""
+    port = settings.PORTAL_PUBLIC_PORT
+    scheme = "https" if settings.IS_PRODUCTION else "http"
+    return f"{scheme}://{settings.PORTAL_BASE_DOMAIN}{':' + port if port else ''}"
+
+
 def set_db_tenant(agency_id: int | None, *, platform: bool = False) -> None:
     """Set the RLS context for the rest of the current transaction."""
     if not connection.in_atomic_block:

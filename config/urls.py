@@ -9,11 +9,13 @@ from accounts import views as accounts_views
 from accounts.decorators import agency_permission
 from audit import views as audit_views
 from config import views as config_views
+from documents import urls as documents_urls
 from requests_portal import urls as requests_urls
 
 staff_urlpatterns = [
     *accounts_urls.staff_urlpatterns,
     *requests_urls.staff_urlpatterns,
+    *documents_urls.staff_urlpatterns,
     path("audit/", agency_permission(policy.AUDIT_VIEW)(audit_views.event_list), name="audit_log"),
     path(
         "audit/export.csv",
@@ -27,6 +29,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("accounts/sso/saml/", include(accounts_urls.saml_urlpatterns)),
     *requests_urls.public_urlpatterns,
+    *documents_urls.public_urlpatterns,
     path("staff/", include((staff_urlpatterns, "staff"))),
     path("healthz", config_views.healthz, name="healthz"),
 ]

@@ -100,23 +100,35 @@ def _open_outer(row: AgencyKey) -> bytes:
 # --- Agency keys -----------------------------------------------------------------------------
 
 
+def _lock_agency_keys(agency_id: int) -> None:
+    """Serialise the making of an agency's keys, to the end of the current transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_KEY_LOCK, int(agency_id)])
+
+
 def create_agency_key(agency_id: int) -> AgencyKey:
     """A new version of the agency's key (the first one on its first upload)."""
-    latest = AgencyKey.objects.filter(agency_id=agency_id).order_by("-version").first()
-    version = (latest.version + 1) if latest else 1
-    kek, escrow = os.urandom(32), os.urandom(32)
-    name = _escrow_name(agency_id, version)
-    key_store().write(name, [escrow])
-    try:
-        inner = crypto.wrap(escrow, kek, aad=_inner_aad(agency_id, version))
-        backend, outer = _seal_outer(agency_id, version, inner)
-        with transaction.atomic():
-            return AgencyKey.objects.create(
-                agency_id=agency_id, version=version, backend=backend, wrapped=outer
-            )
-    except BaseException:
-        key_store().delete(name)  # no escrow without its row
-        raise
+    with transaction.atomic():
+        # Two makers racing (two rotations) would pick the same version and write the same
+        # escrow name; the loser's clean-up would then delete the winner's escrow key.
+        _lock_agency_keys(agency_id)
+        if AgencyKey.objects.filter(agency_id=agency_id, destroyed_at__isnull=False).exists():
+            raise KeyUnavailable("this agency's keys were destroyed")
+        latest = AgencyKey.objects.filter(agency_id=agency_id).order_by("-version").first()
+        version = (latest.version + 1) if latest else 1
+        kek, escrow = os.urandom(32), os.urandom(32)
+        name = _escrow_name(agency_id, version)
+        key_store().write(name, [escrow])
+        try:
+            inner = crypto.wrap(escrow, kek, aad=_inner_aad(agency_id, version))
+            backend, outer = _seal_outer(agency_id, version, inner)
+            with transaction.atomic():
+                return AgencyKey.objects.create(
+                    agency_id=agency_id, version=version, backend=backend, wrapped=outer
+                )
+        except BaseException:
+            key_store().delete(name)  # no escrow without its row
+            raise
 
 
 def current_key(agency_id: int) -> AgencyKey:
@@ -132,8 +144,7 @@ def current_key(agency_id: int) -> AgencyKey:
     # Serialise the first key of an agency: two uploads racing must not both make one (there
     # is no row to lock yet, so an advisory lock held to the end of the transaction).
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_KEY_LOCK, int(agency_id)])
+        _lock_agency_keys(agency_id)
         row = AgencyKey.objects.filter(agency_id=agency_id).order_by("-version").first()
         return row if row is not None else create_agency_key(agency_id)
 
@@ -216,7 +227,11 @@ def reseal(agency_id: int) -> int:
     for row in AgencyKey.objects.select_for_update().filter(
         agency_id=agency_id, destroyed_at__isnull=True
     ):
-        if row.backend == AgencyKey.Backend.MASTER and keyring.sealed_with_current_key(row.wrapped):
+        if (
+            not settings.DOCUMENTS_KMS_KEY_ID  # else master-sealed keys move to KMS
+            and row.backend == AgencyKey.Backend.MASTER
+            and keyring.sealed_with_current_key(row.wrapped)
+        ):
             continue
         inner = _open_outer(row)
         row.backend, row.wrapped = _seal_outer(agency_id, row.version, inner)

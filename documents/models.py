@@ -269,8 +269,15 @@ class DownloadGrant(TenantOwned):
     anonymous visitor's session for public documents, or a requester's tracking link);
     expires in minutes; can be revoked. The link carries only a signed reference to it."""
 
+    class Audience(models.TextChoices):
+        STAFF = "staff", "Staff"
+        REQUESTER = "requester", "Requester"
+        PUBLIC = "public", "Public"
+
     token_id = models.CharField(max_length=32, unique=True)
     version = models.ForeignKey(DocumentVersion, on_delete=models.CASCADE, related_name="+")
+    # Who it was issued as: the download checks the same rule again for that audience.
+    audience = models.CharField(max_length=10, choices=Audience.choices, default="staff")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )

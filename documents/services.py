@@ -35,7 +35,7 @@ from documents.models import (
     UploadStatus,
     VersionKind,
 )
-from documents.storage import StorageError, documents_store
+from documents.storage import documents_store
 from requests_portal import access as request_access
 from requests_portal.models import RecordsRequest
 
@@ -133,6 +133,19 @@ def version_read(version: DocumentVersion) -> Iterator[bytes]:
     return crypto.decrypt(data_key, aad, documents_store().read(version.storage_name))
 
 
+def version_stream(version: DocumentVersion) -> Iterator[bytes]:
+    """Like version_read, with the keys opened now: the database is not needed while the
+    bytes flow (a streamed response outlives the request's transaction)."""
+    data_key = keys.version_data_key(version)
+    aad = crypto.associated_data(
+        agency_id=version.agency_id,
+        document_id=str(version.document.public_id),
+        version=version.number,
+    )
+    blobs = documents_store().read(version.storage_name)
+    return crypto.decrypt(data_key, aad, blobs)
+
+
 def version_bytes(version: DocumentVersion, *, limit: int) -> bytes:
     """The whole plaintext in memory, for the steps that need it (PDF parsing, redaction),
     refused above ``limit`` bytes."""
@@ -224,6 +237,7 @@ def upload_chunk(*, upload: Upload, index: int, data: bytes, request=None) -> Up
     """Seal one chunk and store it as one part. Chunks come in order; sending an already
     received chunk again is harmless when it is the same bytes (a retry after a dropped
     connection) and refused when it differs."""
+    refused = False
     with transaction.atomic():
         upload = Upload.objects.select_for_update().get(pk=upload.pk)
         if upload.status != UploadStatus.RECEIVING or upload.expires_at <= timezone.now():
@@ -240,8 +254,12 @@ def upload_chunk(*, upload: Upload, index: int, data: bytes, request=None) -> Up
         if index != expected:
             raise DocumentError(f"Send part {expected + 1} of the file next.")
         final = upload.received + len(data) == upload.size
-        if upload.received + len(data) > upload.size or (
-            not final and len(data) != upload.chunk_size
+        # An empty chunk is never part of a file: once the whole file has arrived, it would
+        # be sealed as a second last segment and the document would not decrypt.
+        if (
+            not data
+            or upload.received + len(data) > upload.size
+            or (not final and len(data) != upload.chunk_size)
         ):
             raise DocumentError("That part of the file has the wrong size.")
         if index == 0:
@@ -257,33 +275,39 @@ def upload_chunk(*, upload: Upload, index: int, data: bytes, request=None) -> Up
                     target=upload.request,
                     details={"filename": upload.filename, "reason": "type not allowed"},
                 )
-                raise DocumentError(types.REFUSAL_MESSAGE)
-            upload.content_type = detected.mime
-        header = crypto.StreamHeader.parse(bytes(upload.stream_header))
-        aad = crypto.associated_data(
-            agency_id=upload.agency_id, document_id=str(upload.document_public_id), version=1
-        )
-        sealed = crypto.encrypt_range(
-            _upload_key(upload),
-            header,
-            aad,
-            data,
-            first_segment=index * (upload.chunk_size // header.segment_size),
-            final=final,
-        )
-        etag = documents_store().put_part(
-            upload.storage_name, upload.storage_upload_id, index + 1, sealed
-        )
-        UploadChunk.objects.create(
-            agency_id=upload.agency_id,
-            upload=upload,
-            index=index,
-            size=len(data),
-            sha256=digest,
-            etag=etag,
-        )
-        upload.received += len(data)
-        upload.save(update_fields=["received", "content_type"])
+                refused = True
+            else:
+                upload.content_type = detected.mime
+        if not refused:
+            header = crypto.StreamHeader.parse(bytes(upload.stream_header))
+            aad = crypto.associated_data(
+                agency_id=upload.agency_id, document_id=str(upload.document_public_id), version=1
+            )
+            sealed = crypto.encrypt_range(
+                _upload_key(upload),
+                header,
+                aad,
+                data,
+                first_segment=index * (upload.chunk_size // header.segment_size),
+                final=final,
+            )
+            etag = documents_store().put_part(
+                upload.storage_name, upload.storage_upload_id, index + 1, sealed
+            )
+            UploadChunk.objects.create(
+                agency_id=upload.agency_id,
+                upload=upload,
+                index=index,
+                size=len(data),
+                sha256=digest,
+                etag=etag,
+            )
+            upload.received += len(data)
+            upload.save(update_fields=["received", "content_type"])
+    if refused:
+        # Raised once the block is done: raised inside it, the exception rolled the block
+        # back, abandonment and audit event included (an open upload whose parts were gone).
+        raise DocumentError(types.REFUSAL_MESSAGE)
     return upload
 
 
@@ -403,7 +427,9 @@ def upload_whole(
         if buffer or index == 0:
             upload = upload_chunk(upload=upload, index=index, data=bytes(buffer), request=request)
         return upload_complete(upload=upload, actor=actor, request=request)
-    except (DocumentError, StorageError):
+    except Exception:
+        # Whatever stopped it (a refusal, the store, the file being read, the keys), no
+        # open upload and no stored parts are left behind.
         upload_abandon(upload=upload)
         raise
 
@@ -486,10 +512,11 @@ def document_release(
 
 
 def _refresh_public_text(document: Document) -> None:
-    """Released text feeds the public archive search (documents.search)."""
-    from documents import search
+    """Released text feeds the public archive search (documents.search), indexed by the
+    worker once the release commits (text extraction can take a while)."""
+    from documents import tasks
 
-    search.refresh(document)
+    tasks.index_document.delay_on_commit(agency_id=document.agency_id, document_id=document.pk)
 
 
 def finding_resolve(*, finding: Finding, actor: User, resolution: str, request=None) -> None:
@@ -529,16 +556,23 @@ class Link:
 
 
 def link_issue(
-    *, version: DocumentVersion, user: User | None, session_key: str = "", request=None
+    *,
+    version: DocumentVersion,
+    audience: str,
+    user: User | None,
+    session_key: str = "",
+    request=None,
 ) -> Link:
     """A link that works for minutes, for this version, for this user (or this visitor's
-    session). The token is a signed reference to the grant row, so it can be revoked."""
-    if user is None and not session_key:
+    session), issued to an audience (staff, requester, public) whose rule the download checks
+    again. The token is a signed reference to the grant row, so it can be revoked."""
+    if (user is None or not user.is_authenticated) and not session_key:
         raise ValueError("a link is bound to a user or a session")
     grant = DownloadGrant.objects.create(
         agency_id=version.agency_id,
         token_id=secrets.token_urlsafe(18),
         version=version,
+        audience=audience,
         user=user if user is not None and user.is_authenticated else None,
         session_digest=""
         if user is not None and user.is_authenticated
@@ -555,6 +589,7 @@ def link_issue(
         details={
             "filename": version.document.filename,
             "version": version.number,
+            "audience": audience,
             "expires_in_seconds": settings.DOCUMENT_LINK_SECONDS,
         },
     )
@@ -595,6 +630,10 @@ def link_check(*, token: str, agency_id: int, user: User | None, session_key: st
     elif not session_key or grant.session_digest != session_digest(session_key):
         raise LinkRefused("issued to someone else")
     return grant
+
+
+def link_used(grant: DownloadGrant) -> None:
+    DownloadGrant.objects.filter(pk=grant.pk).update(used_count=grant.used_count + 1)
 
 
 def link_revoke_all(*, document: Document) -> int:

@@ -106,10 +106,16 @@ class LocalBlobStore:
 
     def complete_parts(self, name: str, upload_id: str, parts: list[tuple[int, str]]) -> int:
         folder = self._parts(upload_id)
+        if not folder.is_dir():
+            raise BlobMissing(upload_id)  # aborted or never started, as S3's NoSuchUpload
 
         def chunks():
             for number, _etag in sorted(parts):
-                with open(folder / f"{number:06d}", "rb") as handle:
+                try:
+                    handle = open(folder / f"{number:06d}", "rb")  # noqa: SIM115
+                except FileNotFoundError:
+                    raise StorageError(f"part {number} was never stored") from None
+                with handle:
                     while chunk := handle.read(READ_CHUNK):
                         yield chunk
 
@@ -219,10 +225,14 @@ class S3BlobStore:
             raise
 
     def read(self, name: str) -> Iterator[bytes]:
+        from botocore.exceptions import BotoCoreError
+
         response = self._call(self.client.get_object, Bucket=self.bucket, Key=self._key(name))
         body = response["Body"]
         try:
             yield from body.iter_chunks(READ_CHUNK)
+        except BotoCoreError as error:  # the connection dropped or timed out mid-stream
+            raise StorageError(type(error).__name__) from error
         finally:
             body.close()
 

@@ -2,10 +2,34 @@
 service in its agency's context (accounts.tenancy.TenantTask)."""
 
 from celery import shared_task
+from django.db import transaction
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=900,  # a file that takes longer ends FAILED (scanning catches it)
+    time_limit=960,
+)
+def scan_document(*, agency_id: int, document_id: int, attempt: int = 0) -> None:
+    from documents import scanning
+
+    outcome = scanning.scan(document_id)
+    if outcome is not None and outcome.retry and attempt < scanning.RETRIES:
+        # clamd or storage was unreachable: the document stays quarantined; try again later.
+        transaction.on_commit(
+            lambda: scan_document.apply_async(
+                kwargs={"agency_id": agency_id, "document_id": document_id, "attempt": attempt + 1},
+                countdown=scanning.retry_delay(attempt),
+            )
+        )
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def scan_document(*, agency_id: int, document_id: int) -> None:
-    from documents import scanning
+def index_document(*, agency_id: int, document_id: int) -> None:
+    """Put the released text of a document in (or take it out of) the archive search."""
+    from documents import search
 
-    scanning.scan(document_id)
+    search.index_by_id(agency_id, document_id)

@@ -107,15 +107,58 @@ def allowed_labels() -> list[str]:
 
 
 def _text(head: bytes) -> bool:
-    """UTF-8 text without NULs or control characters other than tab, CR, LF, form feed
-    (a partial character at the end of the sample is allowed)."""
+    """UTF-8 text (or, failing that, Windows-1252 text, as older systems export it) without
+    NULs or control characters other than tab, CR, LF, form feed (a partial UTF-8 character
+    at the end of the sample is allowed)."""
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError as error:
-        if error.start < len(head) - 3:
-            return False
-        text = head[: error.start].decode("utf-8")
+        if error.start >= len(head) - 3:
+            text = head[: error.start].decode("utf-8")
+        else:
+            try:
+                text = head.decode("cp1252")
+            except UnicodeDecodeError:
+                return False
     return not any(ord(c) < 32 and c not in "\t\r\n\f" for c in text)
+
+
+# Windows Installer package, patch and transform: class ids of their root storage (OLE2).
+_INSTALLER_CLASS_IDS = tuple(
+    bytes([low, 0x10, 0x0C, 0x00, 0, 0, 0, 0, 0xC0, 0, 0, 0, 0, 0, 0, 0x46])
+    for low in (0x84, 0x86, 0x82)
+)
+_WORD_MARKS = (b"\xec\xa5\xc1\x00", "WordDocument".encode("utf-16-le"))
+_EXCEL_MARKS = (
+    b"\x09\x08\x10\x00\x00\x06\x05\x00",  # BIFF8 BOF record
+    b"\x09\x08\x08\x00\x00\x05\x05\x00",  # BIFF5
+    "Workbook".encode("utf-16-le"),
+    "Book\x00".encode("utf-16-le"),
+)
+
+
+def _ole_type(head: bytes) -> FileType | None:
+    """Old Word or Excel from an OLE2 compound file's first bytes; other compound files
+    (installer packages above all, PowerPoint, Outlook messages) are not accepted. The
+    scanner looks for installer class ids in the whole file again."""
+    if any(class_id in head for class_id in _INSTALLER_CLASS_IDS):
+        return None
+    if head[512:516] == _WORD_MARKS[0] or _WORD_MARKS[1] in head:
+        return _ALLOWED["application/msword"]
+    kind = filetype.guess(head)
+    if (kind is not None and kind.mime == "application/vnd.ms-excel") or any(
+        mark in head for mark in _EXCEL_MARKS
+    ):
+        return _ALLOWED["application/vnd.ms-excel"]
+    return None
+
+
+_MARKUP = re.compile(
+    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*"
+    rb"<(?:!doctype\s+(?:html|svg)|html|head|body|script|svg|iframe|frameset|object|embed|meta"
+    rb"|link|style|div|span|table|form|a|p|img|h[1-6])[\s>/]",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def _csv(head: bytes) -> bool:
@@ -132,6 +175,8 @@ def _csv(head: bytes) -> bool:
 def detect(head: bytes, *, filename: str = "") -> FileType | None:
     """The allowed type of a file from its first bytes (at least 8 KiB when the file has
     them), or None when it is not one the portal accepts."""
+    if head[:4] == b"\xd0\xcf\x11\xe0":  # OLE2 compound file: old Word or Excel only
+        return _ole_type(head)
     kind = filetype.guess(head)
     if kind is not None:
         mime = "image/jpeg" if kind.mime == "image/jpx" else kind.mime
@@ -140,14 +185,12 @@ def detect(head: bytes, *, filename: str = "") -> FileType | None:
         return _ALLOWED.get(mime)
     if head.startswith(b"{\\rtf"):
         return _ALLOWED["application/rtf"]
-    if head[:4] == b"\xd0\xcf\x11\xe0":  # OLE2 compound file: old Word or Excel
-        return _ALLOWED[
-            "application/msword" if b"W\x00o\x00r\x00d" in head else "application/vnd.ms-excel"
-        ]
     if not head or not _text(head):
         return None
-    if head.startswith(b"#!") or head.lstrip()[:2] in (b"MZ",):
+    if head.lstrip(b"\xef\xbb\xbf").startswith(b"#!") or head.lstrip()[:2] in (b"MZ",):
         return None  # scripts with an interpreter line are programs, not records
+    if _MARKUP.match(head):
+        return None  # HTML and SVG run script in a browser: not accepted as text
     if _MBOX_FROM.match(head):
         return _ALLOWED["application/mbox"]
     if _EMAIL_HEADER.match(head):

@@ -468,6 +468,9 @@ class PublicSearchEntry(TenantOwned):
     year = models.PositiveSmallIntegerField()
     sequence = models.PositiveIntegerField()
     search_vector = SearchVectorField()
+    # Text of the request's publicly released documents (kept by the documents app); the
+    # trigger adds it to search_vector whenever the request itself is re-indexed.
+    attachments_vector = SearchVectorField(null=True)
 
     class Meta:
         indexes = [GinIndex(fields=["search_vector"], name="public_search_vector")]

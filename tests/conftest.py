@@ -33,6 +33,23 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _documents_in_temporary_folders(settings, tmp_path_factory):
+    """Document ciphertext and escrow keys of tests never land in the developer's .local."""
+    from documents import keys, storage
+
+    root = tmp_path_factory.mktemp("documents")
+    settings.DOCUMENTS_LOCAL_ROOT = root / "blobs"
+    settings.KEYSTORE_LOCAL_ROOT = root / "keystore"
+    settings.DOCUMENTS_S3_BUCKET = ""
+    settings.KEYSTORE_S3_BUCKET = ""
+    storage.reset_cache()
+    keys.forget_cached_keys()
+    yield
+    storage.reset_cache()
+    keys.forget_cached_keys()
+
+
+@pytest.fixture(autouse=True)
 def _no_breach_api_calls(settings):
     """No test reaches the internet: the breached-password check is off unless a test
     points it at the local range server (tests/breach_api.py)."""

@@ -6,7 +6,8 @@ settings of the protocol library (django-allauth for OIDC and SAML, django-auth-
 - microsoft: client_id, tenant_id (the agency's Entra tenant GUID; never common/organizations)
 - oidc:      client_id, issuer, groups_claim (optional)
 - saml:      idp_entity_id, idp_sso_url, idp_x509cert, email_attribute, name_attribute,
-             groups_attribute (optional)
+             groups_attribute (optional), subject_attribute (optional: the stable id when
+             the IdP's NameID is not persistent)
 - ldap:      server_uri, start_tls, bind_dn, user_search_base, user_filter, group_search_base,
              group_type (groupOfNames | activeDirectory), subject_attribute, email_attribute,
              name_attribute
@@ -87,6 +88,9 @@ def social_app(provider: IdentityProvider) -> SocialApp:
         )
     if provider.kind == ProviderKind.SAML:
         mapping = {"uid": [], "email": [], "first_name": []}
+        if data.get("subject_attribute"):
+            # Only the configured attribute: allauth's default list is not used.
+            mapping["uid"].append(data["subject_attribute"])
         if data.get("email_attribute"):
             mapping["email"].append(data["email_attribute"])
         mapping["email"] += [

@@ -26,7 +26,7 @@ from django_auth_ldap.config import (
 )
 
 from accounts.models import IdentityProvider, ProviderKind, User
-from accounts.sso import config, linking
+from accounts.sso import config, endpoints, linking
 
 LDAP_TIMEOUT_SECONDS = 5
 
@@ -117,6 +117,13 @@ class AgencyLDAPBackend:
             agency=agency, kind=ProviderKind.LDAP, is_enabled=True
         ).select_related("agency")
         for provider in providers:
+            try:
+                # Checked again right before connecting: the saved address must still be
+                # one server the portal may reach (see accounts.sso.endpoints).
+                endpoints.check_ldap_connection(provider.settings)
+            except endpoints.UnsafeEndpoint as error:
+                linking.record_failure(request, provider, f"server address refused: {error}")
+                continue
             user = _ProviderBackend(provider, request).authenticate(
                 request, username=username, password=password
             )

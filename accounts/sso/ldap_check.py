@@ -10,7 +10,7 @@ import ldap
 from ldap.filter import escape_filter_chars
 
 from accounts.models import IdentityProvider, Role
-from accounts.sso import config
+from accounts.sso import config, endpoints
 from accounts.sso.ldap import LDAP_TIMEOUT_SECONDS
 
 
@@ -28,6 +28,11 @@ def _describe(error: ldap.LDAPError) -> str:
 def run(provider: IdentityProvider, username: str, password: str = "") -> list[Step]:
     data = provider.settings
     steps: list[Step] = []
+    try:
+        # Checked again right before connecting (the saved row may predate the rules).
+        endpoints.check_ldap_connection(data)
+    except endpoints.UnsafeEndpoint as error:
+        return [Step(False, f"The server address is refused: {error}")]
     connection = ldap.initialize(data["server_uri"], bytes_mode=False)
     connection.set_option(ldap.OPT_NETWORK_TIMEOUT, LDAP_TIMEOUT_SECONDS)
     connection.set_option(ldap.OPT_TIMEOUT, LDAP_TIMEOUT_SECONDS)

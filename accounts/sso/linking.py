@@ -185,7 +185,22 @@ def _known(request, provider, identity: ExternalIdentity, mapped_role: str | Non
             "Ask an administrator if this is a mistake.",
         )
     if membership is None and mapped_role is not None:
-        Membership.objects.create(agency=provider.agency, user=user, role=mapped_role)
+        # A linked person the directory's groups now give a role here: a new staff member,
+        # recorded like any account the provider provisions.
+        membership = Membership.objects.create(agency=provider.agency, user=user, role=mapped_role)
+        policy.forget_membership(user)
+        audit.record(
+            audit_events.SSO_PROVISIONED.code,
+            request=request,
+            agency=provider.agency,
+            actor=user,
+            target=membership,
+            details={
+                "provider": provider.name,
+                "role": Role(mapped_role).label,
+                "existing_account": True,
+            },
+        )
     elif membership is not None:
         _sync_role(request, provider, membership, mapped_role)
     identity.last_used_at = timezone.now()

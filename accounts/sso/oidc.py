@@ -5,7 +5,12 @@ allauth brings the authorization-code flow, ``state`` and PKCE (S256). Added her
 - the ID token's signature is always checked against the provider's keys (allauth skips it
   when the token came straight from the token endpoint), with an allow-list of algorithms;
 - only the signed ID token is trusted for identity (no userinfo call);
-- the tenant checks (Entra ``tid``, Google ``hd`` and ``email_verified``) in ``claims_from``.
+- the endpoints the issuer's discovery document names (authorization, token, keys) must
+  pass the same https and internal-address rules as the issuer an admin types
+  (accounts.sso.endpoints), or the sign-in stops before the portal calls them;
+- the tenant checks (Entra ``tid``, Google ``hd`` and ``email_verified``) in ``claims_from``;
+  for Microsoft, the address is the UPN (``preferred_username``) that the agency's own
+  tenant assigns, and an ``email`` claim counts as verified only with ``xms_edov``.
 """
 
 from __future__ import annotations
@@ -21,12 +26,40 @@ from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOA
 from django.urls import reverse
 
 from accounts.models import IdentityProvider, ProviderKind
+from accounts.sso import endpoints
 from accounts.sso.linking import Claims, SsoRefused
 
 SIGNING_ALGORITHMS = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"}
+# The discovery document's endpoints the portal's server (token, keys) or the person's
+# browser (authorization) is sent to.
+CHECKED_ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri")
+
+
+class UnsafeDiscoveredEndpoint(Exception):
+    """The issuer's discovery document names an endpoint the portal will not use."""
+
+    def __init__(self, name: str, problem: str):
+        super().__init__(f"{name}: {problem}")
+        self.audit_reason = f"discovery document refused: {name} ({problem})"
+
+
+def check_discovered_endpoints(openid_config: dict) -> None:
+    for name in CHECKED_ENDPOINTS:
+        try:
+            endpoints.https_url(str(openid_config.get(name) or ""))
+        except endpoints.UnsafeEndpoint as error:
+            raise UnsafeDiscoveredEndpoint(name, str(error)) from None
 
 
 class PortalOIDCAdapter(OpenIDConnectOAuth2Adapter):
+    @property
+    def openid_config(self) -> dict:
+        config = super().openid_config
+        if not getattr(self, "_endpoints_checked", False):
+            check_discovered_endpoints(config)
+            self._endpoints_checked = True
+        return config
+
     def _decode_id_token(self, app, id_token: str) -> dict:
         try:
             algorithm = jwt.get_unverified_header(id_token).get("alg")
@@ -74,6 +107,21 @@ class PortalOIDCProvider(OpenIDConnectProvider):
         )
 
 
+def _truthy(value) -> bool:
+    return value in (True, "true", "True", "1", 1)
+
+
+def _microsoft_address(token: dict) -> tuple[str, bool]:
+    """(address, verified) from an Entra ID token. ``preferred_username`` is the UPN, which
+    the agency's own tenant (``tid`` was checked) assigns: verified. The ``email`` claim is a
+    user-editable mail attribute, verified only when Entra says so (``xms_edov``)."""
+    upn = str(token.get("preferred_username") or "")
+    if "@" in upn:
+        return upn, True
+    email = str(token.get("email") or "")
+    return email, bool(email) and _truthy(token.get("xms_edov"))
+
+
 def claims_from(provider: IdentityProvider, sociallogin) -> Claims:
     """The person as the verified ID token describes them, after the portal's own checks.
     Raises SsoRefused when the token is not for this sign-in or this agency."""
@@ -106,9 +154,7 @@ def claims_from(provider: IdentityProvider, sociallogin) -> Claims:
             raise SsoRefused("email not verified", "Google has not verified that address.")
     email = str(token.get("email") or "")
     if provider.kind == ProviderKind.MICROSOFT:
-        # Entra sends verified sign-in names in preferred_username; email may be absent.
-        email = email or str(token.get("preferred_username") or "")
-        email_verified = True
+        email, email_verified = _microsoft_address(token)
     groups_claim = settings.get("groups_claim") or "groups"
     groups = token.get(groups_claim) or []
     if isinstance(groups, str):

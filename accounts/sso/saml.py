@@ -6,6 +6,11 @@ allauth checks InResponseTo against the AuthnRequest it sent (state in the sessi
 refuses IdP-initiated responses. Added here: each assertion id is accepted once
 (``SamlAssertionUse``), so a captured response cannot be posted again, even within its
 validity window and even from a session that still holds matching state.
+
+The subject that keys the account (``ExternalIdentity``) must be stable: the option's
+``subject_attribute`` when the admin configured one (e.g. Entra's objectidentifier), else a
+*persistent* NameID. allauth would fall back to any NameID, and an emailAddress or
+unspecified one would key accounts by an address that can be re-assigned: refused.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from accounts.models import IdentityProvider, SamlAssertionUse
 from accounts.sso.linking import Claims, SsoRefused
 
 _KEEP_WITHOUT_EXPIRY = timedelta(hours=24)
+NAMEID_PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
 
 
 class PortalSAMLProvider(SAMLProvider):
@@ -39,6 +45,7 @@ class PortalSAMLProvider(SAMLProvider):
             "id": response.get_last_assertion_id() or "",
             "not_on_or_after": response.get_last_assertion_not_on_or_after(),
             "attributes": response.get_attributes() or {},
+            "name_id_format": response.get_nameid_format() or "",
         }
         return sociallogin
 
@@ -74,6 +81,30 @@ def consume_assertion(provider: IdentityProvider, assertion: dict) -> None:
         raise SsoRefused("assertion replayed", "That sign-in response was already used.") from None
 
 
+def _subject(provider: IdentityProvider, sociallogin, first) -> str:
+    """The stable id of the person (see the module docstring), or SsoRefused."""
+    attribute = (provider.settings.get("subject_attribute") or "").strip()
+    if attribute:
+        subject = first(attribute)
+        if not subject:
+            raise SsoRefused(
+                "subject attribute missing",
+                f"{provider.name} did not send the attribute that identifies you. Ask your "
+                "agency's administrator to check the sign-in option's stable id attribute.",
+            )
+        return subject
+    name_id_format = getattr(sociallogin, "saml_assertion", {}).get("name_id_format") or ""
+    if name_id_format != NAMEID_PERSISTENT:
+        raise SsoRefused(
+            "subject is not persistent",
+            f"{provider.name} identified you by an address or another name that can change, "
+            "not by a stable id, so the portal can't tell whether you are the same person "
+            "next time. Your agency's administrator should make the identity provider send a "
+            "persistent NameID, or set the sign-in option's stable id attribute.",
+        )
+    return str(sociallogin.account.uid or "")
+
+
 def claims_from(provider: IdentityProvider, sociallogin) -> Claims:
     data = provider.settings
     attributes = getattr(sociallogin, "saml_assertion", {}).get("attributes", {})
@@ -82,13 +113,15 @@ def claims_from(provider: IdentityProvider, sociallogin) -> Claims:
         values = attributes.get(name) or []
         return str(values[0]) if values else ""
 
+    subject = _subject(provider, sociallogin, first)
+
     common = sociallogin.account.extra_data or {}
     email = first(data["email_attribute"]) if data.get("email_attribute") else ""
     email = email or str(getattr(sociallogin.user, "email", "") or "")
     name = first(data["name_attribute"]) if data.get("name_attribute") else ""
     groups = attributes.get(data["groups_attribute"], []) if data.get("groups_attribute") else []
     return Claims(
-        subject=str(sociallogin.account.uid or ""),
+        subject=subject,
         email=email if "@" in email else "",
         email_verified=True,  # the agency's own IdP, signed assertion
         name=name or str(common.get("name") or ""),

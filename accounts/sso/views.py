@@ -49,7 +49,8 @@ def _contained(view):
             raise
         except Exception as error:  # noqa: BLE001 (any failure here is a refused sign-in)
             logger.warning("Single sign-on through %s failed: %s", row.pk, type(error).__name__)
-            linking.record_failure(request, row, f"error: {type(error).__name__}")
+            reason = getattr(error, "audit_reason", None) or f"error: {type(error).__name__}"
+            linking.record_failure(request, row, reason[:200])
             return adapters.error_page(
                 request,
                 "We couldn't sign you in with that service. Please try again; if it keeps "

@@ -4,10 +4,12 @@ real sign-ins through the login page, audit reads, links from sent mail, session
 from __future__ import annotations
 
 import re
+import time
 
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.urls import reverse
 
+from accounts import signin
 from accounts.models import UserSession
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
@@ -66,3 +68,18 @@ def quick_password(user, password: str = TEST_PASSWORD) -> None:
     hash to Argon2id, as in production.)"""
     user.password = PBKDF2PasswordHasher().encode(password, "quicksalt", iterations=1000)
     user.save(update_fields=["password"])
+
+
+def prove_account(client, *, seconds_ago: int = 0) -> None:
+    """What a sign-in with the portal password (or a two-factor code) leaves in the session
+    besides what ``client_for`` marks: a recent account proof (accounts.signin)."""
+    session = client.session
+    session[signin.ACCOUNT_PROOF_AT] = int(time.time()) - seconds_ago
+    session.save()
+
+
+def account_client(client_for, user, host: str, **kwargs):
+    """``client_for(user, host)`` whose session also holds a recent account proof."""
+    client = client_for(user, host, **kwargs)
+    prove_account(client)
+    return client

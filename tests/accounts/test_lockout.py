@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import lockout
-from accounts.models import Membership
+from accounts.models import Membership, Role
 from accounts.tenancy import agency_context
 from tests.accounts.identity_helpers import (
     events,
@@ -28,7 +28,7 @@ from tests.accounts.identity_helpers import (
     sign_in,
     signed_in_user_id,
 )
-from tests.factories import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -350,6 +350,52 @@ def test_an_admin_of_another_agency_cannot_unlock_and_learns_nothing(
     assert AccessAttempt.objects.filter(username=tenant.staff.email).exists()
     assert events(tenant.agency, "auth.unlock") == []
     assert events(other_tenant.agency, "auth.unlock") == []
+
+
+def test_an_admin_cannot_unlock_someone_who_also_works_for_another_agency(
+    client_for, tenant, other_tenant
+):
+    # The lockout counts failures for the whole account: agency A's admin lifting it would
+    # let someone keep guessing the password of agency B's staff member.
+    quick_password(tenant.staff)
+    with agency_context(other_tenant.agency):
+        MembershipFactory(agency=other_tenant.agency, user=tenant.staff, role=Role.ADMIN)
+    lock_out(Client(HTTP_HOST=tenant.host), tenant.staff.email)
+    member = membership_of(tenant.staff, tenant.agency)
+    admin = client_for(tenant.admin, tenant.host)
+
+    response = admin.post(reverse("staff:member_unlock", args=[member.pk]), follow=True)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "also works for another agency" in page
+    assert "platform support" in page
+    assert lockout.is_locked(tenant.staff.email)
+    assert events(tenant.agency, "auth.unlock") == []
+    still = sign_in(Client(HTTP_HOST=tenant.host), tenant.staff.email, REMOTE_ADDR=ATTACKER_IP)
+    assert still.status_code == 429  # even the right password waits out the lockout
+    assert AccessAttempt.objects.filter(username=tenant.staff.email).exists()
+
+
+def test_a_dotless_i_variant_of_a_locked_out_email_is_not_the_account(tenant):
+    # PostgreSQL's UPPER() turns the dotless i into "I" while the lockout key (Python's
+    # lower()) keeps it: the variant must not be a way round the lockout of the real one.
+    philip = UserFactory(email="philip.smith@example.org")
+    quick_password(philip)
+    lock_out(Client(HTTP_HOST=tenant.host), philip.email)
+    variant = "phil\u0131p.smith@example.org"
+
+    client = Client(HTTP_HOST=tenant.host)
+    response = sign_in(client, variant, TEST_PASSWORD, REMOTE_ADDR=ATTACKER_IP)
+
+    assert response.status_code == 200
+    assert signed_in_user_id(client) is None
+    assert "do not match an account" in page_body(response)
+    # The account itself still answers to its own address, in any case, once unlocked.
+    lockout.unlock(philip.email)
+    other = Client(HTTP_HOST=tenant.host)
+    assert sign_in(other, "Philip.Smith@EXAMPLE.org", REMOTE_ADDR=OTHER_IP).status_code == 302
+    assert signed_in_user_id(other) == philip.pk
 
 
 def test_an_operator_unlocks_an_account_with_axes_reset_username(tenant):

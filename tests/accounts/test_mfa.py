@@ -6,19 +6,22 @@ from __future__ import annotations
 import html
 import re
 import time
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import mfa, signin
-from accounts.models import RecoveryCode
+from accounts.models import RecoveryCode, Role
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
+from tests.accounts.identity_helpers import account_client, prove_account
 from tests.accounts.test_views_permissions import STAFF_ROUTES, _request, url_for
-from tests.factories import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -164,6 +167,29 @@ def test_recovery_codes_are_stored_hashed_and_each_works_once(tenant):
     assert signed_in_user_id(again) is None
 
 
+def test_a_recovery_code_works_while_wrong_codes_have_slowed_the_authenticator_down(
+    tenant, staff_client
+):
+    # Someone who knows the password types wrong codes to keep the owner, who lost their
+    # phone, out: the back-off stops authenticator codes, never the recovery codes.
+    device = enrol(tenant.staff)
+    codes = mfa.replace_recovery_codes(tenant.staff)
+    attacker = Client(HTTP_HOST=tenant.host)
+    sign_in(attacker, tenant.staff)
+    for _ in range(3):
+        attacker.post(reverse("accounts:mfa_verify"), {"code": "000000"})
+    device.refresh_from_db()
+    assert mfa.throttle_wait_seconds(device) > 0
+
+    sign_in(staff_client, tenant.staff)
+    response = staff_client.post(reverse("accounts:mfa_verify"), {"code": codes[0]})
+
+    assert response.status_code == 302
+    assert signed_in_user_id(staff_client) == str(tenant.staff.pk)
+    (verified,) = events(tenant.agency, "mfa.verified")
+    assert verified.details["method"] == "recovery"
+
+
 def test_new_recovery_codes_replace_the_old_ones(tenant):
     old = mfa.replace_recovery_codes(tenant.staff)
     new = mfa.replace_recovery_codes(tenant.staff)
@@ -174,34 +200,54 @@ def test_new_recovery_codes_replace_the_old_ones(tenant):
 # --- Enrolment -------------------------------------------------------------------------------
 
 
+def pending_device(client) -> TOTPDevice:
+    """The authenticator being set up: its secret waits in the session, not in the database."""
+    return TOTPDevice(key=client.session[mfa.SESSION_PENDING_KEY])
+
+
 def test_enrolment_shows_a_qr_code_and_a_manual_key_and_confirms_with_a_code(tenant, client_for):
     client = client_for(tenant.requester, tenant.host, second_factor=False)
-    session = client.session
-    session[signin.REAUTH_AT] = int(time.time())
-    session.save()
+    prove_account(client)
     page = client.get(reverse("accounts:mfa_setup"))
     assert page.status_code == 200
     body = page.content.decode()
     assert "<svg" in body
-    device = TOTPDevice.objects.get(user=tenant.requester, confirmed=False)
-    assert mfa.manual_key(device) in body
+    pending = pending_device(client)
+    assert mfa.manual_key(pending) in body
+    # Opening the page again shows the same key (the phone may already have scanned it).
+    assert mfa.manual_key(pending) in client.get(reverse("accounts:mfa_setup")).content.decode()
 
-    response = client.post(reverse("accounts:mfa_setup"), {"code": code_for(device)})
+    response = client.post(reverse("accounts:mfa_setup"), {"code": code_for(pending)})
     assert response.status_code == 200
     codes = re.findall(
         r"[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}", response.content.decode()
     )
     assert len(set(codes)) == 10
     assert response["Cache-Control"] == "no-store"
-    device.refresh_from_db()
-    assert device.confirmed
+    (device,) = TOTPDevice.objects.filter(user=tenant.requester)
+    assert device.confirmed and device.key == pending.key
     assert mfa.has_second_factor(tenant.requester)
     assert client.session[mfa.SESSION_MFA_METHOD] == "totp"
+    assert mfa.SESSION_PENDING_KEY not in client.session
     assert all(mfa.use_recovery_code(tenant.requester, c) for c in codes[:1])
+    # The code that confirmed the app cannot sign in a second time.
+    assert not mfa.verify_totp(device, code_for(pending))
+
+
+def test_opening_the_set_up_page_stores_no_authenticator_until_a_right_code(tenant, client_for):
+    client = account_client(client_for, tenant.requester, tenant.host)
+
+    for _ in range(3):
+        assert client.get(reverse("accounts:mfa_setup")).status_code == 200
+
+    assert not TOTPDevice.objects.filter(user=tenant.requester).exists()
+    wrong = client.post(reverse("accounts:mfa_setup"), {"code": "123456"})
+    assert wrong.status_code == 200
+    assert not TOTPDevice.objects.filter(user=tenant.requester).exists()
 
 
 def test_enrolment_with_a_wrong_code_does_not_turn_two_factor_on(tenant, client_for):
-    client = client_for(tenant.requester, tenant.host)
+    client = account_client(client_for, tenant.requester, tenant.host)
     client.get(reverse("accounts:mfa_setup"))
     response = client.post(reverse("accounts:mfa_setup"), {"code": "123456"})
     assert response.status_code == 200
@@ -243,7 +289,7 @@ def test_a_wrong_password_at_re_authentication_is_refused_and_audited(tenant, cl
 
 def test_turning_two_factor_off_is_refused_where_the_agency_requires_it(tenant, client_for):
     enrol(tenant.admin)
-    client = client_for(tenant.admin, tenant.host)
+    client = account_client(client_for, tenant.admin, tenant.host)
     response = client.post(reverse("accounts:mfa_disable"))
     assert response.status_code == 200
     assert tenant.agency.name in response.content.decode()
@@ -253,7 +299,7 @@ def test_turning_two_factor_off_is_refused_where_the_agency_requires_it(tenant, 
 def test_turning_two_factor_off_where_nothing_requires_it(tenant, client_for):
     enrol(tenant.requester)
     mfa.replace_recovery_codes(tenant.requester)
-    client = client_for(tenant.requester, tenant.host)
+    client = account_client(client_for, tenant.requester, tenant.host)
     response = client.post(reverse("accounts:mfa_disable"))
     assert response.status_code == 302
     assert not mfa.has_second_factor(tenant.requester)
@@ -373,3 +419,71 @@ def test_an_admin_resets_a_members_two_factor_and_it_is_audited(tenant, client_f
     assert not mfa.has_second_factor(tenant.staff)
     (reset,) = events(tenant.agency, "mfa.reset")
     assert reset.details["email"] == tenant.staff.email
+
+
+def test_an_admin_cannot_reset_two_factor_of_someone_who_also_works_for_another_agency(
+    tenant, other_tenant, client_for
+):
+    # The authenticator protects the whole account: agency A's admin must not strip the
+    # two-factor that guards this person's admin role at agency B.
+    enrol(tenant.staff)
+    mfa.replace_recovery_codes(tenant.staff)
+    with agency_context(other_tenant.agency):
+        MembershipFactory(agency=other_tenant.agency, user=tenant.staff, role=Role.ADMIN)
+    with agency_context(tenant.agency):
+        membership = tenant.staff.memberships.get(agency=tenant.agency)
+    client = client_for(tenant.admin, tenant.host)
+    url = reverse("staff:member_mfa_reset", kwargs={"membership_id": membership.pk})
+
+    response = client.post(url, follow=True)
+
+    assert response.status_code == 200
+    page = text(response)
+    assert "also works for another agency" in page
+    assert "recovery codes" in page and "platform support" in page
+    assert mfa.has_second_factor(tenant.staff)
+    assert mfa.recovery_codes_left(tenant.staff) == 10
+    assert events(tenant.agency, "mfa.reset") == []
+
+
+def test_an_admin_may_reset_two_factor_once_the_other_agency_deactivated_the_person(
+    tenant, other_tenant, client_for
+):
+    enrol(tenant.staff)
+    with agency_context(other_tenant.agency):
+        MembershipFactory(
+            agency=other_tenant.agency, user=tenant.staff, role=Role.STAFF, is_active=False
+        )
+    with agency_context(tenant.agency):
+        membership = tenant.staff.memberships.get(agency=tenant.agency)
+    client = client_for(tenant.admin, tenant.host)
+
+    response = client.post(
+        reverse("staff:member_mfa_reset", kwargs={"membership_id": membership.pk})
+    )
+
+    assert response.status_code == 302
+    assert not mfa.has_second_factor(tenant.staff)
+    assert len(events(tenant.agency, "mfa.reset")) == 1
+
+
+def test_platform_support_resets_two_factor_of_someone_who_works_for_two_agencies(
+    tenant, other_tenant
+):
+    enrol(tenant.staff)
+    mfa.replace_recovery_codes(tenant.staff)
+    with agency_context(other_tenant.agency):
+        MembershipFactory(agency=other_tenant.agency, user=tenant.staff, role=Role.ADMIN)
+    output = StringIO()
+
+    call_command(
+        "mfa_reset", tenant.staff.email, reason="ticket 42, identity checked", stdout=output
+    )
+
+    assert "reset for" in output.getvalue()
+    assert not mfa.has_second_factor(tenant.staff)
+    assert mfa.recovery_codes_left(tenant.staff) == 0
+    with agency_context(None, platform=True):
+        (event,) = AuditEvent.objects.filter(agency=None, action="mfa.reset")
+    assert event.details["by"] == "platform support"
+    assert event.details["reason"] == "ticket 42, identity checked"

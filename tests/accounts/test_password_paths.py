@@ -16,6 +16,7 @@ from django.urls import reverse
 from accounts import services
 from accounts.models import Membership, PendingSignup, Role, User
 from accounts.tenancy import agency_context
+from tests.accounts.identity_helpers import account_client, events
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +94,7 @@ def test_password_reset_refuses_each_weak_password(rule, tenant, settings, reset
 
 @pytest.mark.parametrize("rule", sorted(WEAK))
 def test_password_change_refuses_each_weak_password(rule, tenant, client_for):
-    client = client_for(tenant.requester, tenant.host)
+    client = account_client(client_for, tenant.requester, tenant.host)
     password = WEAK[rule]
     response = client.post(
         reverse("accounts:password_change"),
@@ -106,7 +107,7 @@ def test_password_change_refuses_each_weak_password(rule, tenant, client_for):
 
 
 def test_password_change_refuses_the_agency_name_on_the_agencys_host(tenant, client_for):
-    client = client_for(tenant.requester, tenant.host)
+    client = account_client(client_for, tenant.requester, tenant.host)
     password = "alpha rivers run deep"  # "Alpha Test Agency"
     response = client.post(
         reverse("accounts:password_change"),
@@ -116,7 +117,7 @@ def test_password_change_refuses_the_agency_name_on_the_agencys_host(tenant, cli
 
 
 def test_password_change_accepts_a_good_passphrase_and_stores_argon2(tenant, client_for):
-    client = client_for(tenant.requester, tenant.host)
+    client = account_client(client_for, tenant.requester, tenant.host)
     response = client.post(
         reverse("accounts:password_change"),
         {"old_password": TEST_PASSWORD, "new_password1": GOOD, "new_password2": GOOD},
@@ -197,3 +198,27 @@ def test_every_validator_named_in_settings_exists_and_explains_itself():
         "BreachedPasswordValidator",
     } <= names
     assert all(v.get_help_text() for v in validators)
+
+
+def test_password_change_limits_guesses_of_the_old_password_and_records_each_wrong_one(
+    tenant, client_for, settings
+):
+    # Django's form checks the old password itself, where django-axes does not count.
+    settings.RATE_LIMIT_MFA_PER_USER = "3/m"
+    client = account_client(client_for, tenant.requester, tenant.host)
+    url = reverse("accounts:password_change")
+    guess = {"old_password": "a guess at the old one", "new_password1": GOOD, "new_password2": GOOD}
+
+    answers = [client.post(url, guess).status_code for _ in range(4)]
+    right = client.post(
+        url, {"old_password": TEST_PASSWORD, "new_password1": GOOD, "new_password2": GOOD}
+    )
+
+    assert answers == [200, 200, 200, 429]
+    assert right.status_code == 429  # the right one waits out the limit too
+    tenant.requester.refresh_from_db()
+    assert tenant.requester.check_password(TEST_PASSWORD)
+    failed = events(tenant.agency, "auth.reauth_failed")
+    assert [(e.actor_id, e.details) for e in failed] == [
+        (tenant.requester.pk, {"method": "password change"})
+    ] * 3

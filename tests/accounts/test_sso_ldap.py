@@ -14,8 +14,10 @@ import time
 import ldap
 import pytest
 from django.urls import reverse
+from django.utils.http import urlencode
 
-from accounts.models import Agency, IdentityProvider, ProviderKind, Role, User
+from accounts import signin
+from accounts.models import Agency, ExternalIdentity, IdentityProvider, ProviderKind, Role, User
 from accounts.sso import config
 from accounts.tenancy import agency_context
 from tests.accounts import sso_helpers as h
@@ -438,3 +440,202 @@ def test_directory_of_one_agency_is_not_used_on_another_agencys_host(
         "bob"
     ]
     assert h.actions(tenant.agency) == []
+
+
+# --- Where the bind password goes ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("server_uri", "ldap://127.0.0.1:1/"),
+        ("bind_dn", "cn=someone-else,dc=example,dc=org"),
+        ("start_tls", "on"),
+    ],
+)
+def test_pointing_the_directory_elsewhere_needs_the_bind_password_again(
+    client_for, tenant, ldap_directory, field, value
+):
+    admin = client_for(tenant.admin, tenant.host)
+    provider = configure_through_admin_pages(admin, tenant, ldap_directory)
+    edit = reverse("staff:provider_edit", args=[provider.pk])
+
+    refused = admin.post(edit, admin_form(ldap_directory, bind_password="", **{field: value}))
+
+    assert refused.status_code == 400, h.explain(refused)
+    errors = refused.context["form"].errors
+    assert "Enter the service account password again" in " ".join(errors["bind_password"])
+    with agency_context(tenant.agency):
+        provider.refresh_from_db()
+    assert provider.settings == directory_settings(ldap_directory)
+    assert config.get_secret(provider) == ldap_directory.bind_password
+    assert h.events(tenant.agency, "sso.provider_updated") == []
+
+
+@pytest.mark.parametrize(
+    "server_uri",
+    [
+        "ldap://127.0.0.1:1 ldap://evil.example.test:389",
+        "ldap://127.0.0.1:1,ldap://evil.example.test:389",
+        "ldap://127.0.0.1:1\tldap://evil.example.test:389",
+        "ldap://127.0.0.1:1/dc=example,dc=org",
+        "ldap://",
+        "ldapi://%2Fvar%2Frun%2Fslapd",
+        "https://127.0.0.1/",
+    ],
+)
+def test_the_server_address_must_be_exactly_one_ldap_server(
+    client_for, tenant, ldap_directory, server_uri
+):
+    admin = client_for(tenant.admin, tenant.host)
+
+    response = admin.post(
+        reverse("staff:provider_new", args=[ProviderKind.LDAP]),
+        admin_form(ldap_directory, server_uri=server_uri),
+    )
+
+    assert response.status_code == 400, h.explain(response)
+    assert response.context["form"].errors["server_uri"]
+    with agency_context(tenant.agency):
+        assert not IdentityProvider.objects.filter(agency=tenant.agency).exists()
+
+
+@pytest.mark.parametrize(
+    "server_uri",
+    ["{uri} ldap://evil.example.test:389", "ldap://evil.example.test:389 {uri}"],
+)
+def test_a_saved_list_of_servers_is_never_connected_to(
+    client_for, tenant, ldap_directory, directory, server_uri
+):
+    # A row saved before the strict rule (or written around the form).
+    h.update_provider(
+        directory, settings={"server_uri": server_uri.format(uri=ldap_directory.uri.rstrip("/"))}
+    )
+    admin = client_for(tenant.admin, tenant.host)
+
+    tested = admin.post(reverse("staff:provider_test", args=[directory.pk]), {"username": "alice"})
+    client, signed_in = sign_in(tenant.host, "alice", "alice-password")
+
+    assert tested.status_code == 200, h.explain(tested)
+    assert "The server address is refused" in h.text(tested)
+    assert "The service account signed in" not in h.text(tested)
+    assert signed_in.status_code == 200, h.explain(signed_in)
+    assert h.signed_in_user_id(client) is None
+    assert not User.objects.filter(email="alice@example.org").exists()
+    assert [r.split(":")[0] for r in h.failure_reasons(tenant.agency)] == ["server address refused"]
+
+
+def test_a_saved_internal_address_is_not_connected_to_in_production(
+    client_for, tenant, ldap_directory, directory, settings
+):
+    # The form refuses loopback and link-local servers in production; a row that holds one
+    # anyway is checked again right before connecting.
+    settings.SSO_ALLOW_LOOPBACK_PROVIDERS = False
+    admin = client_for(tenant.admin, tenant.host)
+
+    tested = admin.post(reverse("staff:provider_test", args=[directory.pk]), {"username": "alice"})
+    client, signed_in = sign_in(tenant.host, "alice", "alice-password")
+
+    assert "The server address is refused: That address is not allowed." in h.text(tested)
+    assert h.signed_in_user_id(client) is None
+    assert GENERIC_FAILURE in h.text(signed_in)
+
+
+# --- The settings test and removal ---------------------------------------------------------------
+
+
+def test_settings_test_needs_a_recent_sign_in_and_comes_back_to_the_option(
+    client_for, tenant, ldap_directory, directory
+):
+    admin = client_for(tenant.admin, tenant.host)
+    session = admin.session
+    session[signin.REAUTH_AT] = int(time.time()) - 3600
+    session.save()
+    edit = reverse("staff:provider_edit", args=[directory.pk])
+
+    response = admin.post(
+        reverse("staff:provider_test", args=[directory.pk]),
+        {"username": "alice", "password": "alice-password"},
+    )
+
+    assert response.status_code == 302
+    assert (
+        response["Location"] == f"{reverse('accounts:reauthenticate')}?{urlencode({'next': edit})}"
+    )
+    assert h.events(tenant.agency, "sso.provider_tested") == []
+
+
+def test_settings_test_is_recorded_without_the_password_and_limited_per_admin(
+    client_for, tenant, ldap_directory, directory, settings
+):
+    settings.RATE_LIMIT_MFA_PER_USER = "2/m"
+    admin = client_for(tenant.admin, tenant.host)
+    url = reverse("staff:provider_test", args=[directory.pk])
+
+    first = admin.post(url, {"username": "alice", "password": "alice-password"})
+    second = admin.post(url, {"username": "alice", "password": "wrong-guess"})
+    third = admin.post(url, {"username": "alice", "password": "another-guess"})
+
+    assert (first.status_code, second.status_code, third.status_code) == (200, 200, 429)
+    tested = h.events(tenant.agency, "sso.provider_tested")
+    assert [e.actor_id for e in tested] == [tenant.admin.pk] * 2
+    assert tested[0].details == {
+        "name": "City network account",
+        "username": "alice",
+        "password_checked": True,
+        "steps": [True, True, True, True, True],
+        "passed": True,
+    }
+    assert tested[1].details["steps"] == [True, True, False, True, True]
+    assert tested[1].details["passed"] is False
+    for event in tested:
+        assert "alice-password" not in json.dumps(event.details)
+        assert "wrong-guess" not in json.dumps(event.details)
+
+
+def test_removing_a_sign_in_option_needs_a_recent_sign_in(client_for, tenant, directory):
+    admin = client_for(tenant.admin, tenant.host)
+    session = admin.session
+    session[signin.REAUTH_AT] = int(time.time()) - 3600
+    session.save()
+
+    response = admin.post(reverse("staff:provider_delete", args=[directory.pk]))
+
+    assert response.status_code == 302
+    settings_page = reverse("staff:signin_settings")
+    assert response["Location"] == (
+        f"{reverse('accounts:reauthenticate')}?{urlencode({'next': settings_page})}"
+    )
+    with agency_context(tenant.agency):
+        assert IdentityProvider.objects.filter(pk=directory.pk).exists()
+    assert h.events(tenant.agency, "sso.provider_deleted") == []
+
+
+# --- A linked person the groups now give a role ------------------------------------------------
+
+
+def test_linked_person_given_a_role_by_the_groups_is_recorded_as_provisioned(
+    tenant, ldap_directory, directory
+):
+    # A resident linked bob's directory account; the directory's groups make them staff at
+    # their next sign-in: a new staff member, so it is recorded.
+    resident = tenant.requester
+    with agency_context(tenant.agency):
+        ExternalIdentity.objects.create(
+            agency=tenant.agency,
+            provider=directory,
+            subject=entry_uuid(ldap_directory, "bob"),
+            user=resident,
+        )
+
+    client, response = sign_in(tenant.host, "bob", "bob-password")
+
+    assert response.status_code == 302, h.explain(response)
+    assert h.signed_in_user_id(client) == resident.pk
+    membership = h.membership(tenant.agency, resident)
+    assert membership.role == Role.STAFF
+    (provisioned,) = h.events(tenant.agency, "sso.provisioned")
+    assert provisioned.actor_id == resident.pk
+    assert provisioned.target_id == str(membership.pk)
+    assert provisioned.details["provider"] == "City network account"
+    assert provisioned.details["role"] == "Staff"

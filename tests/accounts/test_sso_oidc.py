@@ -11,8 +11,10 @@ their configuration and their tenant checks are tested as far as they are local.
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,13 +23,15 @@ from django.conf import settings as django_settings
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import services
+from accounts import mfa, services
 from accounts.models import (
     Agency,
+    EmailChange,
     ExternalIdentity,
     IdentityProvider,
     Invitation,
     ProviderKind,
+    RecoveryCode,
     Role,
     User,
 )
@@ -35,7 +39,7 @@ from accounts.sso import config, oidc
 from accounts.sso.linking import SsoRefused
 from accounts.tenancy import agency_context
 from tests.accounts import sso_helpers as h
-from tests.factories import TEST_PASSWORD, UserFactory
+from tests.factories import TEST_PASSWORD, MembershipFactory, UserFactory
 from tests.idp._process import free_port
 from tests.idp.fixtures import service_unavailable
 from tests.idp.oidc_provider import (
@@ -554,6 +558,56 @@ def test_admin_with_an_authenticator_must_enter_a_code_when_the_provider_is_not_
     assert "auth.login" not in h.actions(tenant.agency)
 
 
+def test_sign_on_at_one_agency_cannot_strip_the_two_factor_or_email_of_another_agencys_admin(
+    tenant, other_tenant, start_oidc
+):
+    # The reviewer's exploit: whoever controls agency A's identity provider signs in as
+    # someone who is staff at A and admin at agency B (with an authenticator), then tries
+    # the account-wide changes that would let them reset the password and become B's admin.
+    victim = other_tenant.admin
+    device = TOTPDevice.objects.create(user=victim, name="Phone", confirmed=True)
+    with agency_context(tenant.agency):
+        MembershipFactory(agency=tenant.agency, user=victim, role=Role.STAFF)
+    setup = start_oidc(provision_role="")
+    link_identity(tenant.agency, setup.row, victim, "mallory")
+    attacker = h.anonymous_client(tenant.host)
+
+    signed_in = sign_in(attacker, setup, "mallory")
+    assert signed_in.status_code == 302, h.explain(signed_in)
+    assert h.signed_in_user_id(attacker) == victim.pk  # the provider vouched, no code asked
+
+    attempts = {
+        "turn two-factor off": attacker.post(reverse("accounts:mfa_disable")),
+        "make recovery codes": attacker.post(reverse("accounts:mfa_recovery_codes")),
+        "change the email": attacker.post(
+            reverse("accounts:email_change"), {"email": "mallory@evil.example"}
+        ),
+        "change the password": attacker.get(reverse("accounts:password_change")),
+    }
+
+    for what, response in attempts.items():
+        assert response.status_code == 302, what
+        location = response["Location"]
+        assert location.startswith(reverse("accounts:reauthenticate") + "?"), (what, location)
+        confirm = attacker.get(location)
+        assert confirm.status_code == 200, what
+        assert config.sign_in_path(setup.row) not in h.text(confirm), what  # no SSO offered
+        assert "single sign-on can't confirm it" in h.text(confirm), what
+    assert TOTPDevice.objects.filter(pk=device.pk, confirmed=True).exists()
+    assert not RecoveryCode.objects.filter(user=victim).exists()
+    victim.refresh_from_db()
+    assert victim.email == "admin@bravo.test"
+    assert not EmailChange.objects.filter(user=victim).exists()
+    for event in ("mfa.disabled", "mfa.recovery_codes_created", "account.email_change_requested"):
+        assert h.events(tenant.agency, event) == [], event
+
+    # Signing in with the provider again ("re-authentication") proves no more than before.
+    again = sign_in(attacker, setup, "mallory")
+    assert again.status_code == 302, h.explain(again)
+    assert attacker.post(reverse("accounts:mfa_disable")).status_code == 302
+    assert mfa.has_second_factor(victim)
+
+
 # --- Admin pages --------------------------------------------------------------------------------
 
 
@@ -586,7 +640,8 @@ def test_admin_adds_an_oidc_provider_and_people_sign_in_with_it(
     provider = oidc_provider_factory(
         redirect_uris=[callback], client_id=CLIENT_ID, client_secret=CLIENT_SECRET
     )
-    saved = admin.post(edit_url, {**form, "issuer": provider.issuer, "client_secret": ""})
+    # A new issuer needs the secret again (the saved one never goes somewhere new).
+    saved = admin.post(edit_url, {**form, "issuer": provider.issuer})
     assert saved.status_code == 302, h.explain(saved)
     client = h.anonymous_client(tenant.host)
     response = sign_in(client, Oidc(row=row, provider=provider, host=tenant.host), "bob")
@@ -765,3 +820,195 @@ def test_token_whose_nonce_is_not_this_sign_ins_is_refused(token_nonce, state_no
         token["nonce"] = token_nonce
 
     assert refusal(microsoft(), token, nonce=state_nonce) == "nonce mismatch"
+
+
+def test_microsoft_email_claim_is_not_taken_as_verified_without_xms_edov():
+    # Entra's email claim is a mail attribute a user or app may set; only the UPN is the
+    # tenant's own assignment (tid was checked).
+    token = {"sub": "m-1", "tid": TENANT_GUID, "email": "mayor@city.gov", "nonce": NONCE}
+
+    claims = oidc.claims_from(microsoft(), sociallogin(token))
+
+    assert (claims.email, claims.email_verified) == ("mayor@city.gov", False)
+
+
+@pytest.mark.parametrize("xms_edov", [True, "true", "1"])
+def test_microsoft_email_claim_counts_as_verified_when_entra_says_so(xms_edov):
+    token = {
+        "sub": "m-1",
+        "tid": TENANT_GUID,
+        "email": "al@city.gov",
+        "xms_edov": xms_edov,
+        "nonce": NONCE,
+    }
+
+    claims = oidc.claims_from(microsoft(), sociallogin(token))
+
+    assert (claims.email, claims.email_verified) == ("al@city.gov", True)
+
+
+def test_microsoft_sign_in_name_wins_over_the_email_claim():
+    token = {
+        "sub": "m-1",
+        "tid": TENANT_GUID,
+        "preferred_username": "al@city.gov",
+        "email": "someone.else@other.gov",
+        "nonce": NONCE,
+    }
+
+    claims = oidc.claims_from(microsoft(), sociallogin(token))
+
+    assert (claims.email, claims.email_verified) == ("al@city.gov", True)
+
+
+# --- Where the portal's server connects ---------------------------------------------------------
+
+
+class _Discovery(BaseHTTPRequestHandler):
+    document: dict = {}
+
+    def do_GET(self):
+        body = json.dumps(self.document).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def discovery_server():
+    """A local issuer whose discovery document a test writes (``serve(document)``)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Discovery)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    issuer = f"http://127.0.0.1:{server.server_address[1]}"
+
+    def serve(**endpoints) -> str:
+        _Discovery.document = {
+            "issuer": issuer,
+            "authorization_endpoint": f"{issuer}/auth",
+            "token_endpoint": f"{issuer}/token",
+            "jwks_uri": f"{issuer}/jwks",
+            **endpoints,
+        }
+        return issuer
+
+    yield serve
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    "endpoints",
+    [
+        {"token_endpoint": "http://169.254.169.254/latest/meta-data/"},
+        {"jwks_uri": "http://10.0.0.5/keys"},
+        {"authorization_endpoint": "file:///etc/passwd"},
+        {"token_endpoint": ""},
+    ],
+    ids=["token at the metadata service", "keys on plain http", "not http", "missing"],
+)
+def test_discovery_document_naming_an_endpoint_the_portal_may_not_call_stops_the_sign_in(
+    tenant, discovery_server, endpoints
+):
+    issuer = discovery_server(**endpoints)
+    row = h.make_provider(
+        tenant.agency,
+        ProviderKind.OIDC,
+        name="City Okta",
+        settings={"issuer": issuer, "client_id": CLIENT_ID},
+        secret=CLIENT_SECRET,
+    )
+    client = h.anonymous_client(tenant.host)
+
+    response = client.post(config.sign_in_path(row), {"next": "/"})
+
+    assert response.status_code == 400, h.explain(response)
+    assert h.GENERIC_SSO_ERROR in h.text(response)
+    (reason,) = h.failure_reasons(tenant.agency)
+    (name,) = endpoints
+    assert reason.startswith(f"discovery document refused: {name}"), reason
+
+
+def test_discovery_document_of_a_well_behaved_local_issuer_is_followed(tenant, discovery_server):
+    issuer = discovery_server()
+    row = h.make_provider(
+        tenant.agency,
+        ProviderKind.OIDC,
+        settings={"issuer": issuer, "client_id": CLIENT_ID},
+        secret=CLIENT_SECRET,
+    )
+
+    response = h.anonymous_client(tenant.host).post(config.sign_in_path(row), {"next": "/"})
+
+    assert response.status_code == 302, h.explain(response)
+    assert response["Location"].startswith(f"{issuer}/auth?")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://127.0.0.1/token", "https://localhost/keys", "http://127.0.0.1:8080/auth"],
+)
+def test_discovered_endpoints_on_loopback_are_refused_where_loopback_providers_are_not_allowed(
+    settings, url
+):
+    settings.SSO_ALLOW_LOOPBACK_PROVIDERS = False
+    document = {  # an address literal: checked without a DNS look-up (none here)
+        "authorization_endpoint": "https://192.0.2.10/auth",
+        "token_endpoint": "https://192.0.2.10/token",
+        "jwks_uri": url,
+    }
+
+    with pytest.raises(oidc.UnsafeDiscoveredEndpoint, match="jwks_uri"):
+        oidc.check_discovered_endpoints(document)
+
+    settings.SSO_ALLOW_LOOPBACK_PROVIDERS = True
+    oidc.check_discovered_endpoints(document)  # development and tests: allowed
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("issuer", "http://127.0.0.1:10/"), ("client_id", "another-client")],
+)
+def test_pointing_an_oidc_option_elsewhere_needs_the_client_secret_again(
+    client_for, tenant, field, value
+):
+    admin = client_for(tenant.admin, tenant.host)
+    form = {
+        "name": "City Okta",
+        "is_enabled": "on",
+        "provision_role": "",
+        "role_mapping": "",
+        "issuer": "http://127.0.0.1:9",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "groups_claim": "groups",
+    }
+    created = admin.post(reverse("staff:provider_new", args=[ProviderKind.OIDC]), form)
+    assert created.status_code == 302, h.explain(created)
+    with agency_context(tenant.agency):
+        row = IdentityProvider.objects.get(agency=tenant.agency)
+
+    refused = admin.post(created["Location"], {**form, field: value, "client_secret": ""})
+    renamed = admin.post(created["Location"], {**form, "name": "Okta", "client_secret": ""})
+
+    assert refused.status_code == 400, h.explain(refused)
+    errors = refused.context["form"].errors
+    assert "Enter the client secret again" in " ".join(errors["client_secret"])
+    assert renamed.status_code == 302, h.explain(renamed)  # nothing about the endpoint
+    with agency_context(tenant.agency):
+        row.refresh_from_db()
+    assert row.settings[field] == form[field]
+    assert config.get_secret(row) == CLIENT_SECRET
+    assert len(h.events(tenant.agency, "sso.provider_updated")) == 1
+
+    moved = admin.post(created["Location"], {**form, field: value, "client_secret": "new-one"})
+
+    assert moved.status_code == 302, h.explain(moved)
+    with agency_context(tenant.agency):
+        row.refresh_from_db()
+    assert (row.settings[field], config.get_secret(row)) == (value, "new-one")

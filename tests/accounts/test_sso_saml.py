@@ -20,7 +20,7 @@ from accounts.models import IdentityProvider, ProviderKind, Role, SamlAssertionU
 from accounts.sso import config
 from accounts.tenancy import agency_context
 from tests.accounts import sso_helpers as h
-from tests.idp.saml import TestSamlIdP, parse_authn_request, tamper
+from tests.idp.saml import NAMEID_EMAIL, TestSamlIdP, parse_authn_request, tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -436,3 +436,108 @@ def test_sign_in_urls_of_one_protocol_answer_404_for_an_option_of_the_other(
     assert {name: r.status_code for name, r in answers.items()} == dict.fromkeys(answers, 404)
     assert STATES not in client.session  # no flow was started
     assert h.actions(tenant.agency) == []
+
+
+# --- The subject that keys the account --------------------------------------------------------
+
+OBJECT_ID = "http://schemas.microsoft.com/identity/claims/objectidentifier"
+UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+
+
+@pytest.mark.parametrize(
+    ("name_id_format", "name_id"),
+    [(NAMEID_EMAIL, "alice@example.org"), (UNSPECIFIED, "alice@example.org")],
+    ids=["emailAddress", "unspecified"],
+)
+def test_a_name_id_that_is_not_persistent_is_refused_without_a_stable_id_attribute(
+    tenant, saml_idp, option, name_id_format, name_id
+):
+    client = h.anonymous_client(tenant.host)
+
+    response, _ = sign_in(
+        client, option, saml_idp, tenant.host, name_id=name_id, name_id_format=name_id_format
+    )
+
+    assert response.status_code == 400, h.explain(response)
+    assert "persistent NameID" in h.text(response)
+    assert h.signed_in_user_id(client) is None
+    assert h.identities(tenant.agency) == []
+    assert not User.objects.filter(email="alice@example.org").exists()
+    assert h.failure_reasons(tenant.agency) == ["subject is not persistent"]
+
+
+def test_the_stable_id_attribute_keys_the_account_whatever_the_name_id(tenant, saml_idp, option):
+    h.update_provider(option, settings={"subject_attribute": OBJECT_ID})
+    attributes = {
+        EMAIL: ["alice@example.org"],
+        NAME: ["Alice Admin"],
+        OBJECT_ID: ["5f0c1b7e-0000-4000-8000-00000000a11c"],
+    }
+    first_client = h.anonymous_client(tenant.host)
+    first, _ = sign_in(
+        first_client,
+        option,
+        saml_idp,
+        tenant.host,
+        name_id="alice@example.org",
+        name_id_format=NAMEID_EMAIL,
+        attributes=attributes,
+    )
+    assert first.status_code == 302, h.explain(first)
+    alice = User.objects.get(email="alice@example.org")
+    (identity,) = h.identities(tenant.agency, option)
+    assert identity.subject == "5f0c1b7e-0000-4000-8000-00000000a11c"
+
+    # The address changes at the IdP; the object id does not: the same account.
+    client = h.anonymous_client(tenant.host)
+    again, _ = sign_in(
+        client,
+        option,
+        saml_idp,
+        tenant.host,
+        name_id="alice.smith@example.org",
+        name_id_format=NAMEID_EMAIL,
+        attributes={**attributes, EMAIL: ["alice.smith@example.org"]},
+    )
+
+    assert again.status_code == 302, h.explain(again)
+    assert h.signed_in_user_id(client) == alice.pk
+    assert len(h.identities(tenant.agency)) == 1
+
+
+def test_a_response_without_the_configured_stable_id_attribute_is_refused(tenant, saml_idp, option):
+    h.update_provider(option, settings={"subject_attribute": OBJECT_ID})
+    client = h.anonymous_client(tenant.host)
+
+    response, _ = sign_in(client, option, saml_idp, tenant.host)  # a persistent NameID only
+
+    assert response.status_code == 400, h.explain(response)
+    assert h.signed_in_user_id(client) is None
+    assert h.identities(tenant.agency) == []
+    assert h.failure_reasons(tenant.agency) == ["subject attribute missing"]
+
+
+def test_admin_sets_the_stable_id_attribute_on_the_saml_form(client_for, tenant, saml_idp):
+    admin = client_for(tenant.admin, tenant.host)
+    form = {
+        "name": "City Entra",
+        "is_enabled": "on",
+        "provision_role": "",
+        "role_mapping": "",
+        "idp_entity_id": saml_idp.entity_id,
+        "idp_sso_url": saml_idp.sso_url,
+        "idp_x509cert": saml_idp.cert_base64,
+        "email_attribute": EMAIL,
+        "name_attribute": NAME,
+        "groups_attribute": "",
+        "subject_attribute": OBJECT_ID,
+    }
+
+    created = admin.post(reverse("staff:provider_new", args=[ProviderKind.SAML]), form)
+
+    assert created.status_code == 302, h.explain(created)
+    with agency_context(tenant.agency):
+        row = IdentityProvider.objects.get(agency=tenant.agency)
+    assert row.settings["subject_attribute"] == OBJECT_ID
+    assert config.social_app(row).settings["attribute_mapping"]["uid"] == [OBJECT_ID]
+    assert "Stable id attribute" in h.text(admin.get(created["Location"]))

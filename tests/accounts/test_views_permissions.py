@@ -332,6 +332,86 @@ def _kind(tenant, user=None) -> str:
     return ProviderKind.OIDC
 
 
+MATRIX_DOCUMENT = "matrix.pdf"
+
+
+def _document(tenant):
+    from documents.models import Document
+    from tests.documents.helpers import pdf_with_text, stored_document
+
+    records_request = _matrix_request(tenant)
+    with agency_context(tenant.agency):
+        found = Document.objects.filter(agency=tenant.agency, filename=MATRIX_DOCUMENT).first()
+    if found is not None:
+        return found
+    return stored_document(records_request, pdf_with_text("Matrix page"), filename=MATRIX_DOCUMENT)
+
+
+def _document_id(tenant, user=None):
+    return _document(tenant).public_id
+
+
+def _reason(tenant):
+    from documents.models import RedactionReason
+
+    with agency_context(tenant.agency):
+        reason, _ = RedactionReason.objects.get_or_create(agency=tenant.agency, label="Matrix")
+        return reason
+
+
+def _reason_id_documents(tenant, user=None) -> int:
+    return _reason(tenant).pk
+
+
+def _finding_id(tenant, user=None) -> int:
+    from documents.models import Finding
+
+    document = _document(tenant)
+    with agency_context(tenant.agency):
+        finding, _ = Finding.objects.get_or_create(
+            agency=tenant.agency,
+            document=document,
+            kind="email",
+            location="page 1",
+            defaults={"excerpt": "m***@example.org", "value_digest": "0" * 64, "page": 1},
+        )
+        return finding.pk
+
+
+def _redaction_id(tenant, user=None) -> int:
+    from documents.models import Redaction
+
+    document = _document(tenant)
+    reason = _reason(tenant)
+    with agency_context(tenant.agency):
+        row, _ = Redaction.objects.get_or_create(
+            agency=tenant.agency,
+            document=document,
+            page=1,
+            defaults={"x0": 10, "y0": 10, "x1": 100, "y1": 40, "reason": reason},
+        )
+        return row.pk
+
+
+def _one(tenant, user=None) -> int:
+    return 1
+
+
+def _upload_id(tenant, user=None):
+    """An upload in progress of the user making the request (uploads are their uploader's)."""
+    from documents import services as document_services
+
+    records_request = _matrix_request(tenant)
+    with agency_context(tenant.agency):
+        upload = document_services.upload_start(
+            records_request=records_request,
+            filename="matrix.pdf",
+            size=10,
+            actor=user if user is not None and user.is_authenticated else tenant.staff,
+        )
+        return upload.public_id
+
+
 PARAMETER_VALUES: dict[str, Callable] = {
     "membership_id": _membership_id,
     "department_id": _department_id,
@@ -347,6 +427,14 @@ PARAMETER_VALUES: dict[str, Callable] = {
     "invitation_id": _invitation_id,
     "identity_id": _identity_id,
     "kind": _kind,
+    "document_id": _document_id,
+    "finding_id": _finding_id,
+    "redaction_id": _redaction_id,
+    "version": _one,
+    "page": _one,
+    "redaction_reason_id": _reason_id_documents,
+    "upload_id": _upload_id,
+    "index": _one,
 }
 
 
@@ -471,12 +559,16 @@ def test_permission_matrix_answers_by_role(route, persona, tenant, client_for):
     if route.is_post_only:
         # Allowed: the action ran (a redirect back to the staff page it belongs to) or its
         # empty form was refused (the page again with the errors); never 403 or 404.
-        assert response.status_code in (302, 400), response.status_code
-        if response.status_code == 302:
+        assert response.status_code in (302, 303, 400), response.status_code
+        if response.status_code == 303:
+            # A download link: issued, then the browser fetches it (documents).
+            assert response["Location"].startswith("/documents/download/")
+        elif response.status_code == 302:
             location = response["Location"]
             if route in REQUEST_ACTION_ROUTES:
+                # Back to the request, or to one of its pages (its documents).
                 number = PARAMETER_VALUES["number"](tenant)
-                assert location == reverse("staff:request_detail", args=[number])
+                assert location.startswith(reverse("staff:request_detail", args=[number]))
             assert location.startswith("/staff/"), location
         else:
             assert response["Content-Type"].startswith("text/html")
@@ -485,6 +577,9 @@ def test_permission_matrix_answers_by_role(route, persona, tenant, client_for):
         return
 
     assert response.status_code == 200
+    if route.route.endswith(".png"):
+        assert response["Content-Type"] == "image/png"
+        return
     if is_csv_export(route):
         assert response["Content-Type"].startswith("text/csv")
         body = b"".join(response.streaming_content).decode()
@@ -518,7 +613,7 @@ def test_department_admin_outside_the_request_departments_acts_only_as_staff_wou
         DepartmentMember.objects.filter(agency=tenant.agency, user=tenant.department_admin).delete()
     response = client_for(tenant.department_admin, tenant.host).post(url, {})
     if policy.role_has(Role.STAFF, route.permission):
-        assert response.status_code in (302, 400), response.status_code
+        assert response.status_code in (302, 303, 400), response.status_code
     else:
         assert response.status_code == 403
         assert "You can't do that" in response.content.decode()

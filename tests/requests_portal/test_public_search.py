@@ -73,7 +73,16 @@ def test_the_index_holds_no_personal_data_of_the_requester(tenant):
         services.agency_setup_defaults(agency=tenant.agency)
         _file(tenant)
     columns = {f.column for f in PublicSearchEntry._meta.concrete_fields}
-    assert columns == {"id", "agency_id", "request_id", "year", "sequence", "search_vector"}
+    # attachments_vector: the text of documents released to the public (documents.search).
+    assert columns == {
+        "id",
+        "agency_id",
+        "request_id",
+        "year",
+        "sequence",
+        "search_vector",
+        "attachments_vector",
+    }
     with connection.cursor() as cursor:
         cursor.execute("SELECT search_vector::text FROM requests_portal_publicsearchentry")
         vectors = " ".join(row[0] for row in cursor.fetchall())

@@ -1,0 +1,43 @@
+"""Platform support's two-factor reset: for someone who lost their phone and their recovery
+codes and works for more than one agency (an agency admin may reset only people who work for
+that agency alone). Check who is asking out of band first, as the admin page asks admins to."""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+import audit
+from accounts import audit_events, mfa, sessions
+from accounts.models import User
+from accounts.tenancy import agency_context
+
+
+class Command(BaseCommand):
+    help = "Turn off two-factor sign-in for an account and end its sessions everywhere."
+
+    def add_arguments(self, parser):
+        parser.add_argument("email")
+        parser.add_argument("--reason", required=True, help="Why (recorded in the audit log).")
+
+    def handle(self, *args, email: str, reason: str, **options):
+        with agency_context(None, platform=True), transaction.atomic():
+            user = User.objects.filter(email__iexact=email.strip()).first()
+            if user is None:
+                raise CommandError(f"No account uses {email}.")
+            had = mfa.has_second_factor(user)
+            mfa.remove_all(user)
+            ended = sessions.end_all(user, reason="two-factor reset", everywhere=True)
+            audit.record(
+                audit_events.MFA_RESET.code,
+                agency=None,
+                target=user,
+                details={
+                    "email": user.email,
+                    "by": "platform support",
+                    "reason": reason[:200],
+                    "sessions_ended": ended,
+                },
+            )
+        self.stdout.write(
+            f"Two-factor sign-in {'reset' if had else 'was not set up'} for {user.email}; "
+            f"{ended} session(s) ended."
+        )

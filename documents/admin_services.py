@@ -1,0 +1,63 @@
+"""An agency admin's document settings and redaction reasons (one transaction each, with
+its audit event)."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+import audit
+from accounts.models import Agency, User
+from documents import audit_events
+from documents.models import DocumentSettings, RedactionReason
+from documents.services import DocumentError
+
+
+def settings_save(*, agency: Agency, actor: User, values: dict, request=None) -> DocumentSettings:
+    with transaction.atomic():
+        row, _ = DocumentSettings.objects.select_for_update().get_or_create(agency=agency)
+        changes = {}
+        for field, value in values.items():
+            if getattr(row, field) != value:
+                changes[field] = {"from": getattr(row, field), "to": value}
+                setattr(row, field, value)
+        if changes:
+            row.full_clean()
+            row.save()
+            audit.record(
+                audit_events.SETTINGS_CHANGED.code,
+                request=request,
+                agency=agency,
+                actor=actor,
+                details={"changes": changes},
+            )
+    return row
+
+
+def reason_add(*, agency: Agency, actor: User, label: str, request=None) -> RedactionReason:
+    label = label.strip()
+    try:
+        with transaction.atomic():
+            reason = RedactionReason.objects.create(agency=agency, label=label)
+            audit.record(
+                audit_events.SETTINGS_CHANGED.code,
+                request=request,
+                agency=agency,
+                actor=actor,
+                details={"redaction_reason_added": label},
+            )
+    except IntegrityError:
+        raise DocumentError("That reason is already in the list.") from None
+    return reason
+
+
+def reason_retire(*, reason: RedactionReason, actor: User, request=None) -> None:
+    with transaction.atomic():
+        reason.is_active = False
+        reason.save(update_fields=["is_active"])
+        audit.record(
+            audit_events.SETTINGS_CHANGED.code,
+            request=request,
+            agency=reason.agency_id,
+            actor=actor,
+            details={"redaction_reason_retired": reason.label},
+        )

@@ -1,0 +1,158 @@
+"""The redaction page: page previews, draft boxes (drawn, searched, by pattern), each with a
+reason; finalising makes the redacted version. Works without JavaScript (boxes are typed as
+percentages of the page); static/js/redact.js lets people draw them on the preview."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from accounts import policy
+from accounts.decorators import agency_permission
+from documents import access, redaction_services
+from documents.forms import BoxForm, PatternForm, SearchForm
+from documents.views import _document
+
+
+def _redact_url(document) -> str:
+    return reverse(
+        "staff:document_redact",
+        kwargs={"number": document.request.number, "document_id": document.public_id},
+    )
+
+
+def _forms(agency, data=None, which: str = ""):
+    reasons = access.redaction_reasons(agency)
+    return {
+        "box": BoxForm(data if which == "box" else None, reasons=reasons),
+        "search": SearchForm(data if which == "search" else None, reasons=reasons),
+        "pattern": PatternForm(data if which == "pattern" else None, reasons=reasons),
+    }
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@agency_permission(policy.DOCUMENT_REDACT)
+def redact(request, number: str, document_id):
+    records_request, document = _document(request, number, document_id)
+    kind = redaction_services.kind_of(document)
+    which = request.POST.get("action", "") if request.method == "POST" else ""
+    forms = _forms(request.agency, request.POST, which)
+    status = 200
+    if request.method == "POST" and kind != "unsupported":
+        form = forms.get(which)
+        if form is not None and form.is_valid():
+            data = form.cleaned_data
+            try:
+                if which == "box":
+                    redaction_services.redaction_add_box(
+                        document=document,
+                        actor=request.user,
+                        reason=data["reason"],
+                        page=data["page"],
+                        left=data["left"],
+                        top=data["top"],
+                        width=data["width"],
+                        height=data["height"],
+                        request=request,
+                    )
+                    messages.success(request, "Box added as a draft.")
+                elif which == "search":
+                    count = redaction_services.redaction_add_search(
+                        document=document,
+                        actor=request.user,
+                        reason=data["reason"],
+                        term=data["term"],
+                        request=request,
+                    )
+                    messages.success(request, f"{count} draft box(es) added for “{data['term']}”.")
+                else:
+                    count = redaction_services.redaction_add_patterns(
+                        document=document,
+                        actor=request.user,
+                        reason=data["reason"],
+                        kinds=data["kinds"],
+                        request=request,
+                    )
+                    messages.success(request, f"{count} draft box(es) added.")
+                return HttpResponseRedirect(_redact_url(document))
+            except redaction_services.RedactionRefused as error:
+                form.add_error(None, str(error))
+        status = 400
+    pages = []
+    unsupported = ""
+    if kind == "unsupported":
+        unsupported = redaction_services.unsupported_reason(document)
+    else:
+        try:
+            sizes = redaction_services.page_info(document)
+        except redaction_services.services.DocumentError as error:
+            sizes, unsupported = [], str(error)
+        pages = [{"number": n, "width": w, "height": h} for n, (w, h) in enumerate(sizes, start=1)]
+    return render(
+        request,
+        "documents/redact.html",
+        {
+            "r": records_request,
+            "document": document,
+            "kind": kind,
+            "unsupported": unsupported,
+            "pages": pages,
+            "drafts": access.draft_redactions(document),
+            "forms": forms,
+            "has_reasons": access.redaction_reasons(request.agency).exists(),
+        },
+        status=status,
+    )
+
+
+@require_safe
+@agency_permission(policy.DOCUMENT_REDACT)
+def page_image(request, number: str, document_id, page: int):
+    """A preview of one page of the ORIGINAL (staff who redact only; never cached)."""
+    _records_request, document = _document(request, number, document_id)
+    if redaction_services.kind_of(document) == "unsupported":
+        return HttpResponse(status=404)
+    try:
+        png = redaction_services.preview_png(document, page)
+    except (redaction_services.services.DocumentError, ValueError, IndexError):
+        return HttpResponse(status=404)
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@agency_permission(policy.DOCUMENT_REDACT)
+def remove(request, number: str, document_id, redaction_id: int):
+    _records_request, document = _document(request, number, document_id)
+    row = access.get_redaction(document, redaction_id)
+    redaction_services.redaction_remove(redaction_row=row, actor=request.user, request=request)
+    messages.success(request, "Draft box removed.")
+    return HttpResponseRedirect(_redact_url(document))
+
+
+@require_POST
+@agency_permission(policy.DOCUMENT_REDACT)
+def finalise(request, number: str, document_id):
+    _records_request, document = _document(request, number, document_id)
+    try:
+        version = redaction_services.redaction_finalise(
+            document=document, actor=request.user, request=request
+        )
+    except redaction_services.RedactionRefused as error:
+        messages.error(request, str(error))
+        return HttpResponseRedirect(_redact_url(document))
+    messages.success(
+        request,
+        f"Redacted version {version.number} is ready. Check it, then release it: the original "
+        "stays with staff.",
+    )
+    return HttpResponseRedirect(
+        reverse(
+            "staff:document_detail",
+            kwargs={"number": number, "document_id": document.public_id},
+        )
+    )

@@ -1,0 +1,284 @@
+"""Redaction as the agency works it: draft boxes (drawn, found by a search term, or found by
+the personal-data patterns), each with the agency's reason label, then one finalising step
+that burns them into a new redacted version. Drafts and the log are ``Redaction`` rows; each
+step writes its audit event in the same transaction.
+
+The engine (documents.redaction) rasterises every page, so nothing under a box survives:
+no text, no image, no metadata; an OCR layer is restored from the burned pages only.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+import audit
+from accounts.models import User
+from documents import access, audit_events, services, types
+from documents.models import Document, Redaction, RedactionReason, VersionKind
+
+# PDFs and images are redacted in memory, page by page: above this they are refused with a
+# plain message (a 2 GB upload is stored and scanned, but not redacted here).
+MAX_REDACTION_BYTES = 200 * 1024 * 1024
+PATTERN_LABELS = {
+    "ssn": "US Social Security numbers",
+    "card": "Payment card numbers",
+    "email": "Email addresses",
+    "phone": "Phone numbers",
+    "birth_date": "Dates of birth",
+}
+
+
+class RedactionRefused(services.DocumentError):
+    pass
+
+
+def kind_of(document: Document) -> str:
+    """ "pdf", "image", or "unsupported" (with the reason in unsupported_reason)."""
+    if document.content_type == "application/pdf":
+        return "pdf"
+    try:
+        file_type = types.by_mime(document.content_type)
+    except KeyError:
+        return "unsupported"
+    return "image" if file_type.redactable else "unsupported"
+
+
+def unsupported_reason(document: Document) -> str:
+    try:
+        file_type = types.by_mime(document.content_type)
+    except KeyError:
+        file_type = None
+    if file_type is not None and file_type.convertible:
+        from documents import convert
+
+        if not convert.converter_available():
+            return (
+                f"{file_type.label}s can't be redacted here: no converter to PDF is installed "
+                "on this server. Save it as a PDF and upload that, then redact the PDF."
+            )
+        return f"Convert this {file_type.label} to PDF first (Redact offers it)."
+    return "This type of file can't be redacted. Only PDFs and images can."
+
+
+def original_bytes(document: Document) -> bytes:
+    return services.version_bytes(access.original_version(document), limit=MAX_REDACTION_BYTES)
+
+
+def page_info(document: Document) -> list[tuple[float, float]]:
+    from documents import redaction
+
+    data = original_bytes(document)
+    if kind_of(document) == "pdf":
+        return redaction.page_sizes(data)
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return [(float(image.width), float(image.height))]
+
+
+def preview_png(document: Document, page: int) -> bytes:
+    from documents import redaction
+
+    data = original_bytes(document)
+    if kind_of(document) == "pdf":
+        return redaction.render_page(data, page, dpi=80)
+    return redaction.image_preview(data)
+
+
+def _record_added(document, actor, boxes: list[Redaction], how: str, request) -> None:
+    audit.record(
+        audit_events.REDACTION_ADDED.code,
+        request=request,
+        agency=document.agency_id,
+        actor=actor,
+        target=document,
+        details={"filename": document.filename, "count": len(boxes), "how": how},
+    )
+
+
+def redaction_add_box(
+    *,
+    document: Document,
+    actor: User,
+    reason: RedactionReason,
+    page: int,
+    left: float,
+    top: float,
+    width: float,
+    height: float,
+    request=None,
+) -> Redaction:
+    """A drawn box, given in percent of the page (what a person or the drawing script sees);
+    stored in points from the page's top-left corner."""
+    sizes = page_info(document)
+    if not 1 <= page <= len(sizes):
+        raise RedactionRefused(f"Choose a page from 1 to {len(sizes)}.")
+    page_width, page_height = sizes[page - 1]
+    left, top = max(0.0, min(left, 100.0)), max(0.0, min(top, 100.0))
+    right, bottom = min(100.0, left + max(width, 0.0)), min(100.0, top + max(height, 0.0))
+    if right - left < 0.1 or bottom - top < 0.1:
+        raise RedactionRefused("The box is too small to see.")
+    with transaction.atomic():
+        row = Redaction.objects.create(
+            agency_id=document.agency_id,
+            document=document,
+            page=page,
+            x0=page_width * left / 100,
+            y0=page_height * top / 100,
+            x1=page_width * right / 100,
+            y1=page_height * bottom / 100,
+            reason=reason,
+            source=Redaction.Source.BOX,
+            created_by=actor,
+        )
+        _record_added(document, actor, [row], "box", request)
+    return row
+
+
+def _create_boxes(document, actor, reason, boxes, source, note) -> list[Redaction]:
+    rows = [
+        Redaction(
+            agency_id=document.agency_id,
+            document=document,
+            page=box.page,
+            x0=box.x0,
+            y0=box.y0,
+            x1=box.x1,
+            y1=box.y1,
+            reason=reason,
+            source=source,
+            note=note[:200],
+            created_by=actor,
+        )
+        for box in boxes
+    ]
+    return Redaction.objects.bulk_create(rows)
+
+
+def redaction_add_search(
+    *, document: Document, actor: User, reason: RedactionReason, term: str, request=None
+) -> int:
+    """ "Redact all": a box over every occurrence of the term on every page."""
+    from documents import redaction
+
+    term = term.strip()
+    if len(term) < 2:
+        raise RedactionRefused("Type at least two characters to search for.")
+    if kind_of(document) != "pdf":
+        raise RedactionRefused("Searching works in PDFs. Draw boxes on images instead.")
+    boxes = redaction.find_text_boxes(original_bytes(document), term)
+    if not boxes:
+        raise RedactionRefused(f"“{term}” does not appear in the text of this document.")
+    with transaction.atomic():
+        rows = _create_boxes(document, actor, reason, boxes, Redaction.Source.SEARCH, term)
+        _record_added(document, actor, rows, "search", request)
+    return len(rows)
+
+
+def redaction_add_patterns(
+    *, document: Document, actor: User, reason: RedactionReason, kinds: list[str], request=None
+) -> int:
+    """Boxes over every match of the chosen personal-data patterns."""
+    from documents import pii, redaction
+
+    if kind_of(document) != "pdf":
+        raise RedactionRefused("Pattern search works in PDFs. Draw boxes on images instead.")
+    wanted = set(kinds) & set(PATTERN_LABELS)
+    if not wanted:
+        raise RedactionRefused("Choose at least one kind of personal data.")
+
+    def find(text: str):
+        return [(m.start, m.end, m.kind) for m in pii.find(text, kinds=tuple(sorted(wanted)))]
+
+    found = redaction.find_pattern_boxes(original_bytes(document), find)
+    if not found:
+        raise RedactionRefused("None of the chosen kinds of personal data appear in the text.")
+    with transaction.atomic():
+        rows = _create_boxes(
+            document,
+            actor,
+            reason,
+            [box for box, _kind in found],
+            Redaction.Source.PATTERN,
+            ", ".join(sorted(wanted)),
+        )
+        _record_added(document, actor, rows, "pattern", request)
+    return len(rows)
+
+
+def redaction_remove(*, redaction_row: Redaction, actor: User, request=None) -> None:
+    with transaction.atomic():
+        document = redaction_row.document
+        deleted, _ = Redaction.objects.filter(pk=redaction_row.pk, applied_to__isnull=True).delete()
+        if deleted:
+            audit.record(
+                audit_events.REDACTION_REMOVED.code,
+                request=request,
+                agency=document.agency_id,
+                actor=actor,
+                target=document,
+                details={"filename": document.filename, "page": redaction_row.page},
+            )
+
+
+def redaction_finalise(*, document: Document, actor: User, request=None):
+    """Burn every draft box into a new redacted version (from the original, so earlier
+    redactions are applied again with the new ones), mark the drafts applied, and resolve
+    the findings whose values are gone from the new version's text."""
+    from documents import redaction
+
+    drafts = list(access.draft_redactions(document))
+    if not drafts:
+        raise RedactionRefused("There are no draft redactions to apply.")
+    applied = list(access.redactions(document).filter(applied_to__isnull=False))
+    boxes = [redaction.Box(r.page, r.x0, r.y0, r.x1, r.y1) for r in [*applied, *drafts]]
+    data = original_bytes(document)
+    try:
+        if kind_of(document) == "pdf":
+            output = redaction.redact_pdf(data, boxes)
+        else:
+            output = redaction.redact_image(data, boxes, mime=document.content_type)
+    except redaction.RedactionError as error:
+        raise RedactionRefused(str(error)) from None
+    with transaction.atomic():
+        version = services.version_create(
+            document=document, kind=VersionKind.REDACTED, chunks=[output], actor=actor
+        )
+        Redaction.objects.filter(pk__in=[r.pk for r in drafts]).update(applied_to=version)
+        audit.record(
+            audit_events.REDACTED.code,
+            request=request,
+            agency=document.agency_id,
+            actor=actor,
+            target=document,
+            details={
+                "filename": document.filename,
+                "count": len(drafts),
+                "version": version.number,
+                "reasons": sorted({r.reason.label for r in drafts}),
+            },
+        )
+        _resolve_redacted_findings(document, output, version, actor, request)
+    return version
+
+
+def _resolve_redacted_findings(document, output: bytes, version, actor, request) -> None:
+    """A finding whose value no longer appears in the redacted version is resolved."""
+    from documents import extract, pii
+
+    remaining = set()
+    try:
+        for piece in extract.Extraction().pieces(output, mime=document.content_type):
+            remaining.update(m.digest for m in pii.find(piece.text))
+    except extract.Unreadable:
+        return  # nothing can be said about what is left: the findings stay open
+    for finding in access.open_findings(document).exclude(kind="malware"):
+        if finding.value_digest not in remaining:
+            services.finding_resolve(
+                finding=finding,
+                actor=actor,
+                resolution=f"redacted in version {version.number}",
+                request=request,
+            )

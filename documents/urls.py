@@ -1,0 +1,73 @@
+"""Document URLs. Staff ones are mounted under /staff/ (namespace "staff"), the rest at the
+root (config/urls.py)."""
+
+from django.urls import include, path
+
+import requests_portal.urls  # noqa: F401  (registers the <number:...> converter)
+from documents import admin_views, redact_views, upload_urls, views
+
+staff_urlpatterns = [
+    path("settings/documents/", admin_views.document_settings, name="document_settings"),
+    path(
+        "settings/documents/reasons/<int:redaction_reason_id>/retire/",
+        admin_views.reason_retire,
+        name="redaction_reason_retire",
+    ),
+    path("requests/<number:number>/documents/", views.staff_documents, name="request_documents"),
+    path("requests/<number:number>/documents/", include(upload_urls.staff_upload_patterns)),
+    path(
+        "requests/<number:number>/documents/release/",
+        views.staff_documents_release,
+        name="request_documents_release",
+    ),
+    path(
+        "requests/<number:number>/documents/<uuid:document_id>/",
+        views.staff_document,
+        name="document_detail",
+    ),
+    path(
+        "requests/<number:number>/documents/<uuid:document_id>/release/",
+        views.staff_document_release,
+        name="document_release",
+    ),
+    path(
+        "requests/<number:number>/documents/<uuid:document_id>/findings/<int:finding_id>/resolve/",
+        views.staff_finding_resolve,
+        name="finding_resolve",
+    ),
+    path(
+        "requests/<number:number>/documents/<uuid:document_id>/versions/<int:version>/download/",
+        views.staff_document_link,
+        name="document_link",
+    ),
+    path(
+        "requests/<number:number>/documents/<uuid:document_id>/redact/",
+        redact_views.redact,
+        name="document_redact",
+    ),
+    path(
+        "requests/<number:number>/documents/<uuid:document_id>/redact/pages/<int:page>.png",
+        redact_views.page_image,
+        name="document_page_image",
+    ),
+    path(
+        "requests/<number:number>/documents/<uuid:document_id>/redact/<int:redaction_id>/remove/",
+        redact_views.remove,
+        name="redaction_remove",
+    ),
+    path(
+        "requests/<number:number>/documents/<uuid:document_id>/redact/finalise/",
+        redact_views.finalise,
+        name="document_redact_finalise",
+    ),
+]
+
+public_urlpatterns = [
+    path("requests/<number:number>/documents/", include(upload_urls.resident_upload_patterns)),
+    path(
+        "requests/<number:number>/documents/<uuid:document_id>/download/",
+        views.resident_document_link,
+        name="resident_document_link",
+    ),
+    path("documents/download/<str:token>/", views.download, name="document_download"),
+]

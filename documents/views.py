@@ -1,0 +1,309 @@
+"""Document pages: the staff list and detail of a request's documents (release, findings,
+versions), download links for staff, requesters and the public, and the download itself.
+
+Every download goes through a link that expires in minutes and is bound to who asked
+(documents.services.link_issue); the download view checks the link and the permission
+again, records the download, and streams the plaintext as an attachment.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_POST, require_safe
+
+import audit
+from accounts import policy
+from accounts.decorators import agency_permission
+from documents import access, audit_events, crypto, keys, services
+from documents.forms import BulkReleaseForm, ReleaseForm, ResolveFindingForm
+from documents.models import DownloadGrant, ReleaseLevel
+from requests_portal import access as request_access
+from requests_portal.access import Viewer
+
+logger = logging.getLogger(__name__)
+
+
+def _request(request, number: str):
+    return request_access.get_request_for_staff(request.user, request.agency, number)
+
+
+def _document(request, number: str, document_id) -> tuple:
+    records_request = _request(request, number)
+    document = access.get_document_for_staff(request.user, request.agency, document_id)
+    if document.request_id != records_request.pk:
+        raise Http404
+    return records_request, document
+
+
+def _detail_url(document) -> str:
+    return reverse(
+        "staff:document_detail",
+        kwargs={"number": document.request.number, "document_id": document.public_id},
+    )
+
+
+# --- Staff -------------------------------------------------------------------------------------
+
+
+@require_safe
+@agency_permission(policy.STAFF_AREA)
+def staff_documents(request, number: str):
+    records_request = _request(request, number)
+    documents = access.staff_documents(request.user, request.agency, records_request)
+    can_release = request_access.can_act_on(
+        request.user, request.agency, records_request, policy.DOCUMENT_RELEASE
+    )
+    return render(
+        request,
+        "documents/staff_documents.html",
+        {
+            "r": records_request,
+            "documents": documents,
+            "can_release": can_release,
+            "bulk_form": BulkReleaseForm(documents=documents) if can_release else None,
+            "can_upload": policy.can(request.user, request.agency, policy.DOCUMENT_UPLOAD),
+        },
+    )
+
+
+def _render_detail(request, records_request, document, *, release_form=None, status=200):
+    can_release = access.can_release(request.user, request.agency, document)
+    return render(
+        request,
+        "documents/staff_document.html",
+        {
+            "r": records_request,
+            "document": document,
+            "versions": access.versions(document),
+            "released_version": access.released_version(document),
+            "findings": access.findings(document),
+            "open_findings": access.open_findings(document).count(),
+            "redactions": access.redactions(document),
+            "can_release": can_release,
+            "can_redact": policy.can(request.user, request.agency, policy.DOCUMENT_REDACT),
+            "release_form": release_form
+            or (ReleaseForm(initial={"level": document.release}) if can_release else None),
+            "resolve_form": ResolveFindingForm(),
+        },
+        status=status,
+    )
+
+
+@require_safe
+@agency_permission(policy.STAFF_AREA)
+def staff_document(request, number: str, document_id):
+    records_request, document = _document(request, number, document_id)
+    return _render_detail(request, records_request, document)
+
+
+@require_POST
+@agency_permission(policy.DOCUMENT_RELEASE)
+def staff_document_release(request, number: str, document_id):
+    records_request, document = _document(request, number, document_id)
+    if not access.can_release(request.user, request.agency, document):
+        raise PermissionDenied
+    form = ReleaseForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, records_request, document, release_form=form, status=400)
+    try:
+        services.document_release(
+            document=document,
+            level=form.cleaned_data["level"],
+            actor=request.user,
+            override_reason=form.cleaned_data["override_reason"],
+            request=request,
+        )
+    except services.DocumentError as error:
+        form.add_error(None, str(error))
+        return _render_detail(request, records_request, document, release_form=form, status=400)
+    messages.success(request, f"{document.filename}: saved who may see it.")
+    return HttpResponseRedirect(_detail_url(document))
+
+
+@require_POST
+@agency_permission(policy.DOCUMENT_RELEASE)
+def staff_documents_release(request, number: str):
+    """Release several documents of a request at once; each one is checked on its own
+    (scanned, findings, the request's visibility) and reported."""
+    records_request = _request(request, number)
+    if not request_access.can_act_on(
+        request.user, request.agency, records_request, policy.DOCUMENT_RELEASE
+    ):
+        raise PermissionDenied
+    documents = access.staff_documents(request.user, request.agency, records_request)
+    form = BulkReleaseForm(request.POST, documents=documents)
+    if not form.is_valid():
+        messages.error(request, "Choose the documents and who may see them.")
+        return HttpResponseRedirect(reverse("staff:request_documents", args=[number]))
+    done, refused = 0, []
+    for document in form.cleaned_data["documents"]:
+        try:
+            services.document_release(
+                document=document,
+                level=form.cleaned_data["level"],
+                actor=request.user,
+                request=request,
+            )
+            done += 1
+        except services.DocumentError as error:
+            refused.append(f"{document.filename}: {error}")
+    if done:
+        messages.success(request, f"Saved who may see {done} document(s).")
+    for line in refused:
+        messages.error(request, line)
+    return HttpResponseRedirect(reverse("staff:request_documents", args=[number]))
+
+
+@require_POST
+@agency_permission(policy.DOCUMENT_REDACT)
+def staff_finding_resolve(request, number: str, document_id, finding_id: int):
+    _records_request, document = _document(request, number, document_id)
+    finding = access.get_finding(document, finding_id)
+    form = ResolveFindingForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say why this finding needs no redaction.")
+        return HttpResponseRedirect(_detail_url(document))
+    services.finding_resolve(
+        finding=finding,
+        actor=request.user,
+        resolution=f"dismissed: {form.cleaned_data['reason']}",
+        request=request,
+    )
+    messages.success(request, "The finding is resolved.")
+    return HttpResponseRedirect(_detail_url(document))
+
+
+@require_POST
+@agency_permission(policy.STAFF_AREA)
+def staff_document_link(request, number: str, document_id, version: int):
+    """Staff download any version of a document of a request they can see (the original
+    included: originals stay staff-only)."""
+    _records_request, document = _document(request, number, document_id)
+    chosen = access.get_version_for_staff(request.user, request.agency, document, version)
+    link = services.link_issue(
+        version=chosen,
+        audience=DownloadGrant.Audience.STAFF,
+        user=request.user,
+        request=request,
+    )
+    return HttpResponseRedirect(reverse("document_download", args=[link.token]), status=303)
+
+
+# --- Requesters and the public ------------------------------------------------------------------
+
+
+@require_POST
+def resident_document_link(request, number: str, document_id):
+    """A download link for the requester (signed in, or with the tracking link) or a member
+    of the public: bound to the user, or to this browser's session when signed out."""
+    if getattr(request, "agency", None) is None:
+        raise Http404
+    view = request_access.get_request_for_resident(
+        request.user, request.agency, number, request.POST.get("t", "")
+    )
+    document = access.get_document_for_resident(view, document_id)
+    if not request.user.is_authenticated and not request.session.session_key:
+        request.session.save()
+    link = services.link_issue(
+        version=access.released_version(document),
+        audience=(
+            DownloadGrant.Audience.REQUESTER
+            if view.viewer == Viewer.REQUESTER
+            else DownloadGrant.Audience.PUBLIC
+        ),
+        user=request.user if request.user.is_authenticated else None,
+        session_key=request.session.session_key or "",
+        request=request,
+    )
+    return HttpResponseRedirect(reverse("document_download", args=[link.token]), status=303)
+
+
+# --- The download ---------------------------------------------------------------------------
+
+
+def _refuse(request, reason: str, *, status: int = 403):
+    audit.record(
+        audit_events.DOWNLOAD_REFUSED.code,
+        request=request,
+        details={"reason": reason},
+    )
+    return render(request, "documents/link_refused.html", {"reason": reason}, status=status)
+
+
+def _still_allowed(request, grant: DownloadGrant) -> bool:
+    """The permission behind the link, checked again at download time."""
+    document = grant.version.document
+    audience = grant.audience
+    if audience == DownloadGrant.Audience.STAFF:
+        try:
+            access.get_document_for_staff(request.user, request.agency, document.public_id)
+        except Http404:
+            return False
+        return True
+    if grant.version.pk != access.released_version(document).pk:
+        return False
+    if document.status != "clean":
+        return False
+    if audience == DownloadGrant.Audience.REQUESTER:
+        return document.release in (ReleaseLevel.REQUESTER, ReleaseLevel.PUBLIC)
+    return access.public_documents(request.agency).filter(pk=document.pk).exists()
+
+
+@require_safe
+def download(request, token: str):
+    agency = getattr(request, "agency", None)
+    if agency is None:
+        raise Http404
+    try:
+        grant = services.link_check(
+            token=token,
+            agency_id=agency.pk,
+            user=request.user,
+            session_key=request.session.session_key or "",
+        )
+    except services.LinkRefused as refusal:
+        status = 410 if refusal.reason == "expired" else 403
+        return _refuse(request, refusal.reason, status=status)
+    if not _still_allowed(request, grant):
+        return _refuse(request, "no longer allowed")
+    version = grant.version
+    document = version.document
+    try:
+        body = services.version_stream(version)
+    except keys.KeyUnavailable:
+        return _refuse(request, "keys destroyed", status=410)
+    audit.record(
+        audit_events.DOWNLOADED.code,
+        request=request,
+        target=document,
+        details={
+            "filename": document.filename,
+            "version": version.number,
+            "audience": grant.audience,
+            "bytes": version.size,
+        },
+    )
+    services.link_used(grant)
+    response = StreamingHttpResponse(_guarded(body), content_type=document.content_type)
+    response["Content-Disposition"] = content_disposition_header(True, document.filename)
+    response["Content-Length"] = str(version.size)
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _guarded(body):
+    """A segment that fails authentication ends the download with an error (the browser
+    shows it failed); no unauthenticated byte is ever sent."""
+    try:
+        yield from body
+    except crypto.DecryptionError:
+        logger.error("A stored document failed decryption mid-download.")
+        raise
