@@ -251,12 +251,14 @@ def reauthenticate(request):
                 signin.mark_account_proof(request)
         elif form.cleaned_data.get("password"):
             method = "password"
-            form.add_error(
-                None,
-                password_refusal
-                or "Enter a code from your authenticator app: your password alone is not "
-                "enough for this change.",
-            )
+            if password_refusal and user.has_usable_password():
+                form.add_error(None, password_refusal)
+            elif code_required:
+                form.add_error(
+                    None,
+                    "Enter a code from your authenticator app: your password alone is not "
+                    "enough for this change.",
+                )
         if ok:
             signin.mark_reauthenticated(request)
             audit.record(

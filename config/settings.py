@@ -207,6 +207,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=13, minute=0),
         "kwargs": {"agency_id": None},
     },
+    "documents-upkeep": {
+        "task": "documents.tasks.queue_upkeep",
+        "schedule": crontab(minute=35),
+        "kwargs": {"agency_id": None},
+    },
     "embargo-publication": {
         "task": "requests_portal.tasks.queue_embargo_publication",
         "schedule": crontab(minute=5),

@@ -86,6 +86,9 @@ class Document(TenantOwned):
     # Text of the released version, for the public archive search (never the original's
     # when a redacted version exists).
     released_text = models.TextField(blank=True)
+    # Applying redactions runs in the background (OCR takes seconds a page).
+    redaction_running = models.BooleanField(default=False)
+    redaction_message = models.CharField(max_length=300, blank=True)
 
     class Meta:
         indexes = [
@@ -109,6 +112,9 @@ class DocumentVersion(TenantOwned):
     storage_name = models.CharField(max_length=200, unique=True)
     size = models.BigIntegerField()  # plaintext bytes
     stored_size = models.BigIntegerField()  # ciphertext bytes
+    # A redacted Word file or image may be a PDF: the version's own type (blank: the
+    # document's).
+    content_type = models.CharField(max_length=100, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)  # of the plaintext, after scanning
     kek_version = models.PositiveIntegerField()
     wrapped_key = models.BinaryField()

@@ -101,6 +101,10 @@ def redact(request, number: str, document_id):
             "unsupported": unsupported,
             "pages": pages,
             "drafts": access.draft_redactions(document),
+            "running": document.redaction_running,
+            "progress": redaction_services.progress(document)
+            if document.redaction_running
+            else None,
             "forms": forms,
             "has_reasons": access.redaction_reasons(request.agency).exists(),
         },
@@ -139,20 +143,13 @@ def remove(request, number: str, document_id, redaction_id: int):
 def finalise(request, number: str, document_id):
     _records_request, document = _document(request, number, document_id)
     try:
-        version = redaction_services.redaction_finalise(
-            document=document, actor=request.user, request=request
-        )
+        redaction_services.redaction_request(document=document, actor=request.user, request=request)
     except redaction_services.RedactionRefused as error:
         messages.error(request, str(error))
         return HttpResponseRedirect(_redact_url(document))
     messages.success(
         request,
-        f"Redacted version {version.number} is ready. Check it, then release it: the original "
-        "stays with staff.",
+        "The redactions are being applied. This page shows the progress; the new version "
+        "appears on the document's page when it is ready.",
     )
-    return HttpResponseRedirect(
-        reverse(
-            "staff:document_detail",
-            kwargs={"number": number, "document_id": document.public_id},
-        )
-    )
+    return HttpResponseRedirect(_redact_url(document))

@@ -33,14 +33,20 @@ class RedactionRefused(services.DocumentError):
 
 
 def kind_of(document: Document) -> str:
-    """ "pdf", "image", or "unsupported" (with the reason in unsupported_reason)."""
+    """ "pdf", "image", "convert" (redacted as a PDF made from it), or "unsupported"."""
     if document.content_type == "application/pdf":
         return "pdf"
     try:
         file_type = types.by_mime(document.content_type)
     except KeyError:
         return "unsupported"
-    return "image" if file_type.redactable else "unsupported"
+    if file_type.redactable:
+        return "image"
+    from documents import convert
+
+    if file_type.convertible and convert.can_convert(document.content_type):
+        return "convert"
+    return "unsupported"
 
 
 def unsupported_reason(document: Document) -> str:
@@ -51,38 +57,51 @@ def unsupported_reason(document: Document) -> str:
     if file_type is not None and file_type.convertible:
         from documents import convert
 
-        if not convert.converter_available():
-            return (
-                f"{file_type.label}s can't be redacted here: no converter to PDF is installed "
-                "on this server. Save it as a PDF and upload that, then redact the PDF."
-            )
-        return f"Convert this {file_type.label} to PDF first (Redact offers it)."
-    return "This type of file can't be redacted. Only PDFs and images can."
+        return convert.UNAVAILABLE_MESSAGE
+    return (
+        "This type of file can't be redacted. Only PDFs, images, and documents that can be "
+        "turned into PDFs, can."
+    )
 
 
 def original_bytes(document: Document) -> bytes:
     return services.version_bytes(access.original_version(document), limit=MAX_REDACTION_BYTES)
 
 
+def working_bytes(document: Document) -> bytes:
+    """What the boxes are drawn on: the original, or the PDF made from it."""
+    data = original_bytes(document)
+    if kind_of(document) != "convert":
+        return data
+    from documents import convert
+
+    try:
+        converted = convert.to_pdf(data, document.content_type)
+    except convert.ConversionError as error:
+        raise RedactionRefused(str(error)) from None
+    if converted is None:
+        raise RedactionRefused(convert.UNAVAILABLE_MESSAGE)
+    return converted
+
+
+def is_pdf_like(document: Document) -> bool:
+    return kind_of(document) in ("pdf", "convert")
+
+
 def page_info(document: Document) -> list[tuple[float, float]]:
     from documents import redaction
 
-    data = original_bytes(document)
-    if kind_of(document) == "pdf":
+    data = working_bytes(document)
+    if is_pdf_like(document):
         return redaction.page_sizes(data)
-    import io
-
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as image:
-        return [(float(image.width), float(image.height))]
+    return [redaction.image_size(data)]
 
 
 def preview_png(document: Document, page: int) -> bytes:
     from documents import redaction
 
-    data = original_bytes(document)
-    if kind_of(document) == "pdf":
+    data = working_bytes(document)
+    if is_pdf_like(document):
         return redaction.render_page(data, page, dpi=80)
     return redaction.image_preview(data)
 
@@ -166,9 +185,9 @@ def redaction_add_search(
     term = term.strip()
     if len(term) < 2:
         raise RedactionRefused("Type at least two characters to search for.")
-    if kind_of(document) != "pdf":
-        raise RedactionRefused("Searching works in PDFs. Draw boxes on images instead.")
-    boxes = redaction.find_text_boxes(original_bytes(document), term)
+    if not is_pdf_like(document):
+        raise RedactionRefused("Searching works in documents with text. Draw boxes on images.")
+    boxes = redaction.find_text_boxes(working_bytes(document), term)
     if not boxes:
         raise RedactionRefused(f"“{term}” does not appear in the text of this document.")
     with transaction.atomic():
@@ -183,8 +202,8 @@ def redaction_add_patterns(
     """Boxes over every match of the chosen personal-data patterns."""
     from documents import pii, redaction
 
-    if kind_of(document) != "pdf":
-        raise RedactionRefused("Pattern search works in PDFs. Draw boxes on images instead.")
+    if not is_pdf_like(document):
+        raise RedactionRefused("Pattern search works in documents with text. Draw boxes on images.")
     wanted = set(kinds) & set(PATTERN_LABELS)
     if not wanted:
         raise RedactionRefused("Choose at least one kind of personal data.")
@@ -192,7 +211,7 @@ def redaction_add_patterns(
     def find(text: str):
         return [(m.start, m.end, m.kind) for m in pii.find(text, kinds=tuple(sorted(wanted)))]
 
-    found = redaction.find_pattern_boxes(original_bytes(document), find)
+    found = redaction.find_pattern_boxes(working_bytes(document), find)
     if not found:
         raise RedactionRefused("None of the chosen kinds of personal data appear in the text.")
     with transaction.atomic():
@@ -223,10 +242,59 @@ def redaction_remove(*, redaction_row: Redaction, actor: User, request=None) -> 
             )
 
 
-def redaction_finalise(*, document: Document, actor: User, request=None):
+def progress_key(document: Document) -> str:
+    return f"documents:redaction-progress:{document.pk}"
+
+
+def progress(document: Document) -> dict | None:
+    from django.core.cache import cache
+
+    return cache.get(progress_key(document))
+
+
+def redaction_request(*, document: Document, actor: User, request=None) -> None:
+    """Queue the redactions to be applied (OCR takes seconds a page: a background task)."""
+    from documents import tasks
+
+    with transaction.atomic():
+        locked = Document.objects.select_for_update().get(pk=document.pk)
+        if locked.redaction_running:
+            raise RedactionRefused("The redactions are already being applied.")
+        if not access.draft_redactions(locked).exists():
+            raise RedactionRefused("There are no draft redactions to apply.")
+        locked.redaction_running = True
+        locked.redaction_message = ""
+        locked.save(update_fields=["redaction_running", "redaction_message"])
+        tasks.apply_redactions.delay_on_commit(
+            agency_id=document.agency_id, document_id=document.pk, actor_id=actor.pk
+        )
+
+
+def redaction_run(document_id: int, actor_id: int | None) -> None:
+    """The background part: apply, then clear the running flag (or say why it failed)."""
+    document = Document.objects.select_related("request").get(pk=document_id)
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    message = ""
+    try:
+        with transaction.atomic():
+            redaction_finalise(document=document, actor=actor)
+    except (RedactionRefused, services.DocumentError) as error:
+        message = str(error)
+    finally:
+        from django.core.cache import cache
+
+        cache.delete(progress_key(document))
+        Document.objects.filter(pk=document.pk).update(
+            redaction_running=False, redaction_message=message[:300]
+        )
+
+
+def redaction_finalise(*, document: Document, actor: User | None, request=None):
     """Burn every draft box into a new redacted version (from the original, so earlier
     redactions are applied again with the new ones), mark the drafts applied, and resolve
     the findings whose values are gone from the new version's text."""
+    from django.core.cache import cache
+
     from documents import redaction
 
     drafts = list(access.draft_redactions(document))
@@ -234,17 +302,34 @@ def redaction_finalise(*, document: Document, actor: User, request=None):
         raise RedactionRefused("There are no draft redactions to apply.")
     applied = list(access.redactions(document).filter(applied_to__isnull=False))
     boxes = [redaction.Box(r.page, r.x0, r.y0, r.x1, r.y1) for r in [*applied, *drafts]]
-    data = original_bytes(document)
+    data = working_bytes(document)
+
+    def on_page(done: int, total: int) -> None:
+        cache.set(progress_key(document), {"done": done, "total": total}, timeout=3600)
+
+    ocr_report: dict = {}
     try:
-        if kind_of(document) == "pdf":
-            output = redaction.redact_pdf(data, boxes)
+        if is_pdf_like(document):
+            result = redaction.redact(data, boxes, on_page=on_page)
+            output, content_type = result.pdf, "application/pdf"
+            ocr_report = {
+                "pages": result.pages,
+                "ocr_pages": len(result.ocr_pages),
+                "ocr_failed": result.ocr_failed[:50],
+                "ocr_unavailable": result.ocr_unavailable,
+            }
         else:
             output = redaction.redact_image(data, boxes, mime=document.content_type)
+            content_type = document.content_type
     except redaction.RedactionError as error:
         raise RedactionRefused(str(error)) from None
     with transaction.atomic():
         version = services.version_create(
-            document=document, kind=VersionKind.REDACTED, chunks=[output], actor=actor
+            document=document,
+            kind=VersionKind.REDACTED,
+            chunks=[output],
+            actor=actor,
+            content_type=content_type,
         )
         Redaction.objects.filter(pk__in=[r.pk for r in drafts]).update(applied_to=version)
         audit.record(
@@ -258,19 +343,22 @@ def redaction_finalise(*, document: Document, actor: User, request=None):
                 "count": len(drafts),
                 "version": version.number,
                 "reasons": sorted({r.reason.label for r in drafts}),
+                **ocr_report,
             },
         )
-        _resolve_redacted_findings(document, output, version, actor, request)
+        _resolve_redacted_findings(document, output, content_type, version, actor, request)
     return version
 
 
-def _resolve_redacted_findings(document, output: bytes, version, actor, request) -> None:
+def _resolve_redacted_findings(
+    document, output: bytes, content_type: str, version, actor, request
+) -> None:
     """A finding whose value no longer appears in the redacted version is resolved."""
     from documents import extract, pii
 
     remaining = set()
     try:
-        for piece in extract.Extraction().pieces(output, mime=document.content_type):
+        for piece in extract.Extraction().pieces(output, mime=content_type):
             remaining.update(m.digest for m in pii.find(piece.text))
     except extract.Unreadable:
         return  # nothing can be said about what is left: the findings stay open

@@ -27,7 +27,8 @@ def released_text(document: Document) -> str:
     data = services.version_bytes(version, limit=200 * 1024 * 1024)
     texts, size = [], 0
     try:
-        for piece in extract.Extraction().pieces(data, mime=document.content_type):
+        mime = version.content_type or document.content_type
+        for piece in extract.Extraction().pieces(data, mime=mime):
             texts.append(piece.text)
             size += len(piece.text)
             if size > MAX_TEXT_PER_DOCUMENT:

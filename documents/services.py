@@ -80,7 +80,12 @@ class _Counted:
 
 
 def version_create(
-    *, document: Document, kind: str, chunks: Iterable[bytes], actor: User | None
+    *,
+    document: Document,
+    kind: str,
+    chunks: Iterable[bytes],
+    actor: User | None,
+    content_type: str = "",
 ) -> DocumentVersion:
     """Encrypt and store a new version of a document (streaming: any size, flat memory)."""
     number = (
@@ -114,6 +119,7 @@ def version_create(
                 kek_version=kek_version,
                 wrapped_key=wrapped,
                 created_by=actor,
+                content_type=content_type if content_type != document.content_type else "",
             )
     except BaseException:
         store.delete(name)

@@ -33,3 +33,31 @@ def index_document(*, agency_id: int, document_id: int) -> None:
     from documents import search
 
     search.index_by_id(agency_id, document_id)
+
+
+@shared_task(acks_late=True, soft_time_limit=3600, time_limit=3700)
+def apply_redactions(*, agency_id: int, document_id: int, actor_id: int | None) -> None:
+    """Burn a document's draft redactions into a new version (OCR: seconds a page)."""
+    from documents import redaction_services
+
+    redaction_services.redaction_run(document_id, actor_id)
+
+
+@shared_task
+def queue_upkeep(*, agency_id=None) -> int:
+    """Beat, hourly, on the platform: one upkeep task per agency."""
+    from documents import upkeep
+
+    agencies = upkeep.active_agency_ids()
+    for pk in agencies:
+        agency_upkeep.delay(agency_id=pk)
+    return len(agencies)
+
+
+@shared_task
+def agency_upkeep(*, agency_id: int) -> dict:
+    """Abandon expired uploads (their stored parts are deleted), and scan again documents
+    left in quarantine (a scan that ran out of retries)."""
+    from documents import upkeep
+
+    return upkeep.run(agency_id)

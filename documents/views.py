@@ -291,8 +291,12 @@ def download(request, token: str):
         },
     )
     services.link_used(grant)
-    response = StreamingHttpResponse(_guarded(body), content_type=document.content_type)
-    response["Content-Disposition"] = content_disposition_header(True, document.filename)
+    content_type = version.content_type or document.content_type
+    filename = document.filename
+    if version.content_type == "application/pdf" and not filename.lower().endswith(".pdf"):
+        filename = filename.rsplit(".", 1)[0] + "-redacted.pdf"
+    response = StreamingHttpResponse(_guarded(body), content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     response["Content-Length"] = str(version.size)
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"

@@ -1,0 +1,40 @@
+"""Hourly upkeep of documents, per agency: uploads nobody finished are abandoned (their
+stored parts deleted, so nothing half-uploaded lingers in storage), and documents still in
+quarantine long after upload are scanned again."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from accounts.models import Agency
+from documents import services
+from documents.models import Document, DocumentStatus, Upload, UploadStatus
+
+RESCAN_AFTER = timedelta(hours=2)
+
+
+def active_agency_ids() -> list[int]:
+    return list(Agency.objects.filter(is_active=True).values_list("pk", flat=True))
+
+
+def run(agency_id: int) -> dict:
+    from documents import tasks
+
+    expired = 0
+    for upload in Upload.objects.filter(
+        agency=agency_id, status=UploadStatus.RECEIVING, expires_at__lte=timezone.now()
+    ):
+        services.upload_abandon(upload=upload)
+        expired += 1
+    stale = list(
+        Document.objects.filter(
+            agency=agency_id,
+            status=DocumentStatus.QUARANTINED,
+            created_at__lte=timezone.now() - RESCAN_AFTER,
+        ).values_list("pk", flat=True)
+    )
+    for document_id in stale:
+        tasks.scan_document.delay_on_commit(agency_id=agency_id, document_id=document_id)
+    return {"uploads_abandoned": expired, "rescans": len(stale)}
