@@ -9,13 +9,17 @@ Measures, in one run:
   random 1 MiB chunk repeated) at 16, 64, 256 and 1024 KiB segments;
 - end to end on local storage (a temporary folder under .local, the portal's own disk):
   ``services.version_create`` fed by a generator (never the whole file in memory), then
-  ``services.version_stream`` consumed and discarded, its SHA-256 checked against the
-  input's (the check's own hashing is not counted in the fetch time), for 1 MiB, 100 MiB and
-  1 GiB; small sizes repeated, medians shown; throughput as a ratio to the baseline;
+  ``services.version_stream`` consumed and discarded (a second, untimed fetch checks its
+  SHA-256 against the input's), for 1 MiB, 100 MiB and 1 GiB; small sizes repeated, medians
+  shown; MB/s by wall clock (and by CPU time, which other processes disturb less); ratios to
+  the baseline. Before each large size a file of that size is written and deleted, so the
+  page cache recycles pages (a VM's first touch of memory is slower than the code: the line
+  "page cache primed" shows how much; --no-prime measures with it);
 - RSS growth while each size is stored and fetched (VmRSS sampled every 50 ms, peak less
   the value just before), against the 64 MB target, and the getrusage peak;
 - the parts alone (SHA-256, the crypto layer, the blob store's writes and reads, a one-byte
-  version for the fixed cost of keys and database), to say where the time goes.
+  version for the fixed cost of keys and database) and minor page faults per MiB, to say
+  where the time goes.
 
 Targets (the issue): end to end at least 0.5x one core's AES-GCM speed; RSS grows less than
 64 MB while a 1 GB file streams. MB/s are 10^6 bytes a second, as openssl's figures; sizes
@@ -128,6 +132,10 @@ def trim_heap() -> None:
         ctypes.CDLL(None).malloc_trim(0)
 
 
+def minor_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
@@ -193,9 +201,13 @@ def openssl_baseline(seconds: int) -> tuple[float, str] | None:
     exe = shutil.which("openssl")
     if exe is None:
         return None
-    version = subprocess.run(  # noqa: S603 (fixed argv, openssl from PATH)
-        [exe, "version"], capture_output=True, text=True, check=False
-    ).stdout.strip()
+    version = (
+        subprocess.run(  # noqa: S603 (fixed argv, openssl from PATH)
+            [exe, "version"], capture_output=True, text=True, check=False
+        )
+        .stdout.strip()
+        .split(" (Library")[0]
+    )
     evp = [exe, "speed", "-evp", "aes-256-gcm"]
     attempts = (
         ([*evp, "-seconds", str(seconds), "-bytes", "65536"], 65536),
@@ -345,12 +357,12 @@ def run(args, sizes: list[int], workdir: Path) -> None:
     from requests_portal import services as request_services
 
     chunk = os.urandom(CHUNK)
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        cpuinfo = []
     cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
+        (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
         "unknown CPU",
     )
     load = os.getloadavg()
@@ -454,8 +466,14 @@ def run(args, sizes: list[int], workdir: Path) -> None:
     root = Path(documents_store().root)
 
     def store(size: int):
-        """(version, wall s, CPU s) of one encrypt-and-store, the commit included."""
-        wall, cpu = time.perf_counter(), time.process_time()
+        """(version, wall s, CPU s, minor page faults) of one encrypt-and-store, the commit
+        included."""
+        faults, wall, cpu, times = (
+            minor_faults(),
+            time.perf_counter(),
+            time.process_time(),
+            os.times(),
+        )
         with agency_context(agency):
             version = services.version_create(
                 document=document,
@@ -463,15 +481,21 @@ def run(args, sizes: list[int], workdir: Path) -> None:
                 chunks=source(chunk, size),
                 actor=None,
             )
-        return version, time.perf_counter() - wall, time.process_time() - cpu
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        kernel[version.size] = os.times().system - times.system
+        return version, wall, cpu, minor_faults() - faults
 
-    def fetch(version) -> tuple[float, float, int]:
-        """(wall s, CPU s, bytes) of one fetch-and-decrypt, drained untouched."""
-        wall, cpu = time.perf_counter(), time.process_time()
+    kernel: dict[int, float] = {}  # size: system CPU s of its last store (os.times, 10 ms)
+
+    def fetch(version) -> tuple[float, float, int, int]:
+        """(wall s, CPU s, minor page faults, bytes) of one fetch-and-decrypt, drained
+        untouched."""
+        faults, wall, cpu = minor_faults(), time.perf_counter(), time.process_time()
         with agency_context(agency):
             stream = services.version_stream(version)  # keys opened in the transaction
         size = drain(stream)  # the bytes flow without the database, as a streamed response
-        return time.perf_counter() - wall, time.process_time() - cpu, size
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        return wall, cpu, minor_faults() - faults, size
 
     def fetched_sha256(version) -> str:
         """The check, untimed: SHA-256 of a second fetch."""
@@ -492,12 +516,12 @@ def run(args, sizes: list[int], workdir: Path) -> None:
 
     # Warm-up: the agency's first key (escrow written, master key opened), connections.
     for _ in range(3):
-        version, _, _ = store(1)
+        version, *_ = store(1)
         fetch(version)
         documents_store().delete(version.storage_name)
     tiny_store, tiny_fetch = [], []
     for _ in range(15):
-        version, seconds, _ = store(1)
+        version, seconds, *_ = store(1)
         tiny_store.append(seconds)
         tiny_fetch.append(fetch(version)[0])
         documents_store().delete(version.storage_name)
@@ -509,29 +533,32 @@ def run(args, sizes: list[int], workdir: Path) -> None:
         if size >= 64 * MIB and not args.no_prime:
             primed[size] = prime(size)
         row: dict = {"size": size, "reps": reps}
-        for key in ("store", "store_cpu", "store_rss", "fetch", "fetch_cpu", "fetch_rss"):
-            row[key] = []
+        for part in ("store", "fetch"):
+            for key in ("", "_cpu", "_rss", "_faults"):
+                row[part + key] = []
         for _ in range(reps):
             with RssSampler() as memory:
-                version, seconds, cpu = store(size)
+                version, seconds, cpu, faults = store(size)
             row["store"].append(seconds)
             row["store_cpu"].append(cpu)
+            row["store_faults"].append(faults)
             row["store_rss"].append(memory.growth)
             absolute = [(memory.before, memory.peak)]
-            assert version.size == size and version.sha256 == expected, "stored wrong bytes"
+            assert version.size == size, "stored a wrong size"
             assert version.stored_size == crypto.ciphertext_size(size), version.stored_size
             if args.cold:
                 evict(version)
             with RssSampler() as memory:
-                seconds, cpu, fetched = fetch(version)
+                seconds, cpu, faults, fetched = fetch(version)
             row["fetch"].append(seconds)
             row["fetch_cpu"].append(cpu)
+            row["fetch_faults"].append(faults)
             row["fetch_rss"].append(memory.growth)
             absolute.append((memory.before, memory.peak))
             assert fetched == size, (fetched, size)
             assert fetched_sha256(version) == expected, "fetched bytes differ from the input"
             documents_store().delete(version.storage_name)
-        for key in ("store", "store_cpu", "fetch", "fetch_cpu"):
+        for key in ("store", "store_cpu", "store_faults", "fetch", "fetch_cpu", "fetch_faults"):
             row[key] = statistics.median(row[key])
         for key in ("store_rss", "fetch_rss"):
             row[key] = max((g for g in row[key] if g is not None), default=None)
@@ -620,6 +647,20 @@ def run(args, sizes: list[int], workdir: Path) -> None:
         f"  fetch: blob read {per_gib / read:.2f} s ({read:.0f} MB/s) + decrypt "
         f"{per_gib / dec:.2f} s = {parts_fetch:.2f} s; measured on {label(big['size'])}: "
         f"{big['fetch'] * scale:.2f} s"
+    )
+    faults = ", ".join(
+        f"{label(r['size'])} store {r['store_faults'] / (r['size'] / MIB):.0f}, fetch "
+        f"{r['fetch_faults'] / (r['size'] / MIB):.0f}"
+        for r in measured
+    )
+    print(
+        f"  of the {label(big['size'])} store's {big['store_cpu']:.2f} s CPU, "
+        f"{kernel.get(big['size'], 0):.2f} s were the kernel's (page cache pages for the "
+        "blob, file system)"
+    )
+    print(
+        f"  minor page faults per MiB ({faults}): 256 would be every byte landing on a page "
+        "the kernel had to hand over again (freed ~1 MiB buffers trimmed and re-faulted)"
     )
     print(
         f"  AES-GCM itself at the baseline's speed: {per_gib / (base / MB):.2f} s; at the "

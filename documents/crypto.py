@@ -151,18 +151,36 @@ class Encryptor:
     def feed(self, data: bytes) -> bytes:
         """Ciphertext for every full segment now available (a segment is held back until
         more data arrives, because only then is it known not to be the last)."""
+        return b"".join(self.feed_parts(data))
+
+    def feed_parts(self, data: bytes) -> list[bytes]:
+        """Like ``feed``, one piece per segment. Whole segments are sealed straight from the
+        caller's buffer: no large copies, so memory and page faults stay flat."""
         self.plaintext_size += len(data)
-        self._buffer += data
-        out = [self._start()]
+        out = [self._start()] if not self._started else []
         size = self.header.segment_size
-        while len(self._buffer) > size:
-            piece = bytes(self._buffer[:size])
-            del self._buffer[:size]
-            out.append(
-                self._cipher.encrypt(_nonce(self.header, self._index, False), piece, self._aad)
-            )
-            self._index += 1
-        return b"".join(out)
+        view = memoryview(data)
+        position = 0
+        if self._buffer:
+            take = min(size - len(self._buffer), len(view))
+            self._buffer += view[:take]
+            position = take
+            if len(self._buffer) == size and position < len(view):
+                out.append(self._seal(self._buffer, last=False))
+                self._buffer = bytearray()
+        if not self._buffer:
+            # Keep at least one byte back: only the next call says which segment is last.
+            whole = (len(view) - position - 1) // size if len(view) > position else 0
+            for _ in range(whole):
+                out.append(self._seal(view[position : position + size], last=False))
+                position += size
+            self._buffer = bytearray(view[position:])
+        return out
+
+    def _seal(self, plaintext, *, last: bool) -> bytes:
+        sealed = self._cipher.encrypt(_nonce(self.header, self._index, last), plaintext, self._aad)
+        self._index += 1
+        return sealed
 
     def finish(self) -> bytes:
         out = [self._start()]
@@ -181,57 +199,61 @@ def encrypt(
     encryptor = Encryptor(data_key, aad, segment_size)
     for chunk in chunks:
         if chunk:
-            out = encryptor.feed(chunk)
-            if out:
-                yield out
+            yield from encryptor.feed_parts(chunk)
     yield encryptor.finish()
-
-
-class _Reader:
-    """Exact-size reads from an iterable of byte chunks of any size."""
-
-    def __init__(self, chunks: Iterable[bytes]):
-        self._chunks = iter(chunks)
-        self._buffer = bytearray()
-        self._done = False
-
-    def read(self, n: int) -> bytes:
-        while len(self._buffer) < n and not self._done:
-            try:
-                self._buffer += next(self._chunks)
-            except StopIteration:
-                self._done = True
-        out = bytes(self._buffer[:n])
-        del self._buffer[:n]
-        return out
 
 
 def decrypt(data_key: bytes, aad: bytes, chunks: Iterable[bytes]) -> Iterator[bytes]:
     """Plaintext segment by segment. Raises DecryptionError at the first segment that does
     not authenticate, and at the end if the stream stops before its last segment; bytes are
-    yielded only after their own segment authenticated."""
-    reader = _Reader(chunks)
-    header = StreamHeader.parse(reader.read(HEADER_SIZE))
-    cipher = _segment_cipher(data_key, header, aad)
-    encrypted_size = header.segment_size + TAG_SIZE
+    yielded only after their own segment authenticated. Segments are opened straight from
+    the storage's buffers (only a segment split across two reads is copied)."""
+    cipher = header = None
+    encrypted_size = 0
     index = 0
-    current = reader.read(encrypted_size)
-    if len(current) < TAG_SIZE:
+    carry = bytearray()  # an incomplete segment (or header) from the previous read
+    for chunk in chunks:
+        view = memoryview(chunk)
+        position = 0
+        if header is None:
+            take = min(HEADER_SIZE - len(carry), len(view))
+            carry += view[:take]
+            position = take
+            if len(carry) < HEADER_SIZE:
+                continue
+            header = StreamHeader.parse(bytes(carry))
+            cipher = _segment_cipher(data_key, header, aad)
+            encrypted_size = header.segment_size + TAG_SIZE
+            carry = bytearray()
+        if carry:
+            take = min(encrypted_size - len(carry), len(view) - position)
+            carry += view[position : position + take]
+            position += take
+            if len(carry) == encrypted_size and position < len(view):
+                yield _open(cipher, header, index, False, carry, aad)
+                index += 1
+                carry = bytearray()
+        if not carry:
+            # Open every whole segment that certainly is not the last (bytes follow it).
+            whole = (len(view) - position - 1) // encrypted_size if len(view) > position else 0
+            for _ in range(whole):
+                piece = view[position : position + encrypted_size]
+                yield _open(cipher, header, index, False, piece, aad)
+                index += 1
+                position += encrypted_size
+            carry = bytearray(view[position:])
+    if header is None:
+        raise DecryptionError("not an encrypted document stream")
+    if len(carry) < TAG_SIZE:
         raise DecryptionError("the stream is cut short")
-    while True:
-        following = reader.read(encrypted_size)
-        last = not following
-        try:
-            plaintext = cipher.decrypt(_nonce(header, index, last), current, aad)
-        except InvalidTag:
-            raise DecryptionError(f"segment {index} does not authenticate") from None
-        yield plaintext
-        if last:
-            return
-        if len(following) < TAG_SIZE:
-            raise DecryptionError("the stream is cut short")
-        current = following
-        index += 1
+    yield _open(cipher, header, index, True, carry, aad)
+
+
+def _open(cipher: AESGCM, header: StreamHeader, index: int, last: bool, piece, aad: bytes):
+    try:
+        return cipher.decrypt(_nonce(header, index, last), piece, aad)
+    except InvalidTag:
+        raise DecryptionError(f"segment {index} does not authenticate") from None
 
 
 # --- Small values: wrapping keys with keys -------------------------------------------------------

@@ -56,7 +56,8 @@ class LocalBlobStore:
         temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
         size = 0
         try:
-            with open(temporary, "wb") as handle:
+            # A 1 MiB buffer: ciphertext arrives a 64 KiB segment at a time.
+            with open(temporary, "wb", buffering=1024 * 1024) as handle:
                 for chunk in chunks:
                     handle.write(chunk)
                     size += len(chunk)
