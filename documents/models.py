@@ -70,6 +70,10 @@ class Document(TenantOwned):
         max_length=16, choices=DocumentStatus.choices, default=DocumentStatus.QUARANTINED
     )
     status_detail = models.CharField(max_length=300, blank=True)
+    # Whether the scan read all of the file for personal data. A file only partly checked
+    # (too large, parts unreadable, audio or video) needs the audited override for a public
+    # release, like one with open findings.
+    pii_checked = models.BooleanField(default=False)
     release = models.CharField(
         max_length=12, choices=ReleaseLevel.choices, default=ReleaseLevel.STAFF
     )
@@ -103,6 +107,8 @@ class Document(TenantOwned):
 class VersionKind(models.TextChoices):
     ORIGINAL = "original", "Original"
     REDACTED = "redacted", "Redacted"
+    # The original turned into a PDF for redaction (staff-only, like the original).
+    CONVERTED = "converted", "Converted to PDF"
 
 
 class DocumentVersion(TenantOwned):

@@ -5,16 +5,27 @@ percentages of the page); static/js/redact.js lets people draw them on the previ
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_ratelimit.core import is_ratelimited
 
 from accounts import policy
 from accounts.decorators import agency_permission
-from documents import access, redaction_services
+from documents import access, redaction, redaction_services
 from documents.forms import BoxForm, PatternForm, SearchForm
-from documents.views import _document
+from documents.models import DocumentStatus
+from documents.views import _document as _any_document
+
+
+def _document(request, number: str, document_id):
+    """Only scanned, clean files are opened here: quarantined or blocked ones are never
+    parsed by the web process."""
+    records_request, document = _any_document(request, number, document_id)
+    if document.status != DocumentStatus.CLEAN:
+        raise Http404
+    return records_request, document
 
 
 def _redact_url(document) -> str:
@@ -117,11 +128,24 @@ def redact(request, number: str, document_id):
 def page_image(request, number: str, document_id, page: int):
     """A preview of one page of the ORIGINAL (staff who redact only; never cached)."""
     _records_request, document = _document(request, number, document_id)
+    if is_ratelimited(
+        request,
+        group="document_preview",
+        key=lambda group, req: f"user:{req.user.pk}",
+        rate="600/10m",
+        increment=True,
+    ):
+        return HttpResponse("Too many previews: wait a few minutes.", status=429)
     if redaction_services.kind_of(document) == "unsupported":
         return HttpResponse(status=404)
     try:
         png = redaction_services.preview_png(document, page)
-    except (redaction_services.services.DocumentError, ValueError, IndexError):
+    except (
+        redaction_services.services.DocumentError,
+        redaction.RedactionError,
+        ValueError,
+        IndexError,
+    ):
         return HttpResponse(status=404)
     response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = "no-store"

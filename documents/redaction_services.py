@@ -68,42 +68,94 @@ def original_bytes(document: Document) -> bytes:
     return services.version_bytes(access.original_version(document), limit=MAX_REDACTION_BYTES)
 
 
-def working_bytes(document: Document) -> bytes:
-    """What the boxes are drawn on: the original, or the PDF made from it."""
-    data = original_bytes(document)
+def _working_version(document: Document):
+    """The stored file the boxes are drawn on: the original, or (for office, text and CSV
+    files) its PDF conversion, made once and kept as a staff-only version."""
     if kind_of(document) != "convert":
-        return data
+        return access.original_version(document)
+    existing = access.versions(document).filter(kind=VersionKind.CONVERTED).first()
+    if existing is not None:
+        return existing
     from documents import convert
 
     try:
-        converted = convert.to_pdf(data, document.content_type)
+        converted = convert.to_pdf(original_bytes(document), document.content_type)
     except convert.ConversionError as error:
         raise RedactionRefused(str(error)) from None
     if converted is None:
         raise RedactionRefused(convert.UNAVAILABLE_MESSAGE)
-    return converted
+    with transaction.atomic():
+        locked = Document.objects.select_for_update().get(pk=document.pk)
+        existing = access.versions(locked).filter(kind=VersionKind.CONVERTED).first()
+        if existing is not None:
+            return existing
+        return services.version_create(
+            document=locked,
+            kind=VersionKind.CONVERTED,
+            chunks=[converted],
+            actor=None,
+            content_type="application/pdf",
+        )
+
+
+def working_bytes(document: Document) -> bytes:
+    return services.version_bytes(_working_version(document), limit=MAX_REDACTION_BYTES)
 
 
 def is_pdf_like(document: Document) -> bool:
     return kind_of(document) in ("pdf", "convert")
 
 
+# Page sizes and previews are cached: a page view asks for every page's image, and each
+# would otherwise decrypt and parse the whole file again.
+_CACHE_SECONDS = 600
+
+
 def page_info(document: Document) -> list[tuple[float, float]]:
+    from django.core.cache import cache
+
     from documents import redaction
 
-    data = working_bytes(document)
-    if is_pdf_like(document):
-        return redaction.page_sizes(data)
-    return [redaction.image_size(data)]
+    version = _working_version(document)
+    key = f"documents:pages:{version.pk}"
+    sizes = cache.get(key)
+    if sizes is None:
+        data = services.version_bytes(version, limit=MAX_REDACTION_BYTES)
+        sizes = redaction.page_sizes(data) if is_pdf_like(document) else _frame_sizes(data)
+        cache.set(key, [tuple(size) for size in sizes], _CACHE_SECONDS)
+    return [tuple(size) for size in sizes]
+
+
+def _frame_sizes(data: bytes) -> list[tuple[float, float]]:
+    """Every frame of an image (a scanned multi-page TIFF has one per page)."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        sizes = []
+        for frame in range(getattr(image, "n_frames", 1)):
+            image.seek(frame)
+            sizes.append((float(image.width), float(image.height)))
+    return sizes
 
 
 def preview_png(document: Document, page: int) -> bytes:
+    from django.core.cache import cache
+
     from documents import redaction
 
-    data = working_bytes(document)
-    if is_pdf_like(document):
-        return redaction.render_page(data, page, dpi=80)
-    return redaction.image_preview(data)
+    version = _working_version(document)
+    key = f"documents:preview:{version.pk}:{int(page)}"
+    png = cache.get(key)
+    if png is None:
+        data = services.version_bytes(version, limit=MAX_REDACTION_BYTES)
+        if is_pdf_like(document):
+            png = redaction.render_page(data, page, dpi=80)
+        else:
+            png = redaction.image_preview(data, page=page)
+        cache.set(key, png, _CACHE_SECONDS)
+    return png
 
 
 def _record_added(document, actor, boxes: list[Redaction], how: str, request) -> None:
@@ -191,7 +243,9 @@ def redaction_add_search(
     if not boxes:
         raise RedactionRefused(f"“{term}” does not appear in the text of this document.")
     with transaction.atomic():
-        rows = _create_boxes(document, actor, reason, boxes, Redaction.Source.SEARCH, term)
+        # The log says what kind of search it was, not the (often sensitive) term itself.
+        shown = f"{term[0]}… ({len(term)} characters)"
+        rows = _create_boxes(document, actor, reason, boxes, Redaction.Source.SEARCH, shown)
         _record_added(document, actor, rows, "search", request)
     return len(rows)
 
@@ -347,6 +401,10 @@ def redaction_finalise(*, document: Document, actor: User | None, request=None):
             },
         )
         _resolve_redacted_findings(document, output, content_type, version, actor, request)
+        # What the public can read and search must follow the new version at once: drop
+        # the old text now, re-index from the redacted version once this commits.
+        Document.objects.filter(pk=document.pk).update(released_text="")
+        services._refresh_public_text(document)
     return version
 
 

@@ -60,6 +60,7 @@ class ScanOutcome:
     detail: str = ""
     retry: bool = False  # clamd or storage was unreachable: scan again later
     counts: dict[str, int] = field(default_factory=dict)
+    pii_checked: bool = False  # the whole file was read for personal data
 
 
 @dataclass(frozen=True)
@@ -264,6 +265,8 @@ def _analyse(document: Document, read: _Read) -> tuple[ScanOutcome, list[_Found]
         detail,
         retry=bool(waiting),
         counts=dict(counts),
+        # Any note means something was skipped (too large, unreadable part, audio/video).
+        pii_checked=read.data is not None and not notes,
     ), findings
 
 
@@ -384,7 +387,8 @@ def _record(
         )
         document.status = outcome.status
         document.status_detail = _safe(outcome.detail, 300)
-        fields = ["status", "status_detail"]
+        document.pii_checked = outcome.pii_checked
+        fields = ["status", "status_detail", "pii_checked"]
         if outcome.status != DocumentStatus.QUARANTINED:
             document.scanned_at = timezone.now()
             fields.append("scanned_at")

@@ -462,6 +462,13 @@ def document_release(
         )
         if level != ReleaseLevel.STAFF and document.status != DocumentStatus.CLEAN:
             raise DocumentError("Only scanned documents can be released.")
+        if level != ReleaseLevel.STAFF and (
+            document.redaction_running or access.draft_redactions(document).exists()
+        ):
+            raise DocumentError(
+                "This document has redactions that are not applied yet. Apply them (or remove "
+                "the drafts) before releasing it."
+            )
         if level == ReleaseLevel.PUBLIC:
             if (
                 not request_access.public_requests(document.request.agency)
@@ -473,12 +480,19 @@ def document_release(
                     "public. Release them to the requester, or change the request's visibility."
                 )
             unresolved = access.open_findings(document).exclude(kind="malware").count()
-            if unresolved and not override_reason.strip():
+            unchecked = not document.pii_checked
+            if (unresolved or unchecked) and not override_reason.strip():
+                if unchecked and not unresolved:
+                    raise DocumentError(
+                        "Parts of this document could not be checked for personal data "
+                        f"({document.status_detail or 'see the scan'}). Check it yourself, "
+                        "then give a reason to release it to the public."
+                    )
                 raise DocumentError(
                     f"This document has {unresolved} unresolved personal-data finding(s). "
                     "Redact or dismiss them first, or give a reason to release it anyway."
                 )
-            if unresolved:
+            if unresolved or unchecked:
                 audit.record(
                     audit_events.RELEASE_OVERRIDE.code,
                     request=request,
@@ -489,6 +503,7 @@ def document_release(
                         "filename": document.filename,
                         "reason": override_reason.strip()[:500],
                         "findings": unresolved,
+                        "not_fully_checked": unchecked,
                     },
                 )
         old = document.release

@@ -296,7 +296,27 @@ def _read_body(request, limit: int) -> bytes | None:
     return None if len(data) > limit else data
 
 
+def _uploads_exceeded(request) -> bool:
+    """Upload starts per person (or per address, for a requester with only the tracking
+    link): each one opens a multipart upload in storage and, later, a scan."""
+    from accounts import ratelimits
+
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return ratelimits.limited(
+            request,
+            group="document_upload",
+            rate="300/h",
+            key=lambda group, req: f"user:{req.user.pk}",
+        )
+    return ratelimits.limited(request, group="document_upload_ip", rate="60/h")
+
+
 def _start(request, scope: Scope):
+    if _uploads_exceeded(request):
+        return _refusal(
+            request, scope, "Too many uploads started: wait a while and try again.", 429
+        )
     form = StartUploadForm(request.POST)
     if not form.is_valid():
         return _refusal(request, scope, form.first_error(), 400)

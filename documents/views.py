@@ -16,18 +16,21 @@ from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 import audit
 from accounts import policy
 from accounts.decorators import agency_permission
 from documents import access, audit_events, crypto, keys, services
 from documents.forms import BulkReleaseForm, ReleaseForm, ResolveFindingForm
-from documents.models import DownloadGrant, ReleaseLevel
+from documents.models import DocumentStatus, DownloadGrant, ReleaseLevel
 from requests_portal import access as request_access
 from requests_portal.access import Viewer
 
 logger = logging.getLogger(__name__)
+# Staff may fetch files the scan passed, or could not read (to see what is wrong with them);
+# never quarantined or blocked ones.
+STAFF_DOWNLOADABLE = (DocumentStatus.CLEAN, DocumentStatus.FAILED)
 
 
 def _request(request, number: str):
@@ -186,6 +189,12 @@ def staff_document_link(request, number: str, document_id, version: int):
     """Staff download any version of a document of a request they can see (the original
     included: originals stay staff-only)."""
     _records_request, document = _document(request, number, document_id)
+    if document.status not in STAFF_DOWNLOADABLE:
+        messages.error(
+            request,
+            "This file can't be downloaded: it is still being scanned, or the scan blocked it.",
+        )
+        return HttpResponseRedirect(_detail_url(document))
     chosen = access.get_version_for_staff(request.user, request.agency, document, version)
     link = services.link_issue(
         version=chosen,
@@ -246,7 +255,7 @@ def _still_allowed(request, grant: DownloadGrant) -> bool:
             access.get_document_for_staff(request.user, request.agency, document.public_id)
         except Http404:
             return False
-        return True
+        return document.status in STAFF_DOWNLOADABLE
     if grant.version.pk != access.released_version(document).pk:
         return False
     if document.status != "clean":
@@ -256,7 +265,7 @@ def _still_allowed(request, grant: DownloadGrant) -> bool:
     return access.public_documents(request.agency).filter(pk=document.pk).exists()
 
 
-@require_safe
+@require_GET  # not HEAD: every request that opens the file is a recorded download
 def download(request, token: str):
     agency = getattr(request, "agency", None)
     if agency is None:
@@ -292,6 +301,8 @@ def download(request, token: str):
     )
     services.link_used(grant)
     content_type = version.content_type or document.content_type
+    if document.status != DocumentStatus.CLEAN:
+        content_type = "application/octet-stream"  # never rendered, whatever it claims
     filename = document.filename
     if version.content_type == "application/pdf" and not filename.lower().endswith(".pdf"):
         filename = filename.rsplit(".", 1)[0] + "-redacted.pdf"
