@@ -182,7 +182,7 @@ def _agency_names(user: object) -> list[str]:
     database context and those of the user's memberships that the context lets us see."""
     names = []
     agency_id, _platform = current_db_context()
-    if agency_id is not None:
+    if agency_id is not None:  # the transaction's own tenant, not an id from the client
         names += Agency.objects.filter(pk=agency_id).values_list("name", flat=True)
     user_id = getattr(user, "pk", None)
     if user_id is not None:

@@ -35,7 +35,7 @@ from accounts.models import (
     User,
 )
 from accounts.tasks import send_email
-from accounts.tenancy import agency_origin
+from accounts.tenancy import agency_origin, lock_tenant_row
 
 
 class ServiceError(Exception):
@@ -270,7 +270,7 @@ def membership_change_role(
         # The admin rows first, then the member's: always in this order, so two admins
         # demoting each other wait for one another instead of deadlocking.
         admins = _lock_admins(agency)
-        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        membership = lock_tenant_row(membership)
         if not membership.is_active:
             raise ServiceError("Reactivate this person before changing their role.")
         old = membership.role
@@ -302,7 +302,7 @@ def membership_deactivate(*, membership: Membership, actor: User, request=None) 
     agency = membership.agency
     with transaction.atomic():
         admins = _lock_admins(agency)  # before the member's row, as in a role change
-        membership = Membership.objects.select_for_update().get(pk=membership.pk)
+        membership = lock_tenant_row(membership)
         if not membership.is_active:
             return 0
         if membership.role == Role.ADMIN:
@@ -327,9 +327,9 @@ def membership_reactivate(*, membership: Membership, actor: User, request=None) 
     if membership.role not in policy.grantable_roles(_actor_role(actor, membership.agency)):
         raise ServiceError("You can't give someone a role above your own.")
     with transaction.atomic():
-        updated = Membership.objects.filter(pk=membership.pk, is_active=False).update(
-            is_active=True, deactivated_at=None
-        )
+        updated = Membership.objects.filter(
+            agency=membership.agency_id, pk=membership.pk, is_active=False
+        ).update(is_active=True, deactivated_at=None)
         if updated:
             policy.forget_membership(membership.user)
             audit.record(
@@ -427,6 +427,8 @@ def signin_policy_update(*, agency: Agency, actor: User, values: dict, request=N
     from accounts.sso import linking
 
     with transaction.atomic():
+        # The agency row is the tenant itself (resolved from the host by the middleware),
+        # locked so two admins changing sign-in settings run one after the other.
         agency = Agency.objects.select_for_update().get(pk=agency.pk)
         if not values.get("staff_password_login", agency.staff_password_login):
             if not linking.enabled_providers(agency).exists():
@@ -670,7 +672,7 @@ def provider_save(
             provider = IdentityProvider(agency=agency, kind=kind)
             created = True
         else:
-            provider = IdentityProvider.objects.select_for_update().get(pk=provider.pk)
+            provider = lock_tenant_row(provider)
             created = False
             if not secret and provider.sealed_secret:
                 _refuse_keeping_secret_for_new_endpoint(provider, settings_data)

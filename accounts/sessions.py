@@ -118,6 +118,9 @@ def own_sessions_context(user) -> None:
     """Let the rest of this transaction see the user's sessions on every host (the row-level
     security policy of accounts_usersession admits ``user_id = app.user_id``). Used for the
     person's own sessions page and when their password changes; never for an admin."""
+    # Raw SQL because set_config has no ORM form; the id is a bound parameter. Tested by
+    # tests/accounts/test_sessions.py (another agency's sessions stay invisible) and
+    # test_a_persons_other_memberships_are_readable_only_when_named_and_never_writable.
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('app.user_id', %s, true)", [str(int(user.pk))])
 
@@ -128,6 +131,7 @@ def person_context(user) -> Iterator[None]:
     and their memberships of every agency: read only) even in someone else's request, such
     as an admin's; the setting is put back as it was when the block ends (and by the
     savepoint's rollback if it fails)."""
+    # Raw SQL as in own_sessions_context above, with bound parameters only.
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('app.user_id', true)")
         (previous,) = cursor.fetchone()

@@ -173,6 +173,7 @@ def pending(request) -> tuple[User, dict] | None:
     data = request.session.get(PENDING)
     if not data or int(time.time()) - int(data.get("at", 0)) > PENDING_SECONDS:
         return None
+    # People are platform-wide (not tenant rows); the id comes from our own session.
     user = User.objects.filter(pk=data["user"], is_active=True).first()
     return (user, data) if user is not None else None
 

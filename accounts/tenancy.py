@@ -11,12 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from celery.contrib.django.task import DjangoTask
 from django.conf import settings
 from django.db import connection, transaction
 
-from accounts.models import Agency
+from accounts.models import Agency, TenantOwned
+
+Row = TypeVar("Row", bound=TenantOwned)
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _HOSTNAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*", re.ASCII)
@@ -102,6 +105,18 @@ def current_db_context() -> tuple[int | None, bool]:
         )
         agency_id, platform = cursor.fetchone()
     return (int(agency_id) if agency_id else None), platform == "on"
+
+
+def lock_tenant_row(row: Row, **also) -> Row:
+    """Re-read a tenant row, already fetched through an access helper, under a row lock.
+
+    Services re-read before a state check so two writers run one after the other. The read
+    is scoped to the row's own agency (and any ``also`` conditions), so even a primary key
+    that came from somewhere else can only miss, never reach another agency's row; RLS is
+    the second wall behind it.
+    """
+    model = type(row)
+    return model.objects.select_for_update().get(agency=row.agency_id, pk=row.pk, **also)
 
 
 @contextmanager

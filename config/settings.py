@@ -357,6 +357,9 @@ RATE_LIMIT_RESET_PER_EMAIL = env_str("RATE_LIMIT_RESET_PER_EMAIL", "3/h")
 RATE_LIMIT_SIGNUP_PER_IP = env_str("RATE_LIMIT_SIGNUP_PER_IP", "10/h")
 RATE_LIMIT_INVITE_PER_USER = env_str("RATE_LIMIT_INVITE_PER_USER", "50/h")
 RATE_LIMIT_MFA_PER_USER = env_str("RATE_LIMIT_MFA_PER_USER", "10/5m")
+# Document uploads (a resumable start or a posted form): each opens storage and, later, a scan.
+RATE_LIMIT_UPLOAD_PER_USER = env_str("RATE_LIMIT_UPLOAD_PER_USER", "300/h")
+RATE_LIMIT_UPLOAD_PER_IP = env_str("RATE_LIMIT_UPLOAD_PER_IP", "60/h")  # tracking-link requesters
 if not all(
     re.fullmatch(r"[0-9]+/[0-9]*[smhd]", rate)
     for rate in (
@@ -366,6 +369,8 @@ if not all(
         RATE_LIMIT_SIGNUP_PER_IP,
         RATE_LIMIT_INVITE_PER_USER,
         RATE_LIMIT_MFA_PER_USER,
+        RATE_LIMIT_UPLOAD_PER_USER,
+        RATE_LIMIT_UPLOAD_PER_IP,
     )
 ):
     raise ImproperlyConfigured("RATE_LIMIT_* settings must look like '10/h' or '30/10m'.")

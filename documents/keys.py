@@ -101,7 +101,12 @@ def _open_outer(row: AgencyKey) -> bytes:
 
 
 def _lock_agency_keys(agency_id: int) -> None:
-    """Serialise the making of an agency's keys, to the end of the current transaction."""
+    """Serialise the making of an agency's keys, to the end of the current transaction.
+
+    Raw SQL because advisory locks have no ORM form (and there is no row to lock before the
+    first key exists); both numbers are bound parameters. Tested by
+    test_the_first_uploads_racing_make_agency_key_v1_exactly_once and
+    test_two_rotations_racing_leave_every_document_readable."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_KEY_LOCK, int(agency_id)])
 

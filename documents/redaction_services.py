@@ -13,6 +13,7 @@ from django.db import transaction
 
 import audit
 from accounts.models import User
+from accounts.tenancy import lock_tenant_row
 from documents import access, audit_events, services, types
 from documents.models import Document, Redaction, RedactionReason, VersionKind
 
@@ -85,7 +86,7 @@ def _working_version(document: Document):
     if converted is None:
         raise RedactionRefused(convert.UNAVAILABLE_MESSAGE)
     with transaction.atomic():
-        locked = Document.objects.select_for_update().get(pk=document.pk)
+        locked = lock_tenant_row(document)
         existing = access.versions(locked).filter(kind=VersionKind.CONVERTED).first()
         if existing is not None:
             return existing
@@ -284,7 +285,9 @@ def redaction_add_patterns(
 def redaction_remove(*, redaction_row: Redaction, actor: User, request=None) -> None:
     with transaction.atomic():
         document = redaction_row.document
-        deleted, _ = Redaction.objects.filter(pk=redaction_row.pk, applied_to__isnull=True).delete()
+        deleted, _ = Redaction.objects.filter(
+            agency=document.agency_id, pk=redaction_row.pk, applied_to__isnull=True
+        ).delete()
         if deleted:
             audit.record(
                 audit_events.REDACTION_REMOVED.code,
@@ -311,7 +314,7 @@ def redaction_request(*, document: Document, actor: User, request=None) -> None:
     from documents import tasks
 
     with transaction.atomic():
-        locked = Document.objects.select_for_update().get(pk=document.pk)
+        locked = lock_tenant_row(document)
         if locked.redaction_running:
             raise RedactionRefused("The redactions are already being applied.")
         if not access.draft_redactions(locked).exists():
@@ -324,9 +327,14 @@ def redaction_request(*, document: Document, actor: User, request=None) -> None:
         )
 
 
-def redaction_run(document_id: int, actor_id: int | None) -> None:
-    """The background part: apply, then clear the running flag (or say why it failed)."""
-    document = Document.objects.select_related("request").get(pk=document_id)
+def redaction_run(agency_id: int, document_id: int, actor_id: int | None) -> None:
+    """The background part: apply, then clear the running flag (or say why it failed).
+    Does nothing when the document is gone or not the task's agency's."""
+    document = (
+        Document.objects.select_related("request").filter(agency=agency_id, pk=document_id).first()
+    )
+    if document is None:
+        return
     actor = User.objects.filter(pk=actor_id).first() if actor_id else None
     message = ""
     try:
@@ -338,7 +346,7 @@ def redaction_run(document_id: int, actor_id: int | None) -> None:
         from django.core.cache import cache
 
         cache.delete(progress_key(document))
-        Document.objects.filter(pk=document.pk).update(
+        Document.objects.filter(agency=document.agency_id, pk=document.pk).update(
             redaction_running=False, redaction_message=message[:300]
         )
 
@@ -403,7 +411,7 @@ def redaction_finalise(*, document: Document, actor: User | None, request=None):
         _resolve_redacted_findings(document, output, content_type, version, actor, request)
         # What the public can read and search must follow the new version at once: drop
         # the old text now, re-index from the redacted version once this commits.
-        Document.objects.filter(pk=document.pk).update(released_text="")
+        Document.objects.filter(agency=document.agency_id, pk=document.pk).update(released_text="")
         services._refresh_public_text(document)
     return version
 

@@ -32,6 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 
 import audit
+from accounts.tenancy import lock_tenant_row
 from documents import audit_events, crypto, extract, keys, malware, pii, services, types
 from documents.models import (
     Document,
@@ -273,10 +274,10 @@ def _analyse(document: Document, read: _Read) -> tuple[ScanOutcome, list[_Found]
 # --- The scan -------------------------------------------------------------------------------
 
 
-def scan(document_id: int) -> ScanOutcome | None:
+def scan(agency_id: int, document_id: int) -> ScanOutcome | None:
     """Scan a document's original version and record the outcome. Returns None when there
     is no such document (deleted since, or another agency's)."""
-    document = Document.objects.filter(pk=document_id).first()
+    document = Document.objects.filter(agency=agency_id, pk=document_id).first()
     if document is None:
         return None
     version = (
@@ -360,7 +361,7 @@ def _record(
     """Write the outcome: status, findings (unresolved ones replaced, resolved ones kept),
     and the audit event, in one transaction."""
     with transaction.atomic():
-        document = Document.objects.select_for_update().get(pk=document.pk)
+        document = lock_tenant_row(document)
         open_findings = Finding.objects.filter(
             agency=document.agency_id, document=document, resolved_at__isnull=True
         )

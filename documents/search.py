@@ -61,7 +61,9 @@ def index(document: Document) -> None:
         except services.DocumentError:
             text = ""
     if text != document.released_text:
-        Document.objects.filter(pk=document.pk).update(released_text=text)
+        Document.objects.filter(agency=document.agency_id, pk=document.pk).update(
+            released_text=text
+        )
     refresh(document)
 
 
@@ -74,6 +76,9 @@ def refresh(document: Document) -> None:
         .values_list("released_text", flat=True)
     )
     combined = "\n".join(t for t in texts if t)[:MAX_TEXT_PER_REQUEST]
+    # Raw SQL because the entry's vector is rebuilt from the request's own vector in one
+    # statement (an UPDATE ... FROM the ORM cannot express). Text, ids and agency are bound
+    # parameters: test_document_text_full_of_sql_and_search_syntax_is_indexed_as_plain_words.
     with connection.cursor() as cursor:
         cursor.execute(
             """

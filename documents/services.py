@@ -18,10 +18,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 import audit
 from accounts.models import User
+from accounts.tenancy import lock_tenant_row
 from documents import access, audit_events, crypto, keys, types
 from documents.models import (
     Document,
@@ -239,13 +241,33 @@ def _upload_key(upload: Upload) -> bytes:
     )
 
 
+def _store_part(upload: Upload, number: int, sealed: bytes) -> str:
+    """Store a sealed chunk, unless an earlier attempt stored *different* ciphertext there.
+
+    The segments of a chunk are sealed under nonces fixed by their position, so the same
+    bytes always seal to the same ciphertext. A part can be in storage with no UploadChunk
+    row when its request rolled back after the write; if the chunk then came back with other
+    bytes, sealing them would reuse those nonces, and two GCM messages under one nonce give
+    away the authentication key. So: the same ciphertext is kept, different is refused.
+    """
+    store = documents_store()
+    earlier = store.stored_part(upload.storage_name, upload.storage_upload_id, number)
+    if earlier is None:
+        return store.put_part(upload.storage_name, upload.storage_upload_id, number, sealed)
+    if earlier == store.part_fingerprint(sealed):
+        return earlier
+    raise DocumentError(
+        "That part of the file was received before with different content. Start the upload again."
+    )
+
+
 def upload_chunk(*, upload: Upload, index: int, data: bytes, request=None) -> Upload:
     """Seal one chunk and store it as one part. Chunks come in order; sending an already
     received chunk again is harmless when it is the same bytes (a retry after a dropped
     connection) and refused when it differs."""
     refused = False
     with transaction.atomic():
-        upload = Upload.objects.select_for_update().get(pk=upload.pk)
+        upload = lock_tenant_row(upload)
         if upload.status != UploadStatus.RECEIVING or upload.expires_at <= timezone.now():
             raise DocumentError("This upload is no longer open. Start it again.")
         digest = hashlib.sha256(data).hexdigest()
@@ -297,9 +319,7 @@ def upload_chunk(*, upload: Upload, index: int, data: bytes, request=None) -> Up
                 first_segment=index * (upload.chunk_size // header.segment_size),
                 final=final,
             )
-            etag = documents_store().put_part(
-                upload.storage_name, upload.storage_upload_id, index + 1, sealed
-            )
+            etag = _store_part(upload, index + 1, sealed)
             UploadChunk.objects.create(
                 agency_id=upload.agency_id,
                 upload=upload,
@@ -323,7 +343,7 @@ def upload_complete(*, upload: Upload, actor: User, request=None) -> Document:
     from documents import tasks
 
     with transaction.atomic():
-        upload = Upload.objects.select_for_update().get(pk=upload.pk)
+        upload = lock_tenant_row(upload)
         if upload.status != UploadStatus.RECEIVING:
             raise DocumentError("This upload is no longer open. Start it again.")
         if upload.received != upload.size:
@@ -387,7 +407,7 @@ def upload_complete(*, upload: Upload, actor: User, request=None) -> Document:
 
 def upload_abandon(*, upload: Upload) -> None:
     with transaction.atomic():
-        upload = Upload.objects.select_for_update().get(pk=upload.pk)
+        upload = lock_tenant_row(upload)
         if upload.status != UploadStatus.RECEIVING:
             return
         documents_store().abort_parts(upload.storage_name, upload.storage_upload_id)
@@ -458,7 +478,9 @@ def document_release(
         raise DocumentError("Choose who may see the document.")
     with transaction.atomic():
         document = (
-            Document.objects.select_for_update().select_related("request").get(pk=document.pk)
+            Document.objects.select_for_update()
+            .select_related("request")
+            .get(agency=document.agency_id, pk=document.pk)
         )
         if level != ReleaseLevel.STAFF and document.status != DocumentStatus.CLEAN:
             raise DocumentError("Only scanned documents can be released.")
@@ -542,9 +564,9 @@ def _refresh_public_text(document: Document) -> None:
 
 def finding_resolve(*, finding: Finding, actor: User, resolution: str, request=None) -> None:
     with transaction.atomic():
-        updated = Finding.objects.filter(pk=finding.pk, resolved_at__isnull=True).update(
-            resolved_at=timezone.now(), resolved_by=actor, resolution=resolution[:200]
-        )
+        updated = Finding.objects.filter(
+            agency=finding.agency_id, pk=finding.pk, resolved_at__isnull=True
+        ).update(resolved_at=timezone.now(), resolved_by=actor, resolution=resolution[:200])
         if updated:
             audit.record(
                 audit_events.FINDING_RESOLVED.code,
@@ -654,7 +676,9 @@ def link_check(*, token: str, agency_id: int, user: User | None, session_key: st
 
 
 def link_used(grant: DownloadGrant) -> None:
-    DownloadGrant.objects.filter(pk=grant.pk).update(used_count=grant.used_count + 1)
+    DownloadGrant.objects.filter(agency=grant.agency_id, pk=grant.pk).update(
+        used_count=F("used_count") + 1
+    )
 
 
 def link_revoke_all(*, document: Document) -> int:

@@ -16,7 +16,7 @@ from django.db import transaction
 def scan_document(*, agency_id: int, document_id: int, attempt: int = 0) -> None:
     from documents import scanning
 
-    outcome = scanning.scan(document_id)
+    outcome = scanning.scan(agency_id, document_id)
     if outcome is not None and outcome.retry and attempt < scanning.RETRIES:
         # clamd or storage was unreachable: the document stays quarantined; try again later.
         transaction.on_commit(
@@ -40,7 +40,7 @@ def apply_redactions(*, agency_id: int, document_id: int, actor_id: int | None) 
     """Burn a document's draft redactions into a new version (OCR: seconds a page)."""
     from documents import redaction_services
 
-    redaction_services.redaction_run(document_id, actor_id)
+    redaction_services.redaction_run(agency_id, document_id, actor_id)
 
 
 @shared_task

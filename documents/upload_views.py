@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
@@ -31,7 +32,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import policy
+from accounts import policy, ratelimits
 from accounts.decorators import agency_permission
 from documents import access, services, types
 from documents.storage import StorageError
@@ -246,21 +247,31 @@ def _page(request, scope: Scope):
     return redirect(scope.page_url)
 
 
+# Why csrf_exempt: the CSRF middleware reads request.POST, which parses the body with
+# Django's plaintext handlers before the view could install the encrypting one. Exempting
+# the view only moves the check: _page is @csrf_protect and runs it before any file reaches
+# a service, so a forged post stores nothing (the sealed spool dies with the request).
+# Tested by test_the_form_and_the_protocol_check_the_csrf_token and
+# test_the_requesters_form_checks_the_csrf_token_before_storing_anything.
 @require_http_methods(["GET", "HEAD", "POST"])
-@csrf_exempt  # checked by _page, once the encrypting upload handler is in place
+@csrf_exempt
 @agency_permission(policy.DOCUMENT_UPLOAD)
 def staff_upload(request, number: str):
     scope = _staff_scope(request, number)
     if request.method == "POST":
+        if _uploads_exceeded(request):
+            return _render_page(request, scope, errors=[TOO_MANY_UPLOADS], status=429)
         _install_encrypting_handler(request, scope)
     return _page(request, scope)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-@csrf_exempt  # checked by _page, once the encrypting upload handler is in place
+@csrf_exempt  # checked by _page, as for staff_upload above
 def resident_upload(request, number: str):
     scope = _resident_scope(request, number)
     if request.method == "POST":
+        if _uploads_exceeded(request):
+            return _render_page(request, scope, errors=[TOO_MANY_UPLOADS], status=429)
         _install_encrypting_handler(request, scope)
     return _page(request, scope)
 
@@ -297,26 +308,28 @@ def _read_body(request, limit: int) -> bytes | None:
 
 
 def _uploads_exceeded(request) -> bool:
-    """Upload starts per person (or per address, for a requester with only the tracking
-    link): each one opens a multipart upload in storage and, later, a scan."""
-    from accounts import ratelimits
-
+    """Uploads per person (or per address, for a requester with only the tracking link),
+    counting each resumable start and each posted form: each opens storage and, later, a
+    scan. Checked before the body is read, so a refused form stores and spools nothing."""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return ratelimits.limited(
             request,
             group="document_upload",
-            rate="300/h",
+            rate=settings.RATE_LIMIT_UPLOAD_PER_USER,
             key=lambda group, req: f"user:{req.user.pk}",
         )
-    return ratelimits.limited(request, group="document_upload_ip", rate="60/h")
+    return ratelimits.limited(
+        request, group="document_upload_ip", rate=settings.RATE_LIMIT_UPLOAD_PER_IP
+    )
+
+
+TOO_MANY_UPLOADS = "Too many uploads started: wait a while and try again."
 
 
 def _start(request, scope: Scope):
     if _uploads_exceeded(request):
-        return _refusal(
-            request, scope, "Too many uploads started: wait a while and try again.", 429
-        )
+        return _refusal(request, scope, TOO_MANY_UPLOADS, 429)
     form = StartUploadForm(request.POST)
     if not form.is_valid():
         return _refusal(request, scope, form.first_error(), 400)

@@ -390,6 +390,9 @@ class Migration(migrations.Migration):
         # A session belongs to one host: an agency's sessions are visible in its own context,
         # the platform domain's (agency null) in the platform context; and a person's own
         # sessions everywhere once accounts.sessions.own_sessions_context() names them.
+        # Raw SQL because policies have no ORM form (accounts.rls has only the plain one).
+        # Tested by test_another_agencys_sessions_are_neither_visible_nor_ended_from_this_host
+        # and test_every_table_with_an_agency_column_is_under_forced_rls.
         migrations.RunSQL(
             sql=[
                 "ALTER TABLE accounts_usersession ENABLE ROW LEVEL SECURITY",

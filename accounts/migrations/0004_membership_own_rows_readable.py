@@ -5,7 +5,8 @@
 # policy (mfa.required_by) and the cross-agency checks of admin resets must see them all.
 # Writes stay bound to the agency: the new policy is FOR SELECT only, so INSERT, UPDATE and
 # DELETE still pass only tenant_isolation (agency_id = portal_current_agency()), in both
-# USING and WITH CHECK.
+# USING and WITH CHECK. Raw SQL because policies have no ORM form. Tested by
+# test_a_persons_other_memberships_are_readable_only_when_named_and_never_writable.
 
 from django.db import migrations
 

@@ -116,8 +116,12 @@ def saml_login(request, organization_slug: str):
     )
 
 
-# The IdP posts here from its own site: no CSRF token exists (the response's signature and
-# its InResponseTo, matched to this session's request, do that job).
+# Why csrf_exempt: the IdP posts here from its own site, so no CSRF token can exist. The
+# response's signature (against the certificate the admin configured) and its InResponseTo,
+# matched to the request this session started, do that job, and each response is accepted
+# once. Tested in tests/accounts/test_sso_saml.py: test_unsolicited_response_from_the_idp_*,
+# test_response_the_portal_cannot_trust_is_refused, test_response_changed_after_signing_*,
+# test_response_posted_again_is_refused.
 saml_acs = csrf_exempt(require_POST(_contained(allauth_saml.acs)))
 saml_finish_acs = require_http_methods(["GET", "HEAD"])(_contained(saml.finish_acs))
 saml_metadata = require_http_methods(["GET", "HEAD"])(_contained(allauth_saml.metadata))

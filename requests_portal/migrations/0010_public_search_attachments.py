@@ -4,7 +4,9 @@ import django.contrib.postgres.search
 from django.db import migrations
 
 # Re-indexing a public request keeps the text of its released documents (attachments_vector,
-# written by the documents app) in its search vector.
+# written by the documents app) in its search vector. Raw SQL because a trigger function has
+# no ORM form; it uses only NEW's columns, no dynamic SQL. Tested by
+# test_document_text_stays_searchable_when_the_request_is_indexed_again.
 _FUNCTION = """
 CREATE OR REPLACE FUNCTION requests_portal_public_search() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -156,7 +156,7 @@ def test_weak_passwords_are_refused_with_a_field_error_and_nothing_is_kept(
 
 
 def test_signing_up_is_rate_limited_per_address(tenant, settings):
-    settings.RATE_LIMIT_SIGNUP_PER_IP = "2/h"
+    settings.RATE_LIMIT_SIGNUP_PER_IP = "2/d"
     client = Client(HTTP_HOST=tenant.host, REMOTE_ADDR="192.0.2.30")
 
     statuses = [

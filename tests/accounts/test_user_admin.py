@@ -387,7 +387,7 @@ def test_two_admins_demoting_each_other_at_once_cannot_both_succeed():
 
 
 def test_inviting_is_rate_limited_per_admin(client_for, tenant, settings):
-    settings.RATE_LIMIT_INVITE_PER_USER = "3/h"
+    settings.RATE_LIMIT_INVITE_PER_USER = "3/d"
     admin = client_for(tenant.admin, tenant.host)
 
     statuses = [
@@ -404,7 +404,7 @@ def test_inviting_is_rate_limited_per_admin(client_for, tenant, settings):
 
 
 def test_signing_in_is_rate_limited_per_address(tenant, settings):
-    settings.RATE_LIMIT_LOGIN_PER_IP = "3/h"
+    settings.RATE_LIMIT_LOGIN_PER_IP = "3/d"
     quick_password(tenant.staff)
     busy = Client(HTTP_HOST=tenant.host)
 
@@ -426,7 +426,7 @@ def test_signing_in_is_rate_limited_per_address(tenant, settings):
 
 
 def test_password_reset_requests_are_rate_limited_per_email(tenant, settings):
-    settings.RATE_LIMIT_RESET_PER_EMAIL = "2/h"
+    settings.RATE_LIMIT_RESET_PER_EMAIL = "2/d"
     client = Client(HTTP_HOST=tenant.host)
     url = reverse("accounts:password_reset")
     email = tenant.requester.email

@@ -180,3 +180,35 @@ def test_a_head_request_is_not_a_download(tenant, records_request, client_for):
     kwargs = {"number": records_request.number, "document_id": document.public_id, "version": 1}
     link = client.post(reverse("staff:document_link", kwargs=kwargs))["Location"]
     assert client.head(link).status_code == 405
+
+
+def test_document_text_stays_searchable_when_the_request_is_indexed_again(
+    tenant, records_request, django_capture_on_commit_callbacks
+):
+    # The trigger of requests_portal migration 0010 rebuilds a request's entry from its own
+    # text; it must keep the released documents' text (attachments_vector) with it.
+    document = stored_document(records_request, pdf_with_text("Invoice from Ambrose Fenwick"))
+    with django_capture_on_commit_callbacks(execute=True):
+        release(document, "public", tenant.publisher)
+    assert archive_finds(tenant, "Fenwick", records_request.title)
+    with agency_context(tenant.agency):
+        type(records_request).objects.filter(agency=tenant.agency, pk=records_request.pk).update(
+            title="Council correspondence, 2026"
+        )
+    assert archive_finds(tenant, "Fenwick", "Council correspondence, 2026")
+    assert archive_finds(tenant, "2026", "Council correspondence, 2026")
+
+
+def test_document_text_full_of_sql_and_search_syntax_is_indexed_as_plain_words(
+    tenant, records_request, django_capture_on_commit_callbacks
+):
+    # documents.search writes the text with a hand-written UPDATE: it must be bound as a
+    # parameter, never spliced into the statement.
+    hostile = "O'Brien said '); DROP TABLE documents_document; -- & !quokka | %s %(x)s"
+    document = stored_document(records_request, pdf_with_text(hostile))
+    with django_capture_on_commit_callbacks(execute=True):
+        release(document, "public", tenant.publisher)
+    assert archive_finds(tenant, "quokka", records_request.title)
+    assert archive_finds(tenant, "Brien", records_request.title)
+    with agency_context(tenant.agency):
+        assert Document.objects.filter(agency=tenant.agency, pk=document.pk).exists()

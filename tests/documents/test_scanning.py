@@ -13,6 +13,7 @@ import struct
 import threading
 import time
 import tracemalloc
+import zipfile
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -610,6 +611,16 @@ def test_password_protected_members_links_and_damaged_archives_are_refused():
     wrong_crc = good[:crc_at] + bytes([good[crc_at] ^ 1]) + good[crc_at + 1 :]
     assert threats_of(wrong_crc) == [
         "The archive is damaged: a file in it doesn't match its header."
+    ]
+
+
+def test_an_archive_compressed_in_a_way_zipfile_cannot_read_is_refused():
+    stored = samples.zip_archive({"a.txt": b"minutes " * 100}, compression=zipfile.ZIP_STORED)
+    central = stored.index(b"PK\x01\x02")
+    deflate64 = bytearray(stored)
+    deflate64[8:10] = deflate64[central + 10 : central + 12] = (9).to_bytes(2, "little")
+    assert threats_of(bytes(deflate64)) == [
+        "The archive is damaged, or compressed in a way the scanner can't read."
     ]
 
 

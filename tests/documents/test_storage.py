@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import transaction
 
 from accounts.tenancy import agency_context
 from documents import crypto, services, storage
@@ -313,6 +314,46 @@ def test_a_storage_outage_during_a_chunk_leaves_no_chunk_row_and_the_upload_resu
         assert len(failures) == 1
         assert b"".join(services.version_read(version)) == content
         assert MARKER not in backend.raw(version.storage_name)
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def test_a_part_left_by_a_rolled_back_chunk_is_kept_if_the_same_and_never_resealed_if_not(
+    backend, records_request, tenant, settings
+):
+    # The request that stored part 1 rolled back after the write: storage has the part, the
+    # database has no chunk row. Sealing other bytes there would reuse the part's nonces.
+    settings.DOCUMENT_CHUNK_SIZE = max(backend.part_size, 2 * crypto.SEGMENT_SIZE)
+    chunk = settings.DOCUMENT_CHUNK_SIZE
+    content = text_of(chunk + 5000)
+    with agency_context(tenant.agency):
+        upload = services.upload_start(
+            records_request=records_request,
+            filename="payroll.txt",
+            size=len(content),
+            actor=tenant.staff,
+        )
+        with pytest.raises(_RolledBack), transaction.atomic():
+            services.upload_chunk(upload=upload, index=0, data=content[:chunk])
+            raise _RolledBack
+        assert not UploadChunk.objects.filter(upload=upload).exists()
+        store = storage.documents_store()
+        left = store.stored_part(upload.storage_name, upload.storage_upload_id, 1)
+        assert left is not None
+
+        other = content[:100] + b"different bytes" + content[115:chunk]
+        with pytest.raises(services.DocumentError, match="Start the upload again"):
+            services.upload_chunk(upload=upload, index=0, data=other)
+        assert store.stored_part(upload.storage_name, upload.storage_upload_id, 1) == left
+        assert not UploadChunk.objects.filter(upload=upload).exists()
+
+        upload = services.upload_chunk(upload=upload, index=0, data=content[:chunk])
+        upload = services.upload_chunk(upload=upload, index=1, data=content[chunk:])
+        document = services.upload_complete(upload=upload, actor=tenant.staff)
+        version = DocumentVersion.objects.get(document=document, number=1)
+        assert b"".join(services.version_read(version)) == content
 
 
 def test_sse_kms_adds_the_gateways_own_encryption_under_the_portals(

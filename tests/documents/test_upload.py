@@ -688,7 +688,9 @@ def test_a_form_upload_that_fails_while_reading_leaves_no_open_upload_behind(
     assert open_parts(settings) == [] and rows(tenant, UploadChunk) == []
 
 
-def test_the_form_and_the_protocol_check_the_csrf_token(tenant, records_request, client_for):
+def test_the_form_and_the_protocol_check_the_csrf_token(
+    tenant, records_request, client_for, settings
+):
     client = client_for(tenant.staff, tenant.host)
     client.handler.enforce_csrf_checks = True
     number = records_request.number
@@ -709,7 +711,9 @@ def test_the_form_and_the_protocol_check_the_csrf_token(tenant, records_request,
     assert accepted.status_code == 200
 
     form_url = staff_url("upload", number)
+    blobs_before = stored_blobs(settings)
     assert client.post(form_url, {"files": named("b.pdf", pdf(100))}).status_code == 403
+    assert rows(tenant, Document) == [] and stored_blobs(settings) == blobs_before
     posted = client.post(
         form_url, {"files": named("b.pdf", pdf(100)), "csrfmiddlewaretoken": token}
     )
@@ -753,6 +757,28 @@ def test_requesters_upload_to_their_own_request_when_the_agency_allows_it(
     assert plaintext_of(tenant, documents["Receipt.pdf"]) == data
 
 
+def test_the_requesters_form_checks_the_csrf_token_before_storing_anything(
+    tenant, own_request, client_for, settings
+):
+    document_settings(tenant, requester_uploads=True)
+    requester = client_for(tenant.requester, tenant.host)
+    requester.handler.enforce_csrf_checks = True
+    form_url = resident_url("upload", own_request.number)
+    page = requester.get(form_url).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+
+    forged = requester.post(form_url, {"files": named("Letter.pdf", pdf(99))})
+    assert forged.status_code == 403
+    assert rows(tenant, Document) == [] and rows(tenant, Upload) == []
+    assert stored_blobs(settings) == [] and open_parts(settings) == []
+
+    posted = requester.post(
+        form_url, {"files": named("Letter.pdf", pdf(99)), "csrfmiddlewaretoken": token}
+    )
+    assert posted.status_code == 302
+    assert [d.filename for d in rows(tenant, Document)] == ["Letter.pdf"]
+
+
 def test_a_requester_with_the_tracking_link_uploads_with_the_form(tenant, client_for):
     document_settings(tenant, requester_uploads=True)
     guest_request = file_request(tenant)
@@ -771,6 +797,49 @@ def test_a_requester_with_the_tracking_link_uploads_with_the_form(tenant, client
     # The resumable protocol needs an account to bind the upload to.
     base = resident_url("upload_start", guest_request.number)
     assert start(guest, base + f"?t={token}", "a.pdf", 10).status_code == 404
+
+
+def test_upload_starts_are_rate_limited_per_person_on_the_protocol_and_the_form(
+    tenant, records_request, staff, client_for, settings
+):
+    # A day: no window edge falls inside the test.
+    settings.RATE_LIMIT_UPLOAD_PER_USER = "3/d"
+    base = staff_url("upload_start", records_request.number)
+    form_url = staff_url("upload", records_request.number)
+
+    answers = [start(staff, base, f"{n}.pdf", 1000).status_code for n in range(2)]
+    answers.append(staff.post(form_url, {"files": named("third.pdf", pdf(1000))}).status_code)
+    refused_start = start(staff, base, "fourth.pdf", 1000)
+    refused_form = staff.post(form_url, {"files": named("fifth.pdf", pdf(1000))})
+
+    assert answers == [201, 201, 302]
+    assert refused_start.status_code == 429
+    assert refused_start.json() == {
+        "error": "Too many uploads started: wait a while and try again."
+    }
+    assert refused_form.status_code == 429
+    assert "Too many uploads started" in refused_form.content.decode()
+    # The refused form stored nothing: only the third file became a document.
+    assert [d.filename for d in rows(tenant, Document)] == ["third.pdf"]
+    assert sorted(u.filename for u in rows(tenant, Upload)) == ["0.pdf", "1.pdf", "third.pdf"]
+    # Someone else in the agency is not held back by this person's uploads.
+    colleague = client_for(tenant.admin, tenant.host)
+    assert start(colleague, base, "theirs.pdf", 1000).status_code == 201
+
+
+def test_the_tracking_link_form_is_rate_limited_per_address(tenant, client_for, settings):
+    settings.RATE_LIMIT_UPLOAD_PER_IP = "2/d"
+    document_settings(tenant, requester_uploads=True)
+    guest_request = file_request(tenant)
+    url = resident_url("upload", guest_request.number) + f"?t={tracking_token(guest_request)}"
+    guest = client_for(None, tenant.host)
+
+    answers = [
+        guest.post(url, {"files": named(f"{n}.pdf", pdf(1000))}).status_code for n in range(3)
+    ]
+
+    assert answers == [302, 302, 429]
+    assert sorted(d.filename for d in rows(tenant, Document)) == ["0.pdf", "1.pdf"]
 
 
 def test_requester_uploads_are_404_unless_allowed_and_only_for_the_requester(
