@@ -193,7 +193,7 @@ def _reauth_with_code(request, code: str) -> tuple[bool, str]:
     if mfa_views.looks_like_recovery_code(code):
         return mfa.use_recovery_code(user, code), "recovery"
     device = mfa.confirmed_device(user)
-    return device is not None and mfa.verify_totp(device, code), "totp"
+    return device is not None and mfa.verify_totp(device, code, request=request), "totp"
 
 
 def _reauth_with_password(request, password: str) -> tuple[bool, str]:

@@ -39,6 +39,10 @@ SIGNUP_REFUSED = register(
 MFA_ENROLLED = register("mfa.enrolled", "{actor} turned on two-factor sign-in")
 MFA_VERIFIED = register("mfa.verified", "{actor} passed two-factor sign-in ({method})")
 MFA_FAILED = register("mfa.failed", "{actor} entered a wrong two-factor code ({method})")
+MFA_SECRET_UNREADABLE = register(
+    "mfa.secret_unreadable",
+    "The authenticator secret of {actor} could not be opened ({reason}): every code fails",
+)
 MFA_RECOVERY_CODES_CREATED = register(
     "mfa.recovery_codes_created", "{actor} made new recovery codes"
 )

@@ -3,6 +3,10 @@ state and the agency policy that decides who must have it.
 
 - A TOTP device is verified under a row lock, so the same code cannot pass twice even when
   two requests race (django-otp refuses a time step at or before ``last_t``).
+- Its secret is sealed with the master keyring, bound to the device and its owner
+  (accounts.models.SealedTOTPDevice, TOTPSecret); django-otp's own ``key`` column holds
+  only a marker. A secret that cannot be opened refuses every code (and is audited).
+  The secret of an enrolment in progress waits in the session sealed as well.
 - Recovery codes carry 80 random bits each and are stored as salted SHA-256 digests; using
   one marks it used in the same UPDATE that finds it.
 - The session remembers how the second factor was passed (``totp``, ``recovery``, ``sso``)
@@ -12,6 +16,7 @@ state and the agency policy that decides who must have it.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import io
@@ -25,9 +30,19 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from django_otp.util import random_hex
 
-from accounts.models import Agency, Membership, RecoveryCode, Role, User
+import audit
+from accounts import audit_events
+from accounts.models import (
+    Agency,
+    Membership,
+    RecoveryCode,
+    Role,
+    SealedTOTPDevice,
+    TOTPSecretUnavailable,
+    User,
+)
+from config import keyring
 
 SESSION_MFA_METHOD = "_mfa_method"
 SESSION_MFA_AT = "_mfa_at"
@@ -68,38 +83,61 @@ def required_by(user: User) -> list[str]:
 # --- Devices --------------------------------------------------------------------------------
 
 
-def confirmed_device(user: User) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+def confirmed_device(user: User) -> SealedTOTPDevice | None:
+    return SealedTOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
 
 
 def has_second_factor(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return SealedTOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
 SESSION_PENDING_KEY = "_mfa_pending_key"
 DEVICE_NAME = "Authenticator app"
+SECRET_BYTES = 20  # 160 bits, RFC 4226's recommendation and django-otp's default
 
 
-def pending_device(request) -> TOTPDevice:
-    """The device of an enrolment in progress, not saved: its secret waits in the session
-    (reused on reload, so the QR code does not change under the user's phone) and becomes a
-    device row only once a correct code confirms it (``confirm_pending``)."""
-    key = request.session.get(SESSION_PENDING_KEY)
-    if not key:
-        key = random_hex(20)
-        request.session[SESSION_PENDING_KEY] = key
-    return TOTPDevice(user=request.user, name=DEVICE_NAME, key=key, confirmed=False)
+def _pending_aad(user: User) -> str:
+    return f"totp-pending:user:{user.pk}"
 
 
-def confirm_pending(request, code: str) -> TOTPDevice | None:
-    """Check a code against the pending secret; when right, save the confirmed device (its
-    last used time step recorded, so the same code cannot pass again) and forget the secret.
-    Call inside a transaction."""
-    key = request.session.get(SESSION_PENDING_KEY)
-    code = normalise_code(code)
-    if not key or not code.isdigit():
+def pending_secret(session, user: User) -> bytes | None:
+    """The secret of the enrolment in progress, opened from the session (where it waits
+    sealed: sessions are rows in the database), or None when there is none or it does not
+    open (another person's, an older plaintext form, a removed master key)."""
+    stored = session.get(SESSION_PENDING_KEY)
+    if not isinstance(stored, str) or not stored:
         return None
-    device = TOTPDevice(user=request.user, name=DEVICE_NAME, key=key, confirmed=True)
+    try:
+        return keyring.open_sealed(base64.b64decode(stored), aad=_pending_aad(user))
+    except (keyring.SealError, binascii.Error, ValueError):
+        return None
+
+
+def pending_device(request) -> SealedTOTPDevice:
+    """The device of an enrolment in progress, not saved: its secret waits in the session,
+    sealed (reused on reload, so the QR code does not change under the user's phone), and
+    becomes a device row only once a correct code confirms it (``confirm_pending``)."""
+    secret = pending_secret(request.session, request.user)
+    if secret is None:
+        secret = secrets.token_bytes(SECRET_BYTES)
+        sealed = keyring.seal(secret, aad=_pending_aad(request.user))
+        request.session[SESSION_PENDING_KEY] = base64.b64encode(sealed).decode()
+    return SealedTOTPDevice.unsaved(
+        user=request.user, name=DEVICE_NAME, secret=secret, confirmed=False
+    )
+
+
+def confirm_pending(request, code: str) -> SealedTOTPDevice | None:
+    """Check a code against the pending secret; when right, save the confirmed device (its
+    secret sealed, its last used time step recorded, so the same code cannot pass again) and
+    forget the secret. Call inside a transaction."""
+    secret = pending_secret(request.session, request.user)
+    code = normalise_code(code)
+    if secret is None or not code.isdigit():
+        return None
+    device = SealedTOTPDevice.unsaved(
+        user=request.user, name=DEVICE_NAME, secret=secret, confirmed=True
+    )
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time()
     if len(code) != device.digits or not totp.verify(int(code), device.tolerance):
@@ -108,7 +146,7 @@ def confirm_pending(request, code: str) -> TOTPDevice | None:
     device.drift = totp.drift
     device.set_last_used_timestamp(commit=False)
     # A half-finished enrolment of an earlier version left unconfirmed rows: not needed.
-    TOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
+    SealedTOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
     device.save()
     request.session.pop(SESSION_PENDING_KEY, None)
     return device
@@ -121,7 +159,11 @@ def manual_key(device: TOTPDevice) -> str:
 
 
 def qr_svg(device: TOTPDevice) -> str:
-    """The otpauth:// URL as an inline SVG QR code (no image request, no script)."""
+    """The otpauth:// URL as an inline SVG QR code (no image request, no script).
+
+    The page embeds it unescaped (|safe). That is sound because the URL's text (the
+    person's email, the agency's name) only decides which squares are dark: the output is
+    an <svg> with <path> shapes and nothing else, which a test checks with hostile input."""
     image = qrcode.make(
         device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2
     )
@@ -136,17 +178,36 @@ def normalise_code(code: str) -> str:
     return "".join(ch for ch in (code or "").lower() if ch.isalnum())
 
 
-def verify_totp(device: TOTPDevice, code: str) -> bool:
-    """Check a 6-digit code under a row lock; replayed and throttled codes fail."""
+def _lock_device(device: TOTPDevice) -> SealedTOTPDevice:
+    """Re-read the device under a row lock (scoped to its owner: devices belong to a person,
+    not an agency), so two sign-ins racing with one code cannot both pass."""
+    return SealedTOTPDevice.objects.select_for_update().get(user=device.user_id, pk=device.pk)
+
+
+def verify_totp(device: TOTPDevice, code: str, *, request=None) -> bool:
+    """Check a 6-digit code under a row lock; replayed and throttled codes fail. So does
+    every code of a device whose sealed secret does not open, recorded as
+    ``mfa.secret_unreadable`` in the request's agency chain (without a request, the
+    platform's: call in the platform context); the caller then records the failed attempt
+    as for any wrong code."""
     code = normalise_code(code)
     if not (code.isdigit() and len(code) == device.digits):
         with transaction.atomic():
-            locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+            locked = _lock_device(device)
             locked.throttle_increment(commit=True)
         return False
-    with transaction.atomic():
-        locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
-        verified = locked.verify_token(code)
+    try:
+        with transaction.atomic():
+            locked = _lock_device(device)
+            verified = locked.verify_token(code)
+    except TOTPSecretUnavailable as error:
+        audit.record(
+            audit_events.MFA_SECRET_UNREADABLE.code,
+            request=request,
+            actor=device.user_id,
+            details={"device": device.pk, "reason": str(error)},
+        )
+        return False
     device.refresh_from_db()
     return verified
 
@@ -199,7 +260,7 @@ def use_recovery_code(user: User, code: str) -> bool:
     match = next((pk for pk, d in candidates if hmac.compare_digest(d, digest)), None)
     if match is None:
         return False
-    updated = RecoveryCode.objects.filter(pk=match, used_at__isnull=True).update(
+    updated = RecoveryCode.objects.filter(user=user, pk=match, used_at__isnull=True).update(
         used_at=timezone.now()
     )
     return updated == 1
@@ -211,7 +272,7 @@ def recovery_codes_left(user: User) -> int:
 
 def remove_all(user: User) -> None:
     """Turn two-factor off for a user (their own choice, or an admin's reset)."""
-    TOTPDevice.objects.filter(user=user).delete()
+    SealedTOTPDevice.objects.filter(user=user).delete()  # their sealed secrets with them
     RecoveryCode.objects.filter(user=user).delete()
 
 

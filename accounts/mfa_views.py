@@ -43,7 +43,7 @@ def _check_code(request, user, code: str) -> str | None:
             details={"method": "totp", "throttled": True},
         )
         return None
-    elif device is not None and mfa.verify_totp(device, code):
+    elif device is not None and mfa.verify_totp(device, code, request=request):
         method = "totp"
     if method is None:
         audit.record(

@@ -12,9 +12,12 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from config.keyring import SealError, open_sealed, seal
 
 
 def validate_time_zone(value: str) -> None:
@@ -363,3 +366,93 @@ class EmailChange(models.Model):
 
     def __str__(self) -> str:
         return f"Email change of {self.user_id}"
+
+
+# --- Two-factor secrets -------------------------------------------------------------------
+
+# What django-otp's own ``key`` column holds for every device the portal makes. Not hex: used
+# as a key, django-otp's TOTPDevice.bin_key raises on it, so code that reached the devices
+# around SealedTOTPDevice (django_otp.devices_for_user, match_token) fails closed instead of
+# checking codes against a value anyone with a database dump could read.
+SEALED_TOTP_KEY = "sealed:accounts_totpsecret"
+
+
+class TOTPSecretUnavailable(Exception):
+    """A device whose sealed secret is missing or cannot be opened (the master key that
+    sealed it was removed, the bytes were changed or copied from another row): no code can
+    pass it, and the caller treats the attempt as a wrong code."""
+
+
+def totp_secret_aad(device_id: int, user_id: int) -> str:
+    """What a TOTP secret is bound to: its device and that device's owner. A sealed secret
+    copied onto another device, or a device moved to another account, no longer opens."""
+    return f"totp-device:{device_id}:user:{user_id}"
+
+
+class TOTPSecret(models.Model):
+    """The secret of one authenticator app (a django-otp TOTPDevice), sealed with the master
+    keyring (config/keyring.py) and bound to the device and its owner. Devices belong to a
+    person, not an agency: like RecoveryCode, no agency column and no row-level security.
+    ``manage.py reseal_secrets`` re-seals these rows after a master-key rotation."""
+
+    device = models.OneToOneField(
+        TOTPDevice, on_delete=models.CASCADE, primary_key=True, related_name="sealed_secret"
+    )
+    sealed = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"Sealed secret of TOTP device {self.device_id}"
+
+
+class SealedTOTPDevice(TOTPDevice):
+    """django-otp's TOTPDevice whose secret comes from TOTPSecret instead of the plaintext
+    ``key`` column. Everything else is django-otp's: verify_token (tolerance, drift, replay
+    refusal through ``last_t``, throttling) and config_url read the secret only through
+    ``bin_key``. Save a new device made with ``unsaved(...)``: the secret is sealed in the
+    same transaction and the ``key`` column always holds SEALED_TOTP_KEY."""
+
+    # The secret of a device not saved yet (an enrolment waiting for its first code).
+    _unsaved_secret: bytes | None = None
+
+    class Meta:
+        proxy = True
+        verbose_name = "TOTP device (sealed secret)"
+
+    @classmethod
+    def unsaved(
+        cls, *, user: User, name: str, secret: bytes, confirmed: bool
+    ) -> "SealedTOTPDevice":
+        device = cls(user=user, name=name, key=SEALED_TOTP_KEY, confirmed=confirmed)
+        device._unsaved_secret = bytes(secret)
+        return device
+
+    @property
+    def bin_key(self) -> bytes:
+        if self._unsaved_secret is not None:
+            return self._unsaved_secret
+        sealed = (
+            TOTPSecret.objects.filter(device_id=self.pk).values_list("sealed", flat=True).first()
+            if self.pk is not None
+            else None
+        )
+        if sealed is None:
+            raise TOTPSecretUnavailable("the device has no sealed secret")
+        try:
+            return open_sealed(sealed, aad=totp_secret_aad(self.pk, self.user_id))
+        except SealError as error:
+            raise TOTPSecretUnavailable(str(error)) from None
+
+    def save(self, *args, **kwargs) -> None:
+        self.key = SEALED_TOTP_KEY
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if self._unsaved_secret is not None:
+                TOTPSecret.objects.update_or_create(
+                    device_id=self.pk,
+                    defaults={
+                        "sealed": seal(
+                            self._unsaved_secret, aad=totp_secret_aad(self.pk, self.user_id)
+                        )
+                    },
+                )
+                self._unsaved_secret = None

@@ -376,7 +376,8 @@ if not all(
     raise ImproperlyConfigured("RATE_LIMIT_* settings must look like '10/h' or '30/10m'.")
 
 # --- Secrets at rest ------------------------------------------------------------------------
-# Master keys that seal SSO client secrets and LDAP bind passwords (config/keyring.py).
+# Master keys that seal SSO client secrets, LDAP bind passwords and two-factor secrets
+# (config/keyring.py).
 _master_keys = env_str("PORTAL_MASTER_KEYS")
 if _master_keys is None and not IS_PRODUCTION:
     _master_key_path = BASE_DIR / ".local" / "master_key"

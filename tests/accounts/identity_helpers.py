@@ -4,13 +4,14 @@ real sign-ins through the login page, audit reads, links from sent mail, session
 from __future__ import annotations
 
 import re
+import secrets
 import time
 
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.urls import reverse
 
 from accounts import signin
-from accounts.models import UserSession
+from accounts.models import SealedTOTPDevice, UserSession
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
 from tests.factories import TEST_PASSWORD
@@ -83,3 +84,13 @@ def account_client(client_for, user, host: str, **kwargs):
     client = client_for(user, host, **kwargs)
     prove_account(client)
     return client
+
+
+def add_authenticator(user, *, name: str = "phone", secret: bytes | None = None):
+    """A confirmed authenticator app for ``user``, its secret sealed as enrolment seals it
+    (accounts.models.SealedTOTPDevice)."""
+    device = SealedTOTPDevice.unsaved(
+        user=user, name=name, secret=secret or secrets.token_bytes(20), confirmed=True
+    )
+    device.save()
+    return device

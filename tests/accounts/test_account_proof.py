@@ -15,7 +15,6 @@ from django.core import mail
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.urls import reverse
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import mfa, signin
 from accounts.models import Agency, ExternalIdentity, Membership, ProviderKind, Role, User
@@ -23,6 +22,7 @@ from accounts.tenancy import agency_context
 from tests.accounts import sso_helpers as h
 from tests.accounts.identity_helpers import (
     account_client,
+    add_authenticator,
     events,
     link_path,
     prove_account,
@@ -178,7 +178,7 @@ def test_the_portal_password_at_the_confirm_page_gives_an_account_proof(tenant, 
 
 
 def test_with_two_factor_on_the_password_alone_is_not_an_account_proof(tenant, client_for):
-    device = TOTPDevice.objects.create(user=tenant.staff, name="phone", confirmed=True)
+    device = add_authenticator(tenant.staff, name="phone")
     client = sso_session(client_for, tenant.staff, tenant.host)
     target = reverse("accounts:email_change")
     confirm = client.get(target)["Location"]
@@ -195,7 +195,7 @@ def test_with_two_factor_on_the_password_alone_is_not_an_account_proof(tenant, c
 
 
 def test_a_recovery_code_at_the_confirm_page_gives_an_account_proof(tenant, client_for):
-    TOTPDevice.objects.create(user=tenant.staff, name="phone", confirmed=True)
+    add_authenticator(tenant.staff, name="phone")
     codes = mfa.replace_recovery_codes(tenant.staff)
     client = sso_session(client_for, tenant.staff, tenant.host)
     target = reverse("accounts:mfa_recovery_codes")
@@ -246,7 +246,7 @@ def test_the_two_factor_policy_of_every_agency_the_person_works_for_counts(
     tenant, other_tenant, client_for
 ):
     victim = other_tenant.admin  # admin of agency B: B requires two-factor of admins
-    TOTPDevice.objects.create(user=victim, name="phone", confirmed=True)
+    add_authenticator(victim, name="phone")
     also_works_at(tenant.agency, victim, Role.STAFF)
 
     with agency_context(tenant.agency):

@@ -7,6 +7,7 @@ import html
 import re
 import time
 from io import StringIO
+from xml.etree import ElementTree
 
 import pytest
 from django.core.management import call_command
@@ -16,10 +17,10 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import mfa, signin
-from accounts.models import RecoveryCode, Role
+from accounts.models import RecoveryCode, Role, SealedTOTPDevice
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
-from tests.accounts.identity_helpers import account_client, prove_account
+from tests.accounts.identity_helpers import account_client, add_authenticator, prove_account
 from tests.accounts.test_views_permissions import STAFF_ROUTES, _request, url_for
 from tests.factories import TEST_PASSWORD, MembershipFactory
 
@@ -32,9 +33,8 @@ def code_for(device: TOTPDevice, *, offset_steps: int = 0) -> str:
     return f"{totp.token():0{device.digits}d}"
 
 
-def enrol(user) -> TOTPDevice:
-    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-    return device
+def enrol(user) -> SealedTOTPDevice:
+    return add_authenticator(user)
 
 
 def sign_in(client: Client, user, password: str = TEST_PASSWORD):
@@ -200,9 +200,27 @@ def test_new_recovery_codes_replace_the_old_ones(tenant):
 # --- Enrolment -------------------------------------------------------------------------------
 
 
-def pending_device(client) -> TOTPDevice:
-    """The authenticator being set up: its secret waits in the session, not in the database."""
-    return TOTPDevice(key=client.session[mfa.SESSION_PENDING_KEY])
+def pending_device(client, user) -> SealedTOTPDevice:
+    """The authenticator being set up: its secret waits in the session (sealed), not in a
+    device row."""
+    secret = mfa.pending_secret(client.session, user)
+    assert secret is not None
+    return SealedTOTPDevice.unsaved(user=user, name="pending", secret=secret, confirmed=False)
+
+
+def test_the_qr_code_is_only_svg_shapes_whatever_the_url_holds(monkeypatch):
+    # The setup page embeds this SVG unescaped; text in the otpauth URL (an email, an agency
+    # name) must never come through as markup.
+    hostile = 'otpauth://totp/"><script>alert(1)</script><a href="javascript:x">?secret=AAAA'
+    monkeypatch.setattr(TOTPDevice, "config_url", property(lambda device: hostile))
+    svg = mfa.qr_svg(TOTPDevice(key="00" * 20))
+
+    root = ElementTree.fromstring(svg)  # noqa: S314 (our own output, no DTD)
+    elements = list(root.iter())
+    assert {element.tag.rsplit("}", 1)[-1] for element in elements} == {"svg", "path"}
+    attributes = {name.rsplit("}", 1)[-1] for element in elements for name in element.attrib}
+    assert not {name for name in attributes if name.startswith("on") or name == "href"}
+    assert "script" not in svg and "javascript" not in svg and "alert" not in svg
 
 
 def test_enrolment_shows_a_qr_code_and_a_manual_key_and_confirms_with_a_code(tenant, client_for):
@@ -212,7 +230,7 @@ def test_enrolment_shows_a_qr_code_and_a_manual_key_and_confirms_with_a_code(ten
     assert page.status_code == 200
     body = page.content.decode()
     assert "<svg" in body
-    pending = pending_device(client)
+    pending = pending_device(client, tenant.requester)
     assert mfa.manual_key(pending) in body
     # Opening the page again shows the same key (the phone may already have scanned it).
     assert mfa.manual_key(pending) in client.get(reverse("accounts:mfa_setup")).content.decode()
@@ -224,8 +242,8 @@ def test_enrolment_shows_a_qr_code_and_a_manual_key_and_confirms_with_a_code(ten
     )
     assert len(set(codes)) == 10
     assert response["Cache-Control"] == "no-store"
-    (device,) = TOTPDevice.objects.filter(user=tenant.requester)
-    assert device.confirmed and device.key == pending.key
+    (device,) = SealedTOTPDevice.objects.filter(user=tenant.requester)
+    assert device.confirmed and device.bin_key == pending.bin_key
     assert mfa.has_second_factor(tenant.requester)
     assert client.session[mfa.SESSION_MFA_METHOD] == "totp"
     assert mfa.SESSION_PENDING_KEY not in client.session

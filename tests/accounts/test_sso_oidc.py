@@ -39,6 +39,7 @@ from accounts.sso import config, oidc
 from accounts.sso.linking import SsoRefused
 from accounts.tenancy import agency_context
 from tests.accounts import sso_helpers as h
+from tests.accounts.identity_helpers import add_authenticator
 from tests.factories import TEST_PASSWORD, MembershipFactory, UserFactory
 from tests.idp._process import free_port
 from tests.idp.fixtures import service_unavailable
@@ -542,7 +543,7 @@ def test_admin_with_an_authenticator_must_enter_a_code_when_the_provider_is_not_
     tenant, start_oidc
 ):
     Agency.objects.filter(pk=tenant.agency.pk).update(sso_counts_as_mfa=False)
-    TOTPDevice.objects.create(user=tenant.admin, name="Phone", confirmed=True)
+    add_authenticator(tenant.admin, name="Phone")
     setup = start_oidc(provision_role="")
     link_identity(tenant.agency, setup.row, tenant.admin, "alice")
     client = h.anonymous_client(tenant.host)
@@ -565,7 +566,7 @@ def test_sign_on_at_one_agency_cannot_strip_the_two_factor_or_email_of_another_a
     # someone who is staff at A and admin at agency B (with an authenticator), then tries
     # the account-wide changes that would let them reset the password and become B's admin.
     victim = other_tenant.admin
-    device = TOTPDevice.objects.create(user=victim, name="Phone", confirmed=True)
+    device = add_authenticator(victim, name="Phone")
     with agency_context(tenant.agency):
         MembershipFactory(agency=tenant.agency, user=victim, role=Role.STAFF)
     setup = start_oidc(provision_role="")

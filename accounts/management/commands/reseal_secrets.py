@@ -1,16 +1,22 @@
 """Re-seal every stored secret with the current (first) master key, after a new key was put
-first in PORTAL_MASTER_KEYS. Once it reports nothing left on old keys, the old key can go."""
+first in PORTAL_MASTER_KEYS: SSO client secrets, LDAP bind passwords and two-factor (TOTP)
+secrets. Once it reports nothing left on old keys, the old key can go. (A two-factor secret
+waiting in a session for its first code is not re-sealed: the person is shown a new one.)"""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
-from accounts.models import Agency, IdentityProvider
+from accounts.models import Agency, IdentityProvider, TOTPSecret, totp_secret_aad
 from accounts.sso import config as sso_config
 from accounts.tenancy import agency_context
-from config.keyring import SealError, open_sealed, sealed_with_current_key
+from config.keyring import SealError, open_sealed, seal, sealed_with_current_key
 
 
 class Command(BaseCommand):
-    help = "Re-seal SSO client secrets and LDAP bind passwords with the current master key."
+    help = (
+        "Re-seal SSO client secrets, LDAP bind passwords and two-factor secrets with the "
+        "current master key."
+    )
 
     def handle(self, *args, **options):
         resealed = failed = 0
@@ -30,6 +36,26 @@ class Command(BaseCommand):
                     sso_config.set_secret(provider, secret.decode())
                     provider.save(update_fields=["sealed_secret"])
                     resealed += 1
+        # Two-factor secrets belong to people, not agencies: no agency context.
+        with transaction.atomic():
+            rows = (
+                TOTPSecret.objects.select_related("device")
+                .select_for_update(of=("self",))
+                .order_by("pk")
+            )
+            for row in rows:
+                if sealed_with_current_key(row.sealed):
+                    continue
+                aad = totp_secret_aad(row.device_id, row.device.user_id)
+                try:
+                    secret = open_sealed(row.sealed, aad=aad)
+                except SealError as error:
+                    failed += 1
+                    self.stderr.write(f"two-factor device {row.device_id}: {error}")
+                    continue
+                row.sealed = seal(secret, aad=aad)
+                row.save(update_fields=["sealed"])
+                resealed += 1
         self.stdout.write(f"Re-sealed {resealed} secret(s).")
         if failed:
             raise CommandError(f"{failed} secret(s) could not be opened with any configured key.")
