@@ -66,7 +66,7 @@
         }
         tries += 1;
         var seconds = Math.min(30, Math.pow(2, tries - 1));
-        row.say(failure.message + " Trying again in " + seconds + " seconds.");
+        row.say(failure.message + " Trying again in " + seconds + (seconds === 1 ? " second." : " seconds."));
         return wait(seconds).then(go);
       });
     }

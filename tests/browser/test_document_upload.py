@@ -1,0 +1,282 @@
+"""Staff upload a file in a real browser (documents issue, "done when"): through the resumable
+uploader (static/js/upload.js) with a progress bar, surviving a dropped connection, ending
+up stored encrypted; and, with JavaScript off, through the plain form.
+
+The browser is Debian's Chromium driven by Playwright; the portal runs in a live server
+thread (tests/browser/conftest.py). Only the network is tampered with, in the browser: the
+page, its script, its Content-Security-Policy and the server are the real ones.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pikepdf
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+from accounts.tenancy import agency_context
+from audit.models import AuditEvent
+from documents import services, storage
+from documents.models import Document, DocumentVersion, Upload, UploadChunk, UploadStatus
+from requests_portal import services as request_services
+from tests.documents.helpers import pdf_with_text
+
+KIB = 1024
+# Four 64 KiB segments (a chunk must be a whole number of them): a file of about a MiB
+# is sent in five parts, so the progress bar has steps to show and a part to lose.
+CHUNK = 256 * KIB
+# In every part of the file's plaintext; must be in none of the stored bytes.
+MARKER = b"PLAINTEXT MARKER 4f1c council budget minutes;"
+FILENAME = "Council minutes 2025.pdf"
+
+
+@pytest.fixture(autouse=True)
+def _small_chunks(settings):
+    """The live server reads the same settings, so its uploads use this chunk size."""
+    settings.DOCUMENT_CHUNK_SIZE = CHUNK
+
+
+def padded_pdf(size: int) -> bytes:
+    """A real PDF (its page reads back as text) of about ``size`` bytes: a stream of MARKER
+    lines, kept uncompressed, pads it, so the marker is in the plaintext of every part."""
+    pdf = pikepdf.open(io.BytesIO(pdf_with_text("Council minutes", "Budget session 2025")))
+    padding = (MARKER + b"\n") * (size // (len(MARKER) + 1))
+    pdf.Root[pikepdf.Name("/PortalTestPadding")] = pdf.make_stream(padding)
+    out = io.BytesIO()
+    pdf.save(out, compress_streams=False)
+    return out.getvalue()
+
+
+def committed_request(agency):
+    with agency_context(agency):
+        return request_services.request_submit(
+            agency=agency,
+            actor=None,
+            title="Council budget minutes, 2025",
+            description="The minutes of every budget session.",
+            contact=request_services.Contact(name="Jane Resident"),
+            channel="web",
+        )
+
+
+def stored_files() -> list[Path]:
+    root = Path(settings.DOCUMENTS_LOCAL_ROOT)
+    return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
+
+
+def audit_events(agency, action: str) -> list[AuditEvent]:
+    with agency_context(agency):
+        return list(AuditEvent.objects.filter(agency=agency, action=action).order_by("pk"))
+
+
+def assert_stored_encrypted(agency, records_request, data: bytes) -> Document:
+    """One document with one version on the request; every stored file is ciphertext (no
+    marker, no PDF header, no upload part left behind) and the version decrypts through the
+    portal's own reader to exactly the bytes the browser sent."""
+    with agency_context(agency):
+        [document] = Document.objects.filter(agency=agency, request=records_request)
+        [version] = DocumentVersion.objects.filter(agency=agency, document=document)
+        assert (document.filename, document.content_type) == (FILENAME, "application/pdf")
+        assert (document.size, version.number, version.size) == (len(data), 1, len(data))
+        ciphertext = b"".join(storage.documents_store().read(version.storage_name))
+        assert len(ciphertext) == version.stored_size > len(data)
+        files = stored_files()
+        assert files and all(".parts" not in path.parts for path in files)
+        for path in files:
+            on_disk = path.read_bytes()
+            assert MARKER not in on_disk and b"%PDF" not in on_disk, path
+        assert b"".join(services.version_read(version)) == data
+    return document
+
+
+# Runs in the page: remembers every value the upload's progress bar shows and every status
+# line under it (the bar itself is removed once the file is stored, so the test can't just
+# read it at the end).
+WATCH_PROGRESS = """() => {
+  window.progressSeen = [];
+  window.statusSeen = [];
+  const list = document.getElementById("upload-progress-list");
+  const note = (bar) => window.progressSeen.push([bar.value, bar.max]);
+  new MutationObserver((records) => {
+    for (const record of records) {
+      if (record.type === "attributes" && record.target.matches("progress")) {
+        note(record.target);
+      }
+      if (record.type === "childList" && record.target.matches(".upload-text")) {
+        window.statusSeen.push(record.target.textContent);
+      }
+      for (const node of record.addedNodes) {
+        if (node.querySelectorAll) { node.querySelectorAll("progress").forEach(note); }
+      }
+    }
+  }).observe(list, {subtree: true, childList: true, attributes: true, attributeFilter: ["value"]});
+}"""
+
+
+def script_problems(page) -> list[str]:
+    """Collects uncaught script errors and Content-Security-Policy refusals: either would
+    mean upload.js did not run as written on the real page."""
+    problems: list[str] = []
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text:
+            problems.append(message.text)
+
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("console", on_console)
+    return problems
+
+
+def test_staff_upload_shows_progress_survives_dropped_connections_and_is_stored_encrypted(
+    browser_agency, signed_in_context
+):
+    from playwright.sync_api import expect
+
+    agency, host = browser_agency.agency, browser_agency.host
+    records_request = committed_request(agency)
+    data = padded_pdf(4 * CHUNK + 100 * KIB)
+    pieces = [data[start : start + CHUNK] for start in range(0, len(data), CHUNK)]
+    assert len(pieces) == 5 and all(MARKER in piece for piece in pieces)
+
+    page = signed_in_context(browser_agency.staff, host).new_page()
+    problems = script_problems(page)
+
+    # The network between browser and server, tampered with for two parts: part 1 is lost
+    # on the way to the server (it never arrives); part 3 reaches the server and is stored,
+    # but its answer is lost on the way back, so the browser must send it again and the
+    # server must accept the same part twice. Every other request goes through untouched.
+    sent: Counter[int] = Counter()
+
+    def flaky_network(route) -> None:
+        if route.request.method != "PUT":
+            route.continue_()
+            return
+        index = int(route.request.url.rsplit("/", 1)[1])
+        sent[index] += 1
+        first_try = sent[index] == 1
+        if first_try and index == 1:
+            route.abort("connectionreset")
+        elif first_try and index == 3:
+            # Sent to the server by Playwright's own client rather than by the browser; that
+            # client can't resolve *.localhost, so it goes to the loopback address with the
+            # agency's host name in the Host header (the CSRF check compares it with Origin).
+            address = urlsplit(route.request.url)
+            route.fetch(
+                url=address._replace(netloc=f"127.0.0.1:{address.port}").geturl(),
+                headers={**route.request.headers, "host": address.netloc},
+            )
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/uploads/[0-9a-f-]+/chunks/\d+$"), flaky_network)
+
+    # Start where staff start: the request's page, then its "Add files" link.
+    page.goto(reverse("staff:request_detail", args=[records_request.number]))
+    expect(page.get_by_role("heading", name="Documents")).to_be_visible()
+    page.get_by_role("link", name="Add files").click()
+    expect(page.get_by_role("heading", name=re.compile("Add files to request"))).to_be_visible()
+
+    # Watch the progress bar from before the upload starts, then choose the file and upload.
+    page.evaluate(WATCH_PROGRESS)
+    page.locator("#upload-form input[type=file]").set_input_files(
+        files=[{"name": FILENAME, "mimeType": "application/pdf", "buffer": data}]
+    )
+    page.get_by_role("button", name="Upload").click()
+
+    # The script reports the file stored and the whole batch done (retries wait 1 s each).
+    expect(page.locator("#upload-progress-done")).to_be_visible(timeout=30_000)
+    row = page.locator("#upload-progress-list li")
+    expect(row).to_have_count(1)
+    expect(row).to_have_class(re.compile(r"\bupload-ok\b"))
+    expect(row).to_contain_text("Stored. It is checked for viruses and personal data")
+
+    # The bar went up in steps, never backwards, and reached the file's size: the parts
+    # were sent one by one, not in one go, and resuming did not restart from zero.
+    seen = page.evaluate("window.progressSeen")
+    values = [value for value, _ in seen]
+    assert {maximum for _, maximum in seen} == {len(data)}
+    assert values == sorted(values)
+    assert list(dict.fromkeys(values)) == [0, CHUNK, 2 * CHUNK, 3 * CHUNK, 4 * CHUNK, len(data)]
+    # Both tampered parts were tried twice by the browser (the retry), the others once, and
+    # the person uploading was told about it meanwhile.
+    assert sent == {0: 1, 1: 2, 2: 1, 3: 2, 4: 1}
+    said = page.evaluate("window.statusSeen")
+    assert len([text for text in said if text.startswith("The connection was lost.")]) == 2
+    assert problems == []
+
+    # The request's page now lists the file.
+    page.locator("#upload-progress-done").get_by_role("link").click()
+    documents = page.locator("section", has=page.get_by_role("heading", name="Documents"))
+    expect(documents.get_by_role("link", name=FILENAME)).to_be_visible()
+
+    # In the database: one complete upload, one document, stored encrypted.
+    document = assert_stored_encrypted(agency, records_request, data)
+    with agency_context(agency):
+        [upload] = Upload.objects.filter(agency=agency)
+        assert (upload.status, upload.received, upload.chunk_size) == (
+            UploadStatus.COMPLETE,
+            len(data),
+            CHUNK,
+        )
+        assert not UploadChunk.objects.filter(agency=agency).exists()
+
+    # The audit log: the upload itself, by the staff member...
+    [uploaded] = audit_events(agency, "document.uploaded")
+    assert uploaded.actor_id == browser_agency.staff.pk
+    assert uploaded.details["filename"] == FILENAME and uploaded.details["size"] == len(data)
+    assert uploaded.target_id == str(document.pk)
+    assert audit_events(agency, "document.upload_refused") == []
+    # ...and what reached the server: part 1 once (its first try never arrived), part 3
+    # twice (stored, then sent again and accepted), all answered 200; no form post.
+    views = [event.details for event in audit_events(agency, "page.view")]
+    chunk_puts = Counter(
+        int(view["path"].rsplit("/", 1)[1])
+        for view in views
+        if view["view"] == "staff:document_upload_chunk" and view["method"] == "PUT"
+    )
+    assert chunk_puts == {0: 1, 1: 1, 2: 1, 3: 2, 4: 1}
+    assert all(
+        view["status"] == 200 for view in views if view["view"] == "staff:document_upload_chunk"
+    )
+    assert not [v for v in views if v["view"] == "staff:document_upload" and v["method"] == "POST"]
+
+
+def test_with_javascript_off_the_plain_form_uploads_and_stores_ciphertext(
+    browser_agency, signed_in_context
+):
+    from playwright.sync_api import expect
+
+    agency, host = browser_agency.agency, browser_agency.host
+    records_request = committed_request(agency)
+    data = padded_pdf(300 * KIB)
+
+    # Every flow works without JavaScript: the same page, its form posting the file itself.
+    page = signed_in_context(browser_agency.staff, host, javascript=False).new_page()
+    page.goto(reverse("staff:document_upload", args=[records_request.number]))
+    page.locator("#upload-form input[type=file]").set_input_files(
+        files=[{"name": FILENAME, "mimeType": "application/pdf", "buffer": data}]
+    )
+    page.get_by_role("button", name="Upload").click()
+
+    # The form posted the file itself, and the page it came back to says it was stored.
+    results = page.locator(".upload-results")
+    expect(results).to_contain_text(FILENAME)
+    expect(results).to_contain_text("Stored. It is checked for viruses and personal data")
+    expect(page.locator("#upload-progress")).to_be_hidden()
+
+    # Stored encrypted as well, audited, and sent as one form post (then post/redirect/get),
+    # not in parts.
+    assert_stored_encrypted(agency, records_request, data)
+    [uploaded] = audit_events(agency, "document.uploaded")
+    assert uploaded.actor_id == browser_agency.staff.pk
+    views = [event.details for event in audit_events(agency, "page.view")]
+    page_views = [(v["method"], v["status"]) for v in views if v["view"] == "staff:document_upload"]
+    assert page_views == [("GET", 200), ("POST", 302), ("GET", 200)]
+    assert not [v for v in views if v["view"].startswith("staff:document_upload_")]
