@@ -3,6 +3,7 @@ the same way, and the service layer only ever hands them ciphertext."""
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import threading
@@ -220,6 +221,84 @@ def test_a_connection_cut_in_the_middle_of_a_read_is_a_storage_error(settings):
 
     assert type(raised.value) is StorageError
     thread.join(timeout=10)
+
+
+# --- The local store's writer thread ----------------------------------------------------------
+
+
+def local_files(settings) -> list[Path]:
+    root = Path(settings.DOCUMENTS_LOCAL_ROOT)
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def writer_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "blob-writer"]
+
+
+def test_the_local_store_writes_every_byte_when_the_disk_takes_a_few_at_a_time(
+    settings, monkeypatch
+):
+    # A regular file may accept fewer bytes than asked; the writer must go on where it stopped.
+    real_writev = os.writev
+    calls = []
+
+    def stingy_writev(fd, buffers):
+        calls.append(1)
+        first = bytes(buffers[0])
+        return real_writev(fd, [first[: max(1, len(first) // 3)]])
+
+    monkeypatch.setattr(storage.os, "writev", stingy_writev)
+    data = os.urandom(3 * MiB + 12345)
+    segments = [data[i : i + 65552] for i in range(0, len(data), 65552)]
+
+    written = storage.LocalBlobStore(Path(settings.DOCUMENTS_LOCAL_ROOT)).write(
+        "agency-1/stingy", segments
+    )
+
+    assert written == len(data)
+    assert (Path(settings.DOCUMENTS_LOCAL_ROOT) / "agency-1/stingy").read_bytes() == data
+    assert len(calls) > len(segments)  # it really was given partial writes
+    assert writer_threads() == []
+
+
+def test_a_full_disk_half_way_is_a_storage_error_and_leaves_no_file(settings, monkeypatch):
+    real_writev = os.writev
+    calls = []
+
+    def filling_writev(fd, buffers):
+        calls.append(1)
+        if len(calls) > 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_writev(fd, buffers)
+
+    monkeypatch.setattr(storage.os, "writev", filling_writev)
+    produced = []
+
+    def ciphertext():
+        for _ in range(64):  # 64 MiB offered, far more than the queue holds
+            produced.append(1)
+            yield os.urandom(MiB)
+
+    store = storage.LocalBlobStore(Path(settings.DOCUMENTS_LOCAL_ROOT))
+    with pytest.raises(StorageError, match="No space left"):
+        store.write("agency-1/full", ciphertext())
+
+    assert local_files(settings) == []
+    assert len(produced) < 64  # the producer was stopped, not run to the end
+    assert writer_threads() == []
+
+
+def test_a_producer_failing_half_way_leaves_no_file_and_no_thread(settings):
+    def ciphertext():
+        yield os.urandom(3 * MiB)
+        raise crypto.DecryptionError("the source went bad")
+
+    store = storage.LocalBlobStore(Path(settings.DOCUMENTS_LOCAL_ROOT))
+    with pytest.raises(crypto.DecryptionError):
+        store.write("agency-1/broken", ciphertext())
+
+    assert local_files(settings) == []
+    assert writer_threads() == []
 
 
 # --- Through the service layer -----------------------------------------------------------------
