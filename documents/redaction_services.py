@@ -69,6 +69,9 @@ def original_bytes(document: Document) -> bytes:
     return services.version_bytes(access.original_version(document), limit=MAX_REDACTION_BYTES)
 
 
+_CONVERSION_FAILURE_SECONDS = 24 * 3600
+
+
 def _working_version(document: Document):
     """The stored file the boxes are drawn on: the original, or (for office, text and CSV
     files) its PDF conversion, made once and kept as a staff-only version."""
@@ -77,11 +80,19 @@ def _working_version(document: Document):
     existing = access.versions(document).filter(kind=VersionKind.CONVERTED).first()
     if existing is not None:
         return existing
+    from django.core.cache import cache
+
     from documents import convert
 
+    # A file the converter refused stays refused: every view of its page would otherwise
+    # run LibreOffice again (seconds of a web process each time).
+    failed_key = f"documents:conversion-failed:{document.agency_id}:{document.pk}"
+    if (failure := cache.get(failed_key)) is not None:
+        raise RedactionRefused(failure)
     try:
         converted = convert.to_pdf(original_bytes(document), document.content_type)
     except convert.ConversionError as error:
+        cache.set(failed_key, str(error), _CONVERSION_FAILURE_SECONDS)
         raise RedactionRefused(str(error)) from None
     if converted is None:
         raise RedactionRefused(convert.UNAVAILABLE_MESSAGE)

@@ -132,7 +132,8 @@ def _read(version: DocumentVersion) -> _Read:
             except malware.ClamdUnavailable:
                 problem = "The malware scanner (ClamAV) did not answer in time."
             except malware.ClamdError as error:
-                problem = f"The malware scanner (ClamAV) refused the file: {error}."
+                said = str(error).rstrip(".")  # clamd's own messages end with a full stop
+                problem = f"The malware scanner (ClamAV) refused the file: {said}."
             stream = None
     finally:
         if stream is not None:

@@ -1,22 +1,23 @@
 """The scanner: personal-data detectors, text extraction from every hiding place, malware
-checks and archive limits, the clamd client (against a fake clamd speaking its protocol:
-ClamAV itself is not installed here), and the scan task end to end on documents stored
-through documents.services.version_create.
+checks and archive limits, the clamd client against a real clamd (Debian's clamav-daemon,
+started by the fixtures below with a signature database of the tests' own:
+tests/documents/clamd_server.py) over TCP and a Unix socket, and the scan task end to end on
+documents stored through documents.services.version_create, with and without clamd.
 
 Sample files: tests/documents/samples.py.
 """
 
 from __future__ import annotations
 
+import select
 import socket
-import struct
-import threading
 import time
 import tracemalloc
 import zipfile
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 from django.db import models
@@ -27,6 +28,16 @@ from documents import extract, keys, malware, pii, scanning, services, tasks, ty
 from documents.models import Document, DocumentStatus, Finding, VersionKind
 from documents.storage import documents_store
 from tests.documents import samples
+from tests.documents.clamd_server import (
+    EICAR_SIGNATURE,
+    MARKER,
+    MARKER_SIGNATURE,
+    STREAM_MAX_LENGTH,
+    ClamdServer,
+    clamd_unavailable_reason,
+    start_clamd,
+)
+from tests.idp.fixtures import service_unavailable
 
 # --- Personal-data detectors ---------------------------------------------------------------
 
@@ -645,87 +656,30 @@ def test_member_count_and_total_size_are_limited():
 
 
 # --- clamd --------------------------------------------------------------------------------------
+# A real clamd (Debian's clamav-daemon) with the tests' own signatures
+# (tests/documents/clamd_server.py): one for the module, and one of a test's own for the tests
+# that pause or stop it.
 
 
-@dataclass
-class FakeClamd:
-    """A clamd stand-in on a socket, speaking INSTREAM: it records what it received and
-    answers OK, or FOUND when the EICAR string is in the stream."""
+def _running_clamd(folder: Path) -> Iterator[ClamdServer]:
+    reason = clamd_unavailable_reason()
+    if reason:
+        service_unavailable(f"clamd (ClamAV) cannot run: {reason}")
+    server = start_clamd(folder)
+    try:
+        yield server
+    finally:
+        server.stop()
 
-    family: int = socket.AF_INET
-    path: str = ""
-    answer: bool = True
-    reply: bytes | None = None
-    received: list[tuple[bytes, bytes]] = field(default_factory=list)
 
-    def __post_init__(self):
-        self.sock = socket.socket(self.family, socket.SOCK_STREAM)
-        if self.family == socket.AF_UNIX:
-            self.sock.bind(self.path)
-            self.address = self.path
-        else:
-            self.sock.bind(("127.0.0.1", 0))
-            self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
-        self.sock.listen(4)
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self):
-        while True:
-            try:
-                connection, _ = self.sock.accept()
-            except OSError:
-                return
-            with connection, suppress(OSError):
-                self._handle(connection)
-
-    def _exactly(self, connection, size: int) -> bytes:
-        data = b""
-        while len(data) < size:
-            piece = connection.recv(size - len(data))
-            if not piece:
-                raise OSError("closed")
-            data += piece
-        return data
-
-    def _handle(self, connection):
-        connection.settimeout(10)
-        command = b""
-        while not command.endswith(b"\x00"):
-            command += self._exactly(connection, 1)
-        data = bytearray()
-        while length := struct.unpack(">I", self._exactly(connection, 4))[0]:
-            data += self._exactly(connection, length)
-        self.received.append((command, bytes(data)))
-        if not self.answer:
-            connection.recv(1)  # hold the connection until the client gives up
-            return
-        if self.reply is not None:
-            connection.sendall(self.reply)
-        elif samples.eicar() in data:
-            connection.sendall(b"stream: Eicar-Test-Signature FOUND\x00")
-        else:
-            connection.sendall(b"stream: OK\x00")
-
-    def close(self):
-        with suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the thread waiting in accept()
-        self.sock.close()
-        self.thread.join(timeout=2)
+@pytest.fixture(scope="module")
+def clamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClamdServer]:
+    yield from _running_clamd(tmp_path_factory.mktemp("clamd"))
 
 
 @pytest.fixture
-def fake_clamd():
-    servers = []
-
-    def start(**options) -> FakeClamd:
-        server = FakeClamd(**options)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
+def own_clamd(tmp_path) -> Iterator[ClamdServer]:
+    yield from _running_clamd(tmp_path / "clamd")
 
 
 def closed_port_address() -> str:
@@ -736,40 +690,111 @@ def closed_port_address() -> str:
     return f"127.0.0.1:{port}"
 
 
-def test_clamd_client_streams_the_file_in_length_prefixed_chunks(fake_clamd):
-    server = fake_clamd()
-    data = bytes(range(256)) * 1000  # several chunks
-    result = malware.clamd_scan(server.address, [data[:1000], data[1000:]])
-    assert result == malware.ClamdResult(infected=False)
-    assert server.received == [(b"zINSTREAM\x00", data)]
+def address_of(server: ClamdServer, transport: str) -> str:
+    return {
+        "tcp": server.tcp_address,
+        "unix": server.socket_path,
+        "unix-prefixed": f"unix:{server.socket_path}",
+    }[transport]
 
 
-def test_clamd_client_reports_what_clamd_found(fake_clamd):
-    server = fake_clamd()
-    result = malware.clamd_scan(server.address, [samples.eicar()])
-    assert result == malware.ClamdResult(infected=True, signature="Eicar-Test-Signature")
+@pytest.mark.parametrize("transport", ["tcp", "unix", "unix-prefixed"])
+def test_real_clamd_finds_its_signatures_and_passes_clean_bytes(clamd, transport):
+    address = address_of(clamd, transport)
+    assert malware.clamd_scan(address, [b"Minutes of the meeting"]) == malware.ClamdResult(
+        infected=False
+    )
+    assert malware.clamd_scan(address, [samples.eicar()]) == malware.ClamdResult(
+        infected=True, signature=EICAR_SIGNATURE
+    )
+    assert malware.clamd_scan(address, [b"Minutes ", MARKER]) == malware.ClamdResult(
+        infected=True, signature=MARKER_SIGNATURE
+    )
 
 
-def test_clamd_client_speaks_over_a_unix_socket(fake_clamd, tmp_path):
-    server = fake_clamd(family=socket.AF_UNIX, path=str(tmp_path / "clamd.sock"))
-    assert malware.clamd_scan(f"unix:{server.address}", [b"minutes"]).infected is False
-    assert malware.clamd_scan(server.address, [samples.eicar()]).infected is True
+def test_real_clamd_gets_the_stream_whole_across_chunk_boundaries(clamd):
+    # The EICAR signature is a hash of exactly those 68 bytes: sent a byte at a time (and
+    # with empty pieces, which must not end the stream), a byte lost, repeated or moved at
+    # any boundary makes it miss.
+    eicar = samples.eicar()
+    pieces = [b""] + [eicar[i : i + 1] for i in range(len(eicar))] + [b""]
+    assert malware.clamd_scan(clamd.tcp_address, pieces).signature == EICAR_SIGNATURE
+    # One piece larger than the client's chunk, with the marker across its cut; then the
+    # marker also cut in two by the caller's pieces.
+    chunk = malware.ClamdStream.CHUNK
+    data = b"a" * (chunk - 10) + MARKER + b"b" * (chunk + 1000)
+    assert malware.clamd_scan(clamd.tcp_address, [data]).signature == MARKER_SIGNATURE
+    middle = chunk - 10 + len(MARKER) // 2
+    assert (
+        malware.clamd_scan(clamd.tcp_address, [data[:middle], data[middle:]]).signature
+        == MARKER_SIGNATURE
+    )
+    assert malware.clamd_scan(clamd.tcp_address, [data.replace(MARKER, b"c" * len(MARKER))]) == (
+        malware.ClamdResult(infected=False)
+    )
 
 
-def test_clamd_unreachable_or_silent_or_erring_is_never_a_clean_result(fake_clamd):
-    with pytest.raises(malware.ClamdUnavailable):
-        malware.clamd_scan(closed_port_address(), [b"minutes"])
-    silent = fake_clamd(answer=False)
-    started = time.monotonic()
-    with pytest.raises(malware.ClamdUnavailable):
-        malware.clamd_scan(silent.address, [b"minutes"], timeout=0.3)
-    assert time.monotonic() - started < 3
-    erring = fake_clamd(reply=b"INSTREAM size limit exceeded. ERROR\x00")
-    with pytest.raises(malware.ClamdError, match="size limit exceeded"):
-        malware.clamd_scan(erring.address, [b"minutes"])
-    garbled = fake_clamd(reply=b"stream: maybe\x00")
+@pytest.mark.parametrize("transport", ["tcp", "unix"])
+def test_real_clamd_refuses_a_stream_over_its_limit_and_it_is_never_clean(clamd, transport):
+    address = address_of(clamd, transport)
+    assert malware.clamd_scan(address, [b"a" * STREAM_MAX_LENGTH]).infected is False
+    # One byte over: clamd answers and closes before or while the client sends its end of
+    # stream. Far over: it closes while the client is still sending. A marker past the limit
+    # is never scanned, so OK would be a lie. Repeated: which happens first varies by run.
+    over = [
+        b"a" * STREAM_MAX_LENGTH + b"b",
+        b"a" * STREAM_MAX_LENGTH + MARKER,
+        b"a" * (3 * STREAM_MAX_LENGTH),
+    ]
+    for data in over * 5:
+        with pytest.raises(malware.ClamdError, match=r"^INSTREAM size limit exceeded"):
+            malware.clamd_scan(address, [data])
+    # And for certain: the end of stream sent only once clamd has answered and hung up.
+    stream = malware.ClamdStream(address)
+    stream.send(b"a" * STREAM_MAX_LENGTH + b"b")
+    hung_up = select.poll()
+    hung_up.register(stream.sock, select.POLLRDHUP)
+    assert hung_up.poll(5000)
+    with pytest.raises(malware.ClamdError, match=r"^INSTREAM size limit exceeded"):
+        stream.finish()
+
+
+def test_a_real_clamd_that_stops_answering_is_never_a_clean_result(own_clamd):
+    own_clamd.pause()  # its sockets still accept connections; nothing answers them
+    try:
+        for address in (own_clamd.tcp_address, own_clamd.socket_path):
+            started = time.monotonic()
+            with pytest.raises(malware.ClamdUnavailable, match="did not answer in time"):
+                malware.clamd_scan(address, [b"Minutes"], timeout=0.3)
+            assert time.monotonic() - started < 3
+    finally:
+        own_clamd.resume()
+    assert malware.clamd_scan(own_clamd.tcp_address, [MARKER]).signature == MARKER_SIGNATURE
+
+
+def test_a_real_clamd_stopped_mid_stream_or_gone_is_never_a_clean_result(own_clamd):
+    stream = malware.ClamdStream(own_clamd.tcp_address)
+    stream.send(b"Minutes of the meeting. " * 1000)
+    own_clamd.stop()
+    stream.send(b"More minutes. " * 1000)
+    # Closed without an answer, or (clamd 1.4 stopping in the middle of reading a stream,
+    # some runs) "PROTOCOL ERROR: ancillary data sent without FILDES. ERROR".
+    with pytest.raises((malware.ClamdUnavailable, malware.ClamdError)):
+        stream.finish()
+    for address in (own_clamd.tcp_address, own_clamd.socket_path):
+        with pytest.raises(malware.ClamdUnavailable, match="could not be reached"):
+            malware.clamd_scan(address, [b"Minutes"])
+    with pytest.raises(malware.ClamdUnavailable, match="could not be reached"):
+        malware.clamd_scan(closed_port_address(), [b"Minutes"])
+
+
+@pytest.mark.parametrize(
+    "reply", [b"stream: maybe\x00", b"UNKNOWN COMMAND\x00", b"stream: ERROR\x00"]
+)
+def test_answers_clamd_never_gives_are_errors_never_a_clean_result(reply):
+    # No real daemon can be made to send these: the parser is tested alone.
     with pytest.raises(malware.ClamdError):
-        malware.clamd_scan(garbled.address, [b"minutes"])
+        malware.parse_reply(reply)
 
 
 # --- The scan, end to end ------------------------------------------------------------------------
@@ -1015,26 +1040,103 @@ def test_a_file_above_the_memory_cap_is_checked_by_its_head_and_says_so(
     assert document.status == DocumentStatus.BLOCKED
 
 
-def test_with_clamd_a_clean_file_is_streamed_to_it_and_marked_clean(
-    records_request, fake_clamd, settings
-):
-    server = fake_clamd()
-    settings.CLAMD_ADDRESS = server.address
-    data = samples.pdf("Minutes")
-    document, _ = scanned(stored(records_request, data, filename="minutes.pdf"))
-    assert document.status == DocumentStatus.CLEAN
-    assert server.received == [(b"zINSTREAM\x00", data)]
-
-
-def test_with_clamd_a_found_signature_blocks_the_document(records_request, fake_clamd, settings):
-    server = fake_clamd(reply=b"stream: Win.Test.Sample FOUND\x00")
-    settings.CLAMD_ADDRESS = server.address
+def test_with_real_clamd_a_clean_document_is_marked_clean(records_request, clamd, settings):
+    settings.CLAMD_ADDRESS = clamd.socket_path
     document, findings = scanned(
         stored(records_request, samples.pdf("Minutes"), filename="minutes.pdf")
     )
+    assert (document.status, document.status_detail, findings) == (DocumentStatus.CLEAN, "", [])
+    assert [e.details["outcome"] for e in scan_events(document)] == ["scanned"]
+
+
+@pytest.mark.parametrize(
+    ("filename", "data"),
+    [
+        ("minutes.txt", b"Minutes of the meeting.\n" + MARKER + b"\n"),
+        ("minutes.zip", samples.zip_archive({"minutes.txt": b"Minutes. " * 500 + MARKER})),
+    ],
+    ids=["text", "inside-a-zip"],
+)
+def test_with_real_clamd_a_document_only_clamd_recognises_is_blocked(
+    records_request, clamd, settings, filename, data
+):
+    document = stored(records_request, data, filename=filename)
+    document, _ = scanned(document)
+    assert document.status == DocumentStatus.CLEAN  # the portal's own checks see nothing
+    settings.CLAMD_ADDRESS = clamd.tcp_address
+    document, findings = scanned(document)
+    found = f"The antivirus scanner found {MARKER_SIGNATURE}."
     assert document.status == DocumentStatus.BLOCKED
-    assert "Win.Test.Sample" in document.status_detail
-    assert [f.kind for f in findings] == ["malware"]
+    assert document.status_detail == f"Blocked: {found}"
+    assert [(f.kind, f.location, f.excerpt) for f in findings] == [("malware", "file", found)]
+    event = scan_events(document)[-1]
+    assert event.details["outcome"] == "blocked by the malware scan"
+    assert (event.details["status"], event.details["findings"]) == ("blocked", {"malware": 1})
+
+
+def test_with_real_clamd_eicar_is_found_by_both_checks(records_request, clamd, settings):
+    settings.CLAMD_ADDRESS = clamd.tcp_address
+    document, findings = scanned(stored(records_request, samples.eicar(), filename="test.txt"))
+    assert document.status == DocumentStatus.BLOCKED
+    assert document.status_detail == (
+        f"Blocked: The antivirus scanner found {EICAR_SIGNATURE}. (1 more problem(s) listed.)"
+    )
+    assert [f.excerpt for f in findings] == [
+        f"The antivirus scanner found {EICAR_SIGNATURE}.",
+        "The EICAR antivirus test file.",
+    ]
+
+
+def queued_retries(monkeypatch) -> list[dict]:
+    queued: list[dict] = []
+    monkeypatch.setattr(
+        tasks.scan_document, "apply_async", lambda **options: queued.append(options)
+    )
+    return queued
+
+
+def test_with_real_clamd_a_file_over_its_stream_limit_stays_quarantined(
+    records_request, clamd, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    settings.CLAMD_ADDRESS = clamd.tcp_address
+    data = b"Minutes of the meeting.\n" * (STREAM_MAX_LENGTH // 24 + 1)
+    document = stored(records_request, data, filename="minutes.txt")
+    queued = queued_retries(monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        document, _ = scanned(document)
+    assert document.status == DocumentStatus.QUARANTINED
+    assert document.scanned_at is None
+    assert document.status_detail.startswith(
+        "The malware scanner (ClamAV) refused the file: INSTREAM size limit exceeded"
+    )
+    assert "The file stays quarantined until it is scanned" in document.status_detail
+    assert [q["kwargs"]["attempt"] for q in queued] == [1]
+
+
+def test_with_real_clamd_stopped_mid_scan_the_document_stays_quarantined_and_is_retried(
+    records_request, own_clamd, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    settings.CLAMD_ADDRESS = own_clamd.tcp_address
+    document = stored(records_request, b"Minutes. " * 50_000, filename="minutes.txt")
+    read = services.version_read
+
+    def read_while_clamd_stops(version):
+        for chunk in read(version):
+            half = len(chunk) // 2
+            yield chunk[:half]
+            own_clamd.stop()
+            yield chunk[half:]
+
+    monkeypatch.setattr(services, "version_read", read_while_clamd_stops)
+    queued = queued_retries(monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        document, _ = scanned(document)
+    assert document.status == DocumentStatus.QUARANTINED
+    assert document.scanned_at is None
+    assert document.status_detail.startswith("The malware scanner (ClamAV) ")
+    assert "The file stays quarantined until it is scanned" in document.status_detail
+    assert [q["kwargs"]["attempt"] for q in queued] == [1]
+    assert scan_events(document)[0].details["outcome"] == "not finished, will be tried again"
 
 
 def test_with_clamd_unreachable_the_document_stays_quarantined_and_is_retried(
