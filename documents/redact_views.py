@@ -52,7 +52,18 @@ def redact(request, number: str, document_id):
     which = request.POST.get("action", "") if request.method == "POST" else ""
     forms = _forms(request.agency, request.POST, which)
     status = 200
-    if request.method == "POST" and kind != "unsupported":
+    unsupported = ""
+    preparing = False
+    if kind == "unsupported":
+        unsupported = redaction_services.unsupported_reason(document)
+    else:
+        try:
+            preparing = not redaction_services.conversion_ready(document)
+        except redaction_services.RedactionRefused as error:
+            unsupported = str(error)
+    if request.method == "POST" and (unsupported or preparing):
+        status = 400  # the page's notice says why nothing was added
+    elif request.method == "POST":
         form = forms.get(which)
         if form is not None and form.is_valid():
             data = form.cleaned_data
@@ -93,10 +104,7 @@ def redact(request, number: str, document_id):
                 form.add_error(None, str(error))
         status = 400
     pages = []
-    unsupported = ""
-    if kind == "unsupported":
-        unsupported = redaction_services.unsupported_reason(document)
-    else:
+    if not (unsupported or preparing):
         try:
             sizes = redaction_services.page_info(document)
         except redaction_services.services.DocumentError as error:
@@ -110,6 +118,7 @@ def redact(request, number: str, document_id):
             "document": document,
             "kind": kind,
             "unsupported": unsupported,
+            "preparing": preparing,
             "pages": pages,
             "drafts": access.draft_redactions(document),
             "running": document.redaction_running,
@@ -139,6 +148,8 @@ def page_image(request, number: str, document_id, page: int):
     if redaction_services.kind_of(document) == "unsupported":
         return HttpResponse(status=404)
     try:
+        if not redaction_services.conversion_ready(document):
+            return HttpResponse(status=404)  # the page shows "Preparing" until it is
         png = redaction_services.preview_png(document, page)
     except (
         redaction_services.services.DocumentError,

@@ -72,6 +72,10 @@ def original_bytes(document: Document) -> bytes:
 _CONVERSION_FAILURE_SECONDS = 24 * 3600
 
 
+def _conversion_failed_key(document: Document) -> str:
+    return f"documents:conversion-failed:{document.agency_id}:{document.pk}"
+
+
 def _working_version(document: Document):
     """The stored file the boxes are drawn on: the original, or (for office, text and CSV
     files) its PDF conversion, made once and kept as a staff-only version."""
@@ -86,7 +90,7 @@ def _working_version(document: Document):
 
     # A file the converter refused stays refused: every view of its page would otherwise
     # run LibreOffice again (seconds of a web process each time).
-    failed_key = f"documents:conversion-failed:{document.agency_id}:{document.pk}"
+    failed_key = _conversion_failed_key(document)
     if (failure := cache.get(failed_key)) is not None:
         raise RedactionRefused(failure)
     try:
@@ -108,6 +112,52 @@ def _working_version(document: Document):
             actor=None,
             content_type="application/pdf",
         )
+
+
+_CONVERTING_SECONDS = 300  # longer than convert.TIMEOUT: a lost task is started again after
+
+
+def _converting_key(document: Document) -> str:
+    return f"documents:converting:{document.agency_id}:{document.pk}"
+
+
+def conversion_ready(document: Document) -> bool:
+    """For the pages: whether the PDF that an office, text or CSV file is redacted on exists.
+    When it does not, it is made in the background (documents.tasks.convert_for_redaction,
+    started once, after this transaction commits), never in the web process, where a large
+    file could keep a worker busy for minutes. A conversion that failed raises its message.
+    Always True for PDFs and images."""
+    if kind_of(document) != "convert":
+        return True
+    if access.versions(document).filter(kind=VersionKind.CONVERTED).exists():
+        return True
+    from django.core.cache import cache
+
+    if (failure := cache.get(_conversion_failed_key(document))) is not None:
+        raise RedactionRefused(failure)
+    if cache.add(_converting_key(document), 1, _CONVERTING_SECONDS):
+        from documents import tasks
+
+        agency_id, document_id = document.agency_id, document.pk
+        transaction.on_commit(
+            lambda: tasks.convert_for_redaction.delay(agency_id=agency_id, document_id=document_id)
+        )
+    return False
+
+
+def conversion_run(agency_id: int, document_id: int) -> None:
+    """The background conversion (documents.tasks.convert_for_redaction)."""
+    from django.core.cache import cache
+
+    document = Document.objects.filter(agency=agency_id, pk=document_id).first()
+    if document is None:
+        return
+    try:
+        _working_version(document)  # a failure is remembered there
+    except RedactionRefused:
+        pass
+    finally:
+        cache.delete(_converting_key(document))
 
 
 def working_bytes(document: Document) -> bytes:

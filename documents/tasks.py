@@ -43,6 +43,14 @@ def apply_redactions(*, agency_id: int, document_id: int, actor_id: int | None) 
     redaction_services.redaction_run(agency_id, document_id, actor_id)
 
 
+@shared_task(acks_late=True, soft_time_limit=280, time_limit=300)
+def convert_for_redaction(*, agency_id: int, document_id: int) -> None:
+    """Make the PDF an office, text or CSV file is redacted on (LibreOffice: up to minutes)."""
+    from documents import redaction_services
+
+    redaction_services.conversion_run(agency_id, document_id)
+
+
 @shared_task
 def queue_upkeep(*, agency_id=None) -> int:
     """Beat, hourly, on the platform: one upkeep task per agency."""

@@ -265,23 +265,21 @@ def test_an_ssn_in_a_word_document_is_redacted_and_the_rest_stays_searchable(
 
 @pytest.mark.django_db
 def test_the_redaction_page_offers_office_documents_when_the_converter_is_installed(
-    libreoffice, tenant, records_request, reason, client_for, monkeypatch, tmp_path
+    libreoffice,
+    tenant,
+    records_request,
+    reason,
+    client_for,
+    monkeypatch,
+    tmp_path,
+    django_capture_on_commit_callbacks,
 ):
     document = stored_document(
         records_request, samples.docx(*LINES), filename="payroll.docx", content_type=DOCX
     )
     client = client_for(tenant.publisher, tenant.host)
+    url = redact_url(document)
     refused = "can&#x27;t be redacted here"  # convert.UNAVAILABLE_MESSAGE, escaped
-
-    with monkeypatch.context() as without:
-        without.setenv("PATH", str(tmp_path))  # no LibreOffice on this PATH
-        page = client.get(redact_url(document)).content.decode()
-    assert refused in page
-
-    page = client.get(redact_url(document)).content.decode()
-    assert refused not in page
-    assert "Page 1 of payroll.docx" in page  # the converted page's preview
-    assert "Personal data" in page and "Every occurrence of a word" in page
     preview = reverse(
         "staff:document_page_image",
         kwargs={
@@ -290,7 +288,41 @@ def test_the_redaction_page_offers_office_documents_when_the_converter_is_instal
             "page": 1,
         },
     )
+
+    with monkeypatch.context() as without:
+        without.setenv("PATH", str(tmp_path))  # no LibreOffice on this PATH
+        page = client.get(url).content.decode()
+    assert refused in page
+
+    # The conversion is the worker's job, started once: the web process never runs it.
+    runs = []
+    real_to_pdf = convert.to_pdf
+    monkeypatch.setattr(convert, "to_pdf", lambda *a, **k: runs.append(1) or real_to_pdf(*a, **k))
+    with django_capture_on_commit_callbacks(execute=False) as started:
+        first = client.get(url).content.decode()
+        again = client.get(url).content.decode()
+        early_preview = client.get(preview)
+        early_search = client.post(
+            url, {"action": "search", "term": "payroll", "reason": reason.pk}
+        )
+    assert "Preparing this document for redaction" in first
+    assert "Preparing this document for redaction" in again
+    assert '<meta http-equiv="refresh"' in first
+    assert early_preview.status_code == 404
+    assert early_search.status_code == 400
+    assert "Preparing this document for redaction" in early_search.content.decode()
+    assert runs == [] and len(started) == 1
+    with agency_context(tenant.agency):
+        assert not Redaction.objects.filter(document=document).exists()
+
+    started[0]()  # the worker runs the task
+    assert runs == [1]
+    page = client.get(url).content.decode()
+    assert refused not in page and "Preparing" not in page
+    assert "Page 1 of payroll.docx" in page  # the converted page's preview
+    assert "Personal data" in page and "Every occurrence of a word" in page
     assert client.get(preview).content.startswith(b"\x89PNG")
+    assert runs == [1]  # made once and kept
 
 
 @pytest.mark.django_db
