@@ -77,7 +77,7 @@ def to_pdf(data: bytes, mime: str, *, timeout: float = TIMEOUT) -> bytes | None:
     program = converter_path()
     if program is None:
         return None
-    with tempfile.TemporaryDirectory(prefix="convert-") as folder:
+    with tempfile.TemporaryDirectory(prefix="convert-", dir=_work_parent(len(data))) as folder:
         work = Path(folder)
         source = work / f"document{OFFICE_SUFFIXES[mime]}"
         source.write_bytes(data)
@@ -96,7 +96,8 @@ def to_pdf(data: bytes, mime: str, *, timeout: float = TIMEOUT) -> bytes | None:
             str(outdir),
             str(source),
         ]
-        env = {**os.environ, "HOME": str(work)}
+        # LibreOffice's own temporary files go in the same folder, and go with it.
+        env = {**os.environ, "HOME": str(work), "TMPDIR": str(work)}
         process = subprocess.Popen(  # noqa: S603 (no shell; our own arguments)
             command,
             stdin=subprocess.DEVNULL,
@@ -122,6 +123,24 @@ def to_pdf(data: bytes, mime: str, *, timeout: float = TIMEOUT) -> bytes | None:
     if not pdf.startswith(b"%PDF-"):
         raise ConversionError("The document could not be converted to PDF.")
     return pdf
+
+
+# The plaintext waits for the converter in a memory-backed folder when there is one with room
+# (/dev/shm on most Linux systems), so it never reaches a disk; otherwise in the system's
+# temporary folder. Either way the work folder is mkdtemp's (random name, 0700), removed after.
+RAM_FOLDER = Path("/dev/shm")  # noqa: S108 (only the parent of a private mkdtemp folder)
+RAM_HEADROOM = 256 * 1024 * 1024  # LibreOffice's profile and the PDF it writes
+
+
+def _work_parent(size: int) -> str | None:
+    try:
+        stats = os.statvfs(RAM_FOLDER)
+    except OSError:
+        return None
+    room = stats.f_bavail * stats.f_frsize
+    if room >= 2 * size + RAM_HEADROOM and os.access(RAM_FOLDER, os.W_OK | os.X_OK):
+        return str(RAM_FOLDER)
+    return None  # tempfile's default
 
 
 def _stop(process: subprocess.Popen) -> None:

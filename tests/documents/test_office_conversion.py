@@ -67,6 +67,7 @@ def private_temp(monkeypatch, tmp_path) -> Path:
     folder.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
     monkeypatch.setenv("TMPDIR", str(folder))
+    monkeypatch.setattr(convert, "RAM_FOLDER", folder)  # the memory-backed folder's stand-in
     return folder
 
 

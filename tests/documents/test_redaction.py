@@ -17,7 +17,9 @@ import re
 import shutil
 import stat
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pikepdf
 import pypdfium2 as pdfium
@@ -694,6 +696,38 @@ def test_a_converter_on_the_path_is_run_headless_into_a_private_folder(monkeypat
     assert convert.converter_available() is True
     pdf = convert.to_pdf(b"PK-docx", DOCX)
     assert "Converted" in pdfium_text(pdf)
+
+
+def test_the_plaintext_waits_for_the_converter_in_memory_when_there_is_room(monkeypatch, tmp_path):
+    # The fake converter reports where it found the document and its TMPDIR.
+    _fake_soffice(
+        tmp_path,
+        "import os\n"
+        "out = pathlib.Path(args[args.index('--outdir') + 1])\n"
+        "source = pathlib.Path(args[-1])\n"
+        "pathlib.Path(os.environ['SEEN']).write_text(str(source) + '\\n' + os.environ['TMPDIR'])\n"
+        f"out.joinpath(source.stem + '.pdf').write_bytes({samples.text_pdf([['Converted']])!r})\n",
+    )
+    monkeypatch.setenv("PATH", str(tmp_path))
+    seen = tmp_path / "seen.txt"
+    monkeypatch.setenv("SEEN", str(seen))
+    ram, disk = tmp_path / "ram", tmp_path / "disk"
+    ram.mkdir()
+    disk.mkdir()
+    monkeypatch.setattr(convert, "RAM_FOLDER", ram)
+    monkeypatch.setattr(tempfile, "tempdir", str(disk))
+
+    convert.to_pdf(b"PK-docx", DOCX)
+    source, converter_temp = seen.read_text().splitlines()
+    assert Path(source).parent.parent == ram
+    assert Path(converter_temp) == Path(source).parent  # its own temporary files too
+    assert list(ram.iterdir()) == [] and list(disk.iterdir()) == []
+
+    monkeypatch.setattr(convert, "RAM_HEADROOM", 1 << 62)  # no room in memory: the disk
+    convert.to_pdf(b"PK-docx", DOCX)
+    source, _ = seen.read_text().splitlines()
+    assert Path(source).parent.parent == disk
+    assert list(disk.iterdir()) == []
 
 
 def test_a_converter_that_hangs_is_stopped_with_a_plain_error(monkeypatch, tmp_path):
