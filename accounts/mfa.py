@@ -41,6 +41,7 @@ from accounts.models import (
     SealedTOTPDevice,
     TOTPSecretUnavailable,
     User,
+    seal_plaintext_totp_key,
 )
 from config import keyring
 
@@ -199,6 +200,7 @@ def verify_totp(device: TOTPDevice, code: str, *, request=None) -> bool:
     try:
         with transaction.atomic():
             locked = _lock_device(device)
+            seal_plaintext_totp_key(locked)  # one made by the previous release's code
             verified = locked.verify_token(code)
     except TOTPSecretUnavailable as error:
         audit.record(

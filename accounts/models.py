@@ -404,6 +404,28 @@ class TOTPSecret(models.Model):
         return f"Sealed secret of TOTP device {self.device_id}"
 
 
+def seal_plaintext_totp_key(device: TOTPDevice) -> bool:
+    """Seal the key of a device whose ``key`` column still holds django-otp's plaintext hex
+    (made by code from before the sealing, e.g. on a process of the previous release during
+    a deploy) and put SEALED_TOTP_KEY in its place. True when it did. Call under the
+    device's row lock. A key that is not hex could never verify: it is only replaced."""
+    if device.key == SEALED_TOTP_KEY:
+        return False
+    try:
+        secret = bytes.fromhex(device.key)
+    except ValueError:
+        secret = b""
+    with transaction.atomic():
+        if secret:
+            TOTPSecret.objects.update_or_create(
+                device_id=device.pk,
+                defaults={"sealed": seal(secret, aad=totp_secret_aad(device.pk, device.user_id))},
+            )
+        TOTPDevice.objects.filter(pk=device.pk).update(key=SEALED_TOTP_KEY)
+    device.key = SEALED_TOTP_KEY
+    return True
+
+
 class SealedTOTPDevice(TOTPDevice):
     """django-otp's TOTPDevice whose secret comes from TOTPSecret instead of the plaintext
     ``key`` column. Everything else is django-otp's: verify_token (tolerance, drift, replay

@@ -528,11 +528,18 @@ LOGGING = {
 }
 
 SENTRY_DSN = env_str("SENTRY_DSN")
+SENTRY_OPTIONS = {
+    # Keeps user emails, IPs, cookies and bodies out of Sentry.
+    "send_default_pii": False,
+    # Keeps the values of local variables out of stack traces: a frame can hold a document's
+    # plaintext, a data key or a two-factor secret, under names no scrubber knows.
+    "include_local_variables": False,
+    "environment": PORTAL_ENV,
+}
 if SENTRY_DSN:
     import sentry_sdk
 
-    # send_default_pii=False keeps user emails, IPs, cookies and bodies out of Sentry.
-    sentry_sdk.init(dsn=SENTRY_DSN, send_default_pii=False, environment=PORTAL_ENV)
+    sentry_sdk.init(dsn=SENTRY_DSN, **SENTRY_OPTIONS)
 
 
 def _refuse_unsafe_production() -> None:

@@ -16,9 +16,11 @@ import io
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import pikepdf
@@ -77,6 +79,7 @@ def to_pdf(data: bytes, mime: str, *, timeout: float = TIMEOUT) -> bytes | None:
     program = converter_path()
     if program is None:
         return None
+    _remove_abandoned_work_folders()
     with tempfile.TemporaryDirectory(prefix="convert-", dir=_work_parent(len(data))) as folder:
         work = Path(folder)
         source = work / f"document{OFFICE_SUFFIXES[mime]}"
@@ -114,6 +117,9 @@ def to_pdf(data: bytes, mime: str, *, timeout: float = TIMEOUT) -> bytes | None:
             raise ConversionError(
                 f"Converting the document to PDF took longer than {round(timeout)} seconds."
             ) from None
+        except BaseException:
+            _stop(process)  # e.g. the task's soft time limit: LibreOffice goes too
+            raise
         produced = sorted(outdir.glob("*.pdf"))
         if process.returncode != 0 or not produced:
             raise ConversionError("The document could not be converted to PDF.")
@@ -141,6 +147,26 @@ def _work_parent(size: int) -> str | None:
     if room >= 2 * size + RAM_HEADROOM and os.access(RAM_FOLDER, os.W_OK | os.X_OK):
         return str(RAM_FOLDER)
     return None  # tempfile's default
+
+
+ABANDONED_AFTER = 3600  # seconds; far longer than any conversion may run (TIMEOUT)
+
+
+def _remove_abandoned_work_folders() -> None:
+    """Work folders of conversions whose process was killed outright (a hard time limit, the
+    out-of-memory killer) hold a plaintext document: the next conversion removes them."""
+    cutoff = time.time() - ABANDONED_AFTER
+    for parent in {RAM_FOLDER, Path(tempfile.gettempdir())}:
+        with contextlib.suppress(OSError):
+            for folder in parent.glob("convert-*"):
+                with contextlib.suppress(OSError):
+                    info = folder.lstat()  # a symlink is never followed
+                    if (
+                        stat.S_ISDIR(info.st_mode)
+                        and info.st_uid == os.getuid()
+                        and info.st_mtime < cutoff
+                    ):
+                        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _stop(process: subprocess.Popen) -> None:

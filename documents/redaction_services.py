@@ -95,11 +95,13 @@ def _working_version(document: Document):
         raise RedactionRefused(failure)
     try:
         converted = convert.to_pdf(original_bytes(document), document.content_type)
-    except convert.ConversionError as error:
+        if converted is None:
+            raise RedactionRefused(convert.UNAVAILABLE_MESSAGE)
+    except (convert.ConversionError, services.DocumentError) as error:
+        # Final answers (damaged, too large, too slow, no converter on this worker) are
+        # remembered; a storage outage is not, and the next visit tries again.
         cache.set(failed_key, str(error), _CONVERSION_FAILURE_SECONDS)
         raise RedactionRefused(str(error)) from None
-    if converted is None:
-        raise RedactionRefused(convert.UNAVAILABLE_MESSAGE)
     with transaction.atomic():
         locked = lock_tenant_row(document)
         existing = access.versions(locked).filter(kind=VersionKind.CONVERTED).first()

@@ -58,7 +58,9 @@ class _BackgroundWriter:
     by ``add`` or on leaving the ``with`` block."""
 
     def __init__(self, fd: int):
-        self.fd = fd
+        # Its own descriptor, closed by the thread itself: whatever interrupts the producer,
+        # the thread never writes to a number the process has closed and reused.
+        self.fd = os.dup(fd)
         self.queue: queue.Queue[list | None] = queue.Queue(maxsize=_WRITE_QUEUE)
         self.batch: list = []
         self.batch_size = 0
@@ -86,21 +88,28 @@ class _BackgroundWriter:
             self.batch, self.batch_size = [], 0
 
     def _run(self) -> None:
-        while (batch := self.queue.get()) is not None:
-            if self.error is not None:
-                continue  # drained, not written: the producer stops at its next add
-            try:
-                _write_all(self.fd, batch)
-            except OSError as error:  # a full or failing disk: an outage, as S3's
-                self.error = _disk_error(error)
-            except BaseException as error:  # noqa: BLE001 (handed to the producer's thread)
-                self.error = error
+        try:
+            while (batch := self.queue.get()) is not None:
+                if self.error is not None:
+                    continue  # drained, not written: the producer stops at its next add
+                try:
+                    _write_all(self.fd, batch)
+                except OSError as error:  # a full or failing disk: an outage, as S3's
+                    self.error = _disk_error(error)
+                except BaseException as error:  # noqa: BLE001 (handed to the producer)
+                    self.error = error
+        finally:
+            os.close(self.fd)
 
     def __exit__(self, kind, value, traceback) -> None:
-        if kind is None:
-            self._send()
-        self.queue.put(None)
-        self.thread.join()
+        try:
+            if kind is None:
+                self._send()
+        finally:
+            if kind is not None:
+                self.error = self.error or StorageError("the write was abandoned")
+            self.queue.put(None)
+            self.thread.join()
         if kind is None and self.error is not None:
             raise self.error
 
@@ -191,7 +200,16 @@ class LocalBlobStore:
         folder = self._parts(upload_id)
         if not folder.is_dir():
             raise BlobMissing(upload_id)
-        (folder / f"{number:06d}").write_bytes(data)
+        # Whole or not at all, as an S3 part: a half-written part would make every honest
+        # retry of the chunk look like different bytes (services._store_part refuses those).
+        final = folder / f"{number:06d}"
+        temporary = folder / f".{number:06d}.{secrets.token_hex(4)}.tmp"
+        try:
+            temporary.write_bytes(data)
+            os.replace(temporary, final)
+        except OSError as error:
+            temporary.unlink(missing_ok=True)
+            raise _disk_error(error) from error
         return self.part_fingerprint(data)
 
     @staticmethod

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django import forms
 
+from documents.upload_handlers import MAX_FILES
+
 # Larger than any limit an agency can set; only keeps the number a sane integer.
 MAX_DECLARED_SIZE = 2**50
 
@@ -38,10 +40,9 @@ class UploadFilesForm(forms.Form):
 
     def __init__(self, *args, limit_mb: int, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields[
-            "files"
-        ].help_text = (
-            f"Choose one or more files, each up to {limit_mb} MB. You can select several at once."
+        self.fields["files"].help_text = (
+            f"Choose one or more files, each up to {limit_mb} MB. You can select up to "
+            f"{MAX_FILES} at once."
         )
 
 

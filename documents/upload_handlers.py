@@ -66,6 +66,10 @@ class EncryptedUploadedFile(UploadedFile):
         raise io.UnsupportedOperation("read an encrypted upload with chunks()")
 
 
+MAX_FILES = 20  # files one form post may store; the rest are reported, not read
+TOO_MANY = "too many files"
+
+
 @dataclass
 class Refused:
     """A file dropped while it was read: ``received`` bytes had arrived when it was."""
@@ -80,10 +84,13 @@ class EncryptingUploadHandler(FileUploadHandler):
     as soon as it passes ``limit`` bytes. ``outcomes`` lists, in the order they came, the files
     received (EncryptedUploadedFile) and the ones refused (Refused)."""
 
-    def __init__(self, request=None, *, limit: int, field: str = "files"):
+    def __init__(
+        self, request=None, *, limit: int, field: str = "files", max_files: int = MAX_FILES
+    ):
         super().__init__(request)
         self.limit = limit
         self.field = field
+        self.max_files = max_files
         self._key = crypto.new_data_key()  # this request's only: never stored anywhere
         self._spool = None
         self._encryptor = None
@@ -96,6 +103,9 @@ class EncryptingUploadHandler(FileUploadHandler):
         self._received = 0
         if field_name != self.field:
             raise SkipFile  # only the form's file field is read
+        if len(self.outcomes) >= self.max_files:
+            self.outcomes.append(Refused(file_name, 0, reason=TOO_MANY))
+            raise SkipFile  # not read, not spooled
         if content_length is not None and content_length > self.limit:
             self.outcomes.append(Refused(file_name, content_length))
             raise SkipFile

@@ -37,7 +37,13 @@ from accounts.decorators import agency_permission
 from documents import access, services, types
 from documents.storage import StorageError
 from documents.upload_forms import StartUploadForm, UploadFilesForm
-from documents.upload_handlers import EncryptedUploadedFile, EncryptingUploadHandler, Refused
+from documents.upload_handlers import (
+    MAX_FILES,
+    TOO_MANY,
+    EncryptedUploadedFile,
+    EncryptingUploadHandler,
+    Refused,
+)
 from requests_portal import access as request_access
 from requests_portal.access import Viewer
 from requests_portal.models import RecordsRequest
@@ -236,12 +242,22 @@ def _page(request, scope: Scope):
         for uploaded in handler.files:
             uploaded.close()
         return _render_page(request, scope, form=form, status=400)
-    results = [
-        _oversize(request, scope, outcome)
-        if isinstance(outcome, Refused)
-        else _store(request, scope, outcome)
-        for outcome in handler.outcomes
-    ]
+    results = []
+    for position, outcome in enumerate(handler.outcomes):
+        name = outcome.name[:255]
+        if isinstance(outcome, Refused) and outcome.reason == TOO_MANY:
+            message = f"Not stored: send at most {MAX_FILES} files at a time."
+            results.append({"name": name, "stored": False, "message": message})
+        elif position and _uploads_exceeded(request):
+            # The post counted as one upload before it was read; each further file counts
+            # too, as each resumable upload does.
+            if not isinstance(outcome, Refused):
+                outcome.close()
+            results.append({"name": name, "stored": False, "message": TOO_MANY_UPLOADS})
+        elif isinstance(outcome, Refused):
+            results.append(_oversize(request, scope, outcome))
+        else:
+            results.append(_store(request, scope, outcome))
     # Post/redirect/get: a reload does not send the files again.
     request.session[RESULTS_KEY] = {"number": scope.number, "results": results}
     return redirect(scope.page_url)

@@ -315,3 +315,33 @@ def test_reseal_secrets_moves_two_factor_secrets_to_the_new_master_key(tenant, s
     assert after != before and keyring.sealed_with_current_key(after)
     settings.PORTAL_MASTER_KEYS = [new_key]  # the old key can go
     assert mfa.verify_totp(device, code_for(device))
+
+
+def test_a_plaintext_device_made_by_the_previous_release_is_sealed_when_next_used(tenant):
+    # During a deploy, a process still running the old code can enrol a device in plaintext.
+    secret = secrets.token_bytes(20)
+    TOTPDevice.objects.create(user=tenant.staff, name="phone", confirmed=True, key=secret.hex())
+    device = mfa.confirmed_device(tenant.staff)
+
+    assert mfa.verify_totp(device, code_for(device_with(secret)))
+
+    assert TOTPDevice.objects.get(pk=device.pk).key == SEALED_TOTP_KEY
+    assert mfa.confirmed_device(tenant.staff).bin_key == secret
+    assert_nowhere_in_the_database(secret, tenant.agency)
+
+
+def test_reseal_secrets_also_seals_plaintext_devices(tenant):
+    secret = secrets.token_bytes(20)
+    TOTPDevice.objects.create(user=tenant.staff, name="phone", confirmed=True, key=secret.hex())
+    out = StringIO()
+
+    call_command("reseal_secrets", stdout=out)
+
+    assert "Re-sealed 1 secret(s)." in out.getvalue()
+    assert_nowhere_in_the_database(secret, tenant.agency)
+    assert mfa.confirmed_device(tenant.staff).bin_key == secret
+
+
+def device_with(secret: bytes) -> TOTPDevice:
+    """An unsaved device with this secret, only for computing its current code."""
+    return SealedTOTPDevice.unsaved(user=None, name="x", secret=secret, confirmed=True)

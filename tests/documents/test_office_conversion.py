@@ -372,3 +372,30 @@ def test_without_libreoffice_these_tests_skip_or_fail_when_services_are_required
     monkeypatch.setenv("REQUIRE_SERVICES", "1")
     with pytest.raises(pytest.fail.Exception, match="REQUIRE_SERVICES=1"):
         need_libreoffice()
+
+
+@pytest.mark.django_db
+def test_a_file_too_large_to_convert_says_so_instead_of_preparing_for_ever(
+    libreoffice,
+    tenant,
+    records_request,
+    client_for,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    document = stored_document(
+        records_request, samples.docx(*LINES), filename="huge.docx", content_type=DOCX
+    )
+    monkeypatch.setattr(redaction_services, "MAX_REDACTION_BYTES", 100)
+    client = client_for(tenant.publisher, tenant.host)
+    url = redact_url(document)
+
+    with django_capture_on_commit_callbacks(execute=True) as started:
+        client.get(url)  # starts the conversion, which the worker refuses
+    assert len(started) == 1
+
+    with django_capture_on_commit_callbacks(execute=False) as again:
+        page = client.get(url).content.decode()
+    assert "Preparing" not in page
+    assert "too large to process here" in page
+    assert again == []  # remembered: no new conversion is started

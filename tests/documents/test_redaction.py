@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import stat
+import subprocess
 import sys
 import tempfile
 import time
@@ -728,6 +729,50 @@ def test_the_plaintext_waits_for_the_converter_in_memory_when_there_is_room(monk
     source, _ = seen.read_text().splitlines()
     assert Path(source).parent.parent == disk
     assert list(disk.iterdir()) == []
+
+
+def test_work_folders_left_by_a_killed_conversion_are_removed_by_the_next(monkeypatch, tmp_path):
+    _fake_soffice(
+        tmp_path,
+        "out = pathlib.Path(args[args.index('--outdir') + 1])\n"
+        f"out.joinpath('document.pdf').write_bytes({samples.text_pdf([['Converted']])!r})\n",
+    )
+    monkeypatch.setenv("PATH", str(tmp_path))
+    ram = tmp_path / "ram"
+    ram.mkdir()
+    monkeypatch.setattr(convert, "RAM_FOLDER", ram)
+    abandoned, running = ram / "convert-abandoned", ram / "convert-running"
+    for folder in (abandoned, running):
+        folder.mkdir()
+        (folder / "document.docx").write_bytes(b"PK plaintext")
+    hours_ago = time.time() - 2 * convert.ABANDONED_AFTER
+    os.utime(abandoned, (hours_ago, hours_ago))
+
+    convert.to_pdf(b"PK-docx", DOCX)
+
+    assert not abandoned.exists()
+    assert running.exists()  # another process's conversion, still within its time
+
+
+def test_a_conversion_interrupted_any_other_way_stops_the_converter(monkeypatch, tmp_path):
+    # e.g. Celery's soft time limit raised inside communicate(): LibreOffice must not live on.
+    _fake_soffice(tmp_path, "time.sleep(30)\n")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    started = []
+    real_communicate = subprocess.Popen.communicate
+
+    def interrupted(self, *args, **kwargs):
+        if kwargs.get("timeout") is not None:
+            started.append(self)
+            raise KeyboardInterrupt  # stands in for SoftTimeLimitExceeded
+        return real_communicate(self, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess.Popen, "communicate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        convert.to_pdf(b"PK-docx", DOCX)
+
+    [process] = started
+    assert process.poll() is not None  # stopped and reaped
 
 
 def test_a_converter_that_hangs_is_stopped_with_a_plain_error(monkeypatch, tmp_path):

@@ -301,6 +301,29 @@ def test_a_producer_failing_half_way_leaves_no_file_and_no_thread(settings):
     assert writer_threads() == []
 
 
+def test_a_local_part_is_stored_whole_or_not_at_all(settings, monkeypatch):
+    store = storage.LocalBlobStore(Path(settings.DOCUMENTS_LOCAL_ROOT))
+    upload_id = store.start_parts("agency-1/parted")
+    data = os.urandom(200_000)
+    real_write_bytes = Path.write_bytes
+
+    def disk_fills_half_way(self, content):
+        real_write_bytes(self, content[: len(content) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as failing:
+        failing.setattr(Path, "write_bytes", disk_fills_half_way)
+        with pytest.raises(StorageError, match="No space left"):
+            store.put_part("agency-1/parted", upload_id, 1, data)
+
+    # Nothing half-written is left to be mistaken for other bytes: the retry goes through.
+    assert store.stored_part("agency-1/parted", upload_id, 1) is None
+    etag = store.put_part("agency-1/parted", upload_id, 1, data)
+    assert store.stored_part("agency-1/parted", upload_id, 1) == etag
+    store.complete_parts("agency-1/parted", upload_id, [(1, etag)])
+    assert b"".join(store.read("agency-1/parted")) == data
+
+
 # --- Through the service layer -----------------------------------------------------------------
 
 

@@ -842,6 +842,57 @@ def test_the_tracking_link_form_is_rate_limited_per_address(tenant, client_for, 
     assert sorted(d.filename for d in rows(tenant, Document)) == ["0.pdf", "1.pdf"]
 
 
+def test_each_file_of_a_form_counts_against_the_upload_limit(tenant, client_for, settings):
+    settings.RATE_LIMIT_UPLOAD_PER_IP = "3/d"
+    document_settings(tenant, requester_uploads=True)
+    guest_request = file_request(tenant)
+    url = resident_url("upload", guest_request.number) + f"?t={tracking_token(guest_request)}"
+    guest = client_for(None, tenant.host)
+
+    response = guest.post(url, {"files": [named(f"{n}.pdf", pdf(1000)) for n in range(5)]})
+
+    assert response.status_code == 302
+    assert sorted(d.filename for d in rows(tenant, Document)) == ["0.pdf", "1.pdf", "2.pdf"]
+    shown = results_of(guest.get(url))
+    assert all("Too many uploads started" in line for line in shown[3:]) and len(shown) == 5
+
+
+def test_a_form_stores_at_most_twenty_files_and_says_so_for_the_rest(
+    tenant, records_request, staff
+):
+    url = staff_url("upload", records_request.number)
+
+    response = staff.post(url, {"files": [named(f"{n:02}.csv", b"a,b\n1,2\n") for n in range(22)]})
+
+    assert response.status_code == 302
+    assert len(rows(tenant, Document)) == upload_handlers.MAX_FILES == 20
+    shown = results_of(staff.get(url))
+    assert len(shown) == 22
+    assert all("at most 20 files at a time" in line for line in shown[20:])
+
+
+def test_a_form_over_the_limit_is_refused_before_its_body_is_read(
+    tenant, records_request, staff, settings, monkeypatch
+):
+    settings.RATE_LIMIT_UPLOAD_PER_USER = "1/d"
+    url = staff_url("upload", records_request.number)
+    assert staff.post(url, {"files": named("first.pdf", pdf(1000))}).status_code == 302
+    handlers = []
+    real_init = upload_handlers.EncryptingUploadHandler.__init__
+
+    def watched_init(self, *args, **kwargs):
+        handlers.append(self)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(upload_handlers.EncryptingUploadHandler, "__init__", watched_init)
+
+    refused = staff.post(url, {"files": named("second.pdf", pdf(1000))})
+
+    assert refused.status_code == 429
+    assert handlers == []  # no handler installed: the body was never parsed or spooled
+    assert [d.filename for d in rows(tenant, Document)] == ["first.pdf"]
+
+
 def test_requester_uploads_are_404_unless_allowed_and_only_for_the_requester(
     tenant, other_tenant, own_request, records_request, client_for
 ):

@@ -5,8 +5,16 @@ waiting in a session for its first code is not re-sealed: the person is shown a 
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Agency, IdentityProvider, TOTPSecret, totp_secret_aad
+from accounts.models import (
+    SEALED_TOTP_KEY,
+    Agency,
+    IdentityProvider,
+    TOTPSecret,
+    seal_plaintext_totp_key,
+    totp_secret_aad,
+)
 from accounts.sso import config as sso_config
 from accounts.tenancy import agency_context
 from config.keyring import SealError, open_sealed, seal, sealed_with_current_key
@@ -38,6 +46,13 @@ class Command(BaseCommand):
                     resealed += 1
         # Two-factor secrets belong to people, not agencies: no agency context.
         with transaction.atomic():
+            # Devices made by code from before the sealing (during a deploy) are sealed first.
+            plaintext = (
+                TOTPDevice.objects.exclude(key=SEALED_TOTP_KEY).select_for_update().order_by("pk")
+            )
+            for device in plaintext:
+                if seal_plaintext_totp_key(device):
+                    resealed += 1
             rows = (
                 TOTPSecret.objects.select_related("device")
                 .select_for_update(of=("self",))
