@@ -11,6 +11,7 @@ import importlib
 import json
 import os
 import secrets
+import threading
 from io import StringIO
 
 import django_otp
@@ -19,7 +20,7 @@ from django.apps import apps as django_apps
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django_otp.models import Device
@@ -42,6 +43,9 @@ from tests.accounts.identity_helpers import (
     signed_in_user_id,
 )
 from tests.accounts.test_mfa import code_for, sign_in, text
+from tests.accounts.test_user_admin import _wait_for_lock_waiters
+from tests.db_helpers import run_in_committed_thread
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -345,3 +349,37 @@ def test_reseal_secrets_also_seals_plaintext_devices(tenant):
 def device_with(secret: bytes) -> TOTPDevice:
     """An unsaved device with this secret, only for computing its current code."""
     return SealedTOTPDevice.unsaved(user=None, name="x", secret=secret, confirmed=True)
+
+
+def test_one_code_sent_twice_at_the_same_moment_passes_once():
+    # Committed on other connections, so two verifications can really race for the device.
+    device = run_in_committed_thread(lambda: add_authenticator(UserFactory()))
+    code = code_for(device)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_device_row():
+        with transaction.atomic():
+            list(TOTPDevice.objects.select_for_update().filter(pk=device.pk))
+            locked.set()
+            release.wait(20)
+
+    outcomes: list[object] = []
+
+    def verify():
+        try:
+            outcomes.append(run_in_committed_thread(lambda: mfa.verify_totp(device, code)))
+        except BaseException as exc:  # noqa: BLE001 (inspected below)
+            outcomes.append(exc)
+
+    holder = threading.Thread(target=run_in_committed_thread, args=(hold_device_row,))
+    holder.start()
+    assert locked.wait(20)
+    racers = [threading.Thread(target=verify) for _ in range(2)]
+    for racer in racers:
+        racer.start()
+    _wait_for_lock_waiters(2)
+    release.set()
+    for thread in [holder, *racers]:
+        thread.join(60)
+
+    assert sorted(outcomes, key=str) == [False, True]

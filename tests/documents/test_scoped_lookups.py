@@ -11,7 +11,7 @@ import pytest
 
 from accounts.tenancy import agency_context, lock_tenant_row
 from documents import access, redaction_services, scanning
-from documents.models import Document, DocumentStatus, Redaction, RedactionReason
+from documents.models import Document, DocumentStatus, Redaction, RedactionReason, VersionKind
 from tests.documents.helpers import pdf_with_text, stored_document
 
 pytestmark = pytest.mark.django_db
@@ -63,3 +63,19 @@ def test_redactions_applied_for_another_agency_change_nothing(
         document.refresh_from_db()
         assert not document.redaction_running, document.redaction_message
         assert access.versions(document).count() == versions_before + 1
+
+
+def test_a_conversion_named_for_another_agency_converts_nothing(records_request, other_tenant):
+    document = stored_document(
+        records_request,
+        b"Payroll for the parks department\n",
+        filename="payroll.txt",
+        content_type="text/plain",
+        status=DocumentStatus.CLEAN,
+    )
+    with agency_context(document.agency_id):
+        redaction_services.conversion_run(other_tenant.agency.pk, document.pk)
+        assert not access.versions(document).filter(kind=VersionKind.CONVERTED).exists()
+
+        redaction_services.conversion_run(document.agency_id, document.pk)
+        assert access.versions(document).filter(kind=VersionKind.CONVERTED).exists()
