@@ -68,7 +68,11 @@ class _BackgroundWriter:
         self.thread = threading.Thread(target=self._run, name="blob-writer", daemon=True)
 
     def __enter__(self) -> _BackgroundWriter:
-        self.thread.start()
+        try:
+            self.thread.start()
+        except BaseException:
+            os.close(self.fd)  # the thread that would have closed it never ran
+            raise
         return self
 
     def add(self, chunk) -> None:
