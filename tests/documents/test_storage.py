@@ -7,6 +7,7 @@ import errno
 import os
 import socket
 import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,10 +15,15 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import transaction
 
+from accounts.models import Role
 from accounts.tenancy import agency_context
 from documents import crypto, services, storage
-from documents.models import Document, DocumentVersion, UploadChunk, VersionKind
+from documents.models import Document, DocumentVersion, Upload, UploadChunk, VersionKind
 from documents.storage import BlobMissing, StorageError
+from requests_portal import services as request_services
+from tests.accounts.test_user_admin import _wait_for_lock_waiters
+from tests.db_helpers import run_in_committed_thread
+from tests.factories import AgencyFactory, MembershipFactory, UserFactory
 from tests.idp._process import free_port
 
 MiB = 1024 * 1024
@@ -501,3 +507,73 @@ def test_sse_kms_adds_the_gateways_own_encryption_under_the_portals(
         assert MARKER not in beneath
         assert b"".join(services.version_read(version)) == small
         assert b"".join(services.version_read(uploaded_version)) == large
+
+
+@pytest.mark.django_db
+def test_one_chunk_sent_twice_at_the_same_moment_is_stored_once(settings):
+    # Committed on other connections, so the two requests really race for the upload row.
+    settings.DOCUMENT_CHUNK_SIZE = 2 * crypto.SEGMENT_SIZE
+    content = text_of(settings.DOCUMENT_CHUNK_SIZE + 5000)
+    chunk = content[: settings.DOCUMENT_CHUNK_SIZE]
+
+    def setup():
+        agency = AgencyFactory(slug=f"chunks-{uuid.uuid4().hex[:10]}")
+        with agency_context(agency):
+            clerk = UserFactory()
+            MembershipFactory(agency=agency, user=clerk, role=Role.STAFF)
+            records_request = request_services.request_submit(
+                agency=agency,
+                actor=None,
+                title="Payroll records",
+                description="Payroll, 2025.",
+                contact=request_services.Contact(name="Jane Resident"),
+                channel="web",
+            )
+            upload = services.upload_start(
+                records_request=records_request,
+                filename="payroll.txt",
+                size=len(content),
+                actor=clerk,
+            )
+        return agency, upload
+
+    agency, upload = run_in_committed_thread(setup)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_upload_row():
+        with agency_context(agency):
+            list(Upload.objects.select_for_update().filter(agency=agency, pk=upload.pk))
+            locked.set()
+            release.wait(20)
+
+    outcomes: list[object] = []
+
+    def send():
+        def work():
+            with agency_context(agency):
+                return services.upload_chunk(upload=upload, index=0, data=chunk).received
+
+        try:
+            outcomes.append(run_in_committed_thread(work))
+        except BaseException as exc:  # noqa: BLE001 (inspected below)
+            outcomes.append(exc)
+
+    holder = threading.Thread(target=run_in_committed_thread, args=(hold_upload_row,))
+    holder.start()
+    assert locked.wait(20)
+    racers = [threading.Thread(target=send) for _ in range(2)]
+    for racer in racers:
+        racer.start()
+    _wait_for_lock_waiters(2)
+    release.set()
+    for thread in [holder, *racers]:
+        thread.join(60)
+
+    assert outcomes == [len(chunk), len(chunk)]  # both answered, neither counted it twice
+
+    def stored():
+        with agency_context(agency):
+            fresh = Upload.objects.get(agency=agency, pk=upload.pk)
+            return fresh.received, UploadChunk.objects.filter(upload=fresh).count()
+
+    assert run_in_committed_thread(stored) == (len(chunk), 1)
