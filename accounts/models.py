@@ -421,7 +421,7 @@ def seal_plaintext_totp_key(device: TOTPDevice) -> bool:
                 device_id=device.pk,
                 defaults={"sealed": seal(secret, aad=totp_secret_aad(device.pk, device.user_id))},
             )
-        TOTPDevice.objects.filter(pk=device.pk).update(key=SEALED_TOTP_KEY)
+        TOTPDevice.objects.filter(user=device.user_id, pk=device.pk).update(key=SEALED_TOTP_KEY)
     device.key = SEALED_TOTP_KEY
     return True
 
