@@ -456,7 +456,9 @@ def redaction_finalise(*, document: Document, actor: User | None, request=None):
             actor=actor,
             content_type=content_type,
         )
-        Redaction.objects.filter(pk__in=[r.pk for r in drafts]).update(applied_to=version)
+        Redaction.objects.filter(agency=document.agency_id, pk__in=[r.pk for r in drafts]).update(
+            applied_to=version
+        )
         audit.record(
             audit_events.REDACTED.code,
             request=request,

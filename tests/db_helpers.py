@@ -1,6 +1,7 @@
 """Helpers for tests that need work committed by another connection (concurrency, tamper)."""
 
 import threading
+import time
 from contextlib import contextmanager
 
 import psycopg
@@ -63,3 +64,51 @@ def connected_as_owner():
     finally:
         connection.close()
         connection.settings_dict.update(app)
+
+
+def wait_for_lock_waiters(count: int) -> None:
+    """Until ``count`` other connections wait on a row lock (the threads reached it)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            # The test's transaction would otherwise keep seeing its first snapshot.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0] >= count:
+                return
+        time.sleep(0.05)
+    raise AssertionError("the threads never waited on the lock")
+
+
+def race_behind_a_lock(hold_rows, attempts) -> list:
+    """Start every one of ``attempts`` at the same moment, each on its own committed
+    connection: ``hold_rows(locked, release)`` takes row locks, sets ``locked`` and waits for
+    ``release``; the attempts start, and once all of them wait on those locks they are let
+    go together. Returns each attempt's value or exception, in the order they finished."""
+    locked, release = threading.Event(), threading.Event()
+    outcomes: list = []
+
+    def attempt(work):
+        try:
+            outcomes.append(run_in_committed_thread(work))
+        except BaseException as exc:  # noqa: BLE001 (returned to the test)
+            outcomes.append(exc)
+
+    holder = threading.Thread(
+        target=run_in_committed_thread, args=(lambda: hold_rows(locked, release),)
+    )
+    holder.start()
+    try:
+        assert locked.wait(20), "the rows were never locked"
+        racers = [threading.Thread(target=attempt, args=(work,)) for work in attempts]
+        for racer in racers:
+            racer.start()
+        wait_for_lock_waiters(len(racers))
+    finally:
+        release.set()
+    for thread in [holder, *racers]:
+        thread.join(60)
+    return outcomes

@@ -11,7 +11,6 @@ import importlib
 import json
 import os
 import secrets
-import threading
 from io import StringIO
 
 import django_otp
@@ -43,8 +42,7 @@ from tests.accounts.identity_helpers import (
     signed_in_user_id,
 )
 from tests.accounts.test_mfa import code_for, sign_in, text
-from tests.accounts.test_user_admin import _wait_for_lock_waiters
-from tests.db_helpers import run_in_committed_thread
+from tests.db_helpers import race_behind_a_lock, run_in_committed_thread
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -355,31 +353,16 @@ def test_one_code_sent_twice_at_the_same_moment_passes_once():
     # Committed on other connections, so two verifications can really race for the device.
     device = run_in_committed_thread(lambda: add_authenticator(UserFactory()))
     code = code_for(device)
-    locked, release = threading.Event(), threading.Event()
 
-    def hold_device_row():
+    def hold_device_row(locked, release):
         with transaction.atomic():
             list(TOTPDevice.objects.select_for_update().filter(pk=device.pk))
             locked.set()
             release.wait(20)
 
-    outcomes: list[object] = []
-
     def verify():
-        try:
-            outcomes.append(run_in_committed_thread(lambda: mfa.verify_totp(device, code)))
-        except BaseException as exc:  # noqa: BLE001 (inspected below)
-            outcomes.append(exc)
+        return mfa.verify_totp(device, code)
 
-    holder = threading.Thread(target=run_in_committed_thread, args=(hold_device_row,))
-    holder.start()
-    assert locked.wait(20)
-    racers = [threading.Thread(target=verify) for _ in range(2)]
-    for racer in racers:
-        racer.start()
-    _wait_for_lock_waiters(2)
-    release.set()
-    for thread in [holder, *racers]:
-        thread.join(60)
+    outcomes = race_behind_a_lock(hold_device_row, [verify, verify])
 
     assert sorted(outcomes, key=str) == [False, True]

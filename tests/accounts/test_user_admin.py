@@ -11,7 +11,6 @@ import uuid
 import pytest
 from django.core import mail
 from django.core.cache import cache
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -27,7 +26,7 @@ from tests.accounts.identity_helpers import (
     sign_in,
     signed_in_user_id,
 )
-from tests.db_helpers import run_in_committed_thread
+from tests.db_helpers import run_in_committed_thread, wait_for_lock_waiters
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -308,23 +307,6 @@ def test_an_admin_may_step_down_while_another_admin_remains(client_for, tenant):
     assert membership_of(tenant.admin, tenant.agency).role == Role.STAFF
 
 
-def _wait_for_lock_waiters(count: int) -> None:
-    """Until ``count`` other connections wait on a row lock (the threads reached it)."""
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            # The test's transaction would otherwise keep seeing its first snapshot.
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0] >= count:
-                return
-        time.sleep(0.05)
-    raise AssertionError("the threads never waited on the lock")
-
-
 def test_two_admins_demoting_each_other_at_once_cannot_both_succeed():
     slug = f"admins-{uuid.uuid4().hex[:10]}"
 
@@ -367,7 +349,7 @@ def test_two_admins_demoting_each_other_at_once_cannot_both_succeed():
     ]
     for thread in threads:
         thread.start()
-    _wait_for_lock_waiters(2)
+    wait_for_lock_waiters(2)
     release.set()
     for thread in [holder, *threads]:
         thread.join(60)

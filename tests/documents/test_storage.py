@@ -21,8 +21,7 @@ from documents import crypto, services, storage
 from documents.models import Document, DocumentVersion, Upload, UploadChunk, VersionKind
 from documents.storage import BlobMissing, StorageError
 from requests_portal import services as request_services
-from tests.accounts.test_user_admin import _wait_for_lock_waiters
-from tests.db_helpers import run_in_committed_thread
+from tests.db_helpers import race_behind_a_lock, run_in_committed_thread
 from tests.factories import AgencyFactory, MembershipFactory, UserFactory
 from tests.idp._process import free_port
 
@@ -538,36 +537,18 @@ def test_one_chunk_sent_twice_at_the_same_moment_is_stored_once(settings):
         return agency, upload
 
     agency, upload = run_in_committed_thread(setup)
-    locked, release = threading.Event(), threading.Event()
 
-    def hold_upload_row():
+    def hold_upload_row(locked, release):
         with agency_context(agency):
             list(Upload.objects.select_for_update().filter(agency=agency, pk=upload.pk))
             locked.set()
             release.wait(20)
 
-    outcomes: list[object] = []
-
     def send():
-        def work():
-            with agency_context(agency):
-                return services.upload_chunk(upload=upload, index=0, data=chunk).received
+        with agency_context(agency):
+            return services.upload_chunk(upload=upload, index=0, data=chunk).received
 
-        try:
-            outcomes.append(run_in_committed_thread(work))
-        except BaseException as exc:  # noqa: BLE001 (inspected below)
-            outcomes.append(exc)
-
-    holder = threading.Thread(target=run_in_committed_thread, args=(hold_upload_row,))
-    holder.start()
-    assert locked.wait(20)
-    racers = [threading.Thread(target=send) for _ in range(2)]
-    for racer in racers:
-        racer.start()
-    _wait_for_lock_waiters(2)
-    release.set()
-    for thread in [holder, *racers]:
-        thread.join(60)
+    outcomes = race_behind_a_lock(hold_upload_row, [send, send])
 
     assert outcomes == [len(chunk), len(chunk)]  # both answered, neither counted it twice
 
