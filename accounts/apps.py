@@ -8,6 +8,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from accounts import checks, db_roles, signals  # noqa: F401  (registers checks and hooks)
+        # checks and hooks register themselves; tasks register under their names (accounts.jobs)
+        from accounts import checks, db_roles, signals, tasks  # noqa: F401
 
         post_migrate.connect(db_roles.grant_app_role, sender=self)

@@ -16,9 +16,8 @@ from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 
 import audit
-from accounts import audit_events, signin
+from accounts import audit_events, jobs, signin
 from accounts.models import SIGNIN_POLICY_FIELDS, Agency, Role, User
-from accounts.tasks import send_email
 
 # Enough for any real password (the validators allow 256); bounds the hashing work.
 _PASSWORD_INPUT_MAX = 1024
@@ -262,7 +261,7 @@ class PortalPasswordResetForm(PasswordResetForm):
             if html_email_template_name
             else None
         )
-        send_email.delay_on_commit(
+        jobs.send_email(
             agency_id=None,
             subject=subject,
             body=body,

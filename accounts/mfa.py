@@ -43,7 +43,7 @@ from accounts.models import (
     User,
     seal_plaintext_totp_key,
 )
-from config import keyring
+from vault import keyring
 
 SESSION_MFA_METHOD = "_mfa_method"
 SESSION_MFA_AT = "_mfa_at"

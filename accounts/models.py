@@ -17,7 +17,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from config.keyring import SealError, open_sealed, seal
+from vault.keyring import SealError, open_sealed, seal
 
 
 def validate_time_zone(value: str) -> None:
@@ -227,7 +227,7 @@ class IdentityProvider(TenantOwned):
 
     ``settings`` holds the non-secret configuration (shape per kind in accounts/sso/config.py);
     the client secret or bind password is sealed with the master keyring, bound to
-    ``public_id`` (config/keyring.py), and never shown again once saved.
+    ``public_id`` (vault/keyring.py), and never shown again once saved.
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -391,7 +391,7 @@ def totp_secret_aad(device_id: int, user_id: int) -> str:
 
 class TOTPSecret(models.Model):
     """The secret of one authenticator app (a django-otp TOTPDevice), sealed with the master
-    keyring (config/keyring.py) and bound to the device and its owner. Devices belong to a
+    keyring (vault/keyring.py) and bound to the device and its owner. Devices belong to a
     person, not an agency: like RecoveryCode, no agency column and no row-level security.
     ``manage.py reseal_secrets`` re-seals these rows after a master-key rotation."""
 

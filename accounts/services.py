@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 import audit
-from accounts import audit_events, mfa, policy, sessions
+from accounts import audit_events, jobs, mfa, policy, sessions
 from accounts.models import (
     SIGNIN_POLICY_FIELDS,
     Agency,
@@ -34,7 +34,6 @@ from accounts.models import (
     Role,
     User,
 )
-from accounts.tasks import send_email
 from accounts.tenancy import agency_origin, lock_tenant_row
 
 
@@ -65,9 +64,7 @@ def _mail(*, agency: Agency | None, to: str, template: str, context: dict) -> No
         render_to_string(f"accounts/email/{template}_subject.txt", context).splitlines()
     )
     body = render_to_string(f"accounts/email/{template}.txt", context)
-    send_email.delay_on_commit(
-        agency_id=agency.pk if agency else None, subject=subject, body=body, to=[to]
-    )
+    jobs.send_email(agency_id=agency.pk if agency else None, subject=subject, body=body, to=[to])
 
 
 def _role_label(role: str) -> str:

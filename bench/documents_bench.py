@@ -5,7 +5,7 @@ Measures, in one run:
 - the baseline: ``openssl speed -evp aes-256-gcm`` on 64 KiB blocks, one core (Python's
   ``cryptography`` AESGCM on 64 KiB blocks instead when there is no openssl command), and
   that library's own AES-GCM, which is what the portal actually calls;
-- the crypto layer alone (``documents.crypto.encrypt`` / ``decrypt`` in memory, the same
+- the crypto layer alone (``vault.crypto.encrypt`` / ``decrypt`` in memory, the same
   random 1 MiB chunk repeated) at 16, 64, 256 and 1024 KiB segments;
 - end to end on local storage (a temporary folder under .local, the portal's own disk):
   ``services.version_create`` fed by a generator (never the whole file in memory), then
@@ -252,10 +252,10 @@ def python_aesgcm(seconds: float = 1.0, block: int = 64 * KIB) -> float:
 def crypto_alone(
     chunk: bytes, segments: Iterable[int], enc_total: int, dec_total: int, rounds: int
 ) -> dict[int, tuple[float, float]]:
-    """{segment size: (median encrypt s, median decrypt s)} of documents.crypto in memory.
+    """{segment size: (median encrypt s, median decrypt s)} of vault.crypto in memory.
     The segment sizes take turns round after round, so a busy machine skews them alike; one
     ciphertext of ``dec_total`` bytes is in memory at a time."""
-    from documents import crypto
+    from vault import crypto
 
     key = crypto.new_data_key()
     aad = crypto.associated_data(agency_id=1, document_id=str(uuid.uuid4()), version=1)
@@ -327,7 +327,8 @@ def main() -> None:
                 KEYSTORE_S3_BUCKET="",
                 DOCUMENTS_KMS_KEY_ID="",
             ):
-                from documents import keys, storage
+                from documents import keys
+                from vault import storage
 
                 storage.reset_cache()
                 keys.forget_cached_keys()
@@ -351,10 +352,11 @@ def run(args, sizes: list[int], workdir: Path) -> None:
 
     from accounts.models import Agency
     from accounts.tenancy import agency_context
-    from documents import crypto, services
+    from documents import services
     from documents.models import Document, DocumentStatus, VersionKind
-    from documents.storage import LocalBlobStore, documents_store
     from requests_portal import services as request_services
+    from vault import crypto
+    from vault.storage import LocalBlobStore, documents_store
 
     chunk = os.urandom(CHUNK)
     try:
@@ -397,7 +399,7 @@ def run(args, sizes: list[int], workdir: Path) -> None:
     enc_total, dec_total, rounds = 128 * MIB, 64 * MIB, 5
     segments = (crypto.SEGMENT_SIZE,) if args.no_segments else SEGMENT_SIZES
     print(
-        f"Crypto layer alone (documents.crypto in memory; encrypt {label(enc_total)}, decrypt "
+        f"Crypto layer alone (vault.crypto in memory; encrypt {label(enc_total)}, decrypt "
         f"{label(dec_total)}, median of {rounds} interleaved rounds; x baseline, x library):"
     )
     crypto_rates: dict[int, tuple[float, float]] = {}

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
     "allauth.socialaccount.providers.saml",
+    "vault",
     "audit",
     "requests_portal",
     "documents",
@@ -377,12 +378,12 @@ if not all(
 
 # --- Secrets at rest ------------------------------------------------------------------------
 # Master keys that seal SSO client secrets, LDAP bind passwords and two-factor secrets
-# (config/keyring.py).
+# (vault/keyring.py).
 _master_keys = env_str("PORTAL_MASTER_KEYS")
 if _master_keys is None and not IS_PRODUCTION:
     _master_key_path = BASE_DIR / ".local" / "master_key"
     if not _master_key_path.exists():
-        from config.keyring import new_master_key
+        from vault.keyring import new_master_key
 
         _master_key_path.parent.mkdir(parents=True, exist_ok=True)
         _master_key_path.write_text(new_master_key())
@@ -391,7 +392,7 @@ if _master_keys is None and not IS_PRODUCTION:
 if _master_keys is None:
     PORTAL_MASTER_KEYS: list[bytes] = []
 else:
-    from config.keyring import parse_master_keys
+    from vault.keyring import parse_master_keys
 
     PORTAL_MASTER_KEYS = parse_master_keys(_master_keys)
 

@@ -6,4 +6,5 @@ class DocumentsConfig(AppConfig):
     verbose_name = "Documents"
 
     def ready(self) -> None:
-        from documents import audit_events  # noqa: F401  (registers the event types)
+        # event types and tasks (by name, for documents.jobs) register themselves
+        from documents import audit_events, tasks  # noqa: F401

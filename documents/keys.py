@@ -4,7 +4,7 @@
       + escrow key per agency key version (key store)    inner layer; deleted to shred
         -> agency key-encryption key (AgencyKey.wrapped)
           -> per-version data key (DocumentVersion.wrapped_key)
-            -> content (documents.crypto streaming AEAD)
+            -> content (vault.crypto streaming AEAD)
 
 - Rotating the master key re-seals the outer layer of every agency key (``reseal``);
   rotating an agency key makes a new version and re-wraps every data key (``rotate``).
@@ -24,10 +24,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from config import keyring
-from documents import crypto
 from documents.models import AgencyKey, DocumentVersion, Upload
-from documents.storage import BlobMissing, key_store
+from vault import crypto, keyring
+from vault.storage import BlobMissing, key_store
 
 
 class KeyUnavailable(Exception):

@@ -2,7 +2,7 @@
 progress, scan findings, redactions and download grants.
 
 Every table here is tenant-owned (FORCEd row-level security, agency first in its indexes).
-Content never touches the database: only ciphertext in storage (documents.storage), with
+Content never touches the database: only ciphertext in storage (vault.storage), with
 each version's data key wrapped by the agency's key (documents.keys).
 """
 

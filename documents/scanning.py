@@ -33,7 +33,7 @@ from django.utils import timezone
 
 import audit
 from accounts.tenancy import lock_tenant_row
-from documents import audit_events, crypto, extract, keys, malware, pii, services, types
+from documents import audit_events, extract, keys, malware, pii, services, types
 from documents.models import (
     Document,
     DocumentStatus,
@@ -42,7 +42,8 @@ from documents.models import (
     FindingKind,
     VersionKind,
 )
-from documents.storage import BlobMissing, StorageError
+from vault import crypto
+from vault.storage import BlobMissing, StorageError
 
 log = logging.getLogger(__name__)
 

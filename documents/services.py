@@ -24,7 +24,7 @@ from django.utils import timezone
 import audit
 from accounts.models import User
 from accounts.tenancy import lock_tenant_row
-from documents import access, audit_events, crypto, keys, types
+from documents import access, audit_events, keys, types
 from documents.models import (
     Document,
     DocumentStatus,
@@ -37,9 +37,10 @@ from documents.models import (
     UploadStatus,
     VersionKind,
 )
-from documents.storage import documents_store
 from requests_portal import access as request_access
 from requests_portal.models import RecordsRequest
+from vault import crypto
+from vault.storage import documents_store
 
 
 class DocumentError(Exception):

@@ -3,7 +3,7 @@
 Django's own handlers keep an upload in memory and then spool it to a temporary file in
 plaintext. ``EncryptingUploadHandler`` (installed only by the upload views, before the body
 is read) seals each file with a random key that lives only as long as the request
-(``documents.crypto.Encryptor``) into a ``SpooledTemporaryFile``: whatever rolls over to disk
+(``vault.crypto.Encryptor``) into a ``SpooledTemporaryFile``: whatever rolls over to disk
 is ciphertext. The file it hands to the view decrypts as it is read (``chunks()``), so the
 view passes it on to ``services.upload_whole`` like any uploaded file.
 
@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 
-from documents import crypto
+from vault import crypto
 
 READ_SIZE = 1024 * 1024
 

@@ -35,7 +35,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import policy, ratelimits
 from accounts.decorators import agency_permission
 from documents import access, services, types
-from documents.storage import StorageError
 from documents.upload_forms import StartUploadForm, UploadFilesForm
 from documents.upload_handlers import (
     MAX_FILES,
@@ -47,6 +46,7 @@ from documents.upload_handlers import (
 from requests_portal import access as request_access
 from requests_portal.access import Viewer
 from requests_portal.models import RecordsRequest
+from vault.storage import StorageError
 
 MB = 1024 * 1024
 RESULTS_KEY = "document_upload_results"

@@ -21,11 +21,12 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 import audit
 from accounts import policy
 from accounts.decorators import agency_permission
-from documents import access, audit_events, crypto, keys, services
+from documents import access, audit_events, keys, services
 from documents.forms import BulkReleaseForm, ReleaseForm, ResolveFindingForm
 from documents.models import DocumentStatus, DownloadGrant, ReleaseLevel
 from requests_portal import access as request_access
 from requests_portal.access import Viewer
+from vault import crypto
 
 logger = logging.getLogger(__name__)
 # Staff may fetch files the scan passed, or could not read (to see what is wrong with them);

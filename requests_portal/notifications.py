@@ -9,8 +9,8 @@ from __future__ import annotations
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from accounts import jobs
 from accounts.models import Agency, Membership, Role, User
-from accounts.tasks import send_email
 from accounts.tenancy import agency_origin
 from requests_portal import access, deadlines
 from requests_portal.models import (
@@ -61,7 +61,7 @@ def _send(agency: Agency, users: list[User], template: str, context: dict) -> No
     body = render_to_string(f"requests_portal/email/staff_{template}.txt", context)
     html = render_to_string(f"requests_portal/email/staff_{template}.html", context)
     for user in users:
-        send_email.delay_on_commit(
+        jobs.send_email(
             agency_id=agency.pk, subject=subject, body=body, to=[user.email], html_body=html
         )
 

@@ -19,8 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 import audit
+from accounts import jobs
 from accounts.models import Agency, User
-from accounts.tasks import send_email
 from accounts.tenancy import agency_origin
 from requests_portal import audit_events, deadlines, notifications
 from requests_portal.models import (
@@ -323,7 +323,7 @@ def _email_requester(records_request: RecordsRequest, template: str, *, http=Non
     subject = render_to_string(f"requests_portal/email/{template}_subject.txt", context)
     body = render_to_string(f"requests_portal/email/{template}.txt", context)
     html = render_to_string(f"requests_portal/email/{template}.html", context)
-    send_email.delay_on_commit(
+    jobs.send_email(
         agency_id=records_request.agency_id,
         subject=" ".join(subject.split()),
         body=body,

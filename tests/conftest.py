@@ -35,7 +35,8 @@ def _fresh_cache():
 @pytest.fixture(autouse=True)
 def _documents_in_temporary_folders(settings, tmp_path_factory):
     """Document ciphertext and escrow keys of tests never land in the developer's .local."""
-    from documents import keys, storage
+    from documents import keys
+    from vault import storage
 
     root = tmp_path_factory.mktemp("documents")
     settings.DOCUMENTS_LOCAL_ROOT = root / "blobs"

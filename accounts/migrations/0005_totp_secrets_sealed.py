@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import migrations, models
 
 from accounts.models import SEALED_TOTP_KEY, totp_secret_aad
-from config import keyring
+from vault import keyring
 
 
 def seal_totp_keys(apps, schema_editor):

@@ -22,7 +22,7 @@ from allauth.socialaccount.models import SocialApp
 from django.urls import reverse
 
 from accounts.models import IdentityProvider, ProviderKind, Role
-from config.keyring import SealError, open_sealed, seal
+from vault.keyring import SealError, open_sealed, seal
 
 OIDC_KINDS = {ProviderKind.GOOGLE, ProviderKind.MICROSOFT, ProviderKind.OIDC}
 GOOGLE_ISSUER = "https://accounts.google.com"

@@ -34,7 +34,6 @@ from accounts.models import (
     TOTPSecretUnavailable,
 )
 from accounts.tenancy import agency_context
-from config import keyring
 from tests.accounts.identity_helpers import (
     add_authenticator,
     events,
@@ -44,6 +43,7 @@ from tests.accounts.identity_helpers import (
 from tests.accounts.test_mfa import code_for, sign_in, text
 from tests.db_helpers import race_behind_a_lock, run_in_committed_thread
 from tests.factories import UserFactory
+from vault import keyring
 
 pytestmark = pytest.mark.django_db
 

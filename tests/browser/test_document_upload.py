@@ -22,10 +22,11 @@ from django.urls import reverse
 
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
-from documents import services, storage
+from documents import services
 from documents.models import Document, DocumentVersion, Upload, UploadChunk, UploadStatus
 from requests_portal import services as request_services
 from tests.documents.helpers import pdf_with_text
+from vault import storage
 
 KIB = 1024
 # Four 64 KiB segments (a chunk must be a whole number of them): a file of about a MiB

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from documents import keys, storage
+from documents import keys
 from tests.documents.s3_server import S3Gateway, start_s3_gateway
 from tests.idp._process import ServerStartError, ServiceUnavailable
 from tests.idp.fixtures import service_unavailable
+from vault import storage
 
 
 def _forget_stores() -> None:

@@ -15,11 +15,11 @@ from django.core.management import CommandError, call_command
 from accounts.models import Agency
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
-from config import keyring
-from documents import crypto, keys, services, storage
+from documents import keys, services
 from documents.models import AgencyKey, Document, DocumentVersion, Upload, VersionKind
 from requests_portal import services as request_services
 from tests.db_helpers import run_in_committed_thread
+from vault import crypto, keyring, storage
 
 MARKER = b"Personnel file: SSN 123-45-6789\n"
 

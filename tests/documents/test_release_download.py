@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
-from documents import crypto, keys, services
+from documents import keys, services
 from documents.models import (
     DocumentStatus,
     DownloadGrant,
@@ -20,10 +20,11 @@ from documents.models import (
     ReleaseLevel,
     VersionKind,
 )
-from documents.storage import documents_store
 from requests_portal import services as request_services
 from requests_portal.models import Visibility
 from tests.documents.helpers import pdf_with_text, stored_document
+from vault import crypto
+from vault.storage import documents_store
 
 pytestmark = pytest.mark.django_db
 

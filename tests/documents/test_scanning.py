@@ -26,7 +26,6 @@ from accounts.tenancy import agency_context
 from audit.models import AuditEvent
 from documents import extract, keys, malware, pii, scanning, services, tasks, types
 from documents.models import Document, DocumentStatus, Finding, VersionKind
-from documents.storage import documents_store
 from tests.documents import samples
 from tests.documents.clamd_server import (
     EICAR_SIGNATURE,
@@ -38,6 +37,7 @@ from tests.documents.clamd_server import (
     start_clamd,
 )
 from tests.idp.fixtures import service_unavailable
+from vault.storage import documents_store
 
 # --- Personal-data detectors ---------------------------------------------------------------
 

@@ -17,13 +17,14 @@ from django.db import transaction
 
 from accounts.models import Role
 from accounts.tenancy import agency_context
-from documents import crypto, services, storage
+from documents import services
 from documents.models import Document, DocumentVersion, Upload, UploadChunk, VersionKind
-from documents.storage import BlobMissing, StorageError
 from requests_portal import services as request_services
 from tests.db_helpers import race_behind_a_lock, run_in_committed_thread
 from tests.factories import AgencyFactory, MembershipFactory, UserFactory
 from tests.idp._process import free_port
+from vault import crypto, storage
+from vault.storage import BlobMissing, StorageError
 
 MiB = 1024 * 1024
 S3_MIN_PART = 5 * MiB  # the gateway refuses smaller parts (EntityTooSmall), except the last

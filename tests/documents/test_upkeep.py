@@ -11,9 +11,9 @@ from django.utils import timezone
 from accounts.tenancy import agency_context
 from documents import services, tasks
 from documents.models import Document, DocumentStatus, Upload, UploadStatus
-from documents.storage import documents_store
 from requests_portal import services as request_services
 from tests.documents.helpers import pdf_with_text, stored_document
+from vault.storage import documents_store
 
 pytestmark = pytest.mark.django_db
 

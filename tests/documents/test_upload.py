@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
-from documents import services, storage, tasks, types, upload_handlers
+from documents import services, tasks, types, upload_handlers
 from documents.models import (
     Document,
     DocumentSettings,
@@ -31,6 +31,7 @@ from documents.models import (
 from requests_portal import services as request_services
 from requests_portal.models import Department, RecordsRequest
 from requests_portal.tracking import tracking_token
+from vault import storage
 
 pytestmark = pytest.mark.urls("tests.documents.upload_test_urls")
 

@@ -17,7 +17,7 @@ from accounts.models import (
 )
 from accounts.sso import config as sso_config
 from accounts.tenancy import agency_context
-from config.keyring import SealError, open_sealed, seal, sealed_with_current_key
+from vault.keyring import SealError, open_sealed, seal, sealed_with_current_key
 
 
 class Command(BaseCommand):

@@ -14,7 +14,7 @@ from accounts.models import Agency
 from accounts.tenancy import agency_context
 from documents import audit_events, keys
 from documents.models import AgencyKey
-from documents.storage import StorageError
+from vault.storage import StorageError
 
 
 class Command(BaseCommand):

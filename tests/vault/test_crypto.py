@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from documents import crypto
+from vault import crypto
 
 SEG = 1024  # small segments keep the tests fast; the format is the same
 AAD = crypto.associated_data(agency_id=7, document_id="doc-1", version=1)

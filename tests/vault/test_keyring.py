@@ -6,7 +6,7 @@ import os
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config import keyring
+from vault import keyring
 
 
 def _key() -> bytes:

@@ -1,0 +1,45 @@
+"""How a service asks for background work: by the task's registered name, sent once the
+caller's transaction commits.
+
+Services never import a ``tasks`` module: tasks are thin wrappers that import services, so the
+other direction would be an import cycle (hidden or not). Each app's ``AppConfig.ready()``
+imports its tasks once at start-up, which registers them with Celery under
+``<app>.tasks.<function>``; a misspelt name raises ``KeyError`` at once, inside the caller's
+transaction, so nothing half-done commits.
+
+Apps keep their own small ``jobs`` module of named functions (``documents.jobs.scan(...)``)
+built on :func:`enqueue`; this one holds the email every app sends.
+"""
+
+from __future__ import annotations
+
+from celery import current_app
+from django.db import transaction
+
+
+def enqueue(task_name: str, *, countdown: float | None = None, **kwargs: object) -> None:
+    """Send the task ``task_name`` with keyword arguments ``kwargs`` (JSON values only) when
+    the current transaction commits; with ``countdown``, that many seconds later."""
+    task = current_app.tasks[task_name]
+    transaction.on_commit(lambda: task.apply_async(kwargs=kwargs, countdown=countdown))
+
+
+def send_email(
+    *,
+    agency_id: int | None,
+    subject: str,
+    body: str,
+    to: list[str],
+    from_email: str | None = None,
+    html_body: str | None = None,
+) -> None:
+    """One rendered email, sent by the worker after commit (``accounts.tasks.send_email``)."""
+    enqueue(
+        "accounts.tasks.send_email",
+        agency_id=agency_id,
+        subject=subject,
+        body=body,
+        to=to,
+        from_email=from_email,
+        html_body=html_body,
+    )
