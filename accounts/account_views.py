@@ -82,7 +82,7 @@ def password_change(request):
     if request.method == "POST" and "old_password" in form.errors:
         audit.record(
             audit_events.REAUTH_FAILED.code,
-            request=request,
+            http_request=request,
             details={"method": "password change"},
         )
     if valid:
@@ -109,7 +109,7 @@ def session_end(request, session_id: int):
         sessions.end(row, reason="ended by its owner")
         audit.record(
             audit_events.SESSION_ENDED.code,
-            request=request,
+            http_request=request,
             details={"email": request.user.email, "session": row.pk},
         )
     if row.session_key == request.session.session_key:
@@ -131,7 +131,7 @@ def sessions_end_others(request):
         )
         audit.record(
             audit_events.SESSIONS_ENDED.code,
-            request=request,
+            http_request=request,
             details={"email": request.user.email, "count": ended},
         )
     messages.success(request, f"Signed out {ended} other session(s).")
@@ -262,10 +262,12 @@ def reauthenticate(request):
         if ok:
             signin.mark_reauthenticated(request)
             audit.record(
-                audit_events.REAUTHENTICATED.code, request=request, details={"method": method}
+                audit_events.REAUTHENTICATED.code, http_request=request, details={"method": method}
             )
             return HttpResponseRedirect(next_url)
-        audit.record(audit_events.REAUTH_FAILED.code, request=request, details={"method": method})
+        audit.record(
+            audit_events.REAUTH_FAILED.code, http_request=request, details={"method": method}
+        )
         if not form.errors:
             form.add_error(None, "That didn't match. Try again.")
     linked = [i.provider for i in access.linked_identities(user, agency)]
@@ -345,7 +347,9 @@ def signup_confirm(request, token: str):
 
 
 def _refused_invitation(request, reason: str):
-    audit.record(audit_events.INVITATION_REFUSED.code, request=request, details={"reason": reason})
+    audit.record(
+        audit_events.INVITATION_REFUSED.code, http_request=request, details={"reason": reason}
+    )
     return render(request, "accounts/invitation_invalid.html", status=400)
 
 

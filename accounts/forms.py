@@ -78,7 +78,7 @@ class LoginForm(AuthenticationForm):
             if refusal:
                 audit.record(
                     audit_events.LOGIN_REFUSED.code,
-                    request=self.request,
+                    http_request=self.request,
                     details={"email": user.email, "reason": "password sign-in turned off"},
                 )
                 raise ValidationError(

@@ -205,7 +205,7 @@ def verify_totp(device: TOTPDevice, code: str, *, request=None) -> bool:
     except TOTPSecretUnavailable as error:
         audit.record(
             audit_events.MFA_SECRET_UNREADABLE.code,
-            request=request,
+            http_request=request,
             actor=device.user_id,
             details={"device": device.pk, "reason": str(error)},
         )

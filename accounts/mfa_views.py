@@ -38,7 +38,7 @@ def _check_code(request, user, code: str) -> str | None:
     elif device is not None and mfa.throttle_wait_seconds(device):
         audit.record(
             audit_events.MFA_FAILED.code,
-            request=request,
+            http_request=request,
             actor=user,
             details={"method": "totp", "throttled": True},
         )
@@ -48,14 +48,14 @@ def _check_code(request, user, code: str) -> str | None:
     if method is None:
         audit.record(
             audit_events.MFA_FAILED.code,
-            request=request,
+            http_request=request,
             actor=user,
             details={"method": "totp or recovery code"},
         )
         return None
     audit.record(
         audit_events.MFA_VERIFIED.code,
-        request=request,
+        http_request=request,
         actor=user,
         details={"method": method, "recovery_codes_left": mfa.recovery_codes_left(user)},
     )
@@ -153,7 +153,7 @@ def setup(request):
             if device is not None:
                 codes = mfa.replace_recovery_codes(request.user)
                 signin.passed_second_factor(request, "totp")
-                audit.record(audit_events.MFA_ENROLLED.code, request=request)
+                audit.record(audit_events.MFA_ENROLLED.code, http_request=request)
         if device is not None:
             # Shown in this response only: not stored, not redirected to, not cached.
             return render(
@@ -162,7 +162,7 @@ def setup(request):
                 {"codes": codes, "next": next_url, "first_time": True},
             )
         audit.record(
-            audit_events.MFA_FAILED.code, request=request, details={"method": "totp setup"}
+            audit_events.MFA_FAILED.code, http_request=request, details={"method": "totp setup"}
         )
         form.add_error("code", WRONG_CODE)
     return render(
@@ -192,7 +192,7 @@ def recovery_codes(request):
     if request.method == "POST":
         with transaction.atomic():
             codes = mfa.replace_recovery_codes(request.user)
-            audit.record(audit_events.MFA_RECOVERY_CODES_CREATED.code, request=request)
+            audit.record(audit_events.MFA_RECOVERY_CODES_CREATED.code, http_request=request)
         return render(request, "accounts/mfa_recovery_codes.html", {"codes": codes})
     return render(
         request,
@@ -219,7 +219,7 @@ def disable(request):
             )
             audit.record(
                 audit_events.MFA_DISABLED.code,
-                request=request,
+                http_request=request,
                 details={"other_sessions_ended": ended},
             )
         messages.success(request, "Two-factor sign-in is off.")

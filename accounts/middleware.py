@@ -77,7 +77,7 @@ class AuditAccessMiddleware:
             match = getattr(request, "resolver_match", None)
             audit.record(
                 audit_events.PAGE_VIEWED.code,
-                request=request,
+                http_request=request,
                 details={
                     "view": match.view_name if match else "",
                     "method": request.method,
@@ -110,7 +110,7 @@ class SessionSecurityMiddleware:
                 key = request.session.session_key
                 audit.record(
                     audit_events.SESSION_EXPIRED.code,
-                    request=request,
+                    http_request=request,
                     actor=user,
                     details={"reason": "idle timeout" if reason == "idle" else "time limit"},
                 )

@@ -119,7 +119,7 @@ def invitation_create(
         )
         audit.record(
             audit_events.USER_INVITED.code,
-            request=request,
+            http_request=request,
             agency=agency,
             actor=actor,
             target=invitation,
@@ -155,7 +155,7 @@ def invitation_resend(*, invitation: Invitation, actor: User, request=None) -> I
         invitation.save(update_fields=["token_digest", "expires_at", "revoked_at"])
         audit.record(
             audit_events.INVITATION_RESENT.code,
-            request=request,
+            http_request=request,
             agency=invitation.agency,
             actor=actor,
             target=invitation,
@@ -185,7 +185,7 @@ def invitation_revoke(*, invitation: Invitation, actor: User, request=None) -> N
         if updated:
             audit.record(
                 audit_events.INVITATION_REVOKED.code,
-                request=request,
+                http_request=request,
                 agency=invitation.agency,
                 actor=actor,
                 target=invitation,
@@ -229,7 +229,7 @@ def invitation_accept(*, invitation: Invitation, user: User, request=None) -> Me
     policy.forget_membership(user)
     audit.record(
         audit_events.INVITATION_ACCEPTED.code,
-        request=request,
+        http_request=request,
         agency=agency,
         actor=user,
         target=membership,
@@ -280,7 +280,7 @@ def membership_change_role(
         policy.forget_membership(membership.user)
         audit.record(
             audit_events.ROLE_CHANGED.code,
-            request=request,
+            http_request=request,
             agency=agency,
             actor=actor,
             target=membership,
@@ -311,7 +311,7 @@ def membership_deactivate(*, membership: Membership, actor: User, request=None) 
         ended = sessions.end_all(membership.user, reason="deactivated")
         audit.record(
             audit_events.USER_DEACTIVATED.code,
-            request=request,
+            http_request=request,
             agency=agency,
             actor=actor,
             target=membership,
@@ -331,7 +331,7 @@ def membership_reactivate(*, membership: Membership, actor: User, request=None) 
             policy.forget_membership(membership.user)
             audit.record(
                 audit_events.USER_REACTIVATED.code,
-                request=request,
+                http_request=request,
                 agency=membership.agency,
                 actor=actor,
                 target=membership,
@@ -344,7 +344,7 @@ def member_sessions_end(*, membership: Membership, actor: User, request=None) ->
         ended = sessions.end_all(membership.user, reason="ended by an admin")
         audit.record(
             audit_events.SESSIONS_ENDED.code,
-            request=request,
+            http_request=request,
             agency=membership.agency,
             actor=actor,
             target=membership,
@@ -386,7 +386,7 @@ def member_mfa_reset(*, membership: Membership, actor: User, request=None) -> No
         sessions.end_all(membership.user, reason="two-factor reset")
         audit.record(
             audit_events.MFA_RESET.code,
-            request=request,
+            http_request=request,
             agency=membership.agency,
             actor=actor,
             target=membership,
@@ -408,7 +408,7 @@ def member_unlock(*, membership: Membership, actor: User, request=None) -> int:
         cleared = lockout.unlock(membership.user.email)
         audit.record(
             audit_events.UNLOCKED.code,
-            request=request,
+            http_request=request,
             agency=membership.agency,
             actor=actor,
             target=membership,
@@ -448,7 +448,7 @@ def signin_policy_update(*, agency: Agency, actor: User, values: dict, request=N
             agency.save(update_fields=list(changed))
             audit.record(
                 audit_events.SIGNIN_POLICY_CHANGED.code,
-                request=request,
+                http_request=request,
                 agency=agency,
                 actor=actor,
                 details={"changes": changed},
@@ -474,14 +474,14 @@ def password_changed(*, user: User, request, reset: bool = False) -> int:
     if reset:
         audit.record(
             audit_events.PASSWORD_RESET_COMPLETED.code,
-            request=request,
+            http_request=request,
             actor=user,
             details={"sessions_ended": ended},
         )
         return ended
     audit.record(
         audit_events.PASSWORD_CHANGED.code,
-        request=request,
+        http_request=request,
         actor=user,
         details={"other_sessions_ended": ended},
     )
@@ -492,7 +492,7 @@ def name_change(*, user: User, full_name: str, request) -> None:
     with transaction.atomic():
         user.full_name = full_name
         user.save(update_fields=["full_name"])
-        audit.record(audit_events.NAME_CHANGED.code, request=request, actor=user)
+        audit.record(audit_events.NAME_CHANGED.code, http_request=request, actor=user)
 
 
 def email_change_request(*, user: User, new_email: str, request) -> None:
@@ -503,7 +503,7 @@ def email_change_request(*, user: User, new_email: str, request) -> None:
         EmailChange.objects.filter(user=user, used_at__isnull=True).delete()
         audit.record(
             audit_events.EMAIL_CHANGE_REQUESTED.code,
-            request=request,
+            http_request=request,
             actor=user,
             details={"new_email": new_email},
         )
@@ -551,7 +551,7 @@ def email_change_confirm(*, user: User, token: str, request) -> bool:
         change.save(update_fields=["used_at"])
         audit.record(
             audit_events.EMAIL_CHANGED.code,
-            request=request,
+            http_request=request,
             actor=user,
             details={"old_email": old_email, "new_email": user.email},
         )
@@ -574,7 +574,9 @@ def signup_request(*, email: str, full_name: str, password: str, request) -> Non
     # Hashed whether or not the address is taken, so both answers take as long.
     password_hash = make_password(password)
     with transaction.atomic():
-        audit.record(audit_events.SIGNUP_REQUESTED.code, request=request, details={"email": email})
+        audit.record(
+            audit_events.SIGNUP_REQUESTED.code, http_request=request, details={"email": email}
+        )
         if User.objects.filter(email__iexact=email).exists():
             _mail(
                 agency=getattr(request, "agency", None),
@@ -611,7 +613,7 @@ def signup_confirm(*, token: str, request) -> User | None:
         if pending is None:
             audit.record(
                 audit_events.SIGNUP_REFUSED.code,
-                request=request,
+                http_request=request,
                 details={"reason": "unknown or expired link"},
             )
             return None
@@ -624,7 +626,7 @@ def signup_confirm(*, token: str, request) -> User | None:
         except IntegrityError:
             # Someone created an account for this address in the meantime.
             return None
-        audit.record(audit_events.SIGNUP_COMPLETED.code, request=request, actor=user)
+        audit.record(audit_events.SIGNUP_COMPLETED.code, http_request=request, actor=user)
     return user
 
 
@@ -636,7 +638,7 @@ def user_create_for_invitation(*, email: str, full_name: str, password: str, req
     """A new account from an invitation link (the link proved the address). The password
     was checked by every validator in the form."""
     user = User.objects.create_user(email, password, full_name=full_name)
-    audit.record(audit_events.SIGNUP_COMPLETED.code, request=request, actor=user)
+    audit.record(audit_events.SIGNUP_COMPLETED.code, http_request=request, actor=user)
     return user
 
 
@@ -685,7 +687,7 @@ def provider_save(
         provider.save()
         audit.record(
             (audit_events.PROVIDER_CREATED if created else audit_events.PROVIDER_UPDATED).code,
-            request=request,
+            http_request=request,
             agency=agency,
             actor=actor,
             target=provider,
@@ -754,7 +756,7 @@ def provider_delete(*, provider, actor: User, request=None) -> None:
             _refuse_losing_last_option(provider.agency, provider)
         audit.record(
             audit_events.PROVIDER_DELETED.code,
-            request=request,
+            http_request=request,
             agency=provider.agency,
             actor=actor,
             target=provider,
@@ -770,7 +772,7 @@ def provider_tested(
     password was tried (never the password) and whether each step passed."""
     audit.record(
         audit_events.PROVIDER_TESTED.code,
-        request=request,
+        http_request=request,
         agency=provider.agency,
         actor=actor,
         target=provider,
@@ -788,7 +790,7 @@ def identity_unlink(*, identity, actor: User, request=None) -> None:
     with transaction.atomic():
         audit.record(
             audit_events.SSO_UNLINKED.code,
-            request=request,
+            http_request=request,
             agency=identity.agency,
             actor=actor,
             target=identity,

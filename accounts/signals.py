@@ -22,7 +22,7 @@ def record_login(sender, request, user, **kwargs):
         method = getattr(request, "signin_method", "") or "password"
         audit.record(
             audit_events.LOGIN_SUCCEEDED.code,
-            request=request,
+            http_request=request,
             actor=user,
             details={"method": method},
         )
@@ -35,7 +35,7 @@ def record_login_failure(sender, credentials, request=None, **kwargs):
         details = {"email": email}
         if getattr(request, "axes_locked_out", False):
             details["locked_out"] = True
-        audit.record(audit_events.LOGIN_FAILED.code, request=request, details=details)
+        audit.record(audit_events.LOGIN_FAILED.code, http_request=request, details=details)
 
 
 @receiver(user_locked_out, dispatch_uid="audit_lockout")
@@ -43,7 +43,7 @@ def record_lockout(sender, request, username, ip_address, **kwargs):
     if _served(request):
         audit.record(
             audit_events.LOCKED_OUT.code,
-            request=request,
+            http_request=request,
             details={"email": normalise_username(username)},
         )
 
@@ -53,4 +53,4 @@ def record_logout(sender, request, user, **kwargs):
     if _served(request) and user is not None:
         sessions.mark_ended(request.session.session_key, reason="signed out")
         if not getattr(request, "session_expiring", False):
-            audit.record(audit_events.LOGGED_OUT.code, request=request, actor=user)
+            audit.record(audit_events.LOGGED_OUT.code, http_request=request, actor=user)

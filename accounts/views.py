@@ -138,7 +138,7 @@ class PasswordResetView(auth_views.PasswordResetView):
         # the base domain); the email itself leaves after the transaction commits.
         audit.record(
             audit_events.PASSWORD_RESET_REQUESTED.code,
-            request=self.request,
+            http_request=self.request,
             details={"email": form.cleaned_data["email"][:254]},
         )
         return super().form_valid(form)
@@ -160,7 +160,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         if not self.validlink and response.status_code == 200:
             audit.record(
                 audit_events.PASSWORD_RESET_REFUSED.code,
-                request=self.request,
+                http_request=self.request,
                 details={"reason": "expired, used or unknown link"},
             )
         return response

@@ -26,7 +26,7 @@ def client_ip(request) -> str | None:
 def record(
     action: str,
     *,
-    request=None,
+    http_request=None,
     agency: Any = None,
     actor: Any = None,
     target: Any = None,
@@ -35,11 +35,13 @@ def record(
 ):
     """Append an event to its agency's chain.
 
-    ``agency`` and ``actor`` default to the request's; ``target`` is a model instance (its
-    type and primary key are stored). Returns the saved AuditEvent.
+    ``agency`` and ``actor`` default to those of ``http_request`` (the HTTP request, when
+    there is one; its client address, user agent and request id are kept too). ``target`` is
+    a model instance (its type and primary key are stored). Returns the saved AuditEvent.
     """
     from audit.chain import append
 
+    request = http_request
     if agency is None and request is not None:
         agency = getattr(request, "agency", None)
     if actor is None and request is not None:

@@ -25,7 +25,7 @@ def settings_save(*, agency: Agency, actor: User, values: dict, request=None) ->
             row.save()
             audit.record(
                 audit_events.SETTINGS_CHANGED.code,
-                request=request,
+                http_request=request,
                 agency=agency,
                 actor=actor,
                 details={"changes": changes},
@@ -40,7 +40,7 @@ def reason_add(*, agency: Agency, actor: User, label: str, request=None) -> Reda
             reason = RedactionReason.objects.create(agency=agency, label=label)
             audit.record(
                 audit_events.SETTINGS_CHANGED.code,
-                request=request,
+                http_request=request,
                 agency=agency,
                 actor=actor,
                 details={"redaction_reason_added": label},
@@ -56,7 +56,7 @@ def reason_retire(*, reason: RedactionReason, actor: User, request=None) -> None
         reason.save(update_fields=["is_active"])
         audit.record(
             audit_events.SETTINGS_CHANGED.code,
-            request=request,
+            http_request=request,
             agency=reason.agency_id,
             actor=actor,
             details={"redaction_reason_retired": reason.label},

@@ -225,7 +225,7 @@ def preview_png(document: Document, page: int) -> bytes:
 def _record_added(document, actor, boxes: list[Redaction], how: str, request) -> None:
     audit.record(
         audit_events.REDACTION_ADDED.code,
-        request=request,
+        http_request=request,
         agency=document.agency_id,
         actor=actor,
         target=document,
@@ -354,7 +354,7 @@ def redaction_remove(*, redaction_row: Redaction, actor: User, request=None) -> 
         if deleted:
             audit.record(
                 audit_events.REDACTION_REMOVED.code,
-                request=request,
+                http_request=request,
                 agency=document.agency_id,
                 actor=actor,
                 target=document,
@@ -461,7 +461,7 @@ def redaction_finalise(*, document: Document, actor: User | None, request=None):
         )
         audit.record(
             audit_events.REDACTED.code,
-            request=request,
+            http_request=request,
             agency=document.agency_id,
             actor=actor,
             target=document,

@@ -175,7 +175,7 @@ def upload_limit(agency_id: int, *, by_requester: bool) -> int:
 def _refuse_upload(request, records_request, filename: str, reason: str, message: str):
     audit.record(
         audit_events.UPLOAD_REFUSED.code,
-        request=request,
+        http_request=request,
         agency=records_request.agency_id,
         target=records_request,
         details={"filename": filename[:255], "reason": reason},
@@ -299,7 +299,7 @@ def upload_chunk(*, upload: Upload, index: int, data: bytes, request=None) -> Up
                 documents_store().abort_parts(upload.storage_name, upload.storage_upload_id)
                 audit.record(
                     audit_events.UPLOAD_REFUSED.code,
-                    request=request,
+                    http_request=request,
                     agency=upload.agency_id,
                     target=upload.request,
                     details={"filename": upload.filename, "reason": "type not allowed"},
@@ -388,7 +388,7 @@ def upload_complete(*, upload: Upload, actor: User, request=None) -> Document:
                 upload.save(update_fields=["status"])
                 audit.record(
                     audit_events.UPLOADED.code,
-                    request=request,
+                    http_request=request,
                     agency=upload.agency_id,
                     actor=actor,
                     target=document,
@@ -518,7 +518,7 @@ def document_release(
             if unresolved or unchecked:
                 audit.record(
                     audit_events.RELEASE_OVERRIDE.code,
-                    request=request,
+                    http_request=request,
                     agency=document.agency_id,
                     actor=actor,
                     target=document,
@@ -540,7 +540,7 @@ def document_release(
             link_revoke_all(document=document)
         audit.record(
             audit_events.RELEASED.code,
-            request=request,
+            http_request=request,
             agency=document.agency_id,
             actor=actor,
             target=document,
@@ -571,7 +571,7 @@ def finding_resolve(*, finding: Finding, actor: User, resolution: str, request=N
         if updated:
             audit.record(
                 audit_events.FINDING_RESOLVED.code,
-                request=request,
+                http_request=request,
                 agency=finding.agency_id,
                 actor=actor,
                 target=finding.document,
@@ -626,7 +626,7 @@ def link_issue(
     token = signing.dumps({"g": grant.token_id, "a": version.agency_id}, salt=_SALT, compress=False)
     audit.record(
         audit_events.LINK_ISSUED.code,
-        request=request,
+        http_request=request,
         agency=version.agency_id,
         actor=user if user is not None and user.is_authenticated else None,
         target=version.document,

@@ -241,7 +241,7 @@ def resident_document_link(request, number: str, document_id):
 def _refuse(request, reason: str, *, status: int = 403):
     audit.record(
         audit_events.DOWNLOAD_REFUSED.code,
-        request=request,
+        http_request=request,
         details={"reason": reason},
     )
     return render(request, "documents/link_refused.html", {"reason": reason}, status=status)
@@ -291,7 +291,7 @@ def download(request, token: str):
         return _refuse(request, "keys destroyed", status=410)
     audit.record(
         audit_events.DOWNLOADED.code,
-        request=request,
+        http_request=request,
         target=document,
         details={
             "filename": document.filename,

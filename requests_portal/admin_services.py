@@ -25,7 +25,7 @@ from requests_portal.models import (
 def _record(agency: Agency, actor: User, what: str, http=None, **details) -> None:
     audit.record(
         audit_events.SETTINGS_CHANGED.code,
-        request=http,
+        http_request=http,
         agency=agency,
         actor=actor,
         details={"what": what, **details},

@@ -247,7 +247,7 @@ def request_submit(
         )
         audit.record(
             audit_events.REQUEST_SUBMITTED.code,
-            request=http,
+            http_request=http,
             agency=agency,
             actor=actor,
             target=records_request,
@@ -387,7 +387,7 @@ def request_acknowledge(*, records_request: RecordsRequest, actor: User, http=No
         )
         audit.record(
             audit_events.REQUEST_ACKNOWLEDGED.code,
-            request=http,
+            http_request=http,
             agency=records_request.agency,
             actor=actor,
             target=records_request,
@@ -433,7 +433,7 @@ def request_route(
         )
         audit.record(
             audit_events.REQUEST_ROUTED.code,
-            request=http,
+            http_request=http,
             agency=records_request.agency,
             actor=actor,
             target=records_request,
@@ -482,7 +482,7 @@ def request_message(
         )
         audit.record(
             audit_events.REQUEST_MESSAGED.code,
-            request=http,
+            http_request=http,
             agency=records_request.agency,
             actor=actor,
             target=records_request,
@@ -524,7 +524,7 @@ def _change_due(
     )
     audit.record(
         audit_events.REQUEST_DUE_DATE_CHANGED.code,
-        request=http,
+        http_request=http,
         agency=records_request.agency,
         actor=actor,
         target=records_request,
@@ -565,7 +565,7 @@ def request_pause(*, records_request: RecordsRequest, actor: User, reason: str, 
         )
         audit.record(
             audit_events.REQUEST_PAUSED.code,
-            request=http,
+            http_request=http,
             agency=records_request.agency,
             actor=actor,
             target=records_request,
@@ -708,7 +708,7 @@ def request_close(
             )
         audit.record(
             audit_events.REQUEST_CLOSED.code,
-            request=http,
+            http_request=http,
             agency=records_request.agency,
             actor=actor,
             target=records_request,
@@ -734,7 +734,7 @@ def request_reopen(*, records_request: RecordsRequest, actor: User, reason: str,
         add_timeline_event(records_request, "reopened", actor, f"Reopened: {reason}", public=True)
         audit.record(
             audit_events.REQUEST_REOPENED.code,
-            request=http,
+            http_request=http,
             agency=records_request.agency,
             actor=actor,
             target=records_request,
@@ -764,7 +764,7 @@ def request_set_visibility(
         )
         audit.record(
             audit_events.REQUEST_VISIBILITY_CHANGED.code,
-            request=http,
+            http_request=http,
             agency=records_request.agency,
             actor=actor,
             target=records_request,

@@ -37,7 +37,7 @@ def fill_placeholders(text: str, records_request: RecordsRequest, *, public: boo
 def _audit(code: str, records_request: RecordsRequest, actor: User, http, **details) -> None:
     audit.record(
         code,
-        request=http,
+        http_request=http,
         agency=records_request.agency,
         actor=actor,
         target=records_request,

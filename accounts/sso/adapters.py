@@ -139,7 +139,7 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
                 signin.mark_reauthenticated(request)
                 audit.record(
                     audit_events.REAUTHENTICATED.code,
-                    request=request,
+                    http_request=request,
                     actor=user,
                     details={"method": config.protocol(row)},
                 )

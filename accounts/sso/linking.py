@@ -75,7 +75,7 @@ def _refuse(request, provider: IdentityProvider, reason: str, message: str):
 def record_failure(request, provider: IdentityProvider, reason: str) -> None:
     audit.record(
         audit_events.SSO_FAILED.code,
-        request=request,
+        http_request=request,
         agency=provider.agency,
         details={"provider": provider.name, "reason": reason},
     )
@@ -100,7 +100,7 @@ def _sync_role(request, provider, membership: Membership, role: str | None) -> N
     policy.forget_membership(membership.user)
     audit.record(
         audit_events.SSO_ROLE_SYNCED.code,
-        request=request,
+        http_request=request,
         agency=membership.agency,
         actor=membership.user,
         target=membership,
@@ -122,7 +122,7 @@ def _link(request, provider, user: User, subject: str) -> ExternalIdentity:
     )
     audit.record(
         audit_events.SSO_LINKED.code,
-        request=request,
+        http_request=request,
         agency=provider.agency,
         actor=user,
         target=identity,
@@ -191,7 +191,7 @@ def _known(request, provider, identity: ExternalIdentity, mapped_role: str | Non
         policy.forget_membership(user)
         audit.record(
             audit_events.SSO_PROVISIONED.code,
-            request=request,
+            http_request=request,
             agency=provider.agency,
             actor=user,
             target=membership,
@@ -289,7 +289,7 @@ def _unknown(request, provider, claims: Claims, mapped_role: str | None) -> User
     _link(request, provider, user, claims.subject)
     audit.record(
         audit_events.SSO_PROVISIONED.code,
-        request=request,
+        http_request=request,
         agency=agency,
         actor=user,
         target=user,
@@ -301,7 +301,7 @@ def _unknown(request, provider, claims: Claims, mapped_role: str | None) -> User
 def record_sso_login(request, provider: IdentityProvider, user: User) -> None:
     audit.record(
         audit_events.SSO_LOGIN.code,
-        request=request,
+        http_request=request,
         agency=provider.agency,
         actor=user,
         details={"provider": provider.name, "protocol": config.protocol(provider)},

@@ -237,7 +237,7 @@ def test_ip_addresses_survive_the_round_trip_without_breaking_the_chain(tenant, 
 
     request = RequestFactory().get("/", REMOTE_ADDR=ip) if ip else None
     with agency_context(tenant.agency):
-        audit.record(TEST_EVENT, agency=tenant.agency, request=request)
+        audit.record(TEST_EVENT, agency=tenant.agency, http_request=request)
         assert verify_chain(tenant.agency.pk).ok
 
 
