@@ -151,3 +151,13 @@ def client_for():
         return client
 
     return make
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The structure test's report: the largest product modules, so growth is seen early
+    (tests/test_structure.py fails past its limit)."""
+    from tests.structure import ROOT, largest, product_modules
+
+    terminalreporter.section("largest modules")
+    for module in largest(product_modules().values(), count=8):
+        terminalreporter.write_line(f"{module.lines:5d}  {module.path.relative_to(ROOT)}")
