@@ -17,6 +17,7 @@ test: $(STAMP)
 	scripts/ensure-system-packages test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python scripts/typecheck
 	$(BIN)/python -m pytest
 
 $(STAMP): requirements.txt requirements-dev.txt

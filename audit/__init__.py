@@ -6,33 +6,57 @@ change commit together or not at all.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from django.db.models import Model
+    from django.http import HttpRequest
+
+    from audit.models import AuditEvent
 
 
-def client_ip(request) -> str | None:
+class Identified(Protocol):
+    """An agency or actor passed as an object: a model instance (or the anonymous user,
+    whose pk is None)."""
+
+    @property
+    def pk(self) -> object: ...
+
+
+def _id_of(value: object) -> Any:
+    """``value.pk`` for a model instance, else the value itself (already an id, or None).
+    Any, as django-stubs types every model's pk."""
+    return getattr(value, "pk", value)
+
+
+def client_ip(request: HttpRequest) -> str | None:
     """The client's address. Behind Heroku's router the last X-Forwarded-For entry is the one
     the router added; entries before it are whatever the client claimed."""
     from django.conf import settings
 
     hops = getattr(settings, "TRUSTED_PROXY_HOPS", 0)
     if hops:
-        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded: list[str] = [
+            p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        ]
         forwarded = [p for p in forwarded if p]
         if len(forwarded) >= hops:
             return forwarded[-hops]
-    return request.META.get("REMOTE_ADDR")
+    address: str | None = request.META.get("REMOTE_ADDR")
+    return address
 
 
 def record(
     action: str,
     *,
-    http_request=None,
-    agency: Any = None,
-    actor: Any = None,
-    target: Any = None,
-    details: dict | None = None,
+    http_request: HttpRequest | None = None,
+    agency: Identified | int | None = None,
+    actor: Identified | int | None = None,
+    target: Model | None = None,
+    details: Mapping[str, object] | None = None,
     acting_as_grant_id: int | None = None,
-):
+) -> AuditEvent:
     """Append an event to its agency's chain.
 
     ``agency`` and ``actor`` default to those of ``http_request`` (the HTTP request, when
@@ -53,8 +77,8 @@ def record(
         target_id = str(target.pk)
     return append(
         action,
-        agency_id=getattr(agency, "pk", agency),
-        actor_id=getattr(actor, "pk", actor),
+        agency_id=_id_of(agency),
+        actor_id=_id_of(actor),
         target_type=target_type,
         target_id=target_id,
         details=details,

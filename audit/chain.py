@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
 from audit import registry
 from audit.models import AuditEvent
@@ -51,7 +52,7 @@ def _clean_text(value: str) -> str:
     return value.replace("\x00", "\ufffd")
 
 
-def _clean_details(value):
+def _clean_details(value: object) -> object:
     if isinstance(value, str):
         return _clean_text(value)
     if isinstance(value, dict):
@@ -83,7 +84,7 @@ def event_hash(event: AuditEvent, prev_hash: str) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + _canonical(event)).hexdigest()
 
 
-def _chain(agency_id: int | None):
+def _chain(agency_id: int | None) -> QuerySet[AuditEvent]:
     return (
         AuditEvent.objects.filter(agency_id=agency_id)
         if agency_id
@@ -98,7 +99,7 @@ def append(
     actor_id: int | None = None,
     target_type: str = "",
     target_id: str = "",
-    details: dict | None = None,
+    details: Mapping[str, object] | None = None,
     ip: str | None = None,
     user_agent: str = "",
     request_id: str = "",

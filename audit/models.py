@@ -5,6 +5,8 @@ only SELECT and INSERT), whatever the ORM tries. Each agency has its own SHA-256
 platform has one more, for events with no agency); see audit/chain.py.
 """
 
+from typing import Any, NoReturn
+
 from django.conf import settings
 from django.db import models
 
@@ -55,10 +57,10 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.action} at {self.created_at:%Y-%m-%d %H:%M:%S}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise PermissionError("Audit events are append-only.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise PermissionError("Audit events are append-only.")

@@ -6,6 +6,7 @@ unregistered code raises, so a typo cannot write an event nobody can read.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -14,7 +15,7 @@ class EventType:
     code: str
     template: str  # str.format() over the event's details plus "actor" and "target"
 
-    def describe(self, *, actor: str, target: str, details: dict) -> str:
+    def describe(self, *, actor: str, target: str, details: Mapping[str, object]) -> str:
         try:
             return self.template.format(actor=actor, target=target, **details)
         except (KeyError, IndexError, ValueError, TypeError):

@@ -41,6 +41,9 @@ PREFIX_SIZE = 7
 HEADER_SIZE = len(MAGIC) + 1 + 4 + SALT_SIZE + PREFIX_SIZE  # 31 bytes
 MAX_SEGMENTS = 2**32
 
+# What AESGCM accepts and the streams hand over: slices of the caller's buffers stay views.
+BytesLike = bytes | bytearray | memoryview
+
 
 class DecryptionError(Exception):
     """The ciphertext is not what was sealed (changed, cut, reordered) or not for this key
@@ -133,7 +136,7 @@ def encrypt_range(
 class Encryptor:
     """Encrypt a stream incrementally: ``feed`` bytes as they come, collect ciphertext."""
 
-    def __init__(self, data_key: bytes, aad: bytes, segment_size: int = SEGMENT_SIZE):
+    def __init__(self, data_key: bytes, aad: bytes, segment_size: int = SEGMENT_SIZE) -> None:
         self.header = StreamHeader.new(segment_size)
         self._cipher = _segment_cipher(data_key, self.header, aad)
         self._aad = aad
@@ -177,7 +180,7 @@ class Encryptor:
             self._buffer = bytearray(view[position:])
         return out
 
-    def _seal(self, plaintext, *, last: bool) -> bytes:
+    def _seal(self, plaintext: BytesLike, *, last: bool) -> bytes:
         sealed = self._cipher.encrypt(_nonce(self.header, self._index, last), plaintext, self._aad)
         self._index += 1
         return sealed
@@ -208,14 +211,15 @@ def decrypt(data_key: bytes, aad: bytes, chunks: Iterable[bytes]) -> Iterator[by
     not authenticate, and at the end if the stream stops before its last segment; bytes are
     yielded only after their own segment authenticated. Segments are opened straight from
     the storage's buffers (only a segment split across two reads is copied)."""
-    cipher = header = None
+    header: StreamHeader | None = None
+    cipher: AESGCM | None = None  # set together with header
     encrypted_size = 0
     index = 0
     carry = bytearray()  # an incomplete segment (or header) from the previous read
     for chunk in chunks:
         view = memoryview(chunk)
         position = 0
-        if header is None:
+        if header is None or cipher is None:
             take = min(HEADER_SIZE - len(carry), len(view))
             carry += view[:take]
             position = take
@@ -242,14 +246,16 @@ def decrypt(data_key: bytes, aad: bytes, chunks: Iterable[bytes]) -> Iterator[by
                 index += 1
                 position += encrypted_size
             carry = bytearray(view[position:])
-    if header is None:
+    if header is None or cipher is None:
         raise DecryptionError("not an encrypted document stream")
     if len(carry) < TAG_SIZE:
         raise DecryptionError("the stream is cut short")
     yield _open(cipher, header, index, True, carry, aad)
 
 
-def _open(cipher: AESGCM, header: StreamHeader, index: int, last: bool, piece, aad: bytes):
+def _open(
+    cipher: AESGCM, header: StreamHeader, index: int, last: bool, piece: BytesLike, aad: bytes
+) -> bytes:
     try:
         return cipher.decrypt(_nonce(header, index, last), piece, aad)
     except InvalidTag:

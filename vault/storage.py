@@ -21,9 +21,12 @@ import re
 import secrets
 import shutil
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from functools import lru_cache
 from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol
 
 from django.conf import settings
 
@@ -33,6 +36,28 @@ PART_SIZE = 8 * 1024 * 1024  # S3 parts are at least 5 MiB, except the last
 _WRITE_BATCH = 1024 * 1024  # bytes per writev
 _WRITE_IOV = 256  # buffers per writev (the system's limit, IOV_MAX, is 1024)
 _WRITE_QUEUE = 4  # batches waiting for the writer thread
+
+
+# boto3 ships no type hints (none are installed): its clients and their answers (JSON-like
+# dicts) are Any to mypy. They are typed at this module's edges instead.
+S3Response = dict[str, Any]
+BytesLike = bytes | bytearray | memoryview
+
+
+class BlobStore(Protocol):
+    """What documents and keys are stored through; both stores below are one."""
+
+    def write(self, name: str, chunks: Iterable[bytes]) -> int: ...
+    def read(self, name: str) -> Iterator[bytes]: ...
+    def size(self, name: str) -> int: ...
+    def exists(self, name: str) -> bool: ...
+    def delete(self, name: str) -> None: ...
+    def start_parts(self, name: str) -> str: ...
+    def put_part(self, name: str, upload_id: str, number: int, data: bytes) -> str: ...
+    def part_fingerprint(self, data: bytes) -> str: ...
+    def stored_part(self, name: str, upload_id: str, number: int) -> str | None: ...
+    def complete_parts(self, name: str, upload_id: str, parts: list[tuple[int, str]]) -> int: ...
+    def abort_parts(self, name: str, upload_id: str) -> None: ...
 
 
 class StorageError(Exception):
@@ -57,12 +82,12 @@ class _BackgroundWriter:
     memory stays flat whatever the size. An error on either side stops both and is raised
     by ``add`` or on leaving the ``with`` block."""
 
-    def __init__(self, fd: int):
+    def __init__(self, fd: int) -> None:
         # Its own descriptor, closed by the thread itself: whatever interrupts the producer,
         # the thread never writes to a number the process has closed and reused.
         self.fd = os.dup(fd)
-        self.queue: queue.Queue[list | None] = queue.Queue(maxsize=_WRITE_QUEUE)
-        self.batch: list = []
+        self.queue: queue.Queue[list[bytes] | None] = queue.Queue(maxsize=_WRITE_QUEUE)
+        self.batch: list[bytes] = []
         self.batch_size = 0
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="blob-writer", daemon=True)
@@ -75,7 +100,7 @@ class _BackgroundWriter:
             raise
         return self
 
-    def add(self, chunk) -> None:
+    def add(self, chunk: BytesLike) -> None:
         if self.error is not None:
             raise self.error
         if not chunk:
@@ -105,7 +130,12 @@ class _BackgroundWriter:
         finally:
             os.close(self.fd)
 
-    def __exit__(self, kind, value, traceback) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         try:
             if kind is None:
                 self._send()
@@ -124,7 +154,7 @@ def _disk_error(error: OSError) -> StorageError:
     return failure
 
 
-def _write_all(fd: int, buffers: list) -> None:
+def _write_all(fd: int, buffers: list[bytes]) -> None:
     """``writev`` until every byte is written (a regular file may take fewer at a time)."""
     views = [memoryview(b) for b in buffers]
     while views:
@@ -137,7 +167,7 @@ def _write_all(fd: int, buffers: list) -> None:
 
 
 class LocalBlobStore:
-    def __init__(self, root: Path):
+    def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
 
     def _path(self, name: str) -> Path:
@@ -232,7 +262,7 @@ class LocalBlobStore:
         if not folder.is_dir():
             raise BlobMissing(upload_id)  # aborted or never started, as S3's NoSuchUpload
 
-        def chunks():
+        def chunks() -> Iterator[bytes]:
             for number, _etag in sorted(parts):
                 try:
                     handle = open(folder / f"{number:06d}", "rb")  # noqa: SIM115
@@ -251,13 +281,13 @@ class LocalBlobStore:
 
 
 class S3BlobStore:
-    def __init__(self, *, bucket: str, prefix: str = "", **options):
+    def __init__(self, *, bucket: str, prefix: str = "", **options: str | bool) -> None:
         from storages.backends.s3 import S3Storage
 
         self.prefix = prefix
         self.storage = S3Storage(bucket_name=bucket, default_acl=None, **options)
         self.bucket = bucket
-        self.extra = {}
+        self.extra: dict[str, str] = {}
         sse = getattr(settings, "DOCUMENTS_S3_SSE", "")
         if sse:
             self.extra["ServerSideEncryption"] = sse
@@ -265,13 +295,13 @@ class S3BlobStore:
                 self.extra["SSEKMSKeyId"] = settings.DOCUMENTS_S3_KMS_KEY_ID
 
     @property
-    def client(self):
+    def client(self) -> Any:  # boto3's S3 client (untyped, see S3Response)
         return self.storage.connection.meta.client
 
     def _key(self, name: str) -> str:
         return self.prefix + _check(name)
 
-    def _call(self, fn, *args, **kwargs):
+    def _call(self, fn: Callable[..., S3Response], *args: object, **kwargs: object) -> S3Response:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -288,8 +318,8 @@ class S3BlobStore:
         """Multipart for anything over one part; memory stays at one part."""
         key = self._key(name)
         buffer = bytearray()
-        parts: list[dict] = []
-        upload_id = None
+        parts: list[dict[str, int | str]] = []
+        upload_id: str | None = None
         size = 0
         try:
             for chunk in chunks:
@@ -351,7 +381,7 @@ class S3BlobStore:
         from botocore.exceptions import BotoCoreError
 
         response = self._call(self.client.get_object, Bucket=self.bucket, Key=self._key(name))
-        body = response["Body"]
+        body = response["Body"]  # botocore's StreamingBody
         try:
             yield from body.iter_chunks(READ_CHUNK)
         except BotoCoreError as error:  # the connection dropped or timed out mid-stream
@@ -374,15 +404,16 @@ class S3BlobStore:
         self._call(self.client.delete_object, Bucket=self.bucket, Key=self._key(name))
 
     def start_parts(self, name: str) -> str:
-        return self._call(
+        upload_id: str = self._call(
             self.client.create_multipart_upload,
             Bucket=self.bucket,
             Key=self._key(name),
             **self.extra,
         )["UploadId"]
+        return upload_id
 
     def put_part(self, name: str, upload_id: str, number: int, data: bytes) -> str:
-        return self._call(
+        etag: str = self._call(
             self.client.upload_part,
             Bucket=self.bucket,
             Key=self._key(name),
@@ -390,6 +421,7 @@ class S3BlobStore:
             PartNumber=number,
             Body=data,
         )["ETag"]
+        return etag
 
     @staticmethod
     def part_fingerprint(data: bytes) -> str:
@@ -411,7 +443,8 @@ class S3BlobStore:
         )
         for part in listed.get("Parts", []):
             if part["PartNumber"] == number:
-                return part["ETag"]
+                etag: str = part["ETag"]
+                return etag
         return None
 
     def complete_parts(self, name: str, upload_id: str, parts: list[tuple[int, str]]) -> int:
@@ -427,8 +460,6 @@ class S3BlobStore:
         return self.size(name)
 
     def abort_parts(self, name: str, upload_id: str) -> None:
-        from contextlib import suppress
-
         with suppress(StorageError):
             self._call(
                 self.client.abort_multipart_upload,
@@ -438,8 +469,8 @@ class S3BlobStore:
             )
 
 
-def _s3_options() -> dict:
-    options = {
+def _s3_options() -> dict[str, str | bool]:
+    options: dict[str, str | bool | None] = {
         "endpoint_url": settings.DOCUMENTS_S3_ENDPOINT_URL or None,
         "region_name": settings.DOCUMENTS_S3_REGION or None,
         "addressing_style": settings.DOCUMENTS_S3_ADDRESSING_STYLE,
@@ -454,20 +485,20 @@ def _s3_options() -> dict:
 
 
 @lru_cache(maxsize=4)
-def _build(kind: str, bucket: str, prefix: str, root: str):
+def _build(kind: str, bucket: str, prefix: str, root: str) -> BlobStore:
     if kind == "s3":
         return S3BlobStore(bucket=bucket, prefix=prefix, **_s3_options())
     return LocalBlobStore(Path(root))
 
 
-def documents_store():
+def documents_store() -> BlobStore:
     """The store of document ciphertext."""
     if settings.DOCUMENTS_S3_BUCKET:
         return _build("s3", settings.DOCUMENTS_S3_BUCKET, "documents/", "")
     return _build("local", "", "", str(settings.DOCUMENTS_LOCAL_ROOT))
 
 
-def key_store():
+def key_store() -> BlobStore:
     """The store of the agencies' escrow keys: kept apart from the database (and its
     backups), so deleting an agency's escrow key makes every copy of its documents'
     keys unusable (crypto-shredding). In production: a bucket without versioning."""

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -8,7 +10,7 @@ from audit.chain import verify_all
 class Command(BaseCommand):
     help = "Recompute every agency's audit chain and name the first broken link."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         tenant_model = apps.get_model(settings.PORTAL_TENANT_MODEL)
         agency_ids = list(tenant_model.objects.order_by("pk").values_list("pk", flat=True))
         broken = []
