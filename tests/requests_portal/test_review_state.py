@@ -4,17 +4,20 @@ import pytest
 from django.urls import reverse
 
 from accounts.tenancy import agency_context
-from requests_portal import services
 from requests_portal.models import RequestSettings
-from tests.requests_portal.test_workflow import agency_defaults, file_request, fresh_rate_limits  # noqa: F401
+from requests_portal.services import clock
+from tests.requests_portal.helpers import file_request
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("agency_defaults", "fresh_rate_limits"),
+]
 
 
 def test_an_unknown_state_code_is_a_field_error(tenant, client_for):
     c = client_for(tenant.admin, tenant.host)
     with agency_context(tenant.agency):
-        services.settings_for(tenant.agency)
+        clock.settings_for(tenant.agency)
     data = {
         "response_days": 10,
         "response_method": "business",
