@@ -111,7 +111,7 @@ def _toggle_view(
     @require_POST
     @agency_permission(permission)
     def view(request: HttpRequest, **url_id: int) -> HttpResponse:
-        [item_id] = url_id.values()
+        [item_id] = url_id.values()  # the URL's one id: reason_id, type_id or field_id
         item = get_item(request.user, request.agency, item_id)
         set_active(
             **{item_argument: item},
