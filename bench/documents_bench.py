@@ -354,7 +354,7 @@ def run(args, sizes: list[int], workdir: Path) -> None:
     from accounts.tenancy import agency_context
     from documents import services
     from documents.models import Document, DocumentStatus, VersionKind
-    from requests_portal import services as request_services
+    from requests_portal.services import submission as request_submission
     from vault import crypto
     from vault.storage import LocalBlobStore, documents_store
 
@@ -449,12 +449,12 @@ def run(args, sizes: list[int], workdir: Path) -> None:
     # 4. End to end ------------------------------------------------------------------------------
     agency = Agency.objects.create(slug="bench-documents", name="Bench Documents City")
     with agency_context(agency):
-        records_request = request_services.request_submit(
+        records_request = request_submission.request_submit(
             agency=agency,
             actor=None,
             title="Benchmark files",
             description="Large files for the documents benchmark.",
-            contact=request_services.Contact(name="Bench Requester"),
+            contact=request_submission.Contact(name="Bench Requester"),
             channel="web",
         )
         document = Document.objects.create(

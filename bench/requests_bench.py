@@ -358,7 +358,8 @@ def main() -> None:
 
     # The measured app modules are imported now, before the long seeding phase.
     import config.urls  # noqa: F401
-    from requests_portal import access, search, views  # noqa: F401
+    from requests_portal import access, search  # noqa: F401
+    from requests_portal.views import archive, queue, resident, staff_request  # noqa: F401
     from tests.db_helpers import connected_as_owner
 
     # DEBUG off, as in production: no per-query logging in the measured requests.
@@ -683,7 +684,7 @@ def _create_agencies(args) -> tuple[list[SeedAgency], object]:
     from accounts.models import Agency, Membership, Role, User
     from accounts.tenancy import agency_context
     from requests_portal.models import ClosureReason, Department
-    from requests_portal.services import agency_setup_defaults
+    from requests_portal.services.agency_settings import agency_setup_defaults
 
     this_year = datetime.date.today().year
     years = list(range(this_year - HISTORY_DAYS // 365 - 1, this_year + 2))
@@ -1000,13 +1001,10 @@ def _queue_rows(user, agency, status: str = ""):
     """The requests the staff queue lists by default (not closed) or with ?status=overdue,
     for the report's header."""
     from requests_portal import access
-    from requests_portal.models import Status
-    from requests_portal.views import _today
+    from requests_portal.views.common import agency_today
 
-    queue = access.staff_requests_for(user, agency)
-    if status == "overdue":
-        return queue.filter(due_date__lt=_today(agency), status__in=[Status.SUBMITTED, Status.OPEN])
-    return queue.exclude(status=Status.CLOSED)
+    filters = {"status": status}
+    return access.staff_queue_for(user, agency, filters, today=agency_today(agency)).requests
 
 
 def measure(args, world: World) -> None:

@@ -11,31 +11,38 @@ Who sees a request (design.md, "Requests"):
 
 from __future__ import annotations
 
+import datetime
 import enum
 import re
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from accounts import policy
 from accounts.models import Agency, Membership, Role
+from requests_portal.filters import common_filters, has_common_filters
 from requests_portal.models import (
     ClosureReason,
     CustomField,
     Department,
     DepartmentMember,
     Holiday,
+    Message,
+    NotificationPreference,
     RecordsRequest,
     RequestDepartment,
     RequestType,
     ResponseTemplate,
+    Status,
     Tag,
     Task,
     TimeEntry,
+    TimelineEvent,
     Visibility,
 )
+from requests_portal.search import search
 from requests_portal.tracking import request_id_from_tracking_token
 
 NUMBER = re.compile(r"(\d{2})-(\d{1,9})")
@@ -345,13 +352,142 @@ def can_act_on(user, agency: Agency, records_request: RecordsRequest, permission
     return True
 
 
-def public_timeline(records_request: RecordsRequest):
-    return records_request.timeline.filter(agency=records_request.agency, is_public=True)
+# --- One request's page ----------------------------------------------------------------------
 
 
-def requester_messages(records_request: RecordsRequest):
-    return records_request.messages.filter(agency=records_request.agency).exclude(kind="internal")
+def _staff_reads(user, agency: Agency, records_request: RecordsRequest) -> bool:
+    """Whether a staff member reads this request's inner rows (the caller fetched the request
+    through get_request_for_staff; this only refuses a foreign agency or a non-member)."""
+    return records_request.agency_id == agency.pk and policy.can(user, agency, policy.STAFF_AREA)
 
 
-def public_messages(records_request: RecordsRequest):
-    return records_request.messages.filter(agency=records_request.agency, kind="public_note")
+def timeline_for(
+    user, agency: Agency, records_request: RecordsRequest, *, public: bool
+) -> QuerySet[TimelineEvent]:
+    """The request's timeline, oldest first: its public entries (the resident's page), or
+    every entry with its actor (the staff page)."""
+    if public:
+        return records_request.timeline.filter(
+            agency=records_request.agency, is_public=True
+        ).order_by("created_at", "id")
+    if not _staff_reads(user, agency, records_request):
+        return TimelineEvent.objects.none()
+    return (
+        records_request.timeline.filter(agency=agency)
+        .select_related("actor")
+        .order_by("created_at", "id")
+    )
+
+
+def messages_for(
+    user, agency: Agency, records_request: RecordsRequest, *, viewer: Viewer | None
+) -> QuerySet[Message]:
+    """The request's messages with their authors, as ``viewer`` reads them on the resident
+    page (the requester: all but internal notes; the public: public notes only), or every
+    message for staff (``viewer`` None)."""
+    if viewer == Viewer.REQUESTER:
+        found = records_request.messages.filter(agency=records_request.agency).exclude(
+            kind="internal"
+        )
+    elif viewer == Viewer.PUBLIC:
+        found = records_request.messages.filter(agency=records_request.agency, kind="public_note")
+    elif _staff_reads(user, agency, records_request):
+        found = records_request.messages.filter(agency=agency)
+    else:
+        return Message.objects.none()
+    return found.select_related("author")
+
+
+def departments_of(user, agency: Agency, records_request: RecordsRequest) -> QuerySet[Department]:
+    """The departments the request is routed to, by name (their names are public)."""
+    if records_request.agency_id != agency.pk:
+        return Department.objects.none()
+    return records_request.departments.filter(agency=agency)
+
+
+def request_departments_for(
+    user, agency: Agency, records_request: RecordsRequest
+) -> QuerySet[RequestDepartment]:
+    """The request's department links for the staff page: the lead first, then by name."""
+    if not _staff_reads(user, agency, records_request):
+        return RequestDepartment.objects.none()
+    return (
+        records_request.requestdepartment_set.filter(agency=agency)
+        .select_related("department")
+        .order_by("-is_lead", "department__name")
+    )
+
+
+def lead_department_id_for(user, agency: Agency, records_request: RecordsRequest) -> int | None:
+    """The id of the request's lead department, or None (the routing form's first choice)."""
+    if not _staff_reads(user, agency, records_request):
+        return None
+    return (
+        records_request.requestdepartment_set.filter(agency=agency, is_lead=True)
+        .values_list("department", flat=True)
+        .first()
+    )
+
+
+# --- The staff queue -------------------------------------------------------------------------
+
+QUEUE_SORTS = {"newest": ["-created_at"], "oldest": ["created_at"]}
+QUEUE_STATUSES = (Status.SUBMITTED, Status.OPEN, Status.PAUSED, Status.CLOSED)
+
+
+@dataclass(frozen=True)
+class StaffQueue:
+    requests: QuerySet[RecordsRequest]  # filtered and ordered, with their points of contact
+    counts: dict[str, int]  # of the requests not closed: open, overdue, submitted, paused
+    unfiltered: bool  # the default view: exactly the requests counts["open"] counts
+
+
+def staff_queue_for(user, agency: Agency, filters: dict, *, today: datetime.date) -> StaffQueue:
+    """The staff queue: the requests the user may see, narrowed by the queue's filter form
+    (``filters``: its cleaned data, empty when invalid), and the summary counts."""
+    visible = staff_requests_for(user, agency)
+    # Every summary count is about requests not closed: count only those rows. Counting
+    # "status" (not "pk") lets PostgreSQL answer from the request_queue index alone.
+    counts = visible.exclude(status=Status.CLOSED).aggregate(
+        open=Count("status"),
+        overdue=Count(
+            "status",
+            filter=Q(due_date__lt=today) & Q(status__in=[Status.SUBMITTED, Status.OPEN]),
+        ),
+        submitted=Count("status", filter=Q(status=Status.SUBMITTED)),
+        paused=Count("status", filter=Q(status=Status.PAUSED)),
+    )
+    queue = visible
+    scope = filters.get("scope") or "all"
+    if scope == "mine":
+        queue = queue.filter(point_of_contact=user)
+    elif scope == "departments":
+        queue = queue.filter(pk__in=_my_department_request_ids(user, agency))
+    status = filters.get("status") or ""
+    if status == "overdue":
+        queue = queue.filter(due_date__lt=today, status__in=[Status.SUBMITTED, Status.OPEN])
+    elif status in QUEUE_STATUSES:
+        queue = queue.filter(status=status)
+    elif status != "any":
+        queue = queue.exclude(status=Status.CLOSED)
+    queue = common_filters(queue, filters)
+    query = (filters.get("q") or "").strip()
+    if query:
+        queue = search(queue, query)
+    else:
+        order = QUEUE_SORTS.get(filters.get("sort") or "due", ["due_date", "created_at"])
+        queue = queue.order_by(*order)
+    return StaffQueue(
+        requests=queue.select_related("point_of_contact"),
+        counts=counts,
+        unfiltered=scope == "all" and not status and not query and not has_common_filters(filters),
+    )
+
+
+# --- Notification preferences ----------------------------------------------------------------
+
+
+def notification_preferences_for(user, agency: Agency) -> NotificationPreference:
+    """The user's own email choices in the agency; unsaved defaults when they made none."""
+    found = NotificationPreference.objects.filter(agency=agency, user=user).first()
+    return found or NotificationPreference(agency=agency, user=user)

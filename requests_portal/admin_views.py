@@ -1,39 +1,36 @@
 """Agency admin pages: deadline rules and portal choices, holidays, closure reasons,
-departments and who works in them."""
+departments and who works in them, response templates, request types, custom form
+questions, the requests report; and each staff member's own email choices."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import policy
 from accounts.decorators import agency_permission
-from requests_portal import (
-    access,
-    admin_forms,
-    admin_services,
-    notifications,
-    reports,
-    services,
-)
+from requests_portal import access, admin_forms, reports
+from requests_portal.services import agency_settings, clock, preferences
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @agency_permission(policy.AGENCY_SETTINGS)
 def request_settings(request):
-    current = services.settings_for(request.agency)
+    current = clock.settings_for(request.agency)
     form = admin_forms.RequestSettingsForm(request.POST or None, instance=current)
     if request.method == "POST":
         if form.is_valid():
             # Compare against a fresh copy: the form already wrote into ``current``.
-            admin_services.request_settings_update(
-                request_settings=services.settings_for(request.agency),
+            agency_settings.request_settings_update(
+                request_settings=clock.settings_for(request.agency),
                 actor=request.user,
                 changes=form.cleaned_data,
-                http=request,
+                http_request=request,
             )
             messages.success(request, "Settings saved. New requests use them from now on.")
             return redirect("staff:settings")
@@ -62,12 +59,12 @@ def holidays(request):
         form = admin_forms.HolidayForm(request.POST)
         if not form.is_valid():
             return _holidays_page(request, form=form, status=400)
-        admin_services.holiday_add(
+        agency_settings.holiday_add(
             agency=request.agency,
             actor=request.user,
             day=form.cleaned_data["date"],
             name=form.cleaned_data["name"],
-            http=request,
+            http_request=request,
         )
         messages.success(request, "Holiday saved. Deadlines set from now on count it.")
         return redirect("staff:holidays")
@@ -80,8 +77,11 @@ def holidays_load_defaults(request):
     form = admin_forms.DefaultHolidaysForm(request.POST)
     if not form.is_valid():
         return _holidays_page(request, defaults_form=form, status=400)
-    added = services.holidays_load_defaults(
-        agency=request.agency, years=[form.cleaned_data["year"]], actor=request.user
+    added = agency_settings.holidays_load_defaults(
+        agency=request.agency,
+        years=[form.cleaned_data["year"]],
+        actor=request.user,
+        http_request=request,
     )
     messages.success(request, f"{added} holidays added.")
     return redirect("staff:holidays")
@@ -91,9 +91,37 @@ def holidays_load_defaults(request):
 @agency_permission(policy.DEADLINE_RULES_MANAGE)
 def holiday_remove(request, holiday_id: int):
     holiday = access.get_holiday_for(request.user, request.agency, holiday_id)
-    admin_services.holiday_remove(holiday=holiday, actor=request.user, http=request)
+    agency_settings.holiday_remove(holiday=holiday, actor=request.user, http_request=request)
     messages.success(request, "Holiday removed.")
     return redirect("staff:holidays")
+
+
+def _toggle_view(
+    permission: policy.Permission,
+    page: str,
+    get_item: Callable,
+    set_active: Callable[..., None],
+    item_argument: str,
+) -> Callable[..., HttpResponse]:
+    """The POST view that turns one of the agency's items (a closure reason, request type or
+    form question) on or off, then shows its list again. ``get_item(user, agency, id)`` is
+    its access helper (404 for another agency's), ``set_active`` its service, which takes
+    the item as ``item_argument``."""
+
+    @require_POST
+    @agency_permission(permission)
+    def view(request: HttpRequest, **url_id: int) -> HttpResponse:
+        [item_id] = url_id.values()  # the URL's one id: reason_id, type_id or field_id
+        item = get_item(request.user, request.agency, item_id)
+        set_active(
+            **{item_argument: item},
+            actor=request.user,
+            active=not item.is_active,
+            http_request=request,
+        )
+        return redirect(f"staff:{page}")
+
+    return view
 
 
 def _reasons_page(request, form=None, status=200):
@@ -115,26 +143,25 @@ def closure_reasons(request):
         form = admin_forms.ClosureReasonForm(request.POST)
         if not form.is_valid():
             return _reasons_page(request, form, status=400)
-        admin_services.closure_reason_add(
+        agency_settings.closure_reason_add(
             agency=request.agency,
             actor=request.user,
             name=form.cleaned_data["name"],
             requires_citation=form.cleaned_data["requires_citation"],
-            http=request,
+            http_request=request,
         )
         messages.success(request, "Closure reason saved.")
         return redirect("staff:closure_reasons")
     return _reasons_page(request)
 
 
-@require_POST
-@agency_permission(policy.AGENCY_SETTINGS)
-def closure_reason_toggle(request, reason_id: int):
-    reason = access.get_closure_reason_for(request.user, request.agency, reason_id)
-    admin_services.closure_reason_set_active(
-        reason=reason, actor=request.user, active=not reason.is_active, http=request
-    )
-    return redirect("staff:closure_reasons")
+closure_reason_toggle = _toggle_view(
+    policy.AGENCY_SETTINGS,
+    "closure_reasons",
+    access.get_closure_reason_for,
+    agency_settings.closure_reason_set_active,
+    "reason",
+)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -143,12 +170,12 @@ def department_new(request):
     form = admin_forms.DepartmentForm(request.POST or None, agency=request.agency)
     if request.method == "POST":
         if form.is_valid():
-            department = admin_services.department_save(
+            department = agency_settings.department_save(
                 agency=request.agency,
                 actor=request.user,
                 name=form.cleaned_data["name"],
                 default_visibility=form.cleaned_data["default_visibility"],
-                http=request,
+                http_request=request,
             )
             return redirect("staff:department_edit", department_id=department.pk)
         return render(
@@ -172,13 +199,13 @@ def department_edit(request, department_id: int):
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            admin_services.department_save(
+            agency_settings.department_save(
                 agency=request.agency,
                 actor=request.user,
                 department=department,
                 name=form.cleaned_data["name"],
                 default_visibility=form.cleaned_data["default_visibility"],
-                http=request,
+                http_request=request,
             )
             messages.success(request, "Department saved.")
             return redirect("staff:department_edit", department_id=department.pk)
@@ -207,13 +234,13 @@ def department_member(request, department_id: int):
         messages.error(request, "Choose one of the agency's staff.")
         return redirect("staff:department_edit", department_id=department.pk)
     remove = request.POST.get("remove") == "1"
-    admin_services.department_member_set(
+    agency_settings.department_member_set(
         department=department,
         actor=request.user,
         user=form.cleaned_data["user"],
         member=not remove,
         point_of_contact=form.cleaned_data["point_of_contact"] and not remove,
-        http=request,
+        http_request=request,
     )
     messages.success(request, "Removed." if remove else "Saved.")
     return redirect("staff:department_edit", department_id=department.pk)
@@ -222,10 +249,15 @@ def department_member(request, department_id: int):
 @require_http_methods(["GET", "HEAD", "POST"])
 @agency_permission(policy.STAFF_AREA)
 def notification_preferences(request):
-    preferences = notifications.preferences_for(request.agency, request.user)
-    form = admin_forms.NotificationPreferenceForm(request.POST or None, instance=preferences)
+    current = access.notification_preferences_for(request.user, request.agency)
+    form = admin_forms.NotificationPreferenceForm(request.POST or None, instance=current)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        preferences.notification_preferences_update(
+            agency=request.agency,
+            actor=request.user,
+            choices=form.cleaned_data,
+            http_request=request,
+        )
         messages.success(request, "Your email choices are saved.")
         return redirect("staff:notifications")
     return render(request, "requests_portal/admin/notifications.html", {"form": form})
@@ -290,7 +322,9 @@ def _list_and_add(request, *, form_class, save, items, page: str, saved: str):
     form = form_class(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
-            save(agency=request.agency, actor=request.user, http=request, **form.cleaned_data)
+            save(
+                agency=request.agency, actor=request.user, http_request=request, **form.cleaned_data
+            )
             messages.success(request, saved)
             return redirect(f"staff:{page}")
         return _list_page(request, page, {"form": form, "items": items}, status=400)
@@ -303,7 +337,7 @@ def templates(request):
     return _list_and_add(
         request,
         form_class=admin_forms.TemplateForm,
-        save=admin_services.template_save,
+        save=agency_settings.template_save,
         items=access.managed_templates_for(request.user, request.agency),
         page="templates",
         saved="Template saved.",
@@ -314,7 +348,7 @@ def templates(request):
 @agency_permission(policy.TEMPLATES_MANAGE)
 def template_delete(request, template_id: int):
     template = access.get_managed_template_for(request.user, request.agency, template_id)
-    admin_services.template_delete(template=template, actor=request.user, http=request)
+    agency_settings.template_delete(template=template, actor=request.user, http_request=request)
     messages.success(request, "Template deleted.")
     return redirect("staff:templates")
 
@@ -325,24 +359,20 @@ def request_types(request):
     return _list_and_add(
         request,
         form_class=admin_forms.RequestTypeForm,
-        save=admin_services.request_type_save,
+        save=agency_settings.request_type_save,
         items=access.all_request_types_for(request.user, request.agency),
         page="request_types",
         saved="Request type saved.",
     )
 
 
-@require_POST
-@agency_permission(policy.DEADLINE_RULES_MANAGE)
-def request_type_toggle(request, type_id: int):
-    request_type = access.get_request_type_for(request.user, request.agency, type_id)
-    admin_services.request_type_set_active(
-        request_type=request_type,
-        actor=request.user,
-        active=not request_type.is_active,
-        http=request,
-    )
-    return redirect("staff:request_types")
+request_type_toggle = _toggle_view(
+    policy.DEADLINE_RULES_MANAGE,
+    "request_types",
+    access.get_request_type_for,
+    agency_settings.request_type_set_active,
+    "request_type",
+)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -351,18 +381,17 @@ def custom_fields(request):
     return _list_and_add(
         request,
         form_class=admin_forms.CustomFieldForm,
-        save=admin_services.custom_field_add,
+        save=agency_settings.custom_field_add,
         items=access.all_custom_fields_for(request.user, request.agency),
         page="custom_fields",
         saved="Question added to the request form.",
     )
 
 
-@require_POST
-@agency_permission(policy.AGENCY_SETTINGS)
-def custom_field_toggle(request, field_id: int):
-    field = access.get_custom_field_for(request.user, request.agency, field_id)
-    admin_services.custom_field_set_active(
-        field=field, actor=request.user, active=not field.is_active, http=request
-    )
-    return redirect("staff:custom_fields")
+custom_field_toggle = _toggle_view(
+    policy.AGENCY_SETTINGS,
+    "custom_fields",
+    access.get_custom_field_for,
+    agency_settings.custom_field_set_active,
+    "field",
+)

@@ -21,3 +21,6 @@ TASK_DONE = register("request.task_done", "{actor} marked a task done: {title}")
 TAGS_CHANGED = register("request.tags_changed", "{actor} changed a request's tags")
 TIME_LOGGED = register("request.time_logged", "{actor} logged {minutes} minutes")
 TIME_CHANGED = register("request.time_changed", "{actor} changed a time entry")
+NOTIFICATION_PREFERENCES_CHANGED = register(
+    "notifications.preferences_changed", "{actor} changed which staff emails they get"
+)

@@ -1,8 +1,8 @@
 """Records requests and what hangs off them: departments, settings, timeline, messages.
 
 Single-row rules live here; every write that touches several rows (submitting, pausing,
-closing...) is a service in requests_portal/services.py that writes its timeline and audit
-events in the same transaction.
+closing...) is a service in the requests_portal/services/ package that writes its timeline
+and audit events in the same transaction.
 """
 
 from __future__ import annotations
@@ -124,7 +124,8 @@ class ClosureReason(TenantOwned):
 
 class RequestCounter(TenantOwned):
     """The yearly request-number sequence of one agency. Numbers are handed out under a row
-    lock (services.next_request_number) and never reused, even after a rollback elsewhere."""
+    lock (services.submission.next_request_number) and never reused, even after a rollback
+    elsewhere."""
 
     year = models.PositiveSmallIntegerField()
     last_number = models.PositiveIntegerField(default=0)

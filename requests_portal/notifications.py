@@ -1,11 +1,12 @@
 """Emails to agency staff: who gets which notice, honouring their preferences.
 
-Every notice is rendered now and queued with ``delay_on_commit``, so it leaves only if the
-change it announces commits, and SMTP never holds a request open.
+Every notice is rendered now and queued through accounts.jobs, which sends it on commit: it
+leaves only if the change it announces commits, and SMTP never holds a request open.
 """
 
 from __future__ import annotations
 
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -22,11 +23,6 @@ from requests_portal.models import (
 )
 
 PREFERENCE_FIELDS = ("new_requests", "assignments", "requester_messages", "daily_digest")
-
-
-def preferences_for(agency: Agency, user: User) -> NotificationPreference:
-    found = NotificationPreference.objects.filter(agency=agency, user=user).first()
-    return found or NotificationPreference(agency=agency, user=user)
 
 
 def _preference_allows(agency: Agency, users: list[User], preference: str) -> list[User]:
@@ -47,11 +43,11 @@ def _wants(
     return access.staff_who_can_see(records_request, _preference_allows(agency, users, preference))
 
 
-def _staff_link(http, records_request: RecordsRequest) -> str:
+def _staff_link(http_request: HttpRequest | None, records_request: RecordsRequest) -> str:
     path = reverse("staff:request_detail", args=[records_request.number])
-    if http is None:
+    if http_request is None:
         return agency_origin(records_request.agency) + path
-    return f"{http.scheme}://{http.get_host()}{path}"
+    return f"{http_request.scheme}://{http_request.get_host()}{path}"
 
 
 def _send(agency: Agency, users: list[User], template: str, context: dict) -> None:
@@ -84,7 +80,9 @@ def _admins(agency: Agency) -> list[User]:
     ]
 
 
-def notify_new_request(records_request: RecordsRequest, *, http=None, exclude=None) -> None:
+def notify_new_request(
+    records_request: RecordsRequest, *, http_request: HttpRequest | None = None, exclude=None
+) -> None:
     """To the people of its departments, or to the agency's admins when it has none."""
     agency = records_request.agency
     people = _department_people(records_request) or _admins(agency)
@@ -94,12 +92,16 @@ def notify_new_request(records_request: RecordsRequest, *, http=None, exclude=No
         agency,
         recipients,
         "new_request",
-        {"r": records_request, "link": _staff_link(http, records_request)},
+        {"r": records_request, "link": _staff_link(http_request, records_request)},
     )
 
 
 def notify_assigned(
-    records_request: RecordsRequest, user: User | None, *, http=None, actor=None
+    records_request: RecordsRequest,
+    user: User | None,
+    *,
+    http_request: HttpRequest | None = None,
+    actor=None,
 ) -> None:
     if user is None or (actor is not None and user.pk == actor.pk):
         return
@@ -109,11 +111,13 @@ def notify_assigned(
         agency,
         recipients,
         "assigned",
-        {"r": records_request, "link": _staff_link(http, records_request)},
+        {"r": records_request, "link": _staff_link(http_request, records_request)},
     )
 
 
-def notify_requester_message(records_request: RecordsRequest, message, *, http=None) -> None:
+def notify_requester_message(
+    records_request: RecordsRequest, message, *, http_request: HttpRequest | None = None
+) -> None:
     agency = records_request.agency
     people = [records_request.point_of_contact] if records_request.point_of_contact else []
     people = people or _department_people(records_request) or _admins(agency)
@@ -122,11 +126,21 @@ def notify_requester_message(records_request: RecordsRequest, message, *, http=N
         agency,
         recipients,
         "requester_message",
-        {"r": records_request, "message": message, "link": _staff_link(http, records_request)},
+        {
+            "r": records_request,
+            "message": message,
+            "link": _staff_link(http_request, records_request),
+        },
     )
 
 
-def notify_internal_note(records_request: RecordsRequest, message, users: list[User], *, http=None):
+def notify_internal_note(
+    records_request: RecordsRequest,
+    message,
+    users: list[User],
+    *,
+    http_request: HttpRequest | None = None,
+):
     """Named colleagues always get a note addressed to them (no preference turns it off)."""
     agency = records_request.agency
     recipients = access.staff_who_can_see(records_request, [u for u in users if u.is_active])
@@ -134,7 +148,11 @@ def notify_internal_note(records_request: RecordsRequest, message, users: list[U
         agency,
         recipients,
         "internal_note",
-        {"r": records_request, "message": message, "link": _staff_link(http, records_request)},
+        {
+            "r": records_request,
+            "message": message,
+            "link": _staff_link(http_request, records_request),
+        },
     )
 
 

@@ -8,6 +8,8 @@ from django.db.models.functions import Replace
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from requests_portal.models import PublicSearchEntry
+
 # ts_headline marks matches with these private-use characters; the snippet is escaped
 # first and only then are they turned into <mark> tags, so request text is never HTML.
 _START, _STOP = "\ue000", "\ue001"
@@ -30,7 +32,7 @@ def search(queryset: QuerySet, text: str) -> QuerySet:
 
 def highlighted(snippet: str) -> SafeString:
     # Safe: every character of the request's text is escaped before the two markers (which
-    # escape() leaves alone) become <mark> tags. tests/requests_portal/test_search.py.
+    # escape() leaves alone) become <mark> tags. tests/requests_portal/test_archive_search.py.
     escaped = escape(snippet).replace(_LT, "&lt;").replace(_GT, "&gt;")
     return mark_safe(escaped.replace(_START, "<mark>").replace(_STOP, "</mark>"))  # noqa: S308
 
@@ -39,8 +41,6 @@ def public_search(agency, text: str) -> QuerySet:
     """The agency's public requests matching ``text``, best first, searched in the public
     index (PublicSearchEntry) where the GIN index can be used. Returns entries; the caller
     filters them (``request__...``) and loads the page's requests with ``with_snippets``."""
-    from requests_portal.models import PublicSearchEntry
-
     query = SearchQuery(text, search_type="websearch", config="english")
     # The agency lexeme makes the index itself narrow the search to this agency; the
     # agency_id filter keeps it correct on its own.

@@ -1,10 +1,11 @@
-"""Scheduled work of the requests app. Thin: the work is in notifications/services."""
+"""Scheduled work of the requests app. Thin: the work is in notifications and services."""
 
 from celery import shared_task
 from django.utils import timezone
 
 from accounts.models import Agency
-from requests_portal import notifications, services
+from requests_portal import notifications
+from requests_portal.services import clock, lifecycle
 
 
 @shared_task
@@ -19,7 +20,7 @@ def queue_daily_digests(*, agency_id=None) -> int:
 @shared_task
 def send_agency_digest(*, agency_id: int) -> int:
     agency = Agency.objects.get(pk=agency_id)
-    calendar = services.calendar_for(agency, services.settings_for(agency))
+    calendar = clock.calendar_for(agency, clock.settings_for(agency))
     return notifications.send_digests(agency, calendar, timezone.now())
 
 
@@ -34,4 +35,4 @@ def queue_embargo_publication(*, agency_id=None) -> int:
 
 @shared_task
 def publish_embargoes(*, agency_id: int) -> int:
-    return services.publish_due_embargoes(agency=Agency.objects.get(pk=agency_id))
+    return lifecycle.publish_due_embargoes(agency=Agency.objects.get(pk=agency_id))

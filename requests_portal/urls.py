@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
-from requests_portal import admin_views, views
+from requests_portal import admin_views
+from requests_portal.views import actions, archive, departments, queue, resident, staff_request
 
 
 class RequestNumberConverter:
@@ -18,17 +19,19 @@ class RequestNumberConverter:
 register_converter(RequestNumberConverter, "number")
 
 public_urlpatterns = [
-    path("requests/new/", views.request_new, name="request_new"),
-    path("requests/similar/", views.request_similar, name="request_similar"),
-    path("requests/mine/", views.my_requests, name="my_requests"),
-    path("requests/<number:number>/", views.request_detail, name="request_detail"),
-    path("requests/<number:number>/reply/", views.request_reply, name="request_reply"),
-    path("archive/", views.archive, name="archive"),
+    path("requests/new/", resident.request_new, name="request_new"),
+    path("requests/similar/", resident.request_similar, name="request_similar"),
+    path("requests/mine/", resident.my_requests, name="my_requests"),
+    path("requests/<number:number>/", resident.request_detail, name="request_detail"),
+    path("requests/<number:number>/reply/", resident.request_reply, name="request_reply"),
+    path("archive/", archive.archive, name="archive"),
 ]
 
 staff_urlpatterns = [
-    path("departments/", views.department_list, name="department_list"),
-    path("departments/<int:department_id>/", views.department_detail, name="department_detail"),
+    path("departments/", departments.department_list, name="department_list"),
+    path(
+        "departments/<int:department_id>/", departments.department_detail, name="department_detail"
+    ),
     path("departments/new/", admin_views.department_new, name="department_new"),
     path(
         "departments/<int:department_id>/edit/",
@@ -78,32 +81,36 @@ staff_urlpatterns = [
         admin_views.closure_reason_toggle,
         name="closure_reason_toggle",
     ),
-    path("requests/", views.staff_queue, name="request_queue"),
-    path("requests/new/", views.staff_request_new, name="request_new"),
-    path("requests/<number:number>/", views.staff_request_detail, name="request_detail"),
+    path("requests/", queue.staff_queue, name="request_queue"),
+    path("requests/new/", staff_request.staff_request_new, name="request_new"),
+    path("requests/<number:number>/", staff_request.staff_request_detail, name="request_detail"),
     path(
-        "requests/<number:number>/acknowledge/", views.staff_acknowledge, name="request_acknowledge"
+        "requests/<number:number>/acknowledge/",
+        actions.staff_acknowledge,
+        name="request_acknowledge",
     ),
-    path("requests/<number:number>/message/", views.staff_message, name="request_message"),
-    path("requests/<number:number>/route/", views.staff_route, name="request_route"),
-    path("requests/<number:number>/pause/", views.staff_pause, name="request_pause"),
-    path("requests/<number:number>/resume/", views.staff_resume, name="request_resume"),
-    path("requests/<number:number>/extend/", views.staff_extend, name="request_extend"),
-    path("requests/<number:number>/due-date/", views.staff_due_date, name="request_due_date"),
-    path("requests/<number:number>/close/", views.staff_close, name="request_close"),
-    path("requests/<number:number>/reopen/", views.staff_reopen, name="request_reopen"),
-    path("requests/<number:number>/visibility/", views.staff_visibility, name="request_visibility"),
-    path("requests/<number:number>/tasks/", views.staff_task_add, name="request_task_add"),
+    path("requests/<number:number>/message/", actions.staff_message, name="request_message"),
+    path("requests/<number:number>/route/", actions.staff_route, name="request_route"),
+    path("requests/<number:number>/pause/", actions.staff_pause, name="request_pause"),
+    path("requests/<number:number>/resume/", actions.staff_resume, name="request_resume"),
+    path("requests/<number:number>/extend/", actions.staff_extend, name="request_extend"),
+    path("requests/<number:number>/due-date/", actions.staff_due_date, name="request_due_date"),
+    path("requests/<number:number>/close/", actions.staff_close, name="request_close"),
+    path("requests/<number:number>/reopen/", actions.staff_reopen, name="request_reopen"),
+    path(
+        "requests/<number:number>/visibility/", actions.staff_visibility, name="request_visibility"
+    ),
+    path("requests/<number:number>/tasks/", actions.staff_task_add, name="request_task_add"),
     path(
         "requests/<number:number>/tasks/<int:task_id>/done/",
-        views.staff_task_done,
+        actions.staff_task_done,
         name="request_task_done",
     ),
-    path("requests/<number:number>/tags/", views.staff_tags, name="request_tags"),
-    path("requests/<number:number>/time/", views.staff_time_log, name="request_time_log"),
+    path("requests/<number:number>/tags/", actions.staff_tags, name="request_tags"),
+    path("requests/<number:number>/time/", actions.staff_time_log, name="request_time_log"),
     path(
         "requests/<number:number>/time/<int:entry_id>/",
-        views.staff_time_update,
+        actions.staff_time_update,
         name="request_time_update",
     ),
 ]

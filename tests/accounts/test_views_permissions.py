@@ -30,7 +30,6 @@ from accounts.models import (
     Role,
 )
 from accounts.tenancy import agency_context
-from requests_portal import services
 from requests_portal.models import (
     ClosureReason,
     CustomField,
@@ -44,6 +43,7 @@ from requests_portal.models import (
     TimeEntry,
     Visibility,
 )
+from requests_portal.services import submission
 from tests.factories import DepartmentFactory, MembershipFactory, UserFactory
 
 # --- The URL configuration, walked -----------------------------------------------------------
@@ -199,12 +199,12 @@ def _request_number(tenant, user=None) -> str:
         DepartmentMember.objects.get_or_create(
             agency=tenant.agency, department=clerk, user=tenant.department_admin
         )
-        records_request = services.request_submit(
+        records_request = submission.request_submit(
             agency=tenant.agency,
             actor=None,
             title=MATRIX_REQUEST_TITLE,
             description="Council minutes, January.",
-            contact=services.Contact(name="Matrix Requester"),
+            contact=submission.Contact(name="Matrix Requester"),
             department=clerk,
             channel="web",
         )

@@ -24,7 +24,7 @@ from accounts.tenancy import agency_context
 from audit.models import AuditEvent
 from documents import services
 from documents.models import Document, DocumentVersion, Upload, UploadChunk, UploadStatus
-from requests_portal import services as request_services
+from requests_portal.services import submission as request_submission
 from tests.documents.helpers import pdf_with_text
 from vault import storage
 
@@ -56,12 +56,12 @@ def padded_pdf(size: int) -> bytes:
 
 def committed_request(agency):
     with agency_context(agency):
-        return request_services.request_submit(
+        return request_submission.request_submit(
             agency=agency,
             actor=None,
             title="Council budget minutes, 2025",
             description="The minutes of every budget session.",
-            contact=request_services.Contact(name="Jane Resident"),
+            contact=request_submission.Contact(name="Jane Resident"),
             channel="web",
         )
 

@@ -104,14 +104,14 @@ def s3_bucket(s3_gateway: S3Gateway, settings, isolated_stores) -> Iterator[S3Bu
 def records_request(tenant):
     """A request of agency A (the `tenant` fixture) to attach documents to."""
     from accounts.tenancy import agency_context
-    from requests_portal import services
+    from requests_portal.services import submission
 
     with agency_context(tenant.agency):
-        return services.request_submit(
+        return submission.request_submit(
             agency=tenant.agency,
             actor=None,
             title="Budget spreadsheets",
             description="The 2025 budget working files.",
-            contact=services.Contact(name="Document Requester"),
+            contact=submission.Contact(name="Document Requester"),
             channel="web",
         )

@@ -16,7 +16,7 @@ from accounts.tenancy import agency_context
 from audit.models import AuditEvent
 from documents import access, services
 from documents.models import Document, Finding, RedactionReason, ReleaseLevel
-from requests_portal import services as request_services
+from requests_portal.services import submission as request_submission
 from tests.documents.helpers import pdf_with_text
 
 pytestmark = pytest.mark.django_db
@@ -45,12 +45,12 @@ def actions(agency) -> list[str]:
 @pytest.fixture
 def records_request(tenant):
     with agency_context(tenant.agency):
-        return request_services.request_submit(
+        return request_submission.request_submit(
             agency=tenant.agency,
             actor=None,
             title="Parks payroll records",
             description="Payroll of the parks department, January.",
-            contact=request_services.Contact(name="Pat Resident"),
+            contact=request_submission.Contact(name="Pat Resident"),
             channel="web",
         )
 

@@ -17,7 +17,8 @@ from accounts.tenancy import agency_context
 from audit.models import AuditEvent
 from documents import keys, services
 from documents.models import AgencyKey, Document, DocumentVersion, Upload, VersionKind
-from requests_portal import services as request_services
+from requests_portal.services import agency_settings as request_agency_settings
+from requests_portal.services import submission as request_submission
 from tests.db_helpers import run_in_committed_thread
 from vault import crypto, keyring, storage
 
@@ -29,12 +30,12 @@ def new_master_key() -> bytes:
 
 
 def new_request(agency):
-    return request_services.request_submit(
+    return request_submission.request_submit(
         agency=agency,
         actor=None,
         title="Personnel files",
         description="Files of the clerk's office.",
-        contact=request_services.Contact(name="Key Tests"),
+        contact=request_submission.Contact(name="Key Tests"),
         channel="web",
     )
 
@@ -79,7 +80,7 @@ def committed_agency(prefix: str) -> Agency:
     def create():
         agency = Agency.objects.create(slug=slug, name=slug, is_active=False)
         with agency_context(agency):
-            request_services.agency_setup_defaults(agency=agency, state="CA")
+            request_agency_settings.agency_setup_defaults(agency=agency, state="CA")
         return agency
 
     return run_in_committed_thread(create)

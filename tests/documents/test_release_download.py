@@ -20,8 +20,8 @@ from documents.models import (
     ReleaseLevel,
     VersionKind,
 )
-from requests_portal import services as request_services
 from requests_portal.models import Visibility
+from requests_portal.services import submission as request_submission
 from tests.documents.helpers import pdf_with_text, stored_document
 from vault import crypto
 from vault.storage import documents_store
@@ -34,12 +34,12 @@ CONTENT = pdf_with_text("Council minutes, January", "Budget line 42")
 def submit(tenant, *, visibility=Visibility.PUBLISHED, requester=None):
     """A web request; filed by ``requester`` (signed in) when given, else by a guest."""
     with agency_context(tenant.agency):
-        records_request = request_services.request_submit(
+        records_request = request_submission.request_submit(
             agency=tenant.agency,
             actor=requester,
             title="Minutes of the council",
             description="All minutes of January.",
-            contact=request_services.Contact(
+            contact=request_submission.Contact(
                 name="Rita Requester", email=requester.email if requester else ""
             ),
             channel="web",

@@ -13,7 +13,7 @@ from PIL import Image
 from accounts.tenancy import agency_context
 from documents import access, redaction_services, services
 from documents.models import Document, DocumentStatus, Redaction, RedactionReason
-from requests_portal import services as request_services
+from requests_portal.services import submission as request_submission
 from tests.documents.helpers import pdf_with_text, stored_document
 
 pytestmark = pytest.mark.django_db
@@ -22,12 +22,12 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def records_request(tenant):
     with agency_context(tenant.agency):
-        return request_services.request_submit(
+        return request_submission.request_submit(
             agency=tenant.agency,
             actor=None,
             title="Council correspondence",
             description="Letters to the council.",
-            contact=request_services.Contact(name="Pat"),
+            contact=request_submission.Contact(name="Pat"),
             channel="web",
         )
 

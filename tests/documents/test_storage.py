@@ -19,7 +19,7 @@ from accounts.models import Role
 from accounts.tenancy import agency_context
 from documents import services
 from documents.models import Document, DocumentVersion, Upload, UploadChunk, VersionKind
-from requests_portal import services as request_services
+from requests_portal.services import submission as request_submission
 from tests.db_helpers import race_behind_a_lock, run_in_committed_thread
 from tests.factories import AgencyFactory, MembershipFactory, UserFactory
 from tests.idp._process import free_port
@@ -521,12 +521,12 @@ def test_one_chunk_sent_twice_at_the_same_moment_is_stored_once(settings):
         with agency_context(agency):
             clerk = UserFactory()
             MembershipFactory(agency=agency, user=clerk, role=Role.STAFF)
-            records_request = request_services.request_submit(
+            records_request = request_submission.request_submit(
                 agency=agency,
                 actor=None,
                 title="Payroll records",
                 description="Payroll, 2025.",
-                contact=request_services.Contact(name="Jane Resident"),
+                contact=request_submission.Contact(name="Jane Resident"),
                 channel="web",
             )
             upload = services.upload_start(

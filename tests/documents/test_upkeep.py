@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.tenancy import agency_context
 from documents import services, tasks
 from documents.models import Document, DocumentStatus, Upload, UploadStatus
-from requests_portal import services as request_services
+from requests_portal.services import submission as request_submission
 from tests.documents.helpers import pdf_with_text, stored_document
 from vault.storage import documents_store
 
@@ -21,12 +21,12 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def records_request(tenant):
     with agency_context(tenant.agency):
-        return request_services.request_submit(
+        return request_submission.request_submit(
             agency=tenant.agency,
             actor=None,
             title="Upkeep",
             description="Upkeep test.",
-            contact=request_services.Contact(name="Pat"),
+            contact=request_submission.Contact(name="Pat"),
             channel="web",
         )
 

@@ -28,8 +28,8 @@ from documents.models import (
     UploadChunk,
     UploadStatus,
 )
-from requests_portal import services as request_services
 from requests_portal.models import Department, RecordsRequest
+from requests_portal.services import submission as request_submission
 from requests_portal.tracking import tracking_token
 from vault import storage
 
@@ -65,12 +65,12 @@ HTML = b"<!DOCTYPE html>\n<html><head><script>alert(document.cookie)</script></h
 def file_request(tenant, *, requester=None) -> RecordsRequest:
     with agency_context(tenant.agency):
         clerk = Department.objects.get(agency=tenant.agency, name="Clerk")
-        return request_services.request_submit(
+        return request_submission.request_submit(
             agency=tenant.agency,
             actor=requester,
             title="Police overtime records, 2025",
             description="All overtime slips.",
-            contact=request_services.Contact(name="Jane Resident"),
+            contact=request_submission.Contact(name="Jane Resident"),
             department=clerk,
             channel="web",
         )

@@ -7,19 +7,20 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from accounts.tenancy import agency_context, set_db_tenant
-from requests_portal import services
 from requests_portal.models import ClosureReason, PublicSearchEntry, RecordsRequest, Visibility
+from requests_portal.services import agency_settings, clock, lifecycle, submission
+from requests_portal.views import archive
 
 pytestmark = pytest.mark.django_db
 
 
 def _file(tenant, title="Budget for the monorail"):
-    return services.request_submit(
+    return submission.request_submit(
         agency=tenant.agency,
         actor=None,
         title=title,
         description=f"{title}: every document",
-        contact=services.Contact(name="Pat Private", email="pat@example.org"),
+        contact=submission.Contact(name="Pat Private", email="pat@example.org"),
     )
 
 
@@ -34,11 +35,11 @@ def _indexed(tenant) -> set[int]:
 
 def test_a_published_request_is_indexed_and_leaves_the_index_when_restricted(tenant):
     with agency_context(tenant.agency):
-        services.agency_setup_defaults(agency=tenant.agency)
+        agency_settings.agency_setup_defaults(agency=tenant.agency)
         request = _file(tenant)
     assert _indexed(tenant) == {request.pk}
     with agency_context(tenant.agency):
-        services.request_set_visibility(
+        lifecycle.request_set_visibility(
             records_request=request, actor=tenant.admin, visibility=Visibility.RESTRICTED
         )
     assert _indexed(tenant) == set()
@@ -46,14 +47,14 @@ def test_a_published_request_is_indexed_and_leaves_the_index_when_restricted(ten
 
 def test_an_embargoed_request_is_indexed_only_once_its_embargo_ends(tenant):
     with agency_context(tenant.agency):
-        services.agency_setup_defaults(agency=tenant.agency)
-        settings_row = services.settings_for(tenant.agency)
+        agency_settings.agency_setup_defaults(agency=tenant.agency)
+        settings_row = clock.settings_for(tenant.agency)
         settings_row.default_visibility = Visibility.EMBARGOED
         settings_row.embargo_days = 3
         settings_row.save()
         request = _file(tenant)
         reason = ClosureReason.objects.get(agency=tenant.agency, name="No responsive records")
-        services.request_close(records_request=request, actor=tenant.admin, reason=reason)
+        lifecycle.request_close(records_request=request, actor=tenant.admin, reason=reason)
     assert _indexed(tenant) == set()
     with agency_context(tenant.agency):
         # Time passing changes no row, so nothing fires the index trigger: the hourly task
@@ -63,14 +64,14 @@ def test_an_embargoed_request_is_indexed_only_once_its_embargo_ends(tenant):
             public_from=timezone.now() - datetime.timedelta(minutes=1)
         )
         PublicSearchEntry.objects.filter(agency=tenant.agency, request=request).delete()
-        assert services.publish_due_embargoes(agency=tenant.agency) == 1
-        assert services.publish_due_embargoes(agency=tenant.agency) == 0
+        assert lifecycle.publish_due_embargoes(agency=tenant.agency) == 1
+        assert lifecycle.publish_due_embargoes(agency=tenant.agency) == 0
     assert _indexed(tenant) == {request.pk}
 
 
 def test_the_index_holds_no_personal_data_of_the_requester(tenant):
     with agency_context(tenant.agency):
-        services.agency_setup_defaults(agency=tenant.agency)
+        agency_settings.agency_setup_defaults(agency=tenant.agency)
         _file(tenant)
     columns = {f.column for f in PublicSearchEntry._meta.concrete_fields}
     # attachments_vector: the text of documents released to the public (documents.search).
@@ -91,7 +92,7 @@ def test_the_index_holds_no_personal_data_of_the_requester(tenant):
 
 def test_no_context_reads_the_index_but_cannot_write_it(tenant):
     with agency_context(tenant.agency):
-        services.agency_setup_defaults(agency=tenant.agency)
+        agency_settings.agency_setup_defaults(agency=tenant.agency)
         request = _file(tenant)
     with transaction.atomic():
         set_db_tenant(None)
@@ -105,7 +106,7 @@ def test_no_context_reads_the_index_but_cannot_write_it(tenant):
 
 def test_archive_search_uses_the_gin_index(tenant):
     with agency_context(tenant.agency):
-        services.agency_setup_defaults(agency=tenant.agency)
+        agency_settings.agency_setup_defaults(agency=tenant.agency)
         for n in range(30):
             _file(tenant, title=f"Minutes {n}")
         with connection.cursor() as cursor:
@@ -121,11 +122,9 @@ def test_archive_search_uses_the_gin_index(tenant):
 
 
 def test_a_search_with_very_many_matches_says_more_than_the_cap(tenant, client_for, monkeypatch):
-    from requests_portal import views
-
-    monkeypatch.setattr(views.CappedPaginator, "cap", 3)
+    monkeypatch.setattr(archive.CappedPaginator, "cap", 3)
     with agency_context(tenant.agency):
-        services.agency_setup_defaults(agency=tenant.agency)
+        agency_settings.agency_setup_defaults(agency=tenant.agency)
         for n in range(5):
             _file(tenant, title=f"Minutes {n}")
     response = client_for(None, tenant.host).get("/archive/", {"q": "minutes"})

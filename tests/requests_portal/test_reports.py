@@ -7,19 +7,20 @@ import pytest
 from django.utils import timezone
 
 from accounts.tenancy import agency_context
-from requests_portal import reports, services
+from requests_portal import reports
 from requests_portal.models import ClosureReason, Department
+from requests_portal.services import agency_settings, lifecycle, submission
 
 pytestmark = pytest.mark.django_db
 
 
 def _file(tenant, title, department=None, days_ago=0):
-    request = services.request_submit(
+    request = submission.request_submit(
         agency=tenant.agency,
         actor=tenant.admin,
         title=title,
         description="Records about " + title,
-        contact=services.Contact(name="R", email="r@example.org"),
+        contact=submission.Contact(name="R", email="r@example.org"),
         department=department,
         channel="phone",
         received_on=timezone.localdate() - datetime.timedelta(days=days_ago),
@@ -30,7 +31,7 @@ def _file(tenant, title, department=None, days_ago=0):
 @pytest.fixture
 def filed(tenant):
     with agency_context(tenant.agency):
-        services.agency_setup_defaults(agency=tenant.agency, state="CA")
+        agency_settings.agency_setup_defaults(agency=tenant.agency, state="CA")
         clerk = Department.objects.get(agency=tenant.agency, name="Clerk")
         police = Department.objects.create(agency=tenant.agency, name="=HYPERLINK(evil)")
         a = _file(tenant, "alpha", clerk, days_ago=10)
@@ -39,7 +40,7 @@ def filed(tenant):
         _file(tenant, "delta", None, days_ago=40)  # due long ago, never answered: overdue
         reason = ClosureReason.objects.get(agency=tenant.agency, name="No responsive records")
         for request in (a, b):
-            services.request_close(records_request=request, actor=tenant.admin, reason=reason)
+            lifecycle.request_close(records_request=request, actor=tenant.admin, reason=reason)
     return tenant
 
 

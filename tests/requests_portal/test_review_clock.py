@@ -10,15 +10,12 @@ from django.utils import timezone
 
 from accounts.tenancy import agency_context
 from requests_portal.models import ClosureReason, RecordsRequest, Status
-from tests.requests_portal.test_workflow import (  # noqa: F401
-    agency_defaults,
-    calendar_of,
-    file_request,
-    fresh_rate_limits,
-    reload,
-)
+from tests.requests_portal.helpers import file_request, reload
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("agency_defaults", "fresh_rate_limits"),
+]
 
 
 def _set_due(tenant, r, day):

@@ -12,14 +12,14 @@ import pytest
 
 from accounts.models import Agency, Role
 from accounts.tenancy import agency_context
-from requests_portal import services
 from requests_portal.models import ClosureReason, RecordsRequest
+from requests_portal.services import agency_settings, changes, clock, lifecycle, submission
 from tests.db_helpers import run_in_committed_thread
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-real_add = services.add_timeline_event
+real_add = changes.add_timeline_event
 
 
 def slow_add(*args, **kwargs):
@@ -34,15 +34,15 @@ def test_a_close_and_an_extension_at_once_never_deadlock():
     def setup():
         agency = Agency.objects.create(slug=slug, name=slug, is_active=False)
         with agency_context(agency):
-            services.agency_setup_defaults(agency=agency, state="CA")
+            agency_settings.agency_setup_defaults(agency=agency, state="CA")
             user = UserFactory()
             MembershipFactory(agency=agency, user=user, role=Role.PUBLISHER)
-            r = services.request_submit(
+            r = submission.request_submit(
                 agency=agency,
                 actor=None,
                 title="t",
                 description="d",
-                contact=services.Contact(name="x"),
+                contact=submission.Contact(name="x"),
                 channel="web",
             )
         return agency, user, r.pk
@@ -55,13 +55,13 @@ def test_a_close_and_an_extension_at_once_never_deadlock():
         with agency_context(agency):
             r = RecordsRequest.objects.get(pk=pk)
             reason = ClosureReason.objects.get(agency=agency, name="No responsive records")
-            services.request_close(records_request=r, actor=user, reason=reason)
+            lifecycle.request_close(records_request=r, actor=user, reason=reason)
 
     def extender():
         time.sleep(0.2)
         with agency_context(agency):
             r = RecordsRequest.objects.get(pk=pk)
-            services.request_extend(records_request=r, actor=user, days=3, reason="more")
+            clock.request_extend(records_request=r, actor=user, days=3, reason="more")
 
     def wrap(fn):
         try:
@@ -69,7 +69,8 @@ def test_a_close_and_an_extension_at_once_never_deadlock():
         except BaseException as exc:  # noqa: BLE001
             errors.append(repr(exc))
 
-    with mock.patch.object(services, "add_timeline_event", slow_add):
+    # The close (services/lifecycle.py) writes its timeline entry slowly.
+    with mock.patch.object(lifecycle, "add_timeline_event", slow_add):
         ts = [
             threading.Thread(target=wrap, args=(closer,)),
             threading.Thread(target=wrap, args=(extender,)),

@@ -7,13 +7,12 @@ from django.urls import reverse
 
 from accounts.tenancy import agency_context
 from requests_portal.models import ResponseTemplate, TemplateKind
-from tests.requests_portal.test_workflow import (  # noqa: F401
-    agency_defaults,
-    file_request,
-    fresh_rate_limits,
-)
+from tests.requests_portal.helpers import file_request
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("agency_defaults", "fresh_rate_limits"),
+]
 HUGE = "99999999999999999999999"
 
 

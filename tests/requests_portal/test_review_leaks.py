@@ -8,7 +8,6 @@ from django.core import mail
 from django.urls import reverse
 
 from accounts.tenancy import agency_context
-from requests_portal import services
 from requests_portal.models import (
     Department,
     DepartmentMember,
@@ -16,16 +15,13 @@ from requests_portal.models import (
     TemplateKind,
     Visibility,
 )
-from tests.requests_portal.test_workflow import (  # noqa: F401  (autouse fixtures)
-    add_to_department,
-    agency_defaults,
-    department,
-    file_request,
-    fresh_rate_limits,
-    reload,
-)
+from requests_portal.services import submission
+from tests.requests_portal.helpers import add_to_department, department, file_request, reload
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("agency_defaults", "fresh_rate_limits"),
+]
 
 
 def test_an_internal_note_cannot_be_emailed_to_staff_who_cannot_see_the_request(
@@ -68,12 +64,12 @@ def test_a_new_restricted_request_is_not_emailed_to_department_members_who_canno
         )
         DepartmentMember.objects.create(agency=tenant.agency, department=dept, user=tenant.staff)
     with django_capture_on_commit_callbacks(execute=True), agency_context(tenant.agency):
-        r = services.request_submit(
+        r = submission.request_submit(
             agency=tenant.agency,
             actor=None,
             title="Complaint about officer X",
             description="Confidential description of the complaint",
-            contact=services.Contact(name="Ann", email="ann@example.org"),
+            contact=submission.Contact(name="Ann", email="ann@example.org"),
             department=dept,
         )
     assert r.visibility == Visibility.RESTRICTED

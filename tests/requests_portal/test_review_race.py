@@ -11,8 +11,8 @@ import pytest
 
 from accounts.models import Agency, Role
 from accounts.tenancy import agency_context
-from requests_portal import services
 from requests_portal.models import ClosureReason, RecordsRequest
+from requests_portal.services import agency_settings, changes, clock, lifecycle, submission
 from tests.db_helpers import run_in_committed_thread
 from tests.factories import MembershipFactory, UserFactory
 
@@ -25,15 +25,15 @@ def test_a_pause_racing_a_close_is_refused_and_the_request_stays_closed():
     def setup():
         agency = Agency.objects.create(slug=slug, name=slug, is_active=False)
         with agency_context(agency):
-            services.agency_setup_defaults(agency=agency, state="CA")
+            agency_settings.agency_setup_defaults(agency=agency, state="CA")
             user = UserFactory()
             MembershipFactory(agency=agency, user=user, role=Role.PUBLISHER)
-            r = services.request_submit(
+            r = submission.request_submit(
                 agency=agency,
                 actor=None,
                 title="t",
                 description="d",
-                contact=services.Contact(name="x"),
+                contact=submission.Contact(name="x"),
                 channel="web",
             )
         return agency, user, r.pk
@@ -47,7 +47,7 @@ def test_a_pause_racing_a_close_is_refused_and_the_request_stays_closed():
             r = RecordsRequest.objects.get(pk=pk)
             b_loaded.wait(10)
             reason = ClosureReason.objects.get(agency=agency, name="No responsive records")
-            services.request_close(records_request=r, actor=user, reason=reason)
+            lifecycle.request_close(records_request=r, actor=user, reason=reason)
             time.sleep(1.0)  # the web request still rendering its redirect
 
     def pauser():
@@ -55,7 +55,7 @@ def test_a_pause_racing_a_close_is_refused_and_the_request_stays_closed():
             r = RecordsRequest.objects.get(pk=pk)
             b_loaded.set()
             time.sleep(0.3)
-            services.request_pause(records_request=r, actor=user, reason="fees")
+            clock.request_pause(records_request=r, actor=user, reason="fees")
 
     def wrap(fn):
         try:
@@ -78,7 +78,7 @@ def test_a_pause_racing_a_close_is_refused_and_the_request_stays_closed():
     state = run_in_committed_thread(read)
     # Whichever ran first, the other saw its result: either the pause is refused (close
     # first) or the close ends the pause (pause first). Never a paused, closed request.
-    assert all(isinstance(e, services.RequestStateError) for e in errors), errors
+    assert all(isinstance(e, changes.RequestStateError) for e in errors), errors
     assert [str(e) for e in errors] in (
         [],
         ["A closed request cannot be paused. Reopen it first."],

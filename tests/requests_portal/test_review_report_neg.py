@@ -10,10 +10,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from accounts.tenancy import agency_context
-from requests_portal import reports, services
-from tests.requests_portal.test_workflow import agency_defaults, fresh_rate_limits  # noqa: F401
+from requests_portal import reports
+from requests_portal.services import lifecycle, submission
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("agency_defaults", "fresh_rate_limits"),
+]
 
 
 def test_intake_logged_the_same_morning_never_gives_negative_days_to_first_response(tenant):
@@ -23,16 +26,16 @@ def test_intake_logged_the_same_morning_never_gives_negative_days_to_first_respo
         agency_context(tenant.agency),
         mock.patch("django.utils.timezone.now", return_value=morning),
     ):
-        r = services.request_submit(
+        r = submission.request_submit(
             agency=tenant.agency,
             actor=tenant.staff,
             title="t",
             description="d",
-            contact=services.Contact(name="x"),
+            contact=submission.Contact(name="x"),
             channel="phone",
             received_on=morning.date(),
         )
-        services.request_acknowledge(records_request=r, actor=tenant.publisher)
+        lifecycle.request_acknowledge(records_request=r, actor=tenant.publisher)
         _rows, total = reports.build_report(
             tenant.agency, morning.date(), morning.date(), morning.date()
         )

@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
-from requests_portal import services, work_services
 from requests_portal.models import (
     CustomField,
     RecordsRequest,
@@ -17,6 +16,7 @@ from requests_portal.models import (
     Task,
     TimeEntry,
 )
+from requests_portal.services import agency_settings, submission, work
 
 pytestmark = pytest.mark.django_db
 
@@ -24,13 +24,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def filed(tenant):
     with agency_context(tenant.agency):
-        services.agency_setup_defaults(agency=tenant.agency, state="CA")
-        request = services.request_submit(
+        agency_settings.agency_setup_defaults(agency=tenant.agency, state="CA")
+        request = submission.request_submit(
             agency=tenant.agency,
             actor=None,
             title="Council minutes",
             description="Minutes of the March council meeting",
-            contact=services.Contact(name="Rita Resident", email="rita@example.org"),
+            contact=submission.Contact(name="Rita Resident", email="rita@example.org"),
         )
     tenant.request = request
     tenant.staff_url = f"/staff/requests/{request.number}/"
@@ -67,15 +67,15 @@ def test_staff_add_a_task_and_mark_it_done(filed, client_for):
 
 def test_a_task_of_another_request_is_missing(filed, client_for, other_tenant):
     with agency_context(other_tenant.agency):
-        services.agency_setup_defaults(agency=other_tenant.agency)
-        theirs = services.request_submit(
+        agency_settings.agency_setup_defaults(agency=other_tenant.agency)
+        theirs = submission.request_submit(
             agency=other_tenant.agency,
             actor=None,
             title="x",
             description="y",
-            contact=services.Contact(email="z@example.org"),
+            contact=submission.Contact(email="z@example.org"),
         )
-        task = work_services.task_add(records_request=theirs, actor=other_tenant.admin, title="t")
+        task = work.task_add(records_request=theirs, actor=other_tenant.admin, title="t")
     response = client_for(filed.admin, filed.host).post(filed.staff_url + f"tasks/{task.pk}/done/")
     assert response.status_code == 404
 
@@ -119,7 +119,7 @@ def test_time_is_logged_by_staff_and_only_owners_or_admins_correct_it(filed, cli
 
 def test_placeholders_are_filled_and_unknown_ones_left_alone(filed):
     with agency_context(filed.agency):
-        text = work_services.fill_placeholders(
+        text = work.fill_placeholders(
             "Dear {requester_name}, {number} ({title}) is due {due_date}. {secret} {{x}}",
             filed.request,
         )

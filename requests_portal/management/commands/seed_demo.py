@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from accounts.models import Agency, Membership, Role, User
 from accounts.tenancy import agency_context
-from requests_portal import services as request_services
 from requests_portal.models import (
     ClosureReason,
     Department,
@@ -19,6 +18,7 @@ from requests_portal.models import (
     RequestType,
     ResponseTemplate,
 )
+from requests_portal.services import agency_settings, lifecycle, submission
 
 DEMO_PASSWORD = "demo-passphrase-2026"  # noqa: S105 (development-only demo data)
 
@@ -79,7 +79,7 @@ class Command(BaseCommand):
             slug=spec["slug"], defaults={"name": spec["name"], "time_zone": spec["time_zone"]}
         )
         with agency_context(agency):
-            request_services.agency_setup_defaults(agency=agency, state=spec["state"])
+            agency_settings.agency_setup_defaults(agency=agency, state=spec["state"])
             departments = {
                 name: Department.objects.get_or_create(agency=agency, name=name)[0]
                 for name in spec["departments"]
@@ -157,20 +157,20 @@ class Command(BaseCommand):
             if department not in departments:
                 continue
             made.append(
-                request_services.request_submit(
+                submission.request_submit(
                     agency=agency,
                     actor=staff,
                     title=title,
                     description=description,
-                    contact=request_services.Contact(name=resident.full_name, email=resident.email),
+                    contact=submission.Contact(name=resident.full_name, email=resident.email),
                     department=departments[department],
                     channel="email",
                     received_on=today - datetime.timedelta(days=days_ago),
                 )
             )
         if len(made) >= 2:
-            request_services.request_acknowledge(records_request=made[1], actor=staff)
-            request_services.request_close(
+            lifecycle.request_acknowledge(records_request=made[1], actor=staff)
+            lifecycle.request_close(
                 records_request=made[1],
                 actor=staff,
                 reason=ClosureReason.objects.get(agency=agency, name="Records released in full"),

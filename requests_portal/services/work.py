@@ -7,13 +7,14 @@ import datetime
 import re
 
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 import audit
 from accounts.models import User
 from requests_portal import audit_events
 from requests_portal.models import RecordsRequest, RequestTag, Tag, Task, TimeEntry
-from requests_portal.services import add_timeline_event, human_date
+from requests_portal.services.changes import add_timeline_event, human_date
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -34,10 +35,17 @@ def fill_placeholders(text: str, records_request: RecordsRequest, *, public: boo
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
-def _audit(code: str, records_request: RecordsRequest, actor: User, http, **details) -> None:
+def _audit(
+    code: str,
+    records_request: RecordsRequest,
+    actor: User,
+    *,
+    http_request: HttpRequest | None,
+    **details,
+) -> None:
     audit.record(
         code,
-        http_request=http,
+        http_request=http_request,
         agency=records_request.agency,
         actor=actor,
         target=records_request,
@@ -52,7 +60,7 @@ def task_add(
     title: str,
     assignee: User | None = None,
     due_date: datetime.date | None = None,
-    http=None,
+    http_request: HttpRequest | None = None,
 ) -> Task:
     with transaction.atomic():
         task = Task.objects.create(
@@ -67,11 +75,19 @@ def task_add(
         add_timeline_event(
             records_request, "task_added", actor, f"Task added{who}: {title}", public=False
         )
-        _audit(audit_events.TASK_ADDED.code, records_request, actor, http, title=title)
+        _audit(
+            audit_events.TASK_ADDED.code,
+            records_request,
+            actor,
+            http_request=http_request,
+            title=title,
+        )
     return task
 
 
-def task_set_done(*, task: Task, actor: User, done: bool, http=None) -> None:
+def task_set_done(
+    *, task: Task, actor: User, done: bool, http_request: HttpRequest | None = None
+) -> None:
     with transaction.atomic():
         task.done_at = timezone.now() if done else None
         task.save(update_fields=["done_at"])
@@ -79,10 +95,23 @@ def task_set_done(*, task: Task, actor: User, done: bool, http=None) -> None:
         add_timeline_event(
             task.request, "task_done", actor, f"Task {label}: {task.title}", public=False
         )
-        _audit(audit_events.TASK_DONE.code, task.request, actor, http, title=task.title, done=done)
+        _audit(
+            audit_events.TASK_DONE.code,
+            task.request,
+            actor,
+            http_request=http_request,
+            title=task.title,
+            done=done,
+        )
 
 
-def tags_set(*, records_request: RecordsRequest, actor: User, names: list[str], http=None) -> None:
+def tags_set(
+    *,
+    records_request: RecordsRequest,
+    actor: User,
+    names: list[str],
+    http_request: HttpRequest | None = None,
+) -> None:
     agency = records_request.agency
     wanted = sorted({name.strip()[:60] for name in names if name.strip()}, key=str.lower)
     with transaction.atomic():
@@ -99,7 +128,13 @@ def tags_set(*, records_request: RecordsRequest, actor: User, names: list[str], 
             "Tags: " + (", ".join(wanted) or "none"),
             public=False,
         )
-        _audit(audit_events.TAGS_CHANGED.code, records_request, actor, http, tags=wanted)
+        _audit(
+            audit_events.TAGS_CHANGED.code,
+            records_request,
+            actor,
+            http_request=http_request,
+            tags=wanted,
+        )
 
 
 def time_log(
@@ -109,7 +144,7 @@ def time_log(
     day: datetime.date,
     minutes: int,
     note: str = "",
-    http=None,
+    http_request: HttpRequest | None = None,
 ) -> TimeEntry:
     with transaction.atomic():
         entry = TimeEntry.objects.create(
@@ -124,14 +159,21 @@ def time_log(
             audit_events.TIME_LOGGED.code,
             records_request,
             actor,
-            http,
+            http_request=http_request,
             minutes=minutes,
             day=day.isoformat(),
         )
     return entry
 
 
-def time_update(*, entry: TimeEntry, actor: User, minutes: int, note: str, http=None) -> None:
+def time_update(
+    *,
+    entry: TimeEntry,
+    actor: User,
+    minutes: int,
+    note: str,
+    http_request: HttpRequest | None = None,
+) -> None:
     with transaction.atomic():
         before = entry.minutes
         entry.minutes = minutes
@@ -141,7 +183,7 @@ def time_update(*, entry: TimeEntry, actor: User, minutes: int, note: str, http=
             audit_events.TIME_CHANGED.code,
             entry.request,
             actor,
-            http,
+            http_request=http_request,
             entry=entry.pk,
             owner=entry.user_id,
             minutes_before=before,

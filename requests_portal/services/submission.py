@@ -1,0 +1,191 @@
+"""Filing a request, from the web form or logged by staff: its number, its deadlines, its
+requester's account, its first department; the confirmation and the staff notices."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+import audit
+from accounts.models import Agency, User
+from requests_portal import audit_events, deadlines, notifications
+from requests_portal.models import (
+    Channel,
+    Department,
+    DepartmentMember,
+    RecordsRequest,
+    RequestDepartment,
+    RequestSettings,
+    RequestType,
+)
+from requests_portal.services.changes import add_timeline_event, human_date
+from requests_portal.services.clock import calendar_for, settings_for
+from requests_portal.services.messaging import email_requester
+
+_NEXT_NUMBER_SQL = """
+    INSERT INTO requests_portal_requestcounter (agency_id, year, last_number)
+    VALUES (%s, %s, 1)
+    ON CONFLICT (agency_id, year)
+    DO UPDATE SET last_number = requests_portal_requestcounter.last_number + 1
+    RETURNING last_number
+"""
+
+
+def next_request_number(agency: Agency, year: int) -> int:
+    """The next number of the agency's yearly sequence. The upsert locks the counter row
+    until the caller's transaction ends, so concurrent submissions get distinct numbers."""
+    with connection.cursor() as cursor:
+        cursor.execute(_NEXT_NUMBER_SQL, [agency.pk, year])
+        return cursor.fetchone()[0]
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    address: str = ""
+
+
+def _requester_for(email: str, name: str) -> User | None:
+    """The account a guest's request belongs to, created without a password if new (the
+    confirmation email lets them set one)."""
+    if not email:
+        return None
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User.objects.create_user(email, None, full_name=name[:200])
+    return user
+
+
+def _initial_visibility(request_settings: RequestSettings, department: Department | None) -> str:
+    if department is not None and department.default_visibility:
+        return department.default_visibility
+    return request_settings.default_visibility
+
+
+def request_submit(
+    *,
+    agency: Agency,
+    actor: User | None,
+    title: str,
+    description: str,
+    contact: Contact,
+    department: Department | None = None,
+    delivery: str = "electronic",
+    channel: str = Channel.WEB,
+    received_on: datetime.date | None = None,
+    request_type: RequestType | None = None,
+    custom_data: dict | None = None,
+    http_request: HttpRequest | None = None,
+) -> RecordsRequest:
+    """File a request: from the web form (``actor`` the signed-in resident or None for a
+    guest) or logged by staff from a phone call, letter, email or visit (``received_on``
+    is then day 0)."""
+    request_settings = settings_for(agency)
+    calendar = calendar_for(agency, request_settings)
+    now = timezone.now()
+    if channel == Channel.WEB:
+        received_at = now
+        day_zero = deadlines.day_zero(now, calendar, web_submission=True)
+    else:
+        day_zero = received_on or calendar.local_date(now)
+        # Logged the day it came in: now. Logged later: noon of that day (the hour is unknown,
+        # and noon never puts a response before the receipt in the reports).
+        received_at = (
+            now if day_zero == calendar.local_date(now) else _local_noon(day_zero, calendar)
+        )
+    # A request type carries its own legal clock; otherwise the agency's rule applies.
+    rule = request_type or request_settings
+    method = deadlines.CountingMethod(rule.response_method)
+    due = deadlines.add_counting_days(day_zero, rule.response_days, method, calendar)
+    acknowledge_due = deadlines.add_counting_days(
+        day_zero,
+        request_settings.acknowledge_days,
+        deadlines.CountingMethod(request_settings.acknowledge_method),
+        calendar,
+    )
+    staff_logged = channel != Channel.WEB
+    if not 2000 <= day_zero.year <= 2099:
+        # Numbers show the year as two digits (YY-N): one century only, or they would repeat.
+        raise ValueError(f"A request cannot be received in {day_zero.year}.")
+    with transaction.atomic():
+        requester = actor if actor is not None and not staff_logged else None
+        if requester is None and contact.email:
+            requester = _requester_for(contact.email, contact.name)
+        records_request = RecordsRequest.objects.create(
+            agency=agency,
+            year=day_zero.year,
+            sequence=next_request_number(agency, day_zero.year),
+            title=title,
+            description=description,
+            visibility=_initial_visibility(request_settings, department),
+            channel=channel,
+            delivery=delivery,
+            request_type=request_type,
+            custom_data=custom_data or {},
+            requester=requester,
+            requester_name=contact.name or (requester.full_name if requester else ""),
+            requester_email=contact.email or (requester.email if requester else ""),
+            requester_phone=contact.phone,
+            requester_address=contact.address,
+            received_at=received_at,
+            day_zero=day_zero,
+            due_date=due,
+            acknowledge_due_date=acknowledge_due,
+            counting_method=method,
+        )
+        if department is not None:
+            _route(records_request, department, lead=True)
+        add_timeline_event(
+            records_request,
+            "submitted",
+            actor if staff_logged else None,
+            f"Request received ({records_request.get_channel_display().lower()}); "
+            f"due {human_date(due)}",
+            public=True,
+            data={"due_date": due.isoformat(), "day_zero": day_zero.isoformat()},
+        )
+        audit.record(
+            audit_events.REQUEST_SUBMITTED.code,
+            http_request=http_request,
+            agency=agency,
+            actor=actor,
+            target=records_request,
+            details={"number": records_request.number, "channel": channel},
+        )
+        if records_request.requester_email and channel == Channel.WEB:
+            email_requester(records_request, "submitted", http_request=http_request)
+        notifications.notify_new_request(
+            records_request, http_request=http_request, exclude=actor if staff_logged else None
+        )
+    return records_request
+
+
+def _local_noon(day: datetime.date, calendar: deadlines.AgencyCalendar) -> datetime.datetime:
+    zone = calendar.end_of_day(day).tzinfo
+    return datetime.datetime.combine(day, datetime.time(12, 0), tzinfo=zone)
+
+
+def _route(records_request: RecordsRequest, department: Department, *, lead: bool) -> None:
+    RequestDepartment.objects.get_or_create(
+        agency=records_request.agency,
+        request=records_request,
+        department=department,
+        defaults={"is_lead": lead},
+    )
+    if lead and records_request.point_of_contact_id is None:
+        contact = (
+            DepartmentMember.objects.filter(
+                agency=records_request.agency, department=department, is_point_of_contact=True
+            )
+            .order_by("pk")
+            .first()
+        )
+        if contact is not None:
+            records_request.point_of_contact_id = contact.user_id
+            records_request.save(update_fields=["point_of_contact", "updated_at"])

@@ -1,0 +1,69 @@
+"""The public archive: every public request of the agency, filtered, or searched through
+the public search index with highlighted snippets."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.functional import cached_property
+from django.views.decorators.http import require_safe
+
+from accounts.models import Agency
+from requests_portal import access, forms
+from requests_portal.filters import archive_filters
+from requests_portal.search import highlighted, public_search, with_snippets
+from requests_portal.views.common import agency_or_404, page_params
+
+ARCHIVE_PAGE_SIZE = 25
+SEARCH_COUNT_CAP = 1000
+
+
+class CappedPaginator(Paginator):
+    """Counts at most ``cap`` + 1 matches, without ranking them: "more than 1,000 requests
+    match" is as useful to a reader as the exact number, and far cheaper for common words."""
+
+    cap = SEARCH_COUNT_CAP
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.order_by()[: self.cap + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.cap
+
+
+def public_page_rows(agency: Agency, entries, text: str) -> list[dict]:
+    """The requests of a page of search entries, in the entries' order, with snippets."""
+    ids = [entry.request_id for entry in entries]
+    found = with_snippets(access.public_requests(agency).filter(pk__in=ids), text).in_bulk()
+    return [
+        {"r": found[pk], "snippet": highlighted(found[pk].snippet)} for pk in ids if pk in found
+    ]
+
+
+@require_safe
+def archive(request: HttpRequest) -> HttpResponse:
+    agency = agency_or_404(request)
+    form = forms.ArchiveFilterForm(
+        request.GET or None, departments=access.public_departments(agency)
+    )
+    data = form.cleaned_data if form.is_valid() else {}
+    query = (data.get("q") or "").strip()
+    if query:
+        # Search the public index (fast: its GIN index is usable), then load the page.
+        entries = archive_filters(public_search(agency, query), data, prefix="request__")
+        page = CappedPaginator(entries, ARCHIVE_PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = public_page_rows(agency, page.object_list, query)
+    else:
+        listed = archive_filters(access.public_requests(agency), data).order_by(
+            "-year", "-sequence"
+        )
+        page = Paginator(listed, ARCHIVE_PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = [{"r": r, "snippet": None} for r in page.object_list]
+    return render(
+        request,
+        "requests_portal/archive.html",
+        {"form": form, "page": page, "rows": rows, "query": query, "params": page_params(request)},
+    )

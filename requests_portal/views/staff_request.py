@@ -1,0 +1,198 @@
+"""The staff request page (its timeline, messages, departments, tasks, time and the action
+forms the user's role allows) and the intake of requests received by phone, mail or in
+person. The actions the page's forms post to are in views/actions.py."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_safe
+
+from accounts import policy
+from accounts.decorators import agency_permission
+from requests_portal import access, forms
+from requests_portal.models import MessageKind, RecordsRequest, TemplateKind
+from requests_portal.services import submission, work
+from requests_portal.views.common import agency_today
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@agency_permission(policy.REQUEST_LOG)
+def staff_request_new(request: HttpRequest) -> HttpResponse:
+    agency = request.agency
+    departments = access.departments_for(request.user, agency)
+    extra = {
+        "request_types": access.active_request_types(agency),
+        "custom_fields": access.active_custom_fields(agency),
+    }
+    if request.method == "POST":
+        form = forms.StaffRequestForm(request.POST, departments=departments, **extra)
+        if form.is_valid():
+            data = form.cleaned_data
+            records_request = submission.request_submit(
+                agency=agency,
+                actor=request.user,
+                title=data["title"],
+                description=data["description"],
+                contact=submission.Contact(
+                    name=data["name"],
+                    email=data["email"],
+                    phone=data["phone"],
+                    address=data["address"],
+                ),
+                department=data.get("department"),
+                delivery=data["delivery"],
+                channel=data["channel"],
+                received_on=data["received_on"],
+                request_type=data.get("request_type"),
+                custom_data=form.custom_data(),
+                http_request=request,
+            )
+            messages.success(request, f"Request {records_request.number} logged.")
+            return redirect("staff:request_detail", number=records_request.number)
+        status = 400
+    else:
+        form = forms.StaffRequestForm(
+            departments=departments, initial={"received_on": agency_today(agency)}
+        )
+        status = 200
+    return render(request, "requests_portal/staff_request_new.html", {"form": form}, status=status)
+
+
+def _message_kinds(request: HttpRequest, records_request: RecordsRequest) -> list[str]:
+    kinds = [MessageKind.INTERNAL]
+    if access.can_act_on(
+        request.user, request.agency, records_request, policy.REQUEST_MESSAGE_REQUESTER
+    ):
+        kinds += [MessageKind.TO_REQUESTER, MessageKind.PUBLIC_NOTE]
+    return kinds
+
+
+def build_form(name: str, request: HttpRequest, records_request: RecordsRequest, data=None) -> Form:
+    """One action form of the request page, bound to ``data`` when given."""
+    agency = request.agency
+    if name == "message":
+        return forms.MessageForm(
+            data,
+            kinds=_message_kinds(request, records_request),
+            staff=access.staff_who_can_see(
+                records_request, access.assignable_staff_for_tasks(request.user, agency)
+            ),
+        )
+    if name in ("pause", "reopen"):
+        return forms.ReasonForm(data, prefix=name)
+    if name == "extend":
+        return forms.ExtendForm(data, prefix=name)
+    if name == "due":
+        return forms.DueDateForm(data, prefix=name, day_zero=records_request.day_zero)
+    if name == "close":
+        reasons = access.closure_reasons_for(request.user, agency)
+        return forms.CloseForm(data, prefix=name, reasons=reasons)
+    if name == "visibility":
+        return forms.VisibilityForm(
+            data, prefix=name, initial={"visibility": records_request.visibility}
+        )
+    if name == "route":
+        staff = access.assignable_staff(request.user, agency)
+        return forms.RouteForm(
+            data,
+            prefix=name,
+            departments=access.departments_for(request.user, agency),
+            staff=staff,
+            initial={
+                "departments": list(access.departments_of(request.user, agency, records_request)),
+                "lead": access.lead_department_id_for(request.user, agency, records_request),
+                "point_of_contact": str(records_request.point_of_contact_id or ""),
+            },
+        )
+    if name == "task":
+        staff = access.assignable_staff_for_tasks(request.user, agency)
+        return forms.TaskForm(
+            data, prefix=name, staff=access.staff_who_can_see(records_request, staff)
+        )
+    if name == "tags":
+        return forms.TagsForm(
+            data,
+            prefix=name,
+            initial={"tags": ", ".join(access.request_tag_names(records_request))},
+        )
+    if name == "time":
+        return forms.TimeEntryForm(data, prefix=name, initial={"day": timezone.localdate()})
+    raise ValueError(name)
+
+
+# Which permission each action form needs; the page shows only the ones the user holds.
+_FORM_PERMISSIONS = {
+    "message": policy.REQUEST_INTERNAL_WORK,
+    "pause": policy.REQUEST_CHANGE_DUE_DATE,
+    "extend": policy.REQUEST_CHANGE_DUE_DATE,
+    "due": policy.REQUEST_CHANGE_DUE_DATE,
+    "close": policy.REQUEST_CLOSE,
+    "reopen": policy.REQUEST_CLOSE,
+    "visibility": policy.REQUEST_EDIT,
+    "route": policy.REQUEST_EDIT,
+    "task": policy.REQUEST_INTERNAL_WORK,
+    "tags": policy.REQUEST_INTERNAL_WORK,
+    "time": policy.REQUEST_INTERNAL_WORK,
+}
+# Where a template's text goes: message body, closing note, extension reason.
+_TEMPLATE_TARGETS = {
+    TemplateKind.MESSAGE: ("message", "body"),
+    TemplateKind.CLOSURE: ("close", "note"),
+    TemplateKind.EXTENSION: ("extend", "reason"),
+}
+
+
+def render_detail(
+    request: HttpRequest,
+    records_request: RecordsRequest,
+    bound: dict[str, Form] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The request page; ``bound`` holds a posted form to show again with its errors."""
+    agency = request.agency
+    user = request.user
+    action_forms = {
+        name: (bound or {}).get(name) or build_form(name, request, records_request)
+        for name, permission in _FORM_PERMISSIONS.items()
+        if access.can_act_on(user, agency, records_request, permission)
+    }
+    chosen = access.get_template_for(user, agency, request.GET.get("template"))
+    if chosen is not None and not bound:
+        form_name, field = _TEMPLATE_TARGETS[TemplateKind(chosen.kind)]
+        if form_name in action_forms:
+            # The extension reason is shown publicly; messages and closing notes are not.
+            text = work.fill_placeholders(chosen.body, records_request, public=field == "reason")
+            action_forms[form_name].initial[field] = text[:200] if field == "reason" else text
+    templates = list(access.templates_for(user, agency))
+    return render(
+        request,
+        "requests_portal/staff_request_detail.html",
+        {
+            "r": records_request,
+            "timeline": access.timeline_for(user, agency, records_request, public=False),
+            "messages_list": access.messages_for(user, agency, records_request, viewer=None),
+            "request_departments": access.request_departments_for(user, agency, records_request),
+            "forms": action_forms,
+            "can_acknowledge": access.can_act_on(
+                user, agency, records_request, policy.REQUEST_EDIT
+            ),
+            "templates": {
+                kind: [t for t in templates if t.kind == kind] for kind in TemplateKind.values
+            },
+            "tasks": access.request_tasks(records_request),
+            "time_entries": access.request_time_entries(records_request),
+            "can_edit_others_time": policy.can(user, agency, policy.TIME_EDIT_OTHERS),
+        },
+        status=status,
+    )
+
+
+@require_safe
+@agency_permission(policy.STAFF_AREA)
+def staff_request_detail(request: HttpRequest, number: str) -> HttpResponse:
+    records_request = access.get_request_for_staff(request.user, request.agency, number)
+    return render_detail(request, records_request)
