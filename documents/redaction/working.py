@@ -13,11 +13,10 @@ from django.db import transaction
 from PIL import Image
 
 from accounts.tenancy import lock_tenant_row
-from documents import access, jobs, types
+from documents import access, jobs, types, versions
 from documents.errors import DocumentError, RedactionRefused
 from documents.models import Document, VersionKind
 from documents.redaction import convert, images, rendering
-from documents.versions import version_bytes, version_create
 
 # PDFs and images are redacted in memory, page by page: above this they are refused with a
 # plain message (a 2 GB upload is stored and scanned, but not redacted here).
@@ -53,7 +52,7 @@ def unsupported_reason(document: Document) -> str:
 
 
 def original_bytes(document: Document) -> bytes:
-    return version_bytes(access.original_version(document), limit=MAX_REDACTION_BYTES)
+    return versions.version_bytes(access.original_version(document), limit=MAX_REDACTION_BYTES)
 
 
 _CONVERSION_FAILURE_SECONDS = 24 * 3600
@@ -90,7 +89,7 @@ def _working_version(document: Document):
         existing = access.versions(locked).filter(kind=VersionKind.CONVERTED).first()
         if existing is not None:
             return existing
-        return version_create(
+        return versions.version_create(
             document=locked,
             kind=VersionKind.CONVERTED,
             chunks=[converted],
@@ -137,7 +136,7 @@ def conversion_run(agency_id: int, document_id: int) -> None:
 
 
 def working_bytes(document: Document) -> bytes:
-    return version_bytes(_working_version(document), limit=MAX_REDACTION_BYTES)
+    return versions.version_bytes(_working_version(document), limit=MAX_REDACTION_BYTES)
 
 
 def is_pdf_like(document: Document) -> bool:
@@ -154,7 +153,7 @@ def page_info(document: Document) -> list[tuple[float, float]]:
     key = f"documents:pages:{version.pk}"
     sizes = cache.get(key)
     if sizes is None:
-        data = version_bytes(version, limit=MAX_REDACTION_BYTES)
+        data = versions.version_bytes(version, limit=MAX_REDACTION_BYTES)
         sizes = rendering.page_sizes(data) if is_pdf_like(document) else _frame_sizes(data)
         cache.set(key, [tuple(size) for size in sizes], _CACHE_SECONDS)
     return [tuple(size) for size in sizes]
@@ -175,7 +174,7 @@ def preview_png(document: Document, page: int) -> bytes:
     key = f"documents:preview:{version.pk}:{int(page)}"
     png = cache.get(key)
     if png is None:
-        data = version_bytes(version, limit=MAX_REDACTION_BYTES)
+        data = versions.version_bytes(version, limit=MAX_REDACTION_BYTES)
         if is_pdf_like(document):
             png = rendering.render_page(data, page, dpi=80)
         else:

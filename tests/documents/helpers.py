@@ -7,7 +7,7 @@ import io
 import pikepdf
 
 from accounts.tenancy import agency_context
-from documents import services
+from documents import versions
 from documents.models import Document, DocumentStatus, VersionKind
 
 
@@ -61,7 +61,7 @@ def stored_document(
             pii_checked=status == DocumentStatus.CLEAN,
             uploaded_by=actor,
         )
-        services.version_create(
+        versions.version_create(
             document=document, kind=VersionKind.ORIGINAL, chunks=[data], actor=actor
         )
     return document

@@ -119,7 +119,7 @@ def html_text(markup: str) -> str:
 _LABEL = re.compile(r"[^\d@\n]{1,60}")
 
 
-def heading(value) -> str:
+def column_heading(value) -> str:
     """A first-row cell as a column heading, when it is a label ("SSN", "Date of birth"):
     it is put before the column's values to give them context. A first row of data (digits,
     addresses) is no heading."""

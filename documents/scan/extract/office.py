@@ -33,7 +33,7 @@ from documents.scan.extract.base import (
     Piece,
     Reader,
     Unreadable,
-    heading,
+    column_heading,
     xml_text,
 )
 from documents.scan.malware import join
@@ -87,7 +87,7 @@ class OfficeReader(Reader):
                 hidden_columns.update(range(dim.min, min(dim.max, 16_384) + 1))
         # The sheet's cells as stored (sparse), not the bounding box of every styled cell.
         cells = sorted(sheet._cells.items())
-        headings = {column: heading(cell.value) for (row, column), cell in cells if row == 1}
+        headings = {column: column_heading(cell.value) for (row, column), cell in cells if row == 1}
         for (row, column), cell in cells:
             flags = []
             if row in hidden_rows:

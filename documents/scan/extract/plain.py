@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from documents.scan.extract.base import LINES_PER_PIECE, Piece, Reader, decode_text, heading
+from documents.scan.extract.base import LINES_PER_PIECE, Piece, Reader, column_heading, decode_text
 from documents.scan.malware import join
 
 
@@ -36,7 +36,7 @@ class PlainReader(Reader):
         headings: list[str] = []
         for number, row in enumerate(reader, start=1):
             if number == 1:
-                headings = [heading(cell) for cell in row]
+                headings = [column_heading(cell) for cell in row]
             for column, value in enumerate(row, start=1):
                 if not value.strip():
                     continue
