@@ -57,7 +57,7 @@ def stored_document(
             content_type=content_type,
             size=len(data),
             status=status,
-            # As a complete scan would leave it (documents.scanning sets it).
+            # As a complete scan would leave it (documents.scan.scanner sets it).
             pii_checked=status == DocumentStatus.CLEAN,
             uploaded_by=actor,
         )
