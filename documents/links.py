@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 from django.db.models import F
+from django.http import HttpRequest
 from django.utils import timezone
 
 import audit
@@ -38,7 +39,7 @@ def link_issue(
     audience: str,
     user: User | None,
     session_key: str = "",
-    http_request=None,
+    http_request: HttpRequest | None = None,
 ) -> Link:
     """A link that works for minutes, for this version, for this user (or this visitor's
     session), issued to an audience (staff, requester, public) whose rule the download checks

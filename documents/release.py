@@ -4,6 +4,7 @@ transaction with its audit event."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 import audit
@@ -20,7 +21,7 @@ def document_release(
     level: str,
     actor: User,
     override_reason: str = "",
-    http_request=None,
+    http_request: HttpRequest | None = None,
 ) -> Document:
     """Set who may see the document. Never more visible than its request; never released
     before its scans; to the public only without unresolved findings, unless the person
@@ -107,7 +108,9 @@ def document_release(
     return document
 
 
-def finding_resolve(*, finding: Finding, actor: User, resolution: str, http_request=None) -> None:
+def finding_resolve(
+    *, finding: Finding, actor: User, resolution: str, http_request: HttpRequest | None = None
+) -> None:
     with transaction.atomic():
         updated = Finding.objects.filter(
             agency=finding.agency_id, pk=finding.pk, resolved_at__isnull=True

@@ -4,6 +4,7 @@ its audit event)."""
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 
 import audit
 from accounts.models import Agency, User
@@ -13,7 +14,7 @@ from documents.models import DocumentSettings, RedactionReason
 
 
 def settings_save(
-    *, agency: Agency, actor: User, values: dict, http_request=None
+    *, agency: Agency, actor: User, values: dict, http_request: HttpRequest | None = None
 ) -> DocumentSettings:
     with transaction.atomic():
         row, _ = DocumentSettings.objects.select_for_update().get_or_create(agency=agency)
@@ -35,7 +36,9 @@ def settings_save(
     return row
 
 
-def reason_add(*, agency: Agency, actor: User, label: str, http_request=None) -> RedactionReason:
+def reason_add(
+    *, agency: Agency, actor: User, label: str, http_request: HttpRequest | None = None
+) -> RedactionReason:
     label = label.strip()
     try:
         with transaction.atomic():
@@ -52,7 +55,9 @@ def reason_add(*, agency: Agency, actor: User, label: str, http_request=None) ->
     return reason
 
 
-def reason_retire(*, reason: RedactionReason, actor: User, http_request=None) -> None:
+def reason_retire(
+    *, reason: RedactionReason, actor: User, http_request: HttpRequest | None = None
+) -> None:
     with transaction.atomic():
         reason.is_active = False
         reason.save(update_fields=["is_active"])

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from django.core.cache import cache
 from django.db import transaction
+from django.http import HttpRequest
 
 import audit
 from accounts.models import User
 from accounts.tenancy import lock_tenant_row
 from documents import access, audit_events, jobs, release
 from documents.errors import DocumentError, RedactionRefused
-from documents.models import Document, Redaction, RedactionReason, VersionKind
+from documents.models import Document, DocumentVersion, Redaction, RedactionReason, VersionKind
 from documents.redaction import engine, images, page_search, working
 from documents.redaction.boxes import Box, RedactionError
 from documents.scan import pii
@@ -56,7 +57,7 @@ def redaction_add_box(
     top: float,
     width: float,
     height: float,
-    http_request=None,
+    http_request: HttpRequest | None = None,
 ) -> Redaction:
     """A drawn box, given in percent of the page (what a person or the drawing script sees);
     stored in points from the page's top-left corner."""
@@ -106,7 +107,12 @@ def _create_boxes(document, actor, reason, boxes, source, note) -> list[Redactio
 
 
 def redaction_add_search(
-    *, document: Document, actor: User, reason: RedactionReason, term: str, http_request=None
+    *,
+    document: Document,
+    actor: User,
+    reason: RedactionReason,
+    term: str,
+    http_request: HttpRequest | None = None,
 ) -> int:
     """ "Redact all": a box over every occurrence of the term on every page."""
     term = term.strip()
@@ -126,7 +132,12 @@ def redaction_add_search(
 
 
 def redaction_add_patterns(
-    *, document: Document, actor: User, reason: RedactionReason, kinds: list[str], http_request=None
+    *,
+    document: Document,
+    actor: User,
+    reason: RedactionReason,
+    kinds: list[str],
+    http_request: HttpRequest | None = None,
 ) -> int:
     """Boxes over every match of the chosen personal-data patterns."""
     if not working.is_pdf_like(document):
@@ -154,7 +165,9 @@ def redaction_add_patterns(
     return len(rows)
 
 
-def redaction_remove(*, redaction_row: Redaction, actor: User, http_request=None) -> None:
+def redaction_remove(
+    *, redaction_row: Redaction, actor: User, http_request: HttpRequest | None = None
+) -> None:
     with transaction.atomic():
         document = redaction_row.document
         deleted, _ = Redaction.objects.filter(
@@ -179,7 +192,9 @@ def progress(document: Document) -> dict | None:
     return cache.get(progress_key(document))
 
 
-def redaction_request(*, document: Document, actor: User, http_request=None) -> None:
+def redaction_request(
+    *, document: Document, actor: User, http_request: HttpRequest | None = None
+) -> None:
     """Queue the redactions to be applied (OCR takes seconds a page: a background task)."""
     with transaction.atomic():
         locked = lock_tenant_row(document)
@@ -215,7 +230,9 @@ def redaction_run(agency_id: int, document_id: int, actor_id: int | None) -> Non
         )
 
 
-def redaction_finalise(*, document: Document, actor: User | None, http_request=None):
+def redaction_finalise(
+    *, document: Document, actor: User | None, http_request: HttpRequest | None = None
+) -> DocumentVersion:
     """Burn every draft box into a new redacted version (from the original, so earlier
     redactions are applied again with the new ones), mark the drafts applied, and resolve
     the findings whose values are gone from the new version's text."""

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 import audit
@@ -58,7 +59,7 @@ def upload_start(
     size: int,
     actor: User,
     by_requester: bool = False,
-    http_request=None,
+    http_request: HttpRequest | None = None,
 ) -> Upload:
     """Open a resumable upload of ``size`` bytes (refused above the agency's limit)."""
     limit = upload_limit(records_request.agency_id, by_requester=by_requester)
@@ -130,7 +131,9 @@ def _store_part(upload: Upload, number: int, sealed: bytes) -> str:
     )
 
 
-def upload_chunk(*, upload: Upload, index: int, data: bytes, http_request=None) -> Upload:
+def upload_chunk(
+    *, upload: Upload, index: int, data: bytes, http_request: HttpRequest | None = None
+) -> Upload:
     """Seal one chunk and store it as one part. Chunks come in order; sending an already
     received chunk again is harmless when it is the same bytes (a retry after a dropped
     connection) and refused when it differs."""
@@ -206,7 +209,9 @@ def upload_chunk(*, upload: Upload, index: int, data: bytes, http_request=None) 
     return upload
 
 
-def upload_complete(*, upload: Upload, actor: User, http_request=None) -> Document:
+def upload_complete(
+    *, upload: Upload, actor: User, http_request: HttpRequest | None = None
+) -> Document:
     """Join the parts into the version-1 ciphertext, make the document (quarantined) and
     queue its scan."""
     with transaction.atomic():
@@ -291,7 +296,7 @@ def upload_whole(
     chunks: Iterable[bytes],
     actor: User,
     by_requester: bool = False,
-    http_request=None,
+    http_request: HttpRequest | None = None,
 ) -> Document:
     """A file that arrived in one request (the form without JavaScript): the same checks
     and the same path as a resumable upload, chunk by chunk."""
