@@ -8,8 +8,8 @@ Measures, in one run:
 - the crypto layer alone (``vault.crypto.encrypt`` / ``decrypt`` in memory, the same
   random 1 MiB chunk repeated) at 16, 64, 256 and 1024 KiB segments;
 - end to end on local storage (a temporary folder under .local, the portal's own disk):
-  ``services.version_create`` fed by a generator (never the whole file in memory), then
-  ``services.version_stream`` consumed and discarded (a second, untimed fetch checks its
+  ``versions.version_create`` fed by a generator (never the whole file in memory), then
+  ``versions.version_read`` consumed and discarded (a second, untimed fetch checks its
   SHA-256 against the input's), for 1 MiB, 100 MiB and 1 GiB; small sizes repeated, medians
   shown; MB/s by wall clock (and by CPU time, which other processes disturb less); ratios to
   the baseline. Before each large size a file of that size is written and deleted, so the
@@ -352,7 +352,7 @@ def run(args, sizes: list[int], workdir: Path) -> None:
 
     from accounts.models import Agency
     from accounts.tenancy import agency_context
-    from documents import services
+    from documents import versions
     from documents.models import Document, DocumentStatus, VersionKind
     from requests_portal.services import submission as request_submission
     from vault import crypto
@@ -477,7 +477,7 @@ def run(args, sizes: list[int], workdir: Path) -> None:
             os.times(),
         )
         with agency_context(agency):
-            version = services.version_create(
+            version = versions.version_create(
                 document=document,
                 kind=VersionKind.ORIGINAL,
                 chunks=source(chunk, size),
@@ -494,7 +494,7 @@ def run(args, sizes: list[int], workdir: Path) -> None:
         untouched."""
         faults, wall, cpu = minor_faults(), time.perf_counter(), time.process_time()
         with agency_context(agency):
-            stream = services.version_stream(version)  # keys opened in the transaction
+            stream = versions.version_read(version)  # keys opened in the transaction
         size = drain(stream)  # the bytes flow without the database, as a streamed response
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         return wall, cpu, minor_faults() - faults, size
@@ -503,7 +503,7 @@ def run(args, sizes: list[int], workdir: Path) -> None:
         """The check, untimed: SHA-256 of a second fetch."""
         digest = hashlib.sha256()
         with agency_context(agency):
-            stream = services.version_stream(version)
+            stream = versions.version_read(version)
         for piece in stream:
             digest.update(piece)
         return digest.hexdigest()
@@ -569,8 +569,8 @@ def run(args, sizes: list[int], workdir: Path) -> None:
 
     cache = "cold page cache (flushed, dropped)" if args.cold else "warm page cache"
     print(
-        f"End to end, local storage ({cache}; services.version_create from a generator, "
-        "version_stream drained; medians; MB/s by wall clock, and by process CPU time):"
+        f"End to end, local storage ({cache}; versions.version_create from a generator, "
+        "version_read drained; medians; MB/s by wall clock, and by process CPU time):"
     )
     print(
         f"  {'size':>8} {'runs':>4}  {'store':>9} {'MB/s':>5} {'(CPU)':>6} {'x base':>6} "

@@ -54,16 +54,16 @@ def sample_pdf(pages: int) -> bytes:
 
 def baseline(pdf: bytes, dpi: int) -> tuple[float, list[float]]:
     """Rendering alone, page by page (the floor under any rasterising redaction)."""
-    from documents import redaction
+    from documents.redaction import rendering
 
-    document = redaction._open(pdf)
+    document = rendering.open_pdf(pdf)
     times = []
     started = time.perf_counter()
     try:
         for index in range(len(document)):
             t = time.perf_counter()
-            page = redaction._load_page(document, index)
-            redaction._render(page, redaction._scale_for(page, dpi))
+            page = rendering.load_page(document, index)
+            rendering.render(page, rendering.scale_for(page, dpi))
             page.close()
             times.append((time.perf_counter() - t) * 1000)
     finally:
@@ -79,10 +79,10 @@ def main() -> None:
     args = parser.parse_args()
     dpis = args.dpi or [150, 200]
 
-    from documents import redaction
+    from documents.redaction import engine, ocr, page_search
 
     pdf = sample_pdf(args.pages)
-    boxes = [box for box, _ in redaction.find_pattern_boxes(pdf, {"ssn": r"\d{3}-\d{2}-\d{4}"})]
+    boxes = [box for box, _ in page_search.find_pattern_boxes(pdf, {"ssn": r"\d{3}-\d{2}-\d{4}"})]
     print(f"Redaction: {args.pages} text pages ({len(pdf) // 1024} KiB), {len(boxes)} boxes")
     print(f"  tesseract: {shutil.which('tesseract') or 'not installed (OCR runs are skipped)'}")
     rss_start = peak_rss_mb()
@@ -101,7 +101,7 @@ def main() -> None:
             ("redact, OCR on", {"ocr": True}),
         ]
         for label, options in variants:
-            if options["ocr"] and not redaction.ocr_available():
+            if options["ocr"] and not ocr.ocr_available():
                 continue
             per_page: list[float] = []
             last = [time.perf_counter()]
@@ -113,7 +113,7 @@ def main() -> None:
 
             started = time.perf_counter()
             last[0] = started
-            result = redaction.redact(
+            result = engine.redact(
                 pdf, boxes, dpi=dpi, ocr_workers=args.workers, on_page=tick, **options
             )
             seconds = time.perf_counter() - started

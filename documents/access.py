@@ -79,6 +79,18 @@ def get_document_for_staff(user, agency: Agency, public_id) -> Document:
     return found
 
 
+def get_request_document_for_staff(
+    user, agency: Agency, number: str, public_id
+) -> tuple[RecordsRequest, Document]:
+    """A request staff can see, by its number, and one of its documents (the URLs of a
+    document's pages name both: a document of another request is a 404)."""
+    records_request = request_access.get_request_for_staff(user, agency, number)
+    document = get_document_for_staff(user, agency, public_id)
+    if document.request_id != records_request.pk:
+        raise Http404
+    return records_request, document
+
+
 def can_release(user, agency: Agency, document: Document) -> bool:
     return request_access.can_act_on(user, agency, document.request, policy.DOCUMENT_RELEASE)
 

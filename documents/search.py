@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from django.db import connection
 
-from documents import access, services
+from documents import access
+from documents.errors import DocumentError
 from documents.models import Document, ReleaseLevel
+from documents.scan.extract.base import Unreadable
+from documents.scan.extract.extraction import Extraction
+from documents.versions import version_bytes
 
 # tsvector values are limited to 1 MB; text beyond this is not indexed.
 MAX_TEXT_PER_DOCUMENT = 200_000
@@ -21,19 +25,17 @@ MAX_TEXT_PER_REQUEST = 400_000
 
 def released_text(document: Document) -> str:
     """Text of the version the public gets, from the same extractors the scanner uses."""
-    from documents import extract
-
     version = access.released_version(document)
-    data = services.version_bytes(version, limit=200 * 1024 * 1024)
+    data = version_bytes(version, limit=200 * 1024 * 1024)
     texts, size = [], 0
     try:
         mime = version.content_type or document.content_type
-        for piece in extract.Extraction().pieces(data, mime=mime):
+        for piece in Extraction().pieces(data, mime=mime):
             texts.append(piece.text)
             size += len(piece.text)
             if size > MAX_TEXT_PER_DOCUMENT:
                 break
-    except extract.Unreadable:
+    except Unreadable:
         return ""
     return "\n".join(texts)[:MAX_TEXT_PER_DOCUMENT]
 
@@ -58,7 +60,7 @@ def index(document: Document) -> None:
     if public:
         try:
             text = released_text(document)
-        except services.DocumentError:
+        except DocumentError:
             text = ""
     if text != document.released_text:
         Document.objects.filter(agency=document.agency_id, pk=document.pk).update(

@@ -9,8 +9,9 @@ from datetime import timedelta
 from django.utils import timezone
 
 from accounts.models import Agency
-from documents import services
+from documents import jobs
 from documents.models import Document, DocumentStatus, Upload, UploadStatus
+from documents.upload import services as upload_services
 
 RESCAN_AFTER = timedelta(hours=2)
 
@@ -20,13 +21,11 @@ def active_agency_ids() -> list[int]:
 
 
 def run(agency_id: int) -> dict:
-    from documents import tasks
-
     expired = 0
     for upload in Upload.objects.filter(
         agency=agency_id, status=UploadStatus.RECEIVING, expires_at__lte=timezone.now()
     ):
-        services.upload_abandon(upload=upload)
+        upload_services.upload_abandon(upload=upload)
         expired += 1
     stale = list(
         Document.objects.filter(
@@ -36,5 +35,5 @@ def run(agency_id: int) -> dict:
         ).values_list("pk", flat=True)
     )
     for document_id in stale:
-        tasks.scan_document.delay_on_commit(agency_id=agency_id, document_id=document_id)
+        jobs.scan_document(agency_id=agency_id, document_id=document_id)
     return {"uploads_abandoned": expired, "rescans": len(stale)}

@@ -4,13 +4,16 @@ root (config/urls.py)."""
 from django.urls import include, path
 
 import requests_portal.urls  # noqa: F401  (registers the <number:...> converter)
-from documents import admin_views, redact_views, upload_urls, views
+from documents import views
+from documents.agency_settings import views as settings_views
+from documents.redaction import urls as redaction_urls
+from documents.upload import urls as upload_urls
 
 staff_urlpatterns = [
-    path("settings/documents/", admin_views.document_settings, name="document_settings"),
+    path("settings/documents/", settings_views.document_settings, name="document_settings"),
     path(
         "settings/documents/reasons/<int:redaction_reason_id>/retire/",
-        admin_views.reason_retire,
+        settings_views.reason_retire,
         name="redaction_reason_retire",
     ),
     path("requests/<number:number>/documents/", views.staff_documents, name="request_documents"),
@@ -42,23 +45,7 @@ staff_urlpatterns = [
     ),
     path(
         "requests/<number:number>/documents/<uuid:document_id>/redact/",
-        redact_views.redact,
-        name="document_redact",
-    ),
-    path(
-        "requests/<number:number>/documents/<uuid:document_id>/redact/pages/<int:page>.png",
-        redact_views.page_image,
-        name="document_page_image",
-    ),
-    path(
-        "requests/<number:number>/documents/<uuid:document_id>/redact/<int:redaction_id>/remove/",
-        redact_views.remove,
-        name="redaction_remove",
-    ),
-    path(
-        "requests/<number:number>/documents/<uuid:document_id>/redact/finalise/",
-        redact_views.finalise,
-        name="document_redact_finalise",
+        include(redaction_urls.staff_redaction_patterns),
     ),
 ]
 

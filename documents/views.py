@@ -2,7 +2,7 @@
 versions), download links for staff, requesters and the public, and the download itself.
 
 Every download goes through a link that expires in minutes and is bound to who asked
-(documents.services.link_issue); the download view checks the link and the permission
+(documents.links.link_issue); the download view checks the link and the permission
 again, records the download, and streams the plaintext as an attachment.
 """
 
@@ -21,7 +21,8 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 import audit
 from accounts import policy
 from accounts.decorators import agency_permission
-from documents import access, audit_events, keys, services
+from documents import access, audit_events, keys, links, release, versions
+from documents.errors import DocumentError
 from documents.forms import BulkReleaseForm, ReleaseForm, ResolveFindingForm
 from documents.models import DocumentStatus, DownloadGrant, ReleaseLevel
 from requests_portal import access as request_access
@@ -39,11 +40,7 @@ def _request(request, number: str):
 
 
 def _document(request, number: str, document_id) -> tuple:
-    records_request = _request(request, number)
-    document = access.get_document_for_staff(request.user, request.agency, document_id)
-    if document.request_id != records_request.pk:
-        raise Http404
-    return records_request, document
+    return access.get_request_document_for_staff(request.user, request.agency, number, document_id)
 
 
 def _detail_url(document) -> str:
@@ -117,14 +114,14 @@ def staff_document_release(request, number: str, document_id):
     if not form.is_valid():
         return _render_detail(request, records_request, document, release_form=form, status=400)
     try:
-        services.document_release(
+        release.document_release(
             document=document,
             level=form.cleaned_data["level"],
             actor=request.user,
             override_reason=form.cleaned_data["override_reason"],
-            request=request,
+            http_request=request,
         )
-    except services.DocumentError as error:
+    except DocumentError as error:
         form.add_error(None, str(error))
         return _render_detail(request, records_request, document, release_form=form, status=400)
     messages.success(request, f"{document.filename}: saved who may see it.")
@@ -149,14 +146,14 @@ def staff_documents_release(request, number: str):
     done, refused = 0, []
     for document in form.cleaned_data["documents"]:
         try:
-            services.document_release(
+            release.document_release(
                 document=document,
                 level=form.cleaned_data["level"],
                 actor=request.user,
-                request=request,
+                http_request=request,
             )
             done += 1
-        except services.DocumentError as error:
+        except DocumentError as error:
             refused.append(f"{document.filename}: {error}")
     if done:
         messages.success(request, f"Saved who may see {done} document(s).")
@@ -174,11 +171,11 @@ def staff_finding_resolve(request, number: str, document_id, finding_id: int):
     if not form.is_valid():
         messages.error(request, "Say why this finding needs no redaction.")
         return HttpResponseRedirect(_detail_url(document))
-    services.finding_resolve(
+    release.finding_resolve(
         finding=finding,
         actor=request.user,
         resolution=f"dismissed: {form.cleaned_data['reason']}",
-        request=request,
+        http_request=request,
     )
     messages.success(request, "The finding is resolved.")
     return HttpResponseRedirect(_detail_url(document))
@@ -197,11 +194,11 @@ def staff_document_link(request, number: str, document_id, version: int):
         )
         return HttpResponseRedirect(_detail_url(document))
     chosen = access.get_version_for_staff(request.user, request.agency, document, version)
-    link = services.link_issue(
+    link = links.link_issue(
         version=chosen,
         audience=DownloadGrant.Audience.STAFF,
         user=request.user,
-        request=request,
+        http_request=request,
     )
     return HttpResponseRedirect(reverse("document_download", args=[link.token]), status=303)
 
@@ -221,7 +218,7 @@ def resident_document_link(request, number: str, document_id):
     document = access.get_document_for_resident(view, document_id)
     if not request.user.is_authenticated and not request.session.session_key:
         request.session.save()
-    link = services.link_issue(
+    link = links.link_issue(
         version=access.released_version(document),
         audience=(
             DownloadGrant.Audience.REQUESTER
@@ -230,7 +227,7 @@ def resident_document_link(request, number: str, document_id):
         ),
         user=request.user if request.user.is_authenticated else None,
         session_key=request.session.session_key or "",
-        request=request,
+        http_request=request,
     )
     return HttpResponseRedirect(reverse("document_download", args=[link.token]), status=303)
 
@@ -272,13 +269,13 @@ def download(request, token: str):
     if agency is None:
         raise Http404
     try:
-        grant = services.link_check(
+        grant = links.link_check(
             token=token,
             agency_id=agency.pk,
             user=request.user,
             session_key=request.session.session_key or "",
         )
-    except services.LinkRefused as refusal:
+    except links.LinkRefused as refusal:
         status = 410 if refusal.reason == "expired" else 403
         return _refuse(request, refusal.reason, status=status)
     if not _still_allowed(request, grant):
@@ -286,7 +283,7 @@ def download(request, token: str):
     version = grant.version
     document = version.document
     try:
-        body = services.version_stream(version)
+        body = versions.version_read(version)
     except keys.KeyUnavailable:
         return _refuse(request, "keys destroyed", status=410)
     audit.record(
@@ -300,7 +297,7 @@ def download(request, token: str):
             "bytes": version.size,
         },
     )
-    services.link_used(grant)
+    links.link_used(grant)
     content_type = version.content_type or document.content_type
     if document.status != DocumentStatus.CLEAN:
         content_type = "application/octet-stream"  # never rendered, whatever it claims

@@ -1,5 +1,5 @@
 // Progressive enhancement of the upload page (templates/documents/upload.html). Each chosen
-// file is sent in parts over the resumable protocol of documents/upload_views.py: start,
+// file is sent in parts over the resumable protocol of documents/upload/views.py: start,
 // PUT the parts in order, complete. Progress is shown per file; a part that fails because
 // the connection dropped or the file store is briefly unavailable is sent again after a
 // growing wait (the server accepts the same part twice); after a reload, choosing the same

@@ -399,7 +399,7 @@ def _one(tenant, user=None) -> int:
 
 def _upload_id(tenant, user=None):
     """An upload in progress of the user making the request (uploads are their uploader's)."""
-    from documents import services as document_services
+    from documents.upload import services as document_services
 
     records_request = _matrix_request(tenant)
     with agency_context(tenant.agency):

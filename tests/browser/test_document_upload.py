@@ -22,7 +22,7 @@ from django.urls import reverse
 
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
-from documents import services
+from documents import versions
 from documents.models import Document, DocumentVersion, Upload, UploadChunk, UploadStatus
 from requests_portal.services import submission as request_submission
 from tests.documents.helpers import pdf_with_text
@@ -92,7 +92,7 @@ def assert_stored_encrypted(agency, records_request, data: bytes) -> Document:
         for path in files:
             on_disk = path.read_bytes()
             assert MARKER not in on_disk and b"%PDF" not in on_disk, path
-        assert b"".join(services.version_read(version)) == data
+        assert b"".join(versions.version_read(version)) == data
     return document
 
 

@@ -7,7 +7,7 @@ import io
 import pikepdf
 
 from accounts.tenancy import agency_context
-from documents import services
+from documents import versions
 from documents.models import Document, DocumentStatus, VersionKind
 
 
@@ -57,11 +57,11 @@ def stored_document(
             content_type=content_type,
             size=len(data),
             status=status,
-            # As a complete scan would leave it (documents.scanning sets it).
+            # As a complete scan would leave it (documents.scan.scanner sets it).
             pii_checked=status == DocumentStatus.CLEAN,
             uploaded_by=actor,
         )
-        services.version_create(
+        versions.version_create(
             document=document, kind=VersionKind.ORIGINAL, chunks=[data], actor=actor
         )
     return document

@@ -211,14 +211,14 @@ IMAGE_PLACE = (72, 330, 200, 100)  # x, top, width, height (points)
 
 def ssn_box(page: int = 1, run: Run = SSN_RUN, pad: float = 3.0):
     """The box a person would draw over the SSN on page 1 (points from the top-left)."""
-    from documents.redaction import Box
+    from documents.redaction.boxes import Box
 
     width = text_width(run.text, run.size)
     return Box(page, run.x - pad, run.top - run.size - pad, run.x + width + pad, run.top + pad)
 
 
 def image_box(page: int = 1):
-    from documents.redaction import Box
+    from documents.redaction.boxes import Box
 
     x, top, width, height = IMAGE_PLACE
     return Box(page, x - 1, top - 1, x + width + 1, top + height + 1)

@@ -14,7 +14,8 @@ from django.urls import reverse
 
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
-from documents import access, services
+from documents import access, release, versions
+from documents.errors import DocumentError
 from documents.models import Document, Finding, RedactionReason, ReleaseLevel
 from requests_portal.services import submission as request_submission
 from tests.documents.helpers import pdf_with_text
@@ -95,8 +96,8 @@ def test_upload_scan_redact_release_search_and_download(
         assert finding.excerpt.endswith("6789") and SSN not in finding.excerpt
 
     # 2. Flagged: the public release is refused while the finding is open.
-    with agency_context(tenant.agency), pytest.raises(services.DocumentError, match="unresolved"):
-        services.document_release(document=document, level="public", actor=tenant.publisher)
+    with agency_context(tenant.agency), pytest.raises(DocumentError, match="unresolved"):
+        release.document_release(document=document, level="public", actor=tenant.publisher)
 
     # 3. Redact by pattern, with a reason, then apply (a background task).
     with agency_context(tenant.agency):
@@ -115,7 +116,7 @@ def test_upload_scan_redact_release_search_and_download(
         assert not document.redaction_running, document.redaction_message
         redacted = access.released_version(document)
         assert redacted.kind == "redacted" and redacted.number == 2
-        output = services.version_bytes(redacted, limit=50 * 1024 * 1024)
+        output = versions.version_bytes(redacted, limit=50 * 1024 * 1024)
         finding.refresh_from_db()
         assert finding.resolved_at is not None
         assert finding.resolution == "redacted in version 2"
@@ -184,5 +185,5 @@ def test_an_uploaded_eicar_file_is_blocked_and_never_released(
         document.refresh_from_db()
         assert document.status == "blocked"
         assert Finding.objects.filter(document=document, kind="malware").exists()
-        with pytest.raises(services.DocumentError, match="scanned"):
-            services.document_release(document=document, level="requester", actor=tenant.publisher)
+        with pytest.raises(DocumentError, match="scanned"):
+            release.document_release(document=document, level="requester", actor=tenant.publisher)

@@ -15,8 +15,10 @@ from django.core.management import CommandError, call_command
 from accounts.models import Agency
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
-from documents import keys, services
+from documents import keys
 from documents.models import AgencyKey, Document, DocumentVersion, Upload, VersionKind
+from documents.upload import services as upload_services
+from documents.versions import version_create, version_read
 from requests_portal.services import agency_settings as request_agency_settings
 from requests_portal.services import submission as request_submission
 from tests.db_helpers import run_in_committed_thread
@@ -49,14 +51,14 @@ def new_version(agency, content: bytes = MARKER * 3000, records_request=None) ->
         content_type="text/plain",
         size=len(content),
     )
-    return services.version_create(
+    return version_create(
         document=document, kind=VersionKind.ORIGINAL, chunks=[content], actor=None
     )
 
 
 def read(version: DocumentVersion) -> bytes:
     version = DocumentVersion.objects.select_related("document").get(pk=version.pk)
-    return b"".join(services.version_read(version))
+    return b"".join(version_read(version))
 
 
 def stored_ciphertext(version: DocumentVersion) -> bytes:
@@ -217,7 +219,7 @@ def test_rotate_rewraps_every_data_key_with_v2_and_leaves_the_content_untouched(
 ):
     with agency_context(tenant.agency):
         versions = [new_version(tenant.agency, MARKER * n, records_request) for n in (1, 900)]
-        upload = services.upload_start(
+        upload = upload_services.upload_start(
             records_request=records_request, filename="later.txt", size=10, actor=tenant.staff
         )
         before = {v.pk: (bytes(v.wrapped_key), stored_ciphertext(v)) for v in versions}
@@ -233,8 +235,8 @@ def test_rotate_rewraps_every_data_key_with_v2_and_leaves_the_content_untouched(
         assert [read(v) for v in versions] == [MARKER, MARKER * 900]
         upload = Upload.objects.get(pk=upload.pk)
         assert upload.kek_version == 2
-        upload = services.upload_chunk(upload=upload, index=0, data=b"0123456789")
-        document = services.upload_complete(upload=upload, actor=tenant.staff)
+        upload = upload_services.upload_chunk(upload=upload, index=0, data=b"0123456789")
+        document = upload_services.upload_complete(upload=upload, actor=tenant.staff)
         assert read(DocumentVersion.objects.get(document=document)) == b"0123456789"
         assert sorted(AgencyKey.objects.filter(agency=tenant.agency).values_list("version")) == [
             (1,),
@@ -279,7 +281,7 @@ def test_an_agency_whose_keys_were_destroyed_gets_no_new_key(tenant, records_req
         with pytest.raises(keys.KeyUnavailable):
             new_version(tenant.agency, records_request=records_request)
         with pytest.raises(keys.KeyUnavailable):
-            services.upload_start(
+            upload_services.upload_start(
                 records_request=records_request, filename="x.txt", size=10, actor=tenant.staff
             )
         with pytest.raises(keys.KeyUnavailable):

@@ -1,5 +1,5 @@
-"""Office documents turned into PDFs by the real LibreOffice (documents.convert), and redacted
-through that PDF (documents.redaction_services), as staff do it.
+"""Office documents turned into PDFs by the real LibreOffice (documents.redaction.convert), and
+redacted through that PDF (documents.redaction.services), as staff do it.
 
 LibreOffice is installed where these tests run (`scripts/ensure-system-packages test`);
 without it they skip, or fail when REQUIRE_SERVICES=1. What a real LibreOffice can't be made
@@ -21,8 +21,11 @@ import pytest
 from django.urls import reverse
 
 from accounts.tenancy import agency_context
-from documents import access, convert, redaction, redaction_services, services, types
+from documents import access, types, versions
+from documents.errors import RedactionRefused
 from documents.models import Redaction, RedactionReason, VersionKind
+from documents.redaction import convert, page_search, working
+from documents.redaction import services as redaction_services
 from tests.documents import samples
 from tests.documents.helpers import stored_document
 from tests.documents.test_redaction import (
@@ -200,7 +203,7 @@ def test_an_office_document_becomes_a_pdf_with_its_words(libreoffice, private_te
     for words in ("Payroll summary for the Parks Department", "Main Street repaving", SSN):
         assert words.lower() in text, words
     # The number is where the pattern search finds it: one box, on the first page.
-    found = redaction.find_pattern_boxes(pdf, {"ssn": SSN_REGEX})
+    found = page_search.find_pattern_boxes(pdf, {"ssn": SSN_REGEX})
     assert [(box.page, kind) for box, kind in found] == [(1, "ssn")]
     # Nothing of the plaintext (ours or LibreOffice's own temporary files) is left behind.
     assert files_under(private_temp) == []
@@ -243,13 +246,13 @@ def test_an_ssn_in_a_word_document_is_redacted_and_the_rest_stays_searchable(
         records_request, samples.docx(*LINES), filename="payroll.docx", content_type=DOCX
     )
     with agency_context(tenant.agency):
-        assert redaction_services.kind_of(document) == "convert"
+        assert working.kind_of(document) == "convert"
         count = redaction_services.redaction_add_patterns(
             document=document, actor=tenant.publisher, reason=reason, kinds=["ssn"]
         )
         assert count == 1
         version = redaction_services.redaction_finalise(document=document, actor=tenant.publisher)
-        output = services.version_bytes(version, limit=50 * 1024 * 1024)
+        output = versions.version_bytes(version, limit=50 * 1024 * 1024)
         kinds = [v.kind for v in access.versions(document).order_by("number")]
     assert kinds == [VersionKind.ORIGINAL, VersionKind.CONVERTED, VersionKind.REDACTED]
     assert version.content_type == "application/pdf"
@@ -337,7 +340,7 @@ def test_a_damaged_word_document_is_refused_plainly_and_leaves_nothing_behind(
     with (
         agency_context(tenant.agency),
         pytest.raises(
-            redaction_services.RedactionRefused,
+            RedactionRefused,
             match=r"^The document could not be converted to PDF\.$",
         ),
     ):
@@ -386,7 +389,7 @@ def test_a_file_too_large_to_convert_says_so_instead_of_preparing_for_ever(
     document = stored_document(
         records_request, samples.docx(*LINES), filename="huge.docx", content_type=DOCX
     )
-    monkeypatch.setattr(redaction_services, "MAX_REDACTION_BYTES", 100)
+    monkeypatch.setattr(working, "MAX_REDACTION_BYTES", 100)
     client = client_for(tenant.publisher, tenant.host)
     url = redact_url(document)
 

@@ -1,5 +1,6 @@
-"""The redaction engine (documents.redaction) and the converter (documents.convert), on
-generated files (tests/documents/redaction_samples.py).
+"""The redaction engine (documents.redaction: engine, rendering, page_search, images) and the
+converter (documents.redaction.convert), on generated files
+(tests/documents/redaction_samples.py).
 
 What "clean" means here, checked on every redacted PDF: nothing of a removed value can be
 recovered by (1) PDFium's text extraction of every page, (2) reading every object of the file
@@ -27,8 +28,8 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image, ImageChops, ImageOps
 
-from documents import convert, redaction
-from documents.redaction import Box, RedactionError
+from documents.redaction import convert, engine, images, ocr, page_search, rendering
+from documents.redaction.boxes import Box, RedactionError, summarise
 from tests.documents import redaction_samples as samples
 
 SSN_REGEX = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
@@ -125,8 +126,8 @@ def ocr_of_pixels(data: bytes) -> str:
     import subprocess
 
     texts = []
-    for number in range(1, redaction.page_count(data) + 1):
-        png = redaction.render_page(data, number, dpi=200)
+    for number in range(1, rendering.page_count(data) + 1):
+        png = rendering.render_page(data, number, dpi=200)
         done = subprocess.run(
             ["tesseract", "stdin", "stdout"],  # noqa: S607
             input=png,
@@ -171,10 +172,10 @@ def rich() -> bytes:
 
 
 @pytest.fixture(scope="module")
-def ssn_redacted(rich) -> redaction.RedactionResult:
+def ssn_redacted(rich) -> engine.RedactionResult:
     """The rich sample with boxes drawn over the SSN and the embedded image, OCR on (image
     only where Tesseract is missing: the tests about the OCR layer ask for it by name)."""
-    return redaction.redact(rich, [samples.ssn_box(), samples.image_box()])
+    return engine.redact(rich, [samples.ssn_box(), samples.image_box()])
 
 
 # --- Burning: nothing under a box, nothing hidden, survives -------------------------------------
@@ -239,7 +240,7 @@ def test_the_ocr_layer_is_invisible_and_under_the_page_image(tesseract, ssn_reda
 
 
 def test_without_ocr_the_redacted_pdf_has_no_text_at_all(rich):
-    output = redaction.redact_pdf(rich, [samples.ssn_box()], ocr=False)
+    output = engine.redact_pdf(rich, [samples.ssn_box()], ocr=False)
     assert pdfium_text(output).strip() == ""
     with pikepdf.open(io.BytesIO(output)) as pdf:
         for page in pdf.pages:
@@ -249,14 +250,14 @@ def test_without_ocr_the_redacted_pdf_has_no_text_at_all(rich):
 
 
 def test_page_count_and_displayed_page_sizes_are_preserved(rich, ssn_redacted):
-    assert redaction.page_count(ssn_redacted.pdf) == 3
-    assert redaction.page_sizes(ssn_redacted.pdf) == redaction.page_sizes(rich)
-    assert redaction.page_sizes(rich)[2] == (792.0, 612.0)  # the rotated page, as displayed
+    assert rendering.page_count(ssn_redacted.pdf) == 3
+    assert rendering.page_sizes(ssn_redacted.pdf) == rendering.page_sizes(rich)
+    assert rendering.page_sizes(rich)[2] == (792.0, 612.0)  # the rotated page, as displayed
 
 
 def test_pixels_under_a_box_are_black_and_the_original_image_is_gone(rich, ssn_redacted):
     output = ssn_redacted.pdf
-    png = redaction.render_page(output, 1, dpi=100)
+    png = rendering.render_page(output, 1, dpi=100)
     assert dark_fraction(png, samples.ssn_box(), 100) > 0.98
     assert dark_fraction(png, samples.image_box(), 100) > 0.98
     # Outside the boxes the page is mostly white paper.
@@ -273,17 +274,17 @@ def test_pixels_under_a_box_are_black_and_the_original_image_is_gone(rich, ssn_r
 
 
 def test_colour_survives_and_bilevel_output_is_black_and_white(rich):
-    colour = redaction.redact_pdf(rich, [samples.ssn_box()], ocr=False)
-    page = Image.open(io.BytesIO(redaction.render_page(colour, 1, dpi=72))).convert("RGB")
+    colour = engine.redact_pdf(rich, [samples.ssn_box()], ocr=False)
+    page = Image.open(io.BytesIO(rendering.render_page(colour, 1, dpi=72))).convert("RGB")
     x, top, width, height = samples.IMAGE_PLACE
     photo = page.crop((x + 5, top + 5, x + width - 5, top + height - 5))
     assert photo.convert("HSV").getchannel("S").getextrema()[1] > 100  # still colourful
-    bilevel = redaction.redact(rich, [samples.ssn_box()], ocr=False, bilevel=True).pdf
+    bilevel = engine.redact(rich, [samples.ssn_box()], ocr=False, bilevel=True).pdf
     with pikepdf.open(io.BytesIO(bilevel)) as pdf:
         for pdf_page in pdf.pages:
             assert int(pdf_page.Resources.XObject.Im0.BitsPerComponent) == 1
     assert len(bilevel) < len(colour)
-    png = redaction.render_page(bilevel, 1, dpi=100)
+    png = rendering.render_page(bilevel, 1, dpi=100)
     assert dark_fraction(png, samples.ssn_box(), 100) > 0.98
 
 
@@ -317,7 +318,7 @@ def test_the_output_has_no_metadata_annotations_attachments_javascript_or_outlin
 
 
 def test_invisible_white_and_covered_text_is_gone_even_without_a_box(tesseract, rich):
-    output = redaction.redact_pdf(rich, [])
+    output = engine.redact_pdf(rich, [])
     everything = recoverable(output)
     for value in samples.HIDDEN_VALUES:
         assert value in pdfium_text(rich)
@@ -335,12 +336,12 @@ def test_ocr_reads_the_boxes_as_blank_paper_not_as_letters(tesseract, ssn_redact
 
 
 def test_search_finds_every_occurrence_on_every_page_in_any_case(rich):
-    matches = redaction.find_text(rich, samples.NAME)
+    matches = page_search.find_text(rich, samples.NAME)
     per_page = {}
     for match in matches:
         per_page[match.page] = per_page.get(match.page, 0) + 1
     assert per_page == samples.NAME_OCCURRENCES  # incl. upper case, the annotation, rotated
-    boxes = redaction.find_text_boxes(rich, samples.NAME.lower())
+    boxes = page_search.find_text_boxes(rich, samples.NAME.lower())
     assert len(boxes) == sum(samples.NAME_OCCURRENCES.values())
 
 
@@ -350,8 +351,8 @@ def _darkest(image: Image.Image, x0: float, y0: float, x1: float, y1: float, dpi
 
 
 def test_search_boxes_cover_the_drawn_words_and_not_the_lines_beside_them(rich):
-    for box in redaction.find_text_boxes(rich, samples.NAME):
-        png = redaction.render_page(rich, box.page, dpi=100)
+    for box in page_search.find_text_boxes(rich, samples.NAME):
+        png = rendering.render_page(rich, box.page, dpi=100)
         image = Image.open(io.BytesIO(png)).convert("L")
         assert _darkest(image, box.x0, box.y0, box.x1, box.y1, 100) < 100  # the word's ink
         if box.width > box.height:  # a line across: blank paper just above and below
@@ -372,15 +373,15 @@ def test_search_boxes_land_on_the_words_whatever_the_rotation_and_crop_box(rotat
         pdf.save(buffer)
     data = buffer.getvalue()
     width, height = (460.0, 730.0) if rotate in (0, 180) else (730.0, 460.0)
-    assert redaction.page_sizes(data) == [(width, height)]
-    (box,) = redaction.find_text_boxes(data, "quick brown")
-    image = Image.open(io.BytesIO(redaction.render_page(data, 1, dpi=100))).convert("L")
+    assert rendering.page_sizes(data) == [(width, height)]
+    (box,) = page_search.find_text_boxes(data, "quick brown")
+    image = Image.open(io.BytesIO(rendering.render_page(data, 1, dpi=100))).convert("L")
     assert _darkest(image, box.x0, box.y0, box.x1, box.y1, 100) < 100
     across = box.width > box.height
     assert across == (rotate in (0, 180))
     # Burned at the preview's resolution, the page changed inside the box and nowhere else.
-    output = redaction.redact_pdf(data, [box], dpi=100, ocr=False)
-    burned = Image.open(io.BytesIO(redaction.render_page(output, 1, dpi=100))).convert("L")
+    output = engine.redact_pdf(data, [box], dpi=100, ocr=False)
+    burned = Image.open(io.BytesIO(rendering.render_page(output, 1, dpi=100))).convert("L")
     assert burned.size == image.size
     changed = ImageChops.difference(image, burned).point(lambda v: 255 if v > 40 else 0)
     scale = 100 / 72
@@ -392,8 +393,8 @@ def test_search_boxes_land_on_the_words_whatever_the_rotation_and_crop_box(rotat
 
 
 def test_redact_all_leaves_no_occurrence_anywhere(tesseract, rich):
-    boxes = redaction.find_text_boxes(rich, samples.NAME)
-    output = redaction.redact_pdf(rich, boxes)
+    boxes = page_search.find_text_boxes(rich, samples.NAME)
+    output = engine.redact_pdf(rich, boxes)
     everything = squash(recoverable(output))
     assert "alice example" not in everything
     assert "alice" not in squash(pdfium_text(output)).replace(samples.EMAIL, "")
@@ -413,24 +414,24 @@ def test_redact_all_leaves_no_occurrence_anywhere(tesseract, rich):
 
 def test_a_phrase_broken_across_lines_is_one_match_with_a_box_per_line():
     pdf = samples.text_pdf([["The report names Alice", "Example as the owner."]])
-    (match,) = redaction.find_text(pdf, "alice example")
+    (match,) = page_search.find_text(pdf, "alice example")
     assert len(match.boxes) == 2
     first, second = sorted(match.boxes, key=lambda b: b.y0)
     assert first.y1 <= second.y0 + 4  # on two lines, one above the other
-    assert redaction.find_text(pdf, "alic", whole_word=True) == []
-    assert len(redaction.find_text(pdf, "alic")) == 1
+    assert page_search.find_text(pdf, "alic", whole_word=True) == []
+    assert len(page_search.find_text(pdf, "alic")) == 1
 
 
 def test_an_empty_search_term_is_refused(rich):
     with pytest.raises(RedactionError, match="Type a word"):
-        redaction.find_text_boxes(rich, "   ")
+        page_search.find_text_boxes(rich, "   ")
 
 
 # --- Personal-data patterns ---------------------------------------------------------------------
 
 
 def test_pattern_boxes_find_visible_and_hidden_ssns(rich):
-    found = redaction.find_pattern_boxes(rich, ssn_finder)
+    found = page_search.find_pattern_boxes(rich, ssn_finder)
     assert {kind for _box, kind in found} == {"ssn"}
     assert len(found) == 5  # the SSN, three hidden numbers (page 1), the second SSN (page 2)
     assert sorted(box.page for box, _ in found) == [1, 1, 1, 1, 2]
@@ -440,8 +441,8 @@ def test_pattern_boxes_find_visible_and_hidden_ssns(rich):
 
 
 def test_pattern_redaction_leaves_none_of_the_numbers(tesseract, rich):
-    found = redaction.find_pattern_boxes(rich, ssn_finder)
-    output = redaction.redact_pdf(rich, [box for box, _kind in found])
+    found = page_search.find_pattern_boxes(rich, ssn_finder)
+    output = engine.redact_pdf(rich, [box for box, _kind in found])
     everything = recoverable(output)
     for value in [samples.SSN, samples.SECOND_SSN, *samples.HIDDEN_VALUES]:
         assert value not in everything, value
@@ -450,9 +451,11 @@ def test_pattern_redaction_leaves_none_of_the_numbers(tesseract, rich):
 
 
 def test_patterns_may_be_a_mapping_of_kinds_or_a_list_of_regexes(rich):
-    by_kind = redaction.find_pattern_boxes(rich, {"ssn": SSN_REGEX, "email": r"[\w.]+@[\w.]+\.\w+"})
+    by_kind = page_search.find_pattern_boxes(
+        rich, {"ssn": SSN_REGEX, "email": r"[\w.]+@[\w.]+\.\w+"}
+    )
     assert sorted({kind for _box, kind in by_kind}) == ["email", "ssn"]
-    listed = redaction.find_pattern_boxes(rich, [SSN_REGEX])
+    listed = page_search.find_pattern_boxes(rich, [SSN_REGEX])
     assert [box for box, _ in listed] == [box for box, kind in by_kind if kind == "ssn"]
     assert {kind for _box, kind in listed} == {"pattern"}
 
@@ -464,11 +467,11 @@ def test_a_scanned_page_is_redacted_through_its_ocr_layer(tesseract):
         [["Applicant: Jennifer Quigley", "Social Security 321-54-9876 (verified)", "Approved."]],
         size=14,
     )
-    scanned = redaction.redact_pdf(original, [])
+    scanned = engine.redact_pdf(original, [])
     assert "321-54-9876" in pdfium_text(scanned)
-    found = redaction.find_pattern_boxes(scanned, ssn_finder)
+    found = page_search.find_pattern_boxes(scanned, ssn_finder)
     assert len(found) == 1
-    output = redaction.redact_pdf(scanned, [box for box, _ in found])
+    output = engine.redact_pdf(scanned, [box for box, _ in found])
     assert "321-54-9876" not in recoverable(output)
     read = ocr_of_pixels(output)
     assert not re.search(r"\d{3}-?\d{2}", read)
@@ -489,7 +492,7 @@ def test_a_redacted_image_has_black_boxes_and_no_metadata(make, mime, fmt):
     data = make()
     assert b"SnoopCam" in data
     box = Box(1, 30, 40, 110, 90)
-    output = redaction.redact_image(data, [box], mime=mime)
+    output = images.redact_image(data, [box], mime=mime)
     for leaked in (b"SnoopCam", samples.SSN.encode(), b"Alice", b"Exif", b"GPS"):
         assert leaked not in output
     image = Image.open(io.BytesIO(output))
@@ -505,7 +508,7 @@ def test_a_redacted_image_has_black_boxes_and_no_metadata(make, mime, fmt):
 
 def test_a_redacted_tiff_keeps_its_pages_and_boxes_the_right_one():
     data = samples.tiff_pages()
-    output = redaction.redact_image(data, [Box(2, 0, 0, 50, 50)], mime="image/tiff")
+    output = images.redact_image(data, [Box(2, 0, 0, 50, 50)], mime="image/tiff")
     image = Image.open(io.BytesIO(output))
     assert image.n_frames == 2
     assert samples.SSN.encode() not in output and b"SnoopCam" not in output
@@ -517,10 +520,10 @@ def test_a_redacted_tiff_keeps_its_pages_and_boxes_the_right_one():
 
 def test_a_sideways_jpeg_is_boxed_where_shown_in_the_preview_then_turned_upright():
     data = samples.jpeg_with_exif(orientation=6)  # stored sideways, shown turned 90 degrees
-    preview = Image.open(io.BytesIO(redaction.image_preview(data)))
-    assert preview.size == redaction.image_size(data) == (240, 160)  # the stored frame
+    preview = Image.open(io.BytesIO(images.image_preview(data)))
+    assert preview.size == images.image_size(data) == (240, 160)  # the stored frame
     output = Image.open(
-        io.BytesIO(redaction.redact_image(data, [Box(1, 0, 0, 60, 40)], mime="image/jpeg"))
+        io.BytesIO(images.redact_image(data, [Box(1, 0, 0, 60, 40)], mime="image/jpeg"))
     )
     assert output.size == (160, 240)  # upright, as viewers showed the original
     expected = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
@@ -532,11 +535,11 @@ def test_a_sideways_jpeg_is_boxed_where_shown_in_the_preview_then_turned_upright
 
 def test_image_redaction_refuses_other_types_and_broken_data():
     with pytest.raises(RedactionError, match="PNG, JPEG and TIFF"):
-        redaction.redact_image(b"GIF89a", [], mime="image/gif")
+        images.redact_image(b"GIF89a", [], mime="image/gif")
     with pytest.raises(RedactionError, match="could not be read as an image"):
-        redaction.redact_image(b"\x89PNG\r\n\x1a\nbroken", [], mime="image/png")
+        images.redact_image(b"\x89PNG\r\n\x1a\nbroken", [], mime="image/png")
     with pytest.raises(RedactionError, match="page 2"):
-        redaction.redact_image(samples.png_with_metadata(), [Box(2, 0, 0, 5, 5)], mime="image/png")
+        images.redact_image(samples.png_with_metadata(), [Box(2, 0, 0, 5, 5)], mime="image/png")
 
 
 # --- Bad input --------------------------------------------------------------------------------
@@ -548,10 +551,10 @@ def test_image_redaction_refuses_other_types_and_broken_data():
 )
 def test_malformed_pdfs_raise_a_plain_redaction_error(data):
     for call in (
-        lambda: redaction.redact_pdf(data, [], ocr=False),
-        lambda: redaction.find_text_boxes(data, "word"),
-        lambda: redaction.page_sizes(data),
-        lambda: redaction.render_page(data, 1),
+        lambda: engine.redact_pdf(data, [], ocr=False),
+        lambda: page_search.find_text_boxes(data, "word"),
+        lambda: rendering.page_sizes(data),
+        lambda: rendering.render_page(data, 1),
     ):
         with pytest.raises(RedactionError, match=r"could not be read as a PDF|has no pages"):
             call()
@@ -560,14 +563,14 @@ def test_malformed_pdfs_raise_a_plain_redaction_error(data):
 def test_a_password_protected_pdf_is_refused_with_a_plain_message():
     data = samples.build_pdf(samples.rich_pages()[:1], encrypt_password="secret")
     with pytest.raises(RedactionError, match="protected by a password"):
-        redaction.redact_pdf(data, [])
+        engine.redact_pdf(data, [])
     with pytest.raises(RedactionError, match="protected by a password"):
-        redaction.page_count(data)
+        rendering.page_count(data)
 
 
 def test_a_pdf_with_only_an_owner_password_is_redacted_and_comes_out_unencrypted():
     data = samples.build_pdf(samples.rich_pages()[:1], encrypt_password="")
-    output = redaction.redact_pdf(data, [samples.ssn_box()], ocr=False)
+    output = engine.redact_pdf(data, [samples.ssn_box()], ocr=False)
     with pikepdf.open(io.BytesIO(output)) as pdf:
         assert not pdf.is_encrypted
         assert len(pdf.pages) == 1
@@ -575,9 +578,9 @@ def test_a_pdf_with_only_an_owner_password_is_redacted_and_comes_out_unencrypted
 
 def test_a_box_on_a_page_the_document_lacks_is_refused(rich):
     with pytest.raises(RedactionError, match="page 9, but the document has 3 pages"):
-        redaction.redact_pdf(rich, [Box(9, 0, 0, 10, 10)], ocr=False)
+        engine.redact_pdf(rich, [Box(9, 0, 0, 10, 10)], ocr=False)
     with pytest.raises(RedactionError, match="Choose a page from 1 to 3"):
-        redaction.render_page(rich, 4)
+        rendering.render_page(rich, 4)
 
 
 def test_a_box_takes_its_corners_in_any_order_and_refuses_nonsense():
@@ -592,33 +595,33 @@ def test_a_box_takes_its_corners_in_any_order_and_refuses_nonsense():
 
 
 def test_without_tesseract_the_pdf_is_redacted_image_only_and_says_so(rich, monkeypatch):
-    monkeypatch.setattr(redaction.shutil, "which", lambda name: None)
-    result = redaction.redact(rich, [samples.ssn_box()])
+    monkeypatch.setattr(ocr.shutil, "which", lambda name: None)
+    result = engine.redact(rich, [samples.ssn_box()])
     assert result.ocr_unavailable is True
     assert result.ocr_pages == []
     assert pdfium_text(result.pdf).strip() == ""
 
 
 def test_a_page_whose_ocr_fails_keeps_its_image_and_is_reported(tesseract, rich, monkeypatch):
-    real = redaction._tesseract
+    real = engine.tesseract
     calls = []
 
     def flaky(pgm, dpi, lang, timeout):
         calls.append(dpi)
         return None if len(calls) == 2 else real(pgm, dpi, lang, timeout)
 
-    monkeypatch.setattr(redaction, "_tesseract", flaky)
-    result = redaction.redact(rich, [], ocr_workers=1)
+    monkeypatch.setattr(engine, "tesseract", flaky)
+    result = engine.redact(rich, [], ocr_workers=1)
     assert result.ocr_failed == [2]
     assert result.ocr_pages == [1, 3]
-    assert redaction.page_count(result.pdf) == 3
+    assert rendering.page_count(result.pdf) == 3
 
 
 # --- Preview, size, speed, log ----------------------------------------------------------------
 
 
 def test_the_preview_is_a_png_at_the_asked_resolution(rich):
-    png = redaction.render_page(rich, 3, dpi=72)
+    png = rendering.render_page(rich, 3, dpi=72)
     image = Image.open(io.BytesIO(png))
     assert image.format == "PNG"
     assert image.size == (792, 612)  # the rotated page, as displayed
@@ -627,10 +630,10 @@ def test_the_preview_is_a_png_at_the_asked_resolution(rich):
 def test_thirty_pages_are_redacted_in_reasonable_time_and_memory():
     data = samples.long_pdf(30)
     started = time.perf_counter()
-    found = redaction.find_pattern_boxes(data, ssn_finder)
+    found = page_search.find_pattern_boxes(data, ssn_finder)
     assert len(found) == 30
     done = []
-    result = redaction.redact(
+    result = engine.redact(
         data,
         [box for box, _ in found],
         dpi=150,
@@ -645,15 +648,15 @@ def test_thirty_pages_are_redacted_in_reasonable_time_and_memory():
 
 def test_a_page_too_large_to_render_at_the_asked_resolution_is_rendered_smaller():
     poster = samples.build_pdf([samples.PageSpec(runs=[], size=(5000.0, 5000.0))])
-    output = redaction.redact_pdf(poster, [Box(1, 0, 0, 2500, 2500)], ocr=False)
+    output = engine.redact_pdf(poster, [Box(1, 0, 0, 2500, 2500)], ocr=False)
     with pikepdf.open(io.BytesIO(output)) as pdf:
         image = pdf.pages[0].Resources.XObject.Im0
-        assert int(image.Width) * int(image.Height) <= redaction.MAX_PAGE_PIXELS
-    assert redaction.page_sizes(output) == [(5000.0, 5000.0)]
+        assert int(image.Width) * int(image.Height) <= rendering.MAX_PAGE_PIXELS
+    assert rendering.page_sizes(output) == [(5000.0, 5000.0)]
 
 
 def test_summarise_counts_boxes_and_area_per_page():
-    summary = redaction.summarise([Box(2, 0, 0, 10, 10), Box(1, 0, 0, 2, 3), Box(2, 5, 5, 6, 6)])
+    summary = summarise([Box(2, 0, 0, 10, 10), Box(1, 0, 0, 2, 3), Box(2, 5, 5, 6, 6)])
     assert summary == [
         {"page": 1, "boxes": 1, "area": 6.0},
         {"page": 2, "boxes": 2, "area": 101.0},
@@ -789,9 +792,9 @@ def test_text_and_csv_become_searchable_pdfs_without_any_converter(monkeypatch, 
     assert convert.can_convert("text/plain") and convert.can_convert("text/csv")
     text = "Name,SSN\nAlice Example,123-45-6789\n" + "filler line\n" * 200 + "x" * 300
     pdf = convert.to_pdf(text.encode(), "text/csv")
-    assert redaction.page_count(pdf) >= 3  # long text flows onto more pages
+    assert rendering.page_count(pdf) >= 3  # long text flows onto more pages
     assert samples.SSN in pdfium_text(pdf)
-    assert [kind for _box, kind in redaction.find_pattern_boxes(pdf, ssn_finder)] == ["ssn"]
+    assert [kind for _box, kind in page_search.find_pattern_boxes(pdf, ssn_finder)] == ["ssn"]
     assert "x" * 80 in pdfium_text(pdf).replace("\r\n", "")  # long lines wrap, not cut
     assert convert.to_pdf("Café ünïcode ✓".encode(), "text/plain").startswith(b"%PDF-")
 

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
-from documents import keys, services
+from documents import keys, links, versions
+from documents.errors import DocumentError
 from documents.models import (
     DocumentStatus,
     DownloadGrant,
@@ -20,6 +21,7 @@ from documents.models import (
     ReleaseLevel,
     VersionKind,
 )
+from documents.release import document_release
 from requests_portal.models import Visibility
 from requests_portal.services import submission as request_submission
 from tests.documents.helpers import pdf_with_text, stored_document
@@ -85,7 +87,7 @@ def body(response) -> bytes:
 
 def release(document, level, actor, **kwargs):
     with agency_context(document.agency_id):
-        return services.document_release(document=document, level=level, actor=actor, **kwargs)
+        return document_release(document=document, level=level, actor=actor, **kwargs)
 
 
 # --- Staff downloads ------------------------------------------------------------------------------
@@ -166,7 +168,7 @@ def test_a_revoked_link_is_refused(tenant, document, client_for):
     client = client_for(tenant.staff, tenant.host)
     link = staff_link(client, document)
     with agency_context(tenant.agency):
-        services.link_revoke_all(document=document)
+        links.link_revoke_all(document=document)
     assert client.get(link).status_code == 403
     assert events(tenant.agency, "document.download_refused")[0].details["reason"] == "revoked"
 
@@ -215,14 +217,14 @@ def test_after_crypto_shredding_downloads_answer_gone(tenant, document, client_f
 
 def test_unscanned_documents_cannot_be_released(tenant, published):
     quarantined = stored_document(published, CONTENT, status=DocumentStatus.QUARANTINED)
-    with pytest.raises(services.DocumentError, match="scanned"):
+    with pytest.raises(DocumentError, match="scanned"):
         release(quarantined, ReleaseLevel.PUBLIC, tenant.publisher)
 
 
 def test_public_release_needs_a_public_request(tenant):
     restricted = submit(tenant, visibility=Visibility.ALL_STAFF)
     document = stored_document(restricted, CONTENT)
-    with pytest.raises(services.DocumentError, match="not public"):
+    with pytest.raises(DocumentError, match="not public"):
         release(document, ReleaseLevel.PUBLIC, tenant.publisher)
     release(document, ReleaseLevel.REQUESTER, tenant.publisher)  # still allowed
 
@@ -238,7 +240,7 @@ def test_unresolved_findings_block_public_release_unless_overridden_and_audited(
             value_digest="1" * 64,
             page=1,
         )
-    with pytest.raises(services.DocumentError, match="unresolved"):
+    with pytest.raises(DocumentError, match="unresolved"):
         release(document, ReleaseLevel.PUBLIC, tenant.publisher)
     release(document, ReleaseLevel.PUBLIC, tenant.publisher, override_reason="Court order 24-7")
     (override,) = events(tenant.agency, "document.release_override")
@@ -347,7 +349,7 @@ def test_a_staff_only_document_is_invisible_to_residents(tenant, document):
 def test_residents_get_the_redacted_version_never_the_original(tenant, document, client_for):
     redacted = pdf_with_text("Council minutes, [redacted]")
     with agency_context(tenant.agency):
-        services.version_create(
+        versions.version_create(
             document=document, kind=VersionKind.REDACTED, chunks=[redacted], actor=tenant.staff
         )
     release(document, ReleaseLevel.PUBLIC, tenant.publisher)

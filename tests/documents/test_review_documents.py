@@ -11,8 +11,12 @@ from django.urls import reverse
 from PIL import Image
 
 from accounts.tenancy import agency_context
-from documents import access, redaction_services, services
+from documents import access, versions
+from documents.errors import DocumentError
 from documents.models import Document, DocumentStatus, Redaction, RedactionReason
+from documents.redaction import services as redaction_services
+from documents.redaction import working
+from documents.release import document_release
 from requests_portal.services import submission as request_submission
 from tests.documents.helpers import pdf_with_text, stored_document
 
@@ -40,7 +44,7 @@ def reason(tenant):
 
 def release(document, level, actor, **kwargs):
     with agency_context(document.agency_id):
-        return services.document_release(document=document, level=level, actor=actor, **kwargs)
+        return document_release(document=document, level=level, actor=actor, **kwargs)
 
 
 def archive_finds(tenant, term: str, title: str) -> bool:
@@ -82,13 +86,13 @@ def test_no_release_while_redactions_are_drafted_or_being_applied(tenant, record
         redaction_services.redaction_add_search(
             document=document, actor=tenant.publisher, reason=reason, term="Zebulon"
         )
-    with pytest.raises(services.DocumentError, match="not applied yet"):
+    with pytest.raises(DocumentError, match="not applied yet"):
         release(document, "public", tenant.publisher)
     with agency_context(tenant.agency):
         Redaction.objects.filter(document=document).delete()
         Document.objects.filter(pk=document.pk).update(redaction_running=True)
         document.refresh_from_db()
-    with pytest.raises(services.DocumentError, match="not applied yet"):
+    with pytest.raises(DocumentError, match="not applied yet"):
         release(document, "requester", tenant.publisher)
     release(document, "staff", tenant.publisher)  # taking it back is always possible
 
@@ -102,7 +106,7 @@ def test_a_file_not_fully_checked_for_personal_data_needs_an_audited_override(
             pii_checked=False, status_detail="Larger than 200 MB: not checked for personal data."
         )
         document.refresh_from_db()
-    with pytest.raises(services.DocumentError, match="could not be checked"):
+    with pytest.raises(DocumentError, match="could not be checked"):
         release(document, "public", tenant.publisher)
     release(document, "requester", tenant.publisher)  # the requester asked for it
     release(document, "public", tenant.publisher, override_reason="Checked by hand, no SSNs")
@@ -122,8 +126,8 @@ def test_every_page_of_a_multi_page_tiff_can_be_previewed_and_boxed(
         records_request, _two_page_tiff(), filename="scan.tif", content_type="image/tiff"
     )
     with agency_context(tenant.agency):
-        assert redaction_services.page_info(document) == [(200.0, 100.0), (300.0, 150.0)]
-        assert redaction_services.preview_png(document, 2).startswith(b"\x89PNG")
+        assert working.page_info(document) == [(200.0, 100.0), (300.0, 150.0)]
+        assert working.preview_png(document, 2).startswith(b"\x89PNG")
         row = redaction_services.redaction_add_box(
             document=document,
             actor=tenant.staff,
@@ -157,9 +161,9 @@ def test_previews_do_not_decrypt_the_file_again_for_every_page(
 ):
     document = stored_document(records_request, pdf_with_text("Letter", pages=4))
     reads = []
-    original = services.version_bytes
+    original = versions.version_bytes
     monkeypatch.setattr(
-        services,
+        versions,
         "version_bytes",
         lambda version, limit: reads.append(1) or original(version, limit=limit),
     )

@@ -2,7 +2,7 @@
 checks and archive limits, the clamd client against a real clamd (Debian's clamav-daemon,
 started by the fixtures below with a signature database of the tests' own:
 tests/documents/clamd_server.py) over TCP and a Unix socket, and the scan task end to end on
-documents stored through documents.services.version_create, with and without clamd.
+documents stored through documents.versions.version_create, with and without clamd.
 
 Sample files: tests/documents/samples.py.
 """
@@ -24,8 +24,12 @@ from django.db import models
 
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
-from documents import extract, keys, malware, pii, scanning, services, tasks, types
+from documents import keys, release, tasks, types, versions
 from documents.models import Document, DocumentStatus, Finding, VersionKind
+from documents.scan import archives, malware, pii, scanner
+from documents.scan import clamd as clamd_client
+from documents.scan.extract.base import DOCX, XLSX, PasswordProtected, Unreadable, xml_text
+from documents.scan.extract.extraction import Extraction
 from tests.documents import samples
 from tests.documents.clamd_server import (
     EICAR_SIGNATURE,
@@ -171,7 +175,7 @@ def findings_in(data: bytes, mime: str | None = None, *, name: str = "") -> list
     if mime is None:
         mime = types.detect(data[:8192], filename=name).mime
     found = []
-    for piece in extract.Extraction().pieces(data, mime=mime, name=name):
+    for piece in Extraction().pieces(data, mime=mime, name=name):
         for match in pii.find(piece.text):
             found.append((piece.location, match.kind, match.excerpt))
     return found
@@ -391,27 +395,27 @@ def test_a_first_row_of_data_is_not_taken_for_column_headings():
 
 def test_text_files_give_line_numbers():
     text = "Minutes\n\nItem 1\nSSN 123-45-6789\n"
-    pieces = list(extract.Extraction().pieces(text.encode(), mime="text/plain"))
+    pieces = list(Extraction().pieces(text.encode(), mime="text/plain"))
     assert pieces[0].by_line
-    found, _ = scanning._personal_data(text.encode(), "text/plain", [])
+    found, _ = scanner._personal_data(text.encode(), "text/plain", [])
     assert [(f.location, f.excerpt) for f in found] == [("line 4", samples.SSN_MASKED)]
 
 
 def test_an_encrypted_pdf_is_unreadable_with_a_plain_message():
-    with pytest.raises(extract.PasswordProtected, match="protected with a password"):
-        list(extract.Extraction().pieces(samples.encrypted_pdf(), mime="application/pdf"))
+    with pytest.raises(PasswordProtected, match="protected with a password"):
+        list(Extraction().pieces(samples.encrypted_pdf(), mime="application/pdf"))
 
 
 def test_a_malformed_pdf_is_unreadable_with_a_plain_message():
-    with pytest.raises(extract.Unreadable, match="damaged"):
-        list(extract.Extraction().pieces(samples.malformed_pdf(), mime="application/pdf"))
+    with pytest.raises(Unreadable, match="damaged"):
+        list(Extraction().pieces(samples.malformed_pdf(), mime="application/pdf"))
 
 
 def test_an_unreadable_file_inside_an_archive_is_a_note_not_a_failure():
     archive = samples.zip_archive(
         {"locked.pdf": samples.encrypted_pdf(), "notes.txt": f"SSN {samples.SSN}".encode()}
     )
-    extraction = extract.Extraction()
+    extraction = Extraction()
     pieces = list(extraction.pieces(archive, mime="application/zip"))
     assert any("notes.txt" in p.location for p in pieces)
     assert any("locked.pdf" in note and "password" in note for note in extraction.notes)
@@ -419,9 +423,9 @@ def test_an_unreadable_file_inside_an_archive_is_a_note_not_a_failure():
 
 def test_xml_with_a_doctype_is_refused_so_entities_never_expand():
     with pytest.raises(ValueError, match="DOCTYPE"):
-        extract.xml_text(b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY b "c">]><a>&b;</a>')
-    extraction = extract.Extraction()
-    list(extraction.pieces(samples.entity_bomb_docx(), mime=extract.DOCX))
+        xml_text(b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY b "c">]><a>&b;</a>')
+    extraction = Extraction()
+    list(extraction.pieces(samples.entity_bomb_docx(), mime=DOCX))
     assert extraction.notes == ["The footnotes could not be read."]
 
 
@@ -431,8 +435,8 @@ def _truncations(data: bytes) -> list[bytes]:
 
 DAMAGED_INPUTS = [
     ("pdf", samples.pdf(f"SSN {samples.SSN}", annotation="x"), "application/pdf"),
-    ("xlsx", samples.xlsx(hidden_sheet=samples.SSN), extract.XLSX),
-    ("docx", samples.docx("Minutes", comment="x"), extract.DOCX),
+    ("xlsx", samples.xlsx(hidden_sheet=samples.SSN), XLSX),
+    ("docx", samples.docx("Minutes", comment="x"), DOCX),
     ("zip", samples.zip_archive({"a.txt": b"x" * 5000}), "application/zip"),
     (
         "eml",
@@ -450,9 +454,9 @@ def test_damaged_files_end_in_a_plain_refusal_never_an_unexpected_exception(labe
     for damaged in [*_truncations(data), data[:200] + bytes(300) + data[500:]]:
         malware.inspect(damaged, mime=mime)
         try:
-            for _ in extract.Extraction().pieces(damaged, mime=mime):
+            for _ in Extraction().pieces(damaged, mime=mime):
                 pass
-        except extract.Unreadable as error:
+        except Unreadable as error:
             assert str(error)
             assert "Traceback" not in str(error)
 
@@ -564,16 +568,16 @@ def test_a_member_lying_about_its_size_is_refused_by_the_decompression_cap():
 
 
 def test_the_decompression_cap_holds_even_when_the_declared_checks_are_off(bomb):
-    permissive = malware.ArchiveLimits(
+    permissive = archives.ArchiveLimits(
         max_ratio=10**9, max_member=2 * 1024**3, max_total=2 * 1024**3
     )
-    archive = malware.SafeZip(bomb, limits=permissive)
+    archive = archives.SafeZip(bomb, limits=permissive)
     (info,) = archive.infos
     produced = 0
-    limits = malware.ArchiveLimits(max_member=8 * 1024 * 1024, max_ratio=10**9)
-    capped = malware.SafeZip(bomb, limits=permissive)
+    limits = archives.ArchiveLimits(max_member=8 * 1024 * 1024, max_ratio=10**9)
+    capped = archives.SafeZip(bomb, limits=permissive)
     capped.limits = limits  # the declared size passed; the stream must still stop at the cap
-    with bounded(seconds=2, megabytes=16), pytest.raises(malware.ArchiveRefused):
+    with bounded(seconds=2, megabytes=16), pytest.raises(archives.ArchiveRefused):
         for chunk in capped.stream(info):
             produced += len(chunk)
     assert produced <= 8 * 1024 * 1024 + 64 * 1024
@@ -642,15 +646,15 @@ def test_archives_nest_two_deep_at_most():
 
 def test_member_count_and_total_size_are_limited():
     five = samples.zip_archive({f"{i}.txt": b"minutes" for i in range(5)})
-    assert threats_of(five, limits=malware.ArchiveLimits(max_members=4)) == [
+    assert threats_of(five, limits=archives.ArchiveLimits(max_members=4)) == [
         "The archive holds more than 4 files."
     ]
-    assert threats_of(five, limits=malware.ArchiveLimits(max_members=5)) == []
+    assert threats_of(five, limits=archives.ArchiveLimits(max_members=5)) == []
     big = samples.zip_archive({"a.txt": bytes(3000), "b.txt": bytes(3000)})
-    assert threats_of(big, limits=malware.ArchiveLimits(max_total=5000, ratio_floor=10**9)) == [
+    assert threats_of(big, limits=archives.ArchiveLimits(max_total=5000, ratio_floor=10**9)) == [
         "The archive would expand to more than 0 MB."
     ]
-    assert threats_of(big, limits=malware.ArchiveLimits(max_member=2000, ratio_floor=10**9)) == [
+    assert threats_of(big, limits=archives.ArchiveLimits(max_member=2000, ratio_floor=10**9)) == [
         "A file in the archive is larger than 0 MB."
     ]
 
@@ -701,13 +705,13 @@ def address_of(server: ClamdServer, transport: str) -> str:
 @pytest.mark.parametrize("transport", ["tcp", "unix", "unix-prefixed"])
 def test_real_clamd_finds_its_signatures_and_passes_clean_bytes(clamd, transport):
     address = address_of(clamd, transport)
-    assert malware.clamd_scan(address, [b"Minutes of the meeting"]) == malware.ClamdResult(
-        infected=False
-    )
-    assert malware.clamd_scan(address, [samples.eicar()]) == malware.ClamdResult(
+    assert clamd_client.clamd_scan(
+        address, [b"Minutes of the meeting"]
+    ) == clamd_client.ClamdResult(infected=False)
+    assert clamd_client.clamd_scan(address, [samples.eicar()]) == clamd_client.ClamdResult(
         infected=True, signature=EICAR_SIGNATURE
     )
-    assert malware.clamd_scan(address, [b"Minutes ", MARKER]) == malware.ClamdResult(
+    assert clamd_client.clamd_scan(address, [b"Minutes ", MARKER]) == clamd_client.ClamdResult(
         infected=True, signature=MARKER_SIGNATURE
     )
 
@@ -718,26 +722,26 @@ def test_real_clamd_gets_the_stream_whole_across_chunk_boundaries(clamd):
     # any boundary makes it miss.
     eicar = samples.eicar()
     pieces = [b""] + [eicar[i : i + 1] for i in range(len(eicar))] + [b""]
-    assert malware.clamd_scan(clamd.tcp_address, pieces).signature == EICAR_SIGNATURE
+    assert clamd_client.clamd_scan(clamd.tcp_address, pieces).signature == EICAR_SIGNATURE
     # One piece larger than the client's chunk, with the marker across its cut; then the
     # marker also cut in two by the caller's pieces.
-    chunk = malware.ClamdStream.CHUNK
+    chunk = clamd_client.ClamdStream.CHUNK
     data = b"a" * (chunk - 10) + MARKER + b"b" * (chunk + 1000)
-    assert malware.clamd_scan(clamd.tcp_address, [data]).signature == MARKER_SIGNATURE
+    assert clamd_client.clamd_scan(clamd.tcp_address, [data]).signature == MARKER_SIGNATURE
     middle = chunk - 10 + len(MARKER) // 2
     assert (
-        malware.clamd_scan(clamd.tcp_address, [data[:middle], data[middle:]]).signature
+        clamd_client.clamd_scan(clamd.tcp_address, [data[:middle], data[middle:]]).signature
         == MARKER_SIGNATURE
     )
-    assert malware.clamd_scan(clamd.tcp_address, [data.replace(MARKER, b"c" * len(MARKER))]) == (
-        malware.ClamdResult(infected=False)
-    )
+    assert clamd_client.clamd_scan(
+        clamd.tcp_address, [data.replace(MARKER, b"c" * len(MARKER))]
+    ) == (clamd_client.ClamdResult(infected=False))
 
 
 @pytest.mark.parametrize("transport", ["tcp", "unix"])
 def test_real_clamd_refuses_a_stream_over_its_limit_and_it_is_never_clean(clamd, transport):
     address = address_of(clamd, transport)
-    assert malware.clamd_scan(address, [b"a" * STREAM_MAX_LENGTH]).infected is False
+    assert clamd_client.clamd_scan(address, [b"a" * STREAM_MAX_LENGTH]).infected is False
     # One byte over: clamd answers and closes before or while the client sends its end of
     # stream. Far over: it closes while the client is still sending. A marker past the limit
     # is never scanned, so OK would be a lie. Repeated: which happens first varies by run.
@@ -747,15 +751,15 @@ def test_real_clamd_refuses_a_stream_over_its_limit_and_it_is_never_clean(clamd,
         b"a" * (3 * STREAM_MAX_LENGTH),
     ]
     for data in over * 5:
-        with pytest.raises(malware.ClamdError, match=r"^INSTREAM size limit exceeded"):
-            malware.clamd_scan(address, [data])
+        with pytest.raises(clamd_client.ClamdError, match=r"^INSTREAM size limit exceeded"):
+            clamd_client.clamd_scan(address, [data])
     # And for certain: the end of stream sent only once clamd has answered and hung up.
-    stream = malware.ClamdStream(address)
+    stream = clamd_client.ClamdStream(address)
     stream.send(b"a" * STREAM_MAX_LENGTH + b"b")
     hung_up = select.poll()
     hung_up.register(stream.sock, select.POLLRDHUP)
     assert hung_up.poll(5000)
-    with pytest.raises(malware.ClamdError, match=r"^INSTREAM size limit exceeded"):
+    with pytest.raises(clamd_client.ClamdError, match=r"^INSTREAM size limit exceeded"):
         stream.finish()
 
 
@@ -764,28 +768,28 @@ def test_a_real_clamd_that_stops_answering_is_never_a_clean_result(own_clamd):
     try:
         for address in (own_clamd.tcp_address, own_clamd.socket_path):
             started = time.monotonic()
-            with pytest.raises(malware.ClamdUnavailable, match="did not answer in time"):
-                malware.clamd_scan(address, [b"Minutes"], timeout=0.3)
+            with pytest.raises(clamd_client.ClamdUnavailable, match="did not answer in time"):
+                clamd_client.clamd_scan(address, [b"Minutes"], timeout=0.3)
             assert time.monotonic() - started < 3
     finally:
         own_clamd.resume()
-    assert malware.clamd_scan(own_clamd.tcp_address, [MARKER]).signature == MARKER_SIGNATURE
+    assert clamd_client.clamd_scan(own_clamd.tcp_address, [MARKER]).signature == MARKER_SIGNATURE
 
 
 def test_a_real_clamd_stopped_mid_stream_or_gone_is_never_a_clean_result(own_clamd):
-    stream = malware.ClamdStream(own_clamd.tcp_address)
+    stream = clamd_client.ClamdStream(own_clamd.tcp_address)
     stream.send(b"Minutes of the meeting. " * 1000)
     own_clamd.stop()
     stream.send(b"More minutes. " * 1000)
     # Closed without an answer, or (clamd 1.4 stopping in the middle of reading a stream,
     # some runs) "PROTOCOL ERROR: ancillary data sent without FILDES. ERROR".
-    with pytest.raises((malware.ClamdUnavailable, malware.ClamdError)):
+    with pytest.raises((clamd_client.ClamdUnavailable, clamd_client.ClamdError)):
         stream.finish()
     for address in (own_clamd.tcp_address, own_clamd.socket_path):
-        with pytest.raises(malware.ClamdUnavailable, match="could not be reached"):
-            malware.clamd_scan(address, [b"Minutes"])
-    with pytest.raises(malware.ClamdUnavailable, match="could not be reached"):
-        malware.clamd_scan(closed_port_address(), [b"Minutes"])
+        with pytest.raises(clamd_client.ClamdUnavailable, match="could not be reached"):
+            clamd_client.clamd_scan(address, [b"Minutes"])
+    with pytest.raises(clamd_client.ClamdUnavailable, match="could not be reached"):
+        clamd_client.clamd_scan(closed_port_address(), [b"Minutes"])
 
 
 @pytest.mark.parametrize(
@@ -793,8 +797,8 @@ def test_a_real_clamd_stopped_mid_stream_or_gone_is_never_a_clean_result(own_cla
 )
 def test_answers_clamd_never_gives_are_errors_never_a_clean_result(reply):
     # No real daemon can be made to send these: the parser is tested alone.
-    with pytest.raises(malware.ClamdError):
-        malware.parse_reply(reply)
+    with pytest.raises(clamd_client.ClamdError):
+        clamd_client.parse_reply(reply)
 
 
 # --- The scan, end to end ------------------------------------------------------------------------
@@ -818,7 +822,7 @@ def stored(records_request, data: bytes, *, filename: str, mime: str | None = No
             content_type=mime,
             size=len(data),
         )
-        services.version_create(
+        versions.version_create(
             document=document, kind=VersionKind.ORIGINAL, chunks=[data], actor=None
         )
     return document
@@ -903,7 +907,7 @@ def test_rescanning_replaces_open_findings_and_keeps_resolved_ones(records_reque
     assert sorted(f.kind for f in first) == ["email", "ssn"]
     ssn = next(f for f in first if f.kind == "ssn")
     with agency_context(document.agency_id):
-        services.finding_resolve(finding=ssn, actor=tenant.staff, resolution="not personal")
+        release.finding_resolve(finding=ssn, actor=tenant.staff, resolution="not personal")
     document, second = scanned(document)
     assert sorted(f.kind for f in second) == ["email", "ssn"]  # no duplicates
     kept = next(f for f in second if f.kind == "ssn")
@@ -988,7 +992,7 @@ def test_anything_an_extractor_throws_ends_failed_and_the_worker_goes_on(
     def explode(self, data, **kwargs):
         raise RecursionError("deeply nested")
 
-    monkeypatch.setattr(extract.Extraction, "pdf", explode)
+    monkeypatch.setattr(Extraction, "pdf", explode)
     document = stored(records_request, samples.pdf("Minutes"), filename="minutes.pdf")
     document, _ = scanned(document)
     assert document.status == DocumentStatus.FAILED
@@ -1006,7 +1010,7 @@ def test_a_failing_part_of_a_file_is_a_note_and_the_rest_is_still_scanned(
         raise KeyError("/Annots")
         yield  # a generator, like the real one
 
-    monkeypatch.setattr(extract.Extraction, "_pdf_annotations", broken)
+    monkeypatch.setattr(Extraction, "_pdf_annotations", broken)
     data = samples.pdf(f"SSN {samples.SSN}", annotation="note")
     document, findings = scanned(stored(records_request, data, filename="minutes.pdf"))
     assert document.status == DocumentStatus.CLEAN
@@ -1025,7 +1029,7 @@ def test_personal_data_in_a_file_name_is_masked_in_the_location(records_request)
 def test_a_file_above_the_memory_cap_is_checked_by_its_head_and_says_so(
     records_request, monkeypatch
 ):
-    monkeypatch.setattr(scanning, "MAX_IN_MEMORY", 1000)
+    monkeypatch.setattr(scanner, "MAX_IN_MEMORY", 1000)
     text = f"SSN {samples.SSN}\n".encode() * 200
     document, findings = scanned(stored(records_request, text, filename="big.txt"))
     assert document.status == DocumentStatus.CLEAN
@@ -1118,7 +1122,7 @@ def test_with_real_clamd_stopped_mid_scan_the_document_stays_quarantined_and_is_
 ):
     settings.CLAMD_ADDRESS = own_clamd.tcp_address
     document = stored(records_request, b"Minutes. " * 50_000, filename="minutes.txt")
-    read = services.version_read
+    read = versions.version_read
 
     def read_while_clamd_stops(version):
         for chunk in read(version):
@@ -1127,7 +1131,7 @@ def test_with_real_clamd_stopped_mid_scan_the_document_stays_quarantined_and_is_
             own_clamd.stop()
             yield chunk[half:]
 
-    monkeypatch.setattr(services, "version_read", read_while_clamd_stops)
+    monkeypatch.setattr(versions, "version_read", read_while_clamd_stops)
     queued = queued_retries(monkeypatch)
     with django_capture_on_commit_callbacks(execute=True):
         document, _ = scanned(document)
@@ -1158,7 +1162,7 @@ def test_with_clamd_unreachable_the_document_stays_quarantined_and_is_retried(
     assert queued == [
         {
             "kwargs": {"agency_id": document.agency_id, "document_id": document.pk, "attempt": 1},
-            "countdown": scanning.retry_delay(0),
+            "countdown": scanner.retry_delay(0),
         }
     ]
     assert scan_events(document)[0].details["outcome"] == "not finished, will be tried again"

@@ -10,8 +10,11 @@ from __future__ import annotations
 import pytest
 
 from accounts.tenancy import agency_context, lock_tenant_row
-from documents import access, redaction_services, scanning
+from documents import access
 from documents.models import Document, DocumentStatus, Redaction, RedactionReason, VersionKind
+from documents.redaction import services as redaction_services
+from documents.redaction import working
+from documents.scan import scanner
 from tests.documents.helpers import pdf_with_text, stored_document
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +38,7 @@ def test_a_scan_named_for_another_agency_finds_nothing(records_request, other_te
         status=DocumentStatus.QUARANTINED,
     )
     with agency_context(document.agency_id):
-        assert scanning.scan(other_tenant.agency.pk, document.pk) is None
+        assert scanner.scan(other_tenant.agency.pk, document.pk) is None
         document.refresh_from_db()
     assert document.status == DocumentStatus.QUARANTINED
 
@@ -74,8 +77,8 @@ def test_a_conversion_named_for_another_agency_converts_nothing(records_request,
         status=DocumentStatus.CLEAN,
     )
     with agency_context(document.agency_id):
-        redaction_services.conversion_run(other_tenant.agency.pk, document.pk)
+        working.conversion_run(other_tenant.agency.pk, document.pk)
         assert not access.versions(document).filter(kind=VersionKind.CONVERTED).exists()
 
-        redaction_services.conversion_run(document.agency_id, document.pk)
+        working.conversion_run(document.agency_id, document.pk)
         assert access.versions(document).filter(kind=VersionKind.CONVERTED).exists()

@@ -17,8 +17,10 @@ from django.db import transaction
 
 from accounts.models import Role
 from accounts.tenancy import agency_context
-from documents import services
+from documents import versions
+from documents.errors import DocumentError
 from documents.models import Document, DocumentVersion, Upload, UploadChunk, VersionKind
+from documents.upload import services as upload_services
 from requests_portal.services import submission as request_submission
 from tests.db_helpers import race_behind_a_lock, run_in_committed_thread
 from tests.factories import AgencyFactory, MembershipFactory, UserFactory
@@ -352,7 +354,7 @@ def test_a_document_version_is_stored_only_as_ciphertext(backend, records_reques
     content = text_of(backend.part_size + 70_000)  # more than one part, many segments
     with agency_context(tenant.agency):
         document = new_document(records_request)
-        version = services.version_create(
+        version = versions.version_create(
             document=document, kind=VersionKind.ORIGINAL, chunks=pieces(content), actor=None
         )
 
@@ -362,13 +364,13 @@ def test_a_document_version_is_stored_only_as_ciphertext(backend, records_reques
         assert stored[:3] == b"RPD"  # the portal's stream header: the store got ciphertext
         assert len(stored) == version.stored_size == crypto.ciphertext_size(len(content))
         assert version.size == len(content)
-        assert b"".join(services.version_read(version)) == content
+        assert b"".join(versions.version_read(version)) == content
 
 
 def test_a_changed_byte_in_the_stored_object_fails_decryption(backend, records_request, tenant):
     content = text_of(200_000)
     with agency_context(tenant.agency):
-        version = services.version_create(
+        version = versions.version_create(
             document=new_document(records_request),
             kind=VersionKind.ORIGINAL,
             chunks=[content],
@@ -379,7 +381,7 @@ def test_a_changed_byte_in_the_stored_object_fails_decryption(backend, records_r
         backend.overwrite(version.storage_name, bytes(stored))
 
         with pytest.raises(crypto.DecryptionError):
-            b"".join(services.version_read(version))
+            b"".join(versions.version_read(version))
 
 
 def test_a_storage_outage_during_a_chunk_leaves_no_chunk_row_and_the_upload_resumes(
@@ -401,7 +403,7 @@ def test_a_storage_outage_during_a_chunk_leaves_no_chunk_row_and_the_upload_resu
 
     monkeypatch.setattr(store_class, "put_part", put_part_failing_once)
     with agency_context(tenant.agency):
-        upload = services.upload_start(
+        upload = upload_services.upload_start(
             records_request=records_request,
             filename="payroll.txt",
             size=len(content),
@@ -409,18 +411,18 @@ def test_a_storage_outage_during_a_chunk_leaves_no_chunk_row_and_the_upload_resu
         )
 
         with pytest.raises(StorageError):
-            services.upload_chunk(upload=upload, index=0, data=content[:chunk])
+            upload_services.upload_chunk(upload=upload, index=0, data=content[:chunk])
 
         assert not UploadChunk.objects.filter(upload=upload).exists()
         upload.refresh_from_db()
         assert upload.received == 0
-        upload = services.upload_chunk(upload=upload, index=0, data=content[:chunk])
-        upload = services.upload_chunk(upload=upload, index=1, data=content[chunk:])
-        document = services.upload_complete(upload=upload, actor=tenant.staff)
+        upload = upload_services.upload_chunk(upload=upload, index=0, data=content[:chunk])
+        upload = upload_services.upload_chunk(upload=upload, index=1, data=content[chunk:])
+        document = upload_services.upload_complete(upload=upload, actor=tenant.staff)
 
         version = DocumentVersion.objects.get(document=document, number=1)
         assert len(failures) == 1
-        assert b"".join(services.version_read(version)) == content
+        assert b"".join(versions.version_read(version)) == content
         assert MARKER not in backend.raw(version.storage_name)
 
 
@@ -437,14 +439,14 @@ def test_a_part_left_by_a_rolled_back_chunk_is_kept_if_the_same_and_never_reseal
     chunk = settings.DOCUMENT_CHUNK_SIZE
     content = text_of(chunk + 5000)
     with agency_context(tenant.agency):
-        upload = services.upload_start(
+        upload = upload_services.upload_start(
             records_request=records_request,
             filename="payroll.txt",
             size=len(content),
             actor=tenant.staff,
         )
         with pytest.raises(_RolledBack), transaction.atomic():
-            services.upload_chunk(upload=upload, index=0, data=content[:chunk])
+            upload_services.upload_chunk(upload=upload, index=0, data=content[:chunk])
             raise _RolledBack
         assert not UploadChunk.objects.filter(upload=upload).exists()
         store = storage.documents_store()
@@ -452,16 +454,16 @@ def test_a_part_left_by_a_rolled_back_chunk_is_kept_if_the_same_and_never_reseal
         assert left is not None
 
         other = content[:100] + b"different bytes" + content[115:chunk]
-        with pytest.raises(services.DocumentError, match="Start the upload again"):
-            services.upload_chunk(upload=upload, index=0, data=other)
+        with pytest.raises(DocumentError, match="Start the upload again"):
+            upload_services.upload_chunk(upload=upload, index=0, data=other)
         assert store.stored_part(upload.storage_name, upload.storage_upload_id, 1) == left
         assert not UploadChunk.objects.filter(upload=upload).exists()
 
-        upload = services.upload_chunk(upload=upload, index=0, data=content[:chunk])
-        upload = services.upload_chunk(upload=upload, index=1, data=content[chunk:])
-        document = services.upload_complete(upload=upload, actor=tenant.staff)
+        upload = upload_services.upload_chunk(upload=upload, index=0, data=content[:chunk])
+        upload = upload_services.upload_chunk(upload=upload, index=1, data=content[chunk:])
+        document = upload_services.upload_complete(upload=upload, actor=tenant.staff)
         version = DocumentVersion.objects.get(document=document, number=1)
-        assert b"".join(services.version_read(version)) == content
+        assert b"".join(versions.version_read(version)) == content
 
 
 def test_sse_kms_adds_the_gateways_own_encryption_under_the_portals(
@@ -475,13 +477,13 @@ def test_sse_kms_adds_the_gateways_own_encryption_under_the_portals(
     small, large = text_of(3000), text_of(S3_MIN_PART + 1000)
     client = s3_bucket.client()
     with agency_context(tenant.agency):
-        version = services.version_create(  # one PUT
+        version = versions.version_create(  # one PUT
             document=new_document(records_request),
             kind=VersionKind.ORIGINAL,
             chunks=[small],
             actor=None,
         )
-        uploaded = services.upload_whole(  # a multipart upload
+        uploaded = upload_services.upload_whole(  # a multipart upload
             records_request=records_request,
             filename="large.txt",
             size=len(large),
@@ -505,8 +507,8 @@ def test_sse_kms_adds_the_gateways_own_encryption_under_the_portals(
         assert len(beneath) >= len(served)
         assert served[:64] not in beneath
         assert MARKER not in beneath
-        assert b"".join(services.version_read(version)) == small
-        assert b"".join(services.version_read(uploaded_version)) == large
+        assert b"".join(versions.version_read(version)) == small
+        assert b"".join(versions.version_read(uploaded_version)) == large
 
 
 @pytest.mark.django_db
@@ -529,7 +531,7 @@ def test_one_chunk_sent_twice_at_the_same_moment_is_stored_once(settings):
                 contact=request_submission.Contact(name="Jane Resident"),
                 channel="web",
             )
-            upload = services.upload_start(
+            upload = upload_services.upload_start(
                 records_request=records_request,
                 filename="payroll.txt",
                 size=len(content),
@@ -547,7 +549,7 @@ def test_one_chunk_sent_twice_at_the_same_moment_is_stored_once(settings):
 
     def send():
         with agency_context(agency):
-            return services.upload_chunk(upload=upload, index=0, data=chunk).received
+            return upload_services.upload_chunk(upload=upload, index=0, data=chunk).received
 
     outcomes = race_behind_a_lock(hold_upload_row, [send, send])
 

@@ -9,8 +9,9 @@ import pytest
 from django.utils import timezone
 
 from accounts.tenancy import agency_context
-from documents import services, tasks
+from documents import tasks
 from documents.models import Document, DocumentStatus, Upload, UploadStatus
+from documents.upload import services as upload_services
 from requests_portal.services import submission as request_submission
 from tests.documents.helpers import pdf_with_text, stored_document
 from vault.storage import documents_store
@@ -35,10 +36,10 @@ def test_an_expired_upload_is_abandoned_and_its_parts_deleted(tenant, records_re
     settings.DOCUMENT_CHUNK_SIZE = 128 * 1024
     data = pdf_with_text("x") + b"%" * (200 * 1024)
     with agency_context(tenant.agency):
-        upload = services.upload_start(
+        upload = upload_services.upload_start(
             records_request=records_request, filename="a.pdf", size=len(data), actor=tenant.staff
         )
-        services.upload_chunk(upload=upload, index=0, data=data[: 128 * 1024])
+        upload_services.upload_chunk(upload=upload, index=0, data=data[: 128 * 1024])
         parts = documents_store()._parts(upload.storage_upload_id)
         assert any(parts.iterdir())
         Upload.objects.filter(pk=upload.pk).update(expires_at=timezone.now() - timedelta(1))

@@ -7,6 +7,7 @@ URL configuration mounts them itself.
 
 from __future__ import annotations
 
+import inspect
 import io
 import re
 import tempfile
@@ -18,7 +19,7 @@ from django.urls import reverse
 
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
-from documents import services, tasks, types, upload_handlers
+from documents import tasks, types, versions
 from documents.models import (
     Document,
     DocumentSettings,
@@ -28,6 +29,9 @@ from documents.models import (
     UploadChunk,
     UploadStatus,
 )
+from documents.upload import handlers as upload_handlers
+from documents.upload import services as upload_services
+from documents.upload import views as upload_views
 from requests_portal.models import Department, RecordsRequest
 from requests_portal.services import submission as request_submission
 from requests_portal.tracking import tracking_token
@@ -109,12 +113,14 @@ def parts(data: bytes, size: int = CHUNK) -> list[bytes]:
 
 
 def scan_calls(callbacks) -> list[dict]:
-    return [
-        cb.keywords
-        for cb in callbacks
-        if getattr(getattr(getattr(cb, "func", None), "__self__", None), "name", "")
-        == tasks.scan_document.name
-    ]
+    """The keyword arguments of the scans queued by these on-commit callbacks (each is
+    accounts.jobs.enqueue's closure over the task and its keyword arguments)."""
+    calls = []
+    for cb in callbacks:
+        queued = inspect.getclosurevars(cb).nonlocals if inspect.isfunction(cb) else {}
+        if getattr(queued.get("task"), "name", "") == tasks.scan_document.name:
+            calls.append(queued["kwargs"])
+    return calls
 
 
 def events(tenant, action: str) -> list[AuditEvent]:
@@ -142,7 +148,7 @@ def open_parts(settings) -> list[Path]:
 def plaintext_of(tenant, document: Document) -> bytes:
     with agency_context(tenant.agency):
         version = DocumentVersion.objects.get(agency=tenant.agency, document=document, number=1)
-        return b"".join(services.version_read(version))
+        return b"".join(versions.version_read(version))
 
 
 def upload_all(client, base: str, filename: str, data: bytes, *, complete=True):
@@ -465,18 +471,21 @@ def test_the_staff_upload_urls_answer_every_persona_as_the_permission_matrix_exp
             staff_url("upload_status", number, upload_id),
             staff_url("upload_chunk", number, upload_id, 0),
         ]
+        # An empty start is refused (no file named), and so is completing an upload none of
+        # whose bytes arrived: the page with the error. Cancelling needs nothing: back to
+        # the request.
         actions = [
-            staff_url("upload_start", number),
-            staff_url("upload_complete", number, upload_id),
-            staff_url("upload_cancel", number, upload_id),
+            (staff_url("upload_start", number), 400),
+            (staff_url("upload_complete", number, upload_id), 400),
+            (staff_url("upload_cancel", number, upload_id), 302),
         ]
         for url in pages:
             response = client.get(url)
             assert response.status_code == 200, url
             assert response["Content-Type"].startswith("text/html")
-        for url in actions:
+        for url, expected in actions:
             response = client.post(url, {})
-            assert response.status_code in (302, 400), (url, response.status_code)
+            assert response.status_code == expected, (url, response.status_code)
             if response.status_code == 302:
                 assert response["Location"] == reverse("staff:request_detail", args=[number])
             else:
@@ -498,8 +507,6 @@ def test_the_staff_upload_urls_answer_every_persona_as_the_permission_matrix_exp
         "staff_upload_complete",
         "staff_upload_cancel",
     ):
-        from documents import upload_views
-
         assert getattr(upload_views, view).required_permission.code == "document.upload"
 
 
@@ -590,7 +597,7 @@ def test_the_form_drops_an_oversize_file_while_reading_it_and_keeps_the_others(
     assert len(stored_blobs(settings)) == 1 and open_parts(settings) == []
     assert [u.filename for u in rows(tenant, Upload)] == ["small.pdf"]
     [refused] = events(tenant, "document.upload_refused")
-    # services.upload_start records the cleaned stem of the name (clean_filename).
+    # upload_services.upload_start records the cleaned stem of the name (clean_filename).
     assert refused.details == {"filename": "huge", "reason": "too large"}
     shown = results_of(staff.get(url))
     assert "huge.pdf" in shown[0]
@@ -677,7 +684,7 @@ def test_a_form_upload_that_fails_while_reading_leaves_no_open_upload_behind(
         raise OSError("the temporary file went away")
 
     with agency_context(tenant.agency), pytest.raises(OSError):
-        services.upload_whole(
+        upload_services.upload_whole(
             records_request=records_request,
             filename="a.pdf",
             size=len(data),

@@ -5,8 +5,8 @@ the upload URL lists, mounted where documents/urls.py and config/urls.py will mo
 from django.urls import include, path
 
 from config import urls as config_urls
-from documents import upload_views
-from documents.upload_urls import resident_upload_patterns, staff_upload_patterns
+from documents.upload import views as upload_views
+from documents.upload.urls import resident_upload_patterns, staff_upload_patterns
 
 
 def _mounted(patterns) -> bool:

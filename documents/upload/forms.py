@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 
-from documents.upload_handlers import MAX_FILES
+from documents.upload.handlers import MAX_FILES
 
 # Larger than any limit an agency can set; only keeps the number a sane integer.
 MAX_DECLARED_SIZE = 2**50

@@ -1,15 +1,16 @@
 """The scan of an uploaded document (run by documents.tasks.scan_document in the agency's
 row-level-security context).
 
-One pass over the original version's plaintext (documents.services.version_read, streamed)
+One pass over the original version's plaintext (documents.versions.version_read, streamed)
 computes its SHA-256, feeds clamd when one is configured, and keeps the bytes in memory up
 to ``MAX_IN_MEMORY``. Then:
 
-1. malware (documents.malware): anything found blocks the document (status BLOCKED, a
-   malware finding per threat); a file too large to hold is checked by its first bytes and
-   by clamd, and an archive or email too large to open can't be checked at all (FAILED);
-2. personal data (documents.extract + documents.pii): one finding per value and location,
-   with a masked excerpt and a keyed digest, never the value; status CLEAN;
+1. malware (documents.scan.malware; documents.scan.clamd): anything found blocks the document
+   (status BLOCKED, a malware finding per threat); a file too large to hold is checked by
+   its first bytes and by clamd, and an archive or email too large to open can't be checked
+   at all (FAILED);
+2. personal data (documents.scan.extract + documents.scan.pii): one finding per value and
+   location, with a masked excerpt and a keyed digest, never the value; status CLEAN;
 3. the outcome is written in one transaction with its audit event (counts per kind, never
    values). Re-scanning replaces the unresolved findings and keeps resolved ones.
 
@@ -33,7 +34,7 @@ from django.utils import timezone
 
 import audit
 from accounts.tenancy import lock_tenant_row
-from documents import audit_events, extract, keys, malware, pii, services, types
+from documents import audit_events, keys, types, versions
 from documents.models import (
     Document,
     DocumentStatus,
@@ -42,12 +43,16 @@ from documents.models import (
     FindingKind,
     VersionKind,
 )
+from documents.scan import malware, pii
+from documents.scan.clamd import ClamdError, ClamdResult, ClamdStream, ClamdUnavailable
+from documents.scan.extract.base import MAX_IN_MEMORY, Unreadable
+from documents.scan.extract.extraction import Extraction
+from documents.scan.signatures import Threat, check_head
 from vault import crypto
 from vault.storage import BlobMissing, StorageError
 
 log = logging.getLogger(__name__)
 
-MAX_IN_MEMORY = extract.MAX_IN_MEMORY
 MAX_FINDINGS = 1_000  # findings stored per document; the audit event counts all
 HEAD = 8 * 1024
 RETRIES = 6  # scans put off by clamd or storage being unreachable
@@ -80,7 +85,7 @@ class _Read:
     data: bytes | None  # None above MAX_IN_MEMORY
     sha256: str
     size: int
-    clamd: malware.ClamdResult | None = None
+    clamd: ClamdResult | None = None
     clamd_problem: str = ""
 
 
@@ -102,8 +107,8 @@ def _read(version: DocumentVersion) -> _Read:
     stream = None
     if address:
         try:
-            stream = malware.ClamdStream(address, timeout=_clamd_timeout())
-        except malware.ClamdUnavailable:
+            stream = ClamdStream(address, timeout=_clamd_timeout())
+        except ClamdUnavailable:
             problem = "The malware scanner (ClamAV) could not be reached."
     digest = hashlib.sha256()
     head = bytearray()
@@ -111,7 +116,7 @@ def _read(version: DocumentVersion) -> _Read:
     size = 0
     result = None
     try:
-        for chunk in services.version_read(version):
+        for chunk in versions.version_read(version):
             digest.update(chunk)
             size += len(chunk)
             if len(head) < HEAD:
@@ -124,15 +129,15 @@ def _read(version: DocumentVersion) -> _Read:
             if stream is not None:
                 try:
                     stream.send(chunk)
-                except malware.ClamdUnavailable:
+                except ClamdUnavailable:
                     problem = "The malware scanner (ClamAV) stopped answering."
                     stream = None
         if stream is not None:
             try:
                 result = stream.finish()
-            except malware.ClamdUnavailable:
+            except ClamdUnavailable:
                 problem = "The malware scanner (ClamAV) did not answer in time."
-            except malware.ClamdError as error:
+            except ClamdError as error:
                 said = str(error).rstrip(".")  # clamd's own messages end with a full stop
                 problem = f"The malware scanner (ClamAV) refused the file: {said}."
             stream = None
@@ -158,7 +163,7 @@ def _safe(text: str, limit: int) -> str:
     return text
 
 
-def _malware_findings(threats: list[malware.Threat]) -> list[_Found]:
+def _malware_findings(threats: list[Threat]) -> list[_Found]:
     return [
         _Found(
             FindingKind.MALWARE,
@@ -171,7 +176,7 @@ def _malware_findings(threats: list[malware.Threat]) -> list[_Found]:
 
 
 def _personal_data(data: bytes, mime: str, notes: list[str]) -> tuple[list[_Found], Counter]:
-    extraction = extract.Extraction()
+    extraction = Extraction()
     found: dict[tuple[str, str, str], _Found] = {}
     counts: Counter = Counter()
     more = False
@@ -207,15 +212,13 @@ def _analyse(document: Document, read: _Read) -> tuple[ScanOutcome, list[_Found]
     detected = types.detect(read.head, filename=document.filename)
     mime = detected.mime if detected is not None else document.content_type
     if read.data is None:
-        threats = malware.check_head(read.head)
+        threats = check_head(read.head)
     else:
         inspection = malware.inspect(read.data, name=document.filename, mime=mime)
         threats = list(inspection.threats)
         notes.extend(inspection.notes)
     if read.clamd is not None and read.clamd.infected:
-        threats.insert(
-            0, malware.Threat("file", f"The antivirus scanner found {read.clamd.signature}.")
-        )
+        threats.insert(0, Threat("file", f"The antivirus scanner found {read.clamd.signature}."))
     if threats:
         more = f" ({len(threats) - 1} more problem(s) listed.)" if len(threats) > 1 else ""
         first = threats[0]
@@ -256,7 +259,7 @@ def _analyse(document: Document, read: _Read) -> tuple[ScanOutcome, list[_Found]
     else:
         try:
             findings, counts = _personal_data(read.data, mime, notes)
-        except extract.Unreadable as error:
+        except Unreadable as error:
             return ScanOutcome(
                 DocumentStatus.QUARANTINED if waiting else DocumentStatus.FAILED,
                 waiting or str(error),

@@ -13,16 +13,20 @@ from django_ratelimit.core import is_ratelimited
 
 from accounts import policy
 from accounts.decorators import agency_permission
-from documents import access, redaction, redaction_services
-from documents.forms import BoxForm, PatternForm, SearchForm
+from documents import access
+from documents.errors import DocumentError, RedactionRefused
 from documents.models import DocumentStatus
-from documents.views import _document as _any_document
+from documents.redaction import services, working
+from documents.redaction.boxes import RedactionError
+from documents.redaction.forms import BoxForm, PatternForm, SearchForm
 
 
 def _document(request, number: str, document_id):
     """Only scanned, clean files are opened here: quarantined or blocked ones are never
     parsed by the web process."""
-    records_request, document = _any_document(request, number, document_id)
+    records_request, document = access.get_request_document_for_staff(
+        request.user, request.agency, number, document_id
+    )
     if document.status != DocumentStatus.CLEAN:
         raise Http404
     return records_request, document
@@ -48,18 +52,18 @@ def _forms(agency, data=None, which: str = ""):
 @agency_permission(policy.DOCUMENT_REDACT)
 def redact(request, number: str, document_id):
     records_request, document = _document(request, number, document_id)
-    kind = redaction_services.kind_of(document)
+    kind = working.kind_of(document)
     which = request.POST.get("action", "") if request.method == "POST" else ""
     forms = _forms(request.agency, request.POST, which)
     status = 200
     unsupported = ""
     preparing = False
     if kind == "unsupported":
-        unsupported = redaction_services.unsupported_reason(document)
+        unsupported = working.unsupported_reason(document)
     else:
         try:
-            preparing = not redaction_services.conversion_ready(document)
-        except redaction_services.RedactionRefused as error:
+            preparing = not working.conversion_ready(document)
+        except RedactionRefused as error:
             unsupported = str(error)
     if request.method == "POST" and (unsupported or preparing):
         status = 400  # the page's notice says why nothing was added
@@ -69,7 +73,7 @@ def redact(request, number: str, document_id):
             data = form.cleaned_data
             try:
                 if which == "box":
-                    redaction_services.redaction_add_box(
+                    services.redaction_add_box(
                         document=document,
                         actor=request.user,
                         reason=data["reason"],
@@ -78,36 +82,36 @@ def redact(request, number: str, document_id):
                         top=data["top"],
                         width=data["width"],
                         height=data["height"],
-                        request=request,
+                        http_request=request,
                     )
                     messages.success(request, "Box added as a draft.")
                 elif which == "search":
-                    count = redaction_services.redaction_add_search(
+                    count = services.redaction_add_search(
                         document=document,
                         actor=request.user,
                         reason=data["reason"],
                         term=data["term"],
-                        request=request,
+                        http_request=request,
                     )
                     messages.success(request, f"{count} draft box(es) added for “{data['term']}”.")
                 else:
-                    count = redaction_services.redaction_add_patterns(
+                    count = services.redaction_add_patterns(
                         document=document,
                         actor=request.user,
                         reason=data["reason"],
                         kinds=data["kinds"],
-                        request=request,
+                        http_request=request,
                     )
                     messages.success(request, f"{count} draft box(es) added.")
                 return HttpResponseRedirect(_redact_url(document))
-            except redaction_services.RedactionRefused as error:
+            except RedactionRefused as error:
                 form.add_error(None, str(error))
         status = 400
     pages = []
     if not (unsupported or preparing):
         try:
-            sizes = redaction_services.page_info(document)
-        except redaction_services.services.DocumentError as error:
+            sizes = working.page_info(document)
+        except DocumentError as error:
             sizes, unsupported = [], str(error)
         pages = [{"number": n, "width": w, "height": h} for n, (w, h) in enumerate(sizes, start=1)]
     return render(
@@ -122,9 +126,7 @@ def redact(request, number: str, document_id):
             "pages": pages,
             "drafts": access.draft_redactions(document),
             "running": document.redaction_running,
-            "progress": redaction_services.progress(document)
-            if document.redaction_running
-            else None,
+            "progress": services.progress(document) if document.redaction_running else None,
             "forms": forms,
             "has_reasons": access.redaction_reasons(request.agency).exists(),
         },
@@ -145,15 +147,15 @@ def page_image(request, number: str, document_id, page: int):
         increment=True,
     ):
         return HttpResponse("Too many previews: wait a few minutes.", status=429)
-    if redaction_services.kind_of(document) == "unsupported":
+    if working.kind_of(document) == "unsupported":
         return HttpResponse(status=404)
     try:
-        if not redaction_services.conversion_ready(document):
+        if not working.conversion_ready(document):
             return HttpResponse(status=404)  # the page shows "Preparing" until it is
-        png = redaction_services.preview_png(document, page)
+        png = working.preview_png(document, page)
     except (
-        redaction_services.services.DocumentError,
-        redaction.RedactionError,
+        DocumentError,
+        RedactionError,
         ValueError,
         IndexError,
     ):
@@ -168,7 +170,7 @@ def page_image(request, number: str, document_id, page: int):
 def remove(request, number: str, document_id, redaction_id: int):
     _records_request, document = _document(request, number, document_id)
     row = access.get_redaction(document, redaction_id)
-    redaction_services.redaction_remove(redaction_row=row, actor=request.user, request=request)
+    services.redaction_remove(redaction_row=row, actor=request.user, http_request=request)
     messages.success(request, "Draft box removed.")
     return HttpResponseRedirect(_redact_url(document))
 
@@ -178,8 +180,8 @@ def remove(request, number: str, document_id, redaction_id: int):
 def finalise(request, number: str, document_id):
     _records_request, document = _document(request, number, document_id)
     try:
-        redaction_services.redaction_request(document=document, actor=request.user, request=request)
-    except redaction_services.RedactionRefused as error:
+        services.redaction_request(document=document, actor=request.user, http_request=request)
+    except RedactionRefused as error:
         messages.error(request, str(error))
         return HttpResponseRedirect(_redact_url(document))
     messages.success(

@@ -13,7 +13,7 @@ within the requester limit. Everyone else gets 404.
     POST uploads/<id>/complete/           -> {document, redirect}
     POST uploads/<id>/cancel/
 
-The file form's files are encrypted as they arrive (documents.upload_handlers), so the
+The file form's files are encrypted as they arrive (documents.upload.handlers), so the
 plaintext never reaches a temporary file. The protocol answers JSON to the script (which
 asks for it); a browser that opens one of its URLs itself gets the upload page, or is sent
 back to the request, never a bare JSON document.
@@ -34,9 +34,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import policy, ratelimits
 from accounts.decorators import agency_permission
-from documents import access, services, types
-from documents.upload_forms import StartUploadForm, UploadFilesForm
-from documents.upload_handlers import (
+from documents import access, types
+from documents.errors import DocumentError
+from documents.upload import services
+from documents.upload.forms import StartUploadForm, UploadFilesForm
+from documents.upload.handlers import (
     MAX_FILES,
     TOO_MANY,
     EncryptedUploadedFile,
@@ -190,9 +192,9 @@ def _oversize(request, scope: Scope, refused: Refused) -> dict:
             size=refused.received,
             actor=scope.actor,
             by_requester=scope.by_requester,
-            request=request,
+            http_request=request,
         )
-    except services.DocumentError as error:
+    except DocumentError as error:
         return {"name": refused.name[:255], "stored": False, "message": str(error)}
     except StorageError:
         return {"name": refused.name[:255], "stored": False, "message": STORE_DOWN}
@@ -211,9 +213,9 @@ def _store(request, scope: Scope, uploaded: EncryptedUploadedFile) -> dict:
             chunks=uploaded.chunks(),
             actor=scope.actor,
             by_requester=scope.by_requester,
-            request=request,
+            http_request=request,
         )
-    except services.DocumentError as error:
+    except DocumentError as error:
         return {"name": name, "stored": False, "message": str(error)}
     except StorageError:
         return {"name": name, "stored": False, "message": STORE_DOWN}
@@ -356,9 +358,9 @@ def _start(request, scope: Scope):
             size=form.cleaned_data["size"],
             actor=scope.actor,
             by_requester=scope.by_requester,
-            request=request,
+            http_request=request,
         )
-    except services.DocumentError as error:
+    except DocumentError as error:
         return _refusal(request, scope, str(error), 400)
     except StorageError:
         return _refusal(request, scope, STORE_DOWN, 503)
@@ -386,8 +388,8 @@ def _chunk(request, scope: Scope, upload_id, index: int):
             status=413,
         )
     try:
-        upload = services.upload_chunk(upload=upload, index=index, data=data, request=request)
-    except services.DocumentError as error:
+        upload = services.upload_chunk(upload=upload, index=index, data=data, http_request=request)
+    except DocumentError as error:
         return JsonResponse({"error": str(error)}, status=400)
     except StorageError:
         return JsonResponse({"error": STORE_DOWN_CHUNK}, status=503)
@@ -397,8 +399,8 @@ def _chunk(request, scope: Scope, upload_id, index: int):
 def _complete(request, scope: Scope, upload_id):
     upload = _upload(request, scope, upload_id)
     try:
-        document = services.upload_complete(upload=upload, actor=scope.actor, request=request)
-    except services.DocumentError as error:
+        document = services.upload_complete(upload=upload, actor=scope.actor, http_request=request)
+    except DocumentError as error:
         return _refusal(request, scope, str(error), 400)
     except StorageError:
         return _refusal(

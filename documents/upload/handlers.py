@@ -5,7 +5,8 @@ plaintext. ``EncryptingUploadHandler`` (installed only by the upload views, befo
 is read) seals each file with a random key that lives only as long as the request
 (``vault.crypto.Encryptor``) into a ``SpooledTemporaryFile``: whatever rolls over to disk
 is ciphertext. The file it hands to the view decrypts as it is read (``chunks()``), so the
-view passes it on to ``services.upload_whole`` like any uploaded file.
+view passes it on to ``documents.upload.services.upload_whole`` like any uploaded
+file.
 
 The agency's size limit is enforced while reading: a file that grows past it is dropped at
 once (nothing of it is kept, nothing reaches storage) and remembered as refused, and the

@@ -4,15 +4,18 @@ its audit event)."""
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 
 import audit
 from accounts.models import Agency, User
 from documents import audit_events
+from documents.errors import DocumentError
 from documents.models import DocumentSettings, RedactionReason
-from documents.services import DocumentError
 
 
-def settings_save(*, agency: Agency, actor: User, values: dict, request=None) -> DocumentSettings:
+def settings_save(
+    *, agency: Agency, actor: User, values: dict, http_request: HttpRequest | None = None
+) -> DocumentSettings:
     with transaction.atomic():
         row, _ = DocumentSettings.objects.select_for_update().get_or_create(agency=agency)
         changes = {}
@@ -25,7 +28,7 @@ def settings_save(*, agency: Agency, actor: User, values: dict, request=None) ->
             row.save()
             audit.record(
                 audit_events.SETTINGS_CHANGED.code,
-                http_request=request,
+                http_request=http_request,
                 agency=agency,
                 actor=actor,
                 details={"changes": changes},
@@ -33,14 +36,16 @@ def settings_save(*, agency: Agency, actor: User, values: dict, request=None) ->
     return row
 
 
-def reason_add(*, agency: Agency, actor: User, label: str, request=None) -> RedactionReason:
+def reason_add(
+    *, agency: Agency, actor: User, label: str, http_request: HttpRequest | None = None
+) -> RedactionReason:
     label = label.strip()
     try:
         with transaction.atomic():
             reason = RedactionReason.objects.create(agency=agency, label=label)
             audit.record(
                 audit_events.SETTINGS_CHANGED.code,
-                http_request=request,
+                http_request=http_request,
                 agency=agency,
                 actor=actor,
                 details={"redaction_reason_added": label},
@@ -50,13 +55,15 @@ def reason_add(*, agency: Agency, actor: User, label: str, request=None) -> Reda
     return reason
 
 
-def reason_retire(*, reason: RedactionReason, actor: User, request=None) -> None:
+def reason_retire(
+    *, reason: RedactionReason, actor: User, http_request: HttpRequest | None = None
+) -> None:
     with transaction.atomic():
         reason.is_active = False
         reason.save(update_fields=["is_active"])
         audit.record(
             audit_events.SETTINGS_CHANGED.code,
-            http_request=request,
+            http_request=http_request,
             agency=reason.agency_id,
             actor=actor,
             details={"redaction_reason_retired": reason.label},

@@ -8,9 +8,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import policy
 from accounts.decorators import agency_permission
-from documents import access, admin_services
-from documents.admin_forms import DocumentSettingsForm, ReasonForm
-from documents.services import DocumentError
+from documents import access
+from documents.agency_settings import services
+from documents.agency_settings.forms import DocumentSettingsForm, ReasonForm
+from documents.errors import DocumentError
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -23,21 +24,21 @@ def document_settings(request):
     )
     reason_form = ReasonForm(request.POST if which == "reason" else None)
     if which == "settings" and settings_form.is_valid():
-        admin_services.settings_save(
+        services.settings_save(
             agency=request.agency,
             actor=request.user,
             values={f: settings_form.cleaned_data[f] for f in settings_form.Meta.fields},
-            request=request,
+            http_request=request,
         )
         messages.success(request, "Document settings saved.")
         return HttpResponseRedirect(reverse("staff:document_settings"))
     if which == "reason" and reason_form.is_valid():
         try:
-            admin_services.reason_add(
+            services.reason_add(
                 agency=request.agency,
                 actor=request.user,
                 label=reason_form.cleaned_data["label"],
-                request=request,
+                http_request=request,
             )
         except DocumentError as error:
             reason_form.add_error("label", str(error))
@@ -63,6 +64,6 @@ def reason_retire(request, redaction_reason_id: int):
     reason = access.get_redaction_reason(request.agency, redaction_reason_id)
     if reason is None:
         raise Http404
-    admin_services.reason_retire(reason=reason, actor=request.user, request=request)
+    services.reason_retire(reason=reason, actor=request.user, http_request=request)
     messages.success(request, f"“{reason.label}” is no longer offered.")
     return HttpResponseRedirect(reverse("staff:document_settings"))

@@ -8,7 +8,7 @@
 
 from django.urls import path
 
-from documents import upload_views as views
+from documents.upload import views
 
 
 def _patterns(prefix: str, page, start, status, chunk, complete, cancel) -> list:

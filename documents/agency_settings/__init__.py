@@ -1,0 +1,2 @@
+"""The agency admin's documents settings page: upload size limits, requester uploads, and
+the list of redaction reasons."""
