@@ -7,21 +7,39 @@ imports its tasks once at start-up, which registers them with Celery under
 ``<app>.tasks.<function>``; a misspelt name raises ``KeyError`` at once, inside the caller's
 transaction, so nothing half-done commits.
 
-Apps keep their own small ``jobs`` module of named functions (``documents.jobs.scan(...)``)
-built on :func:`enqueue`; this one holds the email every app sends.
+Apps keep their own small ``jobs`` module of named functions
+(``documents.jobs.scan_document(...)``) built on :func:`enqueue`; this one holds the email
+every app sends.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from celery import current_app
 from django.db import transaction
 
 
-def enqueue(task_name: str, *, countdown: float | None = None, **kwargs: object) -> None:
+@dataclass(frozen=True)
+class Job:
+    """One task to send: the on-commit callback :func:`enqueue` registers (readable by tests
+    that capture on-commit callbacks: which task, with what)."""
+
+    task_name: str
+    kwargs: dict[str, Any]
+    countdown: float | None = None
+
+    def __call__(self) -> None:
+        current_app.tasks[self.task_name].apply_async(kwargs=self.kwargs, countdown=self.countdown)
+
+
+def enqueue(task_name: str, *, countdown: float | None = None, **kwargs: Any) -> None:
     """Send the task ``task_name`` with keyword arguments ``kwargs`` (JSON values only) when
     the current transaction commits; with ``countdown``, that many seconds later."""
-    task = current_app.tasks[task_name]
-    transaction.on_commit(lambda: task.apply_async(kwargs=kwargs, countdown=countdown))
+    if task_name not in current_app.tasks:
+        raise KeyError(f"no task registered as {task_name!r}")
+    transaction.on_commit(Job(task_name, kwargs, countdown))
 
 
 def send_email(

@@ -186,7 +186,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 # Without Redis (the embedded default) tasks run in-process, right after the transaction
-# that enqueued them commits (they are always enqueued with delay_on_commit).
+# that enqueued them commits (services always enqueue through accounts.jobs, on commit).
 CELERY_TASK_ALWAYS_EAGER = REDIS_URL is None
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"

@@ -7,7 +7,6 @@ URL configuration mounts them itself.
 
 from __future__ import annotations
 
-import inspect
 import io
 import re
 import tempfile
@@ -17,6 +16,7 @@ import pytest
 from django.core.files.uploadhandler import SkipFile
 from django.urls import reverse
 
+from accounts.jobs import Job
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
 from documents import tasks, types, versions
@@ -113,14 +113,13 @@ def parts(data: bytes, size: int = CHUNK) -> list[bytes]:
 
 
 def scan_calls(callbacks) -> list[dict]:
-    """The keyword arguments of the scans queued by these on-commit callbacks (each is
-    accounts.jobs.enqueue's closure over the task and its keyword arguments)."""
-    calls = []
-    for cb in callbacks:
-        queued = inspect.getclosurevars(cb).nonlocals if inspect.isfunction(cb) else {}
-        if getattr(queued.get("task"), "name", "") == tasks.scan_document.name:
-            calls.append(queued["kwargs"])
-    return calls
+    """The keyword arguments of the scans queued by these on-commit callbacks
+    (accounts.jobs.Job)."""
+    return [
+        cb.kwargs
+        for cb in callbacks
+        if isinstance(cb, Job) and cb.task_name == tasks.scan_document.name
+    ]
 
 
 def events(tenant, action: str) -> list[AuditEvent]:
