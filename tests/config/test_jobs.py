@@ -22,9 +22,11 @@ def test_a_job_is_sent_only_when_the_transaction_commits(
 
 
 def test_a_misspelt_task_name_fails_at_once_inside_the_caller(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        with pytest.raises(KeyError, match="accounts.tasks.send_mail"):
-            jobs.enqueue("accounts.tasks.send_mail", to=[])
+    with (
+        django_capture_on_commit_callbacks(execute=False) as callbacks,
+        pytest.raises(KeyError, match=r"accounts\.tasks\.send_mail"),
+    ):
+        jobs.enqueue("accounts.tasks.send_mail", to=[])
     assert callbacks == []
 
 
