@@ -15,6 +15,7 @@ from accounts.models import (
     Invitation,
     Membership,
     ProviderKind,
+    User,
     UserSession,
 )
 
@@ -65,6 +66,29 @@ def get_identity_provider_for(user, agency: Agency, provider_id: int) -> Identit
     if provider is None:
         raise Http404
     return provider
+
+
+def enabled_providers(agency: Agency) -> QuerySet[IdentityProvider]:
+    """Every sign-in option the agency has turned on (LDAP included), by name."""
+    return IdentityProvider.objects.filter(agency=agency, is_enabled=True).order_by("name")
+
+
+def identity_provider(agency: Agency | None, provider_id: int) -> IdentityProvider | None:
+    """One of the agency's sign-in options by id, turned on or not (a pending sign-in names
+    the option it came through), or None."""
+    return IdentityProvider.objects.filter(pk=provider_id, agency=agency).first()
+
+
+def can_sign_in_without_password(user, agency: Agency) -> bool:
+    """Whether the user has a link to one of the agency's enabled sign-in options."""
+    return ExternalIdentity.objects.filter(
+        agency=agency, user=user, provider__is_enabled=True
+    ).exists()
+
+
+def user_for_email(email: str) -> User | None:
+    """The account using this address, if any (people are platform-wide, not tenant rows)."""
+    return User.objects.filter(email__iexact=email).first()
 
 
 def sign_in_buttons(agency: Agency | None) -> list[IdentityProvider]:

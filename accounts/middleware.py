@@ -10,7 +10,8 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 import audit
-from accounts import audit_events, sessions
+from accounts import audit_events
+from accounts.signin import sessions
 from accounts.tenancy import PLATFORM, agency_context, resolve_host
 
 

@@ -26,13 +26,13 @@ from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from psycopg import sql
 
-from accounts import mfa
 from accounts.models import (
     SEALED_TOTP_KEY,
     SealedTOTPDevice,
     TOTPSecret,
     TOTPSecretUnavailable,
 )
+from accounts.signin import mfa
 from accounts.tenancy import agency_context
 from tests.accounts.identity_helpers import (
     add_authenticator,
