@@ -68,6 +68,24 @@ def get_identity_provider_for(user, agency: Agency, provider_id: int) -> Identit
     return provider
 
 
+def active_agencies() -> QuerySet[Agency]:
+    """Every agency open on the portal, by name: the directory on the base domain."""
+    return Agency.objects.filter(is_active=True).order_by("name")
+
+
+def enabled_sso_provider(agency: Agency | None, public_id: str) -> IdentityProvider | None:
+    """The agency's enabled OIDC or SAML option with this public id (allauth's provider or
+    organisation id), or None: another agency's option never answers on this host."""
+    if agency is None:
+        return None
+    return (
+        IdentityProvider.objects.filter(agency=agency, public_id=public_id, is_enabled=True)
+        .exclude(kind=ProviderKind.LDAP)
+        .select_related("agency")
+        .first()
+    )
+
+
 def enabled_providers(agency: Agency) -> QuerySet[IdentityProvider]:
     """Every sign-in option the agency has turned on (LDAP included), by name."""
     return IdentityProvider.objects.filter(agency=agency, is_enabled=True).order_by("name")

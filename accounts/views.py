@@ -5,17 +5,17 @@ people_views, a person's own account in account_views."""
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from accounts import policy
+from accounts import access, policy
 from accounts.decorators import agency_permission
-from accounts.models import Agency
 
 
 @require_safe
 def home(request):
     """The agency's front page, or the directory of agencies on the bare base domain."""
     if request.agency is None:
-        agencies = Agency.objects.filter(is_active=True).order_by("name")
-        return render(request, "accounts/platform_home.html", {"agencies": agencies})
+        return render(
+            request, "accounts/platform_home.html", {"agencies": access.active_agencies()}
+        )
     return render(request, "accounts/agency_home.html")
 
 

@@ -21,7 +21,7 @@ from django.template.response import TemplateResponse
 
 import audit
 from accounts import access, audit_events
-from accounts.models import IdentityProvider, ProviderKind
+from accounts.models import IdentityProvider
 from accounts.services import identities
 from accounts.signin import flow
 from accounts.sso import config, oidc, saml
@@ -42,15 +42,7 @@ def error_page(request, message: str, *, status: int = 403) -> TemplateResponse:
 
 
 def provider_row(request, sub_id: str) -> IdentityProvider | None:
-    agency = getattr(request, "agency", None)
-    if agency is None:
-        return None
-    return (
-        IdentityProvider.objects.filter(agency=agency, public_id=sub_id, is_enabled=True)
-        .exclude(kind=ProviderKind.LDAP)
-        .select_related("agency")
-        .first()
-    )
+    return access.enabled_sso_provider(getattr(request, "agency", None), sub_id)
 
 
 class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
