@@ -106,7 +106,7 @@ class SessionSecurityMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            reason = sessions.expired_reason(request, user)
+            reason = sessions.expired_reason(user, http_request=request)
             if reason is not None:
                 key = request.session.session_key
                 audit.record(

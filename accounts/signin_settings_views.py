@@ -42,14 +42,14 @@ def signin_settings(request):
         else:
             messages.success(request, "The sign-in policy is saved.")
             return HttpResponseRedirect(reverse("staff:signin_settings"))
-    providers = access.identity_providers_for(request.user, agency)
+    options = access.identity_providers_for(request.user, agency)
     status = 400 if form.is_bound and form.errors else 200
     return render(
         request,
         "accounts/admin/signin_settings.html",
         {
             "form": form,
-            "providers": providers,
+            "providers": options,
             "kinds": ProviderKind.choices,
         },
         status=status,

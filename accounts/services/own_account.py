@@ -28,7 +28,7 @@ def password_change(*, user: User, new_password: str, http_request: HttpRequest)
         # Keeps this session (its stored password hash is refreshed, under a new key, which
         # its UserSession row follows); the others end.
         update_session_auth_hash(http_request, user)
-        sessions.follow_key_change(http_request)
+        sessions.follow_key_change(http_request=http_request)
         ended = sessions.end_all(
             user,
             reason="password changed",

@@ -9,7 +9,7 @@ enabled option.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -22,8 +22,13 @@ from accounts.services.errors import ServiceError, ServiceFieldError
 from accounts.sso import config as sso_config
 from accounts.tenancy import lock_tenant_row
 
-if TYPE_CHECKING:  # for the hint only: importing ldap_check loads python-ldap
-    from accounts.sso.ldap_check import Step
+
+class StepResult(Protocol):
+    """One step of a settings test (accounts.sso.ldap_check.Step): only whether it passed
+    is recorded, never its text (which may quote the directory)."""
+
+    ok: bool
+
 
 # What decides where a sign-in option sends its secret, and to whom: changing any of these
 # needs the secret typed again.
@@ -150,7 +155,7 @@ def provider_tested(
     actor: User,
     username: str,
     password_checked: bool,
-    steps: Sequence[Step],
+    steps: Sequence[StepResult],
     http_request: HttpRequest | None = None,
 ) -> None:
     """Record a run of "Test these settings": the option, the person looked up, whether a

@@ -150,7 +150,7 @@ def finish(
     login(request, user, backend=backend)
     if provider is not None:
         identities.record_sso_login(provider=provider, user=user, http_request=request)
-    sessions.start(request, user, method=method)
+    sessions.start(user, method=method, http_request=request)
     if mfa_method:
         passed_second_factor(request, mfa_method)
     if method == "password":
