@@ -15,6 +15,7 @@ from accounts.models import (
     Invitation,
     Membership,
     ProviderKind,
+    User,
     UserSession,
 )
 
@@ -65,6 +66,47 @@ def get_identity_provider_for(user, agency: Agency, provider_id: int) -> Identit
     if provider is None:
         raise Http404
     return provider
+
+
+def active_agencies() -> QuerySet[Agency]:
+    """Every agency open on the portal, by name: the directory on the base domain."""
+    return Agency.objects.filter(is_active=True).order_by("name")
+
+
+def enabled_sso_provider(agency: Agency | None, public_id: str) -> IdentityProvider | None:
+    """The agency's enabled OIDC or SAML option with this public id (allauth's provider or
+    organisation id), or None: another agency's option never answers on this host."""
+    if agency is None:
+        return None
+    return (
+        IdentityProvider.objects.filter(agency=agency, public_id=public_id, is_enabled=True)
+        .exclude(kind=ProviderKind.LDAP)
+        .select_related("agency")
+        .first()
+    )
+
+
+def enabled_providers(agency: Agency) -> QuerySet[IdentityProvider]:
+    """Every sign-in option the agency has turned on (LDAP included), by name."""
+    return IdentityProvider.objects.filter(agency=agency, is_enabled=True).order_by("name")
+
+
+def identity_provider(agency: Agency | None, provider_id: int) -> IdentityProvider | None:
+    """One of the agency's sign-in options by id, turned on or not (a pending sign-in names
+    the option it came through), or None."""
+    return IdentityProvider.objects.filter(pk=provider_id, agency=agency).first()
+
+
+def can_sign_in_without_password(user, agency: Agency) -> bool:
+    """Whether the user has a link to one of the agency's enabled sign-in options."""
+    return ExternalIdentity.objects.filter(
+        agency=agency, user=user, provider__is_enabled=True
+    ).exists()
+
+
+def user_for_email(email: str) -> User | None:
+    """The account using this address, if any (people are platform-wide, not tenant rows)."""
+    return User.objects.filter(email__iexact=email).first()
 
 
 def sign_in_buttons(agency: Agency | None) -> list[IdentityProvider]:

@@ -1,7 +1,7 @@
 """Email + password sign-in (the portal's own passwords, hashed with Argon2id).
 
 A separate class from Django's ModelBackend only so the sign-in flow can tell a portal
-password from an LDAP bind (``accounts.signin.method_for_backend``): an agency that signs its
+password from an LDAP bind (``accounts.signin.flow.method_for_backend``): an agency that signs its
 staff in through SSO only refuses the first and accepts the second.
 """
 

@@ -2,7 +2,7 @@
 ``@require_recent_auth`` for the agency's own sensitive changes (the person proves who they
 are again; the agency's single sign-on may vouch); ``@require_account_proof`` for changes
 to the account itself, which every agency relies on (only the portal password or a
-two-factor code will do: see accounts.signin)."""
+two-factor code will do: see accounts.signin.flow)."""
 
 from functools import wraps
 
@@ -12,7 +12,8 @@ from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from accounts import mfa, policy, signin
+from accounts import policy
+from accounts.signin import flow, mfa
 
 ACCOUNT_PROOF_PARAMETER = "account"
 
@@ -74,7 +75,7 @@ def require_recent_auth(view=None, *, return_to=None):
         def wrapped(request, *args, **kwargs):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            if not signin.recently_authenticated(request):
+            if not flow.recently_authenticated(request):
                 # After confirming, the person comes back to the page; posted data is not
                 # carried through.
                 return _to(
@@ -93,19 +94,19 @@ def require_recent_auth(view=None, *, return_to=None):
 def require_account_proof(view=None, *, return_to=None, unless=None):
     """Changes to the account itself, which every agency it works for relies on: two-factor
     (set up, turn off, new recovery codes), email address, password, signing out everywhere
-    else. They need a recent *account proof* (accounts.signin.has_account_proof): the
+    else. They need a recent *account proof* (accounts.signin.flow.has_account_proof): the
     portal password or a two-factor code, never one agency's single sign-on, which proves
     only what that agency's identity provider says. Without one, the person confirms on the
     re-authentication page, which then offers no single sign-on. ``unless(request)`` names
     the one narrow case a view may let through without it (first two-factor set-up of an
-    account that has nothing else to prove itself with: mfa_views.setup)."""
+    account that has nothing else to prove itself with: accounts.signin.mfa_views.setup)."""
 
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            if not signin.has_account_proof(request) and not (unless and unless(request)):
+            if not flow.has_account_proof(request) and not (unless and unless(request)):
                 return _to(
                     "accounts:reauthenticate",
                     request,

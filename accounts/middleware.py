@@ -10,7 +10,8 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 import audit
-from accounts import audit_events, sessions
+from accounts import audit_events
+from accounts.signin import sessions
 from accounts.tenancy import PLATFORM, agency_context, resolve_host
 
 
@@ -105,7 +106,7 @@ class SessionSecurityMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            reason = sessions.expired_reason(request, user)
+            reason = sessions.expired_reason(user, http_request=request)
             if reason is not None:
                 key = request.session.session_key
                 audit.record(

@@ -76,7 +76,8 @@ class Agency(models.Model):
         return self.name
 
 
-# The agency's sign-in policy: the fields an agency admin edits together (accounts.services).
+# The agency's sign-in policy: the fields an agency admin edits together
+# (accounts.services.signin_policy).
 SIGNIN_POLICY_FIELDS = (
     "mfa_required_for_admins",
     "mfa_required_for_staff",
@@ -107,7 +108,7 @@ class UserManager(BaseUserManager):
     def get_by_natural_key(self, username):
         # Email login is case-insensitive exactly as the unique constraint below is: LOWER()
         # against the typed address lower-cased the way django-axes' lockout key is
-        # (accounts.lockout). iexact (UPPER() in PostgreSQL) would be more lenient: it folds
+        # (accounts.signin.lockout). iexact (UPPER() in PostgreSQL) would be more lenient: it folds
         # the dotless i (U+0131) into "I", so "phil\u0131p@..." would sign in as "philip@..."
         # while its failures counted under another lockout key.
         return self.alias(email_lower=Lower("email")).get(email_lower=str(username).lower())

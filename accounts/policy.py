@@ -1,7 +1,8 @@
 """Every permission in the portal, and which role holds it. The one place to look.
 
-Views declare the permission they need (accounts.decorators.agency_permission); services and
-templates ask ``can(user, agency, permission)``. docs/permissions.md is generated from this
+Views declare the permission they need (accounts.decorators.agency_permission); services ask
+``can(user, agency, permission)``; templates ask ``can.<permission name>`` (``permissions_of``,
+through accounts.context_processors), never a role. docs/permissions.md is generated from this
 module by ``manage.py permissions_table``; tests/accounts/test_policy.py fails when the two
 drift apart.
 """
@@ -84,6 +85,11 @@ ALL_PERMISSIONS: tuple[Permission, ...] = (
     DOCUMENT_RELEASE,
 )
 PERMISSIONS_BY_CODE = {p.code: p for p in ALL_PERMISSIONS}
+# By the lower-cased name of their constant here ("templates_manage"): what templates ask
+# (``{% if can.templates_manage %}``, accounts.context_processors).
+PERMISSIONS_BY_NAME: dict[str, Permission] = {
+    name.lower(): value for name, value in list(globals().items()) if isinstance(value, Permission)
+}
 
 _STAFF = frozenset(
     {
@@ -160,6 +166,16 @@ def role_has(role: str, permission: Permission) -> bool:
 def can(user, agency: Agency | None, permission: Permission) -> bool:
     membership = membership_for(user, agency)
     return membership is not None and role_has(membership.role, permission)
+
+
+def permissions_of(user, agency: Agency | None) -> dict[str, bool]:
+    """Every permission by name (``PERMISSIONS_BY_NAME``) and whether the user holds it in
+    the agency: what a template asks, so a link shows exactly when its page would open."""
+    membership = membership_for(user, agency)
+    return {
+        name: membership is not None and role_has(membership.role, permission)
+        for name, permission in PERMISSIONS_BY_NAME.items()
+    }
 
 
 def permissions_table_markdown() -> str:

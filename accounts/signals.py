@@ -6,8 +6,9 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 import audit
-from accounts import audit_events, sessions
-from accounts.lockout import normalise_username
+from accounts import audit_events
+from accounts.signin import sessions
+from accounts.signin.lockout import normalise_username
 
 
 def _served(request) -> bool:

@@ -1,17 +1,25 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts import account_views, admin_views, mfa_views, views
+from accounts import (
+    account_views,
+    people_views,
+    signin_settings_views,
+    signup_views,
+    views,
+)
+from accounts.signin import mfa_views
+from accounts.signin import views as signin_views
 from accounts.sso import views as sso_views
 
 app_name = "accounts"
 
 urlpatterns = [
-    path("login/", views.LoginView.as_view(), name="login"),
+    path("login/", signin_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("signup/", account_views.signup, name="signup"),
-    path("signup/confirm/<str:token>/", account_views.signup_confirm, name="signup_confirm"),
-    path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path("signup/", signup_views.signup, name="signup"),
+    path("signup/confirm/<str:token>/", signup_views.signup_confirm, name="signup_confirm"),
+    path("password-reset/", signin_views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "password-reset/sent/",
         auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_done.html"),
@@ -19,7 +27,7 @@ urlpatterns = [
     ),
     path(
         "password-reset/<uidb64>/<token>/",
-        views.PasswordResetConfirmView.as_view(),
+        signin_views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(
@@ -47,11 +55,11 @@ urlpatterns = [
         account_views.email_change_confirm,
         name="email_change_confirm",
     ),
-    path("confirm/", account_views.reauthenticate, name="reauthenticate"),
+    path("confirm/", signin_views.reauthenticate, name="reauthenticate"),
     path("sign-in-options/<int:provider_id>/link/", account_views.link_provider, name="link"),
     # Invitations (on the agency's host)
-    path("invitations/<str:token>/", account_views.invitation_accept, name="invitation_accept"),
-    path("invitations/<str:token>/sso/", account_views.invitation_sso, name="invitation_sso"),
+    path("invitations/<str:token>/", signup_views.invitation_accept, name="invitation_accept"),
+    path("invitations/<str:token>/sso/", signup_views.invitation_sso, name="invitation_sso"),
     # Single sign-on: OpenID Connect (SAML's routes are in saml_urlpatterns below)
     path("sso/oidc/<str:provider_id>/login/", sso_views.oidc_login, name="oidc_login"),
     path("sso/oidc/<str:provider_id>/callback/", sso_views.oidc_callback, name="oidc_callback"),
@@ -69,65 +77,65 @@ saml_urlpatterns = [
 
 staff_urlpatterns = [
     path("", views.staff_dashboard, name="staff_dashboard"),
-    path("users/", views.member_list, name="member_list"),
-    path("users/invite/", admin_views.invite, name="member_invite"),
-    path("users/<int:membership_id>/", views.member_detail, name="member_detail"),
-    path("users/<int:membership_id>/role/", admin_views.member_role, name="member_role"),
+    path("users/", people_views.member_list, name="member_list"),
+    path("users/invite/", people_views.invite, name="member_invite"),
+    path("users/<int:membership_id>/", people_views.member_detail, name="member_detail"),
+    path("users/<int:membership_id>/role/", people_views.member_role, name="member_role"),
     path(
         "users/<int:membership_id>/deactivate/",
-        admin_views.member_deactivate,
+        people_views.member_deactivate,
         name="member_deactivate",
     ),
     path(
         "users/<int:membership_id>/reactivate/",
-        admin_views.member_reactivate,
+        people_views.member_reactivate,
         name="member_reactivate",
     ),
     path(
         "users/<int:membership_id>/sessions/end/",
-        admin_views.member_sessions_end,
+        people_views.member_sessions_end,
         name="member_sessions_end",
     ),
-    path("users/<int:membership_id>/unlock/", admin_views.member_unlock, name="member_unlock"),
+    path("users/<int:membership_id>/unlock/", people_views.member_unlock, name="member_unlock"),
     path(
         "users/<int:membership_id>/two-factor/reset/",
-        admin_views.member_mfa_reset,
+        people_views.member_mfa_reset,
         name="member_mfa_reset",
     ),
     path(
         "users/<int:membership_id>/sign-ins/<int:identity_id>/remove/",
-        admin_views.member_identity_unlink,
+        people_views.member_identity_unlink,
         name="member_identity_unlink",
     ),
     path(
         "invitations/<int:invitation_id>/resend/",
-        admin_views.invitation_resend,
+        people_views.invitation_resend,
         name="invitation_resend",
     ),
     path(
         "invitations/<int:invitation_id>/withdraw/",
-        admin_views.invitation_revoke,
+        people_views.invitation_revoke,
         name="invitation_revoke",
     ),
-    path("settings/sign-in/", admin_views.signin_settings, name="signin_settings"),
+    path("settings/sign-in/", signin_settings_views.signin_settings, name="signin_settings"),
     path(
         "settings/sign-in/options/new/<str:kind>/",
-        admin_views.provider_new,
+        signin_settings_views.provider_new,
         name="provider_new",
     ),
     path(
         "settings/sign-in/options/<int:provider_id>/",
-        admin_views.provider_edit,
+        signin_settings_views.provider_edit,
         name="provider_edit",
     ),
     path(
         "settings/sign-in/options/<int:provider_id>/delete/",
-        admin_views.provider_delete,
+        signin_settings_views.provider_delete,
         name="provider_delete",
     ),
     path(
         "settings/sign-in/options/<int:provider_id>/test/",
-        admin_views.provider_test,
+        signin_settings_views.provider_test,
         name="provider_test",
     ),
 ]

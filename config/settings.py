@@ -298,13 +298,13 @@ AUTHENTICATION_BACKENDS = [
 
 # --- Lockout (django-axes) ----------------------------------------------------------------
 # Locked on username + IP together, so one attacker cannot lock out a whole office behind one
-# address; the cool-off grows with each lockout (accounts.lockout.cool_off).
+# address; the cool-off grows with each lockout (accounts.signin.lockout.cool_off).
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=3)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_COOLOFF_TIME = "accounts.lockout.cool_off"
-AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
-AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
-AXES_USERNAME_CALLABLE = "accounts.lockout.username_from_request"
+AXES_COOLOFF_TIME = "accounts.signin.lockout.cool_off"
+AXES_LOCKOUT_CALLABLE = "accounts.signin.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "accounts.signin.lockout.client_ip"
+AXES_USERNAME_CALLABLE = "accounts.signin.lockout.username_from_request"
 AXES_RESET_ON_SUCCESS = True
 # Each username + IP's failures expire after its own (progressive) cool-off, not after the
 # cool-off of whoever signs in next.

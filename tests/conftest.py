@@ -127,12 +127,12 @@ def outsider(other_tenant) -> User:
 def mark_fully_signed_in(client) -> None:
     """What a real sign-in leaves in the session: the second factor passed and a recent
     authentication. Tests about two-factor and re-authentication build clients without it."""
-    from accounts import mfa, signin
+    from accounts.signin import flow, mfa
 
     session = client.session
     session[mfa.SESSION_MFA_METHOD] = "totp"
     session[mfa.SESSION_MFA_AT] = int(time.time())
-    session[signin.REAUTH_AT] = int(time.time())
+    session[flow.REAUTH_AT] = int(time.time())
     session.save()
 
 

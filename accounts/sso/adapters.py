@@ -4,9 +4,9 @@
   row-level-security context), never from allauth's global SocialApp table: one agency's
   provider cannot be used on another agency's host.
 - ``pre_social_login`` is where every OIDC and SAML sign-in ends: the portal's checks
-  (nonce, tenant, assertion replay), then ``linking.resolve`` (by provider and subject), then
-  the shared sign-in path (``accounts.signin``). It always answers itself, so allauth's own
-  account creation, email matching and SocialAccount rows are never used.
+  (nonce, tenant, assertion replay), then ``identities.resolve`` (by provider and subject),
+  then the shared sign-in path (``accounts.signin.flow``). It always answers itself, so
+  allauth's own account creation, email matching and SocialAccount rows are never used.
 - Every failure allauth detects (bad state, provider error, invalid token or response)
   arrives in ``on_authentication_error``: recorded and answered with the portal's page.
 """
@@ -20,9 +20,12 @@ from allauth.socialaccount.models import SocialApp
 from django.template.response import TemplateResponse
 
 import audit
-from accounts import audit_events, signin
-from accounts.models import IdentityProvider, ProviderKind
-from accounts.sso import config, linking, oidc, saml
+from accounts import access, audit_events
+from accounts.models import IdentityProvider
+from accounts.services import identities
+from accounts.signin import flow
+from accounts.sso import config, oidc, saml
+from accounts.sso.claims import SsoRefused
 
 SSO_BACKEND = "accounts.backends.SingleSignOnBackend"
 
@@ -39,15 +42,7 @@ def error_page(request, message: str, *, status: int = 403) -> TemplateResponse:
 
 
 def provider_row(request, sub_id: str) -> IdentityProvider | None:
-    agency = getattr(request, "agency", None)
-    if agency is None:
-        return None
-    return (
-        IdentityProvider.objects.filter(agency=agency, public_id=sub_id, is_enabled=True)
-        .exclude(kind=ProviderKind.LDAP)
-        .select_related("agency")
-        .first()
-    )
+    return access.enabled_sso_provider(getattr(request, "agency", None), sub_id)
 
 
 class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
@@ -58,10 +53,7 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
         agency = getattr(request, "agency", None)
         if agency is None:
             return []
-        apps = [
-            config.social_app(row)
-            for row in linking.enabled_providers(agency).exclude(kind=ProviderKind.LDAP)
-        ]
+        apps = [config.social_app(row) for row in access.sign_in_buttons(agency)]
         if provider:
             apps = [a for a in apps if provider in (a.provider, a.provider_id)]
         if client_id:
@@ -89,7 +81,7 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
             # python3-saml's own words (signature, audience, time window...): no secrets.
             reason += f": {detail}"
         if row is not None:
-            linking.record_failure(request, row, reason[:200])
+            identities.record_failure(provider=row, reason=reason[:200], http_request=request)
         raise ImmediateHttpResponse(
             error_page(
                 request,
@@ -105,7 +97,7 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
             raise ImmediateHttpResponse(error_page(request, "This sign-in option is turned off."))
         try:
             if not sociallogin.state:
-                raise linking.SsoRefused(
+                raise SsoRefused(
                     "response without a matching sign-in (replayed or expired)",
                     "That sign-in response has expired or was already used. Please start again.",
                 )
@@ -114,19 +106,23 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
             else:
                 saml.consume_assertion(row, getattr(sociallogin, "saml_assertion", {}))
                 claims = saml.claims_from(row, sociallogin)
-        except linking.SsoRefused as refusal:
-            linking.record_failure(request, row, refusal.reason)
+        except SsoRefused as refusal:
+            identities.record_failure(provider=row, reason=refusal.reason, http_request=request)
             raise ImmediateHttpResponse(error_page(request, refusal.message, status=400)) from None
         try:
-            user = linking.resolve(request, row, claims)
-        except linking.SsoRefused as refusal:
+            user = identities.resolve(provider=row, claims=claims, http_request=request)
+        except SsoRefused as refusal:
             raise ImmediateHttpResponse(error_page(request, refusal.message)) from None
 
         next_url = sociallogin.state.get("next")
         if request.user.is_authenticated:
             if request.user.pk != user.pk:
-                if request.session.pop(linking.SESSION_LINK_INTENT, None):
-                    linking.record_failure(request, row, "already linked to another account")
+                if request.session.pop(identities.SESSION_LINK_INTENT, None):
+                    identities.record_failure(
+                        provider=row,
+                        reason="already linked to another account",
+                        http_request=request,
+                    )
                     raise ImmediateHttpResponse(
                         error_page(
                             request,
@@ -135,17 +131,17 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
                     )
             else:
                 # Signing in again as oneself: confirms who they are (re-authentication).
-                request.session.pop(linking.SESSION_LINK_INTENT, None)
-                signin.mark_reauthenticated(request)
+                request.session.pop(identities.SESSION_LINK_INTENT, None)
+                flow.mark_reauthenticated(request)
                 audit.record(
                     audit_events.REAUTHENTICATED.code,
                     http_request=request,
                     actor=user,
                     details={"method": config.protocol(row)},
                 )
-                raise ImmediateHttpResponse(signin.redirect_to(request, next_url))
+                raise ImmediateHttpResponse(flow.redirect_to(request, next_url))
         raise ImmediateHttpResponse(
-            signin.begin(
+            flow.begin(
                 request,
                 user,
                 backend=SSO_BACKEND,

@@ -3,7 +3,7 @@
 django-auth-ldap reads one global configuration from settings; here each agency's enabled
 LDAP ``IdentityProvider`` becomes its own settings object, used only on that agency's host.
 The directory checks the password (search as the bind account, then bind as the person);
-the portal then finds the account by (provider, subject) through ``linking.resolve``, never
+the portal then finds the account by (provider, subject) through ``identities.resolve``, never
 by the directory's email. The subject is a stable id attribute (``entryUUID`` for OpenLDAP,
 ``objectGUID`` for Active Directory), falling back to the DN.
 
@@ -26,7 +26,9 @@ from django_auth_ldap.config import (
 )
 
 from accounts.models import IdentityProvider, ProviderKind, User
-from accounts.sso import config, endpoints, linking
+from accounts.services import identities
+from accounts.sso import config, endpoints
+from accounts.sso.claims import Claims, SsoRefused
 
 LDAP_TIMEOUT_SECONDS = 5
 
@@ -89,7 +91,7 @@ class _ProviderBackend(LDAPBackend):
     def get_or_build_user(self, username, ldap_user):
         data = self.provider.settings
         subject_attribute = data.get("subject_attribute") or "entryUUID"
-        claims = linking.Claims(
+        claims = Claims(
             subject=_first(ldap_user.attrs, subject_attribute) or ldap_user.dn.lower(),
             email=_first(ldap_user.attrs, data.get("email_attribute") or "mail"),
             email_verified=True,
@@ -97,8 +99,10 @@ class _ProviderBackend(LDAPBackend):
             groups=list(ldap_user.group_dns) if self.settings.GROUP_SEARCH else [],
         )
         try:
-            user = linking.resolve(self.request, self.provider, claims)
-        except linking.SsoRefused as refusal:
+            user = identities.resolve(
+                provider=self.provider, claims=claims, http_request=self.request
+            )
+        except SsoRefused as refusal:
             # Shown on the sign-in page instead of the generic message.
             self.request.sso_refusal = refusal.message
             raise ldap_user.AuthenticationFailed(refusal.reason) from None
@@ -122,7 +126,11 @@ class AgencyLDAPBackend:
                 # one server the portal may reach (see accounts.sso.endpoints).
                 endpoints.check_ldap_connection(provider.settings)
             except endpoints.UnsafeEndpoint as error:
-                linking.record_failure(request, provider, f"server address refused: {error}")
+                identities.record_failure(
+                    provider=provider,
+                    reason=f"server address refused: {error}",
+                    http_request=request,
+                )
                 continue
             user = _ProviderBackend(provider, request).authenticate(
                 request, username=username, password=password

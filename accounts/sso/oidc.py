@@ -27,7 +27,7 @@ from django.urls import reverse
 
 from accounts.models import IdentityProvider, ProviderKind
 from accounts.sso import endpoints
-from accounts.sso.linking import Claims, SsoRefused
+from accounts.sso.claims import Claims, SsoRefused
 
 SIGNING_ALGORITHMS = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"}
 # The discovery document's endpoints the portal's server (token, keys) or the person's

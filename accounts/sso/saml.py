@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import IdentityProvider, SamlAssertionUse
-from accounts.sso.linking import Claims, SsoRefused
+from accounts.sso.claims import Claims, SsoRefused
 
 _KEEP_WITHOUT_EXPIRY = timedelta(hours=24)
 NAMEID_PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"

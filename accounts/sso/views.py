@@ -17,9 +17,10 @@ from django.http import Http404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import signin
 from accounts.middleware import not_found
-from accounts.sso import adapters, config, linking, oidc, saml
+from accounts.services import identities
+from accounts.signin import flow
+from accounts.sso import adapters, config, oidc, saml
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def _contained(view):
         except Exception as error:  # noqa: BLE001 (any failure here is a refused sign-in)
             logger.warning("Single sign-on through %s failed: %s", row.pk, type(error).__name__)
             reason = getattr(error, "audit_reason", None) or f"error: {type(error).__name__}"
-            linking.record_failure(request, row, reason[:200])
+            identities.record_failure(provider=row, reason=reason[:200], http_request=request)
             return adapters.error_page(
                 request,
                 "We couldn't sign you in with that service. Please try again; if it keeps "
@@ -62,12 +63,13 @@ def _contained(view):
 
 
 def _start(request, provider):
-    next_url = signin.safe_next(request, request.POST.get("next"))
+    next_url = flow.safe_next(request, request.POST.get("next"))
     return provider.redirect(request, "login", next_url=next_url)
 
 
 def start(request, row, *, next_url: str):
-    """Begin a sign-in with one of the agency's OIDC or SAML options (linking uses it)."""
+    """Begin a sign-in with one of the agency's OIDC or SAML options (linking one from the
+    account page uses it)."""
     adapter = adapters.PortalSocialAccountAdapter(request)
     sub_id = str(row.public_id)
     if config.protocol(row) == "oidc":

@@ -10,8 +10,8 @@ import time
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.urls import reverse
 
-from accounts import signin
 from accounts.models import SealedTOTPDevice, UserSession
+from accounts.signin import flow
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
 from tests.factories import TEST_PASSWORD
@@ -73,9 +73,9 @@ def quick_password(user, password: str = TEST_PASSWORD) -> None:
 
 def prove_account(client, *, seconds_ago: int = 0) -> None:
     """What a sign-in with the portal password (or a two-factor code) leaves in the session
-    besides what ``client_for`` marks: a recent account proof (accounts.signin)."""
+    besides what ``client_for`` marks: a recent account proof (accounts.signin.flow)."""
     session = client.session
-    session[signin.ACCOUNT_PROOF_AT] = int(time.time()) - seconds_ago
+    session[flow.ACCOUNT_PROOF_AT] = int(time.time()) - seconds_ago
     session.save()
 
 

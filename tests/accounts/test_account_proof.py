@@ -16,8 +16,8 @@ from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.urls import reverse
 
-from accounts import mfa, signin
 from accounts.models import Agency, ExternalIdentity, Membership, ProviderKind, Role, User
+from accounts.signin import flow, mfa
 from accounts.tenancy import agency_context
 from tests.accounts import sso_helpers as h
 from tests.accounts.identity_helpers import (
@@ -54,7 +54,7 @@ def sso_session(client_for, user, host: str, *, mfa_method: str = "sso") -> Clie
     session = client.session
     session[mfa.SESSION_MFA_METHOD] = mfa_method
     session[mfa.SESSION_MFA_AT] = int(time.time())
-    session[signin.REAUTH_AT] = int(time.time())
+    session[flow.REAUTH_AT] = int(time.time())
     session.save()
     return client
 
@@ -222,7 +222,7 @@ def test_staff_of_an_agency_without_password_sign_in_cannot_confirm_with_a_passw
     assert "Confirm with City Okta" in text(page)  # single sign-on is offered instead
     assert response.status_code == 200
     assert "organisation account, not a password" in text(response)
-    assert signin.REAUTH_AT not in client.session
+    assert flow.REAUTH_AT not in client.session
     (failed,) = events(tenant.agency, "auth.reauth_failed")
     assert failed.details == {"method": "password"}
     assert events(tenant.agency, "auth.reauthenticated") == []

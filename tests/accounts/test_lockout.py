@@ -18,8 +18,8 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import lockout
 from accounts.models import Membership, Role
+from accounts.signin import lockout
 from accounts.tenancy import agency_context
 from tests.accounts.identity_helpers import (
     events,

@@ -16,8 +16,8 @@ from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import mfa, signin
 from accounts.models import RecoveryCode, Role, SealedTOTPDevice
+from accounts.signin import flow, mfa
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
 from tests.accounts.identity_helpers import account_client, add_authenticator, prove_account
@@ -128,7 +128,7 @@ def test_the_code_step_expires(tenant, staff_client):
     device = enrol(tenant.staff)
     sign_in(staff_client, tenant.staff)
     session = staff_client.session
-    session[signin.PENDING]["at"] -= signin.PENDING_SECONDS + 1
+    session[flow.PENDING]["at"] -= flow.PENDING_SECONDS + 1
     session.save()
     response = staff_client.post(reverse("accounts:mfa_verify"), {"code": code_for(device)})
     assert response.status_code == 302
@@ -276,7 +276,7 @@ def test_changing_two_factor_needs_a_recent_sign_in(tenant, client_for):
     enrol(tenant.staff)
     client = client_for(tenant.staff, tenant.host)
     session = client.session
-    session[signin.REAUTH_AT] = int(time.time()) - 3600
+    session[flow.REAUTH_AT] = int(time.time()) - 3600
     session.save()
     for name in ("accounts:mfa_disable", "accounts:mfa_recovery_codes"):
         response = client.get(reverse(name))

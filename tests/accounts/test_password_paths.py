@@ -13,8 +13,8 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from accounts import services
 from accounts.models import Membership, PendingSignup, Role, User
+from accounts.services import invitations
 from accounts.tenancy import agency_context
 from tests.accounts.identity_helpers import account_client, events
 from tests.factories import TEST_PASSWORD
@@ -130,7 +130,7 @@ def test_password_change_accepts_a_good_passphrase_and_stores_argon2(tenant, cli
 
 def _invitation_url(tenant, email: str) -> str:
     with agency_context(tenant.agency):
-        sent = services.invitation_create(
+        sent = invitations.invitation_create(
             agency=tenant.agency, actor=tenant.admin, email=email, role=Role.STAFF
         )
     return sent.link.split("://", 1)[1].split("/", 1)[1]

@@ -13,8 +13,8 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from accounts import sessions
 from accounts.models import Membership, Role, UserSession
+from accounts.signin import sessions
 from accounts.tenancy import agency_context
 from tests.accounts.identity_helpers import (
     events,

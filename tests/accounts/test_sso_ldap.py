@@ -16,8 +16,8 @@ import pytest
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from accounts import signin
 from accounts.models import Agency, ExternalIdentity, IdentityProvider, ProviderKind, Role, User
+from accounts.signin import flow
 from accounts.sso import config
 from accounts.tenancy import agency_context
 from tests.accounts import sso_helpers as h
@@ -549,7 +549,7 @@ def test_settings_test_needs_a_recent_sign_in_and_comes_back_to_the_option(
 ):
     admin = client_for(tenant.admin, tenant.host)
     session = admin.session
-    session[signin.REAUTH_AT] = int(time.time()) - 3600
+    session[flow.REAUTH_AT] = int(time.time()) - 3600
     session.save()
     edit = reverse("staff:provider_edit", args=[directory.pk])
 
@@ -596,7 +596,7 @@ def test_settings_test_is_recorded_without_the_password_and_limited_per_admin(
 def test_removing_a_sign_in_option_needs_a_recent_sign_in(client_for, tenant, directory):
     admin = client_for(tenant.admin, tenant.host)
     session = admin.session
-    session[signin.REAUTH_AT] = int(time.time()) - 3600
+    session[flow.REAUTH_AT] = int(time.time()) - 3600
     session.save()
 
     response = admin.post(reverse("staff:provider_delete", args=[directory.pk]))

@@ -23,7 +23,6 @@ from django.conf import settings as django_settings
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import mfa, services
 from accounts.models import (
     Agency,
     EmailChange,
@@ -35,8 +34,10 @@ from accounts.models import (
     Role,
     User,
 )
+from accounts.services import invitations
+from accounts.signin import mfa
 from accounts.sso import config, oidc
-from accounts.sso.linking import SsoRefused
+from accounts.sso.claims import SsoRefused
 from accounts.tenancy import agency_context
 from tests.accounts import sso_helpers as h
 from tests.accounts.identity_helpers import add_authenticator
@@ -457,7 +458,7 @@ def test_linking_an_identity_that_belongs_to_someone_else_is_refused(tenant, sta
 def invite(tenant, email: str, role: str) -> str:
     """An invitation from agency A's admin; returns the path of the link in the email."""
     with agency_context(tenant.agency):
-        sent = services.invitation_create(
+        sent = invitations.invitation_create(
             agency=tenant.agency, actor=tenant.admin, email=email, role=role
         )
     return urlsplit(sent.link).path

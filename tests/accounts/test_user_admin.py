@@ -16,8 +16,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from accounts import mfa, services
 from accounts.models import Agency, Invitation, Membership, Role, User
+from accounts.services import invitations as invitation_services
+from accounts.services import members
+from accounts.services.errors import ServiceError
+from accounts.signin import mfa
 from accounts.tenancy import agency_context
 from tests.accounts.identity_helpers import (
     events,
@@ -50,7 +53,7 @@ def membership_of(user, agency) -> Membership:
 def invitation_link(tenant, email: str, role: str = Role.STAFF) -> tuple[Invitation, str]:
     """An invitation sent by the tenant's admin (through the service): (row, link path)."""
     with agency_context(tenant.agency):
-        sent = services.invitation_create(
+        sent = invitation_services.invitation_create(
             agency=tenant.agency, actor=tenant.admin, email=email, role=role
         )
     return sent.invitation, "/" + sent.link.split("/", 3)[3]
@@ -332,7 +335,7 @@ def test_two_admins_demoting_each_other_at_once_cannot_both_succeed():
     def demote(name, membership, actor):
         def work():
             with agency_context(agency):
-                services.membership_change_role(membership=membership, actor=actor, role=Role.STAFF)
+                members.membership_change_role(membership=membership, actor=actor, role=Role.STAFF)
 
         try:
             run_in_committed_thread(work)
@@ -361,7 +364,7 @@ def test_two_admins_demoting_each_other_at_once_cannot_both_succeed():
     assert run_in_committed_thread(roles) == [Role.ADMIN, Role.STAFF]
     results = sorted(outcomes.values(), key=str)
     assert results[1] == "demoted", outcomes
-    assert isinstance(results[0], services.ServiceError), outcomes
+    assert isinstance(results[0], ServiceError), outcomes
     assert "only admin" in str(results[0])
 
 

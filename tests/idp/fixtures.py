@@ -26,7 +26,7 @@ from tests.idp.oidc_provider import (
 from tests.idp.saml import TestSamlIdP
 from tests.idp.slapd import SlapdServer, slapd_unavailable_reason, start_slapd
 
-__all__ = ["ldap_directory", "oidc_provider_factory", "saml_idp", "slapd"]
+__all__ = ["ldap_directory", "oidc_provider_factory", "saml_idp", "seeded_afterwards", "slapd"]
 
 
 def service_unavailable(reason: str) -> NoReturn:
@@ -52,14 +52,23 @@ def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlapdServer]:
         server.stop()
 
 
+@contextlib.contextmanager
+def seeded_afterwards(server: SlapdServer) -> Iterator[SlapdServer]:
+    """``server`` for a block, put back to its seeded state when the block ends, however it
+    ends (entries added under ou=people / ou=groups removed, seeded users, passwords,
+    groups restored)."""
+    try:
+        yield server
+    finally:
+        server.reset()
+
+
 @pytest.fixture
 def ldap_directory(slapd: SlapdServer) -> Iterator[SlapdServer]:
-    """The session's slapd, put back to its seeded state after the test (entries added
-    under ou=people / ou=groups removed, seeded users, passwords, groups restored)."""
-    try:
-        yield slapd
-    finally:
-        slapd.reset()
+    """The session's slapd, put back to its seeded state after the test
+    (``seeded_afterwards``)."""
+    with seeded_afterwards(slapd) as directory:
+        yield directory
 
 
 @pytest.fixture

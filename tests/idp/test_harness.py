@@ -12,7 +12,7 @@ import jwt
 import pytest
 import requests
 
-from tests.idp.fixtures import service_unavailable
+from tests.idp.fixtures import seeded_afterwards, service_unavailable
 from tests.idp.oidc_provider import (
     OidcAuthorizeError,
     OidcProvider,
@@ -159,15 +159,23 @@ def _assert_seeded(server: SlapdServer) -> None:
         assert _groups_of(service, server, uid) == set(member_of)
 
 
-def test_ldap_directory_fixture_cleans_up_part_1(ldap_directory):
-    ldap_directory.add_user("frank", password="f", mail="frank@example.org", cn="Frank F")
-    ldap_directory.add_to_group("carol", "records-admins")
-    ldap_directory.set_password("bob", "changed")
-
-
-def test_ldap_directory_fixture_cleans_up_part_2(ldap_directory):
-    # Runs after part 1 (file order): whatever part 1 changed has been undone.
-    _assert_seeded(ldap_directory)
+def test_ldap_directory_fixture_cleans_up_even_after_a_failing_test(slapd):
+    # What the ldap_directory fixture does around each test (seeded_afterwards), run within
+    # this one test, so it needs no other test and no order: change the directory, see the
+    # changes took, let the block fail as a test would, and find the seeded state again.
+    with pytest.raises(AssertionError, match="the test failed"), seeded_afterwards(slapd) as d:
+        d.add_user("frank", password="f", mail="frank@example.org", cn="Frank F")
+        d.add_to_group("carol", "records-admins")
+        d.set_password("bob", "changed")
+        service = d.connect(d.bind_dn, d.bind_password)
+        assert [dn for dn, _attrs in _search_uid(service, d, "frank")] == [d.user_dn("frank")]
+        assert _groups_of(service, d, "carol") == {"records-admins"}
+        with pytest.raises(ldap.INVALID_CREDENTIALS):
+            d.connect(d.user_dn("bob"), SEED_USERS["bob"][0])
+        raise AssertionError("the test failed")
+    _assert_seeded(slapd)
+    service = slapd.connect(slapd.bind_dn, slapd.bind_password)
+    assert _search_uid(service, slapd, "frank") == []
 
 
 # ---- OpenID Connect ---------------------------------------------------------------------

@@ -5,9 +5,9 @@ that agency alone). Check who is asking out of band first, as the admin page ask
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-import audit
-from accounts import audit_events, mfa, sessions
 from accounts.models import User
+from accounts.services import two_factor
+from accounts.signin import mfa
 from accounts.tenancy import agency_context
 
 
@@ -24,19 +24,7 @@ class Command(BaseCommand):
             if user is None:
                 raise CommandError(f"No account uses {email}.")
             had = mfa.has_second_factor(user)
-            mfa.remove_all(user)
-            ended = sessions.end_all(user, reason="two-factor reset", everywhere=True)
-            audit.record(
-                audit_events.MFA_RESET.code,
-                agency=None,
-                target=user,
-                details={
-                    "email": user.email,
-                    "by": "platform support",
-                    "reason": reason[:200],
-                    "sessions_ended": ended,
-                },
-            )
+            ended = two_factor.two_factor_reset_by_support(user=user, reason=reason)
         self.stdout.write(
             f"Two-factor sign-in {'reset' if had else 'was not set up'} for {user.email}; "
             f"{ended} session(s) ended."

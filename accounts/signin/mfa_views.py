@@ -5,61 +5,18 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-import audit
-from accounts import audit_events, mfa, policy, ratelimits, services, sessions, signin
+from accounts import policy, ratelimits
 from accounts.decorators import require_account_proof
-from accounts.forms import CodeForm, TotpConfirmForm
+from accounts.services import members, two_factor
+from accounts.signin import flow, mfa
+from accounts.signin.forms import CodeForm, TotpConfirmForm
 
 WRONG_CODE = "That code didn't work. Check your authenticator app and try again."
-
-
-def looks_like_recovery_code(code: str) -> bool:
-    return len(mfa.normalise_code(code)) == 16
-
-
-def _check_code(request, user, code: str) -> str | None:
-    """The method a correct code used ("totp" or "recovery"), or None. Audits both ways.
-
-    A recovery code is tried whatever the authenticator's back-off says: someone who knows
-    the password could otherwise keep the owner, who lost their phone, out for good by
-    typing wrong codes. (Recovery codes carry 80 bits; the per-person rate limit still
-    applies.)"""
-    device = mfa.confirmed_device(user)
-    method = None
-    if looks_like_recovery_code(code):
-        if mfa.use_recovery_code(user, code):
-            method = "recovery"
-    elif device is not None and mfa.throttle_wait_seconds(device):
-        audit.record(
-            audit_events.MFA_FAILED.code,
-            http_request=request,
-            actor=user,
-            details={"method": "totp", "throttled": True},
-        )
-        return None
-    elif device is not None and mfa.verify_totp(device, code, request=request):
-        method = "totp"
-    if method is None:
-        audit.record(
-            audit_events.MFA_FAILED.code,
-            http_request=request,
-            actor=user,
-            details={"method": "totp or recovery code"},
-        )
-        return None
-    audit.record(
-        audit_events.MFA_VERIFIED.code,
-        http_request=request,
-        actor=user,
-        details={"method": method, "recovery_codes_left": mfa.recovery_codes_left(user)},
-    )
-    return method
 
 
 def _wait_message(user) -> str:
@@ -73,7 +30,7 @@ def _wait_message(user) -> str:
 @require_http_methods(["GET", "HEAD", "POST"])
 def verify(request):
     """The second step of signing in, for someone who has passed the first."""
-    found = signin.pending(request)
+    found = flow.pending(request)
     if found is None:
         messages.info(request, "Please sign in again.")
         return HttpResponseRedirect(reverse("accounts:login"))
@@ -83,9 +40,11 @@ def verify(request):
         if ratelimits.code_attempts_exceeded(request, user):
             return ratelimits.too_many(request)
         if form.is_valid():
-            method = _check_code(request, user, form.cleaned_data["code"])
+            method = two_factor.second_factor_check(
+                user=user, code=form.cleaned_data["code"], http_request=request
+            )
             if method is not None:
-                return signin.complete_pending(request, user, data, mfa_method=method)
+                return flow.complete_pending(request, user, data, mfa_method=method)
             form.add_error("code", _wait_message(user))
     return render(request, "accounts/mfa_verify.html", {"form": form})
 
@@ -95,7 +54,7 @@ def verify(request):
 def step_up(request):
     """A signed-in session that has not passed two-factor yet (the agency's policy changed,
     or it signed in through a provider the agency doesn't trust for it)."""
-    next_url = signin.safe_next(request, request.GET.get("next") or request.POST.get("next"))
+    next_url = flow.safe_next(request, request.GET.get("next") or request.POST.get("next"))
     if mfa.session_satisfies(request):
         return HttpResponseRedirect(next_url)
     if not mfa.has_second_factor(request.user):
@@ -105,10 +64,12 @@ def step_up(request):
         if ratelimits.code_attempts_exceeded(request, request.user):
             return ratelimits.too_many(request)
         if form.is_valid():
-            method = _check_code(request, request.user, form.cleaned_data["code"])
+            method = two_factor.second_factor_check(
+                user=request.user, code=form.cleaned_data["code"], http_request=request
+            )
             if method is not None:
-                signin.passed_second_factor(request, method)
-                signin.mark_reauthenticated(request)
+                flow.passed_second_factor(request, method)
+                flow.mark_reauthenticated(request)
                 return HttpResponseRedirect(next_url)
             form.add_error("code", _wait_message(request.user))
     return render(request, "accounts/mfa_verify.html", {"form": form, "next": next_url})
@@ -124,13 +85,13 @@ def may_enrol_without_account_proof(request) -> bool:
     proves the account first."""
     agency = getattr(request, "agency", None)
     user = request.user
-    if agency is None or not signin.recently_authenticated(request):
+    if agency is None or not flow.recently_authenticated(request):
         return False
     if policy.membership_for(user, agency) is None or mfa.has_second_factor(user):
         return False
-    if user.has_usable_password() and signin.password_refusal(user, agency) is None:
+    if user.has_usable_password() and flow.password_refusal(user, agency) is None:
         return False
-    return services.active_memberships_elsewhere(user, agency) == 0
+    return members.active_memberships_elsewhere(user, agency) == 0
 
 
 @login_required
@@ -139,31 +100,24 @@ def may_enrol_without_account_proof(request) -> bool:
 def setup(request):
     """Scan a QR code (or type the key), confirm with a code, get recovery codes once. The
     secret waits in the session until a correct code: no device row before that."""
-    next_url = signin.safe_next(request, request.GET.get("next") or request.POST.get("next"))
+    next_url = flow.safe_next(request, request.GET.get("next") or request.POST.get("next"))
     if mfa.has_second_factor(request.user):
         messages.info(request, "Two-factor sign-in is already on for your account.")
         return HttpResponseRedirect(reverse("accounts:security"))
-    pending = mfa.pending_device(request)
+    pending = mfa.pending_device(http_request=request)
     form = TotpConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if ratelimits.code_attempts_exceeded(request, request.user):
             return ratelimits.too_many(request)
-        with transaction.atomic():
-            device = mfa.confirm_pending(request, form.cleaned_data["code"])
-            if device is not None:
-                codes = mfa.replace_recovery_codes(request.user)
-                signin.passed_second_factor(request, "totp")
-                audit.record(audit_events.MFA_ENROLLED.code, http_request=request)
-        if device is not None:
+        codes = two_factor.two_factor_enrol(code=form.cleaned_data["code"], http_request=request)
+        if codes is not None:
+            flow.passed_second_factor(request, "totp")
             # Shown in this response only: not stored, not redirected to, not cached.
             return render(
                 request,
                 "accounts/mfa_recovery_codes.html",
                 {"codes": codes, "next": next_url, "first_time": True},
             )
-        audit.record(
-            audit_events.MFA_FAILED.code, http_request=request, details={"method": "totp setup"}
-        )
         form.add_error("code", WRONG_CODE)
     return render(
         request,
@@ -190,9 +144,7 @@ def recovery_codes(request):
     if not mfa.has_second_factor(request.user):
         return HttpResponseRedirect(reverse("accounts:mfa_setup"))
     if request.method == "POST":
-        with transaction.atomic():
-            codes = mfa.replace_recovery_codes(request.user)
-            audit.record(audit_events.MFA_RECOVERY_CODES_CREATED.code, http_request=request)
+        codes = two_factor.recovery_codes_replace(user=request.user, http_request=request)
         return render(request, "accounts/mfa_recovery_codes.html", {"codes": codes})
     return render(
         request,
@@ -207,21 +159,7 @@ def recovery_codes(request):
 def disable(request):
     required = mfa.required_by(request.user)
     if request.method == "POST" and not required:
-        with transaction.atomic():
-            mfa.remove_all(request.user)
-            request.session.pop(mfa.SESSION_MFA_METHOD, None)
-            # Sessions that passed two-factor elsewhere must not outlive it.
-            ended = sessions.end_all(
-                request.user,
-                reason="two-factor turned off",
-                except_key=request.session.session_key,
-                everywhere=True,
-            )
-            audit.record(
-                audit_events.MFA_DISABLED.code,
-                http_request=request,
-                details={"other_sessions_ended": ended},
-            )
+        two_factor.two_factor_disable(user=request.user, http_request=request)
         messages.success(request, "Two-factor sign-in is off.")
         return HttpResponseRedirect(reverse("accounts:security"))
     return render(request, "accounts/mfa_disable.html", {"required_by": required})

@@ -38,8 +38,10 @@ from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
-from accounts import mfa, policy, sessions
+from accounts import access, policy
 from accounts.models import User
+from accounts.services import identities
+from accounts.signin import mfa, sessions
 
 PENDING = "_signin_pending"
 PENDING_SECONDS = 5 * 60
@@ -74,8 +76,6 @@ def sso_only_message(agency) -> str:
     """What staff of an agency without password sign-in should do instead ("" otherwise)."""
     if agency is None or agency.staff_password_login:
         return ""
-    from accounts import access
-
     if access.sign_in_buttons(agency):
         return (
             f"{agency.name} staff sign in with their organisation account, not a password: "
@@ -149,10 +149,8 @@ def finish(
     request.signin_method = method  # read by the auth.login audit receiver
     login(request, user, backend=backend)
     if provider is not None:
-        from accounts.sso import linking
-
-        linking.record_sso_login(request, provider, user)
-    sessions.start(request, user, method=method)
+        identities.record_sso_login(provider=provider, user=user, http_request=request)
+    sessions.start(user, method=method, http_request=request)
     if mfa_method:
         passed_second_factor(request, mfa_method)
     if method == "password":
@@ -181,11 +179,7 @@ def pending(request) -> tuple[User, dict] | None:
 def complete_pending(request, user: User, data: dict, *, mfa_method: str) -> HttpResponse:
     provider = None
     if data.get("provider"):
-        from accounts.models import IdentityProvider
-
-        provider = IdentityProvider.objects.filter(
-            pk=data["provider"], agency=getattr(request, "agency", None)
-        ).first()
+        provider = access.identity_provider(getattr(request, "agency", None), data["provider"])
     return finish(
         request,
         user,

@@ -22,6 +22,7 @@ from importlib import import_module
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 import audit
@@ -40,35 +41,36 @@ def _store(session_key: str):
     return import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
 
 
-def limits_for(request, user) -> tuple[int, int]:
+def limits_for(user, *, http_request: HttpRequest) -> tuple[int, int]:
     """(idle seconds, absolute seconds) for this user on this host: staff of the host's
     agency get the agency's limits, everyone else the resident defaults."""
-    agency = getattr(request, "agency", None)
+    agency = getattr(http_request, "agency", None)
     if policy.membership_for(user, agency) is not None:
         return agency.staff_idle_minutes * 60, agency.staff_session_hours * 3600
     return settings.RESIDENT_SESSION_IDLE_SECONDS, settings.RESIDENT_SESSION_MAX_SECONDS
 
 
-def start(request, user, *, method: str) -> UserSession:
+def start(user, *, method: str, http_request: HttpRequest) -> UserSession:
     """Call right after django.contrib.auth.login(): stamp the new session and list it."""
+    session = http_request.session
     now = int(time.time())
-    request.session[SESSION_AUTH_AT] = now
-    request.session[SESSION_LAST_SEEN] = now
-    request.session[SESSION_METHOD] = method
-    if not request.session.session_key:
-        request.session.save()
-    request.session[SESSION_TRACKED] = request.session.session_key
-    return _track(request, user, method=method)
+    session[SESSION_AUTH_AT] = now
+    session[SESSION_LAST_SEEN] = now
+    session[SESSION_METHOD] = method
+    if not session.session_key:
+        session.save()
+    session[SESSION_TRACKED] = session.session_key
+    return _track(user, method=method, http_request=http_request)
 
 
-def _track(request, user, *, method: str) -> UserSession:
+def _track(user, *, method: str, http_request: HttpRequest) -> UserSession:
     row, _ = UserSession.objects.update_or_create(
-        session_key=request.session.session_key,
+        session_key=http_request.session.session_key,
         defaults={
             "user": user,
-            "agency": getattr(request, "agency", None),
-            "ip": audit.client_ip(request),
-            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
+            "agency": getattr(http_request, "agency", None),
+            "ip": audit.client_ip(http_request),
+            "user_agent": http_request.META.get("HTTP_USER_AGENT", "")[:300],
             "method": method,
             "last_seen_at": timezone.now(),
         },
@@ -76,17 +78,17 @@ def _track(request, user, *, method: str) -> UserSession:
     return row
 
 
-def expired_reason(request, user) -> str | None:
+def expired_reason(user, *, http_request: HttpRequest) -> str | None:
     """ "idle" or "max" when the session has outlived its limits, else None (and the
     last-seen time is refreshed)."""
-    session = request.session
+    session = http_request.session
     now = int(time.time())
     if session.get(SESSION_AUTH_AT) is None:
         # A session from before these limits existed (or made by a test's force_login):
         # it starts counting now.
         session[SESSION_AUTH_AT] = now
         session[SESSION_LAST_SEEN] = now
-    idle, absolute = limits_for(request, user)
+    idle, absolute = limits_for(user, http_request=http_request)
     if now - int(session.get(SESSION_LAST_SEEN, now)) > idle:
         return "idle"
     if now - int(session[SESSION_AUTH_AT]) > absolute:
@@ -95,7 +97,7 @@ def expired_reason(request, user) -> str | None:
         if not session.session_key:
             session.save()
         session[SESSION_TRACKED] = session.session_key
-        _track(request, user, method=session.get(SESSION_METHOD, ""))
+        _track(user, method=session.get(SESSION_METHOD, ""), http_request=http_request)
     elif now - int(session.get(SESSION_LAST_SEEN, now)) >= TOUCH_INTERVAL_SECONDS:
         session[SESSION_LAST_SEEN] = now
         UserSession.objects.filter(session_key=session.session_key).update(
@@ -104,10 +106,10 @@ def expired_reason(request, user) -> str | None:
     return None
 
 
-def follow_key_change(request) -> None:
+def follow_key_change(*, http_request: HttpRequest) -> None:
     """Django gave this session a new key (``update_session_auth_hash`` after a password
     change): keep listing it as the same session, under its new key."""
-    session = request.session
+    session = http_request.session
     old, new = session.get(SESSION_TRACKED), session.session_key
     if old and new and old != new:
         UserSession.objects.filter(session_key=old).update(session_key=new)

@@ -27,6 +27,7 @@ import qrcode
 import qrcode.image.svg
 from django.conf import settings
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -43,6 +44,7 @@ from accounts.models import (
     User,
     seal_plaintext_totp_key,
 )
+from accounts.signin import sessions
 from vault import keyring
 
 SESSION_MFA_METHOD = "_mfa_method"
@@ -71,8 +73,6 @@ def required_by(user: User) -> list[str]:
     they work for, not only the host's. The person's own context (``app.user_id``) lets
     row-level security show all their memberships (reading only: writes stay bound to the
     host's agency). Call only in the person's own request."""
-    from accounts import sessions
-
     sessions.own_sessions_context(user)
     return [
         m.agency.name
@@ -114,30 +114,30 @@ def pending_secret(session, user: User) -> bytes | None:
         return None
 
 
-def pending_device(request) -> SealedTOTPDevice:
+def pending_device(*, http_request: HttpRequest) -> SealedTOTPDevice:
     """The device of an enrolment in progress, not saved: its secret waits in the session,
     sealed (reused on reload, so the QR code does not change under the user's phone), and
     becomes a device row only once a correct code confirms it (``confirm_pending``)."""
-    secret = pending_secret(request.session, request.user)
+    secret = pending_secret(http_request.session, http_request.user)
     if secret is None:
         secret = secrets.token_bytes(SECRET_BYTES)
-        sealed = keyring.seal(secret, aad=_pending_aad(request.user))
-        request.session[SESSION_PENDING_KEY] = base64.b64encode(sealed).decode()
+        sealed = keyring.seal(secret, aad=_pending_aad(http_request.user))
+        http_request.session[SESSION_PENDING_KEY] = base64.b64encode(sealed).decode()
     return SealedTOTPDevice.unsaved(
-        user=request.user, name=DEVICE_NAME, secret=secret, confirmed=False
+        user=http_request.user, name=DEVICE_NAME, secret=secret, confirmed=False
     )
 
 
-def confirm_pending(request, code: str) -> SealedTOTPDevice | None:
+def confirm_pending(code: str, *, http_request: HttpRequest) -> SealedTOTPDevice | None:
     """Check a code against the pending secret; when right, save the confirmed device (its
     secret sealed, its last used time step recorded, so the same code cannot pass again) and
     forget the secret. Call inside a transaction."""
-    secret = pending_secret(request.session, request.user)
+    secret = pending_secret(http_request.session, http_request.user)
     code = normalise_code(code)
     if secret is None or not code.isdigit():
         return None
     device = SealedTOTPDevice.unsaved(
-        user=request.user, name=DEVICE_NAME, secret=secret, confirmed=True
+        user=http_request.user, name=DEVICE_NAME, secret=secret, confirmed=True
     )
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time()
@@ -147,9 +147,9 @@ def confirm_pending(request, code: str) -> SealedTOTPDevice | None:
     device.drift = totp.drift
     device.set_last_used_timestamp(commit=False)
     # A half-finished enrolment of an earlier version left unconfirmed rows: not needed.
-    SealedTOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
+    SealedTOTPDevice.objects.filter(user=http_request.user, confirmed=False).delete()
     device.save()
-    request.session.pop(SESSION_PENDING_KEY, None)
+    http_request.session.pop(SESSION_PENDING_KEY, None)
     return device
 
 
@@ -179,13 +179,18 @@ def normalise_code(code: str) -> str:
     return "".join(ch for ch in (code or "").lower() if ch.isalnum())
 
 
+def looks_like_recovery_code(code: str) -> bool:
+    """Recovery codes have 16 characters; authenticator codes have 6 digits."""
+    return len(normalise_code(code)) == 16
+
+
 def _lock_device(device: TOTPDevice) -> SealedTOTPDevice:
     """Re-read the device under a row lock (scoped to its owner: devices belong to a person,
     not an agency), so two sign-ins racing with one code cannot both pass."""
     return SealedTOTPDevice.objects.select_for_update().get(user=device.user_id, pk=device.pk)
 
 
-def verify_totp(device: TOTPDevice, code: str, *, request=None) -> bool:
+def verify_totp(device: TOTPDevice, code: str, *, http_request: HttpRequest | None = None) -> bool:
     """Check a 6-digit code under a row lock; replayed and throttled codes fail. So does
     every code of a device whose sealed secret does not open, recorded as
     ``mfa.secret_unreadable`` in the request's agency chain (without a request, the
@@ -205,7 +210,7 @@ def verify_totp(device: TOTPDevice, code: str, *, request=None) -> bool:
     except TOTPSecretUnavailable as error:
         audit.record(
             audit_events.MFA_SECRET_UNREADABLE.code,
-            http_request=request,
+            http_request=http_request,
             actor=device.user_id,
             details={"device": device.pk, "reason": str(error)},
         )

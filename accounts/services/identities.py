@@ -12,76 +12,56 @@ An identity the portal has not seen is linked only when something else proves wh
   shortcut.
 
 Everything here runs inside the request's transaction and writes its audit events there.
+The protocols (``accounts.sso``) hand over ``Claims`` or raise ``SsoRefused``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 import audit
 from accounts import audit_events, policy
-from accounts.models import (
-    Agency,
-    ExternalIdentity,
-    IdentityProvider,
-    Membership,
-    Role,
-    User,
-)
+from accounts.models import ExternalIdentity, IdentityProvider, Membership, Role, User
+from accounts.services import invitations
 from accounts.sso import config
+from accounts.sso.claims import Claims, SsoRefused
 
 SESSION_LINK_INTENT = "_sso_link_intent"
 SESSION_INVITATION = "_sso_invitation"
 
 
-@dataclass
-class Claims:
-    """What a provider said about the person, normalised across protocols."""
-
-    subject: str
-    email: str = ""
-    email_verified: bool = False
-    name: str = ""
-    groups: list[str] = field(default_factory=list)
-
-
-class SsoRefused(Exception):
-    """Sign-in through the provider succeeded but the portal will not sign this person in.
-    ``reason`` goes to the audit log; ``message`` to the person (plain, non-revealing)."""
-
-    def __init__(self, reason: str, message: str):
-        super().__init__(reason)
-        self.reason = reason
-        self.message = message
-
-
-def enabled_providers(agency: Agency):
-    return IdentityProvider.objects.filter(agency=agency, is_enabled=True).order_by("name")
-
-
-def can_sign_in_without_password(user: User, agency: Agency) -> bool:
-    return ExternalIdentity.objects.filter(
-        agency=agency, user=user, provider__is_enabled=True
-    ).exists()
-
-
-def _refuse(request, provider: IdentityProvider, reason: str, message: str):
-    raise SsoRefused(reason, message)
-
-
-def record_failure(request, provider: IdentityProvider, reason: str) -> None:
+def record_failure(
+    *, provider: IdentityProvider, reason: str, http_request: HttpRequest | None
+) -> None:
     audit.record(
         audit_events.SSO_FAILED.code,
-        http_request=request,
+        http_request=http_request,
         agency=provider.agency,
         details={"provider": provider.name, "reason": reason},
     )
 
 
-def _sync_role(request, provider, membership: Membership, role: str | None) -> None:
+def record_sso_login(
+    *, provider: IdentityProvider, user: User, http_request: HttpRequest | None
+) -> None:
+    audit.record(
+        audit_events.SSO_LOGIN.code,
+        http_request=http_request,
+        agency=provider.agency,
+        actor=user,
+        details={"provider": provider.name, "protocol": config.protocol(provider)},
+    )
+
+
+def _sync_role(
+    provider: IdentityProvider,
+    membership: Membership,
+    role: str | None,
+    *,
+    http_request: HttpRequest,
+) -> None:
     """With a group mapping the directory decides the role at every sign-in. The last admin
     is never demoted this way (the agency would be left without one)."""
     if role is None or membership.role == role:
@@ -100,7 +80,7 @@ def _sync_role(request, provider, membership: Membership, role: str | None) -> N
     policy.forget_membership(membership.user)
     audit.record(
         audit_events.SSO_ROLE_SYNCED.code,
-        http_request=request,
+        http_request=http_request,
         agency=membership.agency,
         actor=membership.user,
         target=membership,
@@ -112,7 +92,9 @@ def _sync_role(request, provider, membership: Membership, role: str | None) -> N
     )
 
 
-def _link(request, provider, user: User, subject: str) -> ExternalIdentity:
+def _link(
+    provider: IdentityProvider, user: User, subject: str, *, http_request: HttpRequest
+) -> ExternalIdentity:
     identity = ExternalIdentity.objects.create(
         agency=provider.agency,
         provider=provider,
@@ -122,7 +104,7 @@ def _link(request, provider, user: User, subject: str) -> ExternalIdentity:
     )
     audit.record(
         audit_events.SSO_LINKED.code,
-        http_request=request,
+        http_request=http_request,
         agency=provider.agency,
         actor=user,
         target=identity,
@@ -131,29 +113,27 @@ def _link(request, provider, user: User, subject: str) -> ExternalIdentity:
     return identity
 
 
-def resolve(request, provider: IdentityProvider, claims: Claims) -> User:
+def resolve(*, provider: IdentityProvider, claims: Claims, http_request: HttpRequest) -> User:
     """The portal user this identity signs in as, linking or creating where allowed.
     Raises SsoRefused otherwise, after recording why (outside the rolled-back savepoint)."""
     try:
-        return _resolve(request, provider, claims)
+        return _resolve(provider, claims, http_request=http_request)
     except SsoRefused as refusal:
-        record_failure(request, provider, refusal.reason)
+        record_failure(provider=provider, reason=refusal.reason, http_request=http_request)
         raise
 
 
-def _resolve(request, provider: IdentityProvider, claims: Claims) -> User:
+def _resolve(provider: IdentityProvider, claims: Claims, *, http_request: HttpRequest) -> User:
     agency = provider.agency
     if not provider.is_enabled:
-        _refuse(request, provider, "provider turned off", "This sign-in option is turned off.")
+        raise SsoRefused("provider turned off", "This sign-in option is turned off.")
     if not claims.subject:
-        _refuse(request, provider, "no subject", "The sign-in service did not say who you are.")
+        raise SsoRefused("no subject", "The sign-in service did not say who you are.")
     mapped_role = (
         config.role_from_groups(provider, claims.groups) if config.manages_roles(provider) else None
     )
     if config.manages_roles(provider) and mapped_role is None:
-        _refuse(
-            request,
-            provider,
+        raise SsoRefused(
             "not in a mapped group",
             f"Your organisation account is not in a group that has access to {agency.name}'s "
             "staff area. Ask your administrator.",
@@ -167,19 +147,23 @@ def _resolve(request, provider: IdentityProvider, claims: Claims) -> User:
             .first()
         )
         if identity is not None:
-            return _known(request, provider, identity, mapped_role)
-        return _unknown(request, provider, claims, mapped_role)
+            return _known(provider, identity, mapped_role, http_request=http_request)
+        return _unknown(provider, claims, mapped_role, http_request=http_request)
 
 
-def _known(request, provider, identity: ExternalIdentity, mapped_role: str | None) -> User:
+def _known(
+    provider: IdentityProvider,
+    identity: ExternalIdentity,
+    mapped_role: str | None,
+    *,
+    http_request: HttpRequest,
+) -> User:
     user = identity.user
     if not user.is_active:
-        _refuse(request, provider, "account disabled", "This account is turned off.")
+        raise SsoRefused("account disabled", "This account is turned off.")
     membership = Membership.objects.filter(agency=provider.agency, user=user).first()
     if membership is not None and not membership.is_active:
-        _refuse(
-            request,
-            provider,
+        raise SsoRefused(
             "membership deactivated",
             f"Your access to {provider.agency.name}'s staff area was turned off. "
             "Ask an administrator if this is a mistake.",
@@ -191,7 +175,7 @@ def _known(request, provider, identity: ExternalIdentity, mapped_role: str | Non
         policy.forget_membership(user)
         audit.record(
             audit_events.SSO_PROVISIONED.code,
-            http_request=request,
+            http_request=http_request,
             agency=provider.agency,
             actor=user,
             target=membership,
@@ -202,40 +186,39 @@ def _known(request, provider, identity: ExternalIdentity, mapped_role: str | Non
             },
         )
     elif membership is not None:
-        _sync_role(request, provider, membership, mapped_role)
+        _sync_role(provider, membership, mapped_role, http_request=http_request)
     identity.last_used_at = timezone.now()
     identity.save(update_fields=["last_used_at"])
     return user
 
 
-def _unknown(request, provider, claims: Claims, mapped_role: str | None) -> User:
-    from accounts import services
-
+def _unknown(
+    provider: IdentityProvider,
+    claims: Claims,
+    mapped_role: str | None,
+    *,
+    http_request: HttpRequest,
+) -> User:
     agency = provider.agency
-    session = request.session
+    session = http_request.session
+    signed_in = http_request.user
 
     # 1. Linking from the account page by someone already signed in here.
     intent = session.get(SESSION_LINK_INTENT)
-    if (
-        intent == str(provider.public_id)
-        and request.user.is_authenticated
-        and request.user.is_active
-    ):
+    if intent == str(provider.public_id) and signed_in.is_authenticated and signed_in.is_active:
         session.pop(SESSION_LINK_INTENT, None)
-        _link(request, provider, request.user, claims.subject)
-        return request.user
+        _link(provider, signed_in, claims.subject, http_request=http_request)
+        return signed_in
 
     # 2. Accepting an invitation through the agency's SSO.
     token = session.get(SESSION_INVITATION)
     if token:
-        invitation, why = services.invitation_for_token(agency, token)
+        invitation, why = invitations.invitation_for_token(agency, token)
         if invitation is None:
             session.pop(SESSION_INVITATION, None)
-            _refuse(request, provider, f"invitation {why}", "That invitation link no longer works.")
+            raise SsoRefused(f"invitation {why}", "That invitation link no longer works.")
         if not claims.email_verified or claims.email.lower() != invitation.email.lower():
-            _refuse(
-                request,
-                provider,
+            raise SsoRefused(
                 "invitation for another address",
                 f"This invitation was sent to a different address than the one your "
                 f"{provider.name} account uses. Ask the person who invited you to send it to "
@@ -245,40 +228,32 @@ def _unknown(request, provider, claims: Claims, mapped_role: str | None) -> User
         if user is None:
             user = User.objects.create_user(invitation.email, None, full_name=claims.name[:200])
         session.pop(SESSION_INVITATION, None)
-        services.invitation_accept(invitation=invitation, user=user, request=request)
-        _link(request, provider, user, claims.subject)
+        invitations.invitation_accept(invitation=invitation, user=user, http_request=http_request)
+        _link(provider, user, claims.subject, http_request=http_request)
         return user
 
     # 3. Accounts created by the agency's provider.
     role = mapped_role or provider.provision_role or None
     if role is None:
-        _refuse(
-            request,
-            provider,
+        raise SsoRefused(
             "unknown subject",
             f"You signed in with {provider.name}, but no account here is linked to it yet. "
             f"Ask an administrator of {agency.name} for an invitation.",
         )
     if not claims.email:
-        _refuse(
-            request,
-            provider,
+        raise SsoRefused(
             "no email address",
             f"{provider.name} did not share an email address, so no account can be made.",
         )
     if not claims.email_verified:
         # The account would be made for an address nobody has shown to be theirs.
-        _refuse(
-            request,
-            provider,
+        raise SsoRefused(
             "email not verified",
             f"{provider.name} has not verified your email address, so no account can be made "
             "with it. Ask an administrator for an invitation.",
         )
     if User.objects.filter(email__iexact=claims.email).exists():
-        _refuse(
-            request,
-            provider,
+        raise SsoRefused(
             "email already has an account",
             "An account with your email address already exists. Sign in with it, then link "
             f"{provider.name} from Account > Sign-in options, or ask an administrator for an "
@@ -286,10 +261,10 @@ def _unknown(request, provider, claims: Claims, mapped_role: str | None) -> User
         )
     user = User.objects.create_user(claims.email, None, full_name=claims.name[:200])
     Membership.objects.create(agency=agency, user=user, role=role)
-    _link(request, provider, user, claims.subject)
+    _link(provider, user, claims.subject, http_request=http_request)
     audit.record(
         audit_events.SSO_PROVISIONED.code,
-        http_request=request,
+        http_request=http_request,
         agency=agency,
         actor=user,
         target=user,
@@ -298,11 +273,17 @@ def _unknown(request, provider, claims: Claims, mapped_role: str | None) -> User
     return user
 
 
-def record_sso_login(request, provider: IdentityProvider, user: User) -> None:
-    audit.record(
-        audit_events.SSO_LOGIN.code,
-        http_request=request,
-        agency=provider.agency,
-        actor=user,
-        details={"provider": provider.name, "protocol": config.protocol(provider)},
-    )
+def identity_unlink(
+    *, identity: ExternalIdentity, actor: User, http_request: HttpRequest | None = None
+) -> None:
+    """An admin removes a member's link to one of the agency's sign-in options."""
+    with transaction.atomic():
+        audit.record(
+            audit_events.SSO_UNLINKED.code,
+            http_request=http_request,
+            agency=identity.agency,
+            actor=actor,
+            target=identity,
+            details={"provider": identity.provider.name, "email": identity.user.email},
+        )
+        identity.delete()

@@ -1,0 +1,39 @@
+"""Helpers the accounts services share (tokens, email, role labels); not for other modules."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.template.loader import render_to_string
+
+from accounts import jobs, policy
+from accounts.models import Agency, Role, User
+
+
+def new_token() -> tuple[str, str]:
+    """A URL-safe random token (256 bits) and the SHA-256 digest that is all we store."""
+    token = secrets.token_urlsafe(32)
+    return token, token_digest(token)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def mail(*, agency: Agency | None, to: str, template: str, context: dict) -> None:
+    """Render ``accounts/email/<template>`` and queue it (sent after commit)."""
+    subject = "".join(
+        render_to_string(f"accounts/email/{template}_subject.txt", context).splitlines()
+    )
+    body = render_to_string(f"accounts/email/{template}.txt", context)
+    jobs.send_email(agency_id=agency.pk if agency else None, subject=subject, body=body, to=[to])
+
+
+def role_label(role: str) -> str:
+    return Role(role).label
+
+
+def actor_role(actor: User, agency: Agency) -> str | None:
+    membership = policy.membership_for(actor, agency)
+    return membership.role if membership else None
