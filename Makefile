@@ -12,7 +12,8 @@ run: $(STAMP)
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
-# Lint, format check and the whole test suite, against a real PostgreSQL.
+# Lint, format check, type check (mypy, baseline in mypy-baseline.txt) and the whole test
+# suite, against a real PostgreSQL.
 test: $(STAMP)
 	scripts/ensure-system-packages test
 	$(BIN)/ruff check .
