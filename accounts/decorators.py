@@ -70,25 +70,8 @@ def require_recent_auth(view=None, *, return_to=None):
     it answer GET on the same URL, where the person lands again after confirming; POST-only
     views name the page to come back to with ``return_to``."""
 
-    def decorator(view):
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            if not flow.recently_authenticated(request):
-                # After confirming, the person comes back to the page; posted data is not
-                # carried through.
-                return _to(
-                    "accounts:reauthenticate",
-                    request,
-                    next_url=_return_to(return_to, request, args, kwargs),
-                )
-            return view(request, *args, **kwargs)
-
-        wrapped.requires_recent_auth = True
-        return wrapped
-
-    return decorator(view) if view is not None else decorator
+    # After confirming, the person comes back to the page; posted data is not carried through.
+    return _confirm_first(view, flow.recently_authenticated, return_to=return_to)
 
 
 def require_account_proof(view=None, *, return_to=None, unless=None):
@@ -101,22 +84,35 @@ def require_account_proof(view=None, *, return_to=None, unless=None):
     the one narrow case a view may let through without it (first two-factor set-up of an
     account that has nothing else to prove itself with: accounts.signin.mfa_views.setup)."""
 
-    def decorator(view):
-        @wraps(view)
+    def proven(request) -> bool:
+        return flow.has_account_proof(request) or bool(unless and unless(request))
+
+    return _confirm_first(
+        view, proven, return_to=return_to, query={ACCOUNT_PROOF_PARAMETER: "1"}, account=True
+    )
+
+
+def _confirm_first(view, confirmed, *, return_to, query=None, account=False):
+    """The two decorators above: signed in, and ``confirmed(request)``, or off to the
+    re-authentication page (which brings the person back to ``return_to`` or this page)."""
+
+    def decorator(protected):
+        @wraps(protected)
         def wrapped(request, *args, **kwargs):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            if not flow.has_account_proof(request) and not (unless and unless(request)):
+            if not confirmed(request):
                 return _to(
                     "accounts:reauthenticate",
                     request,
                     next_url=_return_to(return_to, request, args, kwargs),
-                    **{ACCOUNT_PROOF_PARAMETER: "1"},
+                    **(query or {}),
                 )
-            return view(request, *args, **kwargs)
+            return protected(request, *args, **kwargs)
 
         wrapped.requires_recent_auth = True
-        wrapped.requires_account_proof = True
+        if account:
+            wrapped.requires_account_proof = True
         return wrapped
 
     return decorator(view) if view is not None else decorator

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import access, policy, ratelimits
 from accounts.decorators import agency_permission, require_recent_auth
 from accounts.forms import SignInPolicyForm
-from accounts.models import SIGNIN_POLICY_FIELDS, ProviderKind
+from accounts.models import SIGNIN_POLICY_FIELDS, IdentityProvider, ProviderKind
 from accounts.provider_forms import LdapTestForm, ProviderForm
 from accounts.services import providers, signin_policy
 from accounts.services.errors import ServiceError
@@ -86,24 +86,7 @@ def _save_provider(request, form, kind, provider):
 def provider_new(request, kind: str):
     if kind not in ProviderKind.values:
         raise Http404
-    form = ProviderForm(request.POST or None, kind=kind)
-    if request.method == "POST" and form.is_valid():
-        try:
-            provider = _save_provider(request, form, kind, None)
-        except ServiceError as error:
-            form.add_error(getattr(error, "field", None), str(error))
-        else:
-            messages.success(request, f"{provider.name} is saved.")
-            return HttpResponseRedirect(
-                reverse("staff:provider_edit", kwargs={"provider_id": provider.pk})
-            )
-    status = 400 if form.is_bound and form.errors else 200
-    return render(
-        request,
-        "accounts/admin/provider_form.html",
-        {"form": form, **_provider_page_context(request, None, kind)},
-        status=status,
-    )
+    return _provider_form_page(request, kind, None)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -111,30 +94,29 @@ def provider_new(request, kind: str):
 @require_recent_auth
 def provider_edit(request, provider_id: int):
     provider = access.get_identity_provider_for(request.user, request.agency, provider_id)
-    form = ProviderForm(request.POST or None, kind=provider.kind, provider=provider)
+    return _provider_form_page(request, provider.kind, provider)
+
+
+def _provider_form_page(request, kind: str, provider: IdentityProvider | None):
+    """A new sign-in option's form, or an existing one's (with its LDAP test form and a word
+    when its stored secret can no longer be opened); a saved one goes to its own page."""
+    form = ProviderForm(request.POST or None, kind=kind, provider=provider)
     if request.method == "POST" and form.is_valid():
         try:
-            _save_provider(request, form, provider.kind, provider)
+            saved = _save_provider(request, form, kind, provider)
         except ServiceError as error:
             form.add_error(getattr(error, "field", None), str(error))
         else:
-            messages.success(request, f"{form.cleaned_data['name']} is saved.")
-            return HttpResponseRedirect(
-                reverse("staff:provider_edit", kwargs={"provider_id": provider.pk})
-            )
+            messages.success(request, f"{saved.name} is saved.")
+            return HttpResponseRedirect(_provider_edit_page(request, saved.pk))
+    context = {"form": form, **_provider_page_context(request, provider, kind)}
+    if provider is not None:
+        context["test_form"] = LdapTestForm() if kind == ProviderKind.LDAP else None
+        context["secret_unreadable"] = bool(provider.sealed_secret) and not sso_config.get_secret(
+            provider
+        )
     status = 400 if form.is_bound and form.errors else 200
-    return render(
-        request,
-        "accounts/admin/provider_form.html",
-        {
-            "form": form,
-            "test_form": LdapTestForm() if provider.kind == ProviderKind.LDAP else None,
-            "secret_unreadable": bool(provider.sealed_secret)
-            and not sso_config.get_secret(provider),
-            **_provider_page_context(request, provider, provider.kind),
-        },
-        status=status,
-    )
+    return render(request, "accounts/admin/provider_form.html", context, status=status)
 
 
 def _provider_edit_page(request, provider_id: int) -> str:

@@ -151,3 +151,12 @@ class TenantTask(DjangoTask):
             raise TypeError(f"Task {self.name} must be called with agency_id=...")
         with agency_context(kwargs["agency_id"]):
             return super().__call__(*args, **kwargs)
+
+
+def for_each_active_agency(task: TenantTask) -> int:
+    """Beat's platform-wide schedule fans out to one ``task`` per active agency, each in its
+    own agency's context; returns how many were sent."""
+    agency_ids = list(Agency.objects.filter(is_active=True).values_list("pk", flat=True))
+    for agency_id in agency_ids:
+        task.delay(agency_id=agency_id)
+    return len(agency_ids)

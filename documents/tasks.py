@@ -4,6 +4,7 @@ through documents.jobs, never by importing this module."""
 
 from celery import shared_task
 
+from accounts.tenancy import for_each_active_agency
 from documents import jobs, search, upkeep
 from documents.redaction import services as redaction_services
 from documents.redaction import working
@@ -51,10 +52,7 @@ def convert_for_redaction(*, agency_id: int, document_id: int) -> None:
 @shared_task
 def queue_upkeep(*, agency_id=None) -> int:
     """Beat, hourly, on the platform: one upkeep task per agency."""
-    agencies = upkeep.active_agency_ids()
-    for pk in agencies:
-        agency_upkeep.delay(agency_id=pk)
-    return len(agencies)
+    return for_each_active_agency(agency_upkeep)
 
 
 @shared_task

@@ -8,16 +8,11 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from accounts.models import Agency
 from documents import jobs
 from documents.models import Document, DocumentStatus, Upload, UploadStatus
 from documents.upload import services as upload_services
 
 RESCAN_AFTER = timedelta(hours=2)
-
-
-def active_agency_ids() -> list[int]:
-    return list(Agency.objects.filter(is_active=True).values_list("pk", flat=True))
 
 
 def run(agency_id: int) -> dict:

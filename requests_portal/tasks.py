@@ -4,6 +4,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from accounts.models import Agency
+from accounts.tenancy import for_each_active_agency
 from requests_portal import notifications
 from requests_portal.services import clock, lifecycle
 
@@ -11,10 +12,7 @@ from requests_portal.services import clock, lifecycle
 @shared_task
 def queue_daily_digests(*, agency_id=None) -> int:
     """Beat, once a day, on the platform (agency_id None): one digest task per agency."""
-    agencies = list(Agency.objects.filter(is_active=True).values_list("pk", flat=True))
-    for pk in agencies:
-        send_agency_digest.delay(agency_id=pk)
-    return len(agencies)
+    return for_each_active_agency(send_agency_digest)
 
 
 @shared_task
@@ -27,10 +25,7 @@ def send_agency_digest(*, agency_id: int) -> int:
 @shared_task
 def queue_embargo_publication(*, agency_id=None) -> int:
     """Beat, hourly, on the platform: one publication task per agency."""
-    agencies = list(Agency.objects.filter(is_active=True).values_list("pk", flat=True))
-    for pk in agencies:
-        publish_embargoes.delay(agency_id=pk)
-    return len(agencies)
+    return for_each_active_agency(publish_embargoes)
 
 
 @shared_task

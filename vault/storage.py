@@ -314,6 +314,20 @@ class S3BlobStore:
         except BotoCoreError as error:
             raise StorageError(type(error).__name__) from error
 
+    def _send_part(
+        self, key: str, upload_id: str, number: int, body: bytes | bytearray
+    ) -> dict[str, int | str]:
+        """One part of a multipart upload of ``write``; its entry for the completion."""
+        response = self._call(
+            self.client.upload_part,
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=bytes(body),
+        )
+        return {"PartNumber": number, "ETag": response["ETag"]}
+
     def write(self, name: str, chunks: Iterable[bytes]) -> int:
         """Multipart for anything over one part; memory stays at one part."""
         key = self._key(name)
@@ -333,16 +347,9 @@ class S3BlobStore:
                             Key=key,
                             **self.extra,
                         )["UploadId"]
-                    number = len(parts) + 1
-                    response = self._call(
-                        self.client.upload_part,
-                        Bucket=self.bucket,
-                        Key=key,
-                        UploadId=upload_id,
-                        PartNumber=number,
-                        Body=bytes(buffer[:PART_SIZE]),
+                    parts.append(
+                        self._send_part(key, upload_id, len(parts) + 1, buffer[:PART_SIZE])
                     )
-                    parts.append({"PartNumber": number, "ETag": response["ETag"]})
                     del buffer[:PART_SIZE]
             if upload_id is None:
                 self._call(
@@ -354,16 +361,7 @@ class S3BlobStore:
                 )
                 return size
             if buffer:
-                number = len(parts) + 1
-                response = self._call(
-                    self.client.upload_part,
-                    Bucket=self.bucket,
-                    Key=key,
-                    UploadId=upload_id,
-                    PartNumber=number,
-                    Body=bytes(buffer),
-                )
-                parts.append({"PartNumber": number, "ETag": response["ETag"]})
+                parts.append(self._send_part(key, upload_id, len(parts) + 1, buffer))
             self._call(
                 self.client.complete_multipart_upload,
                 Bucket=self.bucket,

@@ -275,18 +275,18 @@ def _page(request, scope: Scope):
 @csrf_exempt
 @agency_permission(policy.DOCUMENT_UPLOAD)
 def staff_upload(request, number: str):
-    scope = _staff_scope(request, number)
-    if request.method == "POST":
-        if _uploads_exceeded(request):
-            return _render_page(request, scope, errors=[TOO_MANY_UPLOADS], status=429)
-        _install_encrypting_handler(request, scope)
-    return _page(request, scope)
+    return _upload_page(request, _staff_scope(request, number))
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @csrf_exempt  # checked by _page, as for staff_upload above
 def resident_upload(request, number: str):
-    scope = _resident_scope(request, number)
+    return _upload_page(request, _resident_scope(request, number))
+
+
+def _upload_page(request, scope):
+    """The form page; a post is counted against the upload limits before its files are read,
+    then read through the encrypting handler."""
     if request.method == "POST":
         if _uploads_exceeded(request):
             return _render_page(request, scope, errors=[TOO_MANY_UPLOADS], status=429)

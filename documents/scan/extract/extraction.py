@@ -4,7 +4,7 @@ the reader of its family of formats, and files inside files the same way."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from celery.exceptions import SoftTimeLimitExceeded
 
@@ -58,25 +58,23 @@ class Extraction(PdfReader, OfficeReader, ContainerReader, PlainReader):
                 raise Unreadable(f"This file {message}") from error
             self.note(location, message.capitalize())
 
-    def _reader(self, mime: str):
-        if mime == PDF:
-            return self.pdf
-        if mime == XLSX:
-            return self.xlsx
-        if mime in (DOCX, PPTX, ODT, ODS):
-            return self.office
-        if mime == ZIP:
-            return self.zip
-        if mime == EML:
-            return self.eml
-        if mime == MBOX:
-            return self.mbox
-        if mime == CSV:
-            return self.csv
-        if mime == TXT:
-            return self.text
-        if mime == RTF:
-            return self.rtf
+    def _reader(self, mime: str) -> Callable[..., Iterator[Piece]] | None:
+        by_type = {
+            PDF: self.pdf,
+            XLSX: self.xlsx,
+            DOCX: self.office,
+            PPTX: self.office,
+            ODT: self.office,
+            ODS: self.office,
+            ZIP: self.zip,
+            EML: self.eml,
+            MBOX: self.mbox,
+            CSV: self.csv,
+            TXT: self.text,
+            RTF: self.rtf,
+        }
+        if mime in by_type:
+            return by_type[mime]
         if mime in OLE_TYPES:
             return self.ole
         if mime.startswith("image/"):
