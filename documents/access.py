@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts import policy
-from accounts.models import Agency
+from accounts.models import Agency, User
 from documents.models import (
     Document,
     DocumentSettings,
@@ -35,7 +36,7 @@ from requests_portal.access import PublicView, Viewer
 from requests_portal.models import RecordsRequest
 
 
-def _uuid(value) -> uuid.UUID | None:
+def _uuid(value: object) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))
     except ValueError:
@@ -54,14 +55,18 @@ def settings_for_id(agency_id: int) -> DocumentSettings:
 # --- Staff -----------------------------------------------------------------------------------
 
 
-def staff_documents(user, agency: Agency, records_request: RecordsRequest) -> QuerySet[Document]:
+def staff_documents(
+    user: User | AnonymousUser, agency: Agency, records_request: RecordsRequest
+) -> QuerySet[Document]:
     visible = request_access.staff_requests_for(user, agency).filter(pk=records_request.pk)
     if not visible.exists():
         return Document.objects.none()
     return Document.objects.filter(agency=agency, request=records_request).order_by("created_at")
 
 
-def get_document_for_staff(user, agency: Agency, public_id) -> Document:
+def get_document_for_staff(
+    user: User | AnonymousUser, agency: Agency, public_id: uuid.UUID | str
+) -> Document:
     key = _uuid(public_id)
     found = (
         Document.objects.filter(
@@ -80,7 +85,7 @@ def get_document_for_staff(user, agency: Agency, public_id) -> Document:
 
 
 def get_request_document_for_staff(
-    user, agency: Agency, number: str, public_id
+    user: User | AnonymousUser, agency: Agency, number: str, public_id: uuid.UUID | str
 ) -> tuple[RecordsRequest, Document]:
     """A request staff can see, by its number, and one of its documents (the URLs of a
     document's pages name both: a document of another request is a 404)."""
@@ -91,11 +96,13 @@ def get_request_document_for_staff(
     return records_request, document
 
 
-def can_release(user, agency: Agency, document: Document) -> bool:
+def can_release(user: User | AnonymousUser, agency: Agency, document: Document) -> bool:
     return request_access.can_act_on(user, agency, document.request, policy.DOCUMENT_RELEASE)
 
 
-def get_upload_for(user, agency: Agency, public_id) -> Upload:
+def get_upload_for(
+    user: User | AnonymousUser, agency: Agency, public_id: uuid.UUID | str
+) -> Upload:
     key = _uuid(public_id)
     found = (
         Upload.objects.filter(
@@ -153,7 +160,7 @@ def redaction_reasons(agency: Agency) -> QuerySet[RedactionReason]:
     return RedactionReason.objects.filter(agency=agency, is_active=True).order_by("label")
 
 
-def get_redaction_reason(agency: Agency, reason_id) -> RedactionReason | None:
+def get_redaction_reason(agency: Agency, reason_id: int | str) -> RedactionReason | None:
     return (
         redaction_reasons(agency).filter(pk=reason_id).first() if str(reason_id).isdigit() else None
     )
@@ -176,7 +183,9 @@ def released_version(document: Document) -> DocumentVersion:
     return redacted if redacted is not None else original_version(document)
 
 
-def get_version_for_staff(user, agency: Agency, document: Document, number: int) -> DocumentVersion:
+def get_version_for_staff(
+    user: User | AnonymousUser, agency: Agency, document: Document, number: int
+) -> DocumentVersion:
     get_document_for_staff(user, agency, document.public_id)
     found = versions(document).filter(number=number).first()
     if found is None:
@@ -211,7 +220,7 @@ def resident_documents(view: PublicView) -> QuerySet[Document]:
     ).order_by("created_at")
 
 
-def get_document_for_resident(view: PublicView, public_id) -> Document:
+def get_document_for_resident(view: PublicView, public_id: uuid.UUID | str) -> Document:
     key = _uuid(public_id)
     found = resident_documents(view).filter(public_id=key).first() if key else None
     if found is None:

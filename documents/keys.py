@@ -199,7 +199,7 @@ def new_wrapped_data_key(agency_id: int, document_id: str, number: int) -> tuple
 
 
 def data_key(
-    agency_id: int, document_id: str, number: int, kek_version: int, wrapped: bytes
+    agency_id: int, document_id: str, number: int, kek_version: int, wrapped: crypto.BytesLike
 ) -> bytes:
     try:
         return crypto.unwrap(

@@ -109,7 +109,11 @@ def document_release(
 
 
 def finding_resolve(
-    *, finding: Finding, actor: User, resolution: str, http_request: HttpRequest | None = None
+    *,
+    finding: Finding,
+    actor: User | None,
+    resolution: str,
+    http_request: HttpRequest | None = None,
 ) -> None:
     with transaction.atomic():
         updated = Finding.objects.filter(

@@ -15,13 +15,15 @@ import datetime
 import enum
 import re
 from dataclasses import dataclass
+from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from accounts import policy
-from accounts.models import Agency, Membership, Role
+from accounts.models import Agency, Membership, Role, User
 from requests_portal.filters import common_filters, has_common_filters
 from requests_portal.models import (
     ClosureReason,
@@ -48,20 +50,24 @@ from requests_portal.tracking import request_id_from_tracking_token
 NUMBER = re.compile(r"(\d{2})-(\d{1,9})")
 
 
-def departments_for(user, agency: Agency) -> QuerySet[Department]:
+def departments_for(user: User | AnonymousUser, agency: Agency) -> QuerySet[Department]:
     if not policy.can(user, agency, policy.DEPARTMENTS_VIEW):
         return Department.objects.none()
     return Department.objects.filter(agency=agency).order_by("name")
 
 
-def get_department_for(user, agency: Agency, department_id: int) -> Department:
+def get_department_for(
+    user: User | AnonymousUser, agency: Agency, department_id: int
+) -> Department:
     department = departments_for(user, agency).filter(pk=department_id).first()
     if department is None:
         raise Http404
     return department
 
 
-def department_members_for(user, agency: Agency, department: Department) -> QuerySet:
+def department_members_for(
+    user: User | AnonymousUser, agency: Agency, department: Department
+) -> QuerySet[DepartmentMember]:
     if department.agency_id != agency.pk or not policy.can(user, agency, policy.DEPARTMENTS_VIEW):
         return DepartmentMember.objects.none()
     return (
@@ -71,13 +77,13 @@ def department_members_for(user, agency: Agency, department: Department) -> Quer
     )
 
 
-def closure_reasons_for(user, agency: Agency) -> QuerySet[ClosureReason]:
+def closure_reasons_for(user: User | AnonymousUser, agency: Agency) -> QuerySet[ClosureReason]:
     if not policy.can(user, agency, policy.REQUEST_CLOSE):
         return ClosureReason.objects.none()
     return ClosureReason.objects.filter(agency=agency, is_active=True).order_by("name")
 
 
-def _active_staff(agency: Agency) -> list:
+def _active_staff(agency: Agency) -> list[User]:
     return [
         m.user
         for m in Membership.objects.filter(agency=agency, is_active=True, user__is_active=True)
@@ -86,7 +92,7 @@ def _active_staff(agency: Agency) -> list:
     ]
 
 
-def assignable_staff(user, agency: Agency) -> list:
+def assignable_staff(user: User | AnonymousUser, agency: Agency) -> list[User]:
     """The agency's staff, for choosing a request's point of contact."""
     return _active_staff(agency) if policy.can(user, agency, policy.REQUEST_EDIT) else []
 
@@ -98,26 +104,28 @@ def department_name_taken(agency: Agency, name: str, except_for: Department | No
     return taken.exists()
 
 
-def holidays_for(user, agency: Agency):
+def holidays_for(user: User | AnonymousUser, agency: Agency) -> QuerySet[Holiday]:
     if not policy.can(user, agency, policy.DEADLINE_RULES_MANAGE):
         return Holiday.objects.none()
     return Holiday.objects.filter(agency=agency).order_by("date")
 
 
-def get_holiday_for(user, agency: Agency, holiday_id: int) -> Holiday:
+def get_holiday_for(user: User | AnonymousUser, agency: Agency, holiday_id: int) -> Holiday:
     holiday = holidays_for(user, agency).filter(pk=holiday_id).first()
     if holiday is None:
         raise Http404
     return holiday
 
 
-def all_closure_reasons_for(user, agency: Agency) -> QuerySet[ClosureReason]:
+def all_closure_reasons_for(user: User | AnonymousUser, agency: Agency) -> QuerySet[ClosureReason]:
     if not policy.can(user, agency, policy.AGENCY_SETTINGS):
         return ClosureReason.objects.none()
     return ClosureReason.objects.filter(agency=agency).order_by("name")
 
 
-def get_closure_reason_for(user, agency: Agency, reason_id: int) -> ClosureReason:
+def get_closure_reason_for(
+    user: User | AnonymousUser, agency: Agency, reason_id: int
+) -> ClosureReason:
     reason = all_closure_reasons_for(user, agency).filter(pk=reason_id).first()
     if reason is None:
         raise Http404
@@ -132,67 +140,75 @@ def active_custom_fields(agency: Agency) -> list[CustomField]:
     return list(CustomField.objects.filter(agency=agency, is_active=True).order_by("order", "pk"))
 
 
-def templates_for(user, agency: Agency) -> QuerySet[ResponseTemplate]:
+def templates_for(user: User | AnonymousUser, agency: Agency) -> QuerySet[ResponseTemplate]:
     if not policy.can(user, agency, policy.STAFF_AREA):
         return ResponseTemplate.objects.none()
     return ResponseTemplate.objects.filter(agency=agency).order_by("kind", "name")
 
 
-def get_template_for(user, agency: Agency, template_id) -> ResponseTemplate | None:
+def get_template_for(
+    user: User | AnonymousUser, agency: Agency, template_id: str | None
+) -> ResponseTemplate | None:
     """The template, or None for a missing or foreign id (it only prefills a form)."""
-    try:
-        template_id = int(template_id)
-    except (TypeError, ValueError):
+    if template_id is None:
         return None
-    return templates_for(user, agency).filter(pk=template_id).first()
+    try:
+        pk = int(template_id)
+    except ValueError:
+        return None
+    return templates_for(user, agency).filter(pk=pk).first()
 
 
-def all_request_types_for(user, agency: Agency) -> QuerySet[RequestType]:
+def all_request_types_for(user: User | AnonymousUser, agency: Agency) -> QuerySet[RequestType]:
     if not policy.can(user, agency, policy.DEADLINE_RULES_MANAGE):
         return RequestType.objects.none()
     return RequestType.objects.filter(agency=agency).order_by("name")
 
 
-def get_request_type_for(user, agency: Agency, type_id: int) -> RequestType:
+def get_request_type_for(user: User | AnonymousUser, agency: Agency, type_id: int) -> RequestType:
     found = all_request_types_for(user, agency).filter(pk=type_id).first()
     if found is None:
         raise Http404
     return found
 
 
-def all_custom_fields_for(user, agency: Agency) -> QuerySet[CustomField]:
+def all_custom_fields_for(user: User | AnonymousUser, agency: Agency) -> QuerySet[CustomField]:
     if not policy.can(user, agency, policy.AGENCY_SETTINGS):
         return CustomField.objects.none()
     return CustomField.objects.filter(agency=agency).order_by("order", "pk")
 
 
-def get_custom_field_for(user, agency: Agency, field_id: int) -> CustomField:
+def get_custom_field_for(user: User | AnonymousUser, agency: Agency, field_id: int) -> CustomField:
     found = all_custom_fields_for(user, agency).filter(pk=field_id).first()
     if found is None:
         raise Http404
     return found
 
 
-def managed_templates_for(user, agency: Agency) -> QuerySet[ResponseTemplate]:
+def managed_templates_for(user: User | AnonymousUser, agency: Agency) -> QuerySet[ResponseTemplate]:
     if not policy.can(user, agency, policy.TEMPLATES_MANAGE):
         return ResponseTemplate.objects.none()
     return ResponseTemplate.objects.filter(agency=agency).order_by("kind", "name")
 
 
-def get_managed_template_for(user, agency: Agency, template_id: int) -> ResponseTemplate:
+def get_managed_template_for(
+    user: User | AnonymousUser, agency: Agency, template_id: int
+) -> ResponseTemplate:
     found = managed_templates_for(user, agency).filter(pk=template_id).first()
     if found is None:
         raise Http404
     return found
 
 
-def request_tasks(records_request: RecordsRequest):
+def request_tasks(records_request: RecordsRequest) -> QuerySet[Task]:
     return Task.objects.filter(
         agency=records_request.agency, request=records_request
     ).select_related("assignee")
 
 
-def get_task_for(user, agency: Agency, records_request: RecordsRequest, task_id: int) -> Task:
+def get_task_for(
+    user: User | AnonymousUser, agency: Agency, records_request: RecordsRequest, task_id: int
+) -> Task:
     task = request_tasks(records_request).filter(pk=task_id).first()
     if task is None or records_request.agency_id != agency.pk:
         raise Http404
@@ -207,14 +223,14 @@ def request_tag_names(records_request: RecordsRequest) -> list[str]:
     )
 
 
-def request_time_entries(records_request: RecordsRequest):
+def request_time_entries(records_request: RecordsRequest) -> QuerySet[TimeEntry]:
     return TimeEntry.objects.filter(
         agency=records_request.agency, request=records_request
     ).select_related("user")
 
 
 def get_time_entry_for(
-    user, agency: Agency, records_request: RecordsRequest, entry_id: int
+    user: User | AnonymousUser, agency: Agency, records_request: RecordsRequest, entry_id: int
 ) -> TimeEntry:
     entry = request_time_entries(records_request).filter(pk=entry_id).first()
     if entry is None or records_request.agency_id != agency.pk:
@@ -222,7 +238,7 @@ def get_time_entry_for(
     return entry
 
 
-def assignable_staff_for_tasks(user, agency: Agency) -> list:
+def assignable_staff_for_tasks(user: User | AnonymousUser, agency: Agency) -> list[User]:
     """Anyone on staff may be given a task by anyone who does internal work."""
     allowed = policy.can(user, agency, policy.REQUEST_INTERNAL_WORK)
     return _active_staff(agency) if allowed else []
@@ -236,16 +252,16 @@ def public_departments(agency: Agency) -> QuerySet[Department]:
 # --- Requests ------------------------------------------------------------------------------
 
 
-def _my_department_request_ids(user, agency: Agency):
-    my_departments = DepartmentMember.objects.filter(agency=agency, user=user).values(
-        "department_id"
+def _my_department_request_ids(user: User, agency: Agency) -> QuerySet[RequestDepartment, int]:
+    my_departments = DepartmentMember.objects.filter(agency=agency, user=user).values_list(
+        "department_id", flat=True
     )
-    return RequestDepartment.objects.filter(agency=agency, department_id__in=my_departments).values(
-        "request_id"
-    )
+    return RequestDepartment.objects.filter(
+        agency=agency, department_id__in=my_departments
+    ).values_list("request_id", flat=True)
 
 
-def _staff_filter(user, agency: Agency, role: str) -> Q:
+def _staff_filter(user: User, agency: Agency, role: str) -> Q:
     if role == Role.ADMIN:
         return Q()
     mine = Q(pk__in=_my_department_request_ids(user, agency))
@@ -259,16 +275,21 @@ def _staff_filter(user, agency: Agency, role: str) -> Q:
     return visible
 
 
-def staff_requests_for(user, agency: Agency) -> QuerySet[RecordsRequest]:
+def staff_requests_for(user: User | AnonymousUser, agency: Agency) -> QuerySet[RecordsRequest]:
     membership = policy.membership_for(user, agency)
-    if membership is None or not policy.role_has(membership.role, policy.STAFF_AREA):
+    # membership_for finds none for an anonymous user; is_authenticated tells mypy so.
+    if (
+        membership is None
+        or not user.is_authenticated
+        or not policy.role_has(membership.role, policy.STAFF_AREA)
+    ):
         return RecordsRequest.objects.none()
     return RecordsRequest.objects.filter(agency=agency).filter(
         _staff_filter(user, agency, membership.role)
     )
 
 
-def staff_who_can_see(records_request: RecordsRequest, users: list) -> list:
+def staff_who_can_see(records_request: RecordsRequest, users: list[User]) -> list[User]:
     """The users among ``users`` whose role lets them open this request (notices, notes and
     the notify list never reach staff the request is hidden from)."""
     agency = records_request.agency
@@ -286,7 +307,7 @@ def public_requests(agency: Agency) -> QuerySet[RecordsRequest]:
     )
 
 
-def requester_requests_for(user, agency: Agency) -> QuerySet[RecordsRequest]:
+def requester_requests_for(user: User | AnonymousUser, agency: Agency) -> QuerySet[RecordsRequest]:
     if user is None or not user.is_authenticated:
         return RecordsRequest.objects.none()
     return RecordsRequest.objects.filter(agency=agency, requester=user)
@@ -300,7 +321,9 @@ def _by_number(queryset: QuerySet[RecordsRequest], number: str) -> RecordsReques
     return queryset.filter(year=year, sequence=sequence).first()
 
 
-def get_request_for_staff(user, agency: Agency, number: str) -> RecordsRequest:
+def get_request_for_staff(
+    user: User | AnonymousUser, agency: Agency, number: str
+) -> RecordsRequest:
     found = _by_number(staff_requests_for(user, agency), number)
     if found is None:
         raise Http404
@@ -319,7 +342,9 @@ class PublicView:
     tracking: str = ""
 
 
-def get_request_for_resident(user, agency: Agency, number: str, tracking: str = "") -> PublicView:
+def get_request_for_resident(
+    user: User | AnonymousUser, agency: Agency, number: str, tracking: str = ""
+) -> PublicView:
     """A request as its requester (signed in, or holding the tracking link) or the public
     sees it. Staff use get_request_for_staff."""
     own = _by_number(requester_requests_for(user, agency), number)
@@ -327,21 +352,34 @@ def get_request_for_resident(user, agency: Agency, number: str, tracking: str = 
         return PublicView(own, Viewer.REQUESTER)
     if tracking:
         request_id = request_id_from_tracking_token(tracking, agency)
-        found = _by_number(RecordsRequest.objects.filter(agency=agency, pk=request_id), number)
-        if found is not None:
-            return PublicView(found, Viewer.REQUESTER, tracking)
+        # A bad or foreign link names no request (filtering on pk=None found none either).
+        if request_id is not None:
+            tracked = RecordsRequest.objects.filter(agency=agency, pk=request_id)
+            found = _by_number(tracked, number)
+            if found is not None:
+                return PublicView(found, Viewer.REQUESTER, tracking)
     found = _by_number(public_requests(agency), number)
     if found is None:
         raise Http404
     return PublicView(found, Viewer.PUBLIC)
 
 
-def can_act_on(user, agency: Agency, records_request: RecordsRequest, permission) -> bool:
+def can_act_on(
+    user: User | AnonymousUser,
+    agency: Agency,
+    records_request: RecordsRequest,
+    permission: policy.Permission,
+) -> bool:
     """Whether the user's role allows ``permission`` on this request. Department admins hold
     the publisher's powers on their own departments' requests only; what every staff member
     may do (internal work) they may do on any request they can see."""
     membership = policy.membership_for(user, agency)
-    if membership is None or not policy.role_has(membership.role, permission):
+    # membership_for finds none for an anonymous user; is_authenticated tells mypy so.
+    if (
+        membership is None
+        or not user.is_authenticated
+        or not policy.role_has(membership.role, permission)
+    ):
         return False
     if membership.role == Role.DEPARTMENT_ADMIN and not policy.role_has(Role.STAFF, permission):
         return (
@@ -355,14 +393,16 @@ def can_act_on(user, agency: Agency, records_request: RecordsRequest, permission
 # --- One request's page ----------------------------------------------------------------------
 
 
-def _staff_reads(user, agency: Agency, records_request: RecordsRequest) -> bool:
+def _staff_reads(
+    user: User | AnonymousUser, agency: Agency, records_request: RecordsRequest
+) -> bool:
     """Whether a staff member reads this request's inner rows (the caller fetched the request
     through get_request_for_staff; this only refuses a foreign agency or a non-member)."""
     return records_request.agency_id == agency.pk and policy.can(user, agency, policy.STAFF_AREA)
 
 
 def timeline_for(
-    user, agency: Agency, records_request: RecordsRequest, *, public: bool
+    user: User | AnonymousUser, agency: Agency, records_request: RecordsRequest, *, public: bool
 ) -> QuerySet[TimelineEvent]:
     """The request's timeline, oldest first: its public entries (the resident's page), or
     every entry with its actor (the staff page)."""
@@ -380,7 +420,11 @@ def timeline_for(
 
 
 def messages_for(
-    user, agency: Agency, records_request: RecordsRequest, *, viewer: Viewer | None
+    user: User | AnonymousUser,
+    agency: Agency,
+    records_request: RecordsRequest,
+    *,
+    viewer: Viewer | None,
 ) -> QuerySet[Message]:
     """The request's messages with their authors, as ``viewer`` reads them on the resident
     page (the requester: all but internal notes; the public: public notes only), or every
@@ -398,7 +442,9 @@ def messages_for(
     return found.select_related("author")
 
 
-def departments_of(user, agency: Agency, records_request: RecordsRequest) -> QuerySet[Department]:
+def departments_of(
+    user: User | AnonymousUser, agency: Agency, records_request: RecordsRequest
+) -> QuerySet[Department]:
     """The departments the request is routed to, by name (their names are public)."""
     if records_request.agency_id != agency.pk:
         return Department.objects.none()
@@ -406,7 +452,7 @@ def departments_of(user, agency: Agency, records_request: RecordsRequest) -> Que
 
 
 def request_departments_for(
-    user, agency: Agency, records_request: RecordsRequest
+    user: User | AnonymousUser, agency: Agency, records_request: RecordsRequest
 ) -> QuerySet[RequestDepartment]:
     """The request's department links for the staff page: the lead first, then by name."""
     if not _staff_reads(user, agency, records_request):
@@ -418,7 +464,9 @@ def request_departments_for(
     )
 
 
-def lead_department_id_for(user, agency: Agency, records_request: RecordsRequest) -> int | None:
+def lead_department_id_for(
+    user: User | AnonymousUser, agency: Agency, records_request: RecordsRequest
+) -> int | None:
     """The id of the request's lead department, or None (the routing form's first choice)."""
     if not _staff_reads(user, agency, records_request):
         return None
@@ -442,7 +490,9 @@ class StaffQueue:
     unfiltered: bool  # the default view: exactly the requests counts["open"] counts
 
 
-def staff_queue_for(user, agency: Agency, filters: dict, *, today: datetime.date) -> StaffQueue:
+def staff_queue_for(
+    user: User | AnonymousUser, agency: Agency, filters: dict[str, Any], *, today: datetime.date
+) -> StaffQueue:
     """The staff queue: the requests the user may see, narrowed by the queue's filter form
     (``filters``: its cleaned data, empty when invalid), and the summary counts."""
     visible = staff_requests_for(user, agency)
@@ -459,7 +509,9 @@ def staff_queue_for(user, agency: Agency, filters: dict, *, today: datetime.date
     )
     queue = visible
     scope = filters.get("scope") or "all"
-    if scope == "mine":
+    if not user.is_authenticated:
+        pass  # no membership, so `visible` is empty; and no request is an anonymous user's
+    elif scope == "mine":
         queue = queue.filter(point_of_contact=user)
     elif scope == "departments":
         queue = queue.filter(pk__in=_my_department_request_ids(user, agency))
@@ -487,7 +539,7 @@ def staff_queue_for(user, agency: Agency, filters: dict, *, today: datetime.date
 # --- Notification preferences ----------------------------------------------------------------
 
 
-def notification_preferences_for(user, agency: Agency) -> NotificationPreference:
+def notification_preferences_for(user: User, agency: Agency) -> NotificationPreference:
     """The user's own email choices in the agency; unsaved defaults when they made none."""
     found = NotificationPreference.objects.filter(agency=agency, user=user).first()
     return found or NotificationPreference(agency=agency, user=user)

@@ -3,6 +3,8 @@ its audit event)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
@@ -14,11 +16,15 @@ from documents.models import DocumentSettings, RedactionReason
 
 
 def settings_save(
-    *, agency: Agency, actor: User, values: dict, http_request: HttpRequest | None = None
+    *,
+    agency: Agency,
+    actor: User,
+    values: Mapping[str, object],
+    http_request: HttpRequest | None = None,
 ) -> DocumentSettings:
     with transaction.atomic():
         row, _ = DocumentSettings.objects.select_for_update().get_or_create(agency=agency)
-        changes = {}
+        changes: dict[str, dict[str, object]] = {}
         for field, value in values.items():
             if getattr(row, field) != value:
                 changes[field] = {"from": getattr(row, field), "to": value}

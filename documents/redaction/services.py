@@ -10,6 +10,8 @@ only. What the boxes are drawn on is documents.redaction.working's.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
@@ -36,7 +38,13 @@ PATTERN_LABELS = {
 }
 
 
-def _record_added(document, actor, boxes: list[Redaction], how: str, http_request) -> None:
+def _record_added(
+    document: Document,
+    actor: User,
+    boxes: list[Redaction],
+    how: str,
+    http_request: HttpRequest | None,
+) -> None:
     audit.record(
         audit_events.REDACTION_ADDED.code,
         http_request=http_request,
@@ -86,7 +94,14 @@ def redaction_add_box(
     return row
 
 
-def _create_boxes(document, actor, reason, boxes, source, note) -> list[Redaction]:
+def _create_boxes(
+    document: Document,
+    actor: User,
+    reason: RedactionReason,
+    boxes: Iterable[Box],
+    source: str,
+    note: str,
+) -> list[Redaction]:
     rows = [
         Redaction(
             agency_id=document.agency_id,
@@ -146,7 +161,7 @@ def redaction_add_patterns(
     if not wanted:
         raise RedactionRefused("Choose at least one kind of personal data.")
 
-    def find(text: str):
+    def find(text: str) -> list[tuple[int, int, str]]:
         return [(m.start, m.end, m.kind) for m in pii.find(text, kinds=tuple(sorted(wanted)))]
 
     found = page_search.find_pattern_boxes(working.working_bytes(document), find)
@@ -188,8 +203,10 @@ def progress_key(document: Document) -> str:
     return f"documents:redaction-progress:{document.pk}"
 
 
-def progress(document: Document) -> dict | None:
-    return cache.get(progress_key(document))
+def progress(document: Document) -> dict[str, int] | None:
+    """How far the redactions being applied are: pages done and in all, or None."""
+    found: dict[str, int] | None = cache.get(progress_key(document))
+    return found
 
 
 def redaction_request(
@@ -246,7 +263,7 @@ def redaction_finalise(
     def on_page(done: int, total: int) -> None:
         cache.set(progress_key(document), {"done": done, "total": total}, timeout=3600)
 
-    ocr_report: dict = {}
+    ocr_report: dict[str, object] = {}
     try:
         if working.is_pdf_like(document):
             result = engine.redact(data, boxes, on_page=on_page)
@@ -296,10 +313,15 @@ def redaction_finalise(
 
 
 def _resolve_redacted_findings(
-    document, output: bytes, content_type: str, version, actor, http_request
+    document: Document,
+    output: bytes,
+    content_type: str,
+    version: DocumentVersion,
+    actor: User | None,
+    http_request: HttpRequest | None,
 ) -> None:
     """A finding whose value no longer appears in the redacted version is resolved."""
-    remaining = set()
+    remaining: set[str] = set()
     try:
         for piece in Extraction().pieces(output, mime=content_type):
             remaining.update(m.digest for m in pii.find(piece.text))

@@ -10,6 +10,7 @@ import hashlib
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import NoReturn
 
 from django.conf import settings
 from django.db import transaction
@@ -41,7 +42,13 @@ def upload_limit(agency_id: int, *, by_requester: bool) -> int:
     return megabytes * 1024 * 1024
 
 
-def _refuse_upload(http_request, records_request, filename: str, reason: str, message: str):
+def _refuse_upload(
+    http_request: HttpRequest | None,
+    records_request: RecordsRequest,
+    filename: str,
+    reason: str,
+    message: str,
+) -> NoReturn:
     audit.record(
         audit_events.UPLOAD_REFUSED.code,
         http_request=http_request,

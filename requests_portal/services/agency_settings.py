@@ -5,6 +5,7 @@ defaults a new agency starts with. Each change is one transaction with its audit
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -32,7 +33,7 @@ def _record(
     what: str,
     *,
     http_request: HttpRequest | None = None,
-    **details,
+    **details: object,
 ) -> None:
     audit.record(
         audit_events.SETTINGS_CHANGED.code,
@@ -47,7 +48,7 @@ def request_settings_update(
     *,
     request_settings: RequestSettings,
     actor: User,
-    changes: dict,
+    changes: Mapping[str, object],
     http_request: HttpRequest | None = None,
 ) -> None:
     changed = {

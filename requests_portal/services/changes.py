@@ -7,13 +7,14 @@ from __future__ import annotations
 import datetime
 import functools
 from collections.abc import Callable
-from typing import TypeVar
+from typing import ParamSpec, TypeVar, cast
 
 from django.db import transaction
 
 from accounts.models import User
 from requests_portal.models import RecordsRequest, TimelineEvent
 
+P = ParamSpec("P")
 R = TypeVar("R")
 
 
@@ -33,7 +34,7 @@ def add_timeline_event(
     summary: str,
     *,
     public: bool,
-    data: dict | None = None,
+    data: dict[str, object] | None = None,
 ) -> TimelineEvent:
     return TimelineEvent.objects.create(
         agency=records_request.agency,
@@ -64,15 +65,19 @@ def _lock(records_request: RecordsRequest) -> None:
     )
 
 
-def locked(service: Callable[..., R]) -> Callable[..., R]:
+def locked(service: Callable[P, R]) -> Callable[P, R]:
     """Run a service on one request inside a transaction that first locks the request's row,
-    so its state checks see the latest state (a close and a pause cannot interleave)."""
+    so its state checks see the latest state (a close and a pause cannot interleave). The
+    service keeps its signature: every locked service takes ``records_request=`` (keyword-only).
+    """
 
     @functools.wraps(service)
-    def wrapper(*, records_request: RecordsRequest, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        # P cannot say "has a records_request keyword"; every decorated service has one.
+        records_request = cast(RecordsRequest, kwargs["records_request"])
         with transaction.atomic():
             _lock(records_request)
-            return service(records_request=records_request, **kwargs)
+            return service(*args, **kwargs)
 
     return wrapper
 

@@ -5,6 +5,7 @@ is on the public timeline, saying who and why."""
 from __future__ import annotations
 
 import datetime
+from typing import cast
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -134,8 +135,10 @@ def request_resume(
     else:
         # Paused when already due or overdue: the clock only moves by the days spent paused,
         # so a pause cannot turn an overdue request into an on-time one.
+        # request_pause sets paused_at with the paused status (checked above).
+        paused_at = cast(datetime.datetime, records_request.paused_at)
         paused_days = deadlines.counting_days_between(
-            calendar.local_date(records_request.paused_at),
+            calendar.local_date(paused_at),
             calendar.local_date(now),
             method,
             calendar,

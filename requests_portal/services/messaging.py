@@ -35,7 +35,7 @@ def email_requester(
     template: str,
     *,
     http_request: HttpRequest | None = None,
-    **extra,
+    **extra: object,
 ) -> None:
     """Queue an email to the requester once the transaction commits."""
     if not records_request.requester_email:

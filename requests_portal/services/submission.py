@@ -4,6 +4,7 @@ requester's account, its first department; the confirmation and the staff notice
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -40,7 +41,8 @@ def next_request_number(agency: Agency, year: int) -> int:
     until the caller's transaction ends, so concurrent submissions get distinct numbers."""
     with connection.cursor() as cursor:
         cursor.execute(_NEXT_NUMBER_SQL, [agency.pk, year])
-        return cursor.fetchone()[0]
+        number: int = cursor.fetchone()[0]  # RETURNING always gives the one row
+        return number
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def request_submit(
     channel: str = Channel.WEB,
     received_on: datetime.date | None = None,
     request_type: RequestType | None = None,
-    custom_data: dict | None = None,
+    custom_data: Mapping[str, object] | None = None,
     http_request: HttpRequest | None = None,
 ) -> RecordsRequest:
     """File a request: from the web form (``actor`` the signed-in resident or None for a

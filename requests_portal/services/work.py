@@ -41,7 +41,7 @@ def _audit(
     actor: User,
     *,
     http_request: HttpRequest | None,
-    **details,
+    **details: object,
 ) -> None:
     audit.record(
         code,
