@@ -1,4 +1,5 @@
-"""The audit log's public API: ``audit.record(...)``.
+"""The audit log's public API: ``audit.record(...)``, and ``audit.record_for(...)`` for the
+common case of an event about one agency's row.
 
 Call it inside the transaction of the change it records (services do), so the event and the
 change commit together or not at all.
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
     from audit.models import AuditEvent
+    from audit.registry import EventType
 
 
 class Identified(Protocol):
@@ -86,4 +88,27 @@ def record(
         user_agent=request.META.get("HTTP_USER_AGENT", "") if request is not None else "",
         request_id=getattr(request, "request_id", "") if request is not None else "",
         acting_as_grant_id=acting_as_grant_id,
+    )
+
+
+def record_for(
+    event: EventType,
+    target: Model,
+    *,
+    actor: Identified | int | None,
+    http_request: HttpRequest | None = None,
+    **details: object,
+) -> AuditEvent:
+    """The usual event of a service: ``event`` happened to ``target``, a row of one agency
+    (the event goes on that agency's chain), done by ``actor``; ``details`` as keywords."""
+    agency_id = getattr(target, "agency_id", None)
+    if agency_id is None:
+        raise ValueError(f"{target._meta.label} belongs to no agency: use audit.record(...)")
+    return record(
+        event.code,
+        http_request=http_request,
+        agency=agency_id,
+        actor=actor,
+        target=target,
+        details=details,
     )

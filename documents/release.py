@@ -67,18 +67,15 @@ def document_release(
                     "Redact or dismiss them first, or give a reason to release it anyway."
                 )
             if unresolved or unchecked:
-                audit.record(
-                    audit_events.RELEASE_OVERRIDE.code,
-                    http_request=http_request,
-                    agency=document.agency_id,
+                audit.record_for(
+                    audit_events.RELEASE_OVERRIDE,
+                    document,
                     actor=actor,
-                    target=document,
-                    details={
-                        "filename": document.filename,
-                        "reason": override_reason.strip()[:500],
-                        "findings": unresolved,
-                        "not_fully_checked": unchecked,
-                    },
+                    http_request=http_request,
+                    filename=document.filename,
+                    reason=override_reason.strip()[:500],
+                    findings=unresolved,
+                    not_fully_checked=unchecked,
                 )
         old = document.release
         document.release = level

@@ -45,13 +45,14 @@ def _record_added(
     how: str,
     http_request: HttpRequest | None,
 ) -> None:
-    audit.record(
-        audit_events.REDACTION_ADDED.code,
-        http_request=http_request,
-        agency=document.agency_id,
+    audit.record_for(
+        audit_events.REDACTION_ADDED,
+        document,
         actor=actor,
-        target=document,
-        details={"filename": document.filename, "count": len(boxes), "how": how},
+        http_request=http_request,
+        filename=document.filename,
+        count=len(boxes),
+        how=how,
     )
 
 
@@ -189,13 +190,13 @@ def redaction_remove(
             agency=document.agency_id, pk=redaction_row.pk, applied_to__isnull=True
         ).delete()
         if deleted:
-            audit.record(
-                audit_events.REDACTION_REMOVED.code,
-                http_request=http_request,
-                agency=document.agency_id,
+            audit.record_for(
+                audit_events.REDACTION_REMOVED,
+                document,
                 actor=actor,
-                target=document,
-                details={"filename": document.filename, "page": redaction_row.page},
+                http_request=http_request,
+                filename=document.filename,
+                page=redaction_row.page,
             )
 
 

@@ -399,15 +399,12 @@ def _record(
             document.scanned_at = timezone.now()
             fields.append("scanned_at")
         document.save(update_fields=fields)
-        audit.record(
-            audit_events.SCANNED.code,
-            agency=document.agency_id,
-            target=document,
-            details={
-                "filename": document.filename,
-                "outcome": _OUTCOMES[outcome.status],
-                "status": outcome.status,
-                "version": version.number if version is not None else None,
-                "findings": {str(kind): count for kind, count in sorted(outcome.counts.items())},
-            },
+        audit.record_for(
+            audit_events.SCANNED,
+            document,
+            filename=document.filename,
+            outcome=_OUTCOMES[outcome.status],
+            status=outcome.status,
+            version=version.number if version is not None else None,
+            findings={str(kind): count for kind, count in sorted(outcome.counts.items())},
         )

@@ -49,12 +49,12 @@ def _refuse_upload(
     reason: str,
     message: str,
 ) -> NoReturn:
-    audit.record(
-        audit_events.UPLOAD_REFUSED.code,
+    audit.record_for(
+        audit_events.UPLOAD_REFUSED,
+        records_request,
         http_request=http_request,
-        agency=records_request.agency_id,
-        target=records_request,
-        details={"filename": filename[:255], "reason": reason},
+        filename=filename[:255],
+        reason=reason,
     )
     raise DocumentError(message)
 

@@ -109,13 +109,13 @@ def request_pause(
             public=True,
             data={"remaining_days": remaining},
         )
-        audit.record(
-            audit_events.REQUEST_PAUSED.code,
-            http_request=http_request,
-            agency=records_request.agency,
+        audit.record_for(
+            audit_events.REQUEST_PAUSED,
+            records_request,
             actor=actor,
-            target=records_request,
-            details={"remaining_days": remaining, "reason": reason},
+            http_request=http_request,
+            remaining_days=remaining,
+            reason=reason,
         )
 
 

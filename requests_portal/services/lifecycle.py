@@ -50,12 +50,11 @@ def request_acknowledge(
         add_timeline_event(
             records_request, "acknowledged", actor, "Request acknowledged", public=True
         )
-        audit.record(
-            audit_events.REQUEST_ACKNOWLEDGED.code,
-            http_request=http_request,
-            agency=records_request.agency,
+        audit.record_for(
+            audit_events.REQUEST_ACKNOWLEDGED,
+            records_request,
             actor=actor,
-            target=records_request,
+            http_request=http_request,
         )
 
 
@@ -96,16 +95,13 @@ def request_route(
             public=False,
             data={"departments": sorted(keep), "lead": lead.pk if lead else None},
         )
-        audit.record(
-            audit_events.REQUEST_ROUTED.code,
-            http_request=http_request,
-            agency=records_request.agency,
+        audit.record_for(
+            audit_events.REQUEST_ROUTED,
+            records_request,
             actor=actor,
-            target=records_request,
-            details={
-                "departments": sorted(keep),
-                "point_of_contact": getattr(point_of_contact, "pk", None),
-            },
+            http_request=http_request,
+            departments=sorted(keep),
+            point_of_contact=getattr(point_of_contact, "pk", None),
         )
         if point_of_contact is not None and point_of_contact.pk != previous_contact:
             notifications.notify_assigned(
@@ -154,13 +150,13 @@ def request_close(
                 author=actor,
                 body=note.strip(),
             )
-        audit.record(
-            audit_events.REQUEST_CLOSED.code,
-            http_request=http_request,
-            agency=records_request.agency,
+        audit.record_for(
+            audit_events.REQUEST_CLOSED,
+            records_request,
             actor=actor,
-            target=records_request,
-            details={"reason": reason.name, "citation": citation.strip()},
+            http_request=http_request,
+            reason=reason.name,
+            citation=citation.strip(),
         )
         email_requester(
             records_request, "closed", http_request=http_request, reason=reason, note=note
@@ -188,13 +184,12 @@ def request_reopen(
         records_request.public_from = None
         records_request.save()
         add_timeline_event(records_request, "reopened", actor, f"Reopened: {reason}", public=True)
-        audit.record(
-            audit_events.REQUEST_REOPENED.code,
-            http_request=http_request,
-            agency=records_request.agency,
+        audit.record_for(
+            audit_events.REQUEST_REOPENED,
+            records_request,
             actor=actor,
-            target=records_request,
-            details={"reason": reason},
+            http_request=http_request,
+            reason=reason,
         )
 
 

@@ -89,13 +89,13 @@ def request_message(
             public=kind != MessageKind.INTERNAL,
             data={"message": message.pk},
         )
-        audit.record(
-            audit_events.REQUEST_MESSAGED.code,
-            http_request=http_request,
-            agency=records_request.agency,
+        audit.record_for(
+            audit_events.REQUEST_MESSAGED,
+            records_request,
             actor=actor,
-            target=records_request,
-            details={"kind": kind, "message": message.pk},
+            http_request=http_request,
+            kind=kind,
+            message=message.pk,
         )
         if kind == MessageKind.TO_REQUESTER:
             mark_responded(records_request, message.created_at)
