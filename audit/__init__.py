@@ -95,7 +95,7 @@ def record_for(
     event: EventType,
     target: Model,
     *,
-    actor: Identified | int | None,
+    actor: Identified | int | None = None,
     http_request: HttpRequest | None = None,
     **details: object,
 ) -> AuditEvent:
