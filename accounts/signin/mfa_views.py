@@ -109,7 +109,9 @@ def setup(request):
     if request.method == "POST" and form.is_valid():
         if ratelimits.code_attempts_exceeded(request, request.user):
             return ratelimits.too_many(request)
-        codes = two_factor.two_factor_enrol(code=form.cleaned_data["code"], http_request=request)
+        codes = two_factor.two_factor_enrol(
+            user=request.user, code=form.cleaned_data["code"], http_request=request
+        )
         if codes is not None:
             flow.passed_second_factor(request, "totp")
             # Shown in this response only: not stored, not redirected to, not cached.
