@@ -104,7 +104,7 @@ def setup(request):
     if mfa.has_second_factor(request.user):
         messages.info(request, "Two-factor sign-in is already on for your account.")
         return HttpResponseRedirect(reverse("accounts:security"))
-    pending = mfa.pending_device(http_request=request)
+    pending = mfa.pending_device(user=request.user, http_request=request)
     form = TotpConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if ratelimits.code_attempts_exceeded(request, request.user):
