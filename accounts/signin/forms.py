@@ -29,11 +29,9 @@ class LoginForm(AuthenticationForm):
         super().__init__(request, *args, **kwargs)
         # AuthenticationForm declares the password with no limit, and a max_length set after
         # the field is built adds no validator: the limit (which bounds the hashing work) is
-        # added here as CharField(max_length=...) would. (The username's 254 is already set
-        # by AuthenticationForm, from the email field.)
-        password = self.fields["password"]
-        password.validators.append(MaxLengthValidator(PASSWORD_INPUT_MAX))
-        password.widget.attrs["maxlength"] = str(PASSWORD_INPUT_MAX)
+        # added as a validator. (The username's 254 is already set by AuthenticationForm,
+        # from the email field; the template writes its own inputs, so no widget attribute.)
+        self.fields["password"].validators.append(MaxLengthValidator(PASSWORD_INPUT_MAX))
 
     def get_invalid_login_error(self):
         # Where staff may not use passwords, a wrong password gets the same words as a right
