@@ -10,6 +10,7 @@ from django.http import Http404
 from accounts import policy
 from accounts.models import (
     Agency,
+    AnyUser,
     ExternalIdentity,
     IdentityProvider,
     Invitation,
@@ -20,7 +21,7 @@ from accounts.models import (
 )
 
 
-def memberships_for(user, agency: Agency) -> QuerySet[Membership]:
+def memberships_for(user: AnyUser, agency: Agency) -> QuerySet[Membership]:
     if not policy.can(user, agency, policy.USERS_VIEW):
         return Membership.objects.none()
     return (
@@ -30,14 +31,14 @@ def memberships_for(user, agency: Agency) -> QuerySet[Membership]:
     )
 
 
-def get_membership_for(user, agency: Agency, membership_id: int) -> Membership:
+def get_membership_for(user: AnyUser, agency: Agency, membership_id: int) -> Membership:
     membership = memberships_for(user, agency).filter(pk=membership_id).first()
     if membership is None:
         raise Http404
     return membership
 
 
-def invitations_for(user, agency: Agency) -> QuerySet[Invitation]:
+def invitations_for(user: AnyUser, agency: Agency) -> QuerySet[Invitation]:
     """Invitations not yet accepted, newest first (admins and department admins)."""
     if not policy.can(user, agency, policy.USERS_INVITE):
         return Invitation.objects.none()
@@ -48,20 +49,20 @@ def invitations_for(user, agency: Agency) -> QuerySet[Invitation]:
     )
 
 
-def get_invitation_for(user, agency: Agency, invitation_id: int) -> Invitation:
+def get_invitation_for(user: AnyUser, agency: Agency, invitation_id: int) -> Invitation:
     invitation = invitations_for(user, agency).filter(pk=invitation_id).first()
     if invitation is None:
         raise Http404
     return invitation
 
 
-def identity_providers_for(user, agency: Agency) -> QuerySet[IdentityProvider]:
+def identity_providers_for(user: AnyUser, agency: Agency) -> QuerySet[IdentityProvider]:
     if not policy.can(user, agency, policy.AGENCY_SETTINGS):
         return IdentityProvider.objects.none()
     return IdentityProvider.objects.filter(agency=agency).order_by("name")
 
 
-def get_identity_provider_for(user, agency: Agency, provider_id: int) -> IdentityProvider:
+def get_identity_provider_for(user: AnyUser, agency: Agency, provider_id: int) -> IdentityProvider:
     provider = identity_providers_for(user, agency).filter(pk=provider_id).first()
     if provider is None:
         raise Http404
@@ -97,7 +98,7 @@ def identity_provider(agency: Agency | None, provider_id: int) -> IdentityProvid
     return IdentityProvider.objects.filter(pk=provider_id, agency=agency).first()
 
 
-def can_sign_in_without_password(user, agency: Agency) -> bool:
+def can_sign_in_without_password(user: User, agency: Agency) -> bool:
     """Whether the user has a link to one of the agency's enabled sign-in options."""
     return ExternalIdentity.objects.filter(
         agency=agency, user=user, provider__is_enabled=True
@@ -128,14 +129,16 @@ def has_directory_sign_in(agency: Agency | None) -> bool:
     )
 
 
-def linked_identities(user, agency: Agency | None) -> QuerySet[ExternalIdentity]:
+def linked_identities(user: AnyUser, agency: Agency | None) -> QuerySet[ExternalIdentity]:
     """The signed-in user's own links to this agency's providers."""
     if agency is None or not user.is_authenticated:
         return ExternalIdentity.objects.none()
     return ExternalIdentity.objects.filter(agency=agency, user=user).select_related("provider")
 
 
-def member_identities(user, agency: Agency, membership: Membership):
+def member_identities(
+    user: AnyUser, agency: Agency, membership: Membership
+) -> QuerySet[ExternalIdentity]:
     if not policy.can(user, agency, policy.USERS_VIEW):
         return ExternalIdentity.objects.none()
     return ExternalIdentity.objects.filter(agency=agency, user=membership.user).select_related(
@@ -143,20 +146,20 @@ def member_identities(user, agency: Agency, membership: Membership):
     )
 
 
-def own_sessions(user):
+def own_sessions(user: User) -> QuerySet[UserSession]:
     """The signed-in user's live sessions on this host (row-level security keeps it to the
     host's agency, or to the platform domain)."""
     return UserSession.objects.filter(user=user, ended_at__isnull=True).order_by("-last_seen_at")
 
 
-def get_own_session(user, session_id: int) -> UserSession:
+def get_own_session(user: User, session_id: int) -> UserSession:
     row = own_sessions(user).filter(pk=session_id).first()
     if row is None:
         raise Http404
     return row
 
 
-def member_sessions(user, agency: Agency, membership: Membership):
+def member_sessions(user: AnyUser, agency: Agency, membership: Membership) -> QuerySet[UserSession]:
     if not policy.can(user, agency, policy.USERS_VIEW):
         return UserSession.objects.none()
     return UserSession.objects.filter(

@@ -5,7 +5,12 @@ password from an LDAP bind (``accounts.signin.flow.method_for_backend``): an age
 staff in through SSO only refuses the first and accepts the second.
 """
 
+from typing import Any
+
 from django.contrib.auth.backends import ModelBackend
+from django.http import HttpRequest
+
+from accounts.models import User
 
 
 class PortalPasswordBackend(ModelBackend):
@@ -18,5 +23,11 @@ class SingleSignOnBackend(ModelBackend):
     authenticates anything itself (allauth and accounts.sso do that); Django only needs a
     backend to load the session's user on later requests."""
 
-    def authenticate(self, request, **credentials):
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **credentials: Any,
+    ) -> User | None:
         return None

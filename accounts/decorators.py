@@ -4,6 +4,7 @@ are again; the agency's single sign-on may vouch); ``@require_account_proof`` fo
 to the account itself, which every agency relies on (only the portal password or a
 two-factor code will do: see accounts.signin.flow)."""
 
+from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
@@ -21,6 +22,13 @@ ACCOUNT_PROOF_PARAMETER = "account"
 def _to(url_name: str, request, *, next_url: str | None = None, **extra) -> HttpResponseRedirect:
     query = {"next": next_url or request.get_full_path(), **extra}
     return HttpResponseRedirect(f"{reverse(url_name)}?{urlencode(query)}")
+
+
+def _mark(view: Callable[..., object], **marks: object) -> None:
+    """Label a decorated view with what it requires (``view.required_permission``...), read
+    by the permission tests. Through the function's ``__dict__``: a plain attribute
+    assignment is the same at run time, but type checkers refuse it on a function."""
+    view.__dict__.update(marks)
 
 
 def _return_to(return_to, request, args, kwargs) -> str | None:
@@ -57,7 +65,7 @@ def agency_permission(permission: policy.Permission):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
-        wrapped.required_permission = permission
+        _mark(wrapped, required_permission=permission)
         return wrapped
 
     return decorator
@@ -110,9 +118,9 @@ def _confirm_first(view, confirmed, *, return_to, query=None, account=False):
                 )
             return protected(request, *args, **kwargs)
 
-        wrapped.requires_recent_auth = True
+        _mark(wrapped, requires_recent_auth=True)
         if account:
-            wrapped.requires_account_proof = True
+            _mark(wrapped, requires_account_proof=True)
         return wrapped
 
     return decorator(view) if view is not None else decorator

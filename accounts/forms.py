@@ -5,6 +5,8 @@ Every form that sets a password runs the project's validators
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import PasswordChangeForm
@@ -32,6 +34,7 @@ class _NewPasswordMixin:
     """password1 + password2, checked by every validator against ``self.password_user``."""
 
     password_user: User
+    cleaned_data: dict[str, Any]  # provided by the form class this is mixed into
 
     def clean_password2(self):
         first = self.cleaned_data.get("password1")
@@ -101,7 +104,8 @@ class InviteForm(forms.Form):
 
     def __init__(self, *args, roles: tuple[str, ...], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [(r, Role(r).label) for r in roles]
+        # cast: self.fields holds the declared ChoiceField, typed as any Field.
+        cast(forms.ChoiceField, self.fields["role"]).choices = [(r, Role(r).label) for r in roles]
 
 
 class RoleForm(forms.Form):
@@ -109,7 +113,8 @@ class RoleForm(forms.Form):
 
     def __init__(self, *args, roles: tuple[str, ...], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [(r, Role(r).label) for r in roles]
+        # cast: self.fields holds the declared ChoiceField, typed as any Field.
+        cast(forms.ChoiceField, self.fields["role"]).choices = [(r, Role(r).label) for r in roles]
 
 
 class SignInPolicyForm(forms.ModelForm):

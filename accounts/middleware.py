@@ -17,7 +17,8 @@ from accounts.tenancy import PLATFORM, agency_context, resolve_host
 
 def not_found(request) -> TemplateResponse:
     response = TemplateResponse(request, "404.html", {"agency": None}, status=404)
-    return response.render()
+    response.render()
+    return response
 
 
 class HostMiddleware:

@@ -7,9 +7,10 @@ a requester (a member of the public) in that agency.
 
 import uuid
 import zoneinfo
+from typing import Any, ClassVar, TypeAlias
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
-from django.contrib.auth.models import PermissionsMixin
+from django.contrib.auth.models import AnonymousUser, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
@@ -102,10 +103,10 @@ class TenantOwned(models.Model):
         abstract = True
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def get_by_natural_key(self, username):
+    def get_by_natural_key(self, username: str | None) -> "User":
         # Email login is case-insensitive exactly as the unique constraint below is: LOWER()
         # against the typed address lower-cased the way django-axes' lockout key is
         # (accounts.signin.lockout). iexact (UPPER() in PostgreSQL) would be more lenient: it folds
@@ -113,7 +114,7 @@ class UserManager(BaseUserManager):
         # while its failures counted under another lockout key.
         return self.alias(email_lower=Lower("email")).get(email_lower=str(username).lower())
 
-    def create_user(self, email: str, password: str | None = None, **extra):
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> "User":
         if not email:
             raise ValueError("An email address is required.")
         user = self.model(email=self.normalize_email(email), **extra)
@@ -121,7 +122,7 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
-    def create_superuser(self, email: str, password: str | None = None, **extra):
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> "User":
         extra.setdefault("is_staff", True)
         extra.setdefault("is_superuser", True)
         return self.create_user(email, password, **extra)
@@ -140,7 +141,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         constraints = [
@@ -155,6 +156,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+# Who ``request.user`` may be: a signed-in account or the anonymous visitor. Reads gated by a
+# permission take either (the anonymous visitor holds none).
+AnyUser: TypeAlias = User | AnonymousUser
 
 
 class Role(models.TextChoices):
@@ -461,7 +467,7 @@ class SealedTOTPDevice(TOTPDevice):
         if sealed is None:
             raise TOTPSecretUnavailable("the device has no sealed secret")
         try:
-            return open_sealed(sealed, aad=totp_secret_aad(self.pk, self.user_id))
+            return open_sealed(bytes(sealed), aad=totp_secret_aad(self.pk, self.user_id))
         except SealError as error:
             raise TOTPSecretUnavailable(str(error)) from None
 

@@ -180,7 +180,7 @@ def _email_pieces(email: str) -> set[str]:
 def _agency_names(user: object) -> list[str]:
     """Names of the agencies this password's context is tied to: the one of the current
     database context and those of the user's memberships that the context lets us see."""
-    names = []
+    names: list[str] = []
     agency_id, _platform = current_db_context()
     if agency_id is not None:  # the transaction's own tenant, not an id from the client
         names += Agency.objects.filter(pk=agency_id).values_list("name", flat=True)

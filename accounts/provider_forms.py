@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 
 from cryptography import x509
 from django import forms
@@ -25,9 +26,9 @@ def _refuse_internal_host(host: str) -> None:
         raise ValidationError(str(error)) from None
 
 
-def _https_url(value: str) -> str:
+def _https_url(value: str) -> None:
     try:
-        return endpoints.https_url(value)
+        endpoints.https_url(value)
     except endpoints.UnsafeEndpoint as error:
         raise ValidationError(str(error)) from None
 
@@ -292,14 +293,14 @@ def _ldap_fields() -> dict:
     }
 
 
-KIND_FIELDS = {
+KIND_FIELDS: dict[str, Callable[[], dict[str, forms.Field]]] = {
     ProviderKind.GOOGLE: _google_fields,
     ProviderKind.MICROSOFT: _microsoft_fields,
     ProviderKind.OIDC: _oidc_fields,
     ProviderKind.SAML: _saml_fields,
     ProviderKind.LDAP: _ldap_fields,
 }
-SECRET_FIELD = {
+SECRET_FIELD: dict[str, str] = {
     ProviderKind.GOOGLE: "client_secret",
     ProviderKind.MICROSOFT: "client_secret",
     ProviderKind.OIDC: "client_secret",

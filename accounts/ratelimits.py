@@ -26,7 +26,8 @@ def limited(request, *, group: str, rate: str, key=ip_key) -> bool:
 def too_many(request) -> TemplateResponse:
     response = TemplateResponse(request, "accounts/rate_limited.html", {}, status=429)
     response["Retry-After"] = "600"
-    return response.render()
+    response.render()
+    return response
 
 
 def code_attempts_exceeded(request, user) -> bool:

@@ -33,7 +33,7 @@ def record_login(sender, request, user, **kwargs):
 def record_login_failure(sender, credentials, request=None, **kwargs):
     if _served(request):
         email = normalise_username(credentials.get("username") or credentials.get("email"))
-        details = {"email": email}
+        details: dict[str, object] = {"email": email}
         if getattr(request, "axes_locked_out", False):
             details["locked_out"] = True
         audit.record(audit_events.LOGIN_FAILED.code, http_request=request, details=details)

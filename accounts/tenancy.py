@@ -107,7 +107,7 @@ def current_db_context() -> tuple[int | None, bool]:
     return (int(agency_id) if agency_id else None), platform == "on"
 
 
-def lock_tenant_row(row: Row, **also) -> Row:
+def lock_tenant_row(row: Row, **also: object) -> Row:
     """Re-read a tenant row, already fetched through an access helper, under a row lock.
 
     Services re-read before a state check so two writers run one after the other. The read
@@ -115,8 +115,10 @@ def lock_tenant_row(row: Row, **also) -> Row:
     that came from somewhere else can only miss, never reach another agency's row; RLS is
     the second wall behind it.
     """
+    # _default_manager: TenantOwned is abstract, so its subclasses' ``objects`` is unknown
+    # to the type checker (none of them declares another manager: it is ``objects``).
     model = type(row)
-    return model.objects.select_for_update().get(agency=row.agency_id, pk=row.pk, **also)
+    return model._default_manager.select_for_update().get(agency=row.agency_id, pk=row.pk, **also)
 
 
 @contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 
 from django.template.loader import render_to_string
 
@@ -21,7 +22,7 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def mail(*, agency: Agency | None, to: str, template: str, context: dict) -> None:
+def mail(*, agency: Agency | None, to: str, template: str, context: Mapping[str, object]) -> None:
     """Render ``accounts/email/<template>`` and queue it (sent after commit)."""
     subject = "".join(
         render_to_string(f"accounts/email/{template}_subject.txt", context).splitlines()

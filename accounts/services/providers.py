@@ -8,7 +8,7 @@ enabled option.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from django.db import transaction
@@ -27,7 +27,9 @@ class StepResult(Protocol):
     """One step of a settings test (accounts.sso.ldap_check.Step): only whether it passed
     is recorded, never its text (which may quote the directory)."""
 
-    ok: bool
+    # Read-only, so a frozen dataclass (ldap_check.Step) matches.
+    @property
+    def ok(self) -> bool: ...
 
 
 # What decides where a sign-in option sends its secret, and to whom: changing any of these
@@ -49,7 +51,7 @@ def provider_save(
     name: str,
     is_enabled: bool,
     provision_role: str,
-    settings_data: dict,
+    settings_data: dict[str, object],
     secret: str,
     provider: IdentityProvider | None = None,
     http_request: HttpRequest | None = None,
@@ -97,12 +99,12 @@ def provider_save(
     return provider
 
 
-def _endpoint_value(value):
+def _endpoint_value(value: object) -> bool | str:
     return value if isinstance(value, bool) else str(value or "").strip()
 
 
 def _refuse_keeping_secret_for_new_endpoint(
-    provider: IdentityProvider, settings_data: dict
+    provider: IdentityProvider, settings_data: Mapping[str, object]
 ) -> None:
     fields = ENDPOINT_FIELDS.get(provider.kind, ())
     old = provider.settings or {}

@@ -4,6 +4,8 @@ the admin turning it off, could sign in another way."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.db import transaction
 from django.http import HttpRequest
 
@@ -14,7 +16,11 @@ from accounts.services.errors import ServiceError
 
 
 def signin_policy_update(
-    *, agency: Agency, actor: User, values: dict, http_request: HttpRequest | None = None
+    *,
+    agency: Agency,
+    actor: User,
+    values: Mapping[str, object],
+    http_request: HttpRequest | None = None,
 ) -> Agency:
     with transaction.atomic():
         # The agency row is the tenant itself (resolved from the host by the middleware),
@@ -31,7 +37,7 @@ def signin_policy_update(
                     "Link your own account to the agency's single sign-on first (Account > "
                     "Sign-in options), or you would lock yourself out."
                 )
-        changed = {}
+        changed: dict[str, dict[str, object]] = {}
         for field in SIGNIN_POLICY_FIELDS:
             if field in values and getattr(agency, field) != values[field]:
                 changed[field] = {"from": getattr(agency, field), "to": values[field]}

@@ -54,14 +54,14 @@ def second_factor_check(*, user: User, code: str, http_request: HttpRequest) -> 
     return method
 
 
-def two_factor_enrol(*, code: str, http_request: HttpRequest) -> list[str] | None:
+def two_factor_enrol(*, user: User, code: str, http_request: HttpRequest) -> list[str] | None:
     """Confirm the enrolment waiting in the signed-in person's session with a code from
     their app: the device is saved and a first set of recovery codes returned (to show
     once). None when the code is wrong (recorded as a failed attempt)."""
     with transaction.atomic():
-        device = mfa.confirm_pending(code, http_request=http_request)
+        device = mfa.confirm_pending(code, user=user, http_request=http_request)
         if device is not None:
-            codes = mfa.replace_recovery_codes(http_request.user)
+            codes = mfa.replace_recovery_codes(user)
             audit.record(audit_events.MFA_ENROLLED.code, http_request=http_request)
             return codes
     audit.record(

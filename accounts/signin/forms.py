@@ -7,6 +7,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.template.loader import render_to_string
 
 import audit
@@ -26,8 +27,11 @@ class LoginForm(AuthenticationForm):
 
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
-        self.fields["password"].max_length = PASSWORD_INPUT_MAX
-        self.fields["username"].max_length = 254
+        # AuthenticationForm declares the password with no limit, and a max_length set after
+        # the field is built adds no validator: the limit (which bounds the hashing work) is
+        # added as a validator. (The username's 254 is already set by AuthenticationForm,
+        # from the email field; the template writes its own inputs, so no widget attribute.)
+        self.fields["password"].validators.append(MaxLengthValidator(PASSWORD_INPUT_MAX))
 
     def get_invalid_login_error(self):
         # Where staff may not use passwords, a wrong password gets the same words as a right
@@ -104,7 +108,8 @@ class ReauthForm(forms.Form):
     )
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data  # what Form.clean() returns
         if not cleaned.get("password") and not cleaned.get("code"):
             raise ValidationError("Enter your password or a code.")
         return cleaned

@@ -114,31 +114,27 @@ def pending_secret(session, user: User) -> bytes | None:
         return None
 
 
-def pending_device(*, http_request: HttpRequest) -> SealedTOTPDevice:
+def pending_device(*, user: User, http_request: HttpRequest) -> SealedTOTPDevice:
     """The device of an enrolment in progress, not saved: its secret waits in the session,
     sealed (reused on reload, so the QR code does not change under the user's phone), and
     becomes a device row only once a correct code confirms it (``confirm_pending``)."""
-    secret = pending_secret(http_request.session, http_request.user)
+    secret = pending_secret(http_request.session, user)
     if secret is None:
         secret = secrets.token_bytes(SECRET_BYTES)
-        sealed = keyring.seal(secret, aad=_pending_aad(http_request.user))
+        sealed = keyring.seal(secret, aad=_pending_aad(user))
         http_request.session[SESSION_PENDING_KEY] = base64.b64encode(sealed).decode()
-    return SealedTOTPDevice.unsaved(
-        user=http_request.user, name=DEVICE_NAME, secret=secret, confirmed=False
-    )
+    return SealedTOTPDevice.unsaved(user=user, name=DEVICE_NAME, secret=secret, confirmed=False)
 
 
-def confirm_pending(code: str, *, http_request: HttpRequest) -> SealedTOTPDevice | None:
+def confirm_pending(code: str, *, user: User, http_request: HttpRequest) -> SealedTOTPDevice | None:
     """Check a code against the pending secret; when right, save the confirmed device (its
     secret sealed, its last used time step recorded, so the same code cannot pass again) and
     forget the secret. Call inside a transaction."""
-    secret = pending_secret(http_request.session, http_request.user)
+    secret = pending_secret(http_request.session, user)
     code = normalise_code(code)
     if secret is None or not code.isdigit():
         return None
-    device = SealedTOTPDevice.unsaved(
-        user=http_request.user, name=DEVICE_NAME, secret=secret, confirmed=True
-    )
+    device = SealedTOTPDevice.unsaved(user=user, name=DEVICE_NAME, secret=secret, confirmed=True)
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time()
     if len(code) != device.digits or not totp.verify(int(code), device.tolerance):
@@ -147,7 +143,7 @@ def confirm_pending(code: str, *, http_request: HttpRequest) -> SealedTOTPDevice
     device.drift = totp.drift
     device.set_last_used_timestamp(commit=False)
     # A half-finished enrolment of an earlier version left unconfirmed rows: not needed.
-    SealedTOTPDevice.objects.filter(user=http_request.user, confirmed=False).delete()
+    SealedTOTPDevice.objects.filter(user=user, confirmed=False).delete()
     device.save()
     http_request.session.pop(SESSION_PENDING_KEY, None)
     return device

@@ -104,12 +104,14 @@ def setup(request):
     if mfa.has_second_factor(request.user):
         messages.info(request, "Two-factor sign-in is already on for your account.")
         return HttpResponseRedirect(reverse("accounts:security"))
-    pending = mfa.pending_device(http_request=request)
+    pending = mfa.pending_device(user=request.user, http_request=request)
     form = TotpConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if ratelimits.code_attempts_exceeded(request, request.user):
             return ratelimits.too_many(request)
-        codes = two_factor.two_factor_enrol(code=form.cleaned_data["code"], http_request=request)
+        codes = two_factor.two_factor_enrol(
+            user=request.user, code=form.cleaned_data["code"], http_request=request
+        )
         if codes is not None:
             flow.passed_second_factor(request, "totp")
             # Shown in this response only: not stored, not redirected to, not cached.

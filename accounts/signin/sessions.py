@@ -45,7 +45,7 @@ def limits_for(user, *, http_request: HttpRequest) -> tuple[int, int]:
     """(idle seconds, absolute seconds) for this user on this host: staff of the host's
     agency get the agency's limits, everyone else the resident defaults."""
     agency = getattr(http_request, "agency", None)
-    if policy.membership_for(user, agency) is not None:
+    if agency is not None and policy.membership_for(user, agency) is not None:
         return agency.staff_idle_minutes * 60, agency.staff_session_hours * 3600
     return settings.RESIDENT_SESSION_IDLE_SECONDS, settings.RESIDENT_SESSION_MAX_SECONDS
 

@@ -153,7 +153,7 @@ def _reauth_with_password(request, password: str) -> tuple[bool, str]:
         and user.pk == request.user.pk
         and getattr(user, "backend", "") == flow.PASSWORD_BACKEND
     )
-    if ok:
+    if ok and user is not None:  # ok implies a user; the check is for the type checker
         # A correct password may have been re-hashed (an older hasher upgraded to
         # Argon2id); keep this session valid for the new hash.
         update_session_auth_hash(request, user)

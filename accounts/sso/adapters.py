@@ -38,7 +38,8 @@ class PortalAccountAdapter(DefaultAccountAdapter):
 def error_page(request, message: str, *, status: int = 403) -> TemplateResponse:
     response = TemplateResponse(request, "accounts/sso_error.html", {"message": message})
     response.status_code = status
-    return response.render()
+    response.render()
+    return response
 
 
 def provider_row(request, sub_id: str) -> IdentityProvider | None:

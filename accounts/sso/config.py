@@ -45,7 +45,7 @@ def get_secret(provider: IdentityProvider) -> str:
     if not provider.sealed_secret:
         return ""
     try:
-        return open_sealed(provider.sealed_secret, aad=provider.secret_aad).decode()
+        return open_sealed(bytes(provider.sealed_secret), aad=provider.secret_aad).decode()
     except SealError:
         # A secret that cannot be opened (key removed, row tampered) is no secret at all:
         # the provider then fails to sign anyone in, and the settings page says so.
@@ -87,7 +87,7 @@ def social_app(provider: IdentityProvider) -> SocialApp:
             },
         )
     if provider.kind == ProviderKind.SAML:
-        mapping = {"uid": [], "email": [], "first_name": []}
+        mapping: dict[str, list[str]] = {"uid": [], "email": [], "first_name": []}
         if data.get("subject_attribute"):
             # Only the configured attribute: allauth's default list is not used.
             mapping["uid"].append(data["subject_attribute"])

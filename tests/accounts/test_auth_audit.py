@@ -51,6 +51,20 @@ def test_failed_login_is_audited_and_does_not_reveal_whether_the_user_exists(cli
     assert "_auth_user_id" not in client.session
 
 
+def test_an_overlong_password_is_refused_before_it_is_hashed(client_for, tenant):
+    """PASSWORD_INPUT_MAX bounds the hashing work on sign-in too: the form refuses the
+    password itself, so authenticate() never runs (no failed sign-in to record)."""
+    client = client_for(None, tenant.host)
+    response = client.post(
+        "/accounts/login/", {"username": tenant.staff.email, "password": "x" * 1025}
+    )
+    assert response.status_code == 200
+    assert "at most 1024 characters" in " ".join(response.context["form"].errors["password"])
+    assert "at most 1024 characters" in response.content.decode()
+    assert events(tenant.agency, "auth.login_failed") == []
+    assert "_auth_user_id" not in client.session
+
+
 def test_logout_is_audited(client_for, tenant):
     client = client_for(tenant.staff, tenant.host)
     response = client.post("/accounts/logout/")

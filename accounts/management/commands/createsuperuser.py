@@ -12,14 +12,15 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
+from accounts.models import User
+
 
 class Command(createsuperuser.Command):
     def handle(self, *args, **options):
         password = os.environ.get("DJANGO_SUPERUSER_PASSWORD")
         if not options.get("interactive") and password:
-            candidate = self.UserModel(
-                **{self.UserModel.USERNAME_FIELD: options.get(self.UserModel.USERNAME_FIELD) or ""}
-            )
+            # User, not self.UserModel (typed as the abstract base): it is AUTH_USER_MODEL.
+            candidate = User(**{User.USERNAME_FIELD: options.get(User.USERNAME_FIELD) or ""})
             try:
                 validate_password(password, candidate)
             except ValidationError as error:

@@ -33,10 +33,12 @@ class Command(BaseCommand):
                 for provider in IdentityProvider.objects.filter(
                     agency=agency, sealed_secret__isnull=False
                 ).select_for_update():
-                    if sealed_with_current_key(provider.sealed_secret):
+                    # bytes(): a BinaryField may read as memoryview (the query excludes None).
+                    sealed = bytes(provider.sealed_secret or b"")
+                    if sealed_with_current_key(sealed):
                         continue
                     try:
-                        secret = open_sealed(provider.sealed_secret, aad=provider.secret_aad)
+                        secret = open_sealed(sealed, aad=provider.secret_aad)
                     except SealError as error:
                         failed += 1
                         self.stderr.write(f"agency {agency.pk} provider {provider.pk}: {error}")
@@ -59,11 +61,11 @@ class Command(BaseCommand):
                 .order_by("pk")
             )
             for row in rows:
-                if sealed_with_current_key(row.sealed):
+                if sealed_with_current_key(bytes(row.sealed)):
                     continue
                 aad = totp_secret_aad(row.device_id, row.device.user_id)
                 try:
-                    secret = open_sealed(row.sealed, aad=aad)
+                    secret = open_sealed(bytes(row.sealed), aad=aad)
                 except SealError as error:
                     failed += 1
                     self.stderr.write(f"two-factor device {row.device_id}: {error}")
