@@ -15,7 +15,7 @@ every app sends.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from celery import current_app
 from django.db import transaction
@@ -42,22 +42,18 @@ def enqueue(task_name: str, *, countdown: float | None = None, **kwargs: Any) ->
     transaction.on_commit(Job(task_name, kwargs, countdown))
 
 
-def send_email(
-    *,
-    agency_id: int | None,
-    subject: str,
-    body: str,
-    to: list[str],
-    from_email: str | None = None,
-    html_body: str | None = None,
-) -> None:
-    """One rendered email, sent by the worker after commit (``accounts.tasks.send_email``)."""
-    enqueue(
-        "accounts.tasks.send_email",
-        agency_id=agency_id,
-        subject=subject,
-        body=body,
-        to=to,
-        from_email=from_email,
-        html_body=html_body,
-    )
+class Email(TypedDict):
+    """One rendered email, as the task ``accounts.tasks.send_email`` takes it (plain JSON
+    values, never model instances)."""
+
+    agency_id: int | None
+    subject: str
+    body: str
+    to: list[str]
+    from_email: NotRequired[str | None]
+    html_body: NotRequired[str | None]
+
+
+def send_email(**email: Unpack[Email]) -> None:
+    """Send one rendered email from the worker once the transaction commits."""
+    enqueue("accounts.tasks.send_email", **email)

@@ -1,6 +1,17 @@
-"""Audit event types of the documents app."""
+"""Audit event types of the documents app, and how a documents event is recorded."""
 
-from audit.registry import register
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import audit
+from audit.registry import EventType, register
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from audit.models import AuditEvent
+    from documents.models import Document
 
 UPLOADED = register("document.uploaded", "{actor} uploaded {filename}")
 UPLOAD_REFUSED = register(
@@ -29,3 +40,23 @@ KEYS_ROTATED = register(
 )
 KEYS_DESTROYED = register("document.keys_destroyed", "The agency's document keys were destroyed")
 SETTINGS_CHANGED = register("document.settings_changed", "{actor} changed the document settings")
+
+
+def record_about(
+    event: EventType,
+    document: Document,
+    *,
+    actor: audit.Identified | int | None = None,
+    http_request: HttpRequest | None = None,
+    **details: object,
+) -> AuditEvent:
+    """An event about one document: on its agency's chain, always naming the file (what a
+    reader of the log recognises), with ``details`` as keywords."""
+    return audit.record_for(
+        event,
+        document,
+        actor=actor,
+        http_request=http_request,
+        filename=document.filename,
+        **details,
+    )

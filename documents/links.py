@@ -15,7 +15,6 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
-import audit
 from accounts.models import User
 from documents import audit_events
 from documents.models import Document, DocumentVersion, DownloadGrant
@@ -58,18 +57,14 @@ def link_issue(
         expires_at=timezone.now() + timedelta(seconds=settings.DOCUMENT_LINK_SECONDS),
     )
     token = signing.dumps({"g": grant.token_id, "a": version.agency_id}, salt=_SALT, compress=False)
-    audit.record(
-        audit_events.LINK_ISSUED.code,
-        http_request=http_request,
-        agency=version.agency_id,
+    audit_events.record_about(
+        audit_events.LINK_ISSUED,
+        version.document,
         actor=user if user is not None and user.is_authenticated else None,
-        target=version.document,
-        details={
-            "filename": version.document.filename,
-            "version": version.number,
-            "audience": audience,
-            "expires_in_seconds": settings.DOCUMENT_LINK_SECONDS,
-        },
+        http_request=http_request,
+        version=version.number,
+        audience=audience,
+        expires_in_seconds=settings.DOCUMENT_LINK_SECONDS,
     )
     return Link(token, grant)
 

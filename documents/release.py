@@ -7,7 +7,6 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-import audit
 from accounts.models import User
 from documents import access, audit_events, jobs, links
 from documents.errors import DocumentError
@@ -67,12 +66,11 @@ def document_release(
                     "Redact or dismiss them first, or give a reason to release it anyway."
                 )
             if unresolved or unchecked:
-                audit.record_for(
+                audit_events.record_about(
                     audit_events.RELEASE_OVERRIDE,
                     document,
                     actor=actor,
                     http_request=http_request,
-                    filename=document.filename,
                     reason=override_reason.strip()[:500],
                     findings=unresolved,
                     not_fully_checked=unchecked,
@@ -86,18 +84,14 @@ def document_release(
             # Links already handed out stop working at once (they last minutes; whoever
             # may still see the document gets a new one).
             links.link_revoke_all(document=document)
-        audit.record(
-            audit_events.RELEASED.code,
-            http_request=http_request,
-            agency=document.agency_id,
+        audit_events.record_about(
+            audit_events.RELEASED,
+            document,
             actor=actor,
-            target=document,
-            details={
-                "filename": document.filename,
-                "level": document.get_release_display(),
-                "from": old,
-                "version": access.released_version(document).number,
-            },
+            http_request=http_request,
+            level=document.get_release_display(),
+            version=access.released_version(document).number,
+            **{"from": old},  # "from" is a Python keyword
         )
         # Released text feeds the public archive search (documents.search), indexed by the
         # worker once the release commits (text extraction can take a while).
@@ -117,16 +111,12 @@ def finding_resolve(
             agency=finding.agency_id, pk=finding.pk, resolved_at__isnull=True
         ).update(resolved_at=timezone.now(), resolved_by=actor, resolution=resolution[:200])
         if updated:
-            audit.record(
-                audit_events.FINDING_RESOLVED.code,
-                http_request=http_request,
-                agency=finding.agency_id,
+            audit_events.record_about(
+                audit_events.FINDING_RESOLVED,
+                finding.document,
                 actor=actor,
-                target=finding.document,
-                details={
-                    "filename": finding.document.filename,
-                    "kind": finding.kind,
-                    "location": finding.location,
-                    "resolution": resolution[:200],
-                },
+                http_request=http_request,
+                kind=finding.kind,
+                location=finding.location,
+                resolution=resolution[:200],
             )

@@ -286,16 +286,13 @@ def download(request, token: str):
         body = versions.version_read(version)
     except keys.KeyUnavailable:
         return _refuse(request, "keys destroyed", status=410)
-    audit.record(
-        audit_events.DOWNLOADED.code,
+    audit_events.record_about(
+        audit_events.DOWNLOADED,
+        document,
         http_request=request,
-        target=document,
-        details={
-            "filename": document.filename,
-            "version": version.number,
-            "audience": grant.audience,
-            "bytes": version.size,
-        },
+        version=version.number,
+        audience=grant.audience,
+        bytes=version.size,
     )
     links.link_used(grant)
     content_type = version.content_type or document.content_type

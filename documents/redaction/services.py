@@ -16,7 +16,6 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
 
-import audit
 from accounts.models import User
 from accounts.tenancy import lock_tenant_row
 from documents import access, audit_events, jobs, release
@@ -45,12 +44,11 @@ def _record_added(
     how: str,
     http_request: HttpRequest | None,
 ) -> None:
-    audit.record_for(
+    audit_events.record_about(
         audit_events.REDACTION_ADDED,
         document,
         actor=actor,
         http_request=http_request,
-        filename=document.filename,
         count=len(boxes),
         how=how,
     )
@@ -190,12 +188,11 @@ def redaction_remove(
             agency=document.agency_id, pk=redaction_row.pk, applied_to__isnull=True
         ).delete()
         if deleted:
-            audit.record_for(
+            audit_events.record_about(
                 audit_events.REDACTION_REMOVED,
                 document,
                 actor=actor,
                 http_request=http_request,
-                filename=document.filename,
                 page=redaction_row.page,
             )
 
@@ -291,19 +288,15 @@ def redaction_finalise(
         Redaction.objects.filter(agency=document.agency_id, pk__in=[r.pk for r in drafts]).update(
             applied_to=version
         )
-        audit.record(
-            audit_events.REDACTED.code,
-            http_request=http_request,
-            agency=document.agency_id,
+        audit_events.record_about(
+            audit_events.REDACTED,
+            document,
             actor=actor,
-            target=document,
-            details={
-                "filename": document.filename,
-                "count": len(drafts),
-                "version": version.number,
-                "reasons": sorted({r.reason.label for r in drafts}),
-                **ocr_report,
-            },
+            http_request=http_request,
+            count=len(drafts),
+            version=version.number,
+            reasons=sorted({r.reason.label for r in drafts}),
+            **ocr_report,
         )
         _resolve_redacted_findings(document, output, content_type, version, actor, http_request)
         # What the public can read and search must follow the new version at once: drop

@@ -32,7 +32,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-import audit
 from accounts.tenancy import lock_tenant_row
 from documents import audit_events, keys, types, versions
 from documents.models import (
@@ -399,10 +398,9 @@ def _record(
             document.scanned_at = timezone.now()
             fields.append("scanned_at")
         document.save(update_fields=fields)
-        audit.record_for(
+        audit_events.record_about(
             audit_events.SCANNED,
             document,
-            filename=document.filename,
             outcome=_OUTCOMES[outcome.status],
             status=outcome.status,
             version=version.number if version is not None else None,

@@ -264,18 +264,14 @@ def upload_complete(
                 UploadChunk.objects.filter(agency=upload.agency_id, upload=upload).delete()
                 upload.status = UploadStatus.COMPLETE
                 upload.save(update_fields=["status"])
-                audit.record(
-                    audit_events.UPLOADED.code,
-                    http_request=http_request,
-                    agency=upload.agency_id,
+                audit_events.record_about(
+                    audit_events.UPLOADED,
+                    document,
                     actor=actor,
-                    target=document,
-                    details={
-                        "filename": document.filename,
-                        "size": document.size,
-                        "type": document.content_type,
-                        "request": upload.request.number,
-                    },
+                    http_request=http_request,
+                    size=document.size,
+                    type=document.content_type,
+                    request=upload.request.number,
                 )
         except BaseException:
             store.delete(upload.storage_name)
