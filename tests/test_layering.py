@@ -206,3 +206,34 @@ def test_imports_point_one_way(app):
                 if m.split(".")[0] in ours - {app} - ALLOWED_IMPORTS[app]
             ]
     assert bad == []
+
+
+ROLE_COMPARISON = re.compile(r"\.role\s*(==|!=|\bin\b|\bnot in\b)|\bmembership\.role\b")
+
+
+def role_checks(text: str) -> list[int]:
+    """Lines of a template that decide by comparing a role instead of asking ``can``."""
+    return [
+        text[: tag.start()].count("\n") + 1
+        for tag in TEMPLATE_TAG.finditer(text)
+        if tag.group().startswith("{%") and ROLE_COMPARISON.search(tag.group())
+    ]
+
+
+def test_templates_ask_the_policy_not_the_role():
+    """A link or button shows when ``can.<permission>`` (accounts.context_processors) says
+    the page would open, never by a role comparison that drifts from accounts.policy."""
+    offenders = []
+    for path in sorted(ROOT.glob("**/templates/**/*.html")):
+        if ".venv" in path.parts or "node_modules" in path.parts:
+            continue
+        offenders += [f"{path.relative_to(ROOT)}:{line}" for line in role_checks(path.read_text())]
+    assert offenders == []
+
+
+def test_the_role_rule_catches_a_comparison_but_not_a_printed_role():
+    template = (
+        '{% if membership.role == "admin" %}x{% endif %}\n<p>{{ member.get_role_display }}</p>'
+    )
+    assert role_checks(template) == [1]
+    assert role_checks("{% if can.templates_manage %}x{% endif %}") == []
