@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from accounts.models import Agency, TenantOwned
+from audit.chain import set_rls_context
 
 Row = TypeVar("Row", bound=TenantOwned)
 
@@ -80,16 +81,7 @@ def set_db_tenant(agency_id: int | None, *, platform: bool = False) -> None:
     """Set the RLS context for the rest of the current transaction."""
     if not connection.in_atomic_block:
         raise RuntimeError("The tenant context can only be set inside a transaction.")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
-            [
-                settings.TENANT_DB_SETTING,
-                "" if agency_id is None else str(int(agency_id)),
-                settings.PLATFORM_DB_SETTING,
-                "on" if platform else "off",
-            ],
-        )
+    set_rls_context(agency_id, platform=platform)
 
 
 def current_db_tenant() -> int | None:

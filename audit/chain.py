@@ -173,10 +173,15 @@ def verify_chain(agency_id: int | None) -> ChainReport:
 
 
 def set_chain_context(agency_id: int | None) -> None:
-    """Point row-level security at one chain (the platform chain when agency_id is None).
+    """Point row-level security at one chain (the platform chain when agency_id is None)."""
+    set_rls_context(agency_id, platform=agency_id is None)
 
-    The same settings as accounts.tenancy.set_db_tenant, written here because the audit app
-    depends on no other app's code."""
+
+def set_rls_context(agency_id: int | None, *, platform: bool) -> None:
+    """Set, for the rest of the current transaction, which agency row-level security lets
+    this connection see (and whether it sees platform rows). The one place the settings are
+    written: the audit app is the lowest that needs them, and accounts.tenancy (above it)
+    sets every request's and task's context through here."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
@@ -184,7 +189,7 @@ def set_chain_context(agency_id: int | None) -> None:
                 settings.TENANT_DB_SETTING,
                 "" if agency_id is None else str(int(agency_id)),
                 settings.PLATFORM_DB_SETTING,
-                "on" if agency_id is None else "off",
+                "on" if platform else "off",
             ],
         )
 
