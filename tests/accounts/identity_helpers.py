@@ -1,14 +1,18 @@
-"""Helpers shared by the identity tests (lockout, sessions, user administration, sign-up):
-real sign-ins through the login page, audit reads, links from sent mail, session rows."""
+"""Helpers shared by the identity tests (lockout, sessions, user administration, sign-up,
+two-factor): real sign-ins through the login page, audit reads, links from sent mail, session
+rows, authenticator apps and their current codes."""
 
 from __future__ import annotations
 
+import html
 import re
 import secrets
 import time
 
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.urls import reverse
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import SealedTOTPDevice, UserSession
 from accounts.signin import flow
@@ -40,6 +44,11 @@ def sign_in(client, email: str, password: str = TEST_PASSWORD, **extra):
 def signed_in_user_id(client) -> int | None:
     value = client.session.get("_auth_user_id")
     return int(value) if value is not None else None
+
+
+def text(response) -> str:
+    """The response body as a person reads it (HTML entities such as &#x27; decoded)."""
+    return html.unescape(response.content.decode())
 
 
 def page_body(response) -> str:
@@ -94,3 +103,10 @@ def add_authenticator(user, *, name: str = "phone", secret: bytes | None = None)
     )
     device.save()
     return device
+
+
+def code_for(device: TOTPDevice, *, offset_steps: int = 0) -> str:
+    """The code the authenticator app shows now (or ``offset_steps`` time steps from now)."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() + offset_steps * device.step
+    return f"{totp.token():0{device.digits}d}"

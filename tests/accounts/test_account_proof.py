@@ -23,13 +23,13 @@ from tests.accounts import sso_helpers as h
 from tests.accounts.identity_helpers import (
     account_client,
     add_authenticator,
+    code_for,
     events,
     link_path,
     prove_account,
     sign_in,
     signed_in_user_id,
 )
-from tests.accounts.test_mfa import code_for
 from tests.factories import TEST_PASSWORD, MembershipFactory
 
 pytestmark = pytest.mark.django_db

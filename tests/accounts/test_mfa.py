@@ -3,7 +3,6 @@ policy on every staff page, step-up, re-authentication, and the audit trail of e
 
 from __future__ import annotations
 
-import html
 import re
 import time
 from io import StringIO
@@ -13,41 +12,33 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import RecoveryCode, Role, SealedTOTPDevice
 from accounts.signin import flow, mfa
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
-from tests.accounts.identity_helpers import account_client, add_authenticator, prove_account
-from tests.accounts.test_views_permissions import STAFF_ROUTES, _request, url_for
+from tests.accounts.identity_helpers import (
+    account_client,
+    add_authenticator,
+    code_for,
+    prove_account,
+    sign_in,
+    text,
+)
+from tests.accounts.route_matrix import STAFF_ROUTES, url_for, visit_route
 from tests.factories import TEST_PASSWORD, MembershipFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def code_for(device: TOTPDevice, *, offset_steps: int = 0) -> str:
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    totp.time = time.time() + offset_steps * device.step
-    return f"{totp.token():0{device.digits}d}"
 
 
 def enrol(user) -> SealedTOTPDevice:
     return add_authenticator(user)
 
 
-def sign_in(client: Client, user, password: str = TEST_PASSWORD):
-    return client.post(reverse("accounts:login"), {"username": user.email, "password": password})
-
-
 def events(agency, action: str) -> list[AuditEvent]:
     with agency_context(agency):
         return list(AuditEvent.objects.filter(agency=agency, action=action).order_by("id"))
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
 
 
 def signed_in_user_id(client: Client):
@@ -64,7 +55,7 @@ def staff_client(tenant):
 
 def test_a_user_with_two_factor_is_not_signed_in_by_the_password_alone(tenant, staff_client):
     enrol(tenant.staff)
-    response = sign_in(staff_client, tenant.staff)
+    response = sign_in(staff_client, tenant.staff.email)
     assert response.status_code == 302
     assert response["Location"] == reverse("accounts:mfa_verify")
     assert signed_in_user_id(staff_client) is None
@@ -74,7 +65,7 @@ def test_a_user_with_two_factor_is_not_signed_in_by_the_password_alone(tenant, s
 
 def test_the_right_code_signs_in_and_is_audited(tenant, staff_client):
     device = enrol(tenant.staff)
-    sign_in(staff_client, tenant.staff)
+    sign_in(staff_client, tenant.staff.email)
     response = staff_client.post(reverse("accounts:mfa_verify"), {"code": code_for(device)})
     assert response.status_code == 302
     assert signed_in_user_id(staff_client) == str(tenant.staff.pk)
@@ -88,7 +79,7 @@ def test_the_right_code_signs_in_and_is_audited(tenant, staff_client):
 
 def test_a_wrong_code_is_refused_clearly_audited_and_signs_nobody_in(tenant, staff_client):
     device = enrol(tenant.staff)
-    sign_in(staff_client, tenant.staff)
+    sign_in(staff_client, tenant.staff.email)
     wrong = f"{(int(code_for(device)) + 1) % 1_000_000:06d}"
     response = staff_client.post(reverse("accounts:mfa_verify"), {"code": wrong})
     assert response.status_code == 200
@@ -103,11 +94,11 @@ def test_a_code_already_used_cannot_sign_in_again(tenant):
     device = enrol(tenant.staff)
     code = code_for(device)
     first, second = Client(HTTP_HOST=tenant.host), Client(HTTP_HOST=tenant.host)
-    sign_in(first, tenant.staff)
+    sign_in(first, tenant.staff.email)
     first.post(reverse("accounts:mfa_verify"), {"code": code})
     assert signed_in_user_id(first) == str(tenant.staff.pk)
 
-    sign_in(second, tenant.staff)
+    sign_in(second, tenant.staff.email)
     response = second.post(reverse("accounts:mfa_verify"), {"code": code})
     assert signed_in_user_id(second) is None
     assert response.status_code == 200
@@ -115,7 +106,7 @@ def test_a_code_already_used_cannot_sign_in_again(tenant):
 
 def test_repeated_wrong_codes_slow_the_device_down(tenant, staff_client):
     device = enrol(tenant.staff)
-    sign_in(staff_client, tenant.staff)
+    sign_in(staff_client, tenant.staff.email)
     for _ in range(3):
         staff_client.post(reverse("accounts:mfa_verify"), {"code": "000000"})
     # Even the right code waits out django-otp's back-off (1, 2, 4 ... seconds).
@@ -126,7 +117,7 @@ def test_repeated_wrong_codes_slow_the_device_down(tenant, staff_client):
 
 def test_the_code_step_expires(tenant, staff_client):
     device = enrol(tenant.staff)
-    sign_in(staff_client, tenant.staff)
+    sign_in(staff_client, tenant.staff.email)
     session = staff_client.session
     session[flow.PENDING]["at"] -= flow.PENDING_SECONDS + 1
     session.save()
@@ -155,14 +146,14 @@ def test_recovery_codes_are_stored_hashed_and_each_works_once(tenant):
     )
 
     client = Client(HTTP_HOST=tenant.host)
-    sign_in(client, tenant.staff)
+    sign_in(client, tenant.staff.email)
     client.post(reverse("accounts:mfa_verify"), {"code": codes[0].upper()})
     assert signed_in_user_id(client) == str(tenant.staff.pk)
     (verified,) = events(tenant.agency, "mfa.verified")
     assert verified.details == {"method": "recovery", "recovery_codes_left": 9}
 
     again = Client(HTTP_HOST=tenant.host)
-    sign_in(again, tenant.staff)
+    sign_in(again, tenant.staff.email)
     again.post(reverse("accounts:mfa_verify"), {"code": codes[0]})
     assert signed_in_user_id(again) is None
 
@@ -175,13 +166,13 @@ def test_a_recovery_code_works_while_wrong_codes_have_slowed_the_authenticator_d
     device = enrol(tenant.staff)
     codes = mfa.replace_recovery_codes(tenant.staff)
     attacker = Client(HTTP_HOST=tenant.host)
-    sign_in(attacker, tenant.staff)
+    sign_in(attacker, tenant.staff.email)
     for _ in range(3):
         attacker.post(reverse("accounts:mfa_verify"), {"code": "000000"})
     device.refresh_from_db()
     assert mfa.throttle_wait_seconds(device) > 0
 
-    sign_in(staff_client, tenant.staff)
+    sign_in(staff_client, tenant.staff.email)
     response = staff_client.post(reverse("accounts:mfa_verify"), {"code": codes[0]})
 
     assert response.status_code == 302
@@ -330,7 +321,7 @@ def test_turning_two_factor_off_where_nothing_requires_it(tenant, client_for):
 
 def test_an_admin_without_two_factor_is_sent_to_set_it_up_after_signing_in(tenant):
     client = Client(HTTP_HOST=tenant.host)
-    response = sign_in(client, tenant.admin)
+    response = sign_in(client, tenant.admin.email)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:mfa_setup"))
 
@@ -338,7 +329,7 @@ def test_an_admin_without_two_factor_is_sent_to_set_it_up_after_signing_in(tenan
 @pytest.mark.parametrize("route", STAFF_ROUTES, ids=lambda r: r.label)
 def test_every_staff_page_sends_an_admin_without_two_factor_to_set_it_up(route, tenant, client_for):
     client = client_for(tenant.admin, tenant.host, second_factor=False)
-    response = _request(client, route, url_for(route, tenant, tenant.admin))
+    response = visit_route(client, route, url_for(route, tenant, tenant.admin))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:mfa_setup"))
 
@@ -417,7 +408,7 @@ def test_a_password_reset_does_not_sign_in_or_skip_the_code(
     assert signed_in_user_id(platform) is None
 
     agency_client = Client(HTTP_HOST=tenant.host)
-    response = sign_in(agency_client, tenant.staff, new_password)
+    response = sign_in(agency_client, tenant.staff.email, new_password)
     assert response["Location"] == reverse("accounts:mfa_verify")
     assert signed_in_user_id(agency_client) is None
 

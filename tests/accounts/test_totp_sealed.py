@@ -36,11 +36,13 @@ from accounts.signin import mfa
 from accounts.tenancy import agency_context
 from tests.accounts.identity_helpers import (
     add_authenticator,
+    code_for,
     events,
     prove_account,
+    sign_in,
     signed_in_user_id,
+    text,
 )
-from tests.accounts.test_mfa import code_for, sign_in, text
 from tests.db_helpers import race_behind_a_lock, run_in_committed_thread
 from tests.factories import UserFactory
 from vault import keyring
@@ -111,7 +113,7 @@ def signs_in_with(tenant, user, code: str, *, answer: int) -> Client:
     """Sign in with the password, then ``code`` at the code step, whose ``answer`` is 302
     (signed in, sent on) or 200 (the code page again: refused); never a server error."""
     client = Client(HTTP_HOST=tenant.host)
-    assert sign_in(client, user)["Location"] == reverse("accounts:mfa_verify")
+    assert sign_in(client, user.email)["Location"] == reverse("accounts:mfa_verify")
     response = client.post(reverse("accounts:mfa_verify"), {"code": code})
     assert response.status_code == answer
     return client
@@ -224,7 +226,7 @@ def test_a_tampered_sealed_secret_refuses_the_code_without_a_server_error(tenant
     TOTPSecret.objects.filter(device=device).update(sealed=bytes(blob))
 
     client = Client(HTTP_HOST=tenant.host)
-    sign_in(client, tenant.staff)
+    sign_in(client, tenant.staff.email)
     response = client.post(reverse("accounts:mfa_verify"), {"code": code})
 
     assert response.status_code == 200

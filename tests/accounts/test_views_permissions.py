@@ -7,134 +7,39 @@ The matrix is built from the URL configuration itself, so a staff view added wit
 
 from __future__ import annotations
 
-import datetime
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.db import connection
-from django.http import Http404, HttpResponseNotAllowed
-from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
-from django.urls import URLResolver, get_resolver, include, path, resolve, reverse
+from django.urls import include, path, reverse
 
 from accounts import policy
-from accounts.models import (
-    ExternalIdentity,
-    IdentityProvider,
-    Invitation,
-    Membership,
-    ProviderKind,
-    Role,
-)
+from accounts.models import Role
 from accounts.tenancy import agency_context
-from requests_portal.models import (
-    ClosureReason,
-    CustomField,
-    Department,
-    DepartmentMember,
-    Holiday,
-    RecordsRequest,
-    RequestType,
-    ResponseTemplate,
-    Task,
-    TimeEntry,
-    Visibility,
+from requests_portal.models import DepartmentMember
+from tests.accounts.route_matrix import (
+    ALL_ROUTES,
+    MATRIX_REQUEST_TITLE,
+    MATRIX_ROUTES,
+    PARAMETER_VALUES,
+    POST_ONLY_ROUTES,
+    REQUEST_ACTION_ROUTES,
+    STAFF_ROUTES,
+    Route,
+    url_for,
+    visit_route,
+    walk,
 )
-from requests_portal.services import submission
 from tests.factories import DepartmentFactory, MembershipFactory, UserFactory
 
-# --- The URL configuration, walked -----------------------------------------------------------
-
-_PARAMETER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
-
-
-@dataclass(frozen=True)
-class Route:
-    """One URL pattern of the project, with the route and converters of all its parents."""
-
-    name: str | None
-    route: str
-    callback: Callable = field(compare=False)
-    converters: dict = field(compare=False, hash=False)
-
-    @property
-    def permission(self) -> policy.Permission | None:
-        return getattr(self.callback, "required_permission", None)
-
-    @property
-    def is_staff(self) -> bool:
-        return self.route.startswith("staff/")
-
-    @property
-    def parameters(self) -> list[str]:
-        return [m["name"] for m in _PARAMETER.finditer(self.route)]
-
-    @property
-    def label(self) -> str:
-        return self.name or self.route
-
-    @property
-    def allowed_methods(self) -> frozenset[str] | None:
-        """The HTTP methods the view's outermost ``require_http_methods`` admits, or None
-        when the view declares no method restriction there. Found by offering the view a
-        method nobody allows: a method guard answers 405 (with Allow) before anything else
-        runs; without one, the permission decorator refuses the agency-less probe (404)."""
-        probe = RequestFactory().generic("TRACE", "/")
-        probe.agency = None
-        kwargs = dict.fromkeys(self.parameters, "0")
-        try:
-            response = self.callback(probe, **kwargs)
-        except Http404:
-            return None
-        if isinstance(response, HttpResponseNotAllowed):
-            return frozenset(m.strip() for m in response["Allow"].split(","))
-        return None
-
-    @property
-    def is_post_only(self) -> bool:
-        return self.allowed_methods == frozenset({"POST"})
-
-    def path_with(self, values: dict[str, object]) -> str:
-        """The URL path, each parameter turned to text by its own converter."""
-
-        def fill(match: re.Match) -> str:
-            name = match["name"]
-            converter = self.converters.get(name)
-            value = values[name]
-            return converter.to_url(value) if converter is not None else str(value)
-
-        return "/" + _PARAMETER.sub(fill, self.route)
-
-
-def walk(patterns, prefix: str = "", namespace: str = "", converters=None) -> Iterator[Route]:
-    converters = converters or {}
-    for entry in patterns:
-        route = prefix + str(entry.pattern)
-        merged = {**converters, **getattr(entry.pattern, "converters", {})}
-        if isinstance(entry, URLResolver):
-            inner = ":".join(part for part in (namespace, entry.namespace or "") if part)
-            yield from walk(entry.url_patterns, route, inner, merged)
-        else:
-            name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name
-            yield Route(name=name, route=route, callback=entry.callback, converters=merged)
+# --- What the matrix expects ----------------------------------------------------------------
 
 
 def staff_routes_without_permission(routes) -> list[str]:
     return [r.label for r in routes if r.is_staff and r.permission is None]
 
-
-ALL_ROUTES = list(walk(get_resolver().url_patterns))
-# Every route that declares a permission, plus every staff route (one without a declared
-# permission then fails its matrix cases as well as the dedicated test below).
-MATRIX_ROUTES = [r for r in ALL_ROUTES if r.permission is not None or r.is_staff]
-STAFF_ROUTES = [r for r in ALL_ROUTES if r.is_staff]
-# Actions (acknowledge a request, remove a holiday...): POST-only views with a permission.
-POST_ONLY_ROUTES = [r for r in MATRIX_ROUTES if r.is_post_only]
-REQUEST_ACTION_PREFIX = "staff/requests/<number:number>/"
-REQUEST_ACTION_ROUTES = [r for r in POST_ONLY_ROUTES if r.route.startswith(REQUEST_ACTION_PREFIX)]
 
 # What each POST-only action answers a member allowed to use it, posting the matrix's empty
 # form: it ran and sent the browser back to its staff page (302), it issued a download link
@@ -226,287 +131,6 @@ KNOWN_REQUEST_ACTIONS = {
 }
 
 
-# --- Path parameters: real objects of the signed-in user's own agency ------------------------
-
-
-def _membership_id(tenant, user=None) -> int:
-    with agency_context(tenant.agency):
-        return Membership.objects.get(agency=tenant.agency, user=tenant.staff).pk
-
-
-def _department_id(tenant, user=None) -> int:
-    with agency_context(tenant.agency):
-        return Department.objects.get(agency=tenant.agency, name="Clerk").pk
-
-
-MATRIX_REQUEST_TITLE = "Permission matrix request"
-
-
-def _request_number(tenant, user=None) -> str:
-    """A published request (every staff role sees it) routed to the Clerk department, whose
-    member the department admin is: department admins act only on their departments'
-    requests, so this is the request each role may act on as far as its role allows."""
-    with agency_context(tenant.agency):
-        found = RecordsRequest.objects.filter(
-            agency=tenant.agency, title=MATRIX_REQUEST_TITLE
-        ).first()
-        if found is not None:
-            return found.number
-        clerk = Department.objects.get(agency=tenant.agency, name="Clerk")
-        DepartmentMember.objects.get_or_create(
-            agency=tenant.agency, department=clerk, user=tenant.department_admin
-        )
-        records_request = submission.request_submit(
-            agency=tenant.agency,
-            actor=None,
-            title=MATRIX_REQUEST_TITLE,
-            description="Council minutes, January.",
-            contact=submission.Contact(name="Matrix Requester"),
-            department=clerk,
-            channel="web",
-        )
-        assert records_request.visibility == Visibility.PUBLISHED
-        return records_request.number
-
-
-def _holiday_id(tenant, user=None) -> int:
-    with agency_context(tenant.agency):
-        holiday, _ = Holiday.objects.get_or_create(
-            agency=tenant.agency, date=datetime.date(2030, 7, 4), defaults={"name": "Matrix day"}
-        )
-        return holiday.pk
-
-
-def _reason_id(tenant, user=None) -> int:
-    with agency_context(tenant.agency):
-        reason, _ = ClosureReason.objects.get_or_create(agency=tenant.agency, name="Matrix outcome")
-        return reason.pk
-
-
-def _template_id(tenant, user=None) -> int:
-    with agency_context(tenant.agency):
-        template, _ = ResponseTemplate.objects.get_or_create(
-            agency=tenant.agency,
-            kind="message",
-            name="Matrix template",
-            defaults={"body": "Hello about {number}."},
-        )
-        return template.pk
-
-
-def _type_id(tenant, user=None) -> int:
-    with agency_context(tenant.agency):
-        request_type, _ = RequestType.objects.get_or_create(
-            agency=tenant.agency,
-            name="Matrix type",
-            defaults={"response_days": 30, "response_method": "calendar"},
-        )
-        return request_type.pk
-
-
-def _field_id(tenant, user=None) -> int:
-    with agency_context(tenant.agency):
-        field, _ = CustomField.objects.get_or_create(
-            agency=tenant.agency, label="Matrix question", defaults={"kind": "text"}
-        )
-        return field.pk
-
-
-def _matrix_request(tenant) -> RecordsRequest:
-    _request_number(tenant)  # creates it on first use
-    with agency_context(tenant.agency):
-        return RecordsRequest.objects.get(agency=tenant.agency, title=MATRIX_REQUEST_TITLE)
-
-
-def _task_id(tenant, user=None) -> int:
-    records_request = _matrix_request(tenant)
-    with agency_context(tenant.agency):
-        task, _ = Task.objects.get_or_create(
-            agency=tenant.agency, request=records_request, title="Matrix task"
-        )
-        return task.pk
-
-
-def _entry_id(tenant, user=None) -> int:
-    """A time entry of the signed-in user's own (correcting others' needs more)."""
-    records_request = _matrix_request(tenant)
-    with agency_context(tenant.agency):
-        entry, _ = TimeEntry.objects.get_or_create(
-            agency=tenant.agency,
-            request=records_request,
-            user=user if user is not None else tenant.staff,
-            defaults={"day": datetime.date(2026, 1, 5), "minutes": 30},
-        )
-        return entry.pk
-
-
-def _provider(tenant) -> IdentityProvider:
-    with agency_context(tenant.agency):
-        provider, _ = IdentityProvider.objects.get_or_create(
-            agency=tenant.agency,
-            name="Matrix LDAP",
-            defaults={
-                "kind": ProviderKind.LDAP,
-                "settings": {
-                    "server_uri": "ldap://127.0.0.1:9",
-                    "bind_dn": "cn=bind",
-                    "user_search_base": "dc=example,dc=org",
-                    "user_filter": "(uid=%(user)s)",
-                },
-            },
-        )
-        return provider
-
-
-def _provider_id(tenant, user=None) -> int:
-    return _provider(tenant).pk
-
-
-def _invitation_id(tenant, user=None) -> int:
-    with agency_context(tenant.agency):
-        invitation, _ = Invitation.objects.get_or_create(
-            agency=tenant.agency,
-            email="matrix-invitee@example.org",
-            defaults={
-                "role": Role.STAFF,
-                "token_digest": "0" * 64,
-                "expires_at": datetime.datetime(2099, 1, 1, tzinfo=datetime.UTC),
-            },
-        )
-        return invitation.pk
-
-
-def _identity_id(tenant, user=None) -> int:
-    provider = _provider(tenant)
-    with agency_context(tenant.agency):
-        identity, _ = ExternalIdentity.objects.get_or_create(
-            agency=tenant.agency, provider=provider, subject="matrix", user=tenant.staff
-        )
-        return identity.pk
-
-
-def _kind(tenant, user=None) -> str:
-    return ProviderKind.OIDC
-
-
-MATRIX_DOCUMENT = "matrix.pdf"
-
-
-def _document(tenant):
-    from documents.models import Document
-    from tests.documents.helpers import pdf_with_text, stored_document
-
-    records_request = _matrix_request(tenant)
-    with agency_context(tenant.agency):
-        found = Document.objects.filter(agency=tenant.agency, filename=MATRIX_DOCUMENT).first()
-    if found is not None:
-        return found
-    return stored_document(records_request, pdf_with_text("Matrix page"), filename=MATRIX_DOCUMENT)
-
-
-def _document_id(tenant, user=None):
-    return _document(tenant).public_id
-
-
-def _reason(tenant):
-    from documents.models import RedactionReason
-
-    with agency_context(tenant.agency):
-        reason, _ = RedactionReason.objects.get_or_create(agency=tenant.agency, label="Matrix")
-        return reason
-
-
-def _reason_id_documents(tenant, user=None) -> int:
-    return _reason(tenant).pk
-
-
-def _finding_id(tenant, user=None) -> int:
-    from documents.models import Finding
-
-    document = _document(tenant)
-    with agency_context(tenant.agency):
-        finding, _ = Finding.objects.get_or_create(
-            agency=tenant.agency,
-            document=document,
-            kind="email",
-            location="page 1",
-            defaults={"excerpt": "m***@example.org", "value_digest": "0" * 64, "page": 1},
-        )
-        return finding.pk
-
-
-def _redaction_id(tenant, user=None) -> int:
-    from documents.models import Redaction
-
-    document = _document(tenant)
-    reason = _reason(tenant)
-    with agency_context(tenant.agency):
-        row, _ = Redaction.objects.get_or_create(
-            agency=tenant.agency,
-            document=document,
-            page=1,
-            defaults={"x0": 10, "y0": 10, "x1": 100, "y1": 40, "reason": reason},
-        )
-        return row.pk
-
-
-def _one(tenant, user=None) -> int:
-    return 1
-
-
-def _upload_id(tenant, user=None):
-    """An upload in progress of the user making the request (uploads are their uploader's)."""
-    from documents.upload import services as document_services
-
-    records_request = _matrix_request(tenant)
-    with agency_context(tenant.agency):
-        upload = document_services.upload_start(
-            records_request=records_request,
-            filename="matrix.pdf",
-            size=10,
-            actor=user if user is not None and user.is_authenticated else tenant.staff,
-        )
-        return upload.public_id
-
-
-PARAMETER_VALUES: dict[str, Callable] = {
-    "membership_id": _membership_id,
-    "department_id": _department_id,
-    "number": _request_number,
-    "holiday_id": _holiday_id,
-    "reason_id": _reason_id,
-    "template_id": _template_id,
-    "type_id": _type_id,
-    "field_id": _field_id,
-    "task_id": _task_id,
-    "entry_id": _entry_id,
-    "provider_id": _provider_id,
-    "invitation_id": _invitation_id,
-    "identity_id": _identity_id,
-    "kind": _kind,
-    "document_id": _document_id,
-    "finding_id": _finding_id,
-    "redaction_id": _redaction_id,
-    "version": _one,
-    "page": _one,
-    "redaction_reason_id": _reason_id_documents,
-    "upload_id": _upload_id,
-    "index": _one,
-}
-
-
-def url_for(route: Route, tenant, user=None) -> str:
-    """The route's URL with objects of ``tenant`` (``user``'s own where that matters)."""
-    missing = [p for p in route.parameters if p not in PARAMETER_VALUES]
-    assert not missing, (
-        f"{route.label}: no test value for path parameter(s) {missing}; "
-        "add them to PARAMETER_VALUES"
-    )
-    url = route.path_with({p: PARAMETER_VALUES[p](tenant, user) for p in route.parameters})
-    assert resolve(url).func is route.callback, f"{url} does not resolve to {route.label}"
-    return url
-
-
 # --- Helpers ---------------------------------------------------------------------------------
 
 ROLE_PERSONAS = {
@@ -580,11 +204,6 @@ def test_every_path_parameter_of_the_matrix_has_a_test_value():
 # --- The matrix: every (url, persona) --------------------------------------------------------
 
 
-def _request(client, route: Route, url: str):
-    """POST-only views get an empty POST; every other page a GET."""
-    return client.post(url, {}) if route.is_post_only else client.get(url)
-
-
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("route", MATRIX_ROUTES, ids=lambda r: r.label)
 def test_permission_matrix_answers_by_role(route, persona, tenant, client_for):
@@ -594,7 +213,7 @@ def test_permission_matrix_answers_by_role(route, persona, tenant, client_for):
     url = url_for(route, tenant, user)
 
     if persona == "anonymous":
-        response = _request(client_for(None, tenant.host), route, url)
+        response = visit_route(client_for(None, tenant.host), route, url)
         assert response.status_code == 302
         target = urlsplit(response["Location"])
         assert target.path == reverse("accounts:login")
@@ -602,12 +221,12 @@ def test_permission_matrix_answers_by_role(route, persona, tenant, client_for):
         return
 
     if persona == "requester":
-        response = _request(client_for(tenant.requester, tenant.host), route, url)
+        response = visit_route(client_for(tenant.requester, tenant.host), route, url)
         assert_portal_404(response)
         return
 
     role = ROLE_PERSONAS[persona]
-    response = _request(client_for(user, tenant.host), route, url)
+    response = visit_route(client_for(user, tenant.host), route, url)
     if not policy.role_has(role, permission):
         assert response.status_code == 403
         assert "You can't do that" in response.content.decode()
@@ -698,7 +317,7 @@ def test_matrix_covers_both_allowed_and_refused_members():
 def test_outsider_admin_gets_404_on_every_staff_url_of_another_agency(
     route, tenant, outsider, client_for
 ):
-    response = _request(client_for(outsider, tenant.host), route, url_for(route, tenant))
+    response = visit_route(client_for(outsider, tenant.host), route, url_for(route, tenant))
     assert_portal_404(response)
 
 
@@ -706,14 +325,14 @@ def test_outsider_admin_gets_404_on_every_staff_url_of_another_agency(
 def test_outsider_admin_gets_404_on_another_agency_host_even_with_own_ids(
     route, tenant, other_tenant, outsider, client_for
 ):
-    response = _request(client_for(outsider, tenant.host), route, url_for(route, other_tenant))
+    response = visit_route(client_for(outsider, tenant.host), route, url_for(route, other_tenant))
     assert_portal_404(response)
 
 
 @pytest.mark.parametrize("route", STAFF_ROUTES, ids=lambda r: r.label)
 def test_staff_urls_answer_404_on_the_platform_host(route, tenant, settings, client_for):
     client = client_for(tenant.admin, settings.PORTAL_BASE_DOMAIN)
-    response = _request(client, route, url_for(route, tenant))
+    response = visit_route(client, route, url_for(route, tenant))
     assert_portal_404(response)
 
 
@@ -850,7 +469,7 @@ def test_departments_list_query_count_does_not_grow_with_ten_more_departments_an
 def test_department_detail_query_count_does_not_grow_with_ten_more_people(
     tenant, client_for, django_assert_num_queries
 ):
-    department_id = _department_id(tenant)
+    department_id = PARAMETER_VALUES["department_id"](tenant)
     client = client_for(tenant.admin, tenant.host)
     url = reverse("staff:department_detail", kwargs={"department_id": department_id})
     client.get(url)

@@ -28,7 +28,7 @@ from documents.redaction import convert, page_search, working
 from documents.redaction import services as redaction_services
 from tests.documents import samples
 from tests.documents.helpers import stored_document
-from tests.documents.test_redaction import (
+from tests.documents.redaction_helpers import (
     SSN_REGEX,
     need_tesseract,
     ocr_of_pixels,
