@@ -38,7 +38,7 @@ def parse_host(raw_host: str) -> str | None:
     host = raw_host.lower()
     if host.count(":") == 1:
         host, port = host.split(":")
-        if not _PORT.fullmatch(port):
+        if not _PORT.fullmatch(port) or int(port) > 65535:
             return None
     host = host.removesuffix(".")
     if not host or len(host) > 253 or not _HOSTNAME.fullmatch(host):

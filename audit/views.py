@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from audit import registry, selectors
 from audit.chain import set_chain_context
@@ -23,6 +24,7 @@ class _Echo:
         return value
 
 
+@require_safe
 def event_list(request: HttpRequest) -> HttpResponse:
     agency = getattr(request, "agency", None)
     if agency is None:
@@ -45,6 +47,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 def event_export(request: HttpRequest) -> StreamingHttpResponse:
     agency = getattr(request, "agency", None)
     if agency is None:

@@ -58,6 +58,8 @@ def test_unknown_or_nested_subdomain_gets_the_portal_404(tenant, host):
         f"alpha.{BASE}:abc",
         f"alpha.{BASE}:80:80",
         f"alpha.{BASE}:-1",
+        f"alpha.{BASE}:99999",  # five digits, but no such port
+        f"alpha.{BASE}:65536",
         f"alpha..{BASE}",
         f".alpha.{BASE}",
         f"-alpha.{BASE}",
