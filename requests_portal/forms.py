@@ -1,3 +1,5 @@
+import uuid
+
 from django import forms
 from django.utils import timezone
 
@@ -51,6 +53,8 @@ class RequestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     website = forms.CharField(required=False, label="Leave this empty")
+    # A new key with every blank form: sending the same form twice files one request.
+    submission_key = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def __init__(
         self,
@@ -63,6 +67,8 @@ class RequestForm(forms.Form):
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("submission_key", uuid.uuid4())
         self.allow_anonymous = allow_anonymous
         self.user = user
         self.custom_fields = list(custom_fields)
@@ -89,6 +95,14 @@ class RequestForm(forms.Form):
                 "Optional. Without an email address you will get no updates: "
                 "write down your request number and check back here."
             )
+
+    def clean_submission_key(self) -> uuid.UUID | None:
+        """The form's one-time key; a missing or mangled one only loses the protection
+        against sending twice, never the request."""
+        try:
+            return uuid.UUID(self.cleaned_data.get("submission_key") or "")
+        except ValueError:
+            return None
 
     def custom_data(self) -> dict:
         """The custom answers as stored on the request: label kept with the value."""

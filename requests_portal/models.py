@@ -258,6 +258,9 @@ class RecordsRequest(TenantOwned):
     public_from = models.DateTimeField(null=True, blank=True)
 
     search_vector = SearchVectorField(null=True, editable=False)
+    # The one-time key of the form that filed it: the same form sent twice (a double click, a
+    # retried post) finds this request instead of filing another.
+    submission_key = models.UUIDField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -266,6 +269,11 @@ class RecordsRequest(TenantOwned):
         constraints = [
             models.UniqueConstraint(
                 fields=["agency", "year", "sequence"], name="request_number_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["agency", "submission_key"],
+                name="request_submission_key_unique",
+                condition=models.Q(submission_key__isnull=False),
             ),
         ]
         indexes = [

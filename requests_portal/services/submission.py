@@ -4,10 +4,11 @@ requester's account, its first department; the confirmation and the staff notice
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -23,7 +24,7 @@ from requests_portal.models import (
     RequestSettings,
     RequestType,
 )
-from requests_portal.services.changes import add_timeline_event, human_date
+from requests_portal.services.changes import RequestStateError, add_timeline_event, human_date
 from requests_portal.services.clock import calendar_for, settings_for
 from requests_portal.services.messaging import email_requester
 
@@ -83,11 +84,20 @@ def request_submit(
     received_on: datetime.date | None = None,
     request_type: RequestType | None = None,
     custom_data: Mapping[str, object] | None = None,
+    submission_key: uuid.UUID | None = None,
     http_request: HttpRequest | None = None,
 ) -> RecordsRequest:
     """File a request: from the web form (``actor`` the signed-in resident or None for a
     guest) or logged by staff from a phone call, letter, email or visit (``received_on``
-    is then day 0)."""
+    is then day 0).
+
+    ``submission_key`` is the filing form's one-time key: the same form sent again (a double
+    click, a retried post), even at the same moment, returns the request it already filed."""
+    staff_logged = channel != Channel.WEB
+    if submission_key is not None:
+        earlier = _filed_with(agency, submission_key, actor, contact, staff_logged=staff_logged)
+        if earlier is not None:
+            return earlier
     request_settings = settings_for(agency)
     calendar = calendar_for(agency, request_settings)
     now = timezone.now()
@@ -111,60 +121,147 @@ def request_submit(
         deadlines.CountingMethod(request_settings.acknowledge_method),
         calendar,
     )
-    staff_logged = channel != Channel.WEB
     if not 2000 <= day_zero.year <= 2099:
         # Numbers show the year as two digits (YY-N): one century only, or they would repeat.
         raise ValueError(f"A request cannot be received in {day_zero.year}.")
-    with transaction.atomic():
-        requester = actor if actor is not None and not staff_logged else None
-        if requester is None and contact.email:
-            requester = _requester_for(contact.email, contact.name)
-        records_request = RecordsRequest.objects.create(
-            agency=agency,
-            year=day_zero.year,
-            sequence=next_request_number(agency, day_zero.year),
-            title=title,
-            description=description,
-            visibility=_initial_visibility(request_settings, department),
-            channel=channel,
-            delivery=delivery,
-            request_type=request_type,
-            custom_data=custom_data or {},
-            requester=requester,
-            requester_name=contact.name or (requester.full_name if requester else ""),
-            requester_email=contact.email or (requester.email if requester else ""),
-            requester_phone=contact.phone,
-            requester_address=contact.address,
-            received_at=received_at,
-            day_zero=day_zero,
-            due_date=due,
-            acknowledge_due_date=acknowledge_due,
-            counting_method=method,
+    try:
+        with transaction.atomic():
+            records_request = _file(
+                agency=agency,
+                actor=actor,
+                title=title,
+                description=description,
+                contact=contact,
+                department=department,
+                delivery=delivery,
+                channel=channel,
+                request_type=request_type,
+                custom_data=custom_data,
+                submission_key=submission_key,
+                visibility=_initial_visibility(request_settings, department),
+                clock=_Clock(received_at, day_zero, due, acknowledge_due, method),
+                http_request=http_request,
+            )
+    except IntegrityError:
+        # Another post of the same form committed first (the key's unique index waited for
+        # it): that request is the answer.
+        earlier = (
+            _filed_with(agency, submission_key, actor, contact, staff_logged=staff_logged)
+            if submission_key is not None
+            else None
         )
-        if department is not None:
-            _route(records_request, department, lead=True)
-        add_timeline_event(
-            records_request,
-            "submitted",
-            actor if staff_logged else None,
-            f"Request received ({records_request.get_channel_display().lower()}); "
-            f"due {human_date(due)}",
-            public=True,
-            data={"due_date": due.isoformat(), "day_zero": day_zero.isoformat()},
+        if earlier is None:
+            raise
+        return earlier
+    return records_request
+
+
+@dataclass(frozen=True)
+class _Clock:
+    received_at: datetime.datetime
+    day_zero: datetime.date
+    due: datetime.date
+    acknowledge_due: datetime.date
+    method: deadlines.CountingMethod
+
+
+def _filed_with(
+    agency: Agency,
+    key: uuid.UUID,
+    actor: User | None,
+    contact: Contact,
+    *,
+    staff_logged: bool,
+) -> RecordsRequest | None:
+    """The request this form already filed, if any. A key is only in the page of whoever
+    got the form; should it come back from someone else, it reveals nothing."""
+    earlier = RecordsRequest.objects.filter(agency=agency, submission_key=key).first()
+    if earlier is None:
+        return None
+    if staff_logged:
+        same = earlier.channel != Channel.WEB
+    elif actor is not None:
+        same = earlier.requester_id == actor.pk
+    else:
+        same = earlier.requester_email.casefold() == contact.email.casefold()
+    if not same:
+        raise RequestStateError(
+            "This form was already used to file a request. Reload the page to start a new one."
         )
-        audit.record(
-            audit_events.REQUEST_SUBMITTED.code,
-            http_request=http_request,
-            agency=agency,
-            actor=actor,
-            target=records_request,
-            details={"number": records_request.number, "channel": channel},
-        )
-        if records_request.requester_email and channel == Channel.WEB:
-            email_requester(records_request, "submitted", http_request=http_request)
-        notifications.notify_new_request(
-            records_request, http_request=http_request, exclude=actor if staff_logged else None
-        )
+    return earlier
+
+
+def _file(
+    *,
+    agency: Agency,
+    actor: User | None,
+    title: str,
+    description: str,
+    contact: Contact,
+    department: Department | None,
+    delivery: str,
+    channel: str,
+    request_type: RequestType | None,
+    custom_data: Mapping[str, object] | None,
+    submission_key: uuid.UUID | None,
+    visibility: str,
+    clock: _Clock,
+    http_request: HttpRequest | None,
+) -> RecordsRequest:
+    """The rows of a new request, its timeline entry, audit event and emails."""
+    staff_logged = channel != Channel.WEB
+    received_at, day_zero, due = clock.received_at, clock.day_zero, clock.due
+    acknowledge_due, method = clock.acknowledge_due, clock.method
+    requester = actor if actor is not None and not staff_logged else None
+    if requester is None and contact.email:
+        requester = _requester_for(contact.email, contact.name)
+    records_request = RecordsRequest.objects.create(
+        agency=agency,
+        year=day_zero.year,
+        sequence=next_request_number(agency, day_zero.year),
+        title=title,
+        description=description,
+        visibility=visibility,
+        channel=channel,
+        delivery=delivery,
+        request_type=request_type,
+        custom_data=custom_data or {},
+        submission_key=submission_key,
+        requester=requester,
+        requester_name=contact.name or (requester.full_name if requester else ""),
+        requester_email=contact.email or (requester.email if requester else ""),
+        requester_phone=contact.phone,
+        requester_address=contact.address,
+        received_at=received_at,
+        day_zero=day_zero,
+        due_date=due,
+        acknowledge_due_date=acknowledge_due,
+        counting_method=method,
+    )
+    if department is not None:
+        _route(records_request, department, lead=True)
+    add_timeline_event(
+        records_request,
+        "submitted",
+        actor if staff_logged else None,
+        f"Request received ({records_request.get_channel_display().lower()}); "
+        f"due {human_date(due)}",
+        public=True,
+        data={"due_date": due.isoformat(), "day_zero": day_zero.isoformat()},
+    )
+    audit.record(
+        audit_events.REQUEST_SUBMITTED.code,
+        http_request=http_request,
+        agency=agency,
+        actor=actor,
+        target=records_request,
+        details={"number": records_request.number, "channel": channel},
+    )
+    if records_request.requester_email and channel == Channel.WEB:
+        email_requester(records_request, "submitted", http_request=http_request)
+    notifications.notify_new_request(
+        records_request, http_request=http_request, exclude=actor if staff_logged else None
+    )
     return records_request
 
 

@@ -59,6 +59,36 @@ def _similar(agency: Agency, text: str, limit: int = 5) -> list:
     return public_page_rows(agency, public_search(agency, text[:200])[:limit], text[:200])
 
 
+def _file(request: HttpRequest, agency: Agency, form: forms.RequestForm) -> HttpResponse:
+    """File the request of a valid form (or find the one this same form already filed) and
+    go to its page: for a guest, through the tracking link."""
+    data = form.cleaned_data
+    actor = request.user if request.user.is_authenticated else None
+    records_request = submission.request_submit(
+        agency=agency,
+        actor=actor,
+        title=data["title"],
+        description=data["description"],
+        contact=submission.Contact(
+            name=data["name"],
+            email=data.get("email") or (actor.email if actor else ""),
+            phone=data["phone"],
+            address=data["address"],
+        ),
+        department=data.get("department"),
+        delivery=data["delivery"],
+        request_type=data.get("request_type"),
+        custom_data=form.custom_data(),
+        submission_key=data.get("submission_key"),
+        http_request=request,
+    )
+    request.session["just_filed"] = records_request.number
+    url = reverse("request_detail", args=[records_request.number])
+    if actor is None:
+        url += f"?t={tracking.tracking_token(records_request)}"
+    return redirect(url)
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 def request_new(request: HttpRequest) -> HttpResponse:
     agency = agency_or_404(request)
@@ -83,30 +113,11 @@ def request_new(request: HttpRequest) -> HttpResponse:
             )
             status = 429
         elif form.is_valid():
-            data = form.cleaned_data
-            actor = request.user if request.user.is_authenticated else None
-            records_request = submission.request_submit(
-                agency=agency,
-                actor=actor,
-                title=data["title"],
-                description=data["description"],
-                contact=submission.Contact(
-                    name=data["name"],
-                    email=data.get("email") or (actor.email if actor else ""),
-                    phone=data["phone"],
-                    address=data["address"],
-                ),
-                department=data.get("department"),
-                delivery=data["delivery"],
-                request_type=data.get("request_type"),
-                custom_data=form.custom_data(),
-                http_request=request,
-            )
-            request.session["just_filed"] = records_request.number
-            url = reverse("request_detail", args=[records_request.number])
-            if actor is None:
-                url += f"?t={tracking.tracking_token(records_request)}"
-            return redirect(url)
+            try:
+                return _file(request, agency, form)
+            except RequestStateError as error:
+                form.add_error(None, str(error))
+                status = 400
         else:
             status = 400
     else:

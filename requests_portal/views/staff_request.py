@@ -16,6 +16,7 @@ from accounts.decorators import agency_permission
 from requests_portal import access, forms
 from requests_portal.models import MessageKind, RecordsRequest, TemplateKind
 from requests_portal.services import submission, work
+from requests_portal.services.changes import RequestStateError
 from requests_portal.views.common import agency_today
 
 
@@ -31,28 +32,32 @@ def staff_request_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = forms.StaffRequestForm(request.POST, departments=departments, **extra)
         if form.is_valid():
-            data = form.cleaned_data
-            records_request = submission.request_submit(
-                agency=agency,
-                actor=request.user,
-                title=data["title"],
-                description=data["description"],
-                contact=submission.Contact(
-                    name=data["name"],
-                    email=data["email"],
-                    phone=data["phone"],
-                    address=data["address"],
-                ),
-                department=data.get("department"),
-                delivery=data["delivery"],
-                channel=data["channel"],
-                received_on=data["received_on"],
-                request_type=data.get("request_type"),
-                custom_data=form.custom_data(),
-                http_request=request,
-            )
-            messages.success(request, f"Request {records_request.number} logged.")
-            return redirect("staff:request_detail", number=records_request.number)
+            try:
+                data = form.cleaned_data
+                records_request = submission.request_submit(
+                    agency=agency,
+                    actor=request.user,
+                    title=data["title"],
+                    description=data["description"],
+                    contact=submission.Contact(
+                        name=data["name"],
+                        email=data["email"],
+                        phone=data["phone"],
+                        address=data["address"],
+                    ),
+                    department=data.get("department"),
+                    delivery=data["delivery"],
+                    channel=data["channel"],
+                    received_on=data["received_on"],
+                    request_type=data.get("request_type"),
+                    custom_data=form.custom_data(),
+                    submission_key=data.get("submission_key"),
+                    http_request=request,
+                )
+                messages.success(request, f"Request {records_request.number} logged.")
+                return redirect("staff:request_detail", number=records_request.number)
+            except RequestStateError as error:
+                form.add_error(None, str(error))
         status = 400
     else:
         form = forms.StaffRequestForm(
