@@ -51,6 +51,13 @@ def check_discovered_endpoints(openid_config: dict) -> None:
             raise UnsafeDiscoveredEndpoint(name, str(error)) from None
 
 
+class IdTokenRefused(OAuth2Error):
+    """The ID token is not one the provider signed for this client. An OAuth2Error, so allauth
+    answers with its error page; the audit reason names this class ("unknown:
+    IdTokenRefused"), which tells a forged or stale token apart from a failed code exchange
+    (a plain OAuth2Error)."""
+
+
 class PortalOIDCAdapter(OpenIDConnectOAuth2Adapter):
     @property
     def openid_config(self) -> dict:
@@ -62,19 +69,26 @@ class PortalOIDCAdapter(OpenIDConnectOAuth2Adapter):
 
     def _decode_id_token(self, app, id_token: str) -> dict:
         try:
-            algorithm = jwt.get_unverified_header(id_token).get("alg")
+            header = jwt.get_unverified_header(id_token)
         except jwt.PyJWTError as error:
-            raise OAuth2Error("Malformed id_token") from error
+            raise IdTokenRefused("Malformed id_token") from error
+        algorithm = header.get("alg")
         if algorithm not in SIGNING_ALGORITHMS:
-            raise OAuth2Error(f"id_token signed with a refused algorithm: {algorithm!r}")
-        return jwtkit.verify_and_decode(
-            credential=id_token,
-            keys_url=self.openid_config["jwks_uri"],
-            issuer=self.openid_config["issuer"],
-            audience=app.client_id,
-            lookup_kid=jwtkit.lookup_kid_jwk,
-            verify_signature=True,
-        )
+            raise IdTokenRefused(f"id_token signed with a refused algorithm: {algorithm!r}")
+        if not header.get("kid"):
+            # allauth looks the key up by kid only (a KeyError without one).
+            raise IdTokenRefused("id_token names no signing key (kid)")
+        try:
+            return jwtkit.verify_and_decode(
+                credential=id_token,
+                keys_url=self.openid_config["jwks_uri"],
+                issuer=self.openid_config["issuer"],
+                audience=app.client_id,
+                lookup_kid=jwtkit.lookup_kid_jwk,
+                verify_signature=True,
+            )
+        except OAuth2Error as error:  # bad signature, unknown key, issuer, audience, expiry
+            raise IdTokenRefused(str(error)) from error
 
     def get_callback_url(self, request, app) -> str:
         return request.build_absolute_uri(
