@@ -3,6 +3,7 @@ from django.urls import path
 
 from accounts import (
     account_views,
+    converters,  # noqa: F401  (registers the converters used below)
     people_views,
     signin_settings_views,
     signup_views,
@@ -18,7 +19,7 @@ urlpatterns = [
     path("login/", signin_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", signup_views.signup, name="signup"),
-    path("signup/confirm/<str:token>/", signup_views.signup_confirm, name="signup_confirm"),
+    path("signup/confirm/<token:token>/", signup_views.signup_confirm, name="signup_confirm"),
     path("password-reset/", signin_views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "password-reset/sent/",
@@ -26,7 +27,7 @@ urlpatterns = [
         name="password_reset_done",
     ),
     path(
-        "password-reset/<uidb64>/<token>/",
+        "password-reset/<reset_uid:uidb64>/<reset_token:token>/",
         signin_views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
@@ -51,28 +52,37 @@ urlpatterns = [
     path("profile/", account_views.profile, name="profile"),
     path("email/", account_views.email_change, name="email_change"),
     path(
-        "email/confirm/<str:token>/",
+        "email/confirm/<token:token>/",
         account_views.email_change_confirm,
         name="email_change_confirm",
     ),
     path("confirm/", signin_views.reauthenticate, name="reauthenticate"),
     path("sign-in-options/<int:provider_id>/link/", account_views.link_provider, name="link"),
     # Invitations (on the agency's host)
-    path("invitations/<str:token>/", signup_views.invitation_accept, name="invitation_accept"),
-    path("invitations/<str:token>/sso/", signup_views.invitation_sso, name="invitation_sso"),
+    path("invitations/<token:token>/", signup_views.invitation_accept, name="invitation_accept"),
+    path("invitations/<token:token>/sso/", signup_views.invitation_sso, name="invitation_sso"),
     # Single sign-on: OpenID Connect (SAML's routes are in saml_urlpatterns below)
-    path("sso/oidc/<str:provider_id>/login/", sso_views.oidc_login, name="oidc_login"),
-    path("sso/oidc/<str:provider_id>/callback/", sso_views.oidc_callback, name="oidc_callback"),
+    path("sso/oidc/<uuid_text:provider_id>/login/", sso_views.oidc_login, name="oidc_login"),
+    path(
+        "sso/oidc/<uuid_text:provider_id>/callback/",
+        sso_views.oidc_callback,
+        name="oidc_callback",
+    ),
 ]
 
 # allauth reverses these names without a namespace (building the SAML ACS and metadata URLs),
-# so they are mounted by config/urls.py outside the "accounts" namespace.
+# so they are mounted by config/urls.py outside the "accounts" namespace. The SSO ids are the
+# option's public_id as text (uuid_text): what allauth compares with its app's client id.
 saml_urlpatterns = [
-    path("<str:organization_slug>/login/", sso_views.saml_login, name="saml_login"),
-    path("<str:organization_slug>/acs/", sso_views.saml_acs, name="saml_acs"),
-    path("<str:organization_slug>/acs/finish/", sso_views.saml_finish_acs, name="saml_finish_acs"),
-    path("<str:organization_slug>/metadata/", sso_views.saml_metadata, name="saml_metadata"),
-    path("<str:organization_slug>/sls/", sso_views.saml_sls, name="saml_sls"),
+    path("<uuid_text:organization_slug>/login/", sso_views.saml_login, name="saml_login"),
+    path("<uuid_text:organization_slug>/acs/", sso_views.saml_acs, name="saml_acs"),
+    path(
+        "<uuid_text:organization_slug>/acs/finish/",
+        sso_views.saml_finish_acs,
+        name="saml_finish_acs",
+    ),
+    path("<uuid_text:organization_slug>/metadata/", sso_views.saml_metadata, name="saml_metadata"),
+    path("<uuid_text:organization_slug>/sls/", sso_views.saml_sls, name="saml_sls"),
 ]
 
 staff_urlpatterns = [
@@ -119,7 +129,7 @@ staff_urlpatterns = [
     ),
     path("settings/sign-in/", signin_settings_views.signin_settings, name="signin_settings"),
     path(
-        "settings/sign-in/options/new/<str:kind>/",
+        "settings/sign-in/options/new/<provider_kind:kind>/",
         signin_settings_views.provider_new,
         name="provider_new",
     ),

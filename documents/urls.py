@@ -3,11 +3,14 @@ root (config/urls.py)."""
 
 from django.urls import include, path
 
-import requests_portal.urls  # noqa: F401  (registers the <number:...> converter)
-from documents import views
+from documents import (
+    converters,  # noqa: F401  (registers <signed_link:...>)
+    views,
+)
 from documents.agency_settings import views as settings_views
 from documents.redaction import urls as redaction_urls
 from documents.upload import urls as upload_urls
+from requests_portal import converters as request_converters  # noqa: F401  (<number:...>)
 
 staff_urlpatterns = [
     path("settings/documents/", settings_views.document_settings, name="document_settings"),
@@ -56,5 +59,5 @@ public_urlpatterns = [
         views.resident_document_link,
         name="resident_document_link",
     ),
-    path("documents/download/<str:token>/", views.download, name="document_download"),
+    path("documents/download/<signed_link:token>/", views.download, name="document_download"),
 ]

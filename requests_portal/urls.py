@@ -1,22 +1,10 @@
-from django.urls import path, register_converter
+from django.urls import path
 
-from requests_portal import admin_views
+from requests_portal import (
+    admin_views,
+    converters,  # noqa: F401  (registers <number:...>)
+)
 from requests_portal.views import actions, archive, departments, queue, resident, staff_request
-
-
-class RequestNumberConverter:
-    """A request number, YY-N (e.g. 26-142)."""
-
-    regex = r"[0-9]{2}-[0-9]{1,9}"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
-
-register_converter(RequestNumberConverter, "number")
 
 public_urlpatterns = [
     path("requests/new/", resident.request_new, name="request_new"),
