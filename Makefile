@@ -13,13 +13,14 @@ run: $(STAMP)
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # Lint, format check, type check (mypy, baseline in mypy-baseline.txt) and the whole test
-# suite, against a real PostgreSQL.
+# suite, against a real PostgreSQL; then the date-sensitive tests again under faked clocks.
 test: $(STAMP)
 	scripts/ensure-system-packages test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python scripts/typecheck
 	$(BIN)/python -m pytest
+	$(BIN)/python scripts/test-clocks
 
 $(STAMP): requirements.txt requirements-dev.txt
 	scripts/ensure-system-packages build

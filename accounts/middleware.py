@@ -1,7 +1,5 @@
 """Tenant resolution and per-request access auditing."""
 
-import zoneinfo
-
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
@@ -11,6 +9,7 @@ from django.utils import timezone
 
 import audit
 from accounts import audit_events
+from accounts.local_time import agency_zone
 from accounts.signin import sessions
 from accounts.tenancy import PLATFORM, agency_context, resolve_host
 
@@ -48,7 +47,7 @@ class TenantContextMiddleware:
     def __call__(self, request):
         # Pages show times in the agency's own time zone (the database keeps UTC).
         if request.agency is not None:
-            timezone.activate(zoneinfo.ZoneInfo(request.agency.time_zone))
+            timezone.activate(agency_zone(request.agency))
         try:
             with agency_context(request.agency, platform=request.is_platform):
                 response = self.get_response(request)

@@ -1000,8 +1000,8 @@ def _arrival_order(per_request_tables: list[tuple[str, str]]) -> list[str]:
 def _queue_rows(user, agency, status: str = ""):
     """The requests the staff queue lists by default (not closed) or with ?status=overdue,
     for the report's header."""
+    from accounts.local_time import agency_today
     from requests_portal import access
-    from requests_portal.views.common import agency_today
 
     filters = {"status": status}
     return access.staff_queue_for(user, agency, filters, today=agency_today(agency)).requests

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import policy
 from accounts.decorators import agency_permission
+from accounts.local_time import agency_today
 from requests_portal import access, admin_forms, reports
 from requests_portal.services import agency_settings, clock, preferences
 
@@ -46,7 +46,9 @@ def _holidays_page(request, form=None, defaults_form=None, status=200):
             "holidays": access.holidays_for(request.user, request.agency),
             "form": form or admin_forms.HolidayForm(),
             "defaults_form": defaults_form
-            or admin_forms.DefaultHolidaysForm(initial={"year": timezone.localdate().year + 1}),
+            or admin_forms.DefaultHolidaysForm(
+                initial={"year": agency_today(request.agency).year + 1}
+            ),
         },
         status=status,
     )
@@ -266,7 +268,9 @@ def notification_preferences(request):
 @require_safe
 @agency_permission(policy.REPORTS_VIEW)
 def report(request):
-    today = timezone.localdate()
+    # The default range is this year so far, and "overdue" is judged against today: both on
+    # the agency's calendar.
+    today = agency_today(request.agency)
     initial = {"start": today.replace(month=1, day=1), "end": today}
     form = admin_forms.ReportForm(request.GET or None, initial=initial)
     if request.GET and not form.is_valid():

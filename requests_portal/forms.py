@@ -1,7 +1,7 @@
+import datetime
 import uuid
 
 from django import forms
-from django.utils import timezone
 
 from requests_portal.models import (
     Channel,
@@ -136,7 +136,9 @@ def _custom_form_field(custom: CustomField) -> forms.Field:
 
 
 class StaffRequestForm(RequestForm):
-    """Staff intake of a request received by phone, mail, email or in person."""
+    """Staff intake of a request received by phone, mail, email or in person. ``today`` is
+    the agency's (accounts.local_time.agency_today): "received in the future" is judged on
+    its calendar, which a server on UTC is a day ahead of every evening."""
 
     channel = forms.ChoiceField(
         choices=[c for c in Channel.choices if c[0] != Channel.WEB], label="Received by"
@@ -145,10 +147,12 @@ class StaffRequestForm(RequestForm):
         label="Date received (day 0)", widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, today: datetime.date, **kwargs):
         kwargs["allow_anonymous"] = True
         kwargs.pop("user", None)
         super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["received_on"].initial = today
         self.fields["email"].label = "Requester's email address"
         self.fields["email"].help_text = "Optional: updates are emailed here."
         self.fields["name"].label = "Requester's name"
@@ -156,7 +160,7 @@ class StaffRequestForm(RequestForm):
 
     def clean_received_on(self):
         received_on = self.cleaned_data["received_on"]
-        today = timezone.localdate()
+        today = self.today
         if received_on > today:
             raise forms.ValidationError("The date received cannot be in the future.")
         if received_on < today.replace(year=today.year - 5, day=min(today.day, 28)):
@@ -206,18 +210,21 @@ class ExtendForm(forms.Form):
 
 
 class DueDateForm(forms.Form):
+    """``today`` is the agency's: the latest due date allowed is counted from it."""
+
     due_date = forms.DateField(label="New due date", widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(label="Reason (shown on the public timeline)", max_length=200)
 
-    def __init__(self, *args, day_zero=None, **kwargs):
+    def __init__(self, *args, today: datetime.date, day_zero=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.today = today
         self.day_zero = day_zero
 
     def clean_due_date(self):
         due = self.cleaned_data["due_date"]
         if self.day_zero is not None and due < self.day_zero:
             raise forms.ValidationError("The due date cannot be before the day it was received.")
-        if due > timezone.localdate().replace(year=timezone.localdate().year + 2, day=1):
+        if due > self.today.replace(year=self.today.year + 2, day=1):
             raise forms.ValidationError("Choose a date within the next two years.")
         return due
 
@@ -368,12 +375,19 @@ class TagsForm(forms.Form):
 
 
 class TimeEntryForm(forms.Form):
+    """``today`` is the agency's: time is logged for days of its calendar, up to today."""
+
     day = forms.DateField(label="Day", widget=forms.DateInput(attrs={"type": "date"}))
     minutes = forms.IntegerField(label="Minutes", min_value=1, max_value=24 * 60)
     note = forms.CharField(required=False, max_length=200, label="What you did")
 
+    def __init__(self, *args, today: datetime.date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["day"].initial = today
+
     def clean_day(self):
         day = self.cleaned_data["day"]
-        if day > timezone.localdate():
+        if day > self.today:
             raise forms.ValidationError("Time cannot be logged for a future day.")
         return day

@@ -334,18 +334,32 @@ _DOB_WORDS = re.compile(
 _DOB_AFTER = re.compile(r"\s*\(?\s*(?:dob|d\.o\.b\.?|date of birth)\b", re.IGNORECASE)
 
 
-def _year(raw: str) -> int:
+# The calendar furthest ahead on Earth (Line Islands, UTC+14).
+_FURTHEST_AHEAD = datetime.timezone(datetime.timedelta(hours=14))
+
+
+def _latest_today() -> datetime.date:
+    """The latest date that is today somewhere. A birth date is never in the future, but
+    whose? The scanner serves every agency and knows none, and the server's own date (UTC) is
+    a day behind an agency in Auckland every morning: a baby born there today would be refused
+    and its birth date left unmasked. Judged by the calendar furthest ahead, a date is refused
+    only when it has not come yet anywhere."""
+    return datetime.datetime.now(_FURTHEST_AHEAD).date()
+
+
+def _year(raw: str, today: datetime.date) -> int:
     if len(raw) == 4:
         return int(raw)
     value = int(raw)
-    this = datetime.date.today().year % 100
+    this = today.year % 100
     return 2000 + value if value <= this else 1900 + value
 
 
 def _parsed(m: re.Match) -> datetime.date | None:
     groups = m.groupdict()
-    year = _year(groups["y"])
-    if not 1900 <= year <= datetime.date.today().year:
+    today = _latest_today()
+    year = _year(groups["y"], today)
+    if not 1900 <= year <= today.year:
         return None
     if groups.get("mon"):
         candidates = [(_MONTHS[groups["mon"].lower()], int(groups["d"]))]
@@ -359,7 +373,7 @@ def _parsed(m: re.Match) -> datetime.date | None:
             found = datetime.date(year, month, day)
         except ValueError:
             continue
-        return found if found <= datetime.date.today() else None
+        return found if found <= today else None
     return None
 
 

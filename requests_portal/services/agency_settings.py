@@ -9,9 +9,9 @@ from collections.abc import Mapping
 
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
 
 import audit
+from accounts.local_time import agency_today
 from accounts.models import Agency, User
 from requests_portal import audit_events, deadlines
 from requests_portal.models import (
@@ -376,5 +376,5 @@ def agency_setup_defaults(
             ClosureReason.objects.get_or_create(
                 agency=agency, name=name, defaults={"requires_citation": requires_citation}
             )
-        this_year = timezone.now().year
+        this_year = agency_today(agency).year
         holidays_load_defaults(agency=agency, years=years or [this_year, this_year + 1])

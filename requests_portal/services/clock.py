@@ -143,7 +143,13 @@ def request_resume(
             method,
             calendar,
         )
-        new_due = deadlines.extend(records_request.due_date, paused_days, method, calendar)
+        # No counting day spent paused: the due date stays where it was. (extend() by 0 would
+        # still roll a due date that staff set on a weekend to the next business day.)
+        new_due = (
+            deadlines.extend(records_request.due_date, paused_days, method, calendar)
+            if paused_days
+            else records_request.due_date
+        )
     with transaction.atomic():
         records_request.status = (
             Status.OPEN if records_request.acknowledged_at else Status.SUBMITTED

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import policy
 from accounts.decorators import agency_permission
+from accounts.local_time import agency_today
 from requests_portal import access, forms
 from requests_portal.services import clock, lifecycle, messaging, work
 from requests_portal.services.changes import RequestStateError
@@ -171,10 +172,11 @@ def staff_task_done(request: HttpRequest, number: str, task_id: int) -> HttpResp
 @agency_permission(policy.REQUEST_INTERNAL_WORK)
 def staff_time_update(request: HttpRequest, number: str, entry_id: int) -> HttpResponse:
     """Correct a time entry: one's own, or anyone's for admins."""
-    records_request = access.get_request_for_staff(request.user, request.agency, number)
-    entry = access.get_time_entry_for(request.user, request.agency, records_request, entry_id)
+    agency = request.agency
+    records_request = access.get_request_for_staff(request.user, agency, number)
+    entry = access.get_time_entry_for(request.user, agency, records_request, entry_id)
     if entry.user_id != request.user.pk and not policy.can(
-        request.user, request.agency, policy.TIME_EDIT_OTHERS
+        request.user, agency, policy.TIME_EDIT_OTHERS
     ):
         raise PermissionDenied
     form = forms.TimeEntryForm(
@@ -182,7 +184,8 @@ def staff_time_update(request: HttpRequest, number: str, entry_id: int) -> HttpR
             "day": entry.day,
             "minutes": request.POST.get("minutes"),
             "note": request.POST.get("note", ""),
-        }
+        },
+        today=agency_today(agency),
     )
     if not form.is_valid():
         messages.error(request, "Enter the minutes as a whole number between 1 and 1440.")

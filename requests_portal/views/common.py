@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import datetime
-from zoneinfo import ZoneInfo
-
 from django.http import Http404, HttpRequest
-from django.utils import timezone
 
 from accounts.models import Agency
 
@@ -16,11 +12,6 @@ def agency_or_404(request: HttpRequest) -> Agency:
     if request.agency is None:
         raise Http404
     return request.agency
-
-
-def agency_today(agency: Agency) -> datetime.date:
-    """Today in the agency's time zone (its staff's "today", not the server's)."""
-    return timezone.localtime(timezone.now(), ZoneInfo(agency.time_zone)).date()
 
 
 def page_params(request: HttpRequest) -> str:

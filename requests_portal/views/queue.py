@@ -11,10 +11,11 @@ from django.views.decorators.http import require_safe
 
 from accounts import policy
 from accounts.decorators import agency_permission
+from accounts.local_time import agency_today
 from requests_portal import access, deadlines, forms
 from requests_portal.models import Status
 from requests_portal.services import clock
-from requests_portal.views.common import agency_today, page_params
+from requests_portal.views.common import page_params
 
 QUEUE_PAGE_SIZE = 50
 

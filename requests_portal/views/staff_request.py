@@ -8,16 +8,15 @@ from django.contrib import messages
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts import policy
 from accounts.decorators import agency_permission
+from accounts.local_time import agency_today
 from requests_portal import access, forms
 from requests_portal.models import MessageKind, RecordsRequest, TemplateKind
 from requests_portal.services import submission, work
 from requests_portal.services.changes import RequestStateError
-from requests_portal.views.common import agency_today
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -30,7 +29,9 @@ def staff_request_new(request: HttpRequest) -> HttpResponse:
         "custom_fields": access.active_custom_fields(agency),
     }
     if request.method == "POST":
-        form = forms.StaffRequestForm(request.POST, departments=departments, **extra)
+        form = forms.StaffRequestForm(
+            request.POST, departments=departments, today=agency_today(agency), **extra
+        )
         if form.is_valid():
             try:
                 data = form.cleaned_data
@@ -60,9 +61,7 @@ def staff_request_new(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, str(error))
         status = 400
     else:
-        form = forms.StaffRequestForm(
-            departments=departments, initial={"received_on": agency_today(agency)}
-        )
+        form = forms.StaffRequestForm(departments=departments, today=agency_today(agency))
         status = 200
     return render(request, "requests_portal/staff_request_new.html", {"form": form}, status=status)
 
@@ -92,7 +91,9 @@ def build_form(name: str, request: HttpRequest, records_request: RecordsRequest,
     if name == "extend":
         return forms.ExtendForm(data, prefix=name)
     if name == "due":
-        return forms.DueDateForm(data, prefix=name, day_zero=records_request.day_zero)
+        return forms.DueDateForm(
+            data, prefix=name, today=agency_today(agency), day_zero=records_request.day_zero
+        )
     if name == "close":
         reasons = access.closure_reasons_for(request.user, agency)
         return forms.CloseForm(data, prefix=name, reasons=reasons)
@@ -125,7 +126,7 @@ def build_form(name: str, request: HttpRequest, records_request: RecordsRequest,
             initial={"tags": ", ".join(access.request_tag_names(records_request))},
         )
     if name == "time":
-        return forms.TimeEntryForm(data, prefix=name, initial={"day": timezone.localdate()})
+        return forms.TimeEntryForm(data, prefix=name, today=agency_today(agency))
     raise ValueError(name)
 
 

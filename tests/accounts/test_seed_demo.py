@@ -17,6 +17,7 @@ def counts():
 
 
 @pytest.mark.django_db
+@pytest.mark.clock  # the demo requests are received so many days before the agency's today
 def test_seed_demo_creates_both_agencies_and_is_safe_to_run_again():
     out = StringIO()
     call_command("seed_demo", stdout=out)

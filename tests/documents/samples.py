@@ -25,7 +25,6 @@ SSNs and card numbers used in tests: ``SSN`` (123-45-6789), ``CARD`` (Visa test 
 
 from __future__ import annotations
 
-import datetime
 import email.message
 import io
 import re
@@ -684,7 +683,3 @@ def svg_image() -> bytes:
         b'<?xml version="1.0" encoding="UTF-8"?>\n'
         b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>\n'
     )
-
-
-def today() -> datetime.date:
-    return datetime.date.today()

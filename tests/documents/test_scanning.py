@@ -9,6 +9,7 @@ Sample files: tests/documents/samples.py.
 
 from __future__ import annotations
 
+import datetime
 import select
 import socket
 import time
@@ -123,6 +124,19 @@ NOT_FOUND = [
 @pytest.mark.parametrize(("text", "kinds"), NOT_FOUND)
 def test_detectors_leave_ordinary_numbers_and_dates_alone(text, kinds):
     assert [m for m in pii.find(text) if m.kind in kinds] == []
+
+
+@pytest.mark.clock
+def test_a_birth_date_is_one_that_has_come_somewhere_on_earth():
+    # The scanner knows no agency: a date that is already today on the calendar furthest
+    # ahead (UTC+14) may be a birth date (the server's UTC date would refuse it every day
+    # from 10:00 UTC); one still to come everywhere may not.
+    furthest_ahead = datetime.timezone(datetime.timedelta(hours=14))
+    today_somewhere = datetime.datetime.now(furthest_ahead).date()
+    tomorrow_everywhere = today_somewhere + datetime.timedelta(days=1)
+    found = pii.find(f"DOB: {today_somewhere:%m/%d/%Y}")
+    assert [m.kind for m in found] == ["birth_date"]
+    assert pii.find(f"DOB: {tomorrow_everywhere:%m/%d/%Y}", kinds=("birth_date",)) == []
 
 
 def test_the_same_value_written_differently_has_the_same_digest():

@@ -45,6 +45,7 @@ def test_a_published_request_is_indexed_and_leaves_the_index_when_restricted(ten
     assert _indexed(tenant) == set()
 
 
+@pytest.mark.clock
 def test_an_embargoed_request_is_indexed_only_once_its_embargo_ends(tenant):
     with agency_context(tenant.agency):
         agency_settings.agency_setup_defaults(agency=tenant.agency)

@@ -4,14 +4,15 @@ import datetime
 import io
 
 import pytest
-from django.utils import timezone
 
+from accounts.local_time import agency_today
 from accounts.tenancy import agency_context
 from requests_portal import reports
 from requests_portal.models import ClosureReason, Department
 from requests_portal.services import agency_settings, lifecycle, submission
 
-pytestmark = pytest.mark.django_db
+# Ranges, "overdue" and the page's default range (this year so far) count from today.
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 
 def _file(tenant, title, department=None, days_ago=0):
@@ -23,7 +24,7 @@ def _file(tenant, title, department=None, days_ago=0):
         contact=submission.Contact(name="R", email="r@example.org"),
         department=department,
         channel="phone",
-        received_on=timezone.localdate() - datetime.timedelta(days=days_ago),
+        received_on=agency_today(tenant.agency) - datetime.timedelta(days=days_ago),
     )
     return request
 
@@ -45,7 +46,7 @@ def filed(tenant):
 
 
 def test_report_counts_by_lead_department_and_in_total(filed):
-    today = timezone.localdate()
+    today = agency_today(filed.agency)
     with agency_context(filed.agency):
         rows, total = reports.build_report(
             filed.agency, today - datetime.timedelta(days=60), today, today
@@ -65,7 +66,7 @@ def test_report_counts_by_lead_department_and_in_total(filed):
 
 
 def test_report_range_excludes_requests_received_outside_it(filed):
-    today = timezone.localdate()
+    today = agency_today(filed.agency)
     with agency_context(filed.agency):
         _, total = reports.build_report(
             filed.agency, today - datetime.timedelta(days=5), today, today
@@ -76,10 +77,10 @@ def test_report_range_excludes_requests_received_outside_it(filed):
 def test_exports_neutralise_formulas_and_open_as_spreadsheets(filed):
     from openpyxl import load_workbook
 
-    today = timezone.localdate()
+    today = agency_today(filed.agency)
     with agency_context(filed.agency):
         rows, total = reports.build_report(
-            filed.agency, today.replace(year=today.year - 1), today, today
+            filed.agency, today - datetime.timedelta(days=366), today, today
         )
     text = reports.to_csv(rows, total)
     assert "'=HYPERLINK(evil)" in text

@@ -6,14 +6,16 @@ import datetime
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
+from accounts.local_time import agency_today
 from accounts.tenancy import agency_context
 from requests_portal.models import ClosureReason, RecordsRequest, Status
 from tests.requests_portal.helpers import file_request, reload
 
+# The legal clock counts days from today: every test here depends on the date (clock).
 pytestmark = [
     pytest.mark.django_db,
+    pytest.mark.clock,
     pytest.mark.usefixtures("agency_defaults", "fresh_rate_limits"),
 ]
 
@@ -25,7 +27,7 @@ def _set_due(tenant, r, day):
 
 def test_pausing_and_resuming_keeps_an_overdue_request_overdue(tenant, client_for):
     r = file_request(tenant)
-    long_ago = timezone.localdate() - datetime.timedelta(days=40)
+    long_ago = agency_today(tenant.agency) - datetime.timedelta(days=40)
     _set_due(tenant, r, long_ago)
     staff = client_for(tenant.publisher, tenant.host)
     staff.post(reverse("staff:request_pause", args=[r.number]), {"pause-reason": "clarify"})

@@ -50,6 +50,7 @@ pytestmark = [
 # --- The staff life cycle --------------------------------------------------------------------
 
 
+@pytest.mark.clock
 def test_publisher_works_a_request_through_its_whole_life_cycle(
     tenant, settings, client_for, django_capture_on_commit_callbacks
 ):

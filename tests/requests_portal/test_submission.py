@@ -13,6 +13,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.local_time import agency_today
 from accounts.models import Agency
 from accounts.tenancy import agency_context
 from requests_portal import deadlines
@@ -29,8 +30,10 @@ from tests.requests_portal.helpers import (
     staff_url,
 )
 
+# Numbers are per year and day 0 is a date: every test here depends on the date (clock).
 pytestmark = [
     pytest.mark.django_db,
+    pytest.mark.clock,
     pytest.mark.usefixtures("agency_defaults", "fresh_rate_limits"),
 ]
 
@@ -51,7 +54,8 @@ def test_first_two_requests_of_the_year_are_numbered_1_and_2_in_each_agency(
     for each in (tenant, other_tenant):
         first, second = requests_of(each)
         year = first.day_zero.year
-        assert year in (timezone.now().year, timezone.now().year + 1)  # after the cut-off
+        this_year = agency_today(each.agency).year  # the agency's year, not the server's
+        assert year in (this_year, this_year + 1)  # after the cut-off on New Year's Eve
         assert (first.number, second.number) == (f"{year % 100:02d}-1", f"{year % 100:02d}-2")
 
 
@@ -160,8 +164,8 @@ def test_staff_log_with_a_future_received_date_is_a_field_error(tenant, client_f
 
 
 def test_staff_log_refuses_the_agency_local_tomorrow_in_the_evening(tenant, client_for):
-    # "Future" is judged by the agency's calendar, not UTC's: 02:00 UTC is 21:00 or 22:00 the
-    # evening before in New York (the agency's time zone), when UTC's today is its tomorrow.
+    # "Future" is judged by the agency's calendar, not UTC's: 02:00 UTC is 20:00 or 21:00 the
+    # evening before in Chicago (the agency's time zone), when UTC's today is its tomorrow.
     evening = timezone.now().replace(hour=2, minute=0, second=0, microsecond=0)
     calendar = calendar_of(tenant)
     agency_tomorrow = calendar.local_date(evening) + datetime.timedelta(days=1)

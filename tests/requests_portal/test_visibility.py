@@ -109,6 +109,7 @@ def test_public_archive_lists_only_published_requests_without_requester_identity
         assert "zelda.quux@example.org" not in page
 
 
+@pytest.mark.clock
 def test_embargoed_closed_request_becomes_public_only_after_its_public_from(tenant, client_for):
     set_request_settings(tenant, embargo_days=5)
     filed = file_request(tenant, title="Embargoed audit report", visibility=Visibility.EMBARGOED)

@@ -4,8 +4,8 @@ custom questions."""
 import datetime
 
 import pytest
-from django.utils import timezone
 
+from accounts.local_time import agency_today
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
 from requests_portal.models import (
@@ -92,8 +92,9 @@ def test_tags_are_set_and_replaced(filed, client_for):
     assert too_long.status_code == 400
 
 
+@pytest.mark.clock
 def test_time_is_logged_by_staff_and_only_owners_or_admins_correct_it(filed, client_for):
-    today = timezone.localdate().isoformat()
+    today = agency_today(filed.agency).isoformat()
     staff = client_for(filed.staff, filed.host)
     staff.post(
         filed.staff_url + "time/", {"time-day": today, "time-minutes": "30", "time-note": "search"}
@@ -111,7 +112,7 @@ def test_time_is_logged_by_staff_and_only_owners_or_admins_correct_it(filed, cli
     with agency_context(filed.agency):
         entry.refresh_from_db()
     assert entry.minutes == 50
-    future = (timezone.localdate() + datetime.timedelta(days=2)).isoformat()
+    future = (agency_today(filed.agency) + datetime.timedelta(days=2)).isoformat()
     refused = staff.post(filed.staff_url + "time/", {"time-day": future, "time-minutes": "10"})
     assert refused.status_code == 400
     assert [d["minutes"] for d in _actions(filed, "request.time_changed")] == [45, 50]
@@ -156,6 +157,7 @@ def test_admins_manage_templates_and_staff_cannot(filed, client_for):
         assert ResponseTemplate.objects.filter(agency=filed.agency, name="Done").exists()
 
 
+@pytest.mark.clock
 def test_a_request_type_sets_its_own_deadline(filed, client_for):
     admin = client_for(filed.admin, filed.host)
     admin.post(

@@ -6,8 +6,8 @@ import datetime
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.utils import timezone
 
+from accounts.local_time import agency_today
 from accounts.models import Agency, Membership, Role, User
 from accounts.tenancy import agency_context
 from requests_portal.models import (
@@ -128,7 +128,7 @@ class Command(BaseCommand):
         """A few requests in different states, made through the same services staff use."""
         staff = Membership.objects.filter(agency=agency, role=Role.ADMIN).first().user
         resident = User.objects.get(email__iexact=REQUESTER[0])
-        today = timezone.localdate()
+        today = agency_today(agency)  # the demo agency's calendar, not the server's
         samples = [
             (
                 "Police reports for 742 Evergreen Terrace",
