@@ -45,7 +45,7 @@ class RequestForm(forms.Form):
         label="Email address",
         help_text="We send your request number and every update here.",
     )
-    phone = forms.CharField(max_length=40, required=False, label="Phone (optional)")
+    phone = forms.CharField(max_length=40, required=False, label="Phone")
     address = forms.CharField(
         required=False,
         max_length=500,
@@ -230,12 +230,14 @@ class DueDateForm(forms.Form):
 
 
 class CloseForm(forms.Form):
-    reason = forms.ModelChoiceField(queryset=ClosureReason.objects.none(), label="Outcome")
+    reason = forms.ModelChoiceField(
+        queryset=ClosureReason.objects.none(), label="Outcome", empty_label="Choose an outcome"
+    )
     citation = forms.CharField(
         label="Exemption cited (needed for denials)", max_length=300, required=False
     )
     note = forms.CharField(
-        label="Closing message to the requester (optional)",
+        label="Closing message to the requester",
         required=False,
         max_length=20000,
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -267,7 +269,10 @@ class RouteForm(forms.Form):
         label="Departments",
     )
     lead = forms.ModelChoiceField(
-        queryset=Department.objects.none(), required=False, label="Lead department"
+        queryset=Department.objects.none(),
+        required=False,
+        label="Lead department",
+        empty_label="No lead department",
     )
     point_of_contact = forms.ChoiceField(required=False, label="Point of contact")
 

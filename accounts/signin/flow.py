@@ -159,6 +159,9 @@ def finish(
     target = safe_next(request, next_url)
     agency = getattr(request, "agency", None)
     membership = policy.membership_for(user, agency)
+    if membership is not None and target == resolve_url(settings.LOGIN_REDIRECT_URL):
+        # Staff who asked for no page in particular start at their request queue.
+        target = reverse("staff:request_queue")
     if mfa.required_for(membership, agency) and not mfa.session_satisfies(request):
         return HttpResponseRedirect(
             f"{reverse('accounts:mfa_setup')}?{urlencode({'next': target})}"

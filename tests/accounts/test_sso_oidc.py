@@ -186,7 +186,7 @@ def test_sign_in_uses_state_nonce_and_pkce_and_creates_an_account_with_the_provi
     response = client.get(at_provider(setup, started, "alice"))
 
     assert response.status_code == 302, h.explain(response)
-    assert response["Location"] == "/"
+    assert response["Location"] == "/staff/requests/"  # staff with no page asked for: their queue
     alice = User.objects.get(email="alice@example.org")
     assert h.signed_in_user_id(client) == alice.pk
     assert alice.full_name == "Alice Admin"
@@ -350,7 +350,7 @@ def test_provider_that_does_not_answer_ends_on_the_error_page(tenant):
 
 @pytest.mark.parametrize(
     ("next_url", "lands_on"),
-    [("/requests/new/", "/requests/new/"), ("https://evil.example.test/", "/")],
+    [("/requests/new/", "/requests/new/"), ("https://evil.example.test/", "/staff/requests/")],
 )
 def test_sign_in_returns_only_to_a_page_of_this_site(tenant, start_oidc, next_url, lands_on):
     setup = start_oidc()
@@ -530,7 +530,7 @@ def test_admin_signing_in_through_a_trusted_provider_reaches_the_staff_area_with
     response = sign_in(client, setup, "alice")
 
     assert response.status_code == 302, h.explain(response)
-    assert response["Location"] == "/"
+    assert response["Location"] == "/staff/requests/"  # staff with no page asked for: their queue
     assert h.signed_in_user_id(client) == tenant.admin.pk
     assert client.session["_mfa_method"] == "sso"
     staff_page = client.get(reverse("staff:staff_dashboard"))

@@ -191,7 +191,7 @@ def test_signed_response_to_the_portals_request_signs_the_person_in(tenant, saml
     response = post_to_acs(client, option, saml_response, request.relay_state)
 
     assert response.status_code == 302, h.explain(response)
-    assert response["Location"] == "/"
+    assert response["Location"] == "/staff/requests/"  # staff with no page asked for: their queue
     alice = User.objects.get(email="alice@example.org")
     assert h.signed_in_user_id(client) == alice.pk
     assert alice.full_name == "Alice Admin"
