@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 import xml.etree.ElementTree as ET
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -127,7 +128,7 @@ def column_heading(value) -> str:
     return text if _LABEL.fullmatch(text) else ""
 
 
-class Reader:
+class Reader(ABC):
     """The state of one extraction: the limits of the archives it opens, and ``notes``, what
     could not be read. The readers of each family of formats (pdf, office, containers, plain)
     build on it; extraction.Extraction puts them together and dispatches by type."""
@@ -141,11 +142,13 @@ class Reader:
         if text not in self.notes:
             self.notes.append(text)
 
+    @abstractmethod
     def pieces(
         self, data: bytes, *, mime: str, name: str = "", location: str = "", nesting: int = 0
     ) -> Iterator[Piece]:
-        """The pieces of one file, read by its type (files inside files come back here)."""
-        raise NotImplementedError  # extraction.Extraction chooses the reader
+        """The pieces of one file, read by its type (files inside files come back here).
+        Declared here for the format readers, which call it for the files they carry;
+        extraction.Extraction, which combines them, implements it."""
 
     def _guarded(self, location: str, what: str, pieces: Iterator[Piece]) -> Iterator[Piece]:
         """Pieces of one part of a file: if reading it fails, a note, and the rest goes on."""
