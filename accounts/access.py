@@ -69,6 +69,12 @@ def get_identity_provider_for(user: AnyUser, agency: Agency, provider_id: int) -
     return provider
 
 
+def agency_for_task(agency_id: int) -> Agency:
+    """The agency a background task was sent for (TenantTask has already set its row-level
+    security context to it); it raises if the agency is gone, which fails the task loudly."""
+    return Agency.objects.get(pk=agency_id)
+
+
 def active_agencies() -> QuerySet[Agency]:
     """Every agency open on the portal, by name: the directory on the base domain."""
     return Agency.objects.filter(is_active=True).order_by("name")

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
-from accounts.models import Agency
+from accounts.access import agency_for_task
 from accounts.tenancy import for_each_active_agency
 from requests_portal import notifications
 from requests_portal.services import clock, lifecycle
@@ -17,7 +17,7 @@ def queue_daily_digests(*, agency_id=None) -> int:
 
 @shared_task
 def send_agency_digest(*, agency_id: int) -> int:
-    agency = Agency.objects.get(pk=agency_id)
+    agency = agency_for_task(agency_id)
     calendar = clock.calendar_for(agency, clock.settings_for(agency))
     return notifications.send_digests(agency, calendar, timezone.now())
 
@@ -30,4 +30,4 @@ def queue_embargo_publication(*, agency_id=None) -> int:
 
 @shared_task
 def publish_embargoes(*, agency_id: int) -> int:
-    return lifecycle.publish_due_embargoes(agency=Agency.objects.get(pk=agency_id))
+    return lifecycle.publish_due_embargoes(agency=agency_for_task(agency_id))
