@@ -28,6 +28,9 @@ from requests_portal.services.changes import RequestStateError, add_timeline_eve
 from requests_portal.services.clock import calendar_for, settings_for
 from requests_portal.services.messaging import email_requester
 
+# Raw SQL because the ORM has no INSERT ... ON CONFLICT DO UPDATE ... RETURNING: one statement
+# that creates or bumps the counter and locks its row. Values are bound parameters, never
+# formatted in. Tested by test_concurrent_submissions_get_distinct_consecutive_numbers.
 _NEXT_NUMBER_SQL = """
     INSERT INTO requests_portal_requestcounter (agency_id, year, last_number)
     VALUES (%s, %s, 1)

@@ -37,3 +37,11 @@ def test_a_page_asked_for_wins_over_the_queue(tenant):
         {"username": publisher.email, "password": "correct-horse-battery-staple"},
     )
     assert response["Location"] == reverse("staff:audit_log")
+
+
+def test_staff_of_another_agency_land_on_the_home_page_not_a_queue_they_cannot_open(
+    tenant, other_tenant
+):
+    response = sign_in(Client(HTTP_HOST=tenant.host), other_tenant.staff.email)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("home")

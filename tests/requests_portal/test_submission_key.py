@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
+from accounts.local_time import agency_today
 from accounts.models import Agency
 from accounts.tenancy import agency_context
 from requests_portal.models import RecordsRequest
@@ -16,7 +16,6 @@ from requests_portal.services import agency_settings, submission
 from tests.db_helpers import run_in_committed_thread
 from tests.requests_portal.helpers import (
     body_of,
-    calendar_of,
     form_data,
     requests_of,
     set_request_settings,
@@ -98,16 +97,14 @@ def test_a_mangled_key_still_files_the_request(tenant, client_for):
 def test_staff_logging_the_same_form_twice_logs_one_request(tenant, client_for):
     client = client_for(tenant.admin, tenant.host)
     key = key_of(client.get(reverse("staff:request_new")))
-    data = form_data(channel="phone", received_on=_agency_today(tenant), submission_key=key)
+    data = form_data(
+        channel="phone", received_on=agency_today(tenant.agency).isoformat(), submission_key=key
+    )
     first = client.post(reverse("staff:request_new"), data)
     again = client.post(reverse("staff:request_new"), data)
     assert first.status_code == again.status_code == 302
     assert first["Location"] == again["Location"]
     assert len(requests_of(tenant)) == 1
-
-
-def _agency_today(tenant) -> str:
-    return calendar_of(tenant).local_date(timezone.now()).isoformat()
 
 
 def test_the_same_key_sent_at_the_same_moment_files_one_request():
