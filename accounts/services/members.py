@@ -22,6 +22,7 @@ from accounts.services._shared import actor_role, role_label
 from accounts.services.errors import ServiceError
 from accounts.signin import lockout, mfa, sessions
 from accounts.tenancy import lock_tenant_row
+from audit.registry import EventType
 
 
 def _lock_admins(agency: Agency) -> list[Membership]:
@@ -116,13 +117,8 @@ def membership_reactivate(
         ).update(is_active=True, deactivated_at=None)
         if updated:
             policy.forget_membership(membership.user)
-            audit.record(
-                audit_events.USER_REACTIVATED.code,
-                http_request=http_request,
-                agency=membership.agency,
-                actor=actor,
-                target=membership,
-                details={"email": membership.user.email},
+            _record(
+                audit_events.USER_REACTIVATED, membership, actor=actor, http_request=http_request
             )
 
 
@@ -131,13 +127,12 @@ def member_sessions_end(
 ) -> int:
     with transaction.atomic():
         ended = sessions.end_all(membership.user, reason="ended by an admin")
-        audit.record(
-            audit_events.SESSIONS_ENDED.code,
-            http_request=http_request,
-            agency=membership.agency,
+        _record(
+            audit_events.SESSIONS_ENDED,
+            membership,
             actor=actor,
-            target=membership,
-            details={"email": membership.user.email, "count": ended},
+            http_request=http_request,
+            count=ended,
         )
     return ended
 
@@ -175,14 +170,7 @@ def member_mfa_reset(
     with transaction.atomic():
         mfa.remove_all(membership.user)
         sessions.end_all(membership.user, reason="two-factor reset")
-        audit.record(
-            audit_events.MFA_RESET.code,
-            http_request=http_request,
-            agency=membership.agency,
-            actor=actor,
-            target=membership,
-            details={"email": membership.user.email},
-        )
+        _record(audit_events.MFA_RESET, membership, actor=actor, http_request=http_request)
 
 
 def member_unlock(
@@ -197,12 +185,30 @@ def member_unlock(
     )
     with transaction.atomic():
         cleared = lockout.unlock(membership.user.email)
-        audit.record(
-            audit_events.UNLOCKED.code,
-            http_request=http_request,
-            agency=membership.agency,
+        _record(
+            audit_events.UNLOCKED,
+            membership,
             actor=actor,
-            target=membership,
-            details={"email": membership.user.email, "cleared": cleared},
+            http_request=http_request,
+            cleared=cleared,
         )
     return cleared
+
+
+def _record(
+    event: EventType,
+    membership: Membership,
+    *,
+    actor: User,
+    http_request: HttpRequest | None,
+    **details: object,
+) -> None:
+    """An admin's change to a member: on the agency's chain, always naming the person."""
+    audit.record_for(
+        event,
+        membership,
+        actor=actor,
+        http_request=http_request,
+        email=membership.user.email,
+        **details,
+    )
