@@ -65,6 +65,9 @@ PROVIDER_TESTED = register("sso.provider_tested", "{actor} tested the sign-in op
 SIGNIN_POLICY_CHANGED = register(
     "agency.signin_policy_changed", "{actor} changed the sign-in policy"
 )
+AGENCY_CONTACT_CHANGED = register(
+    "agency.contact_changed", "{actor} changed what the public is told about the agency: {what}"
+)
 
 # --- Sessions ---------------------------------------------------------------------------------
 SESSION_ENDED = register("session.ended", "{actor} ended a session of {email}")

@@ -12,7 +12,8 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
 
-from accounts.models import SIGNIN_POLICY_FIELDS, Agency, Role, User
+from accounts.contact import validate_public_phone
+from accounts.models import CONTACT_FIELDS, SIGNIN_POLICY_FIELDS, Agency, Role, User
 
 # Enough for any real password (the validators allow 256); bounds the hashing work.
 PASSWORD_INPUT_MAX = 1024
@@ -127,3 +128,65 @@ class SignInPolicyForm(forms.ModelForm):
             "always sign in with a password.",
             "sso_counts_as_mfa": "Your identity provider asks for its own second factor.",
         }
+
+
+_NOTICE_HELP = (
+    "Plain text: leave an empty line between paragraphs. Web addresses and HTML tags are shown "
+    "as typed, not as links or formatting."
+)
+
+
+class AgencyContactForm(forms.Form):
+    """The agency's public contact details and notices (every field optional). A plain form
+    rather than a ModelForm: validating must not write into the agency the page is for."""
+
+    contact_phone = forms.CharField(
+        label="Public phone number",
+        max_length=40,
+        required=False,
+        validators=[validate_public_phone],
+        help_text="Such as (312) 555-0100 or +1 312 555 0100; an extension may follow as "
+        "“ext. 12”. Shown on every page as a link that phones can call.",
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+    contact_email = forms.EmailField(
+        label="Public email address",
+        max_length=254,
+        required=False,
+        help_text="Such as records@example.gov: a shared mailbox rather than a person's.",
+        error_messages={"invalid": "Enter an email address such as records@example.gov."},
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    contact_address = forms.CharField(
+        label="Office or postal address",
+        max_length=500,
+        required=False,
+        help_text="Where people can visit or write to you. Lines are kept as typed.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    office_hours = forms.CharField(
+        label="Office hours",
+        max_length=500,
+        required=False,
+        help_text="Such as “Monday to Friday, 8 AM to 4:30 PM, closed on holidays”.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    privacy_notice = forms.CharField(
+        label="Privacy notice",
+        max_length=20000,
+        required=False,
+        help_text="What you do with the information people give you. " + _NOTICE_HELP,
+        widget=forms.Textarea(attrs={"rows": 12}),
+    )
+    accessibility_statement = forms.CharField(
+        label="Accessibility statement",
+        max_length=20000,
+        required=False,
+        help_text="How accessible this portal and your records are, and how to ask for "
+        "another format. " + _NOTICE_HELP,
+        widget=forms.Textarea(attrs={"rows": 12}),
+    )
+
+    @classmethod
+    def for_agency(cls, agency: Agency, data=None) -> AgencyContactForm:
+        return cls(data, initial={f: getattr(agency, f) for f in CONTACT_FIELDS})

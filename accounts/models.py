@@ -18,6 +18,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.contact import validate_public_phone
 from vault.keyring import SealError, open_sealed, seal
 
 
@@ -69,12 +70,38 @@ class Agency(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(12)],
     )
 
+    # --- How the public reaches the agency (accounts.services.agency_contact) -------------
+    # Shown in every page's footer on the agency's host and in the "too many attempts"
+    # messages; the two notices are plain text (paragraphs kept, never rendered as HTML).
+    contact_phone = models.CharField(
+        "Public phone number", max_length=40, blank=True, validators=[validate_public_phone]
+    )
+    contact_email = models.EmailField("Public email address", max_length=254, blank=True)
+    contact_address = models.TextField("Office or postal address", max_length=500, blank=True)
+    office_hours = models.TextField("Office hours", max_length=500, blank=True)
+    privacy_notice = models.TextField("Privacy notice", max_length=20000, blank=True)
+    accessibility_statement = models.TextField(
+        "Accessibility statement", max_length=20000, blank=True
+    )
+
     class Meta:
         verbose_name_plural = "agencies"
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+
+# What an agency admin edits on the "Contact and notices" page
+# (accounts.services.agency_contact).
+CONTACT_FIELDS = (
+    "contact_phone",
+    "contact_email",
+    "contact_address",
+    "office_hours",
+    "privacy_notice",
+    "accessibility_statement",
+)
 
 
 # The agency's sign-in policy: the fields an agency admin edits together

@@ -3,6 +3,7 @@ from django.urls import path
 
 from accounts import (
     account_views,
+    agency_contact_views,
     converters,  # noqa: F401  (registers the converters used below)
     people_views,
     signin_settings_views,
@@ -85,6 +86,12 @@ saml_urlpatterns = [
     path("<uuid_text:organization_slug>/sls/", sso_views.saml_sls, name="saml_sls"),
 ]
 
+# The agency's public notices, at the root of its host (config/urls.py).
+public_urlpatterns = [
+    path("privacy/", agency_contact_views.privacy, name="privacy"),
+    path("accessibility/", agency_contact_views.accessibility, name="accessibility"),
+]
+
 staff_urlpatterns = [
     path("", views.staff_dashboard, name="staff_dashboard"),
     path("users/", people_views.member_list, name="member_list"),
@@ -128,6 +135,7 @@ staff_urlpatterns = [
         name="invitation_revoke",
     ),
     path("settings/sign-in/", signin_settings_views.signin_settings, name="signin_settings"),
+    path("settings/contact/", agency_contact_views.contact_settings, name="contact_settings"),
     path(
         "settings/sign-in/options/new/<provider_kind:kind>/",
         signin_settings_views.provider_new,

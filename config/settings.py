@@ -397,7 +397,8 @@ else:
     PORTAL_MASTER_KEYS = parse_master_keys(_master_keys)
 
 # --- Public submission limits (django-ratelimit, counted in the cache: Redis in production)
-REQUEST_SUBMIT_RATE_PER_IP = env_str("REQUEST_SUBMIT_RATE_PER_IP", "10/h")
+# Per address generous (a library's network is one address for many); per email tight.
+REQUEST_SUBMIT_RATE_PER_IP = env_str("REQUEST_SUBMIT_RATE_PER_IP", "60/h")
 REQUEST_SUBMIT_RATE_PER_EMAIL = env_str("REQUEST_SUBMIT_RATE_PER_EMAIL", "5/h")
 if not all(
     re.fullmatch(r"[0-9]+/[0-9]*[smhd]", rate)

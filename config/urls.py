@@ -28,6 +28,7 @@ urlpatterns = [
     path("", accounts_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("accounts/sso/saml/", include(accounts_urls.saml_urlpatterns)),
+    *accounts_urls.public_urlpatterns,
     *requests_urls.public_urlpatterns,
     *documents_urls.public_urlpatterns,
     path("staff/", include((staff_urlpatterns, "staff"))),

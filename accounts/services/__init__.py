@@ -5,6 +5,8 @@
 - ``invitations``: invite, resend, withdraw, accept (with an existing or a new account).
 - ``members``: roles, deactivation, ending a member's sessions, unlock, two-factor reset.
 - ``signin_policy``: the agency's sign-in policy.
+- ``agency_contact``: the agency's public contact details, privacy notice and accessibility
+  statement.
 - ``providers``: sign-in options (identity providers): save, remove, record a settings test.
 - ``identities``: which account an external identity signs in to; links and their removal.
 - ``own_account``: a person's own password, name, email address and sessions.

@@ -15,6 +15,7 @@ from django_ratelimit.core import is_ratelimited
 
 import audit
 from accounts import policy
+from accounts.contact import reach_sentence
 from accounts.models import Agency
 from requests_portal import access, forms, tracking
 from requests_portal.models import MessageKind
@@ -29,11 +30,17 @@ def _client_ip_key(group, request):
     return audit.client_ip(request) or "unknown"
 
 
-def _email_key(group, request):
-    return (request.POST.get("email") or "").strip().lower() or _client_ip_key(group, request)
+def _requester_email(request: HttpRequest) -> str:
+    """The address the request is filed under: the typed one, else the signed-in person's."""
+    typed = (request.POST.get("email") or "").strip().lower()
+    if typed:
+        return typed
+    return request.user.email.lower() if request.user.is_authenticated else ""
 
 
 def _rate_limited(request: HttpRequest) -> bool:
+    """Per address generous (a library or a kiosk is one address for many residents), per
+    email tight. A guest filing without an email counts against the address only."""
     by_ip = is_ratelimited(
         request,
         group="request_submit_ip",
@@ -41,10 +48,11 @@ def _rate_limited(request: HttpRequest) -> bool:
         rate=settings.REQUEST_SUBMIT_RATE_PER_IP,
         increment=True,
     )
-    by_email = is_ratelimited(
+    email = _requester_email(request)
+    by_email = bool(email) and is_ratelimited(
         request,
         group="request_submit_email",
-        key=_email_key,
+        key=lambda group, request: email,
         rate=settings.REQUEST_SUBMIT_RATE_PER_EMAIL,
         increment=True,
     )
@@ -106,11 +114,10 @@ def request_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = forms.RequestForm(request.POST, **form_kwargs)
         if _rate_limited(request):
-            form.add_error(
-                None,
-                "You have sent several requests in a short time. Please wait an hour and try "
-                "again, or contact the agency by phone.",
+            refusal = (
+                "You have sent several requests in a short time. Please wait an hour and try again."
             )
+            form.add_error(None, f"{refusal} {reach_sentence(agency)}".strip())
             status = 429
         elif form.is_valid():
             try:
