@@ -33,6 +33,7 @@ DASHBOARD_PAGES = (
     "staff:report",
     "staff:audit_log",
     "staff:signin_settings",
+    "staff:contact_settings",
     "staff:document_settings",
 )
 _LINK = re.compile(r'href="([^"]+)"')
