@@ -52,11 +52,12 @@ def agency_contact_update(
                 http_request=http_request,
                 agency=agency,
                 actor=actor,
-                details={
-                    "what": ", ".join(
-                        str(Agency._meta.get_field(f).verbose_name).lower() for f in changes
-                    ),
-                    "changes": changes,
-                },
+                details={"what": ", ".join(_label(f) for f in changes), "changes": changes},
             )
     return agency
+
+
+def _label(field: str) -> str:
+    """The field as the admin page names it ("public phone number")."""
+    model_field = Agency._meta.get_field(field)
+    return str(getattr(model_field, "verbose_name", field)).lower()

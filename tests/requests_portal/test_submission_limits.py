@@ -54,9 +54,7 @@ def test_the_default_per_email_limit_still_stops_one_address_flooding_from_anywh
 
     for n in range(limit):
         # A different network each time: only the email ties them together.
-        filed = client.post(
-            reverse("request_new"), form_data(), REMOTE_ADDR=f"198.51.100.{n + 1}"
-        )
+        filed = client.post(reverse("request_new"), form_data(), REMOTE_ADDR=f"198.51.100.{n + 1}")
         assert filed.status_code == 302
 
     refused = client.post(reverse("request_new"), form_data(), REMOTE_ADDR="203.0.113.9")
