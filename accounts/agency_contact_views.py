@@ -50,11 +50,14 @@ def _notice_page(request, *, field: str, title, kind: str):
 
 @require_safe
 def privacy(request):
-    return _notice_page(request, field="privacy_notice", title=_("Privacy"), kind="privacy")
+    return _notice_page(request, field="privacy_notice", title=_("Privacy notice"), kind="privacy")
 
 
 @require_safe
 def accessibility(request):
     return _notice_page(
-        request, field="accessibility_statement", title=_("Accessibility"), kind="accessibility"
+        request,
+        field="accessibility_statement",
+        title=_("Accessibility statement"),
+        kind="accessibility",
     )

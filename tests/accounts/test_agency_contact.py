@@ -126,6 +126,7 @@ def test_without_a_privacy_notice_the_page_says_so_and_how_to_ask(tenant, client
     response = client_for(None, tenant.host).get(reverse("privacy"))
 
     main = text(response).split("<footer")[0]
+    assert "<h1>Privacy notice</h1>" in main
     assert "Alpha Test Agency has not published a privacy notice on this portal yet." in main
     assert 'href="mailto:records@alpha.example.gov"' in main
 
@@ -136,6 +137,7 @@ def test_without_an_accessibility_statement_the_page_says_so_and_how_to_ask(tena
     response = client_for(None, tenant.host).get(reverse("accessibility"))
 
     main = text(response).split("<footer")[0]
+    assert "<h1>Accessibility statement</h1>" in main
     assert "has not published an accessibility statement on this portal yet." in main
     assert "another format" in main
     assert 'href="tel:3125550100"' in main
