@@ -11,6 +11,7 @@ Another agency's document, or one the viewer may not see, is a 404 like a missin
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
@@ -236,3 +237,10 @@ def public_documents(agency: Agency) -> QuerySet[Document]:
         status=DocumentStatus.CLEAN,
         request__in=request_access.public_requests(agency),
     )
+
+
+def document_names(agency_id: int, document_ids: Iterable[str]) -> dict[str, str]:
+    """Document id → its file name, for the agency's audit log."""
+    ids = [int(v) for v in document_ids if str(v).isdigit()]
+    rows = Document.objects.filter(agency_id=agency_id, pk__in=ids).only("filename")
+    return {str(d.pk): d.filename for d in rows}

@@ -7,4 +7,7 @@ class DocumentsConfig(AppConfig):
 
     def ready(self) -> None:
         # event types and tasks (by name, for documents.jobs) register themselves
-        from documents import audit_events, tasks  # noqa: F401
+        from audit.registry import register_target_namer
+        from documents import access, audit_events, tasks  # noqa: F401
+
+        register_target_namer("documents.document", access.document_names, fallback="a document")
