@@ -102,6 +102,8 @@ def _document_settings(ctx: Mapping[str, Any]) -> str:
         return f"{ctx['actor']} added the redaction reason “{ctx['redaction_reason_added']}”"
     if "redaction_reason_retired" in ctx:
         return f"{ctx['actor']} retired the redaction reason “{ctx['redaction_reason_retired']}”"
+    if "redaction_reasons_added" in ctx:
+        return f"{ctx['actor']} added {ctx['redaction_reasons_added']} usual redaction reasons"
     return f"{ctx['actor']} changed the document settings"
 
 
