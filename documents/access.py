@@ -221,6 +221,17 @@ def resident_documents(view: PublicView) -> QuerySet[Document]:
     ).order_by("created_at")
 
 
+def released_beyond_staff(records_request: RecordsRequest) -> bool:
+    """Whether any clean document of the request is released to the requester or the public
+    (the public page may say so without naming or counting them)."""
+    return Document.objects.filter(
+        agency=records_request.agency_id,
+        request=records_request,
+        release__in=[ReleaseLevel.REQUESTER, ReleaseLevel.PUBLIC],
+        status=DocumentStatus.CLEAN,
+    ).exists()
+
+
 def get_document_for_resident(view: PublicView, public_id: uuid.UUID | str) -> Document:
     key = _uuid(public_id)
     found = resident_documents(view).filter(public_id=key).first() if key else None
