@@ -4,6 +4,8 @@ Another agency's membership, or one the user may not see, raises Http404: exactl
 missing one does, so nobody learns what exists elsewhere.
 """
 
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -171,3 +173,27 @@ def member_sessions(user: AnyUser, agency: Agency, membership: Membership) -> Qu
     return UserSession.objects.filter(
         agency=agency, user=membership.user, ended_at__isnull=True
     ).order_by("-last_seen_at")
+
+
+# --- Names for the audit log (audit.registry.register_target_namer, in apps.py) --------------
+
+
+def _ids(values: Iterable[str]) -> list[int]:
+    return [int(v) for v in values if str(v).isdigit()]
+
+
+def member_names(agency_id: int, membership_ids: Iterable[str]) -> dict[str, str]:
+    """Membership id → the person's name (or address), for the agency's audit log."""
+    rows = Membership.objects.filter(agency_id=agency_id, pk__in=_ids(membership_ids))
+    return {str(m.pk): str(m.user) for m in rows.select_related("user")}
+
+
+def person_names(agency_id: int, user_ids: Iterable[str]) -> dict[str, str]:
+    """User id → name, for people who work for the agency (no one else is named)."""
+    rows = Membership.objects.filter(agency_id=agency_id, user_id__in=_ids(user_ids))
+    return {str(m.user_id): str(m.user) for m in rows.select_related("user")}
+
+
+def invitation_addresses(agency_id: int, invitation_ids: Iterable[str]) -> dict[str, str]:
+    rows = Invitation.objects.filter(agency_id=agency_id, pk__in=_ids(invitation_ids))
+    return {str(i.pk): i.email for i in rows}

@@ -12,3 +12,16 @@ class AccountsConfig(AppConfig):
         from accounts import checks, db_roles, signals, tasks  # noqa: F401
 
         post_migrate.connect(db_roles.grant_app_role, sender=self)
+        _name_audit_targets()
+
+
+def _name_audit_targets() -> None:
+    """How the audit log names the accounts rows its events are about."""
+    from accounts import access, audit_events  # noqa: F401 (event types register on import)
+    from audit.registry import register_target_namer
+
+    register_target_namer("accounts.membership", access.member_names, fallback="")
+    register_target_namer("accounts.user", access.person_names, fallback="")
+    register_target_namer(
+        "accounts.invitation", access.invitation_addresses, fallback="an invitation"
+    )

@@ -6,6 +6,7 @@ knows nothing of roles); the rows come from audit.selectors, which reads one age
 
 import csv
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_safe
 
 from audit import registry, selectors
 from audit.chain import set_chain_context
+from audit.models import AuditEvent
 
 
 class _Echo:
@@ -29,11 +31,20 @@ def event_list(request: HttpRequest) -> HttpResponse:
     agency = getattr(request, "agency", None)
     if agency is None:
         raise Http404
+    groups = registry.grouped_event_types()
+    # Unknown filters show everything rather than failing.
     action = request.GET.get("action", "")
-    known = {event_type.code for event_type in registry.all_event_types()}
-    if action not in known:
-        action = ""  # an unknown filter shows everything rather than failing
-    events = selectors.events_for_agency(agency.pk, action=action or None)
+    if action not in {t.code for _, types in groups for t in types}:
+        action = ""
+    category_key = request.GET.get("category", "")
+    in_category = [types for c, types in groups if c.key == category_key]
+    if not in_category:
+        category_key = ""
+    events = selectors.events_for_agency(
+        agency.pk,
+        action=action or None,
+        actions=[t.code for t in in_category[0]] if in_category else None,
+    )
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     return render(
         request,
@@ -42,7 +53,11 @@ def event_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": selectors.describe(page.object_list),
             "action": action,
-            "event_types": registry.all_event_types(),
+            "category": category_key,
+            "groups": groups,
+            "filter_query": urlencode(
+                [(k, v) for k, v in (("category", category_key), ("action", action)) if v]
+            ),
         },
     )
 
@@ -54,6 +69,7 @@ def event_export(request: HttpRequest) -> StreamingHttpResponse:
         raise Http404
     writer = csv.writer(_Echo())
     header = ["id", "time_utc", "action", "actor_id", "target", "ip", "request_id", "hash"]
+    header += ["category", "description"]
 
     def rows() -> Iterator[str]:
         yield writer.writerow(header)
@@ -70,7 +86,20 @@ def event_export(request: HttpRequest) -> StreamingHttpResponse:
 
 
 def _event_rows(agency_id: int) -> Iterator[list[object]]:
+    """Machine-readable columns first (codes and ids, as before), then the event's category
+    and sentence for a human reader, described a batch at a time."""
+    batch: list[AuditEvent] = []
     for event in selectors.events_for_agency(agency_id).iterator(chunk_size=2000):
+        batch.append(event)
+        if len(batch) == 2000:
+            yield from _described_rows(batch)
+            batch = []
+    yield from _described_rows(batch)
+
+
+def _described_rows(events: list[AuditEvent]) -> Iterator[list[object]]:
+    for row in selectors.describe(events):
+        event = row["event"]
         yield [
             event.pk,
             event.created_at.isoformat(),
@@ -80,4 +109,6 @@ def _event_rows(agency_id: int) -> Iterator[list[object]]:
             event.ip or "",
             event.request_id,
             event.hash,
+            row["category"],
+            row["sentence"],
         ]

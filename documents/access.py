@@ -11,6 +11,7 @@ Another agency's document, or one the viewer may not see, is a 404 like a missin
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
@@ -220,6 +221,17 @@ def resident_documents(view: PublicView) -> QuerySet[Document]:
     ).order_by("created_at")
 
 
+def released_beyond_staff(records_request: RecordsRequest) -> bool:
+    """Whether any clean document of the request is released to the requester or the public
+    (the public page may say so without naming or counting them)."""
+    return Document.objects.filter(
+        agency=records_request.agency_id,
+        request=records_request,
+        release__in=[ReleaseLevel.REQUESTER, ReleaseLevel.PUBLIC],
+        status=DocumentStatus.CLEAN,
+    ).exists()
+
+
 def get_document_for_resident(view: PublicView, public_id: uuid.UUID | str) -> Document:
     key = _uuid(public_id)
     found = resident_documents(view).filter(public_id=key).first() if key else None
@@ -236,3 +248,10 @@ def public_documents(agency: Agency) -> QuerySet[Document]:
         status=DocumentStatus.CLEAN,
         request__in=request_access.public_requests(agency),
     )
+
+
+def document_names(agency_id: int, document_ids: Iterable[str]) -> dict[str, str]:
+    """Document id → its file name, for the agency's audit log."""
+    ids = [int(v) for v in document_ids if str(v).isdigit()]
+    rows = Document.objects.filter(agency_id=agency_id, pk__in=ids).only("filename")
+    return {str(d.pk): d.filename for d in rows}

@@ -6,5 +6,9 @@ class DocumentsConfig(AppConfig):
     verbose_name = "Documents"
 
     def ready(self) -> None:
-        # event types and tasks (by name, for documents.jobs) register themselves
-        from documents import audit_events, tasks  # noqa: F401
+        # event types, the new-agency hook and tasks (by name, for documents.jobs) register
+        # themselves
+        from audit.registry import register_target_namer
+        from documents import access, audit_events, signals, tasks  # noqa: F401
+
+        register_target_namer("documents.document", access.document_names, fallback="a document")

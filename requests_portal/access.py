@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import enum
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -543,3 +544,10 @@ def notification_preferences_for(user: User, agency: Agency) -> NotificationPref
     """The user's own email choices in the agency; unsaved defaults when they made none."""
     found = NotificationPreference.objects.filter(agency=agency, user=user).first()
     return found or NotificationPreference(agency=agency, user=user)
+
+
+def request_names(agency_id: int, request_ids: Iterable[str]) -> dict[str, str]:
+    """Request id → "request 26-12", for the agency's audit log."""
+    ids = [int(v) for v in request_ids if str(v).isdigit()]
+    rows = RecordsRequest.objects.filter(agency_id=agency_id, pk__in=ids).only("year", "sequence")
+    return {str(r.pk): f"request {r.number}" for r in rows}

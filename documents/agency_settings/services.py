@@ -74,3 +74,40 @@ def reason_retire(
             actor=actor,
             details={"redaction_reason_retired": reason.label},
         )
+
+
+# Plain, generic wording of the usual public-records exemptions, so "Redact" works from an
+# agency's first day; the agency adds its own citations and retires what its law lacks.
+DEFAULT_REDACTION_REASONS = (
+    "Personal privacy",
+    "Ongoing investigation",
+    "Attorney-client privilege",
+    "Security-sensitive information",
+    "Medical information",
+    "Juvenile records",
+    "Trade secrets or confidential business information",
+    "Internal deliberations (drafts and advice)",
+)
+
+
+def reasons_setup_defaults(*, agency: Agency, actor: User | None = None) -> int:
+    """Give an agency the usual redaction reasons. Adds only labels it has never had, so a
+    reason the agency retired stays retired. Returns how many were added."""
+    with transaction.atomic():
+        existing = set(
+            RedactionReason.objects.filter(agency=agency).values_list("label", flat=True)
+        )
+        new = [
+            RedactionReason(agency=agency, label=label)
+            for label in DEFAULT_REDACTION_REASONS
+            if label not in existing
+        ]
+        RedactionReason.objects.bulk_create(new)
+        if new and actor is not None:
+            audit.record(
+                audit_events.SETTINGS_CHANGED.code,
+                agency=agency,
+                actor=actor,
+                details={"redaction_reasons_added": len(new)},
+            )
+    return len(new)

@@ -32,3 +32,20 @@ def resident_documents_panel(context, records_request, viewer, tracking=""):
         "requester_uploads": viewer == "requester"
         and access.settings_for(records_request.agency).requester_uploads,
     }
+
+
+@register.simple_tag
+def released_records_note(records_request, viewer, tracking=""):
+    """What this reader can see of a closed request's records, in words: the closing reason
+    ("Records released in full") says nothing of where they went, and the public page of a
+    request released to the requester only would otherwise promise records it does not show."""
+    shown = access.resident_documents(PublicView(records_request, viewer, tracking)).exists()
+    if viewer == "requester":
+        if shown:
+            return "Your released records are listed below."
+        return "None are available to download here."
+    if shown:
+        return "Released records are listed below."
+    if access.released_beyond_staff(records_request):
+        return "Released to the requester only; none are published here."
+    return "None are published here."
