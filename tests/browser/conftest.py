@@ -9,8 +9,9 @@ test's own (a unique slug, as the other tests that commit do: tests/db_helpers.p
 test ends that agency is deactivated and its keys destroyed, so nothing it left can be
 reached or read by a later test.
 
-Services policy (as for slapd and the OpenID Connect provider): without /usr/bin/chromium or
-Playwright the tests skip, and fail when REQUIRE_SERVICES=1 (CI).
+Services policy (as for slapd and the OpenID Connect provider): without /usr/bin/chromium,
+Playwright or (for the accessibility checks) axe-core the tests skip, and fail when
+REQUIRE_SERVICES=1 (CI).
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ from tests.idp.fixtures import service_unavailable
 # Debian's package `chromium` (scripts/ensure-system-packages test installs it). Playwright's
 # own browser download (`playwright install`) is never used.
 CHROMIUM = Path("/usr/bin/chromium")
+# axe-core, the accessibility checker the tests inject into pages: an npm package pinned by
+# tests/browser/axe/package-lock.json, installed by scripts/ensure-system-packages test. A
+# test tool only (MPL-2.0): the portal never serves it.
+AXE_DIR = Path(__file__).resolve().parent / "axe"
+AXE_SCRIPT = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +64,18 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    """The path of axe.min.js, for ``page.add_script_tag(path=...)``."""
+    if not AXE_SCRIPT.exists():
+        service_unavailable(
+            f"axe-core is not installed ({AXE_SCRIPT.relative_to(AXE_DIR.parents[2])} is"
+            " missing): run scripts/ensure-system-packages test, or"
+            " `npm ci --prefix tests/browser/axe`"
+        )
+    return AXE_SCRIPT
 
 
 @pytest.fixture
