@@ -265,8 +265,11 @@ SIGNIN_POLICY_CHANGED = _event(
     "Changed the sign-in policy",
     SETTINGS,
 )
-AGENCY_CONTACT_CHANGED = register(
-    "agency.contact_changed", "{actor} changed what the public is told about the agency: {what}"
+AGENCY_CONTACT_CHANGED = _event(
+    "agency.contact_changed",
+    "{actor} changed what the public is told about the agency: {what}",
+    "Changed the agency's contact details or notices",
+    SETTINGS,
 )
 
 # --- Sessions ---------------------------------------------------------------------------------
@@ -392,5 +395,8 @@ register_page_titles(
         "staff:provider_edit": "the page to change a sign-in option",
         "staff:provider_delete": "the page to remove a sign-in option",
         "staff:provider_test": "the page to test a sign-in option",
+        "staff:contact_settings": "the agency's contact details and notices settings",
+        "privacy": "the privacy notice",
+        "accessibility": "the accessibility statement",
     }
 )
