@@ -15,6 +15,17 @@ REQUEST_REOPENED = register("request.reopened", "{actor} reopened a request: {re
 REQUEST_VISIBILITY_CHANGED = register(
     "request.visibility_changed", "{actor} changed a request's visibility from {from} to {to}"
 )
+REQUEST_PRIVACY_REQUESTED = register(
+    "request.private_requested", "{actor} asked to keep request {number} private"
+)
+REQUEST_DESCRIPTION_HELD = register(
+    "request.description_held",
+    "Request {number} was kept from the public until staff review it: it may contain {found}",
+)
+REQUEST_DESCRIPTION_RELEASED = register(
+    "request.description_released",
+    "{actor} reviewed the description of request {number} and published it",
+)
 SETTINGS_CHANGED = register("agency.settings_changed", "{actor} changed the agency's settings")
 TASK_ADDED = register("request.task_added", "{actor} added a task: {title}")
 TASK_DONE = register("request.task_done", "{actor} marked a task done: {title}")
