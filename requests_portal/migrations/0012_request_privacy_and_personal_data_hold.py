@@ -6,7 +6,7 @@ from django.db import migrations, models
 # A request held for staff to review the personal data in its description is not public: the
 # public search index drops it until the hold is lifted. Raw SQL because a trigger function
 # has no ORM form; it uses only NEW's columns, no dynamic SQL. Tested by
-# test_held_request_is_out_of_the_public_search_until_staff_publish_it.
+# test_staff_edit_out_the_personal_data_and_publish.
 _FUNCTION = """
 CREATE OR REPLACE FUNCTION requests_portal_public_search() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
