@@ -139,7 +139,8 @@ class RequestForm(forms.Form):
         data = super().clean()
         if data.get("delivery") == Delivery.MAIL and not data.get("address"):
             self.add_error("address", "Enter a mailing address for paper copies.")
-        if data.get("private") and not (data.get("private_reason") or "").strip():
+        asked = self.cleaned_data.get("private")
+        if asked and not (self.cleaned_data.get("private_reason") or "").strip():
             self.add_error(
                 "private_reason", "Say why your request should stay private, or untick the box."
             )

@@ -62,7 +62,10 @@ def staff_request_new(request: HttpRequest) -> HttpResponse:
                     http_request=request,
                 )
                 messages.success(request, f"Request {records_request.number} logged.")
-                if not access.staff_who_can_see(records_request, [request.user]):
+                user = request.user
+                if not (
+                    user.is_authenticated and access.staff_who_can_see(records_request, [user])
+                ):
                     # Logged private (or for another department): not the logger's to open.
                     messages.info(
                         request,
