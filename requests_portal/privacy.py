@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.utils.translation import gettext, ngettext
+
 from requests_portal import pii
 from requests_portal.models import Department, RequestSettings, Visibility
 
@@ -45,34 +47,36 @@ def initial_visibility(
 
 
 def audience(visibility: str, embargo_days: int) -> str:
-    """Who will read a request of this visibility, as its requester needs to know it."""
+    """Who will read a request of this visibility, as its requester needs to know it (in the
+    active language)."""
     if visibility == Visibility.PUBLISHED:
-        return (
+        return gettext(
             "Your request, including its summary and description, will be published on this "
             "site's public archive as soon as you send it: anyone can read it."
         )
     if visibility == Visibility.EMBARGOED:
-        when = (
-            "once it is closed"
-            if embargo_days == 0
-            else f"{embargo_days} day{'s' if embargo_days != 1 else ''} after it is closed"
-        )
-        return (
+        if embargo_days == 0:
+            when = gettext("once it is closed")
+        else:
+            when = ngettext(
+                "%(days)d day after it is closed", "%(days)d days after it is closed", embargo_days
+            ) % {"days": embargo_days}
+        return gettext(
             "Your request, including its summary and description, will be published on this "
-            f"site's public archive {when}: then anyone can read it. Until then, only you and "
+            "site's public archive %(when)s: then anyone can read it. Until then, only you and "
             "agency staff can read it."
-        )
+        ) % {"when": when}
     if visibility == Visibility.DEPARTMENT:
-        return (
+        return gettext(
             "Only you and the staff of the department handling it can read this request. "
             "It is not published."
         )
     if visibility == Visibility.RESTRICTED:
-        return (
+        return gettext(
             "Only you, the staff member handling it and the agency's administrators can read "
             "this request. It is not published."
         )
-    return "Only you and agency staff can read this request. It is not published."
+    return gettext("Only you and agency staff can read this request. It is not published.")
 
 
 @dataclass(frozen=True)
