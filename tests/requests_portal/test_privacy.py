@@ -109,14 +109,14 @@ def test_form_names_the_departments_whose_requests_another_audience_reads(tenant
     page = _form_page(tenant, client_for)
 
     assert PUBLIC_NOTICE in page  # the agency's default, and Clerk's
-    assert "It depends on the department you choose" in page
+    assert "Except when you choose one of these departments" in page
     assert "<li>Police: Only you, the staff member handling it" in page
     assert "<li>Clerk:" not in page
 
     # Without the department picker, no department applies: only the default is said.
     set_request_settings(tenant, show_department_picker=False)
     page = _form_page(tenant, client_for)
-    assert "It depends on the department" not in page
+    assert "Except when you choose" not in page
     assert PUBLIC_NOTICE in page
 
 
