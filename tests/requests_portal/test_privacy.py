@@ -9,9 +9,12 @@ from django.urls import reverse
 from accounts.local_time import agency_today
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
+from documents import release
+from documents.errors import DocumentError
 from requests_portal.models import Department, PublicSearchEntry, TimelineEvent, Visibility
 from requests_portal.services import lifecycle, review, submission
 from requests_portal.services.changes import RequestStateError
+from tests.documents.helpers import pdf_with_text, stored_document
 from tests.requests_portal.helpers import (
     body_of,
     department,
@@ -438,3 +441,19 @@ def test_a_reviewed_request_is_not_held_again_when_made_public_again(tenant):
         review.request_release_description(
             records_request=filed, actor=tenant.admin, description="again"
         )
+
+
+def test_documents_of_a_held_request_wait_for_the_review_before_public_release(tenant):
+    filed = file_request(tenant, description=SSN_DESCRIPTION)
+    document = stored_document(filed, pdf_with_text("Budget 2026"))
+
+    with agency_context(tenant.agency), pytest.raises(DocumentError, match="held from the public"):
+        release.document_release(document=document, level="public", actor=tenant.admin)
+
+    with agency_context(tenant.agency):
+        review.request_release_description(
+            records_request=filed, actor=tenant.admin, description="My own police report."
+        )
+        release.document_release(document=document, level="public", actor=tenant.admin)
+        document.refresh_from_db()
+    assert document.release == "public"
