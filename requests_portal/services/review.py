@@ -3,8 +3,9 @@ some (``requests_portal.privacy.personal_data_kinds``) is held from every public
 archive and its search until staff review the description, edit out what must not be
 public, and publish it.
 
-Held when filed with a public visibility (services.submission), or when staff make an
-unreviewed request public (services.lifecycle.request_set_visibility)."""
+Held when filed with a public visibility (services.submission), when staff make an
+unreviewed request public (services.lifecycle.request_set_visibility), and, for requests public
+before this check existed, by ``manage.py hold_personal_data``."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 import audit
-from accounts.models import User
+from accounts.models import Agency, User
 from requests_portal import audit_events, privacy
+from requests_portal.access import public_requests
 from requests_portal.models import RecordsRequest
 from requests_portal.services.changes import RequestStateError, add_timeline_event, locked
 
@@ -46,19 +48,46 @@ def record_hold(
 
 def hold_if_unreviewed(
     records_request: RecordsRequest, *, actor: User | None, http_request: HttpRequest | None
-) -> None:
-    """Hold a request that is about to become public when its text holds personal data that
-    staff have not reviewed yet. The caller holds the request's row lock and saves it."""
+) -> bool:
+    """Hold a request that is (about to become) public when its text holds personal data
+    that staff have not reviewed yet; whether it was held now. The caller holds the
+    request's row lock and saves it."""
     if records_request.description_held or records_request.description_reviewed_at is not None:
-        return
+        return False
     if not privacy.is_public(records_request.visibility):
-        return
+        return False
     records_request.personal_data_kinds = privacy.personal_data_kinds(
         records_request.title, records_request.description
     )
-    if records_request.personal_data_kinds:
-        records_request.description_held = True
-        record_hold(records_request, actor=actor, http_request=http_request)
+    if not records_request.personal_data_kinds:
+        return False
+    records_request.description_held = True
+    record_hold(records_request, actor=actor, http_request=http_request)
+    return True
+
+
+@locked
+def _hold_one(*, records_request: RecordsRequest) -> bool:
+    if not hold_if_unreviewed(records_request, actor=None, http_request=None):
+        return False
+    records_request.save(update_fields=["description_held", "personal_data_kinds", "updated_at"])
+    return True
+
+
+def requests_hold_unreviewed(*, agency: Agency) -> int:
+    """Hold every public request of the agency whose text holds personal data nobody has
+    reviewed: those made public before descriptions were checked (``manage.py
+    hold_personal_data``), each under its row lock; running it again holds no more."""
+    candidates = (
+        public_requests(agency)
+        .filter(description_reviewed_at__isnull=True)
+        .values_list("pk", flat=True)
+    )
+    held = 0
+    for pk in list(candidates):
+        records_request = RecordsRequest.objects.get(agency=agency, pk=pk)
+        held += _hold_one(records_request=records_request)
+    return held
 
 
 @locked

@@ -3,7 +3,10 @@ personal data in a description that would be public held until staff review it."
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.local_time import agency_today
@@ -11,7 +14,13 @@ from accounts.tenancy import agency_context
 from audit.models import AuditEvent
 from documents import release
 from documents.errors import DocumentError
-from requests_portal.models import Department, PublicSearchEntry, TimelineEvent, Visibility
+from requests_portal.models import (
+    Department,
+    PublicSearchEntry,
+    RecordsRequest,
+    TimelineEvent,
+    Visibility,
+)
 from requests_portal.services import lifecycle, review, submission
 from requests_portal.services.changes import RequestStateError
 from tests.documents.helpers import pdf_with_text, stored_document
@@ -457,3 +466,28 @@ def test_documents_of_a_held_request_wait_for_the_review_before_public_release(t
         release.document_release(document=document, level="public", actor=tenant.admin)
         document.refresh_from_db()
     assert document.release == "public"
+
+
+def test_requests_public_before_the_check_are_held_by_the_command(tenant, other_tenant):
+    set_request_settings(tenant, default_visibility=Visibility.ALL_STAFF)
+    earlier = file_request(tenant, title="Old one", description=SSN_DESCRIPTION)
+    clean = file_request(tenant, title="Clean one")
+    # Published as before this check existed: straight in the table, no review.
+    with agency_context(tenant.agency):
+        RecordsRequest.objects.filter(pk__in=[earlier.pk, clean.pk]).update(
+            visibility=Visibility.PUBLISHED
+        )
+    assert earlier.pk in _indexed(tenant)
+    out = io.StringIO()
+
+    call_command("hold_personal_data", stdout=out)
+
+    assert "alpha: 1 request(s) held for staff review" in out.getvalue()
+    assert "bravo: 0 request(s)" in out.getvalue()
+    assert reload(tenant, earlier).description_held
+    assert not reload(tenant, clean).description_held
+    assert earlier.pk not in _indexed(tenant)
+    assert "request.description_held" in _actions(tenant, earlier)
+    # Again: nothing more to hold.
+    call_command("hold_personal_data", "--agency", "alpha", stdout=(again := io.StringIO()))
+    assert "alpha: 0 request(s)" in again.getvalue()
