@@ -48,6 +48,11 @@ def document_release(
                 .filter(pk=document.request_id)
                 .exists()
             ):
+                if document.request.description_held:
+                    raise DocumentError(
+                        "This request is held from the public until its description is "
+                        "reviewed for personal data: review it on the request's page first."
+                    )
                 raise DocumentError(
                     "This request is not public, so its documents can't be released to the "
                     "public. Release them to the requester, or change the request's visibility."

@@ -6,7 +6,8 @@ Who sees a request (design.md, "Requests"):
   department requests of their departments, and restricted requests they are the point of
   contact for (department admins: also restricted requests of their departments);
 - the requester: their own requests (signed in, or through the tracking link);
-- the public: published requests, and embargoed ones once closed for the agency's embargo days.
+- the public: published requests, and embargoed ones once closed for the agency's embargo days,
+  except those held for staff to review personal data in their description.
 """
 
 from __future__ import annotations
@@ -302,7 +303,9 @@ def staff_who_can_see(records_request: RecordsRequest, users: list[User]) -> lis
 
 
 def public_requests(agency: Agency) -> QuerySet[RecordsRequest]:
-    return RecordsRequest.objects.filter(agency=agency).filter(
+    """What the public reads: published requests, embargoed ones past their embargo; never
+    one held for staff to review the personal data in its description."""
+    return RecordsRequest.objects.filter(agency=agency, description_held=False).filter(
         Q(visibility=Visibility.PUBLISHED)
         | Q(visibility=Visibility.EMBARGOED, public_from__lte=timezone.now())
     )

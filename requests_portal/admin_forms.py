@@ -26,6 +26,8 @@ class RequestSettingsForm(forms.ModelForm):
             "embargo_days",
             "show_department_picker",
             "allow_anonymous",
+            "allow_private_requests",
+            "private_request_explanation",
         ]
         labels = {
             "response_days": "Days to respond",
@@ -38,8 +40,19 @@ class RequestSettingsForm(forms.ModelForm):
             "embargo_days": "Embargoed requests become public this many days after closing",
             "show_department_picker": "Let residents pick a department",
             "allow_anonymous": "Let residents file without an email address",
+            "allow_private_requests": "Let requesters ask to keep their request private",
+            "private_request_explanation": "When they may ask (shown on the request form)",
         }
-        widgets = {"cutoff": forms.TimeInput(attrs={"type": "time"})}
+        help_texts = {
+            "allow_private_requests": "Only where your law allows it. Such a request starts "
+            "visible to its point of contact and the admins only, with the requester's reason.",
+            "private_request_explanation": "For example the law that allows it and when it "
+            "applies.",
+        }
+        widgets = {
+            "cutoff": forms.TimeInput(attrs={"type": "time"}),
+            "private_request_explanation": forms.Textarea(attrs={"rows": 3}),
+        }
 
     def clean_state(self):
         import holidays

@@ -114,6 +114,21 @@ REQUEST_REOPENED = _event(
 REQUEST_VISIBILITY_CHANGED = _event(
     "request.visibility_changed", _visibility, "Changed who can see a request"
 )
+REQUEST_PRIVACY_REQUESTED = _event(
+    "request.private_requested",
+    "{actor} asked to keep request {number} private",
+    "Asked to keep a request private",
+)
+REQUEST_DESCRIPTION_HELD = _event(
+    "request.description_held",
+    "Request {number} was kept from the public until staff review it: it may contain {found}",
+    "Held a description from the public",
+)
+REQUEST_DESCRIPTION_RELEASED = _event(
+    "request.description_released",
+    "{actor} reviewed the description of request {number} and published it",
+    "Published a reviewed description",
+)
 SETTINGS_CHANGED = _event(
     "agency.settings_changed", _settings_changed, "Changed the agency's settings", SETTINGS
 )
@@ -159,6 +174,7 @@ register_page_titles(
         "staff:request_detail": "request {number}",
         "staff:request_acknowledge": "the form to acknowledge request {number}",
         "staff:request_close": "the form to close request {number}",
+        "staff:request_description_review": "the form to publish the reviewed description of request {number}",
         "staff:request_reopen": "the form to reopen request {number}",
         "staff:request_due_date": "the form to change the due date of request {number}",
         "staff:request_extend": "the form to extend request {number}",

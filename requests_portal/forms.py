@@ -64,6 +64,8 @@ class RequestForm(forms.Form):
         user=None,
         request_types=None,
         custom_fields=(),
+        allow_private=False,
+        private_explanation="",
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
@@ -95,6 +97,21 @@ class RequestForm(forms.Form):
                 "Optional. Without an email address you will get no updates: "
                 "write down your request number and check back here."
             )
+        if allow_private:
+            # Only where the agency allows it: otherwise a posted "private" is no field here.
+            self.fields["private"] = forms.BooleanField(
+                required=False,
+                label="Ask to keep this request private",
+                help_text=private_explanation
+                or "Only where the law allows it. Staff will read your reason.",
+            )
+            self.fields["private_reason"] = forms.CharField(
+                required=False,
+                max_length=2000,
+                label="Why should it stay private?",
+                help_text="Needed if you ask to keep it private. Only agency staff read this.",
+                widget=forms.Textarea(attrs={"rows": 3}),
+            )
 
     def clean_submission_key(self) -> uuid.UUID | None:
         """The form's one-time key; a missing or mangled one only loses the protection
@@ -122,7 +139,19 @@ class RequestForm(forms.Form):
         data = super().clean()
         if data.get("delivery") == Delivery.MAIL and not data.get("address"):
             self.add_error("address", "Enter a mailing address for paper copies.")
+        asked = self.cleaned_data.get("private")
+        if asked and not (self.cleaned_data.get("private_reason") or "").strip():
+            self.add_error(
+                "private_reason", "Say why your request should stay private, or untick the box."
+            )
         return data
+
+    def privacy_reason(self) -> str:
+        """The requester's reason for keeping the request private; empty when they did not
+        ask (a reason typed without ticking the box asks nothing)."""
+        if not self.cleaned_data.get("private"):
+            return ""
+        return (self.cleaned_data.get("private_reason") or "").strip()
 
 
 def _custom_form_field(custom: CustomField) -> forms.Field:
@@ -255,6 +284,15 @@ class CloseForm(forms.Form):
         if reason is not None and reason.requires_citation and not data.get("citation", "").strip():
             self.add_error("citation", f"“{reason.name}” needs the exemption it relies on.")
         return data
+
+
+class DescriptionReviewForm(forms.Form):
+    description = forms.CharField(
+        label="Description as the public will read it",
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="Remove what must not be public, then publish.",
+    )
 
 
 class VisibilityForm(forms.Form):

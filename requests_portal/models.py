@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -87,6 +88,10 @@ class RequestSettings(TenantOwned):
     allow_anonymous = models.BooleanField(
         default=False, help_text="Let residents file without an email address"
     )
+    # Where the agency's law allows it, a requester may ask for their request to stay
+    # private: it then starts restricted, with their reason for staff to read.
+    allow_private_requests = models.BooleanField(default=False)
+    private_request_explanation = models.TextField(blank=True, max_length=1000)
 
     class Meta:
         constraints = [
@@ -256,6 +261,15 @@ class RecordsRequest(TenantOwned):
     closure_citation = models.CharField(max_length=300, blank=True)
     # When an embargoed request becomes public (closed_at + the agency's embargo days).
     public_from = models.DateTimeField(null=True, blank=True)
+
+    # The requester asked for the request to stay private (the agency allows it), and why.
+    private_reason = models.TextField(blank=True)
+    # Personal data found in the title or description (requests_portal.pii kinds, no values).
+    personal_data_kinds = ArrayField(models.CharField(max_length=20), default=list, blank=True)
+    # Held from every public page and the archive search until staff review the description:
+    # it may hold personal data and would otherwise be public.
+    description_held = models.BooleanField(default=False)
+    description_reviewed_at = models.DateTimeField(null=True, blank=True)
 
     search_vector = SearchVectorField(null=True, editable=False)
     # The one-time key of the form that filed it: the same form sent twice (a double click, a

@@ -88,6 +88,11 @@ staff_urlpatterns = [
     path(
         "requests/<number:number>/visibility/", actions.staff_visibility, name="request_visibility"
     ),
+    path(
+        "requests/<number:number>/description-review/",
+        actions.staff_release_description,
+        name="request_description_review",
+    ),
     path("requests/<number:number>/tasks/", actions.staff_task_add, name="request_task_add"),
     path(
         "requests/<number:number>/tasks/<int:task_id>/done/",

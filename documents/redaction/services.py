@@ -23,10 +23,10 @@ from documents.errors import DocumentError, RedactionRefused
 from documents.models import Document, DocumentVersion, Redaction, RedactionReason, VersionKind
 from documents.redaction import engine, images, page_search, working
 from documents.redaction.boxes import Box, RedactionError
-from documents.scan import pii
 from documents.scan.extract.base import Unreadable
 from documents.scan.extract.extraction import Extraction
 from documents.versions import version_create
+from requests_portal import pii
 
 PATTERN_LABELS = {
     "ssn": "US Social Security numbers",

@@ -9,7 +9,7 @@ to ``MAX_IN_MEMORY``. Then:
    (status BLOCKED, a malware finding per threat); a file too large to hold is checked by
    its first bytes and by clamd, and an archive or email too large to open can't be checked
    at all (FAILED);
-2. personal data (documents.scan.extract + documents.scan.pii): one finding per value and
+2. personal data (documents.scan.extract + requests_portal.pii): one finding per value and
    location, with a masked excerpt and a keyed digest, never the value; status CLEAN;
 3. the outcome is written in one transaction with its audit event (counts per kind, never
    values). Re-scanning replaces the unresolved findings and keeps resolved ones.
@@ -42,11 +42,12 @@ from documents.models import (
     FindingKind,
     VersionKind,
 )
-from documents.scan import malware, pii
+from documents.scan import malware
 from documents.scan.clamd import ClamdError, ClamdResult, ClamdStream, ClamdUnavailable
 from documents.scan.extract.base import MAX_IN_MEMORY, Unreadable
 from documents.scan.extract.extraction import Extraction
 from documents.scan.signatures import Threat, check_head
+from requests_portal import pii
 from vault import crypto
 from vault.storage import BlobMissing, StorageError
 

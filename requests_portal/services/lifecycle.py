@@ -23,6 +23,7 @@ from requests_portal.models import (
     Status,
     Visibility,
 )
+from requests_portal.services import review
 from requests_portal.services.changes import (
     RequestStateError,
     add_timeline_event,
@@ -208,7 +209,6 @@ def request_set_visibility(
         return
     with transaction.atomic():
         records_request.visibility = visibility
-        records_request.save(update_fields=["visibility", "updated_at"])
         add_timeline_event(
             records_request,
             "visibility_changed",
@@ -225,6 +225,11 @@ def request_set_visibility(
             target=records_request,
             details={"from": old, "to": visibility},
         )
+        # Made public with personal data nobody reviewed yet: held until staff do.
+        review.hold_if_unreviewed(records_request, actor=actor, http_request=http_request)
+        records_request.save(
+            update_fields=["visibility", "description_held", "personal_data_kinds", "updated_at"]
+        )
 
 
 def publish_due_embargoes(*, agency: Agency) -> int:
@@ -234,6 +239,9 @@ def publish_due_embargoes(*, agency: Agency) -> int:
     the clock); the index is kept by a trigger that runs on writes, so touch the rows."""
     indexed = PublicSearchEntry.objects.filter(agency=agency).values("request_id")
     due = RecordsRequest.objects.filter(
-        agency=agency, visibility=Visibility.EMBARGOED, public_from__lte=timezone.now()
+        agency=agency,
+        visibility=Visibility.EMBARGOED,
+        public_from__lte=timezone.now(),
+        description_held=False,
     ).exclude(pk__in=indexed)
     return due.update(visibility=Visibility.EMBARGOED)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 import audit
 from accounts.models import Agency, User
-from requests_portal import audit_events, deadlines, notifications
+from requests_portal import audit_events, deadlines, notifications, privacy
 from requests_portal.models import (
     Channel,
     Department,
@@ -24,6 +24,7 @@ from requests_portal.models import (
     RequestSettings,
     RequestType,
 )
+from requests_portal.services import review
 from requests_portal.services.changes import RequestStateError, add_timeline_event, human_date
 from requests_portal.services.clock import calendar_for, settings_for
 from requests_portal.services.messaging import email_requester
@@ -68,10 +69,35 @@ def _requester_for(email: str, name: str) -> User | None:
     return user
 
 
-def _initial_visibility(request_settings: RequestSettings, department: Department | None) -> str:
-    if department is not None and department.default_visibility:
-        return department.default_visibility
-    return request_settings.default_visibility
+@dataclass(frozen=True)
+class _Privacy:
+    """Who reads the new request: its visibility, the requester's reason for asking it to
+    stay private (if they did), and the personal data that holds it from the public."""
+
+    visibility: str
+    private_reason: str
+    personal_data_kinds: list[str]
+
+    @property
+    def held(self) -> bool:
+        return bool(self.personal_data_kinds) and privacy.is_public(self.visibility)
+
+
+def _privacy_for(
+    request_settings: RequestSettings,
+    department: Department | None,
+    *,
+    title: str,
+    description: str,
+    private_reason: str,
+) -> _Privacy:
+    private_reason = private_reason.strip()
+    if private_reason and not request_settings.allow_private_requests:
+        raise RequestStateError("This agency does not take requests to keep a request private.")
+    visibility = privacy.initial_visibility(
+        request_settings, department, private=bool(private_reason)
+    )
+    return _Privacy(visibility, private_reason, privacy.personal_data_kinds(title, description))
 
 
 def request_submit(
@@ -88,11 +114,17 @@ def request_submit(
     request_type: RequestType | None = None,
     custom_data: Mapping[str, object] | None = None,
     submission_key: uuid.UUID | None = None,
+    private_reason: str = "",
     http_request: HttpRequest | None = None,
 ) -> RecordsRequest:
     """File a request: from the web form (``actor`` the signed-in resident or None for a
     guest) or logged by staff from a phone call, letter, email or visit (``received_on``
     is then day 0).
+
+    ``private_reason``: the requester asks for the request to stay private, and why (only
+    where the agency allows it): it starts restricted. A request that would be public and
+    whose title or description holds personal data is held from the public until staff
+    review it (``request_release_description``).
 
     ``submission_key`` is the filing form's one-time key: the same form sent again (a double
     click, a retried post), even at the same moment, returns the request it already filed."""
@@ -102,6 +134,13 @@ def request_submit(
         if earlier is not None:
             return earlier
     request_settings = settings_for(agency)
+    who_reads = _privacy_for(
+        request_settings,
+        department,
+        title=title,
+        description=description,
+        private_reason=private_reason,
+    )
     calendar = calendar_for(agency, request_settings)
     now = timezone.now()
     if channel == Channel.WEB:
@@ -141,7 +180,7 @@ def request_submit(
                 request_type=request_type,
                 custom_data=custom_data,
                 submission_key=submission_key,
-                visibility=_initial_visibility(request_settings, department),
+                who_reads=who_reads,
                 clock=_Clock(received_at, day_zero, due, acknowledge_due, method),
                 http_request=http_request,
             )
@@ -207,7 +246,7 @@ def _file(
     request_type: RequestType | None,
     custom_data: Mapping[str, object] | None,
     submission_key: uuid.UUID | None,
-    visibility: str,
+    who_reads: _Privacy,
     clock: _Clock,
     http_request: HttpRequest | None,
 ) -> RecordsRequest:
@@ -224,7 +263,10 @@ def _file(
         sequence=next_request_number(agency, day_zero.year),
         title=title,
         description=description,
-        visibility=visibility,
+        visibility=who_reads.visibility,
+        private_reason=who_reads.private_reason,
+        personal_data_kinds=who_reads.personal_data_kinds,
+        description_held=who_reads.held,
         channel=channel,
         delivery=delivery,
         request_type=request_type,
@@ -260,12 +302,43 @@ def _file(
         target=records_request,
         details={"number": records_request.number, "channel": channel},
     )
+    _record_privacy(records_request, who_reads, actor=actor, http_request=http_request)
     if records_request.requester_email and channel == Channel.WEB:
         email_requester(records_request, "submitted", http_request=http_request)
     notifications.notify_new_request(
         records_request, http_request=http_request, exclude=actor if staff_logged else None
     )
     return records_request
+
+
+def _record_privacy(
+    records_request: RecordsRequest,
+    who_reads: _Privacy,
+    *,
+    actor: User | None,
+    http_request: HttpRequest | None,
+) -> None:
+    """The staff-only timeline entries and audit events of a request filed private, or held
+    from the public for personal data. The reason and the values found stay out of the
+    audit log (it cannot be erased); the reason is on the request, the values in its text."""
+    if who_reads.private_reason:
+        add_timeline_event(
+            records_request,
+            "private_requested",
+            None,
+            f"The requester asked to keep this request private: {who_reads.private_reason}",
+            public=False,
+        )
+        audit.record_for(
+            audit_events.REQUEST_PRIVACY_REQUESTED,
+            records_request,
+            actor=actor,
+            http_request=http_request,
+            number=records_request.number,
+            visibility=who_reads.visibility,
+        )
+    if who_reads.held:
+        review.record_hold(records_request, actor=actor, http_request=http_request)
 
 
 def _local_noon(day: datetime.date, calendar: deadlines.AgencyCalendar) -> datetime.datetime:

@@ -21,7 +21,7 @@ from accounts import policy
 from accounts.decorators import agency_permission
 from accounts.local_time import agency_today
 from requests_portal import access, forms
-from requests_portal.services import clock, lifecycle, messaging, work
+from requests_portal.services import clock, lifecycle, messaging, review, work
 from requests_portal.services.changes import RequestStateError
 from requests_portal.views.staff_request import build_form, render_detail
 
@@ -133,6 +133,13 @@ staff_visibility = _staff_action(
     "Visibility changed.",
     "visibility",
     _fields("visibility"),
+)
+staff_release_description = _staff_action(
+    policy.REQUEST_EDIT,
+    review.request_release_description,
+    "Description reviewed: the request is no longer held from the public.",
+    "description",
+    _fields("description"),
 )
 staff_task_add = _staff_action(
     policy.REQUEST_INTERNAL_WORK,

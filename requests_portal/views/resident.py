@@ -17,7 +17,7 @@ import audit
 from accounts import policy
 from accounts.contact import reach_sentence
 from accounts.models import Agency
-from requests_portal import access, forms, tracking
+from requests_portal import access, forms, privacy, tracking
 from requests_portal.models import MessageKind
 from requests_portal.search import public_search
 from requests_portal.services import clock, messaging, submission
@@ -88,6 +88,7 @@ def _file(request: HttpRequest, agency: Agency, form: forms.RequestForm) -> Http
         request_type=data.get("request_type"),
         custom_data=form.custom_data(),
         submission_key=data.get("submission_key"),
+        private_reason=form.privacy_reason(),
         http_request=request,
     )
     request.session["just_filed"] = records_request.number
@@ -101,14 +102,20 @@ def _file(request: HttpRequest, agency: Agency, form: forms.RequestForm) -> Http
 def request_new(request: HttpRequest) -> HttpResponse:
     agency = agency_or_404(request)
     request_settings = clock.settings_for(agency)
+    departments = (
+        access.public_departments(agency) if request_settings.show_department_picker else None
+    )
+    audience = privacy.form_audience(request_settings, departments)
+    # Asking for privacy is offered where the agency allows it and the request could be public.
+    offers_private = request_settings.allow_private_requests and audience.may_be_public
     form_kwargs = {
-        "departments": access.public_departments(agency)
-        if request_settings.show_department_picker
-        else None,
+        "departments": departments,
         "allow_anonymous": request_settings.allow_anonymous,
         "user": request.user,
         "request_types": access.active_request_types(agency),
         "custom_fields": access.active_custom_fields(agency),
+        "allow_private": offers_private,
+        "private_explanation": request_settings.private_request_explanation,
     }
     status = 200
     if request.method == "POST":
@@ -136,6 +143,8 @@ def request_new(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "request_settings": request_settings,
+            "audience": audience,
+            "offers_private": offers_private,
             "similar": similar,
             "similar_query": request.GET.get("similar", ""),
         },

@@ -13,9 +13,9 @@ from django.views.decorators.http import require_http_methods, require_safe
 from accounts import policy
 from accounts.decorators import agency_permission
 from accounts.local_time import agency_today
-from requests_portal import access, forms
+from requests_portal import access, forms, privacy
 from requests_portal.models import MessageKind, RecordsRequest, TemplateKind
-from requests_portal.services import submission, work
+from requests_portal.services import clock, submission, work
 from requests_portal.services.changes import RequestStateError
 
 
@@ -24,9 +24,14 @@ from requests_portal.services.changes import RequestStateError
 def staff_request_new(request: HttpRequest) -> HttpResponse:
     agency = request.agency
     departments = access.departments_for(request.user, agency)
+    request_settings = clock.settings_for(agency)
+    audience = privacy.form_audience(request_settings, departments)
+    offers_private = request_settings.allow_private_requests and audience.may_be_public
     extra = {
         "request_types": access.active_request_types(agency),
         "custom_fields": access.active_custom_fields(agency),
+        "allow_private": offers_private,
+        "private_explanation": request_settings.private_request_explanation,
     }
     if request.method == "POST":
         form = forms.StaffRequestForm(
@@ -53,17 +58,35 @@ def staff_request_new(request: HttpRequest) -> HttpResponse:
                     request_type=data.get("request_type"),
                     custom_data=form.custom_data(),
                     submission_key=data.get("submission_key"),
+                    private_reason=form.privacy_reason(),
                     http_request=request,
                 )
                 messages.success(request, f"Request {records_request.number} logged.")
+                user = request.user
+                if not (
+                    user.is_authenticated and access.staff_who_can_see(records_request, [user])
+                ):
+                    # Logged private (or for another department): not the logger's to open.
+                    messages.info(
+                        request,
+                        f"You can't open request {records_request.number}: only the staff "
+                        "its visibility names (its point of contact, its department's staff, "
+                        "the agency's administrators) can.",
+                    )
+                    return redirect("staff:request_queue")
                 return redirect("staff:request_detail", number=records_request.number)
             except RequestStateError as error:
                 form.add_error(None, str(error))
         status = 400
     else:
-        form = forms.StaffRequestForm(departments=departments, today=agency_today(agency))
+        form = forms.StaffRequestForm(departments=departments, today=agency_today(agency), **extra)
         status = 200
-    return render(request, "requests_portal/staff_request_new.html", {"form": form}, status=status)
+    return render(
+        request,
+        "requests_portal/staff_request_new.html",
+        {"form": form, "audience": audience, "offers_private": offers_private},
+        status=status,
+    )
 
 
 def _message_kinds(request: HttpRequest, records_request: RecordsRequest) -> list[str]:
@@ -97,6 +120,10 @@ def build_form(name: str, request: HttpRequest, records_request: RecordsRequest,
     if name == "close":
         reasons = access.closure_reasons_for(request.user, agency)
         return forms.CloseForm(data, prefix=name, reasons=reasons)
+    if name == "description":
+        return forms.DescriptionReviewForm(
+            data, prefix=name, initial={"description": records_request.description}
+        )
     if name == "visibility":
         return forms.VisibilityForm(
             data, prefix=name, initial={"visibility": records_request.visibility}
@@ -139,6 +166,7 @@ _FORM_PERMISSIONS = {
     "close": policy.REQUEST_CLOSE,
     "reopen": policy.REQUEST_CLOSE,
     "visibility": policy.REQUEST_EDIT,
+    "description": policy.REQUEST_EDIT,
     "route": policy.REQUEST_EDIT,
     "task": policy.REQUEST_INTERNAL_WORK,
     "tags": policy.REQUEST_INTERNAL_WORK,
@@ -192,6 +220,7 @@ def render_detail(
             "tasks": access.request_tasks(records_request),
             "time_entries": access.request_time_entries(records_request),
             "can_edit_others_time": policy.can(user, agency, policy.TIME_EDIT_OTHERS),
+            "personal_data_found": privacy.kinds_label(records_request.personal_data_kinds),
         },
         status=status,
     )

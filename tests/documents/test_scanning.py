@@ -27,10 +27,11 @@ from accounts.tenancy import agency_context
 from audit.models import AuditEvent
 from documents import keys, release, tasks, types, versions
 from documents.models import Document, DocumentStatus, Finding, VersionKind
-from documents.scan import archives, malware, pii, scanner
+from documents.scan import archives, malware, scanner
 from documents.scan import clamd as clamd_client
 from documents.scan.extract.base import DOCX, XLSX, PasswordProtected, Unreadable, xml_text
 from documents.scan.extract.extraction import Extraction
+from requests_portal import pii
 from tests.documents import samples
 from tests.documents.clamd_server import (
     EICAR_SIGNATURE,
