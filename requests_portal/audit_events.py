@@ -174,7 +174,9 @@ register_page_titles(
         "staff:request_detail": "request {number}",
         "staff:request_acknowledge": "the form to acknowledge request {number}",
         "staff:request_close": "the form to close request {number}",
-        "staff:request_description_review": "the form to publish the reviewed description of request {number}",
+        "staff:request_description_review": (
+            "the form to publish the reviewed description of request {number}"
+        ),
         "staff:request_reopen": "the form to reopen request {number}",
         "staff:request_due_date": "the form to change the due date of request {number}",
         "staff:request_extend": "the form to extend request {number}",
