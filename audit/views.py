@@ -5,6 +5,7 @@ knows nothing of roles); the rows come from audit.selectors, which reads one age
 """
 
 import csv
+import datetime
 from collections.abc import Iterator
 
 from django.core.paginator import Paginator
@@ -73,7 +74,7 @@ def _event_rows(agency_id: int) -> Iterator[list[object]]:
     for event in selectors.events_for_agency(agency_id).iterator(chunk_size=2000):
         yield [
             event.pk,
-            event.created_at.isoformat(),
+            event.created_at.astimezone(datetime.UTC).isoformat(),
             event.action,
             event.actor_id or "",
             f"{event.target_type}:{event.target_id}" if event.target_type else "",

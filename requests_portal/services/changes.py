@@ -11,6 +11,7 @@ from typing import ParamSpec, TypeVar, cast
 
 from django.db import transaction
 
+from accounts.local_time import format_date
 from accounts.models import User
 from requests_portal.models import RecordsRequest, TimelineEvent
 
@@ -24,7 +25,7 @@ class RequestStateError(Exception):
 
 def human_date(day: datetime.date) -> str:
     """A date as people write it: November 3, 2026."""
-    return f"{day:%B} {day.day}, {day.year}"
+    return format_date(day, "F j, Y")
 
 
 def add_timeline_event(

@@ -15,7 +15,7 @@ from accounts.decorators import agency_permission
 from accounts.local_time import agency_today
 from requests_portal import access, forms
 from requests_portal.models import MessageKind, RecordsRequest, TemplateKind
-from requests_portal.services import submission, work
+from requests_portal.services import clock, submission, work
 from requests_portal.services.changes import RequestStateError
 
 
@@ -179,6 +179,8 @@ def render_detail(
         "requests_portal/staff_request_detail.html",
         {
             "r": records_request,
+            # Web requests after the cut-off count from the next day (deadlines.day_zero).
+            "cutoff": clock.settings_for(agency).cutoff,
             "timeline": access.timeline_for(user, agency, records_request, public=False),
             "messages_list": access.messages_for(user, agency, records_request, viewer=None),
             "request_departments": access.request_departments_for(user, agency, records_request),
