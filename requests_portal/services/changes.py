@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar, cast
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.local_time import format_date
 from accounts.models import User
@@ -36,7 +37,9 @@ def add_timeline_event(
     *,
     public: bool,
     data: dict[str, object] | None = None,
+    at: datetime.datetime | None = None,
 ) -> TimelineEvent:
+    """A line of the request's timeline, stamped now (or ``at``, the moment it happened)."""
     return TimelineEvent.objects.create(
         agency=records_request.agency,
         request=records_request,
@@ -45,6 +48,7 @@ def add_timeline_event(
         is_public=public,
         summary=summary[:300],
         data=data or {},
+        created_at=at or timezone.now(),
     )
 
 
