@@ -21,7 +21,7 @@ from django.db.models import (
     Q,
     Subquery,
 )
-from django.db.models.functions import Extract
+from django.db.models.functions import Extract, TruncDate
 
 from accounts.local_time import agency_zone
 from accounts.models import Agency
@@ -88,25 +88,15 @@ def _aggregates(today: datetime.date) -> dict:
     }
 
 
-def received_between(
-    agency: Agency, start: datetime.date, end: datetime.date
-) -> tuple[datetime.datetime, datetime.datetime]:
-    """The instants from the start of ``start`` to the start of the day after ``end``, on
-    the agency's calendar. A range is of receipt days, not of day 0: a request that came in
-    this evening after the cut-off counts from tomorrow, yet it was received today."""
-    zone = agency_zone(agency)
-    return (
-        datetime.datetime.combine(start, datetime.time.min, tzinfo=zone),
-        datetime.datetime.combine(end + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone),
-    )
-
-
 def build_report(agency: Agency, start: datetime.date, end: datetime.date, today: datetime.date):
     """Rows by lead department (requests without one under "No department"), then a total,
     of the requests received from ``start`` to ``end`` (both included, agency's calendar)."""
-    since, before = received_between(agency, start, end)
-    received = RecordsRequest.objects.filter(
-        agency=agency, received_at__gte=since, received_at__lt=before
+    # A range is of receipt days on the agency's calendar, not of day 0: a request that came
+    # in this evening after the cut-off counts from tomorrow, yet it was received today.
+    received = (
+        RecordsRequest.objects.filter(agency=agency)
+        .annotate(received_day=TruncDate("received_at", tzinfo=agency_zone(agency)))
+        .filter(received_day__gte=start, received_day__lte=end)
     )
     lead_name = Subquery(
         RequestDepartment.objects.filter(agency=agency, request=OuterRef("pk"), is_lead=True)

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar, cast
 
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.local_time import format_date
 from accounts.models import User
@@ -40,6 +39,7 @@ def add_timeline_event(
     at: datetime.datetime | None = None,
 ) -> TimelineEvent:
     """A line of the request's timeline, stamped now (or ``at``, the moment it happened)."""
+    stamp = {"created_at": at} if at is not None else {}
     return TimelineEvent.objects.create(
         agency=records_request.agency,
         request=records_request,
@@ -48,7 +48,7 @@ def add_timeline_event(
         is_public=public,
         summary=summary[:300],
         data=data or {},
-        created_at=at or timezone.now(),
+        **stamp,
     )
 
 
