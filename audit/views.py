@@ -5,6 +5,7 @@ knows nothing of roles); the rows come from audit.selectors, which reads one age
 """
 
 import csv
+import datetime
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
@@ -102,7 +103,7 @@ def _described_rows(events: list[AuditEvent]) -> Iterator[list[object]]:
         event = row["event"]
         yield [
             event.pk,
-            event.created_at.isoformat(),
+            event.created_at.astimezone(datetime.UTC).isoformat(),
             event.action,
             event.actor_id or "",
             f"{event.target_type}:{event.target_id}" if event.target_type else "",

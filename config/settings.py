@@ -129,6 +129,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.tenancy",
             ],
+            # Dates and times on the agency's clock, naming its zone, in every template.
+            "builtins": ["accounts.templatetags.agency_time"],
         },
     },
 ]

@@ -268,18 +268,17 @@ def notification_preferences(request):
 @require_safe
 @agency_permission(policy.REPORTS_VIEW)
 def report(request):
-    # The default range is this year so far, and "overdue" is judged against today: both on
-    # the agency's calendar.
+    # The default range is this year so far, today included, and "overdue" is judged against
+    # today: both on the agency's calendar. A range left out (an export link without one
+    # too) is the default rather than an error.
     today = agency_today(request.agency)
-    initial = {"start": today.replace(month=1, day=1), "end": today}
-    form = admin_forms.ReportForm(request.GET or None, initial=initial)
-    if request.GET and not form.is_valid():
+    query = request.GET.copy()
+    query.setdefault("start", today.replace(month=1, day=1).isoformat())
+    query.setdefault("end", today.isoformat())
+    form = admin_forms.ReportForm(query)
+    if not form.is_valid():
         return render(request, "requests_portal/admin/report.html", {"form": form}, status=400)
-    start, end = (
-        (form.cleaned_data["start"], form.cleaned_data["end"])
-        if request.GET
-        else (initial["start"], initial["end"])
-    )
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
     rows, total = reports.build_report(request.agency, start, end, today)
     export = request.GET.get("format")
     name = f"requests-{request.agency.slug}-{start}-{end}"
@@ -311,6 +310,7 @@ def report(request):
             "chart_height": 20 + 34 * len(rows),
             "start": start,
             "end": end,
+            "today": today,
             "query": f"start={start}&end={end}",
         },
     )

@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts import jobs
+from accounts.local_time import showing_times_of
 from accounts.models import Agency, Membership, Role, User
 from accounts.tenancy import agency_origin
 from requests_portal import access, deadlines
@@ -51,11 +52,12 @@ def _staff_link(http_request: HttpRequest | None, records_request: RecordsReques
 
 
 def _send(agency: Agency, users: list[User], template: str, context: dict) -> None:
-    subject = " ".join(
-        render_to_string(f"requests_portal/email/staff_{template}_subject.txt", context).split()
-    )
-    body = render_to_string(f"requests_portal/email/staff_{template}.txt", context)
-    html = render_to_string(f"requests_portal/email/staff_{template}.html", context)
+    with showing_times_of(agency):
+        subject = " ".join(
+            render_to_string(f"requests_portal/email/staff_{template}_subject.txt", context).split()
+        )
+        body = render_to_string(f"requests_portal/email/staff_{template}.txt", context)
+        html = render_to_string(f"requests_portal/email/staff_{template}.html", context)
     for user in users:
         jobs.send_email(
             agency_id=agency.pk, subject=subject, body=body, to=[user.email], html_body=html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from collections.abc import Mapping
@@ -9,6 +10,7 @@ from collections.abc import Mapping
 from django.template.loader import render_to_string
 
 from accounts import jobs, policy
+from accounts.local_time import showing_times_of
 from accounts.models import Agency, Role, User
 
 
@@ -24,10 +26,11 @@ def token_digest(token: str) -> str:
 
 def mail(*, agency: Agency | None, to: str, template: str, context: Mapping[str, object]) -> None:
     """Render ``accounts/email/<template>`` and queue it (sent after commit)."""
-    subject = "".join(
-        render_to_string(f"accounts/email/{template}_subject.txt", context).splitlines()
-    )
-    body = render_to_string(f"accounts/email/{template}.txt", context)
+    with showing_times_of(agency) if agency else contextlib.nullcontext():
+        subject = "".join(
+            render_to_string(f"accounts/email/{template}_subject.txt", context).splitlines()
+        )
+        body = render_to_string(f"accounts/email/{template}.txt", context)
     jobs.send_email(agency_id=agency.pk if agency else None, subject=subject, body=body, to=[to])
 
 

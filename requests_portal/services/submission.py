@@ -285,14 +285,20 @@ def _file(
     )
     if department is not None:
         _route(records_request, department, lead=True)
+    channel_name = records_request.get_channel_display().lower()
     add_timeline_event(
         records_request,
         "submitted",
         actor if staff_logged else None,
-        f"Request received ({records_request.get_channel_display().lower()}); "
-        f"due {human_date(due)}",
+        # The line of a web request is stamped with its receipt, so the timeline and the
+        # request's "Received" agree to the second. Staff log a phone call or a letter when
+        # they can, so their line is stamped then and names the day it came in.
+        f"Request received ({channel_name}, {human_date(day_zero)}); due {human_date(due)}"
+        if staff_logged
+        else f"Request received ({channel_name}); due {human_date(due)}",
         public=True,
         data={"due_date": due.isoformat(), "day_zero": day_zero.isoformat()},
+        at=None if staff_logged else received_at,
     )
     audit.record(
         audit_events.REQUEST_SUBMITTED.code,

@@ -177,6 +177,10 @@ def request_detail(request: HttpRequest, number: str) -> HttpResponse:
     agency = request.agency
     is_requester = view.viewer == access.Viewer.REQUESTER
     just_filed = request.session.pop("just_filed", None) == records_request.number
+    request_settings = clock.settings_for(agency)
+    page_path = reverse("request_detail", args=[records_request.number])
+    if view.tracking:
+        page_path += f"?t={view.tracking}"
     return render(
         request,
         "requests_portal/request_detail.html",
@@ -185,6 +189,13 @@ def request_detail(request: HttpRequest, number: str) -> HttpResponse:
             "is_requester": is_requester,
             "tracking": view.tracking,
             "just_filed": just_filed,
+            # Web requests after the cut-off count from the next day (deadlines.day_zero).
+            "cutoff": request_settings.cutoff,
+            "page_path": page_path,
+            # A guest has no other way back than this link (their email, if they gave one).
+            "tracking_url": request.build_absolute_uri(page_path)
+            if view.tracking and not request.user.is_authenticated
+            else "",
             "departments": list(access.departments_of(request.user, agency, records_request)),
             "timeline": access.timeline_for(request.user, agency, records_request, public=True),
             "messages_list": access.messages_for(
