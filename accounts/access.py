@@ -12,6 +12,7 @@ from accounts.models import (
     Agency,
     AnyUser,
     ExternalIdentity,
+    FormSubmission,
     IdentityProvider,
     Invitation,
     Membership,
@@ -171,3 +172,9 @@ def member_sessions(user: AnyUser, agency: Agency, membership: Membership) -> Qu
     return UserSession.objects.filter(
         agency=agency, user=membership.user, ended_at__isnull=True
     ).order_by("-last_seen_at")
+
+
+def form_submission_for(agency: Agency | None, key: str) -> FormSubmission | None:
+    """The claim of a form already sent with this token and these values (accounts.once),
+    on this agency's host (None: the platform's own domain)."""
+    return FormSubmission.objects.filter(agency=agency, key=key).first()

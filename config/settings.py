@@ -129,6 +129,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.tenancy",
             ],
+            "builtins": ["accounts.templatetags.once"],
         },
     },
 ]
@@ -211,6 +212,11 @@ CELERY_BEAT_SCHEDULE = {
     "documents-upkeep": {
         "task": "documents.tasks.queue_upkeep",
         "schedule": crontab(minute=35),
+        "kwargs": {"agency_id": None},
+    },
+    "forget-sent-forms": {
+        "task": "accounts.tasks.queue_upkeep",
+        "schedule": crontab(minute=45),
         "kwargs": {"agency_id": None},
     },
     "embargo-publication": {
