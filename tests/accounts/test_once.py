@@ -5,20 +5,26 @@ The closure-reason form stands for every guarded form (tests/test_once_forms.py 
 
 from __future__ import annotations
 
+import threading
 import time
+import uuid
 from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core import signing
+from django.http import HttpResponseRedirect
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts import once, tasks
-from accounts.models import FormSubmission, Membership, PendingSignup
+from accounts.models import Agency, FormSubmission, Membership, PendingSignup
 from accounts.tenancy import agency_context
 from requests_portal.models import ClosureReason
+from tests.db_helpers import run_in_committed_thread
 from tests.form_helpers import form_values, token_of
 
 pytestmark = pytest.mark.django_db
@@ -182,3 +188,51 @@ def test_signing_up_twice_sends_one_confirmation_on_an_agency_host_and_on_the_pl
         assert again.status_code == 302
         assert again["Location"] == reverse("accounts:login")
         assert PendingSignup.objects.filter(email=email).count() == 1
+
+
+def test_the_same_form_sent_at_the_same_moment_runs_its_view_once():
+    """Posts racing (each in its own transaction, as the middleware runs them): the later
+    ones wait on the claim's unique index until the first commits, then replay its result."""
+    slug = f"once-{uuid.uuid4().hex[:10]}"
+    # Committed rows outlive the test: an agency of its own, inactive (no host serves it).
+    agency = run_in_committed_thread(
+        lambda: Agency.objects.create(slug=slug, name=slug, is_active=False)
+    )
+    runs: list[int] = []
+
+    @once.once_per_form
+    def create(request):
+        runs.append(1)
+        time.sleep(0.3)  # the others arrive while this one holds its claim
+        return HttpResponseRedirect("/made/1/")
+
+    token_request = RequestFactory().get("/")
+    token_request.agency, token_request.user = agency, AnonymousUser()
+    token = once.new_token(token_request)
+    senders = 3
+    barrier = threading.Barrier(senders)
+    outcomes: list = []
+
+    def send():
+        request = RequestFactory().post("/", {"name": "Raced", once.FIELD: token})
+        request.agency, request.user = agency, AnonymousUser()
+        request._messages = CookieStorage(request)
+        barrier.wait(timeout=60)
+        with agency_context(agency):
+            response = create(request)
+        return response.status_code, response["Location"], len(request._messages._queued_messages)
+
+    def worker():
+        try:
+            outcomes.append(run_in_committed_thread(send))
+        except BaseException as exc:  # noqa: BLE001 (reported below)
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert len(runs) == 1
+    assert sorted(outcomes) == [(302, "/made/1/", 0)] + [(302, "/made/1/", 1)] * (senders - 1)
