@@ -368,6 +368,8 @@ REMOVES = "removes or retires one row"
 DOWNLOAD = "a download button: each press is a download (a short-lived grant per press)"
 PROTOCOL = "the resumable upload protocol: each upload has its own id"
 CHECK = "tests the sign-in settings: stores nothing but its audit event"
+SENDS = "sends an email and stores nothing (a second press sends another)"
+PENDING = "confirms the set-up waiting in the session, which is then gone"
 NOT_GUARDED = {
     "request_new": OWN_KEY,
     "staff:request_new": OWN_KEY,
@@ -386,8 +388,8 @@ NOT_GUARDED = {
     "accounts:invitation_accept": ONE_TIME_LINK,
     "accounts:password_reset_confirm": ONE_TIME_LINK,
     "accounts:email_change": REPLACES,
-    "accounts:password_reset": REPLACES,
-    "accounts:mfa_setup": REPLACES,
+    "accounts:password_reset": SENDS,
+    "accounts:mfa_setup": PENDING,
     "accounts:mfa_recovery_codes": REPLACES,
     "staff:invitation_resend": REPLACES,
     "accounts:profile": SAVES_STATE,
