@@ -111,10 +111,11 @@ def _toggle_view(
     """The POST view that turns one of the agency's items (a closure reason, request type or
     form question) on or off, then shows its list again. ``get_item(user, agency, id)`` is
     its access helper (404 for another agency's), ``set_active`` its service, which takes
-    the item as ``item_argument``."""
+    the item as ``item_argument``. A double click turns it once (accounts.once)."""
 
     @require_POST
     @agency_permission(permission)
+    @once_per_form
     def view(request: HttpRequest, **url_id: int) -> HttpResponse:
         [item_id] = url_id.values()  # the URL's one id: reason_id, type_id or field_id
         item = get_item(request.user, request.agency, item_id)

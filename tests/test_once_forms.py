@@ -60,6 +60,11 @@ def count(model, **filters) -> Callable[[Ctx], int]:
     return counted
 
 
+def first_of(ctx: Ctx, model) -> int:
+    with agency_context(ctx.tenant.agency):
+        return model.objects.filter(agency=ctx.tenant.agency).order_by("pk").first().pk
+
+
 def staff(name: str) -> Callable[[Ctx], str]:
     return lambda ctx: reverse(f"staff:{name}")
 
@@ -201,6 +206,32 @@ CASES = [
         {"tags-tags": "police, video"},
     ),
     Case(
+        "staff:closure_reason_toggle",
+        staff("closure_reasons"),
+        lambda ctx: reverse("staff:closure_reason_toggle", args=[first_of(ctx, ClosureReason)]),
+        count(ClosureReason, is_active=False),
+    ),
+    Case(
+        "staff:request_type_toggle",
+        staff("request_types"),
+        lambda ctx: reverse("staff:request_type_toggle", args=[first_of(ctx, RequestType)]),
+        count(RequestType, is_active=False),
+    ),
+    Case(
+        "staff:custom_field_toggle",
+        staff("custom_fields"),
+        lambda ctx: reverse("staff:custom_field_toggle", args=[first_of(ctx, CustomField)]),
+        count(CustomField, is_active=False),
+    ),
+    Case(
+        "staff:request_task_done",
+        request_page,
+        lambda ctx: reverse(
+            "staff:request_task_done", args=[ctx.request.number, first_of(ctx, Task)]
+        ),
+        count(Task, done_at__isnull=False),
+    ),
+    Case(
         "request_reply",
         lambda ctx: reverse("request_detail", args=[ctx.request.number]),
         lambda ctx: reverse("request_reply", args=[ctx.request.number]),
@@ -251,7 +282,14 @@ def ctx(tenant) -> Ctx:
         DocumentSettings.objects.update_or_create(
             agency=tenant.agency, defaults={"requester_uploads": True}
         )
-    return Ctx(tenant, file_request(tenant, requester=tenant.requester))
+        RequestType.objects.create(
+            agency=tenant.agency, name="Video", response_days=10, response_method="business"
+        )
+        CustomField.objects.create(agency=tenant.agency, label="Reference", kind="text")
+    records_request = file_request(tenant, requester=tenant.requester)
+    with agency_context(tenant.agency):
+        Task.objects.create(agency=tenant.agency, request=records_request, title="Find files")
+    return Ctx(tenant, records_request)
 
 
 def browser(client_for, user, host):
@@ -363,7 +401,6 @@ ONE_TIME_LINK = "the emailed link or assertion it uses works once"
 REPLACES = "replaces the person's earlier one (the newest is the one that counts)"
 SAVES_STATE = "saves settings or a state: the same post twice leaves the same state"
 REFUSED_AGAIN = "a change of state: repeated, it is refused or finds nothing left to do"
-TOGGLE = "turns one row on or off (a row action without a form to fill)"
 REMOVES = "removes or retires one row"
 DOWNLOAD = "a download button: each press is a download (a short-lived grant per press)"
 PROTOCOL = "the resumable upload protocol: each upload has its own id"
@@ -423,10 +460,6 @@ NOT_GUARDED = {
     "accounts:sessions_end_others": REFUSED_AGAIN,
     "accounts:mfa_disable": REFUSED_AGAIN,
     "staff:invitation_revoke": REFUSED_AGAIN,
-    "staff:request_task_done": TOGGLE,
-    "staff:closure_reason_toggle": TOGGLE,
-    "staff:request_type_toggle": TOGGLE,
-    "staff:custom_field_toggle": TOGGLE,
     "staff:holiday_remove": REMOVES,
     "staff:template_delete": REMOVES,
     "staff:provider_delete": REMOVES,

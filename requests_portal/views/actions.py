@@ -167,6 +167,7 @@ staff_time_log = _staff_action(
 
 @require_POST
 @agency_permission(policy.REQUEST_INTERNAL_WORK)
+@once_per_form  # a double click marks it done once, not done and undone
 def staff_task_done(request: HttpRequest, number: str, task_id: int) -> HttpResponse:
     records_request = access.get_request_for_staff(request.user, request.agency, number)
     task = access.get_task_for(request.user, request.agency, records_request, task_id)
