@@ -328,6 +328,26 @@ class SamlAssertionUse(TenantOwned):
         return self.assertion_id
 
 
+class FormSubmission(models.Model):
+    """A form that was sent and did what it was for: its one-time token (accounts.once)
+    claimed, and the page its result is on. The same form sent again (a double click, a
+    retried post) finds this row and goes to that page instead of creating the thing twice.
+    ``key`` is a digest of the agency, the token and what was sent, never the token itself.
+    ``agency`` is the host's, null on the platform's own domain; row-level security as for
+    sessions (migration 0006). Rows are forgotten once their token has expired."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, null=True, blank=True)
+    key = models.CharField(max_length=64, unique=True)
+    result_url = models.CharField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["agency", "created_at"], name="form_submission_age")]
+
+    def __str__(self) -> str:
+        return f"Form sent at {self.created_at:%Y-%m-%d %H:%M}"
+
+
 class RecoveryCode(models.Model):
     """Single-use two-factor recovery codes, shown once. Only a SHA-256 digest (salted with the
     user id) is kept: each code carries 80 random bits, so a fast hash cannot be reversed by

@@ -15,8 +15,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 import audit
-from accounts import access, audit_events, ratelimits
+from accounts import access, audit_events, once, ratelimits
 from accounts.forms import InvitationPasswordForm, SignupForm
+from accounts.once import once_per_form
 from accounts.services import identities, invitations
 from accounts.services import signup as signup_service
 from accounts.sso import config as sso_config
@@ -24,7 +25,15 @@ from accounts.sso import config as sso_config
 # --- Resident sign-up ------------------------------------------------------------------------
 
 
+def _login_page(request) -> str:
+    return reverse("accounts:login")
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
+@once_per_form(
+    replay_to=_login_page,
+    replay_message="That was already sent. Open the link in the email we sent to finish.",
+)
 def signup(request):
     if request.user.is_authenticated:
         return HttpResponseRedirect(reverse("home"))
@@ -39,6 +48,7 @@ def signup(request):
                 password=form.cleaned_data["password1"],
                 http_request=request,
             )
+            once.mark_sent(request)
             return render(
                 request, "accounts/signup_sent.html", {"email": form.cleaned_data["email"]}
             )

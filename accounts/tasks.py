@@ -2,8 +2,13 @@ from typing import Unpack
 
 from celery import shared_task
 from django.core.mail import EmailMultiAlternatives
+from django.utils import timezone
 
+from accounts import once
 from accounts.jobs import Email
+from accounts.models import Agency
+from accounts.services import form_submissions
+from accounts.tenancy import agency_context, for_each_active_agency
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -15,3 +20,21 @@ def send_email(**email: Unpack[Email]) -> None:
     if html_body := email.get("html_body"):
         message.attach_alternative(html_body, "text/html")
     message.send()
+
+
+@shared_task
+def queue_upkeep(*, agency_id=None) -> int:
+    """Beat, hourly: forget the platform domain's sent forms whose tokens have expired, and
+    send one ``forget_sent_forms`` per agency for theirs."""
+    with agency_context(None, platform=True):
+        form_submissions.form_submissions_forget(agency=None, before=timezone.now() - once.MAX_AGE)
+    return for_each_active_agency(forget_sent_forms)
+
+
+@shared_task
+def forget_sent_forms(*, agency_id: int) -> int:
+    """Delete the agency's sent-form claims whose tokens have expired (accounts.once)."""
+    agency = Agency.objects.get(pk=agency_id)
+    return form_submissions.form_submissions_forget(
+        agency=agency, before=timezone.now() - once.MAX_AGE
+    )

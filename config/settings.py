@@ -130,7 +130,7 @@ TEMPLATES = [
                 "accounts.context_processors.tenancy",
             ],
             # Dates and times on the agency's clock, naming its zone, in every template.
-            "builtins": ["accounts.templatetags.agency_time"],
+            "builtins": ["accounts.templatetags.agency_time", "accounts.templatetags.once"],
         },
     },
 ]
@@ -213,6 +213,11 @@ CELERY_BEAT_SCHEDULE = {
     "documents-upkeep": {
         "task": "documents.tasks.queue_upkeep",
         "schedule": crontab(minute=35),
+        "kwargs": {"agency_id": None},
+    },
+    "forget-sent-forms": {
+        "task": "accounts.tasks.queue_upkeep",
+        "schedule": crontab(minute=45),
         "kwargs": {"agency_id": None},
     },
     "embargo-publication": {

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_ratelimit.core import is_ratelimited
 
@@ -17,6 +18,7 @@ import audit
 from accounts import policy
 from accounts.contact import reach_sentence
 from accounts.models import Agency
+from accounts.once import once_per_form
 from requests_portal import access, forms, privacy, tracking
 from requests_portal.models import MessageKind
 from requests_portal.search import public_search
@@ -207,7 +209,17 @@ def request_detail(request: HttpRequest, number: str) -> HttpResponse:
     )
 
 
+def _request_page(request: HttpRequest, number: str) -> str:
+    """The request's page, through the tracking link the reply came with (a guest's): where
+    a reply sent twice goes the second time. Not stored with the claim, as it is a secret."""
+    tracking = request.GET.get("t", "")
+    return reverse("request_detail", args=[number]) + (
+        f"?{urlencode({'t': tracking})}" if tracking else ""
+    )
+
+
 @require_POST
+@once_per_form(replay_to=_request_page)
 def request_reply(request: HttpRequest, number: str) -> HttpResponse:
     view = _resident_view(request, number)
     if view.viewer != access.Viewer.REQUESTER:
