@@ -169,7 +169,16 @@ class StaffRequestForm(RequestForm):
 
 
 class MessageForm(forms.Form):
-    kind = forms.ChoiceField(label="Type", choices=MessageKind.choices)
+    """The kind is chosen by the button pressed: each submit button carries its own ``kind``
+    and says what it does, so nothing is sent to the requester behind a bare "Save"."""
+
+    BUTTONS = {
+        MessageKind.INTERNAL: "Save internal note",
+        MessageKind.TO_REQUESTER: "Send to requester",
+        MessageKind.PUBLIC_NOTE: "Publish public note",
+    }
+
+    kind = forms.ChoiceField(label="What to do with it", choices=MessageKind.choices)
     body = forms.CharField(
         label="Message", max_length=20000, widget=forms.Textarea(attrs={"rows": 5})
     )
@@ -189,6 +198,11 @@ class MessageForm(forms.Form):
 
     def clean_notify(self):
         return [self.staff[pk] for pk in self.cleaned_data.get("notify", [])]
+
+    def buttons(self) -> list[tuple[str, str]]:
+        """(kind, button label) for each kind this person may write, the internal note first
+        (the button Enter presses)."""
+        return [(kind, self.BUTTONS[kind]) for kind, _ in self.fields["kind"].choices]
 
 
 class ReplyForm(forms.Form):
