@@ -10,9 +10,11 @@ import lxml.html
 import pytest
 from django import forms
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from accounts.tenancy import agency_context
 from requests_portal.models import Message, MessageKind
+from tests.accounts.route_matrix import STAFF_ROUTES, url_for
 from tests.requests_portal.helpers import body_of, file_request, mail_to, staff_url
 
 pytestmark = [
@@ -199,3 +201,29 @@ def test_a_message_without_text_comes_back_with_a_focused_summary_linking_to_the
     assert summary.get("autofocus") is not None and summary.get("tabindex") == "-1"
     assert [a.get("href") for a in summary.iter("a")] == ["#id_body"]
     assert page.xpath("//textarea[@id='id_body']")
+
+
+def staff_pages_with_forms(tenant) -> list[str]:
+    """Every page staff can open (as an admin, who sees every form), and the resident's."""
+    urls = [reverse("request_new"), reverse("archive")]
+    for route in STAFF_ROUTES:
+        if route.is_post_only:
+            continue
+        urls.append(url_for(route, tenant, tenant.admin))
+    return urls
+
+
+def test_no_page_shows_a_dashed_placeholder_or_a_label_for_nothing(tenant, client_for):
+    """Select menus say what their blank choice means ("Any department", "Nobody yet"), never
+    Django's "---------"; no group is named by a label pointing at no control."""
+    admin = client_for(tenant.admin, tenant.host)
+    problems = {}
+    for url in staff_pages_with_forms(tenant):
+        response = admin.get(url)
+        if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
+            continue
+        body = body_of(response)
+        found = [text for text in ("---------", 'for=""') if text in body]
+        if found:
+            problems[url] = found
+    assert problems == {}
