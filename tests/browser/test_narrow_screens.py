@@ -1,8 +1,8 @@
 """Staff pages on a 320 px wide screen (issue 10, items 3 and 8): the request queue, a
-request's page and a document's page fit the width (nothing to scroll sideways), the
-queue's rows become stacked cards that still name each value, and every radio button and
-checkbox (the release choice, "Email this note to", the departments to route to) is drawn
-right beside its own label, on a phone and on a desktop.
+request's page, its documents and a document's page fit the width (nothing to scroll
+sideways), the queue's rows become stacked cards that still name each value, and every
+radio button and checkbox (the release choice, "Email this note to", the departments to
+route to) is drawn right beside its own label, on a phone and on a desktop.
 
 Real Chromium against the live server (tests/browser/conftest.py).
 """
@@ -118,6 +118,7 @@ def staff_pages(records_request, document) -> dict[str, str]:
     return {
         "queue": reverse("staff:request_queue"),
         "request": reverse("staff:request_detail", args=[records_request.number]),
+        "documents": reverse("staff:request_documents", args=[records_request.number]),
         "document": reverse(
             "staff:document_detail", args=[records_request.number, document.public_id]
         ),
