@@ -192,6 +192,7 @@ class MessageForm(forms.Form):
     def __init__(self, *args, kinds=None, staff=None, **kwargs):
         super().__init__(*args, **kwargs)
         allowed = kinds or [MessageKind.INTERNAL]
+        self.kinds = [kind for kind in MessageKind if kind in allowed]
         self.fields["kind"].choices = [c for c in MessageKind.choices if c[0] in allowed]
         self.staff = {str(u.pk): u for u in (staff or [])}
         self.fields["notify"].choices = [(pk, u.email) for pk, u in self.staff.items()]
@@ -202,7 +203,7 @@ class MessageForm(forms.Form):
     def buttons(self) -> list[tuple[str, str]]:
         """(kind, button label) for each kind this person may write, the internal note first
         (the button Enter presses)."""
-        return [(kind, self.BUTTONS[kind]) for kind, _ in self.fields["kind"].choices]
+        return [(kind.value, self.BUTTONS[kind]) for kind in self.kinds]
 
 
 class ReplyForm(forms.Form):
