@@ -198,7 +198,16 @@ class StaffRequestForm(RequestForm):
 
 
 class MessageForm(forms.Form):
-    kind = forms.ChoiceField(label="Type", choices=MessageKind.choices)
+    """The kind is chosen by the button pressed: each submit button carries its own ``kind``
+    and says what it does, so nothing is sent to the requester behind a bare "Save"."""
+
+    BUTTONS = {
+        MessageKind.INTERNAL: "Save internal note",
+        MessageKind.TO_REQUESTER: "Send to requester",
+        MessageKind.PUBLIC_NOTE: "Publish public note",
+    }
+
+    kind = forms.ChoiceField(label="What to do with it", choices=MessageKind.choices)
     body = forms.CharField(
         label="Message", max_length=20000, widget=forms.Textarea(attrs={"rows": 5})
     )
@@ -212,12 +221,18 @@ class MessageForm(forms.Form):
     def __init__(self, *args, kinds=None, staff=None, **kwargs):
         super().__init__(*args, **kwargs)
         allowed = kinds or [MessageKind.INTERNAL]
+        self.kinds = [kind for kind in MessageKind if kind in allowed]
         self.fields["kind"].choices = [c for c in MessageKind.choices if c[0] in allowed]
         self.staff = {str(u.pk): u for u in (staff or [])}
         self.fields["notify"].choices = [(pk, u.email) for pk, u in self.staff.items()]
 
     def clean_notify(self):
         return [self.staff[pk] for pk in self.cleaned_data.get("notify", [])]
+
+    def buttons(self) -> list[tuple[str, str]]:
+        """(kind, button label) for each kind this person may write, the internal note first
+        (the button Enter presses)."""
+        return [(kind.value, self.BUTTONS[kind]) for kind in self.kinds]
 
 
 class ReplyForm(forms.Form):

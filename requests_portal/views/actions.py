@@ -22,6 +22,7 @@ from accounts.decorators import agency_permission
 from accounts.local_time import agency_today
 from accounts.once import once_per_form
 from requests_portal import access, forms
+from requests_portal.models import MessageKind
 from requests_portal.services import clock, lifecycle, messaging, review, work
 from requests_portal.services.changes import RequestStateError
 from requests_portal.views.staff_request import build_form, render_detail
@@ -38,14 +39,15 @@ _NO_ARGUMENTS = _fields()
 def _staff_action(
     permission: policy.Permission,
     service: Callable[..., object],
-    success: str,
+    success: str | Callable[[dict], str],
     form_name: str | None = None,
     arguments: Callable[[dict], dict] = _NO_ARGUMENTS,
     *,
     creates: bool = False,
 ) -> Callable[..., HttpResponse]:
     """The POST view of one action: ``service`` called on the request with the keyword
-    arguments ``arguments`` makes of the valid form's cleaned data, ``success`` shown.
+    arguments ``arguments`` makes of the valid form's cleaned data, ``success`` shown (or
+    what it makes of the cleaned data, when it is a function).
     ``creates``: sending its form twice would add twice (a message, a task, an extension),
     so the form's one-time token is claimed (accounts.once)."""
 
@@ -69,11 +71,18 @@ def _staff_action(
         except RequestStateError as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, success)
+            messages.success(request, success(data) if callable(success) else success)
         return redirect("staff:request_detail", number=records_request.number)
 
     return require_POST(agency_permission(permission)(once_per_form(act) if creates else act))
 
+
+# What the page says once a message is saved: the kind is the button that was pressed.
+_MESSAGE_SAVED = {
+    MessageKind.INTERNAL: "Internal note saved. Only staff can read it.",
+    MessageKind.TO_REQUESTER: "Message sent to the requester.",
+    MessageKind.PUBLIC_NOTE: "Public note published.",
+}
 
 staff_acknowledge = _staff_action(
     policy.REQUEST_EDIT, lifecycle.request_acknowledge, "Acknowledged."
@@ -81,7 +90,7 @@ staff_acknowledge = _staff_action(
 staff_message = _staff_action(
     policy.REQUEST_INTERNAL_WORK,
     messaging.request_message,
-    "Message saved.",
+    lambda data: _MESSAGE_SAVED[data["kind"]],
     "message",
     _fields("kind", "body", "notify"),
     creates=True,
