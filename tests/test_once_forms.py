@@ -175,7 +175,7 @@ CASES = [
         request_page,
         on_request("request_message"),
         count(Message, body="Called the requester."),
-        {"body": "Called the requester."},
+        {"body": "Called the requester.", "kind": "internal"},
     ),
     Case(
         "staff:request_task_add",
