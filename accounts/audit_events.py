@@ -91,5 +91,6 @@ EMAIL_CHANGE_REQUESTED = register(
 )
 EMAIL_CHANGED = register("account.email_changed", "{actor} changed their email address")
 NAME_CHANGED = register("account.name_changed", "{actor} changed their name")
+LANGUAGE_CHANGED = register("account.language_changed", "{actor} chose the language {language}")
 
 PAGE_VIEWED = register("page.view", "{actor} opened {view} ({status})")

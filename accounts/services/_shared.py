@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping
 
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from accounts import jobs, policy
 from accounts.models import Agency, Role, User
@@ -22,12 +23,21 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def mail(*, agency: Agency | None, to: str, template: str, context: Mapping[str, object]) -> None:
-    """Render ``accounts/email/<template>`` and queue it (sent after commit)."""
-    subject = "".join(
-        render_to_string(f"accounts/email/{template}_subject.txt", context).splitlines()
-    )
-    body = render_to_string(f"accounts/email/{template}.txt", context)
+def mail(
+    *,
+    agency: Agency | None,
+    to: str,
+    template: str,
+    context: Mapping[str, object],
+    language: str,
+) -> None:
+    """Render ``accounts/email/<template>`` in ``language`` (the reader's: accounts.language)
+    and queue it (sent after commit)."""
+    with translation.override(language):
+        subject = "".join(
+            render_to_string(f"accounts/email/{template}_subject.txt", context).splitlines()
+        )
+        body = render_to_string(f"accounts/email/{template}.txt", context)
     jobs.send_email(agency_id=agency.pk if agency else None, subject=subject, body=body, to=[to])
 
 

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_ratelimit.core import is_ratelimited
 
@@ -190,7 +191,7 @@ def request_reply(request: HttpRequest, number: str) -> HttpResponse:
         f"?t={view.tracking}" if view.tracking else ""
     )
     if not form.is_valid():
-        messages.error(request, "Write a message before sending it.")
+        messages.error(request, _("Write a message before sending it."))
         return redirect(url)
     try:
         messaging.request_message(
@@ -203,7 +204,7 @@ def request_reply(request: HttpRequest, number: str) -> HttpResponse:
     except RequestStateError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "Your message was sent to the agency.")
+        messages.success(request, _("Your message was sent to the agency."))
     return redirect(url)
 
 
