@@ -5,7 +5,7 @@ Every form that sets a password runs the project's validators
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib.auth import password_validation
@@ -16,11 +16,16 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import SIGNIN_POLICY_FIELDS, Agency, Role, User
 
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
+
 # Enough for any real password (the validators allow 256); bounds the hashing work.
 PASSWORD_INPUT_MAX = 1024
 
 
-def _password_field(label: object, *, autocomplete: str, help_id: str = "") -> forms.CharField:
+def _password_field(
+    label: str | _StrPromise, *, autocomplete: str, help_id: str = ""
+) -> forms.CharField:
     attrs = {"autocomplete": autocomplete}
     if help_id:
         attrs["aria-describedby"] = help_id
