@@ -135,3 +135,14 @@ def test_signing_up_from_a_spanish_page_writes_the_emails_in_spanish_and_keeps_t
     link = next(word for word in email.body.split() if "/signup/confirm/" in word)
     client.post(link.split(tenant.host, 1)[1])
     assert User.objects.get(email="ana@example.org").language == "es"
+
+
+def test_a_stored_choice_follows_the_person_to_a_new_browser_until_it_sets_its_own(
+    tenant, client_for
+):
+    User.objects.filter(pk=tenant.requester.pk).update(language="es")
+    client = client_for(User.objects.get(pk=tenant.requester.pk), tenant.host)
+
+    assert '<html lang="es">' in client.get(reverse("my_requests")).content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    assert '<html lang="en">' in client.get(reverse("my_requests")).content.decode()
