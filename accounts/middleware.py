@@ -7,6 +7,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.template.response import TemplateResponse
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 import audit
 from accounts import audit_events, language
@@ -96,9 +97,10 @@ class SessionSecurityMiddleware:
     date. A session past its limit is ended, recorded, and sent to sign in again."""
 
     MESSAGES = {
-        "idle": "You were signed out because you were away for a while. Please sign in again.",
-        "max": "You were signed out because your session reached its time limit. "
-        "Please sign in again.",
+        "idle": _("You were signed out because you were away for a while. Please sign in again."),
+        "max": _(
+            "You were signed out because your session reached its time limit. Please sign in again."
+        ),
     }
 
     def __init__(self, get_response):

@@ -106,8 +106,11 @@ PENDING_REGIONS = {
 # Python modules whose marked strings residents read (form labels, errors, messages).
 RESIDENT_PYTHON = [
     "accounts/forms.py",
+    "accounts/middleware.py",
     "accounts/passwords.py",
     "accounts/signin/forms.py",
+    "accounts/signin/mfa_views.py",
+    "accounts/signup_views.py",
     "requests_portal/forms.py",
     "requests_portal/models.py",
     "requests_portal/views/resident.py",
