@@ -146,3 +146,25 @@ def test_a_stored_choice_follows_the_person_to_a_new_browser_until_it_sets_its_o
     assert '<html lang="es">' in client.get(reverse("my_requests")).content.decode()
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     assert '<html lang="en">' in client.get(reverse("my_requests")).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("url", "spanish"),
+    [
+        (reverse("home"), "Hacer una solicitud de registros"),
+        (reverse("accounts:login"), "¿Olvidó su contraseña?"),
+        (reverse("accounts:signup"), "Repita la contraseña"),
+        (reverse("accounts:password_reset"), "Enviar el enlace"),
+        (reverse("accounts:password_reset_done"), "Revise su correo electrónico"),
+        (reverse("archive"), "Cualquier departamento"),
+        ("/no-such-page/", "Página no encontrada"),
+    ],
+)
+def test_resident_pages_render_in_spanish(tenant, url, spanish):
+    client = Client(HTTP_HOST=tenant.host)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+
+    page = client.get(url).content.decode()
+
+    assert '<html lang="es">' in page
+    assert spanish in page

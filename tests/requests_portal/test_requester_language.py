@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.formats import date_format
@@ -94,3 +95,34 @@ def test_staff_notices_of_a_spanish_request_stay_in_the_staff_language(
     assert staff_notices, "the admins hear of a request with no department"
     assert all("recibió" not in m.subject for m in staff_notices)
     assert any(filed.number in m.subject for m in staff_notices)
+
+
+@pytest.mark.parametrize(
+    ("template", "spanish"),
+    [
+        ("closed", "cerró la solicitud"),
+        ("extended", "extendió el plazo de la solicitud"),
+        ("message", "le envió un mensaje sobre la solicitud"),
+        ("submitted", "recibió su solicitud de registros públicos"),
+    ],
+)
+def test_every_requester_email_renders_in_spanish(
+    template, spanish, tenant, client_for, django_capture_on_commit_callbacks
+):
+    filed = _file_in("es", tenant, client_for, django_capture_on_commit_callbacks)
+    context = {
+        "r": filed,
+        "agency": tenant.agency,
+        "link": "https://example.org/x",
+        "days": 5,
+        "reason": "Mucho volumen",
+        "message": {"body": "Hola"},
+        "note": "",
+    }
+    with translation.override("es"):
+        parts = [
+            render_to_string(f"requests_portal/email/{template}{suffix}", context)
+            for suffix in ("_subject.txt", ".txt", ".html")
+        ]
+    assert all(part.strip() for part in parts)
+    assert spanish in parts[1] and spanish in parts[2]
