@@ -87,7 +87,7 @@ class CodeForm(forms.Form):
 
 class TotpConfirmForm(forms.Form):
     code = forms.CharField(
-        label="The 6-digit code your app shows now",
+        label=_("The 6-digit code your app shows now"),
         max_length=16,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
