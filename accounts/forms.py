@@ -98,11 +98,11 @@ class PortalPasswordChangeForm(PasswordChangeForm):
 
 
 class NameForm(forms.Form):
-    full_name = forms.CharField(label="Your name", max_length=200, required=False)
+    full_name = forms.CharField(label=_("Your name"), max_length=200, required=False)
 
 
 class EmailChangeForm(forms.Form):
-    email = forms.EmailField(label="New email address", max_length=254)
+    email = forms.EmailField(label=_("New email address"), max_length=254)
 
 
 class InviteForm(forms.Form):

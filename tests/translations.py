@@ -57,6 +57,10 @@ RESIDENT_TEMPLATES = [
     "accounts/mfa_recovery_codes.html",
     "accounts/mfa_recovery_confirm.html",
     "accounts/mfa_disable.html",
+    "accounts/profile.html",
+    "accounts/password_change.html",
+    "accounts/email_change.html",
+    "accounts/email_change_confirm.html",
     "accounts/email/password_reset.txt",
     "accounts/email/password_reset_subject.txt",
     "accounts/email/signup_confirm.txt",
@@ -109,6 +113,7 @@ PENDING_REGIONS = {
 
 # Python modules whose marked strings residents read (form labels, errors, messages).
 RESIDENT_PYTHON = [
+    "accounts/account_views.py",
     "accounts/forms.py",
     "accounts/middleware.py",
     "accounts/passwords.py",
