@@ -141,7 +141,8 @@ class UserLanguageMiddleware:
         user = getattr(request, "user", None)
         chosen = getattr(user, "language", "") if user is not None else ""
         if (
-            chosen
+            user is not None
+            and chosen
             and user.is_authenticated
             and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES
         ):
