@@ -92,3 +92,20 @@ def test_the_committed_catalogue_is_compiled_from_its_po():
         for po in pos:
             assert po.with_suffix(".mo").exists(), f"{po}: run make messages"
             assert committed(po) == compiled(po, Path(tmp)), f"{po}: run make messages"
+
+
+def test_fuzzy_and_empty_entries_do_not_count_as_translated(tmp_path):
+    _need_gettext()
+    po = tmp_path / "django.po"
+    po.write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+        'msgid "Done"\nmsgstr "Hecho"\n\n'
+        '#, fuzzy\nmsgid "Open"\nmsgstr "Abierta"\n\n'
+        'msgid "Closed"\nmsgstr ""\n'
+    )
+
+    catalog = compiled(po, tmp_path)
+
+    assert catalog.get("Done") == "Hecho"
+    assert "Open" not in catalog
+    assert "Closed" not in catalog
