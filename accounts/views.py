@@ -1,6 +1,6 @@
-"""Front pages: the agency's home page (or the directory of agencies on the base domain) and
-the staff area's start page. Sign-in pages are in accounts.signin, people pages in
-people_views, a person's own account in account_views."""
+"""Front pages: the agency's home page (or the directory of agencies on the base domain),
+the staff area's start page, and the language switch. Sign-in pages are in accounts.signin,
+people pages in people_views, a person's own account in account_views."""
 
 from django.shortcuts import render
 from django.views import i18n

@@ -42,6 +42,7 @@ RESIDENT_TEMPLATES = [
     "accounts/_password_field.html",
     "accounts/_password_rules.html",
     "accounts/agency_home.html",
+    "accounts/platform_home.html",
     "accounts/login.html",
     "accounts/signup.html",
     "accounts/signup_confirm.html",
