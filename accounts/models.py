@@ -163,6 +163,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Platform operators; agency roles never come from this flag.
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # The language the person chose (the language switch, or the page they signed up on):
+    # their emails are written in it. Blank: not chosen, the default (accounts.language).
+    language = models.CharField(max_length=8, blank=True, default="")
 
     objects = UserManager()
 

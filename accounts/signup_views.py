@@ -12,6 +12,7 @@ from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 import audit
@@ -62,7 +63,7 @@ def signup_confirm(request, token: str):
         user = signup_service.signup_confirm(token=token, http_request=request)
         if user is None:
             return render(request, "accounts/signup_invalid.html", status=400)
-        messages.success(request, "Your account is ready. Sign in to continue.")
+        messages.success(request, _("Your account is ready. Sign in to continue."))
         return HttpResponseRedirect(reverse("accounts:login"))
     return render(request, "accounts/signup_confirm.html")
 

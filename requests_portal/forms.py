@@ -2,6 +2,7 @@ import datetime
 import uuid
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from requests_portal.models import (
     Channel,
@@ -348,20 +349,27 @@ class RouteForm(forms.Form):
 
 
 class ArchiveFilterForm(forms.Form):
-    q = forms.CharField(required=False, max_length=200, label="Search")
+    q = forms.CharField(required=False, max_length=200, label=_("Search"))
     status = forms.ChoiceField(
         required=False,
-        choices=[("", "Any status"), ("open", "Open"), ("closed", "Closed")],
-        label="Status",
+        choices=[("", _("Any status")), ("open", _("Open")), ("closed", _("Closed"))],
+        label=_("Status"),
     )
     department = forms.ModelChoiceField(
-        queryset=Department.objects.none(), required=False, empty_label="Any department"
+        queryset=Department.objects.none(),
+        required=False,
+        empty_label=_("Any department"),
+        label=_("Department"),
     )
     since = forms.DateField(
-        required=False, label="Filed on or after", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label=_("Filed on or after"),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     until = forms.DateField(
-        required=False, label="Filed on or before", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label=_("Filed on or before"),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
     def __init__(self, *args, departments=None, **kwargs):

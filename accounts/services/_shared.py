@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Mapping
 
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from accounts import jobs, policy
 from accounts.local_time import showing_times_of
@@ -24,9 +25,18 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def mail(*, agency: Agency | None, to: str, template: str, context: Mapping[str, object]) -> None:
-    """Render ``accounts/email/<template>`` and queue it (sent after commit)."""
-    with showing_times_of(agency) if agency else contextlib.nullcontext():
+def mail(
+    *,
+    agency: Agency | None,
+    to: str,
+    template: str,
+    context: Mapping[str, object],
+    language: str,
+) -> None:
+    """Render ``accounts/email/<template>`` in ``language`` (the reader's: accounts.language)
+    and queue it (sent after commit)."""
+    zone = showing_times_of(agency) if agency else contextlib.nullcontext()
+    with translation.override(language), zone:
         subject = "".join(
             render_to_string(f"accounts/email/{template}_subject.txt", context).splitlines()
         )

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 import audit
+from accounts import language
 from accounts.models import Agency, User
 from requests_portal import audit_events, deadlines, notifications, privacy
 from requests_portal.models import (
@@ -275,6 +276,7 @@ def _file(
         requester=requester,
         requester_name=contact.name or (requester.full_name if requester else ""),
         requester_email=contact.email or (requester.email if requester else ""),
+        language=_filing_language(staff_logged, requester),
         requester_phone=contact.phone,
         requester_address=contact.address,
         received_at=received_at,
@@ -345,6 +347,14 @@ def _record_privacy(
         )
     if who_reads.held:
         review.record_hold(records_request, actor=actor, http_request=http_request)
+
+
+def _filing_language(staff_logged: bool, requester: User | None) -> str:
+    """The requester's emails follow the language of the page they filed on; a request staff
+    log for someone follows that person's stored choice, else the default."""
+    if staff_logged:
+        return language.of_user(requester)
+    return language.active()
 
 
 def _local_noon(day: datetime.date, calendar: deadlines.AgencyCalendar) -> datetime.datetime:

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_ratelimit.core import is_ratelimited
 
@@ -229,7 +230,7 @@ def request_reply(request: HttpRequest, number: str) -> HttpResponse:
         f"?t={view.tracking}" if view.tracking else ""
     )
     if not form.is_valid():
-        messages.error(request, "Write a message before sending it.")
+        messages.error(request, _("Write a message before sending it."))
         return redirect(url)
     try:
         messaging.request_message(
@@ -242,7 +243,7 @@ def request_reply(request: HttpRequest, number: str) -> HttpResponse:
     except RequestStateError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "Your message was sent to the agency.")
+        messages.success(request, _("Your message was sent to the agency."))
     return redirect(url)
 
 

@@ -351,13 +351,19 @@ def test_other_agency_object_id_answers_exactly_like_a_missing_one(
     assert foreign_id != own_id
     client = client_for(tenant.admin, tenant.host)
 
+    foreign_url = reverse(url_name, kwargs={parameter: foreign_id})
+    missing_url = reverse(url_name, kwargs={parameter: _NEVER_AN_ID})
     own = client.get(reverse(url_name, kwargs={parameter: own_id}))
-    foreign = client.get(reverse(url_name, kwargs={parameter: foreign_id}))
-    missing = client.get(reverse(url_name, kwargs={parameter: _NEVER_AN_ID}))
+    foreign = client.get(foreign_url)
+    missing = client.get(missing_url)
 
     assert own.status_code == 200
     assert_portal_404(foreign)
-    assert (foreign.status_code, page_body(foreign)) == (missing.status_code, page_body(missing))
+    # Alike but for the address itself, which the page echoes (the language switch's "next").
+    assert (foreign.status_code, page_body(foreign).replace(foreign_url, "URL")) == (
+        missing.status_code,
+        page_body(missing).replace(missing_url, "URL"),
+    )
 
 
 @pytest.mark.parametrize(
