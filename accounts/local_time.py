@@ -14,6 +14,7 @@ import datetime
 from zoneinfo import ZoneInfo
 
 from django.utils import dateformat, timezone
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Agency
 
@@ -36,14 +37,16 @@ def agency_today(agency: Agency) -> datetime.date:
 # (built in to every template); tests/test_template_dates.py refuses Django's raw |date and |time.
 
 # Named formats (Django's date format characters, so month and day names follow the language).
+# Each is itself translated: Spanish writes the day before the month and a 24-hour clock
+# ("7 dic 2026, 09:14 CST"), which month names alone would not give.
 FORMATS = {
-    "date": "M j, Y",
-    "short_date": "M j",
-    "weekday_date": "D, M j, Y",
-    "long_date": "l, F j, Y",
-    "datetime": "M j, Y, g:i A",
-    "time": "g:i A",
-    # Audit log: exact to the second, sortable.
+    "date": pgettext_lazy("date format", "M j, Y"),
+    "short_date": pgettext_lazy("date format", "M j"),
+    "weekday_date": pgettext_lazy("date format", "D, M j, Y"),
+    "long_date": pgettext_lazy("date format", "l, F j, Y"),
+    "datetime": pgettext_lazy("date format", "M j, Y, g:i A"),
+    "time": pgettext_lazy("date format", "g:i A"),
+    # Audit log: exact to the second, sortable, the same in every language.
     "precise": "Y-m-d H:i:s",
 }
 
@@ -81,7 +84,7 @@ def zone_label(local: datetime.datetime) -> str:
 
 
 def _format_string(style: str) -> str:
-    return FORMATS.get(style, style)
+    return str(FORMATS.get(style, style))
 
 
 def format_datetime(
