@@ -94,15 +94,19 @@ class HidePathsFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         request = getattr(record, "request", None)
         path = getattr(request, "path", None)
-        if isinstance(path, str) and path not in ("", "/"):
+        if not isinstance(path, str) or path in ("", "/"):
+            return True
+        try:
             message = record.getMessage()
-            route = route_of(request) or "-"
-            full_path = getattr(request, "get_full_path", lambda: path)()
-            message = message.replace(full_path, route).replace(path, route)
-            path_info = getattr(request, "path_info", "")
-            if path_info and path_info not in ("", "/"):
-                message = message.replace(path_info, route)
-            record.msg, record.args = message, ()
+        except (TypeError, ValueError):
+            # A malformed call ("%s" without its argument): keep the words, drop the values.
+            message = str(record.msg)
+        route = route_of(request) or "-"
+        full_path = getattr(request, "get_full_path", lambda: path)()
+        for text in (full_path, path, getattr(request, "path_info", "")):
+            if isinstance(text, str) and text not in ("", "/"):
+                message = message.replace(text, route)
+        record.msg, record.args = message, ()
         return True
 
 

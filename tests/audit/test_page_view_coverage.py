@@ -39,7 +39,8 @@ from accounts.tenancy import agency_context
 from audit.models import AuditEvent
 from documents import links
 from documents.converters import SignedLinkConverter
-from tests.accounts.route_matrix import ALL_ROUTES, PARAMETER_VALUES, Route, _document
+from documents.models import DocumentVersion
+from tests.accounts.route_matrix import ALL_ROUTES, PARAMETER_VALUES, Route
 from tests.conftest import mark_fully_signed_in
 
 pytestmark = pytest.mark.django_db
@@ -51,9 +52,11 @@ EXEMPT: dict[str, str] = {}
 def _values_by_converter(tenant, user) -> dict[type, object]:
     """A well-formed value for the parameters whose names say nothing about the agency's
     objects: link tokens, reset links, sign-in option ids."""
-    document = _document(tenant)
+    document_id = PARAMETER_VALUES["document_id"](tenant, user)
     with agency_context(tenant.agency):
-        version = document.versions.order_by("-number").first()
+        version = DocumentVersion.objects.filter(
+            agency=tenant.agency, document__public_id=document_id
+        ).latest("number")
         link = links.link_issue(version=version, audience="staff", user=user)
     return {
         SignedLinkConverter: link.token,

@@ -13,14 +13,15 @@ import re
 
 import pytest
 from django.core import mail
-from django.test import Client
-from django.urls import reverse
+from django.test import Client, override_settings
+from django.urls import path, reverse
 
 from accounts.models import User
 from accounts.tasks import send_email
 from accounts.tenancy import agency_context
 from config.structured_logs import REQUEST_ID_HEADER, _pass_request_id, bind_request_id
 from config.structured_logs import unbind_request_id as unbind
+from documents import converters  # noqa: F401  (registers <signed_link:...>)
 from documents.models import ReleaseLevel
 from documents.release import document_release
 from requests_portal.management.commands.seed_demo import DEMO_PASSWORD
@@ -30,6 +31,15 @@ from tests.log_capture import SecretRegistry, find_secrets
 from tests.requests_portal.helpers import form_data
 
 pytestmark = pytest.mark.django_db
+
+
+def boom(request, token):
+    raise RuntimeError("the view failed")
+
+
+# For the server-error test: a route with a token in its path, as download links have.
+urlpatterns = [path("boom/<signed_link:token>/", boom, name="boom")]
+handler500 = "config.views.server_error"
 
 _LINK = re.compile(r"https?://[^/\s]+(/\S+)")
 _KEY_INPUT = re.compile(r'name="submission_key" value="([0-9a-f-]{36})"')
@@ -101,6 +111,21 @@ def test_django_s_own_warnings_name_the_route_instead_of_the_path(tenant, client
     csrf = [e for e in json_logs.entries() if e["logger"] == "django.security.csrf"]
     assert csrf, json_logs.lines
     assert csrf[0]["message"].endswith(": document_download")
+    assert not any(token in line for line in json_logs.lines)
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_a_server_error_is_logged_with_its_route_and_traceback_but_not_its_path(tenant, json_logs):
+    token = "c2VjcmV0LXRva2Vu:1vAbCd:Qw3rTy7uIoPaSdFgHjKlZxCvBnM"
+    client = Client(HTTP_HOST=tenant.host, raise_request_exception=False)
+    assert client.get(f"/boom/{token}/").status_code == 500
+
+    (error,) = [e for e in json_logs.entries() if e["logger"] == "django.request"]
+    assert error["level"] == "ERROR"
+    assert error["message"] == "Internal Server Error: boom"
+    assert "RuntimeError: the view failed" in error["exception"]
+    line = one_request_line(json_logs)
+    assert (line["route"], line["status"], line["level"]) == ("boom", 500, "ERROR")
     assert not any(token in line for line in json_logs.lines)
 
 
