@@ -16,6 +16,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_choice, env_int, env_str
+from config.structured_logs import logging_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -94,6 +95,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
+    # One JSON log line per request (config/structured_logs.py); inside the request id.
+    "config.middleware.RequestLogMiddleware",
     "config.middleware.SecurityHeadersMiddleware",
     "accounts.middleware.HostMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -526,25 +529,10 @@ if IS_PRODUCTION:
 TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 1 if IS_PRODUCTION else 0, minimum=0)
 
 # --- Logging and errors --------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.middleware.RequestIdLogFilter"}},
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"}
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["request_id"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # django-axes logs each failed sign-in with the typed email at WARNING: personal data
-    # stays in the audit log (access-controlled), not in application logs.
-    "loggers": {"pgserver": {"level": "WARNING"}, "axes": {"level": "ERROR"}},
-}
+# One JSON object per line on stdout (Heroku's log drains), or a plain line for a terminal.
+# What each line holds and what is never logged: config/structured_logs.py, docs/operations.md.
+LOG_FORMAT = env_choice("LOG_FORMAT", ("json", "plain"), "json" if IS_PRODUCTION else "plain")
+LOGGING = logging_settings(LOG_FORMAT, env_str("LOG_LEVEL", "INFO") or "INFO")
 
 SENTRY_DSN = env_str("SENTRY_DSN")
 SENTRY_OPTIONS = {
