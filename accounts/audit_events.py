@@ -404,5 +404,6 @@ register_page_titles(
         "staff:contact_settings": "the agency's contact details and notices settings",
         "privacy": "the privacy notice",
         "accessibility": "the accessibility statement",
+        "set_language": "the language switch",
     }
 )

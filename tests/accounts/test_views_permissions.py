@@ -85,6 +85,7 @@ POST_ACTION_STATUS = {
             "staff:holidays_load_defaults",
             "staff:provider_test",
             "staff:request_close",
+            "staff:request_description_review",
             "staff:request_due_date",
             "staff:request_extend",
             "staff:request_message",
