@@ -109,6 +109,9 @@ MIDDLEWARE = [
     "accounts.middleware.SessionSecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Marks requests made under a platform operator's support grant (before the page's
+    # audit event, which then carries the grant).
+    "accounts.support.middleware.SupportAccessMiddleware",
     "accounts.middleware.AuditAccessMiddleware",
     # Last, as django-axes asks: it answers locked-out sign-ins before a view runs.
     "axes.middleware.AxesMiddleware",
