@@ -30,9 +30,7 @@ def _p(code: str, description: str, *, reads_only: bool = False) -> Permission:
 
 STAFF_AREA = _p("staff.access", "Enter the staff area of the agency", reads_only=True)
 AGENCY_SETTINGS = _p("agency.settings.manage", "Change agency settings, sign-in policy and SSO")
-USERS_VIEW = _p(
-    "users.view", "See the agency's staff list and a member's details", reads_only=True
-)
+USERS_VIEW = _p("users.view", "See the agency's staff list and a member's details", reads_only=True)
 USERS_INVITE = _p(
     "users.invite", "Invite people to join as staff (department admins: staff and publishers)"
 )
