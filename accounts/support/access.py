@@ -54,7 +54,7 @@ def grants_needing_attention(user: AnyUser, agency: Agency) -> list[SupportGrant
 
 def operator_grants(user: AnyUser, agency: Agency) -> QuerySet[SupportGrant]:
     """The operator's own grants to this agency, newest first."""
-    if not is_operator(user):
+    if not is_operator(user) or not isinstance(user, User):
         return SupportGrant.objects.none()
     return (
         SupportGrant.objects.filter(agency=agency, operator=user)
@@ -72,7 +72,9 @@ def get_operator_grant(user: AnyUser, agency: Agency, grant_id: int) -> SupportG
 
 def is_member(user: AnyUser, agency: Agency) -> bool:
     """Whether the user holds a real (not a support) membership in the agency."""
-    return Membership.objects.filter(agency=agency, user_id=user.pk, is_active=True).exists()
+    if not isinstance(user, User):
+        return False
+    return Membership.objects.filter(agency=agency, user=user, is_active=True).exists()
 
 
 def lapsed_grants(agency: Agency, operator: User | None = None) -> QuerySet[SupportGrant]:
