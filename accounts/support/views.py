@@ -76,6 +76,8 @@ def _ask(request, form_class, start, template: str):
 def support_request(request):
     """Ask an agency for access (on its host), or choose the agency (on the platform)."""
     if request.agency is None:
+        if request.method == "POST":
+            raise Http404  # access is asked for on the agency's own host
         agencies = [
             (a, agency_origin(a) + reverse("accounts:support_request"))
             for a in accounts_access.active_agencies()

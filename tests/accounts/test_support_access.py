@@ -355,3 +355,40 @@ def test_read_only_support_holds_only_reading_permissions():
     )
     assert not policy.method_allowed(SupportRole.READ_ONLY, "POST")
     assert policy.method_allowed(Role.STAFF, "POST")
+
+
+def test_the_platform_page_leads_operators_to_each_agencys_own_form(
+    tenant, operator, settings, client_for
+):
+    platform = settings.PORTAL_BASE_DOMAIN
+    page = client_for(operator, platform).get(reverse("accounts:support_request"))
+    assert page.status_code == 200
+    assert f"//{tenant.host}" in page.content.decode()
+    assert reverse("accounts:support_request") in page.content.decode()
+    # Nothing is asked for from the platform's own domain, and only operators get the page.
+    assert _ask(client_for(operator, platform)).status_code == 404
+    assert (
+        client_for(tenant.admin, platform).get(reverse("accounts:support_request")).status_code
+        == 404
+    )
+
+
+def test_an_operator_withdraws_a_request_still_waiting(tenant, operator, client_for):
+    op = client_for(operator, tenant.host)
+    _ask(op)
+    grant = _only_grant(tenant, operator)
+    assert REASON in op.get(reverse("accounts:support_request")).content.decode()
+    op.post(reverse("accounts:support_end", args=[grant.pk]))
+    withdrawn = _only_grant(tenant, operator)
+    assert (withdrawn.status, withdrawn.end_reason) == (SupportGrant.Status.ENDED, "withdrawn")
+    client_for(tenant.admin, tenant.host).post(
+        reverse("staff:support_grant_approve", args=[grant.pk])
+    )
+    assert op.get(reverse("staff:request_queue")).status_code == 404
+
+
+def test_no_django_admin_site_reaches_tenant_data(settings, client_for, operator):
+    # Operators' only way into an agency is a support grant: there is no admin site at all.
+    assert "django.contrib.admin" not in settings.INSTALLED_APPS
+    response = client_for(operator, settings.PORTAL_BASE_DOMAIN).get("/admin/")
+    assert response.status_code == 404
