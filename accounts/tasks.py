@@ -3,7 +3,10 @@ from typing import Unpack
 from celery import shared_task
 from django.core.mail import EmailMultiAlternatives
 
+from accounts.access import agency_for_task
 from accounts.jobs import Email
+from accounts.support import services as support_services
+from accounts.tenancy import for_each_active_agency
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -15,3 +18,17 @@ def send_email(**email: Unpack[Email]) -> None:
     if html_body := email.get("html_body"):
         message.attach_alternative(html_body, "text/html")
     message.send()
+
+
+@shared_task
+def queue_support_expiries(*, agency_id=None) -> int:
+    """Beat, every quarter hour, on the platform: one task per agency that writes down the end
+    of support grants whose time is up (access itself ended at the expiry: every request
+    checks the clock; this keeps the admins' pages and the audit log current even when
+    nobody comes back)."""
+    return for_each_active_agency(close_lapsed_support_grants)
+
+
+@shared_task
+def close_lapsed_support_grants(*, agency_id: int) -> int:
+    return support_services.support_grants_close_lapsed(agency=agency_for_task(agency_id))

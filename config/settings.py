@@ -223,6 +223,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=5),
         "kwargs": {"agency_id": None},
     },
+    "support-access-expiries": {
+        "task": "accounts.tasks.queue_support_expiries",
+        "schedule": crontab(minute="*/15"),
+        "kwargs": {"agency_id": None},
+    },
 }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

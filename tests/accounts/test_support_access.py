@@ -392,3 +392,19 @@ def test_no_django_admin_site_reaches_tenant_data(settings, client_for, operator
     assert "django.contrib.admin" not in settings.INSTALLED_APPS
     response = client_for(operator, settings.PORTAL_BASE_DOMAIN).get("/admin/")
     assert response.status_code == 404
+
+
+@pytest.mark.clock
+def test_the_scheduled_sweep_records_expiries_nobody_came_back_for(
+    tenant, operator, client_for, monkeypatch
+):
+    from accounts.tasks import close_lapsed_support_grants
+
+    grant = _approved_grant(tenant, operator, client_for, hours=1)
+    assert close_lapsed_support_grants(agency_id=tenant.agency.pk) == 0
+    monkeypatch.setattr(timezone, "now", lambda: grant.expires_at + datetime.timedelta(hours=3))
+    assert close_lapsed_support_grants(agency_id=tenant.agency.pk) == 1
+    assert close_lapsed_support_grants(agency_id=tenant.agency.pk) == 0
+    assert _only_grant(tenant, operator).end_reason == "expired"
+    (expired,) = _events(tenant, action="support.expired")
+    assert expired.actor_id is None and expired.acting_as_grant_id is None
