@@ -16,7 +16,7 @@ from accounts import policy
 from accounts.models import Role, SupportGrant, SupportRole
 from accounts.services.errors import ServiceFieldError
 from accounts.support import services
-from accounts.tenancy import agency_context
+from accounts.tenancy import agency_context, agency_origin
 from audit.chain import event_hash, verify_chain
 from audit.models import AuditEvent
 from requests_portal.models import RecordsRequest, Status
@@ -408,3 +408,18 @@ def test_the_scheduled_sweep_records_expiries_nobody_came_back_for(
     assert _only_grant(tenant, operator).end_reason == "expired"
     (expired,) = _events(tenant, action="support.expired")
     assert expired.actor_id is None and expired.acting_as_grant_id is None
+
+
+def test_asking_emails_each_admin_a_link_to_the_request(
+    tenant, operator, client_for, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _ask(client_for(operator, tenant.host))
+    grant = _only_grant(tenant, operator)
+    (message,) = mail.outbox
+    assert message.to == [tenant.admin.email]
+    assert REASON in message.body
+    link = agency_origin(tenant.agency) + reverse("staff:support_grant", args=[grant.pk])
+    assert f"{link}\n" in message.body
+    (asked,) = _events(tenant, action="support.requested")
+    assert (asked.actor_id, asked.acting_as_grant_id) == (operator.pk, None)
