@@ -332,7 +332,7 @@ class SupportRole(models.TextChoices):
     """What a platform operator may be granted (accounts.policy holds each one's permissions):
     read-only by default; never a role that manages the agency's people or its grants."""
 
-    READ_ONLY = "support_read_only", "Read-only (support)"
+    READ_ONLY = "support_read_only", "Read-only support"
     STAFF = Role.STAFF.value, Role.STAFF.label
     PUBLISHER = Role.PUBLISHER.value, Role.PUBLISHER.label
 

@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
                     "role",
                     models.CharField(
                         choices=[
-                            ("support_read_only", "Read-only (support)"),
+                            ("support_read_only", "Read-only support"),
                             ("staff", "Staff"),
                             ("publisher", "Publisher"),
                         ],

@@ -21,15 +21,15 @@ def _duration(ctx: Mapping[str, Any]) -> str:
 
 def _requested(ctx: Mapping[str, Any]) -> str:
     return (
-        f"{ctx['actor']} asked for {ctx['role']} support access for {_duration(ctx)}. "
+        f"{ctx['actor']} asked for support access for {_duration(ctx)}, role: {ctx['role']}. "
         f"Reason: {ctx['reason']}"
     )
 
 
 def _emergency(ctx: Mapping[str, Any]) -> str:
     return (
-        f"{ctx['actor']} started emergency support access ({ctx['role']}, {_duration(ctx)}) "
-        f"without an admin's approval. Reason: {ctx['reason']}"
+        f"{ctx['actor']} started emergency support access for {_duration(ctx)} without an "
+        f"admin's approval, role: {ctx['role']}. Reason: {ctx['reason']}"
     )
 
 

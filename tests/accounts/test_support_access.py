@@ -141,7 +141,7 @@ def test_the_admins_see_the_whole_life_of_a_grant(tenant, operator, client_for):
     admin.post(reverse("staff:support_grant_revoke", args=[grant.pk]))
 
     page = admin.get(reverse("staff:support_grant", args=[grant.pk])).content.decode()
-    assert "asked for Read-only (support) support access for 2 hours" in page
+    assert "asked for support access for 2 hours, role: Read-only support" in page
     assert REASON in page
     assert f"{tenant.admin.full_name} approved support access {grant.pk}" in page
     assert "began using" in page
