@@ -89,9 +89,11 @@ def test_an_approved_operator_reads_the_agency_but_writes_nothing(tenant, operat
     # notification choices are saved under the staff-area permission).
     acknowledge = op.post(reverse("staff:request_acknowledge", args=[records_request.number]))
     assert acknowledge.status_code == 403
-    assert op.post(reverse("staff:notifications"), {}).status_code == 403
+    choices = {"daily_digest": "on"}
+    assert op.post(reverse("staff:notifications"), choices).status_code == 403
     with agency_context(tenant.agency):
         assert RecordsRequest.objects.get(pk=records_request.pk).status == Status.SUBMITTED
+    assert _events(tenant, action="notifications.preferences_changed") == []
     # Nor does read-only support manage the agency's people or its support access.
     assert op.get(reverse("staff:member_invite")).status_code == 403
     assert op.get(reverse("staff:support_access")).status_code == 403
@@ -423,3 +425,20 @@ def test_asking_emails_each_admin_a_link_to_the_request(
     assert f"{link}\n" in message.body
     (asked,) = _events(tenant, action="support.requested")
     assert (asked.actor_id, asked.acting_as_grant_id) == (operator.pk, None)
+
+
+def test_a_grant_of_the_staff_role_acts_as_staff_and_no_more(tenant, operator, client_for):
+    assert _ask(client_for(operator, tenant.host), role=SupportRole.STAFF).status_code == 302
+    grant = _only_grant(tenant, operator)
+    client_for(tenant.admin, tenant.host).post(
+        reverse("staff:support_grant_approve", args=[grant.pk])
+    )
+    op = client_for(operator, tenant.host)
+    saved = op.post(reverse("staff:notifications"), {"daily_digest": "on"})
+    assert saved.status_code == 302  # staff save their own notification choices
+    records_request = file_request(tenant)
+    close = op.post(reverse("staff:request_close", args=[records_request.number]), {})
+    assert close.status_code == 403  # staff do not close requests
+    assert op.get(reverse("staff:member_list")).status_code == 403
+    (changed,) = _events(tenant, action="notifications.preferences_changed")
+    assert (changed.actor_id, changed.acting_as_grant_id) == (operator.pk, grant.pk)
