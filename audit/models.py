@@ -51,6 +51,12 @@ class AuditEvent(models.Model):
             models.Index(fields=["agency", "-id"], name="audit_agency_head"),
             models.Index(fields=["agency", "created_at"], name="audit_agency_time"),
             models.Index(fields=["agency", "action", "created_at"], name="audit_agency_action"),
+            # A support grant's actions (accounts.support: the grant's page).
+            models.Index(
+                fields=["agency", "acting_as_grant_id"],
+                name="audit_agency_grant",
+                condition=models.Q(acting_as_grant_id__isnull=False),
+            ),
         ]
         ordering = ["-id"]
 

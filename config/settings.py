@@ -115,6 +115,9 @@ MIDDLEWARE = [
     "accounts.middleware.SessionSecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Marks requests made under a platform operator's support grant (before the page's
+    # audit event, which then carries the grant).
+    "accounts.support.middleware.SupportAccessMiddleware",
     "accounts.middleware.AuditAccessMiddleware",
     # Last, as django-axes asks: it answers locked-out sign-ins before a view runs.
     "axes.middleware.AxesMiddleware",
@@ -230,6 +233,11 @@ CELERY_BEAT_SCHEDULE = {
     "embargo-publication": {
         "task": "requests_portal.tasks.queue_embargo_publication",
         "schedule": crontab(minute=5),
+        "kwargs": {"agency_id": None},
+    },
+    "support-access-expiries": {
+        "task": "accounts.tasks.queue_support_expiries",
+        "schedule": crontab(minute="*/15"),
         "kwargs": {"agency_id": None},
     },
 }
