@@ -85,15 +85,13 @@ def lapsed_grants(agency: Agency, operator: User | None = None) -> QuerySet[Supp
     return grants.filter(operator=operator) if operator is not None else grants
 
 
-def admin_addresses(agency: Agency) -> list[str]:
-    """Where support access is announced: every active admin of the agency."""
-    return list(
-        Membership.objects.filter(
-            agency=agency, role=Role.ADMIN, is_active=True, user__is_active=True
-        )
-        .order_by("user__email")
-        .values_list("user__email", flat=True)
-    )
+def admins_to_tell(agency: Agency) -> list[User]:
+    """Who hears of support access: every active admin of the agency (each email is written
+    in that admin's own language)."""
+    memberships = Membership.objects.filter(
+        agency=agency, role=Role.ADMIN, is_active=True, user__is_active=True
+    ).select_related("user")
+    return [m.user for m in memberships.order_by("user__email")]
 
 
 def grant_life(

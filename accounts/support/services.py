@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 import audit
-from accounts import policy
+from accounts import language, policy
 from accounts.models import Agency, SupportGrant, SupportRole, User
 from accounts.services._shared import mail
 from accounts.services.errors import ServiceError, ServiceFieldError
@@ -60,14 +60,26 @@ def _grant_link(grant: SupportGrant) -> str:
 def _tell_admins(grant: SupportGrant, *, template: str) -> None:
     """One email to each active admin of the agency (never one list of all addresses)."""
     context = {"grant": grant, "agency": grant.agency, "link": _grant_link(grant)}
-    for address in access.admin_addresses(grant.agency):
-        mail(agency=grant.agency, to=address, template=template, context=context)
+    for admin in access.admins_to_tell(grant.agency):
+        mail(
+            agency=grant.agency,
+            to=admin.email,
+            template=template,
+            context=context,
+            language=language.of_user(admin),
+        )
 
 
 def _tell_operator(grant: SupportGrant, *, template: str) -> None:
     link = agency_origin(grant.agency) + reverse("accounts:support_request")
     context = {"grant": grant, "agency": grant.agency, "link": link}
-    mail(agency=grant.agency, to=grant.operator.email, template=template, context=context)
+    mail(
+        agency=grant.agency,
+        to=grant.operator.email,
+        template=template,
+        context=context,
+        language=language.of_user(grant.operator),
+    )
 
 
 def _asked_details(grant: SupportGrant) -> dict[str, object]:
@@ -76,6 +88,12 @@ def _asked_details(grant: SupportGrant) -> dict[str, object]:
         "minutes": grant.duration_minutes,
         "reason": grant.reason,
     }
+
+
+def _one_at_a_time(operator: User) -> None:
+    """Serialise one operator's asks (a double click, a retried post): the second waits for
+    the first to commit, then finds its grant and is refused."""
+    User.objects.select_for_update().filter(pk=operator.pk).first()
 
 
 def support_grant_request(
@@ -97,6 +115,7 @@ def support_grant_request(
         limit=MAX_MINUTES,
     )
     with transaction.atomic():
+        _one_at_a_time(operator)
         if SupportGrant.objects.filter(
             agency=agency, operator=operator, status=SupportGrant.Status.PENDING
         ).exists():
@@ -140,6 +159,18 @@ def support_emergency_start(
     )
     now = timezone.now()
     with transaction.atomic():
+        _one_at_a_time(operator)
+        live = SupportGrant.objects.filter(
+            agency=agency,
+            operator=operator,
+            status=SupportGrant.Status.ACTIVE,
+            starts_at__lte=now,
+            expires_at__gt=now,
+        )
+        if live.exists():
+            # A second press of the emergency button (or a retried post) must not open a
+            # second grant nor email every admin again.
+            raise ServiceError("You already have support access here: end it first.")
         grant = SupportGrant.objects.create(
             agency=agency,
             operator=operator,

@@ -254,6 +254,29 @@ def test_emergency_access_starts_at_once_and_tells_every_admin(
     assert started.details["reason"] == REASON
 
 
+def test_a_second_press_of_either_button_opens_nothing_more(
+    tenant, operator, client_for, django_capture_on_commit_callbacks
+):
+    op = client_for(operator, tenant.host)
+    assert _ask(op, hours=1).status_code == 302
+    again = _ask(op, hours=1)
+    assert again.status_code == 400
+    assert "already have a request waiting" in again.content.decode()
+    _only_grant(tenant, operator)
+    first = _only_grant(tenant, operator)
+    assert op.post(reverse("accounts:support_end", args=[first.pk])).status_code == 302
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _ask(op, hours=1, emergency=True).status_code == 302
+    emailed = len(mail.outbox)
+    with django_capture_on_commit_callbacks(execute=True):
+        again = _ask(op, hours=1, emergency=True)
+    assert again.status_code == 400
+    assert "already have support access here" in again.content.decode()
+    assert [g.is_emergency for g in _grants(tenant, operator)].count(True) == 1
+    assert len(mail.outbox) == emailed  # the admins were not told twice
+
+
 def test_emergency_access_is_limited_to_four_hours(tenant, operator, client_for):
     response = _ask(client_for(operator, tenant.host), hours=5, emergency=True)
     assert response.status_code == 400
