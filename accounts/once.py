@@ -40,25 +40,26 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 
 from accounts import access
 from accounts.services import form_submissions
 
 FIELD = "form_token"
 MAX_AGE = timedelta(hours=12)  # as long as the longest session (SESSION_COOKIE_AGE)
-ALREADY_SENT = "That was already sent; here it is."
+ALREADY_SENT = _("That was already sent; here it is.")
 # Fields that are not what the person sent: the tokens themselves.
 _NOT_VALUES = {FIELD, "csrfmiddlewaretoken"}
 
-MISSING = (
+MISSING = _(
     "This form could not be sent: it is missing a part the page adds. Reload the page and "
     "fill it in again."
 )
-FORGED = (
+FORGED = _(
     "This form could not be sent: it was not made for you on this site. Reload the page and "
     "fill it in again."
 )
-EXPIRED = (
+EXPIRED = _(
     "This form was open too long to be sent safely (more than 12 hours). Reload the page and "
     "fill it in again."
 )

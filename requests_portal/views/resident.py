@@ -124,7 +124,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = forms.RequestForm(request.POST, **form_kwargs)
         if _rate_limited(request):
-            refusal = (
+            refusal = _(
                 "You have sent several requests in a short time. Please wait an hour and try again."
             )
             form.add_error(None, f"{refusal} {reach_sentence(agency)}".strip())
