@@ -132,6 +132,7 @@ RESIDENT_PYTHON = [
     "requests_portal/models.py",
     "requests_portal/privacy.py",
     "requests_portal/services/submission.py",
+    "requests_portal/timeline_text.py",
     "requests_portal/views/resident.py",
     "documents/templatetags/documents.py",
 ]

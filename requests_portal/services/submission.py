@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 import audit
@@ -288,7 +288,8 @@ def _file(
     )
     if department is not None:
         _route(records_request, department, lead=True)
-    channel_name = records_request.get_channel_display().lower()
+    with translation.override("en"):  # stored text is English (docs/translation.md)
+        channel_name = records_request.get_channel_display().lower()
     add_timeline_event(
         records_request,
         "submitted",
