@@ -69,8 +69,6 @@ RESIDENT_TEMPLATES = [
     "accounts/security.html",
     "accounts/_sign_in_method.html",
     "accounts/reauthenticate.html",
-    "accounts/link_provider.html",
-    "accounts/sso_error.html",
     "accounts/email/password_reset.txt",
     "accounts/email/password_reset_subject.txt",
     "accounts/email/signup_confirm.txt",
