@@ -20,7 +20,7 @@ from django.utils import translation
 from accounts.local_time import format_date
 from accounts.tenancy import agency_context
 from requests_portal.models import RecordsRequest
-from requests_portal.services import agency_settings
+from requests_portal.services import agency_settings, submission
 from tests.browser.axe_check import PHONE, Axe
 
 # "7 de dic de 2026, 09:14 CST": day, "de", the month's lowercase abbreviation, "de", the
@@ -50,6 +50,15 @@ def test_a_guest_files_and_tracks_a_request_in_spanish_on_a_phone(
     from playwright.sync_api import expect
 
     axe = Axe(axe_script)
+    with agency_context(browser_agency.agency):
+        submission.request_submit(
+            agency=browser_agency.agency,
+            actor=None,
+            title="Informes policiales de 2025",
+            description="Todos los informes policiales del año 2025.",
+            contact=submission.Contact(name="Otro Residente", email="otro@example.org"),
+            channel="web",
+        )
     email = f"ana-{uuid.uuid4().hex[:8]}@example.org"
     page = phone.new_page()
 
@@ -77,6 +86,15 @@ def test_a_guest_files_and_tracks_a_request_in_spanish_on_a_phone(
     )
     expect(notice).to_contain_text("Su nombre, correo electrónico, teléfono y dirección postal")
     axe.check(page, "request form (es)", [PHONE])
+
+    # While they type, similar public requests (similar.js shows the fragment the server
+    # renders in the page's language).
+    page.get_by_label("Resumen de su solicitud").fill("Informes policiales")
+    similar = page.locator("#similar-results")
+    expect(similar).to_contain_text("Estas solicitudes públicas se parecen a la suya")
+    expect(
+        similar.get_by_role("link", name=re.compile("Informes policiales de 2025"))
+    ).to_be_visible()
 
     page.get_by_label("Resumen de su solicitud").fill("Informes policiales de 100 Main St")
     page.get_by_label("¿Qué registros quiere?").fill(
