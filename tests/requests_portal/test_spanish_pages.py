@@ -120,3 +120,21 @@ def test_an_entry_the_reader_cannot_have_rebuilt_is_shown_as_stored(tenant):
         assert timeline_text.public_text(paused) == "Clock paused: waiting for a fee"
     with translation.override("es"):
         assert timeline_text.public_text(paused) == "Plazo en pausa: waiting for a fee"
+
+
+@pytest.mark.clock
+def test_a_paused_request_reads_in_spanish(tenant, client_for, django_capture_on_commit_callbacks):
+    client, location, filed = _file_in_spanish(
+        tenant, client_for, django_capture_on_commit_callbacks
+    )
+    with agency_context(tenant.agency):
+        clock.request_pause(records_request=filed, actor=tenant.admin, reason="Esperando el pago")
+        filed.refresh_from_db()
+
+    page = body_of(client.get(location))
+
+    days = filed.remaining_days
+    assert days is not None and days > 1
+    assert f"En pausa: Esperando el pago. Quedarán {days} días cuando vuelva a correr." in page
+    assert "Plazo en pausa: Esperando el pago" in page  # the timeline entry
+    assert "Clock paused" not in page
