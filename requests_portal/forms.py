@@ -21,39 +21,43 @@ class RequestForm(forms.Form):
     from sight and from screen readers), form-filling robots do."""
 
     title = forms.CharField(
-        label="Summary of your request",
+        label=_("Summary of your request"),
         max_length=200,
-        help_text="One line, for example “Police reports for 100 Main St, March 2026”.",
+        help_text=_("One line, for example “Police reports for 100 Main St, March 2026”."),
     )
     description = forms.CharField(
-        label="What records do you want?",
+        label=_("What records do you want?"),
         max_length=20000,
         widget=forms.Textarea(attrs={"rows": 8}),
-        help_text="Describe the records as precisely as you can: dates, places, names, subjects.",
+        help_text=_(
+            "Describe the records as precisely as you can: dates, places, names, subjects."
+        ),
     )
     department = forms.ModelChoiceField(
         queryset=Department.objects.none(),
         required=False,
-        label="Department (if you know it)",
-        empty_label="I don't know",
+        label=_("Department (if you know it)"),
+        empty_label=_("I don't know"),
     )
     delivery = forms.ChoiceField(
-        choices=Delivery.choices, initial=Delivery.ELECTRONIC, label="How do you want the records?"
+        choices=Delivery.choices,
+        initial=Delivery.ELECTRONIC,
+        label=_("How do you want the records?"),
     )
-    name = forms.CharField(max_length=200, required=False, label="Your name")
+    name = forms.CharField(max_length=200, required=False, label=_("Your name"))
     email = forms.EmailField(
         required=False,
-        label="Email address",
-        help_text="We send your request number and every update here.",
+        label=_("Email address"),
+        help_text=_("We send your request number and every update here."),
     )
-    phone = forms.CharField(max_length=40, required=False, label="Phone")
+    phone = forms.CharField(max_length=40, required=False, label=_("Phone"))
     address = forms.CharField(
         required=False,
         max_length=500,
-        label="Mailing address (only if you want paper copies)",
+        label=_("Mailing address (only if you want paper copies)"),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    website = forms.CharField(required=False, label="Leave this empty")
+    website = forms.CharField(required=False, label=_("Leave this empty"))
     # A new key with every blank form: sending the same form twice files one request.
     submission_key = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
@@ -83,8 +87,8 @@ class RequestForm(forms.Form):
             self.fields["request_type"] = forms.ModelChoiceField(
                 queryset=request_types,
                 required=False,
-                label="Type of request",
-                empty_label="Other / not sure",
+                label=_("Type of request"),
+                empty_label=_("Other / not sure"),
             )
         for custom in self.custom_fields:
             self.fields[f"custom_{custom.pk}"] = _custom_form_field(custom)
@@ -94,7 +98,7 @@ class RequestForm(forms.Form):
         elif not allow_anonymous:
             self.fields["email"].required = True
         else:
-            self.fields["email"].help_text = (
+            self.fields["email"].help_text = _(
                 "Optional. Without an email address you will get no updates: "
                 "write down your request number and check back here."
             )
@@ -102,15 +106,15 @@ class RequestForm(forms.Form):
             # Only where the agency allows it: otherwise a posted "private" is no field here.
             self.fields["private"] = forms.BooleanField(
                 required=False,
-                label="Ask to keep this request private",
+                label=_("Ask to keep this request private"),
                 help_text=private_explanation
-                or "Only where the law allows it. Staff will read your reason.",
+                or _("Only where the law allows it. Staff will read your reason."),
             )
             self.fields["private_reason"] = forms.CharField(
                 required=False,
                 max_length=2000,
-                label="Why should it stay private?",
-                help_text="Needed if you ask to keep it private. Only agency staff read this.",
+                label=_("Why should it stay private?"),
+                help_text=_("Needed if you ask to keep it private. Only agency staff read this."),
                 widget=forms.Textarea(attrs={"rows": 3}),
             )
 
@@ -133,17 +137,17 @@ class RequestForm(forms.Form):
 
     def clean_website(self):
         if self.cleaned_data.get("website"):
-            raise forms.ValidationError("This field must be left empty.")
+            raise forms.ValidationError(_("This field must be left empty."))
         return ""
 
     def clean(self):
         data = super().clean()
         if data.get("delivery") == Delivery.MAIL and not data.get("address"):
-            self.add_error("address", "Enter a mailing address for paper copies.")
+            self.add_error("address", _("Enter a mailing address for paper copies."))
         asked = self.cleaned_data.get("private")
         if asked and not (self.cleaned_data.get("private_reason") or "").strip():
             self.add_error(
-                "private_reason", "Say why your request should stay private, or untick the box."
+                "private_reason", _("Say why your request should stay private, or untick the box.")
             )
         return data
 
@@ -158,7 +162,7 @@ class RequestForm(forms.Form):
 def _custom_form_field(custom: CustomField) -> forms.Field:
     common = {"label": custom.label, "required": custom.required}
     if custom.kind == CustomFieldKind.CHOICE:
-        options = [("", "Choose…")] + [(o, o) for o in custom.option_list()]
+        options = [("", _("Choose…"))] + [(o, o) for o in custom.option_list()]
         return forms.ChoiceField(choices=options, **common)
     if custom.kind == CustomFieldKind.DATE:
         return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
@@ -238,7 +242,7 @@ class MessageForm(forms.Form):
 
 class ReplyForm(forms.Form):
     body = forms.CharField(
-        label="Your message", max_length=20000, widget=forms.Textarea(attrs={"rows": 5})
+        label=_("Your message"), max_length=20000, widget=forms.Textarea(attrs={"rows": 5})
     )
 
 

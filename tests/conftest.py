@@ -35,6 +35,18 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a page a test asked for in Spanish leaves
+    Spanish active on the thread (LocaleMiddleware activates it and nothing resets it), and
+    a request filed through the service afterwards would take it as its language."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _documents_in_temporary_folders(settings, tmp_path_factory):
     """Document ciphertext and escrow keys of tests never land in the developer's .local."""
     from documents import keys

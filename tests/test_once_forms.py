@@ -413,6 +413,7 @@ NOT_GUARDED = {
     "staff:request_new": OWN_KEY,
     "accounts:login": SIGN_IN,
     "accounts:logout": SIGN_IN,
+    "set_language": SAVES_STATE,
     "accounts:mfa_verify": SIGN_IN,
     "accounts:mfa_step_up": SIGN_IN,
     "accounts:reauthenticate": SIGN_IN,

@@ -38,10 +38,14 @@ RESIDENT_TEMPLATES = [
     "_field.html",
     "_form_errors.html",
     "_pager.html",
+    "form_refused.html",
+    "accounts/_agency_contact.html",
     "accounts/_checkbox_field.html",
     "accounts/_password_field.html",
     "accounts/_password_rules.html",
     "accounts/agency_home.html",
+    "accounts/notice.html",
+    "accounts/rate_limited.html",
     "accounts/platform_home.html",
     "accounts/login.html",
     "accounts/signup.html",
@@ -62,6 +66,9 @@ RESIDENT_TEMPLATES = [
     "accounts/password_change.html",
     "accounts/email_change.html",
     "accounts/email_change_confirm.html",
+    "accounts/security.html",
+    "accounts/_sign_in_method.html",
+    "accounts/reauthenticate.html",
     "accounts/email/password_reset.txt",
     "accounts/email/password_reset_subject.txt",
     "accounts/email/signup_confirm.txt",
@@ -100,30 +107,32 @@ STAFF_TEMPLATES = {
     "requests_portal/staff_request_new.html",
 }
 
-# Resident-facing, not translated yet (the second wave): template → why it waits.
-PENDING = {
-    "requests_portal/request_new.html": "being reworked (issue 10: who will read it)",
-    "requests_portal/request_detail.html": "being reworked (issue 10: the confirmation page)",
-    "requests_portal/_similar.html": "shown on the request form; with request_new.html",
-}
+# Resident-facing, not translated yet: template → why it waits.
+PENDING: dict[str, str] = {}
 
 # Parts of a template another change is rewriting, left out of the scan until then.
-PENDING_REGIONS = {
-    "base.html": re.compile(r"<footer\b.*?</footer>", re.S),
-}
+PENDING_REGIONS: dict[str, re.Pattern[str]] = {}
 
 # Python modules whose marked strings residents read (form labels, errors, messages).
 RESIDENT_PYTHON = [
     "accounts/account_views.py",
+    "accounts/agency_contact_views.py",
+    "accounts/contact.py",
     "accounts/forms.py",
     "accounts/middleware.py",
+    "accounts/once.py",
     "accounts/passwords.py",
     "accounts/signin/forms.py",
+    "accounts/signin/views.py",
     "accounts/signin/mfa_views.py",
     "accounts/signup_views.py",
     "requests_portal/forms.py",
     "requests_portal/models.py",
+    "requests_portal/privacy.py",
+    "requests_portal/services/submission.py",
+    "requests_portal/timeline_text.py",
     "requests_portal/views/resident.py",
+    "documents/templatetags/documents.py",
 ]
 
 # Visible text that is the same in every language.
