@@ -160,7 +160,8 @@ def test_audit_verify_names_the_first_changed_event(capsys):
     with pytest.raises(CommandError, match="broken"):
         call_command("audit_verify")
     output = capsys.readouterr().out
-    assert f"agency {agency.pk}: BROKEN at event {target} (contents do not match" in output
+    label = f"agency {agency.pk} ({agency.slug})"
+    assert f"{label}: BROKEN at event {target} (contents do not match" in output
 
 
 def test_audit_verify_names_the_event_after_a_deleted_one():
@@ -182,7 +183,7 @@ def test_audit_verify_passes_on_intact_chains(tenant, capsys):
     # Other tests leave deliberately broken chains behind, so check this agency's line only.
     with pytest.raises(CommandError) if _broken_chains_exist() else _nothing():
         call_command("audit_verify")
-    assert f"agency {agency.pk}: 3 events, chain intact" in capsys.readouterr().out
+    assert f"agency {agency.pk} ({agency.slug}): 3 events, chain intact" in capsys.readouterr().out
 
 
 def _broken_chains_exist() -> bool:

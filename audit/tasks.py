@@ -1,0 +1,40 @@
+"""The audit log's scheduled work (Celery beat, see config/settings.py). Thin: each task runs
+one service of audit.seals on the platform (``agency_id=None``): the services set each
+chain's context themselves."""
+
+from celery import shared_task
+
+from audit.seals import services
+
+SEAL_RETRIES = 8
+
+
+class SealStoreDown(Exception):
+    """Some seals could not be written: the task is retried, nothing is dropped."""
+
+
+@shared_task(bind=True, acks_late=True, max_retries=SEAL_RETRIES)
+def seal_chains(self, *, agency_id=None) -> dict:
+    """Hourly: seal every chain whose head moved. A store that is down is retried with
+    growing delays (1, 2, 4 ... minutes, at most 30), with an alert each time; when the
+    retries run out the operators are emailed, and the next hourly run seals again."""
+    run = services.seal_chains()
+    if run.failed:
+        if self.request.retries >= SEAL_RETRIES:
+            services.alert(
+                "Audit seals could not be written: retries exhausted",
+                ["The next hourly run will try again.", *run.failed],
+            )
+            raise SealStoreDown("; ".join(run.failed))
+        raise self.retry(
+            exc=SealStoreDown("; ".join(run.failed)),
+            countdown=min(60 * 2**self.request.retries, 1800),
+        )
+    return {"sealed": len(run.sealed), "unchanged": run.unchanged, "problems": len(run.problems)}
+
+
+@shared_task(acks_late=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300)
+def verify_chains(*, agency_id=None) -> dict:
+    """Nightly: audit_verify, recorded as a platform event; failures alert the operators."""
+    result = services.nightly_verify()
+    return {"ok": result.ok, "events": result.events, "seals": result.seals}
