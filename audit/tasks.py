@@ -16,21 +16,30 @@ class SealStoreDown(Exception):
 @shared_task(bind=True, acks_late=True, max_retries=SEAL_RETRIES)
 def seal_chains(self, *, agency_id=None) -> dict:
     """Hourly: seal every chain whose head moved. A store that is down is retried with
-    growing delays (1, 2, 4 ... minutes, at most 30), with an alert each time; when the
-    retries run out the operators are emailed, and the next hourly run seals again."""
+    growing delays (1, 2, 4 ... minutes, at most 30), with an alert (log and Sentry) each
+    time; when the retries run out the operators are emailed, and the next hourly run seals
+    again. The retry is queued rather than raised, so this attempt's platform audit event
+    (which names the failure) commits instead of rolling back with the task's transaction."""
     run = services.seal_chains()
+    outcome = {
+        "sealed": len(run.sealed),
+        "unchanged": run.unchanged,
+        "failed": len(run.failed),
+        "problems": len(run.problems),
+    }
     if run.failed:
         if self.request.retries >= SEAL_RETRIES:
             services.alert(
                 "Audit seals could not be written: retries exhausted",
                 ["The next hourly run will try again.", *run.failed],
             )
-            raise SealStoreDown("; ".join(run.failed))
-        raise self.retry(
+            return outcome
+        self.retry(
             exc=SealStoreDown("; ".join(run.failed)),
             countdown=min(60 * 2**self.request.retries, 1800),
+            throw=False,
         )
-    return {"sealed": len(run.sealed), "unchanged": run.unchanged, "problems": len(run.problems)}
+    return outcome
 
 
 @shared_task(acks_late=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300)
