@@ -8,12 +8,16 @@ so two concurrent requests can never both chain onto the same previous event (a 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import json
-from collections.abc import Callable, Collection, Mapping
+import queue
+import threading
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -188,6 +192,38 @@ def _canonical_encoder() -> Callable[[object], str]:
     return lambda value: "".join(iterencode(value, 0))
 
 
+def _prefetched(cursor: Any) -> Iterator[list[tuple[Any, ...]]]:
+    """The cursor's rows in batches, the next batch fetched on a thread while the caller
+    hashes this one: PostgreSQL reads and sends (on another core) while Python hashes, and
+    the driver waits for the network without the GIL. The thread has the connection to
+    itself until it ends, which is before this generator finishes, however it finishes."""
+    batches: queue.Queue[list[tuple[Any, ...]] | BaseException | None] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        try:
+            while not stop.is_set() and (rows := cursor.fetchmany(_WALK_BATCH)):
+                batches.put(rows)
+        except BaseException as error:  # noqa: BLE001 (handed to the caller's thread)
+            batches.put(error)
+        finally:
+            batches.put(None)
+
+    thread = threading.Thread(target=fetch, name="audit-walk-fetch", daemon=True)
+    thread.start()
+    try:
+        while (item := batches.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # let a fetcher blocked on a full queue finish
+            with contextlib.suppress(queue.Empty):
+                batches.get(timeout=0.05)
+        thread.join()
+
+
 def verify_chain(agency_id: int | None, positions: Collection[int] = ()) -> ChainReport:
     """Recompute one chain from its start; stop at the first event that does not match.
     Also hands back the event at each of ``positions`` (1-based) that the walk reached.
@@ -206,7 +242,7 @@ def verify_chain(agency_id: int | None, positions: Collection[int] = ()) -> Chai
             cursor.execute(_WALK_SQL, [agency_id])
         else:
             cursor.execute(_PLATFORM_WALK_SQL)
-        while rows := cursor.fetchmany(_WALK_BATCH):
+        for rows in _prefetched(cursor):
             for row in rows:
                 count += 1
                 if row[12] != prev_hash:

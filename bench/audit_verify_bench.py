@@ -171,6 +171,22 @@ def run(args: argparse.Namespace) -> None:
         assert report.ok, report
         best = max(best, report.events / elapsed)
         best_cpu = max(best_cpu, report.events / elapsed_cpu)
+    # The same rows fetched and thrown away: the floor the database and the driver set.
+    from django.db import connection
+
+    from audit.chain import _WALK_SQL
+
+    with transaction.atomic():
+        set_chain_context(big.pk)
+        started = time.perf_counter()
+        with connection.connection.cursor(name="bench_fetch") as cursor:
+            cursor.itersize = 20_000
+            cursor.execute(_WALK_SQL, [big.pk])
+            fetched = 0
+            while rows := cursor.fetchmany(20_000):
+                fetched += len(rows)
+        fetch_rate = fetched / (time.perf_counter() - started)
+    print(f"  rows fetched only (no hashing)                {fetch_rate:9.0f} events/s")
     print(
         f"  chain walk, one agency ({args.events} events)   {best:9.0f} events/s (best; "
         f"{best_cpu:.0f} events per CPU second)"
