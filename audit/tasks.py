@@ -2,6 +2,8 @@
 one service of audit.seals on the platform (``agency_id=None``): the services set each
 chain's context themselves."""
 
+from typing import Any
+
 from celery import shared_task
 
 from audit.seals import services
@@ -13,8 +15,8 @@ class SealStoreDown(Exception):
     """Some seals could not be written: the task is retried, nothing is dropped."""
 
 
-@shared_task(bind=True, acks_late=True, max_retries=SEAL_RETRIES)
-def seal_chains(self, *, agency_id=None) -> dict:
+@shared_task(bind=True, acks_late=True, max_retries=SEAL_RETRIES)  # type: ignore[untyped-decorator]
+def seal_chains(self: Any, *, agency_id: int | None = None) -> dict[str, int]:
     """Hourly: seal every chain whose head moved. A store that is down is retried with
     growing delays (1, 2, 4 ... minutes, at most 30), with an alert (log and Sentry) each
     time; when the retries run out the operators are emailed, and the next hourly run seals
@@ -42,8 +44,10 @@ def seal_chains(self, *, agency_id=None) -> dict:
     return outcome
 
 
-@shared_task(acks_late=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300)
-def verify_chains(*, agency_id=None) -> dict:
+@shared_task(  # type: ignore[untyped-decorator]
+    acks_late=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300
+)
+def verify_chains(*, agency_id: int | None = None) -> dict[str, int | bool]:
     """Nightly: audit_verify, recorded as a platform event; failures alert the operators."""
     result = services.nightly_verify()
     return {"ok": result.ok, "events": result.events, "seals": result.seals}

@@ -15,6 +15,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from config.audit_settings import audit_seal_settings
 from config.env import env_bool, env_choice, env_int, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -201,6 +202,8 @@ CELERY_TASK_ROUTES = {
     "accounts.tasks.send_email": {"queue": "notifications"},
     "requests_portal.tasks.*": {"queue": "notifications"},
 }
+_PLATFORM = {"kwargs": {"agency_id": None}}  # a platform-wide task, outside any agency
+_NIGHTLY = crontab(hour=8, minute=40)  # early morning in every US time zone
 CELERY_BEAT_SCHEDULE = {
     # 13:00 UTC is early morning in every US time zone.
     "daily-digests": {
@@ -213,17 +216,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=35),
         "kwargs": {"agency_id": None},
     },
-    # Seal every audit chain whose head moved, and check every chain against its seals.
-    "audit-seal": {
-        "task": "audit.tasks.seal_chains",
-        "schedule": crontab(minute=15),
-        "kwargs": {"agency_id": None},
-    },
-    "audit-verify": {
-        "task": "audit.tasks.verify_chains",
-        "schedule": crontab(hour=8, minute=40),
-        "kwargs": {"agency_id": None},
-    },
+    # Seal every audit chain whose head moved; nightly, check every chain against its seals.
+    "audit-seal": {"task": "audit.tasks.seal_chains", "schedule": crontab(minute=15), **_PLATFORM},
+    "audit-verify": {"task": "audit.tasks.verify_chains", "schedule": _NIGHTLY, **_PLATFORM},
     "embargo-publication": {
         "task": "requests_portal.tasks.queue_embargo_publication",
         "schedule": crontab(minute=5),
@@ -407,66 +402,16 @@ else:
 
     PORTAL_MASTER_KEYS = parse_master_keys(_master_keys)
 
-# --- Audit seals (issue 11) ----------------------------------------------------------------
-# The Ed25519 key that signs the seals of the audit chains (audit/seals/): from the
-# environment only, never the database. Development and tests keep one in .local/ (git-ignored).
-# AUDIT_SEAL_PUBLIC_KEY, when set, must be the public half of the private key (a wrong key
-# stops the process); AUDIT_SEAL_OLD_PUBLIC_KEYS lists the keys of before a rotation, so
-# their seals still verify.
-_seal_key_text = env_str("AUDIT_SEAL_PRIVATE_KEY")
-if _seal_key_text is None and not IS_PRODUCTION:
-    _seal_key_path = BASE_DIR / ".local" / "audit_seal_key"
-    if not _seal_key_path.exists():
-        from vault.signing import new_private_key_text
-
-        _seal_key_path.parent.mkdir(parents=True, exist_ok=True)
-        _seal_key_path.write_text(new_private_key_text())
-        _seal_key_path.chmod(0o600)
-    _seal_key_text = _seal_key_path.read_text().strip()
-AUDIT_SEAL_PRIVATE_KEY = _seal_key_text or ""
-AUDIT_SEAL_PUBLIC_KEY = env_str("AUDIT_SEAL_PUBLIC_KEY", "") or ""
-AUDIT_SEAL_OLD_PUBLIC_KEYS = [
-    part.strip()
-    for part in (env_str("AUDIT_SEAL_OLD_PUBLIC_KEYS", "") or "").split(",")
-    if part.strip()
-]
-if AUDIT_SEAL_PRIVATE_KEY:
-    from vault.signing import KeyFormatError, parse_private_key, parse_public_key, public_bytes
-
-    try:
-        _seal_public = parse_private_key(AUDIT_SEAL_PRIVATE_KEY).public_key()
-    except KeyFormatError as _error:
-        raise ImproperlyConfigured(
-            f"AUDIT_SEAL_PRIVATE_KEY is not an Ed25519 private key: {_error} "
-            "(make one with: python manage.py audit_seal_keygen)"
-        ) from None
-    for _name, _texts in (
-        ("AUDIT_SEAL_PUBLIC_KEY", [AUDIT_SEAL_PUBLIC_KEY] if AUDIT_SEAL_PUBLIC_KEY else []),
-        ("AUDIT_SEAL_OLD_PUBLIC_KEYS", AUDIT_SEAL_OLD_PUBLIC_KEYS),
-    ):
-        for _text in _texts:
-            try:
-                parse_public_key(_text)
-            except KeyFormatError as _error:
-                raise ImproperlyConfigured(f"{_name} holds a malformed key: {_error}.") from None
-    if AUDIT_SEAL_PUBLIC_KEY and public_bytes(parse_public_key(AUDIT_SEAL_PUBLIC_KEY)) != (
-        public_bytes(_seal_public)
-    ):
-        raise ImproperlyConfigured(
-            "AUDIT_SEAL_PRIVATE_KEY does not match AUDIT_SEAL_PUBLIC_KEY (the published key): "
-            "the wrong seal key is configured."
-        )
-# Where seals are written: an S3 bucket with Object Lock in production (compliance mode,
-# AUDIT_SEAL_RETENTION_DAYS), a folder of write-once files otherwise. The bucket is reached
-# with the documents' S3 endpoint and credentials.
-AUDIT_SEAL_S3_BUCKET = env_str("AUDIT_SEAL_S3_BUCKET", "") or ""
+# --- Audit seals (issue 11): signing key, store, operators (config/audit_settings.py) ------
+(
+    AUDIT_SEAL_PRIVATE_KEY,
+    AUDIT_SEAL_PUBLIC_KEY,
+    AUDIT_SEAL_OLD_PUBLIC_KEYS,
+    AUDIT_SEAL_S3_BUCKET,
+    AUDIT_SEAL_RETENTION_DAYS,
+    OPERATOR_EMAILS,
+) = audit_seal_settings(BASE_DIR, production=IS_PRODUCTION)
 AUDIT_SEAL_LOCAL_ROOT = BASE_DIR / ".local" / "seals"
-AUDIT_SEAL_RETENTION_DAYS = env_int("AUDIT_SEAL_RETENTION_DAYS", 400, minimum=366)
-# Who hears of a failed nightly audit_verify (and of seals that could not be written), besides
-# Sentry: comma-separated addresses; ADMINS when empty.
-OPERATOR_EMAILS = [
-    part.strip() for part in (env_str("OPERATOR_EMAILS", "") or "").split(",") if part.strip()
-]
 
 # --- Public submission limits (django-ratelimit, counted in the cache: Redis in production)
 # Per address generous (a library's network is one address for many); per email tight.
@@ -645,12 +590,6 @@ def _refuse_unsafe_production() -> None:
         and "must be set in production (it seals SSO secrets; see docs/operations.md)",
         "DOCUMENTS_S3_BUCKET": not DOCUMENTS_S3_BUCKET
         and "must name the private bucket for documents in production (dynos have no disk)",
-        "AUDIT_SEAL_PRIVATE_KEY": not AUDIT_SEAL_PRIVATE_KEY
-        and "must be set in production (it signs the audit log's seals; see docs/operations.md)",
-        "AUDIT_SEAL_S3_BUCKET": not AUDIT_SEAL_S3_BUCKET
-        and "must name the Object Lock bucket for the audit seals in production",
-        "OPERATOR_EMAILS": not OPERATOR_EMAILS
-        and "must list who is told of a failed audit verification in production",
     }
     for name, message in problems.items():
         if message:

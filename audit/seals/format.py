@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -153,8 +153,8 @@ def verification_keys(extra: list[str] | None = None) -> dict[str, Ed25519Public
 
 def sign(seal: Seal) -> Seal:
     key = signing_key()
-    unsigned = Seal(**{**seal.body(), "key_id": signing.key_id(key.public_key())})
-    return Seal(**unsigned.body(), signature=signing.sign(key, unsigned.payload()))
+    unsigned = replace(seal, key_id=signing.key_id(key.public_key()), signature="")
+    return replace(unsigned, signature=signing.sign(key, unsigned.payload()))
 
 
 def signature_problem(seal: Seal, keys: dict[str, Ed25519PublicKey]) -> str | None:

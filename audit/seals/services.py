@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.apps import apps
 from django.conf import settings
 from django.core.mail import send_mail
@@ -213,10 +214,9 @@ def seal_chains(*, now: datetime | None = None) -> SealRun:
         try:
             listing = _by_chain(store.listing())
         except StorageError as error:
-            run.failed = ["all chains"]
-            alert("Audit seals could not be written", [f"The seal store: {error}"], email=False)
-            return run
-        for agency_id, slug in [(None, ""), *agencies.items()]:
+            run.failed = [f"every chain: the seal store could not be read: {error}"]
+            agencies, listing = {}, {}
+        for agency_id, slug in [(None, ""), *agencies.items()] if not run.failed else []:
             _context(agency_id)
             try:
                 _seal_one(
@@ -297,7 +297,11 @@ class VerifyResult:
 
 
 def _read_seals(
-    store: SealStore, chain: str, stored: list[StoredSeal], keys: dict, check: ChainCheck
+    store: SealStore,
+    chain: str,
+    stored: list[StoredSeal],
+    keys: dict[str, Ed25519PublicKey],
+    check: ChainCheck,
 ) -> list[seals.Seal]:
     """The chain's seals whose signature holds, after checking the seals' own chain."""
     good: list[seals.Seal] = []
@@ -341,7 +345,9 @@ def _read_seals(
     return good
 
 
-def _compare(check: ChainCheck, good: list[seals.Seal], at: dict, chain_ok: bool) -> None:
+def _compare(
+    check: ChainCheck, good: list[seals.Seal], at: dict[int, tuple[int, str]], chain_ok: bool
+) -> None:
     """Check each sealed position against what the walk found there; name the first one
     that no longer matches."""
     for seal in sorted(good, key=lambda s: (s.events, s.seq)):
@@ -384,14 +390,16 @@ def verify_chains(*, public_keys: list[str] | None = None) -> VerifyResult:
         listing = {}
         result.store_problems.append(f"the seal store could not be read: {error}")
     agencies = _agencies()
-    chains: dict[int | None, str] = {None: "", **agencies}
+    chains: dict[int | None, str] = {None: ""}
+    for known_id, known_slug in agencies.items():
+        chains[known_id] = known_slug
     for chain in listing:
         try:
-            agency_id = seals.agency_of_chain(chain)
+            sealed_id = seals.agency_of_chain(chain)
         except seals.SealFormatError:
             result.store_problems.append(f"seals/{chain}/ is not a chain this portal seals")
             continue
-        chains.setdefault(agency_id, "")  # sealed, but the agency row is gone too
+        chains.setdefault(sealed_id, "")  # sealed, but the agency row is gone too
     for agency_id, slug in chains.items():
         check = ChainCheck(agency_id, slug)
         result.chains.append(check)

@@ -21,16 +21,25 @@ pytestmark = pytest.mark.django_db
 
 
 class FlakyStore(LocalSealStore):
-    """A seal folder whose writes fail ``failures`` times (or always) before they work."""
+    """A seal folder that is down (every call fails) for its first ``down_runs`` sealing
+    runs, or for ever."""
 
-    def __init__(self, root, failures: int | None) -> None:
+    def __init__(self, root, down_runs: int | None) -> None:
         super().__init__(root)
-        self.failures = failures
-        self.attempts = 0
+        self.down_runs = down_runs
+        self.runs = 0
+
+    def _down(self) -> bool:
+        return self.down_runs is None or self.runs <= self.down_runs
+
+    def listing(self, prefix: str = "seals/"):
+        self.runs += 1  # each run lists the store once, first
+        if self._down():
+            raise StorageError("connection refused")
+        return super().listing(prefix)
 
     def put(self, name: str, data: bytes) -> None:
-        self.attempts += 1
-        if self.failures is None or self.attempts <= self.failures:
+        if self._down():
             raise StorageError("connection refused")
         super().put(name, data)
 
@@ -59,9 +68,20 @@ def sentry_messages(monkeypatch):
     return sent
 
 
-def _platform_events(action: str) -> list[AuditEvent]:
+def _platform_events(action: str, after: int = 0) -> list[AuditEvent]:
     with agency_context(None, platform=True):
-        return list(AuditEvent.objects.filter(agency__isnull=True, action=action))
+        return list(AuditEvent.objects.filter(agency__isnull=True, action=action, pk__gt=after))
+
+
+def _newest_event_id() -> int:
+    with agency_context(None, platform=True):
+        return (
+            AuditEvent.objects.filter(agency__isnull=True)
+            .order_by("-pk")
+            .values_list("pk", flat=True)
+            .first()
+            or 0
+        )
 
 
 def test_beat_runs_the_sealing_hourly_and_the_verification_nightly():
@@ -77,27 +97,33 @@ def test_a_store_that_is_down_makes_sealing_retry_until_the_seal_is_written(
     tmp_path, monkeypatch, caplog, sentry_messages, operators, retries
 ):
     agency = committed_agency("store-flaky", events=2)
-    store = FlakyStore(tmp_path, failures=2)
+    start = _newest_event_id()
+    store = FlakyStore(tmp_path, down_runs=2)
     monkeypatch.setattr(services, "seal_store", lambda: store)
     for attempt in range(3):  # what the worker does with each queued retry
         outcome = tasks.seal_chains.apply(kwargs={"agency_id": None}, retries=attempt).get()
     assert [r["countdown"] for r in retries] == [60, 120]  # backing off
     assert all(isinstance(r["exc"], tasks.SealStoreDown) for r in retries)
     assert outcome["failed"] == 0
-    assert store.listing(f"seals/agency-{agency.pk}/")  # written, on the third attempt
+    assert (tmp_path / f"seals/agency-{agency.pk}/0000000001.json").exists()  # third attempt
     assert caplog.text.count("Audit seals could not be written (will retry)") == 2
     assert len(sentry_messages) >= 2
     assert mail.outbox == []  # it recovered: no email
     # Each attempt is a platform audit event; the failed ones say so.
-    failed_runs = [e for e in _platform_events("audit.chains_sealed") if e.details["failed"]]
-    assert len(failed_runs) == 2
+    runs = _platform_events("audit.chains_sealed", after=start)
+    assert [bool(e.details["failed"]) for e in sorted(runs, key=lambda e: e.pk)] == [
+        True,
+        True,
+        False,
+    ]
 
 
 def test_a_store_that_stays_down_alerts_the_operators_when_the_retries_run_out(
     tmp_path, monkeypatch, sentry_messages, operators, retries
 ):
     committed_agency("store-down", events=1)
-    store = FlakyStore(tmp_path, failures=None)
+    start = _newest_event_id()
+    store = FlakyStore(tmp_path, down_runs=None)
     monkeypatch.setattr(services, "seal_store", lambda: store)
     tasks.seal_chains.apply(kwargs={"agency_id": None}, retries=tasks.SEAL_RETRIES - 1)
     assert len(retries) == 1 and mail.outbox == []
@@ -108,7 +134,7 @@ def test_a_store_that_stays_down_alerts_the_operators_when_the_retries_run_out(
     assert message.to == operators
     assert "retries exhausted" in message.subject
     assert "connection refused" in message.body
-    assert len(_platform_events("audit.chains_sealed")) == 2
+    assert len(_platform_events("audit.chains_sealed", after=start)) == 2
 
 
 def test_the_nightly_verification_alerts_the_operators_of_a_rewritten_chain(
