@@ -214,3 +214,20 @@ class _nothing:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_audit_seal_prints_what_it_sealed_and_the_public_key(capsys):
+    agency = committed_agency("command-sealed", events=1)
+    call_command("audit_seal")
+    output = capsys.readouterr().out
+    assert f"sealed: seals/agency-{agency.pk}/0000000001.json" in output
+    assert signing.public_key_text(seal_format.public_key()) in output
+
+
+def test_audit_seal_keygen_makes_a_matching_pair(capsys):
+    call_command("audit_seal_keygen")
+    lines = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines() if "=" in line)
+    private = signing.parse_private_key(lines["AUDIT_SEAL_PRIVATE_KEY"])
+    public = signing.parse_public_key(lines["AUDIT_SEAL_PUBLIC_KEY"])
+    assert signing.public_bytes(private.public_key()) == signing.public_bytes(public)
+    assert lines["AUDIT_SEAL_PRIVATE_KEY"] != django_settings.AUDIT_SEAL_PRIVATE_KEY
