@@ -173,6 +173,13 @@ _PLATFORM_WALK_SQL = """
     WHERE agency_id IS NULL ORDER BY id
 """
 _WALK_BATCH = 20_000
+# _canonical's JSON with its keys in sorted order, filled in per row: only the details need
+# the encoder (their keys are sorted at every depth); the other fields are numbers, null or
+# strings quoted as json.dumps quotes them. test_chain's round trips hold the two together.
+_TEMPLATE = (
+    '{"acting_as_grant":%s,"action":%s,"actor":%s,"agency":%s,"created_at":"%s",'
+    '"details":%s,"ip":%s,"request_id":%s,"target_id":%s,"target_type":%s,"user_agent":%s}'
+)
 
 
 def _canonical_encoder() -> Callable[[object], str]:
@@ -235,6 +242,8 @@ def verify_chain(agency_id: int | None, positions: Collection[int] = ()) -> Chai
     prev_hash = GENESIS_HASH
     count = 0
     loads, sha256, encode = json.loads, hashlib.sha256, _canonical_encoder()
+    quote = json.encoder.encode_basestring  # a JSON string, as ensure_ascii=False writes it
+    agency = "null" if agency_id is None else str(int(agency_id))
     raw = connection.connection  # psycopg's own connection: tuples, no model instances
     with raw.cursor(name=f"audit_walk_{agency_id or 0}") as cursor:
         cursor.itersize = _WALK_BATCH
@@ -249,20 +258,20 @@ def verify_chain(agency_id: int | None, positions: Collection[int] = ()) -> Chai
                     return ChainReport(
                         agency_id, count, row[0], "previous-hash link does not match", at
                     )
-                body = {
-                    "agency": row[1],
-                    "actor": row[2],
-                    "acting_as_grant": row[3],
-                    "action": row[4],
-                    "target_type": row[5],
-                    "target_id": row[6],
-                    "ip": row[7],
-                    "user_agent": row[8],
-                    "request_id": row[9],
-                    "created_at": row[10],
-                    "details": loads(row[11]),
-                }
-                digest = sha256(f"{prev_hash}\n{encode(body)}".encode()).hexdigest()
+                canonical = _TEMPLATE % (
+                    "null" if row[3] is None else row[3],
+                    quote(row[4]),
+                    "null" if row[2] is None else row[2],
+                    agency,
+                    row[10],
+                    encode(loads(row[11])),
+                    "null" if row[7] is None else quote(row[7]),
+                    quote(row[9]),
+                    quote(row[6]),
+                    quote(row[5]),
+                    quote(row[8]),
+                )
+                digest = sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
                 if digest != row[13]:
                     return ChainReport(
                         agency_id, count, row[0], "contents do not match their hash", at

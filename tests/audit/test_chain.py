@@ -269,3 +269,16 @@ def test_event_descriptions_tolerate_any_details():
     event_type = registry.get(TEST_EVENT)
     text = event_type.describe(actor="Ann", target="7", details={"actor": "x", "target": "y"})
     assert text == "Test: thing happened (Ann)"
+
+
+@pytest.mark.parametrize(
+    "text", ['quote " backslash \\ newline \n tab \t', "\x01\x1f\x7f control", "café ✓ \u2028 𝄞"]
+)
+def test_text_fields_with_escapes_survive_the_walk(tenant, text):
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/", HTTP_USER_AGENT=text)
+    request.request_id = text[:64]
+    with agency_context(tenant.agency):
+        audit.record(TEST_EVENT, agency=tenant.agency, http_request=request, details={text: text})
+        assert verify_chain(tenant.agency.pk).ok
