@@ -65,6 +65,18 @@ def _documents_in_temporary_folders(settings, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _seals_in_a_temporary_folder(settings, tmp_path_factory):
+    """Audit seals of tests never land in the developer's .local (nor in a bucket)."""
+    from audit.seals import store
+
+    settings.AUDIT_SEAL_LOCAL_ROOT = tmp_path_factory.mktemp("seals")
+    settings.AUDIT_SEAL_S3_BUCKET = ""
+    store.reset_cache()
+    yield
+    store.reset_cache()
+
+
+@pytest.fixture(autouse=True)
 def _no_breach_api_calls(settings):
     """No test reaches the internet: the breached-password check is off unless a test
     points it at the local range server (tests/breach_api.py)."""

@@ -160,7 +160,8 @@ def test_audit_verify_names_the_first_changed_event(capsys):
     with pytest.raises(CommandError, match="broken"):
         call_command("audit_verify")
     output = capsys.readouterr().out
-    assert f"agency {agency.pk}: BROKEN at event {target} (contents do not match" in output
+    label = f"agency {agency.pk} ({agency.slug})"
+    assert f"{label}: BROKEN at event {target} (contents do not match" in output
 
 
 def test_audit_verify_names_the_event_after_a_deleted_one():
@@ -182,7 +183,7 @@ def test_audit_verify_passes_on_intact_chains(tenant, capsys):
     # Other tests leave deliberately broken chains behind, so check this agency's line only.
     with pytest.raises(CommandError) if _broken_chains_exist() else _nothing():
         call_command("audit_verify")
-    assert f"agency {agency.pk}: 3 events, chain intact" in capsys.readouterr().out
+    assert f"agency {agency.pk} ({agency.slug}): 3 events, chain intact" in capsys.readouterr().out
 
 
 def _broken_chains_exist() -> bool:
@@ -268,3 +269,16 @@ def test_event_descriptions_tolerate_any_details():
     event_type = registry.get(TEST_EVENT)
     text = event_type.describe(actor="Ann", target="7", details={"actor": "x", "target": "y"})
     assert text == "Test: thing happened (Ann)"
+
+
+@pytest.mark.parametrize(
+    "text", ['quote " backslash \\ newline \n tab \t', "\x01\x1f\x7f control", "café ✓ \u2028 𝄞"]
+)
+def test_text_fields_with_escapes_survive_the_walk(tenant, text):
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/", HTTP_USER_AGENT=text)
+    request.request_id = text[:64]
+    with agency_context(tenant.agency):
+        audit.record(TEST_EVENT, agency=tenant.agency, http_request=request, details={text: text})
+        assert verify_chain(tenant.agency.pk).ok
