@@ -241,7 +241,7 @@ class MessageForm(forms.Form):
 
 class ReplyForm(forms.Form):
     body = forms.CharField(
-        label=_("Your message"), max_length=20000, widget=forms.Textarea(attrs={"rows": 5})
+        label="Your message", max_length=20000, widget=forms.Textarea(attrs={"rows": 5})
     )
 
 
