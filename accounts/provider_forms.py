@@ -5,16 +5,19 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import IdentityProvider, ProviderKind, Role
 from accounts.sso import endpoints
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
 
 _ROLE_CHOICES = [("", _("Nobody: invitations only"))] + [(r.value, r.label) for r in Role]
 _MAPPING_LINE = re.compile(r"^\s*(?P<group>.+?)\s*=\s*(?P<role>[a-z_]+)\s*$")
@@ -132,7 +135,7 @@ class ProviderForm(forms.Form):
         return self.cleaned_data.get(field) or "" if field else ""
 
 
-def _secret_field(label: str | Promise) -> forms.CharField:
+def _secret_field(label: str | _StrPromise) -> forms.CharField:
     return forms.CharField(
         label=label,
         max_length=500,

@@ -235,8 +235,8 @@ class MessageForm(forms.Form):
 
     def buttons(self) -> list[tuple[str, str]]:
         """(kind, button label) for each kind this person may write, the internal note first
-        (the button Enter presses)."""
-        return [(kind.value, self.BUTTONS[kind]) for kind in self.kinds]
+        (the button Enter presses), in the language of the page."""
+        return [(kind.value, str(self.BUTTONS[kind])) for kind in self.kinds]
 
 
 class ReplyForm(forms.Form):
