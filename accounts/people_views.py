@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import access, policy, ratelimits
@@ -174,11 +174,7 @@ def member_deactivate(request, membership_id: int):
         )
         messages.success(
             request,
-            ngettext(
-                "%(email)s is deactivated; %(n)s session was signed out.",
-                "%(email)s is deactivated; %(n)s sessions were signed out.",
-                ended,
-            )
+            gettext("%(email)s is deactivated; %(n)s session(s) were signed out.")
             % {"email": member.user.email, "n": ended},
         )
     except ServiceError as error:
@@ -207,11 +203,7 @@ def member_sessions_end(request, membership_id: int):
     ended = members.member_sessions_end(membership=member, actor=request.user, http_request=request)
     messages.success(
         request,
-        ngettext(
-            "Signed out %(n)s session of %(email)s.",
-            "Signed out %(n)s sessions of %(email)s.",
-            ended,
-        )
+        gettext("Signed out %(n)s session(s) of %(email)s.")
         % {"n": ended, "email": member.user.email},
     )
     return _member_page(member)

@@ -16,7 +16,7 @@ from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
 import audit
@@ -162,10 +162,7 @@ def staff_documents_release(request, number: str):
     if done:
         messages.success(
             request,
-            ngettext(
-                "Saved who may see %(n)s document.", "Saved who may see %(n)s documents.", done
-            )
-            % {"n": done},
+            gettext("Saved who may see %(n)s document(s).") % {"n": done},
         )
     for line in refused:
         messages.error(request, line)

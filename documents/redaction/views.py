@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_ratelimit.core import is_ratelimited
 
@@ -98,11 +98,7 @@ def redact(request, number: str, document_id):
                     )
                     messages.success(
                         request,
-                        ngettext(
-                            "%(n)s draft box added for “%(term)s”.",
-                            "%(n)s draft boxes added for “%(term)s”.",
-                            count,
-                        )
+                        gettext("%(n)s draft box(es) added for “%(term)s”.")
                         % {"n": count, "term": data["term"]},
                     )
                 else:
@@ -115,8 +111,7 @@ def redact(request, number: str, document_id):
                     )
                     messages.success(
                         request,
-                        ngettext("%(n)s draft box added.", "%(n)s draft boxes added.", count)
-                        % {"n": count},
+                        gettext("%(n)s draft box(es) added.") % {"n": count},
                     )
                 return HttpResponseRedirect(_redact_url(document))
             except RedactionRefused as error:
