@@ -432,7 +432,6 @@ NOT_GUARDED = {
     "accounts:mfa_recovery_codes": REPLACES,
     "staff:invitation_resend": REPLACES,
     "accounts:profile": SAVES_STATE,
-    "set_language": SAVES_STATE,
     "accounts:password_change": SAVES_STATE,
     "staff:settings": SAVES_STATE,
     "staff:notifications": SAVES_STATE,
