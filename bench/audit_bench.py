@@ -102,7 +102,7 @@ def main() -> None:
     started = time.perf_counter()
     # DEBUG off, as in production: no per-query logging in the measured requests.
     setup_test_environment(debug=False)
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = f"bench_audit_{os.getpid()}"
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = f"bench_audit_cost_{os.getpid()}"
     with connected_as_owner():
         db_cfg = setup_databases(verbosity=0, interactive=False, aliases={"default"})
     try:
@@ -170,6 +170,7 @@ def _statements(client, path: str) -> int:
 
 def measure_latency(args) -> None:
     from django.conf import settings
+    from django.db import connection
     from django.test import Client, override_settings
 
     import audit
@@ -197,33 +198,65 @@ def measure_latency(args) -> None:
     real_record = audit.record
     record_ms: list[float] = []
 
+    record_cpu_ms: list[float] = []
+
     def timed_record(*a, **kw):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         try:
             return real_record(*a, **kw)
         finally:
             record_ms.append((time.perf_counter() - start) * 1000)
+            record_cpu_ms.append((time.process_time() - start_cpu) * 1000)
 
     wall: dict[str, list[float]] = {"off": [], "on": []}
     cpu: dict[str, list[float]] = {"off": [], "on": []}
+    # The audit statements' own times, and each request's commit (with recording, a write:
+    # the commit waits for the WAL to reach the disk; without, a read-only transaction).
+    steps: dict[str, list[float]] = {"lock": [], "head": [], "insert": []}
+    commits: dict[str, list[float]] = {"off": [], "on": []}
+    arm = ["off"]
+
+    def time_statement(execute, sql, params, many, context):
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            step = _step(sql)
+            if step in steps and arm[0] == "on":
+                steps[step].append((time.perf_counter() - began) * 1000)
+
+    real_commit = connection._commit
+
+    def timed_commit():
+        began = time.perf_counter()
+        try:
+            return real_commit()
+        finally:
+            commits[arm[0]].append((time.perf_counter() - began) * 1000)
+
     before = _count_events(agency)
     audit.record = timed_record
+    connection._commit = timed_commit
     try:
-        for n in range(args.rounds):
-            # Alternate which goes first, so neither always follows the other.
-            order = (("on", recording), ("off", baseline))
-            for label, client in order if n % 2 else order[::-1]:
-                began_cpu, began = time.process_time(), time.perf_counter()
-                response = client.get(args.path)
-                wall[label].append((time.perf_counter() - began) * 1000)
-                cpu[label].append((time.process_time() - began_cpu) * 1000)
-                assert response.status_code == 200, (label, response.status_code)
+        with connection.execute_wrapper(time_statement):
+            for n in range(args.rounds):
+                # Alternate which goes first, so neither always follows the other.
+                order = (("on", recording), ("off", baseline))
+                for label, client in order if n % 2 else order[::-1]:
+                    arm[0] = label
+                    began_cpu, began = time.process_time(), time.perf_counter()
+                    response = client.get(args.path)
+                    wall[label].append((time.perf_counter() - began) * 1000)
+                    cpu[label].append((time.process_time() - began_cpu) * 1000)
+                    assert response.status_code == 200, (label, response.status_code)
     finally:
         audit.record = real_record
+        del connection._commit
     recorded = _count_events(agency) - before
     assert recorded == args.rounds, f"{recorded} events for {args.rounds} recorded requests"
     assert len(record_ms) == args.rounds, len(record_ms)
     queries_on, queries_off = _statements(recording, args.path), _statements(baseline, args.path)
+    round_trip = _round_trips(args.rounds)
 
     print(
         f"Recording one event per request: GET {args.path} as a signed-in staff member, "
@@ -250,8 +283,33 @@ def measure_latency(args) -> None:
     )
     print(
         f"  audit.record inside the request:      p50 {percentile(record_ms, 0.5):6.2f} ms  "
-        f"p95 {percentile(record_ms, 0.95):6.2f} ms  (advisory lock, head read, hash, insert)"
+        f"p95 {percentile(record_ms, 0.95):6.2f} ms  CPU {statistics.mean(record_cpu_ms):5.2f} ms"
+        "  (advisory lock, head read, hash, insert)"
     )
+    print(
+        "  inside it, mean ms: "
+        + "  ".join(f"{step} {statistics.mean(ms):.2f}" for step, ms in steps.items())
+        + f";  the request's commit p50 {percentile(commits['on'], 0.5):.2f} ms with "
+        f"recording, {percentile(commits['off'], 0.5):.2f} ms without"
+    )
+    print(
+        f"  reference: one database round trip    p50 {percentile(round_trip, 0.5):6.2f} ms  "
+        f"p95 {percentile(round_trip, 0.95):6.2f} ms  (SELECT 1, same connection; recording "
+        f"adds {queries_on - queries_off} statements and a WAL flush at commit)"
+    )
+
+
+def _round_trips(n: int) -> list[float]:
+    from django.db import connection
+
+    samples = []
+    with connection.cursor() as cursor:
+        for _ in range(n):
+            began = time.perf_counter()
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+            samples.append((time.perf_counter() - began) * 1000)
+    return samples
 
 
 # --- Part 2: append throughput -----------------------------------------------------------------
@@ -266,8 +324,9 @@ def _writer(agency_id: int, go, start_at, seconds: float, results) -> None:
     from accounts import audit_events
     from accounts.tenancy import agency_context
 
-    # Where an append's time goes, by statement: the lock (its wait), the head read, the
-    # insert, the tenant context, and the commit (the WAL flush to disk).
+    # Where an append's time goes, by statement: the lock (a round trip, plus the wait when
+    # another writer holds it), the head read, the insert, the tenant context, and the commit
+    # (the WAL flush to disk).
     spent: dict[str, list[float]] = {kind: [] for kind in STEPS}
 
     def time_statement(execute, sql, params, many, context):
@@ -383,7 +442,7 @@ def measure_append(args) -> None:
         print(
             f"  {name:<32} {result['rate']:7.0f} events/s  {ratio:<10}  append p50 "
             f"{percentile(append_ms, 0.5):5.2f} ms p95 {percentile(append_ms, 0.95):6.2f} ms  "
-            f"lock wait p50 {percentile(lock_ms, 0.5):5.2f} ms p95 "
+            f"lock statement p50 {percentile(lock_ms, 0.5):5.2f} ms p95 "
             f"{percentile(lock_ms, 0.95):6.2f} ms ({waited:4.0%} of append time)  "
             f"writers' CPU {result['cpu']:.2f} cores"
         )
