@@ -56,7 +56,7 @@ lock:
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
-# Audit log cost (about a minute): added latency of the page-view event (a staff page with
+# Audit log cost (about 90 seconds): added latency of the page-view event (a staff page with
 # recording on and off, same run) and append throughput (1 writer; 4 writers on one chain;
 # 4 and 8 agencies in parallel). One part: bench/audit_bench.py latency (or append);
 # longer: --rounds 2000 --seconds 30.
