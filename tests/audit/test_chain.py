@@ -50,6 +50,32 @@ def test_events_form_a_chain_per_agency(tenant, other_tenant):
     assert report.ok and report.events == 2
 
 
+def test_the_returned_event_is_the_stored_row_field_for_field(tenant):
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/", REMOTE_ADDR="10.1.2.3", HTTP_USER_AGENT="Agent/1.0")
+    request.request_id = "req-1"
+    with agency_context(tenant.agency):
+        event = audit.record(
+            TEST_EVENT,
+            http_request=request,
+            agency=tenant.agency,
+            actor=tenant.admin,
+            target=tenant.admin,
+            details={"n": 1, "text": "café"},
+            acting_as_grant_id=7,
+        )
+        stored = AuditEvent.objects.get(pk=event.pk)
+    fields = [f.attname for f in AuditEvent._meta.concrete_fields]
+    assert {f: getattr(event, f) for f in fields} == {f: getattr(stored, f) for f in fields}
+    assert (stored.ip, stored.user_agent, stored.request_id) == ("10.1.2.3", "Agent/1.0", "req-1")
+    assert stored.actor_id == tenant.admin.pk and stored.acting_as_grant_id == 7
+    assert stored.target_id == str(tenant.admin.pk) and stored.details["text"] == "café"
+    assert not event._state.adding
+    with pytest.raises(PermissionError):
+        event.save()  # already stored: append-only
+
+
 def test_event_time_comes_from_the_database_clock(tenant):
     with agency_context(tenant.agency):
         event = audit.record(TEST_EVENT, agency=tenant.agency)
