@@ -283,7 +283,7 @@ class ChainPosition:
 def chain_position(event: AuditEvent) -> ChainPosition:
     """Where the event sits on its agency's chain: its place (a count over the (agency, id)
     index, for this one page only) and its neighbours."""
-    chain = AuditEvent.objects.filter(agency_id=event.agency_id)
+    chain = AuditEvent.objects.filter(agency=event.agency_id)
     sequence = chain.filter(id__lte=event.pk).count()
     previous_id = chain.filter(id__lt=event.pk).order_by("-id").values_list("id", flat=True)
     next_id = chain.filter(id__gt=event.pk).order_by("id").values_list("id", flat=True)

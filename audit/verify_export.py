@@ -176,7 +176,7 @@ def verify(lines: Iterable[str], public_key: Any = None) -> Result:
         if end is not None:
             return fail(number, "a line after the end line")
         if kind == "event":
-            problem = _check_event(record, previous)
+            problem = _check_event(record, previous, complete=bool(header.get("complete")))
             if problem:
                 event_id = record.get("id")
                 return fail(
@@ -220,7 +220,7 @@ def verify(lines: Iterable[str], public_key: Any = None) -> Result:
     return result
 
 
-def _check_event(record: dict[str, Any], previous: dict[str, Any] | None) -> str:
+def _check_event(record: dict[str, Any], previous: dict[str, Any] | None, *, complete: bool) -> str:
     try:
         sequence = int(record["sequence"])
         prev_hash = str(record["prev_hash"])
@@ -231,6 +231,8 @@ def _check_event(record: dict[str, Any], previous: dict[str, Any] | None) -> str
         return "a field is missing or malformed"
     if len(prev_hash) != 64 or not prev_hash.isascii():
         return "the previous hash is malformed"
+    if complete and sequence != (int(previous["sequence"]) + 1 if previous else 1):
+        return "the export is complete, yet the event before this one on the chain is missing"
     if sequence == 1 and prev_hash != GENESIS_HASH:
         return "the chain's first event does not start from the genesis hash"
     if previous is not None:
@@ -250,6 +252,10 @@ def _check_seal_line(
     header: dict[str, Any],
     public_key: Any,
 ) -> str:
+    if public_key is not None:
+        problem = check_seal(seal, public_key)
+        if problem:
+            return problem
     if seal.get("agency") != header.get("agency"):
         return "it seals another agency's chain"
     expected_prev = seal_chain_hash(previous_seal) if previous_seal is not None else None
@@ -265,8 +271,6 @@ def _check_seal_line(
             return f"it seals event {head_id} with another hash: the log was rewritten"
         if seal.get("count") != sequence:
             return f"it counts {seal.get('count')} events up to {head_id}, the export {sequence}"
-    if public_key is not None:
-        return check_seal(seal, public_key) or ""
     return ""
 
 
