@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import re
@@ -102,7 +103,7 @@ def _capitalised(sentence: str) -> str:
 
 # --- Filters and keyset pages -----------------------------------------------------------------
 
-PAGE_SIZE = 50
+PAGE_SIZE = 50  # events a page shows
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,13 @@ class EventFilters:
                 q &= Q(RawSQL('"audit_auditevent"."ip" <<= %s::inet', [self.ip], BooleanField()))
             else:
                 q &= Q(ip=self.ip)
+        if self.search:
+            q &= self.search_q()
+        return q
+
+    def search_q(self) -> Q:
+        """The details search alone: details::text ILIKE '%...%'."""
+        q = Q()
         if self.search:
             # details::text ILIKE '%...%', Django escaping % _ and \ in the text. The
             # text is looked for as the JSON text spells it (a quote as \", a newline as \n).
@@ -225,6 +233,9 @@ class KeysetPage:
     events: list[AuditEvent]
     newer: Cursor | None  # the first event shown, when there are newer ones to show
     older: Cursor | None  # the last event shown, when there are older ones
+    # A details search that stopped at its budget before filling the page: how far it read
+    # (the next page's link carries on from there).
+    searched_to: datetime.datetime | None = None
 
 
 def keyset_page(
@@ -233,12 +244,15 @@ def keyset_page(
     *,
     before: Cursor | None = None,
     after: Cursor | None = None,
-    size: int = PAGE_SIZE,
+    size: int | None = None,
 ) -> KeysetPage:
     """One page of the agency's events, newest first: the newest ones, those older than
     ``before``, or those newer than ``after``. No count and no offset: each page is one
     range read of an index ending in (created_at, id), and a page's links name the events
     at its edges, so events added meanwhile never shift or repeat a page."""
+    size = size or PAGE_SIZE
+    if filters.search:
+        return _searched_page(agency_id, filters, before=before, after=after, size=size)
     events = AuditEvent.objects.filter(filters.as_q(), agency_id=agency_id)
     if after is not None:
         rows = list(events.filter(_key_after(after)).order_by("created_at", "id")[: size + 1])
@@ -258,6 +272,77 @@ def keyset_page(
     if before is not None:
         newer = Cursor.of(rows[0]) if rows else None
     return KeysetPage(rows, newer=newer, older=Cursor.of(rows[-1]) if more_older else None)
+
+
+# A details search reads the (otherwise filtered) log in windows along the key and tests
+# the text on each window's rows, so a page costs at most SEARCH_BUDGET rows whatever the
+# text: a rare text on a long log gives a short page whose link carries the search on.
+SEARCH_WINDOW = 2_000
+SEARCH_BUDGET = 20_000
+
+
+def _searched_page(
+    agency_id: int,
+    filters: EventFilters,
+    *,
+    before: Cursor | None,
+    after: Cursor | None,
+    size: int,
+) -> KeysetPage:
+    base = AuditEvent.objects.filter(
+        dataclasses.replace(filters, search="").as_q(), agency_id=agency_id
+    )
+    hit = ExpressionWrapper(filters.search_q(), output_field=BooleanField())
+    newest_first = after is None
+    cursor = after if after is not None else before
+    order = ("-created_at", "-id") if newest_first else ("created_at", "id")
+    matches: list[int] = []
+    scanned = 0
+    last_read: Cursor | None = None
+    exhausted = full = False
+    while not full and scanned < SEARCH_BUDGET:
+        window = base
+        if cursor is not None:
+            window = window.filter(_key_before(cursor) if newest_first else _key_after(cursor))
+        rows = list(
+            window.order_by(*order)
+            .annotate(hit=hit)
+            .values_list("created_at", "id", "hit")[:SEARCH_WINDOW]
+        )
+        for created_at, pk, matched in rows:
+            scanned += 1
+            last_read = Cursor(created_at, pk)
+            if matched:
+                matches.append(pk)
+                if len(matches) > size:
+                    full = True
+                    break
+        if len(rows) < SEARCH_WINDOW and not full:
+            exhausted = True
+            break
+        cursor = last_read
+    shown_ids = matches[:size]
+    found = AuditEvent.objects.in_bulk(shown_ids)
+    shown = [found[pk] for pk in shown_ids if pk in found]
+    more = full or not exhausted
+    # Past the last event shown, or, on a short page, past the last event read.
+    edge = (Cursor.of(shown[-1]) if full else last_read) if more else None
+    searched_to = last_read.created_at if more and not full and last_read else None
+    if newest_first:
+        newer = Cursor.of(shown[0]) if shown else (before if before is not None else None)
+        return KeysetPage(
+            shown,
+            newer=newer if before is not None else None,
+            older=edge,
+            searched_to=searched_to,
+        )
+    shown.reverse()
+    return KeysetPage(
+        shown,
+        newer=edge,
+        older=Cursor.of(shown[-1]) if shown else after,
+        searched_to=searched_to,
+    )
 
 
 # --- One event --------------------------------------------------------------------------------

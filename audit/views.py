@@ -48,6 +48,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
             "filter_query": urlencode(params),
             "newer_query": urlencode([*params, ("after", str(page.newer))]) if page.newer else "",
             "older_query": urlencode([*params, ("before", str(page.older))]) if page.older else "",
+            "searched_to": page.searched_to,
             "paged": form.cursor("before") is not None or form.cursor("after") is not None,
         },
     )

@@ -245,3 +245,52 @@ def test_the_viewer_shows_only_the_agencys_own_events(tenant, other_tenant, clie
     admin = client_for(tenant.admin, tenant.host)
     assert _ids(admin, q="theirs") == {mine.pk}
     assert theirs.pk not in _ids(admin)
+
+
+def test_a_details_search_reads_a_bounded_window_and_its_pages_still_cover_every_match(
+    tenant, client_for, monkeypatch
+):
+    from audit import selectors
+
+    monkeypatch.setattr(selectors, "SEARCH_WINDOW", 10)
+    monkeypatch.setattr(selectors, "SEARCH_BUDGET", 30)
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 4)
+    start = datetime.datetime(2026, 4, 1, tzinfo=UTC)
+    events = [
+        _event(
+            tenant,
+            "page.view",
+            at=start + datetime.timedelta(minutes=n),
+            details={"note": "needle" if n % 7 == 0 or 40 <= n < 46 else "hay"},
+        )
+        for n in range(120)
+    ]
+    wanted = [e.pk for e in reversed(events) if e.details["note"] == "needle"]
+    admin = client_for(tenant.admin, tenant.host)
+
+    seen: list[int] = []
+    params: dict[str, str] | None = {"q": "needle", "date_to": "2026-04-30"}
+    short_pages = 0
+    for _ in range(40):
+        page = _list(admin, **params)
+        ids = _shown_ids(page)
+        assert len(ids) <= 4
+        if "this search stopped at events of" in page:
+            short_pages += 1
+        seen += ids
+        newer = _link(page, "prev")
+        params = _link(page, "next")
+        if params is None:
+            break
+    assert seen == wanted
+    assert short_pages  # some pages ended at the budget and carried the search on
+    # And back up through "Newer" from the oldest page: every match again, once each.
+    back: list[int] = []
+    while newer is not None:
+        page = _list(admin, **newer)
+        back = _shown_ids(page) + back
+        newer = _link(page, "prev")
+        assert len(back) <= len(wanted)
+    assert back + [pk for pk in wanted if pk not in back] == wanted
+    assert len(set(back)) == len(back)
+    assert _list(admin, q="needle", before="1-1").count("stopped at") == 0
