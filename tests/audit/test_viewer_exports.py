@@ -253,6 +253,24 @@ def test_a_filtered_export_carries_chain_positions_and_still_verifies(tenant, cl
     assert result.returncode == 0, result.stdout
     assert "filtered export" in result.stdout
 
+    # Every kind of filter can narrow an export.
+    path = _export(
+        tenant,
+        client_for,
+        tmp_path,
+        actor=tenant.admin.email,
+        ip="127.0.0.0/8",
+        q="nothing-matches-this",
+        date_from="2000-01-01",
+        target_type="accounts.membership",
+    )
+    lines = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+    assert [x["type"] for x in lines] == ["export", "end"]
+    assert lines[-1]["chain_events"] > 0
+    csv_text = _download(client_for(tenant.admin, tenant.host), "staff:audit_export", q="b\\c")
+    found = {row["action"] for row in csv.DictReader(io.StringIO(csv_text))}
+    assert found == {"page.view", "audit.log_exported"}  # the download's own event too
+
 
 def test_the_verifier_imports_nothing_but_the_standard_library_and_cryptography():
     source = (ROOT / "audit" / "verify_export.py").read_text()
