@@ -277,8 +277,8 @@ def keyset_page(
 # A details search reads the (otherwise filtered) log in windows along the key and tests
 # the text on each window's rows, so a page costs at most SEARCH_BUDGET rows whatever the
 # text: a rare text on a long log gives a short page whose link carries the search on.
-SEARCH_WINDOW = 2_000
-SEARCH_BUDGET = 20_000
+SEARCH_WINDOW = 2_000  # the largest window; the first is a few pages' worth, then grows
+SEARCH_BUDGET = 10_000
 
 
 def _searched_page(
@@ -300,6 +300,7 @@ def _searched_page(
     scanned = 0
     last_read: Cursor | None = None
     exhausted = full = False
+    window_size = min(SEARCH_WINDOW, 4 * size)
     while not full and scanned < SEARCH_BUDGET:
         window = base
         if cursor is not None:
@@ -307,7 +308,7 @@ def _searched_page(
         rows = list(
             window.order_by(*order)
             .annotate(hit=hit)
-            .values_list("created_at", "id", "hit")[:SEARCH_WINDOW]
+            .values_list("created_at", "id", "hit")[:window_size]
         )
         for created_at, pk, matched in rows:
             scanned += 1
@@ -317,10 +318,11 @@ def _searched_page(
                 if len(matches) > size:
                     full = True
                     break
-        if len(rows) < SEARCH_WINDOW and not full:
+        if len(rows) < window_size and not full:
             exhausted = True
             break
         cursor = last_read
+        window_size = min(SEARCH_WINDOW, window_size * 4, SEARCH_BUDGET - scanned)
     shown_ids = matches[:size]
     found = AuditEvent.objects.in_bulk(shown_ids)
     shown = [found[pk] for pk in shown_ids if pk in found]

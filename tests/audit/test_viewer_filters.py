@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import resolve, reverse
 
 import audit
 from accounts.tenancy import agency_context
@@ -42,7 +42,12 @@ def _event(tenant, action="auth.login", *, at=None, **fields) -> AuditEvent:
 
 def _shown_ids(page: str) -> list[int]:
     rows = page.split("<tbody>")[1].split("</tbody>")[0]
-    return [int(n) for n in re.findall(r'href="/staff/audit/(\d+)/"', rows)]
+    links = re.findall(r'href="(/staff/audit/(\d+)/)"', rows)
+    for url, number in links:  # each row links to its event's page
+        match = resolve(url)
+        assert match.view_name == "staff:audit_event"
+        assert match.kwargs == {"event_id": int(number)}
+    return [int(number) for _, number in links]
 
 
 def _list(client, **query):
