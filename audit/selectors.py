@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
@@ -281,6 +282,35 @@ SEARCH_WINDOW = 2_000  # the largest window; the first is a few pages' worth, th
 SEARCH_BUDGET = 10_000
 
 
+def _read_window(
+    window: QuerySet[AuditEvent], hit: ExpressionWrapper[Any], size: int, *, newest_first: bool
+) -> tuple[int, Cursor | None, list[Cursor]]:
+    """Read one window of ``size`` events along the key, testing the text in the database:
+    (how many were read, the key of the last one read, the keys of those that match, in
+    order). Only the matches and the last key leave the database."""
+    rows = window.annotate(hit=hit).values_list("created_at", "id", "hit")[:size]
+    sql, params = rows.query.sql_with_params()
+    last_first = "ASC" if newest_first else "DESC"
+    query = (
+        f"WITH w AS MATERIALIZED ({sql}) "  # noqa: S608 (Django's own SQL, with its params)
+        "SELECT created_at, id, 1 FROM w WHERE hit "
+        f"UNION ALL (SELECT created_at, id, 2 FROM w ORDER BY created_at {last_first}, "
+        f"id {last_first} LIMIT 1) "
+        "UNION ALL SELECT NULL, count(*), 3 FROM w"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        rows = cursor.fetchall()
+    count = next(int(pk) for _, pk, kind in rows if kind == 3)
+    last = next((Cursor(at, pk) for at, pk, kind in rows if kind == 2), None)
+    hits = sorted(
+        (Cursor(at, pk) for at, pk, kind in rows if kind == 1),
+        key=lambda c: (c.created_at, c.id),
+        reverse=newest_first,
+    )
+    return count, last, hits
+
+
 def _searched_page(
     agency_id: int,
     filters: EventFilters,
@@ -305,20 +335,17 @@ def _searched_page(
         window = base
         if cursor is not None:
             window = window.filter(_key_before(cursor) if newest_first else _key_after(cursor))
-        rows = list(
-            window.order_by(*order)
-            .annotate(hit=hit)
-            .values_list("created_at", "id", "hit")[:window_size]
+        count, last, hits = _read_window(
+            window.order_by(*order), hit, window_size, newest_first=newest_first
         )
-        for created_at, pk, matched in rows:
-            scanned += 1
-            last_read = Cursor(created_at, pk)
-            if matched:
-                matches.append(pk)
-                if len(matches) > size:
-                    full = True
-                    break
-        if len(rows) < window_size and not full:
+        scanned += count
+        last_read = last or last_read
+        for found_key in hits:
+            matches.append(found_key.id)
+            if len(matches) > size:
+                full = True
+                break
+        if count < window_size and not full:
             exhausted = True
             break
         cursor = last_read
