@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format install migrate seed stop-db lock bench
+.PHONY: run test lint format install migrate seed stop-db lock bench messages
 
 # Install (only when the lock file changed), migrate, seed the demo, serve.
 run: $(STAMP)
@@ -55,6 +55,16 @@ lock:
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# Translations (docs/translation.md): collect every marked string into the catalogues
+# (locale/<lang>/LC_MESSAGES/django.po; new entries have an empty msgstr, changed ones are
+# fuzzy), then compile them to the .mo files Django reads, which are committed.
+# tests/test_translations.py fails while a .mo differs from its .po.
+messages: $(STAMP)
+	scripts/ensure-system-packages build
+	$(BIN)/python manage.py makemessages --all --add-location file --no-obsolete \
+		--ignore 'tests/*' --ignore 'bench/*' --ignore 'static/*' --ignore 'scripts/*' --ignore '.local/*'
+	for po in locale/*/LC_MESSAGES/*.po; do msgfmt --check -o "$${po%.po}.mo" "$$po" || exit 1; done
 
 .PHONY: bench-requests
 

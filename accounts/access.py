@@ -14,6 +14,7 @@ from accounts.models import (
     Agency,
     AnyUser,
     ExternalIdentity,
+    FormSubmission,
     IdentityProvider,
     Invitation,
     Membership,
@@ -197,3 +198,9 @@ def person_names(agency_id: int, user_ids: Iterable[str]) -> dict[str, str]:
 def invitation_addresses(agency_id: int, invitation_ids: Iterable[str]) -> dict[str, str]:
     rows = Invitation.objects.filter(agency_id=agency_id, pk__in=_ids(invitation_ids))
     return {str(i.pk): i.email for i in rows}
+
+
+def form_submission_for(agency: Agency | None, key: str) -> FormSubmission | None:
+    """The claim of a form already sent with this token and these values (accounts.once),
+    on this agency's host (None: the platform's own domain)."""
+    return FormSubmission.objects.filter(agency=agency, key=key).first()

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 import audit
@@ -73,8 +74,12 @@ def password_change(request):
         )
         messages.success(
             request,
-            "Your password is changed."
-            + (f" {ended} other session(s) were signed out." if ended else ""),
+            _("Your password is changed.")
+            + (
+                " " + _("%(ended)s other session(s) were signed out.") % {"ended": ended}
+                if ended
+                else ""
+            ),
         )
         return HttpResponseRedirect(reverse("accounts:security"))
     return render(request, "accounts/password_change.html", {"form": form})
@@ -88,7 +93,7 @@ def session_end(request, session_id: int):
     own_account.own_session_end(user=request.user, row=row, http_request=request)
     if row.session_key == request.session.session_key:
         return HttpResponseRedirect(reverse("accounts:login"))
-    messages.success(request, "That session is signed out.")
+    messages.success(request, _("That session is signed out."))
     return HttpResponseRedirect(reverse("accounts:security"))
 
 
@@ -97,7 +102,7 @@ def session_end(request, session_id: int):
 @require_account_proof(return_to="accounts:security")
 def sessions_end_others(request):
     ended = own_account.own_sessions_end_others(user=request.user, http_request=request)
-    messages.success(request, f"Signed out {ended} other session(s).")
+    messages.success(request, _("Signed out %(ended)s other session(s).") % {"ended": ended})
     return HttpResponseRedirect(reverse("accounts:security"))
 
 
@@ -112,7 +117,7 @@ def profile(request):
         own_account.name_change(
             user=request.user, full_name=name_form.cleaned_data["full_name"], http_request=request
         )
-        messages.success(request, "Your name is saved.")
+        messages.success(request, _("Your name is saved."))
         return HttpResponseRedirect(reverse("accounts:profile"))
     return render(request, "accounts/profile.html", {"name_form": name_form})
 
@@ -128,8 +133,10 @@ def email_change(request):
         )
         messages.success(
             request,
-            "We sent a link to the new address. Your email changes when you open it and "
-            "confirm (within an hour).",
+            _(
+                "We sent a link to the new address. Your email changes when you open it and "
+                "confirm (within an hour)."
+            ),
         )
         return HttpResponseRedirect(reverse("accounts:profile"))
     return render(request, "accounts/email_change.html", {"form": form})
@@ -143,9 +150,11 @@ def email_change_confirm(request, token: str):
     if request.method != "POST":
         return render(request, "accounts/email_change_confirm.html")
     if own_account.email_change_confirm(user=request.user, token=token, http_request=request):
-        messages.success(request, f"Your email address is now {request.user.email}.")
+        messages.success(
+            request, _("Your email address is now %(email)s.") % {"email": request.user.email}
+        )
     else:
-        messages.error(request, "That link has expired or was already used.")
+        messages.error(request, _("That link has expired or was already used."))
     return HttpResponseRedirect(reverse("accounts:profile"))
 
 

@@ -339,6 +339,12 @@ EMAIL_CHANGED = _event(
 NAME_CHANGED = _event(
     "account.name_changed", "{actor} changed their name", "Changed their name", PEOPLE
 )
+LANGUAGE_CHANGED = _event(
+    "account.language_changed",
+    "{actor} chose the language {language}",
+    "Chose a language",
+    PEOPLE,
+)
 
 PAGE_VIEWED = _event("page.view", _page_viewed, "Opened a page", PAGE_VIEWS)
 
@@ -398,5 +404,6 @@ register_page_titles(
         "staff:contact_settings": "the agency's contact details and notices settings",
         "privacy": "the privacy notice",
         "accessibility": "the accessibility statement",
+        "set_language": "the language switch",
     }
 )

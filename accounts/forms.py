@@ -5,21 +5,28 @@ Every form that sets a password runs the project's validators
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.contact import validate_public_phone
 from accounts.models import CONTACT_FIELDS, SIGNIN_POLICY_FIELDS, Agency, Role, User
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
 
 # Enough for any real password (the validators allow 256); bounds the hashing work.
 PASSWORD_INPUT_MAX = 1024
 
 
-def _password_field(label: str, *, autocomplete: str, help_id: str = "") -> forms.CharField:
+def _password_field(
+    label: str | _StrPromise, *, autocomplete: str, help_id: str = ""
+) -> forms.CharField:
     attrs = {"autocomplete": autocomplete}
     if help_id:
         attrs["aria-describedby"] = help_id
@@ -41,23 +48,23 @@ class _NewPasswordMixin:
         first = self.cleaned_data.get("password1")
         second = self.cleaned_data.get("password2")
         if first and second and first != second:
-            raise ValidationError("The two passwords don't match.")
+            raise ValidationError(gettext("The two passwords don't match."))
         if second:
             password_validation.validate_password(second, self.password_user)
         return second
 
 
 class SignupForm(_NewPasswordMixin, forms.Form):
-    full_name = forms.CharField(label="Your name", max_length=200, required=False)
+    full_name = forms.CharField(label=_("Your name"), max_length=200, required=False)
     email = forms.EmailField(
-        label="Email address",
+        label=_("Email address"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     password1 = _password_field(
-        "Password", autocomplete="new-password", help_id="id_password1-rules"
+        _("Password"), autocomplete="new-password", help_id="id_password1-rules"
     )
-    password2 = _password_field("Password again", autocomplete="new-password")
+    password2 = _password_field(_("Password again"), autocomplete="new-password")
 
     def clean_password2(self):
         # An unsaved account, so the validators can compare the password with the name and
@@ -92,11 +99,11 @@ class PortalPasswordChangeForm(PasswordChangeForm):
 
 
 class NameForm(forms.Form):
-    full_name = forms.CharField(label="Your name", max_length=200, required=False)
+    full_name = forms.CharField(label=_("Your name"), max_length=200, required=False)
 
 
 class EmailChangeForm(forms.Form):
-    email = forms.EmailField(label="New email address", max_length=254)
+    email = forms.EmailField(label=_("New email address"), max_length=254)
 
 
 class InviteForm(forms.Form):

@@ -1,14 +1,16 @@
 """Tenant resolution and per-request access auditing."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.template.response import TemplateResponse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 import audit
-from accounts import audit_events
+from accounts import audit_events, language
 from accounts.local_time import agency_zone
 from accounts.signin import sessions
 from accounts.tenancy import PLATFORM, agency_context, resolve_host
@@ -58,9 +60,28 @@ class TenantContextMiddleware:
         return response
 
 
+# URL parameters that are working credentials (download, invitation, confirmation and
+# password-reset links): the event keeps the page's name and the path without them.
+_SECRET_URL_PARAMETERS = ("token",)
+
+
+def recorded_path(request) -> str:
+    """The request's path for the audit log, with any link token replaced by "[hidden]"."""
+    path = request.path
+    match = getattr(request, "resolver_match", None)
+    for name in _SECRET_URL_PARAMETERS:
+        value = match.kwargs.get(name) if match is not None else None
+        if isinstance(value, str) and value:
+            path = path.replace(value, "[hidden]")
+    return path[:500]
+
+
 class AuditAccessMiddleware:
     """One audit event for every authenticated request to an agency's pages, in the
-    request's own transaction, naming the view that answered and the status it gave."""
+    request's own transaction, naming the view that answered and the status it gave.
+
+    Every URL pattern is covered, present and future: tests/audit/test_page_view_coverage.py
+    walks the resolver as a signed-in member and fails on a request that records nothing."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -82,7 +103,7 @@ class AuditAccessMiddleware:
                 details={
                     "view": match.view_name if match else "",
                     "method": request.method,
-                    "path": request.path[:500],
+                    "path": recorded_path(request),
                     "status": response.status_code,
                 },
             )
@@ -95,9 +116,10 @@ class SessionSecurityMiddleware:
     date. A session past its limit is ended, recorded, and sent to sign in again."""
 
     MESSAGES = {
-        "idle": "You were signed out because you were away for a while. Please sign in again.",
-        "max": "You were signed out because your session reached its time limit. "
-        "Please sign in again.",
+        "idle": _("You were signed out because you were away for a while. Please sign in again."),
+        "max": _(
+            "You were signed out because your session reached its time limit. Please sign in again."
+        ),
     }
 
     def __init__(self, get_response):
@@ -122,4 +144,28 @@ class SessionSecurityMiddleware:
                 return redirect_to_login(
                     request.get_full_path() if request.method == "GET" else "/"
                 )
+        return self.get_response(request)
+
+
+class UserLanguageMiddleware:
+    """A signed-in person's stored language (``User.language``) where the browser has no
+    language cookie yet (a new device): the choice follows the account, not only the browser.
+    After AuthenticationMiddleware; LocaleMiddleware has already picked the cookie's or the
+    browser's language, which a cookie keeps."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        chosen = getattr(user, "language", "") if user is not None else ""
+        if (
+            user is not None
+            and chosen
+            and user.is_authenticated
+            and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES
+        ):
+            code = language.supported(chosen)
+            translation.activate(code)
+            request.LANGUAGE_CODE = code
         return self.get_response(request)

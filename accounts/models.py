@@ -163,6 +163,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Platform operators; agency roles never come from this flag.
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # The language the person chose (the language switch, or the page they signed up on):
+    # their emails are written in it. Blank: not chosen, the default (accounts.language).
+    language = models.CharField(max_length=8, blank=True, default="")
 
     objects = UserManager()
 
@@ -326,6 +329,88 @@ class SamlAssertionUse(TenantOwned):
 
     def __str__(self) -> str:
         return self.assertion_id
+
+
+class FormSubmission(models.Model):
+    """A form that was sent and did what it was for: its one-time token (accounts.once)
+    claimed, and the page its result is on. The same form sent again (a double click, a
+    retried post) finds this row and goes to that page instead of creating the thing twice.
+    ``key`` is a digest of the agency, the token and what was sent, never the token itself.
+    ``agency`` is the host's, null on the platform's own domain; row-level security as for
+    sessions (migration 0006). Rows are forgotten once their token has expired."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, null=True, blank=True)
+    key = models.CharField(max_length=64, unique=True)
+    result_url = models.CharField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["agency", "created_at"], name="form_submission_age")]
+
+    def __str__(self) -> str:
+        return f"Form sent at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SupportRole(models.TextChoices):
+    """What a platform operator may be granted (accounts.policy holds each one's permissions):
+    read-only by default; never a role that manages the agency's people or its grants."""
+
+    READ_ONLY = "support_read_only", "Read-only support"
+    STAFF = Role.STAFF.value, Role.STAFF.label
+    PUBLISHER = Role.PUBLISHER.value, Role.PUBLISHER.label
+
+
+class SupportGrant(TenantOwned):
+    """A platform operator's time-limited access to one agency (accounts.support): asked for
+    and approved by the agency's admins, or started in an emergency (break-glass). While
+    live, policy.membership_for treats the operator as holding ``role`` there."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for an admin"
+        ACTIVE = "active", "Granted"
+        DENIED = "denied", "Denied"
+        ENDED = "ended", "Ended"
+
+    operator = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=32, choices=SupportRole.choices)
+    reason = models.TextField(max_length=2000)
+    duration_minutes = models.PositiveIntegerField()
+    is_emergency = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(max_length=2000, blank=True)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    first_used_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    end_reason = models.CharField(max_length=16, blank=True)  # expired, revoked, withdrawn
+
+    class Meta:
+        indexes = [models.Index(fields=["agency", "status", "operator"], name="support_live")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(duration_minutes__gte=1, duration_minutes__lte=24 * 60),
+                name="support_grant_at_most_a_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Support access {self.pk} for {self.operator}"
+
+    def is_live(self, now) -> bool:
+        return (
+            self.status == self.Status.ACTIVE
+            and self.starts_at is not None
+            and self.expires_at is not None
+            and self.starts_at <= now < self.expires_at
+        )
 
 
 class RecoveryCode(models.Model):

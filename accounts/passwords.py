@@ -17,6 +17,7 @@ from collections.abc import Iterable
 import httpx
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from pwned_passwords_django.api import PwnedPasswords
 from pwned_passwords_django.exceptions import ErrorCode, PwnedPasswordsError
@@ -42,13 +43,15 @@ class MaximumLengthValidator:
     def validate(self, password: str, user: object = None) -> None:
         if len(password) > self.max_length:
             raise ValidationError(
-                "Use at most %(max_length)d characters.",
+                _("Use at most %(max_length)d characters."),
                 code="password_too_long",
                 params={"max_length": self.max_length},
             )
 
     def get_help_text(self) -> str:
-        return f"Your password can be up to {self.max_length} characters long."
+        return _("Your password can be up to %(max_length)d characters long.") % {
+            "max_length": self.max_length
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,12 +114,15 @@ class RepetitionValidator:
     def validate(self, password: str, user: object = None) -> None:
         if is_repetitive(password):
             raise ValidationError(
-                "This password repeats a short pattern. Use a longer phrase that doesn't repeat.",
+                _(
+                    "This password repeats a short pattern. "
+                    "Use a longer phrase that doesn't repeat."
+                ),
                 code="password_repetitive",
             )
 
     def get_help_text(self) -> str:
-        return "Your password can't be a repeated pattern or a run such as abcdef or 123456."
+        return _("Your password can't be a repeated pattern or a run such as abcdef or 123456.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,13 +208,15 @@ class PersonalInformationValidator:
         full_name = getattr(user, "full_name", "") or ""
         if any(piece in squashed for piece in _name_pieces(full_name)):
             errors.append(
-                ValidationError("Don't use your name in your password.", code="password_has_name")
+                ValidationError(
+                    _("Don't use your name in your password."), code="password_has_name"
+                )
             )
         email = getattr(user, "email", "") or ""
         if any(piece in squashed for piece in _email_pieces(email)):
             errors.append(
                 ValidationError(
-                    "Don't use your email address in your password.", code="password_has_email"
+                    _("Don't use your email address in your password."), code="password_has_email"
                 )
             )
         agency_pieces: set[str] = set()
@@ -217,7 +225,7 @@ class PersonalInformationValidator:
         if any(piece in squashed for piece in agency_pieces):
             errors.append(
                 ValidationError(
-                    "Don't use the agency's name in your password.",
+                    _("Don't use the agency's name in your password."),
                     code="password_has_agency_name",
                 )
             )
@@ -225,7 +233,7 @@ class PersonalInformationValidator:
             raise ValidationError(errors)
 
     def get_help_text(self) -> str:
-        return "Your password can't contain your name, your email address or the agency's name."
+        return _("Your password can't contain your name, your email address or the agency's name.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -305,8 +313,10 @@ class BreachedPasswordValidator:
             return
         if hits > 0:
             raise ValidationError(
-                "This password has appeared in a data breach, so attackers try it first. "
-                "Choose a different one.",
+                _(
+                    "This password has appeared in a data breach, so attackers try it first. "
+                    "Choose a different one."
+                ),
                 code="password_breached",
             )
 
@@ -316,10 +326,12 @@ class BreachedPasswordValidator:
         _record_unavailable(reason, "refused" if refuse else "accepted", user)
         if refuse:
             raise ValidationError(
-                "We couldn't check this password against known data breaches just now. "
-                "Try again in a minute.",
+                _(
+                    "We couldn't check this password against known data breaches just now. "
+                    "Try again in a minute."
+                ),
                 code="password_breach_check_unavailable",
             )
 
     def get_help_text(self) -> str:
-        return "Your password can't be one that has leaked in a known data breach."
+        return _("Your password can't be one that has leaked in a known data breach.")

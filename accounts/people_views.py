@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts import access, policy, ratelimits
 from accounts.decorators import agency_permission, require_recent_auth
 from accounts.forms import InviteForm, RoleForm
+from accounts.once import once_per_form
 from accounts.services import identities, invitations, members
 from accounts.services.errors import ServiceError
 from accounts.signin import lockout, mfa
@@ -68,6 +69,7 @@ def member_detail(request, membership_id: int):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @agency_permission(policy.USERS_INVITE)
+@once_per_form
 def invite(request):
     form = InviteForm(request.POST or None, roles=_actor_roles(request))
     if request.method == "POST":

@@ -13,6 +13,7 @@ from accounts import access, policy, ratelimits
 from accounts.decorators import agency_permission, require_recent_auth
 from accounts.forms import SignInPolicyForm
 from accounts.models import SIGNIN_POLICY_FIELDS, IdentityProvider, ProviderKind
+from accounts.once import once_per_form
 from accounts.provider_forms import LdapTestForm, ProviderForm
 from accounts.services import providers, signin_policy
 from accounts.services.errors import ServiceError
@@ -83,6 +84,7 @@ def _save_provider(request, form, kind, provider):
 @require_http_methods(["GET", "HEAD", "POST"])
 @agency_permission(policy.AGENCY_SETTINGS)
 @require_recent_auth
+@once_per_form
 def provider_new(request, kind: str):
     if kind not in ProviderKind.values:
         raise Http404

@@ -12,11 +12,13 @@ from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 import audit
-from accounts import access, audit_events, ratelimits
+from accounts import access, audit_events, once, ratelimits
 from accounts.forms import InvitationPasswordForm, SignupForm
+from accounts.once import once_per_form
 from accounts.services import identities, invitations
 from accounts.services import signup as signup_service
 from accounts.sso import config as sso_config
@@ -24,7 +26,15 @@ from accounts.sso import config as sso_config
 # --- Resident sign-up ------------------------------------------------------------------------
 
 
+def _login_page(request) -> str:
+    return reverse("accounts:login")
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
+@once_per_form(
+    replay_to=_login_page,
+    replay_message="That was already sent. Open the link in the email we sent to finish.",
+)
 def signup(request):
     if request.user.is_authenticated:
         return HttpResponseRedirect(reverse("home"))
@@ -39,6 +49,7 @@ def signup(request):
                 password=form.cleaned_data["password1"],
                 http_request=request,
             )
+            once.mark_sent(request)
             return render(
                 request, "accounts/signup_sent.html", {"email": form.cleaned_data["email"]}
             )
@@ -52,7 +63,7 @@ def signup_confirm(request, token: str):
         user = signup_service.signup_confirm(token=token, http_request=request)
         if user is None:
             return render(request, "accounts/signup_invalid.html", status=400)
-        messages.success(request, "Your account is ready. Sign in to continue.")
+        messages.success(request, _("Your account is ready. Sign in to continue."))
         return HttpResponseRedirect(reverse("accounts:login"))
     return render(request, "accounts/signup_confirm.html")
 

@@ -1,12 +1,15 @@
-"""Front pages: the agency's home page (or the directory of agencies on the base domain) and
-the staff area's start page. Sign-in pages are in accounts.signin, people pages in
-people_views, a person's own account in account_views."""
+"""Front pages: the agency's home page (or the directory of agencies on the base domain),
+the staff area's start page, and the language switch. Sign-in pages are in accounts.signin,
+people pages in people_views, a person's own account in account_views."""
 
 from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.views import i18n
+from django.views.decorators.http import require_POST, require_safe
 
-from accounts import access, policy
+from accounts import access, language, policy
 from accounts.decorators import agency_permission
+from accounts.services import own_account
+from accounts.support import access as support_access
 
 
 @require_safe
@@ -23,5 +26,18 @@ def home(request):
 @agency_permission(policy.STAFF_AREA)
 def staff_dashboard(request):
     """Links to the staff pages; each shows only to those its page lets in (``can``, from
-    accounts.context_processors)."""
-    return render(request, "accounts/staff_dashboard.html")
+    accounts.context_processors). Admins also see support access waiting for an answer or
+    live now (emergency access above all)."""
+    grants = support_access.grants_needing_attention(request.user, request.agency)
+    return render(request, "accounts/staff_dashboard.html", {"support_grants": grants})
+
+
+@require_POST
+def set_language(request):
+    """The language switch on every page: Django's own view (the cookie, and back to ``next``
+    on this host), and a signed-in person's choice stored for their emails."""
+    response = i18n.set_language(request)
+    code = request.POST.get("language", "")
+    if request.user.is_authenticated and code in language.codes():
+        own_account.language_change(user=request.user, code=code, http_request=request)
+    return response

@@ -58,7 +58,7 @@ def csv_row(row: DescribedEvent) -> list[str | int]:
     event = row["event"]
     cells: list[object] = [
         event.pk,
-        event.created_at.isoformat(),
+        event.created_at.astimezone(datetime.UTC).isoformat(),
         event.action,
         event.actor_id or "",
         f"{event.target_type}:{event.target_id}" if event.target_type else "",

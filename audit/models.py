@@ -63,6 +63,12 @@ class AuditEvent(models.Model):
                 name="audit_agency_target_key",
             ),
             models.Index(fields=["agency", "ip", "created_at", "id"], name="audit_agency_ip_key"),
+            # A support grant's actions (accounts.support: the grant's page).
+            models.Index(
+                fields=["agency", "acting_as_grant_id"],
+                name="audit_agency_grant",
+                condition=models.Q(acting_as_grant_id__isnull=False),
+            ),
         ]
         ordering = ["-id"]
 

@@ -35,6 +35,20 @@ def events_for_agency(
     return events
 
 
+def events_of_grant(
+    agency_id: int, grant_id: int, *, grant_type: str, limit: int = 1000
+) -> list[AuditEvent]:
+    """A support-access grant's whole life on the agency's chain, oldest first: the events
+    about the grant (a row of ``grant_type``: asked, approved, ended...) and every event
+    recorded under it (``acting_as_grant_id``)."""
+    about = Q(target_type=grant_type, target_id=str(grant_id))
+    return list(
+        AuditEvent.objects.filter(agency_id=agency_id)
+        .filter(Q(acting_as_grant_id=grant_id) | about)
+        .order_by("id")[:limit]
+    )
+
+
 class DescribedEvent(TypedDict):
     event: AuditEvent
     actor: str

@@ -72,7 +72,6 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
             "row": row,
             "event": event,
             "position": selectors.chain_position(event),
-            "zone_name": str(timezone.get_current_timezone()),
             "details_json": json.dumps(event.details, indent=2, sort_keys=True, ensure_ascii=False),
         },
     )

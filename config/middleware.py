@@ -1,19 +1,23 @@
-"""Cross-cutting HTTP middleware: request ids for logs and audit, and security headers."""
+"""Cross-cutting HTTP middleware: request ids and the request's log line, and security
+headers."""
 
-import contextvars
-import logging
 import re
+import time
 import uuid
 
 from django.conf import settings
 
-_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+from config.structured_logs import (
+    bind_request_id,
+    current_request_id,
+    log_request,
+    unbind_request_id,
+)
+
+__all__ = ["RequestIdMiddleware", "RequestLogMiddleware", "current_request_id"]
+
 # Accept a router-supplied id (Heroku sends X-Request-ID) only when it looks like one.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-
-
-def current_request_id() -> str:
-    return _request_id.get()
 
 
 class RequestIdMiddleware:
@@ -24,19 +28,28 @@ class RequestIdMiddleware:
         supplied = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = supplied if _SAFE_REQUEST_ID.match(supplied) else uuid.uuid4().hex
         request.request_id = request_id
-        token = _request_id.set(request_id)
+        token = bind_request_id(request_id)
         try:
             response = self.get_response(request)
         finally:
-            _request_id.reset(token)
+            unbind_request_id(token)
         response["X-Request-ID"] = request_id
         return response
 
 
-class RequestIdLogFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = current_request_id()
-        return True
+class RequestLogMiddleware:
+    """One log line per request (config/structured_logs.py), inside RequestIdMiddleware so
+    the line carries the request id. Django turns a view's exception into a 500 response
+    before it reaches here, so every request gets its line."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        log_request(request, response.status_code, started)
+        return response
 
 
 class SecurityHeadersMiddleware:

@@ -16,6 +16,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_choice, env_int, env_str
+from config.structured_logs import logging_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -94,6 +95,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
+    # One JSON log line per request (config/structured_logs.py); inside the request id.
+    "config.middleware.RequestLogMiddleware",
     "config.middleware.SecurityHeadersMiddleware",
     "accounts.middleware.HostMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -101,14 +104,20 @@ MIDDLEWARE = [
     *(["whitenoise.middleware.WhiteNoiseMiddleware"] if IS_PRODUCTION else []),
     "accounts.middleware.TenantContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the switch's cookie, else the browser's Accept-Language, else English.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Idle and absolute session timeouts and the list of signed-in sessions.
     "accounts.middleware.SessionSecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Marks requests made under a platform operator's support grant (before the page's
+    # audit event, which then carries the grant).
+    "accounts.support.middleware.SupportAccessMiddleware",
     "accounts.middleware.AuditAccessMiddleware",
     # Last, as django-axes asks: it answers locked-out sign-ins before a view runs.
     "axes.middleware.AxesMiddleware",
@@ -125,10 +134,13 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.tenancy",
             ],
+            # Dates and times on the agency's clock, naming its zone, in every template.
+            "builtins": ["accounts.templatetags.agency_time", "accounts.templatetags.once"],
         },
     },
 ]
@@ -213,9 +225,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=35),
         "kwargs": {"agency_id": None},
     },
+    "forget-sent-forms": {
+        "task": "accounts.tasks.queue_upkeep",
+        "schedule": crontab(minute=45),
+        "kwargs": {"agency_id": None},
+    },
     "embargo-publication": {
         "task": "requests_portal.tasks.queue_embargo_publication",
         "schedule": crontab(minute=5),
+        "kwargs": {"agency_id": None},
+    },
+    "support-access-expiries": {
+        "task": "accounts.tasks.queue_support_expiries",
+        "schedule": crontab(minute="*/15"),
         "kwargs": {"agency_id": None},
     },
 }
@@ -474,8 +496,14 @@ STORAGES = {
 }
 
 # --- Internationalisation ------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+# Pages: the language switch's cookie, else Accept-Language; emails: the reader's stored
+# language (accounts.language). Catalogues and workflow: docs/translation.md.
+LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SECURE = IS_PRODUCTION
+LANGUAGE_COOKIE_HTTPONLY = True
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -509,25 +537,10 @@ if IS_PRODUCTION:
 TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 1 if IS_PRODUCTION else 0, minimum=0)
 
 # --- Logging and errors --------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.middleware.RequestIdLogFilter"}},
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"}
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["request_id"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # django-axes logs each failed sign-in with the typed email at WARNING: personal data
-    # stays in the audit log (access-controlled), not in application logs.
-    "loggers": {"pgserver": {"level": "WARNING"}, "axes": {"level": "ERROR"}},
-}
+# One JSON object per line on stdout (Heroku's log drains), or a plain line for a terminal.
+# What each line holds and what is never logged: config/structured_logs.py, docs/operations.md.
+LOG_FORMAT = env_choice("LOG_FORMAT", ("json", "plain"), "json" if IS_PRODUCTION else "plain")
+LOGGING = logging_settings(LOG_FORMAT, env_str("LOG_LEVEL", "INFO") or "INFO")
 
 SENTRY_DSN = env_str("SENTRY_DSN")
 SENTRY_OPTIONS = {

@@ -44,6 +44,9 @@ urlpatterns = [
     *documents_urls.public_urlpatterns,
     path("staff/", include((staff_urlpatterns, "staff"))),
     path("healthz", config_views.healthz, name="healthz"),
+    # The language switch (every host: agencies' and the platform's). Django's set_language,
+    # wrapped to store a signed-in person's choice too (accounts.views.set_language).
+    path("i18n/setlang/", accounts_views.set_language, name="set_language"),
 ]
 
 handler403 = "config.views.permission_denied"

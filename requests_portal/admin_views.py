@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts import policy
 from accounts.decorators import agency_permission
 from accounts.local_time import agency_today
+from accounts.once import once_per_form
 from requests_portal import access, admin_forms, reports
 from requests_portal.services import agency_settings, clock, preferences
 
@@ -56,6 +57,7 @@ def _holidays_page(request, form=None, defaults_form=None, status=200):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @agency_permission(policy.DEADLINE_RULES_MANAGE)
+@once_per_form
 def holidays(request):
     if request.method == "POST":
         form = admin_forms.HolidayForm(request.POST)
@@ -75,6 +77,7 @@ def holidays(request):
 
 @require_POST
 @agency_permission(policy.DEADLINE_RULES_MANAGE)
+@once_per_form
 def holidays_load_defaults(request):
     form = admin_forms.DefaultHolidaysForm(request.POST)
     if not form.is_valid():
@@ -108,10 +111,11 @@ def _toggle_view(
     """The POST view that turns one of the agency's items (a closure reason, request type or
     form question) on or off, then shows its list again. ``get_item(user, agency, id)`` is
     its access helper (404 for another agency's), ``set_active`` its service, which takes
-    the item as ``item_argument``."""
+    the item as ``item_argument``. A double click turns it once (accounts.once)."""
 
     @require_POST
     @agency_permission(permission)
+    @once_per_form
     def view(request: HttpRequest, **url_id: int) -> HttpResponse:
         [item_id] = url_id.values()  # the URL's one id: reason_id, type_id or field_id
         item = get_item(request.user, request.agency, item_id)
@@ -140,6 +144,7 @@ def _reasons_page(request, form=None, status=200):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @agency_permission(policy.AGENCY_SETTINGS)
+@once_per_form
 def closure_reasons(request):
     if request.method == "POST":
         form = admin_forms.ClosureReasonForm(request.POST)
@@ -168,6 +173,7 @@ closure_reason_toggle = _toggle_view(
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @agency_permission(policy.DEPARTMENTS_MANAGE)
+@once_per_form
 def department_new(request):
     form = admin_forms.DepartmentForm(request.POST or None, agency=request.agency)
     if request.method == "POST":
@@ -268,18 +274,17 @@ def notification_preferences(request):
 @require_safe
 @agency_permission(policy.REPORTS_VIEW)
 def report(request):
-    # The default range is this year so far, and "overdue" is judged against today: both on
-    # the agency's calendar.
+    # The default range is this year so far, today included, and "overdue" is judged against
+    # today: both on the agency's calendar. A range left out (an export link without one
+    # too) is the default rather than an error.
     today = agency_today(request.agency)
-    initial = {"start": today.replace(month=1, day=1), "end": today}
-    form = admin_forms.ReportForm(request.GET or None, initial=initial)
-    if request.GET and not form.is_valid():
+    query = request.GET.copy()
+    query.setdefault("start", today.replace(month=1, day=1).isoformat())
+    query.setdefault("end", today.isoformat())
+    form = admin_forms.ReportForm(query)
+    if not form.is_valid():
         return render(request, "requests_portal/admin/report.html", {"form": form}, status=400)
-    start, end = (
-        (form.cleaned_data["start"], form.cleaned_data["end"])
-        if request.GET
-        else (initial["start"], initial["end"])
-    )
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
     rows, total = reports.build_report(request.agency, start, end, today)
     export = request.GET.get("format")
     name = f"requests-{request.agency.slug}-{start}-{end}"
@@ -311,6 +316,7 @@ def report(request):
             "chart_height": 20 + 34 * len(rows),
             "start": start,
             "end": end,
+            "today": today,
             "query": f"start={start}&end={end}",
         },
     )
@@ -337,6 +343,7 @@ def _list_and_add(request, *, form_class, save, items, page: str, saved: str):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @agency_permission(policy.TEMPLATES_MANAGE)
+@once_per_form
 def templates(request):
     return _list_and_add(
         request,
@@ -359,6 +366,7 @@ def template_delete(request, template_id: int):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @agency_permission(policy.DEADLINE_RULES_MANAGE)
+@once_per_form
 def request_types(request):
     return _list_and_add(
         request,
@@ -381,6 +389,7 @@ request_type_toggle = _toggle_view(
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @agency_permission(policy.AGENCY_SETTINGS)
+@once_per_form
 def custom_fields(request):
     return _list_and_add(
         request,

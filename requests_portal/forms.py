@@ -2,6 +2,7 @@ import datetime
 import uuid
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from requests_portal.models import (
     Channel,
@@ -198,7 +199,16 @@ class StaffRequestForm(RequestForm):
 
 
 class MessageForm(forms.Form):
-    kind = forms.ChoiceField(label="Type", choices=MessageKind.choices)
+    """The kind is chosen by the button pressed: each submit button carries its own ``kind``
+    and says what it does, so nothing is sent to the requester behind a bare "Save"."""
+
+    BUTTONS = {
+        MessageKind.INTERNAL: "Save internal note",
+        MessageKind.TO_REQUESTER: "Send to requester",
+        MessageKind.PUBLIC_NOTE: "Publish public note",
+    }
+
+    kind = forms.ChoiceField(label="What to do with it", choices=MessageKind.choices)
     body = forms.CharField(
         label="Message", max_length=20000, widget=forms.Textarea(attrs={"rows": 5})
     )
@@ -212,12 +222,18 @@ class MessageForm(forms.Form):
     def __init__(self, *args, kinds=None, staff=None, **kwargs):
         super().__init__(*args, **kwargs)
         allowed = kinds or [MessageKind.INTERNAL]
+        self.kinds = [kind for kind in MessageKind if kind in allowed]
         self.fields["kind"].choices = [c for c in MessageKind.choices if c[0] in allowed]
         self.staff = {str(u.pk): u for u in (staff or [])}
         self.fields["notify"].choices = [(pk, u.email) for pk, u in self.staff.items()]
 
     def clean_notify(self):
         return [self.staff[pk] for pk in self.cleaned_data.get("notify", [])]
+
+    def buttons(self) -> list[tuple[str, str]]:
+        """(kind, button label) for each kind this person may write, the internal note first
+        (the button Enter presses)."""
+        return [(kind.value, self.BUTTONS[kind]) for kind in self.kinds]
 
 
 class ReplyForm(forms.Form):
@@ -333,20 +349,27 @@ class RouteForm(forms.Form):
 
 
 class ArchiveFilterForm(forms.Form):
-    q = forms.CharField(required=False, max_length=200, label="Search")
+    q = forms.CharField(required=False, max_length=200, label=_("Search"))
     status = forms.ChoiceField(
         required=False,
-        choices=[("", "Any status"), ("open", "Open"), ("closed", "Closed")],
-        label="Status",
+        choices=[("", _("Any status")), ("open", _("Open")), ("closed", _("Closed"))],
+        label=_("Status"),
     )
     department = forms.ModelChoiceField(
-        queryset=Department.objects.none(), required=False, empty_label="Any department"
+        queryset=Department.objects.none(),
+        required=False,
+        empty_label=_("Any department"),
+        label=_("Department"),
     )
     since = forms.DateField(
-        required=False, label="Filed on or after", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label=_("Filed on or after"),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     until = forms.DateField(
-        required=False, label="Filed on or before", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label=_("Filed on or before"),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
     def __init__(self, *args, departments=None, **kwargs):

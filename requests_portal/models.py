@@ -15,6 +15,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import TenantOwned
 
@@ -142,10 +143,10 @@ class RequestCounter(TenantOwned):
 
 
 class Status(models.TextChoices):
-    SUBMITTED = "submitted", "Submitted"
-    OPEN = "open", "In progress"
-    PAUSED = "paused", "Paused"
-    CLOSED = "closed", "Closed"
+    SUBMITTED = "submitted", _("Submitted")
+    OPEN = "open", _("In progress")
+    PAUSED = "paused", _("Paused")
+    CLOSED = "closed", _("Closed")
 
 
 class Channel(models.TextChoices):
@@ -157,10 +158,10 @@ class Channel(models.TextChoices):
 
 
 class Delivery(models.TextChoices):
-    ELECTRONIC = "electronic", "Electronic copies (download or email)"
-    MAIL = "mail", "Paper copies by mail"
-    PICKUP = "pickup", "Pick up in person"
-    INSPECT = "inspect", "Inspect in person"
+    ELECTRONIC = "electronic", _("Electronic copies (download or email)")
+    MAIL = "mail", _("Paper copies by mail")
+    PICKUP = "pickup", _("Pick up in person")
+    INSPECT = "inspect", _("Inspect in person")
 
 
 class RequestType(TenantOwned):
@@ -230,6 +231,9 @@ class RecordsRequest(TenantOwned):
     )
     requester_name = models.CharField(max_length=200, blank=True)
     requester_email = models.EmailField(blank=True)
+    # The language the request was filed in: every email to its requester is written in it
+    # (a guest has no account to remember it).
+    language = models.CharField(max_length=8, default="en")
     requester_phone = models.CharField(max_length=40, blank=True)
     requester_address = models.TextField(blank=True)
     point_of_contact = models.ForeignKey(

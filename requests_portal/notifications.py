@@ -9,8 +9,10 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 
-from accounts import jobs
+from accounts import jobs, language
+from accounts.local_time import showing_times_of
 from accounts.models import Agency, Membership, Role, User
 from accounts.tenancy import agency_origin
 from requests_portal import access, deadlines
@@ -50,13 +52,22 @@ def _staff_link(http_request: HttpRequest | None, records_request: RecordsReques
     return f"{http_request.scheme}://{http_request.get_host()}{path}"
 
 
+def _render(agency: Agency, template: str, context: dict, lang: str) -> tuple[str, str, str]:
+    with translation.override(lang), showing_times_of(agency):
+        subject = render_to_string(f"requests_portal/email/staff_{template}_subject.txt", context)
+        body = render_to_string(f"requests_portal/email/staff_{template}.txt", context)
+        html = render_to_string(f"requests_portal/email/staff_{template}.html", context)
+    return " ".join(subject.split()), body, html
+
+
 def _send(agency: Agency, users: list[User], template: str, context: dict) -> None:
-    subject = " ".join(
-        render_to_string(f"requests_portal/email/staff_{template}_subject.txt", context).split()
-    )
-    body = render_to_string(f"requests_portal/email/staff_{template}.txt", context)
-    html = render_to_string(f"requests_portal/email/staff_{template}.html", context)
+    """Each in the staff member's own language (English unless they chose another)."""
+    rendered: dict[str, tuple[str, str, str]] = {}
     for user in users:
+        lang = language.of_user(user)
+        if lang not in rendered:
+            rendered[lang] = _render(agency, template, context, lang)
+        subject, body, html = rendered[lang]
         jobs.send_email(
             agency_id=agency.pk, subject=subject, body=body, to=[user.email], html_body=html
         )

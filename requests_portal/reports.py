@@ -21,8 +21,9 @@ from django.db.models import (
     Q,
     Subquery,
 )
-from django.db.models.functions import Extract
+from django.db.models.functions import Extract, TruncDate
 
+from accounts.local_time import agency_zone
 from accounts.models import Agency
 from requests_portal.models import RecordsRequest, RequestDepartment, Status
 
@@ -88,8 +89,15 @@ def _aggregates(today: datetime.date) -> dict:
 
 
 def build_report(agency: Agency, start: datetime.date, end: datetime.date, today: datetime.date):
-    """Rows by lead department (requests without one under "No department"), then a total."""
-    received = RecordsRequest.objects.filter(agency=agency, day_zero__gte=start, day_zero__lte=end)
+    """Rows by lead department (requests without one under "No department"), then a total,
+    of the requests received from ``start`` to ``end`` (both included, agency's calendar)."""
+    # A range is of receipt days on the agency's calendar, not of day 0: a request that came
+    # in this evening after the cut-off counts from tomorrow, yet it was received today.
+    received = (
+        RecordsRequest.objects.filter(agency=agency)
+        .annotate(received_day=TruncDate("received_at", tzinfo=agency_zone(agency)))
+        .filter(received_day__gte=start, received_day__lte=end)
+    )
     lead_name = Subquery(
         RequestDepartment.objects.filter(agency=agency, request=OuterRef("pk"), is_lead=True)
         .order_by("pk")

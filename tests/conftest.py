@@ -20,8 +20,10 @@ from tests.db_helpers import connected_as_owner
 from tests.factories import AgencyFactory, DepartmentFactory, MembershipFactory, UserFactory
 
 # Real identity providers for the SSO tests (slapd, a local OpenID Connect provider, a SAML
-# IdP that signs with test keys): tests/idp/.
-pytest_plugins = ["tests.idp.fixtures"]
+# IdP that signs with test keys): tests/idp/. The run's logs, captured as production writes
+# them and scanned for passwords, tokens and session keys when the run ends:
+# tests/log_capture.py.
+pytest_plugins = ["tests.idp.fixtures", "tests.log_capture"]
 
 
 @pytest.fixture(autouse=True)

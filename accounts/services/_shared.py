@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from collections.abc import Mapping
 
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from accounts import jobs, policy
+from accounts.local_time import showing_times_of
 from accounts.models import Agency, Role, User
 
 
@@ -22,12 +25,22 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def mail(*, agency: Agency | None, to: str, template: str, context: Mapping[str, object]) -> None:
-    """Render ``accounts/email/<template>`` and queue it (sent after commit)."""
-    subject = "".join(
-        render_to_string(f"accounts/email/{template}_subject.txt", context).splitlines()
-    )
-    body = render_to_string(f"accounts/email/{template}.txt", context)
+def mail(
+    *,
+    agency: Agency | None,
+    to: str,
+    template: str,
+    context: Mapping[str, object],
+    language: str,
+) -> None:
+    """Render ``accounts/email/<template>`` in ``language`` (the reader's: accounts.language)
+    and queue it (sent after commit)."""
+    zone = showing_times_of(agency) if agency else contextlib.nullcontext()
+    with translation.override(language), zone:
+        subject = "".join(
+            render_to_string(f"accounts/email/{template}_subject.txt", context).splitlines()
+        )
+        body = render_to_string(f"accounts/email/{template}.txt", context)
     jobs.send_email(agency_id=agency.pk if agency else None, subject=subject, body=body, to=[to])
 
 

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 import audit
-from accounts import audit_events, policy
+from accounts import audit_events, language, policy
 from accounts.models import Agency, Invitation, Membership, User
 from accounts.services._shared import actor_role, mail, new_token, role_label, token_digest
 from accounts.services.errors import ServiceError
@@ -32,6 +32,11 @@ class InvitationSent:
 
 def _invitation_link(agency: Agency, token: str) -> str:
     return agency_origin(agency) + reverse("accounts:invitation_accept", args=[token])
+
+
+def _invitee_language(email: str) -> str:
+    """Staff notices: the invitee's own language if they have an account, else the default."""
+    return language.of_user(User.objects.filter(email__iexact=email).first())
 
 
 def invitation_create(
@@ -87,6 +92,7 @@ def invitation_create(
                 "link": link,
                 "minutes": settings.INVITATION_TIMEOUT // 60,
             },
+            language=_invitee_language(email),
         )
     return InvitationSent(invitation, link)
 
@@ -125,6 +131,7 @@ def invitation_resend(
                 "link": link,
                 "minutes": settings.INVITATION_TIMEOUT // 60,
             },
+            language=_invitee_language(invitation.email),
         )
     return InvitationSent(invitation, link)
 

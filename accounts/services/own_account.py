@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 import audit
-from accounts import audit_events
+from accounts import audit_events, language
 from accounts.models import EmailChange, User, UserSession
 from accounts.services._shared import mail, new_token, token_digest
 from accounts.signin import sessions
@@ -67,6 +67,24 @@ def name_change(*, user: User, full_name: str, http_request: HttpRequest) -> Non
         audit.record(audit_events.NAME_CHANGED.code, http_request=http_request, actor=user)
 
 
+def language_change(*, user: User, code: str, http_request: HttpRequest) -> None:
+    """Remember the language the person chose (the switch on every page): their emails
+    follow it. ``code`` must be one the portal offers."""
+    if code not in language.codes():
+        raise ValueError(f"not an offered language: {code!r}")
+    if user.language == code:
+        return
+    with transaction.atomic():
+        user.language = code
+        user.save(update_fields=["language"])
+        audit.record(
+            audit_events.LANGUAGE_CHANGED.code,
+            http_request=http_request,
+            actor=user,
+            details={"language": code},
+        )
+
+
 def email_change_request(*, user: User, new_email: str, http_request: HttpRequest) -> None:
     """Mail a confirmation link to the new address; the old one is told after the change.
     An address someone else uses gets a note instead, and the page looks the same."""
@@ -80,8 +98,15 @@ def email_change_request(*, user: User, new_email: str, http_request: HttpReques
             actor=user,
             details={"new_email": new_email},
         )
-        if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
-            mail(agency=agency, to=new_email, template="email_change_taken", context={})
+        owner = User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).first()
+        if owner is not None:
+            mail(
+                agency=agency,
+                to=new_email,
+                template="email_change_taken",
+                context={},
+                language=language.of_user(owner),
+            )
             return
         token, digest = new_token()
         EmailChange.objects.create(
@@ -98,6 +123,7 @@ def email_change_request(*, user: User, new_email: str, http_request: HttpReques
             to=new_email,
             template="email_change",
             context={"link": link, "user": user},
+            language=language.of_user(user, fallback=language.active()),
         )
 
 
@@ -130,6 +156,7 @@ def email_change_confirm(*, user: User, token: str, http_request: HttpRequest) -
             to=old_email,
             template="email_changed_notice",
             context={"new_email": user.email},
+            language=language.of_user(user),
         )
     return True
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 import audit
-from accounts import audit_events
+from accounts import audit_events, language
 from accounts.models import PendingSignup, User
 from accounts.services._shared import mail, new_token, token_digest
 
@@ -35,6 +35,8 @@ def signup_request(*, email: str, full_name: str, password: str, http_request: H
                 to=email,
                 template="signup_exists",
                 context={"login": http_request.build_absolute_uri(reverse("accounts:login"))},
+                # Whoever typed the address reads it: the page's language.
+                language=language.active(),
             )
             return
         token, digest = new_token()
@@ -52,6 +54,7 @@ def signup_request(*, email: str, full_name: str, password: str, http_request: H
             to=email,
             template="signup_confirm",
             context={"link": link, "minutes": settings.SIGNUP_CONFIRMATION_TIMEOUT // 60},
+            language=language.active(),
         )
 
 
@@ -72,8 +75,12 @@ def signup_confirm(*, token: str, http_request: HttpRequest) -> User | None:
         pending.delete()
         try:
             with transaction.atomic():
+                # The language of the page the link opened: their emails follow it.
                 user = User.objects.create(
-                    email=pending.email, full_name=pending.full_name, password=pending.password
+                    email=pending.email,
+                    full_name=pending.full_name,
+                    password=pending.password,
+                    language=language.active(),
                 )
         except IntegrityError:
             # Someone created an account for this address in the meantime.

@@ -9,9 +9,11 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, Set
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 import audit
-from accounts import audit_events, jobs
+from accounts import audit_events, jobs, language
 from accounts.forms import PASSWORD_INPUT_MAX
 from accounts.signin import flow
 
@@ -21,8 +23,9 @@ class LoginForm(AuthenticationForm):
     # account; plain language, and no claim of case sensitivity (email is not).
     error_messages = {
         **AuthenticationForm.error_messages,
-        "invalid_login": "That email address and password do not match an account. "
-        "Check them and try again.",
+        "invalid_login": _(
+            "That email address and password do not match an account. Check them and try again."
+        ),
     }
 
     def __init__(self, request=None, *args, **kwargs):
@@ -73,9 +76,9 @@ class LoginForm(AuthenticationForm):
 
 class CodeForm(forms.Form):
     code = forms.CharField(
-        label="Code",
+        label=_("Code"),
         max_length=32,
-        help_text="The 6-digit code from your authenticator app, or one of your recovery codes.",
+        help_text=_("The 6-digit code from your authenticator app, or one of your recovery codes."),
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "text", "autocapitalize": "off"}
         ),
@@ -84,7 +87,7 @@ class CodeForm(forms.Form):
 
 class TotpConfirmForm(forms.Form):
     code = forms.CharField(
-        label="The 6-digit code your app shows now",
+        label=_("The 6-digit code your app shows now"),
         max_length=16,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
@@ -143,13 +146,15 @@ class PortalPasswordResetForm(PasswordResetForm):
     ):
         # Rendered now, sent by the worker: the response takes as long whether or not the
         # address has an account (no timing oracle), and SMTP never holds a request open.
-        subject = "".join(render_to_string(subject_template_name, context).splitlines())
-        body = render_to_string(email_template_name, context)
-        html_body = (
-            render_to_string(html_email_template_name, context)
-            if html_email_template_name
-            else None
-        )
+        reader = language.of_user(context.get("user"), fallback=language.active())
+        with translation.override(reader):
+            subject = "".join(render_to_string(subject_template_name, context).splitlines())
+            body = render_to_string(email_template_name, context)
+            html_body = (
+                render_to_string(html_email_template_name, context)
+                if html_email_template_name
+                else None
+            )
         jobs.send_email(
             agency_id=None,
             subject=subject,

@@ -8,6 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from accounts import policy, ratelimits
@@ -16,15 +18,18 @@ from accounts.services import members, two_factor
 from accounts.signin import flow, mfa
 from accounts.signin.forms import CodeForm, TotpConfirmForm
 
-WRONG_CODE = "That code didn't work. Check your authenticator app and try again."
+WRONG_CODE = gettext_lazy("That code didn't work. Check your authenticator app and try again.")
 
 
 def _wait_message(user) -> str:
     device = mfa.confirmed_device(user)
     wait = mfa.throttle_wait_seconds(device) if device is not None else 0
     if wait > 2:
-        return f"{WRONG_CODE} After several wrong codes, wait {wait} seconds before the next try."
-    return WRONG_CODE
+        return _(
+            "That code didn't work. Check your authenticator app and try again. "
+            "After several wrong codes, wait %(wait)s seconds before the next try."
+        ) % {"wait": wait}
+    return str(WRONG_CODE)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -32,7 +37,7 @@ def verify(request):
     """The second step of signing in, for someone who has passed the first."""
     found = flow.pending(request)
     if found is None:
-        messages.info(request, "Please sign in again.")
+        messages.info(request, _("Please sign in again."))
         return HttpResponseRedirect(reverse("accounts:login"))
     user, data = found
     form = CodeForm(request.POST or None)

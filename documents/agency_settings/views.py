@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import policy
 from accounts.decorators import agency_permission
+from accounts.once import once_per_form
 from documents import access
 from documents.agency_settings import services
 from documents.agency_settings.forms import DocumentSettingsForm, ReasonForm
@@ -16,6 +17,7 @@ from documents.errors import DocumentError
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @agency_permission(policy.AGENCY_SETTINGS)
+@once_per_form
 def document_settings(request):
     current = access.settings_for(request.agency)
     which = request.POST.get("form", "") if request.method == "POST" else ""

@@ -13,6 +13,7 @@ from django_ratelimit.core import is_ratelimited
 
 from accounts import policy
 from accounts.decorators import agency_permission
+from accounts.once import once_per_form
 from documents import access
 from documents.errors import DocumentError, RedactionRefused
 from documents.models import DocumentStatus
@@ -50,6 +51,7 @@ def _forms(agency, data=None, which: str = ""):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @agency_permission(policy.DOCUMENT_REDACT)
+@once_per_form
 def redact(request, number: str, document_id):
     records_request, document = _document(request, number, document_id)
     kind = working.kind_of(document)
@@ -177,6 +179,7 @@ def remove(request, number: str, document_id, redaction_id: int):
 
 @require_POST
 @agency_permission(policy.DOCUMENT_REDACT)
+@once_per_form
 def finalise(request, number: str, document_id):
     _records_request, document = _document(request, number, document_id)
     try:

@@ -34,6 +34,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import policy, ratelimits
 from accounts.decorators import agency_permission
+from accounts.once import once_per_form
 from documents import access, types
 from documents.errors import DocumentError
 from documents.upload import services
@@ -230,6 +231,7 @@ def _store(request, scope: Scope, uploaded: EncryptedUploadedFile) -> dict:
 
 
 @csrf_protect
+@once_per_form
 def _page(request, scope: Scope):
     if request.method != "POST":
         saved = request.session.pop(RESULTS_KEY, None)

@@ -11,6 +11,7 @@ from typing import ParamSpec, TypeVar, cast
 
 from django.db import transaction
 
+from accounts.local_time import format_date
 from accounts.models import User
 from requests_portal.models import RecordsRequest, TimelineEvent
 
@@ -24,7 +25,7 @@ class RequestStateError(Exception):
 
 def human_date(day: datetime.date) -> str:
     """A date as people write it: November 3, 2026."""
-    return f"{day:%B} {day.day}, {day.year}"
+    return format_date(day, "F j, Y")
 
 
 def add_timeline_event(
@@ -35,7 +36,10 @@ def add_timeline_event(
     *,
     public: bool,
     data: dict[str, object] | None = None,
+    at: datetime.datetime | None = None,
 ) -> TimelineEvent:
+    """A line of the request's timeline, stamped now (or ``at``, the moment it happened)."""
+    stamp = {"created_at": at} if at is not None else {}
     return TimelineEvent.objects.create(
         agency=records_request.agency,
         request=records_request,
@@ -44,6 +48,7 @@ def add_timeline_event(
         is_public=public,
         summary=summary[:300],
         data=data or {},
+        **stamp,
     )
 
 

@@ -7,9 +7,11 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 
 import audit
-from accounts import jobs
+from accounts import jobs, language
+from accounts.local_time import showing_times_of
 from accounts.models import User
 from accounts.tenancy import agency_origin
 from requests_portal import audit_events, notifications
@@ -43,9 +45,15 @@ def email_requester(
     path = reverse("request_detail", args=[records_request.number])
     link = f"{_origin(records_request, http_request)}{path}?t={tracking_token(records_request)}"
     context = {"r": records_request, "agency": records_request.agency, "link": link, **extra}
-    subject = render_to_string(f"requests_portal/email/{template}_subject.txt", context)
-    body = render_to_string(f"requests_portal/email/{template}.txt", context)
-    html = render_to_string(f"requests_portal/email/{template}.html", context)
+    # In the language the request was filed in, whatever the page that triggered it; times on
+    # the agency's clock.
+    with (
+        translation.override(language.supported(records_request.language)),
+        showing_times_of(records_request.agency),
+    ):
+        subject = render_to_string(f"requests_portal/email/{template}_subject.txt", context)
+        body = render_to_string(f"requests_portal/email/{template}.txt", context)
+        html = render_to_string(f"requests_portal/email/{template}.html", context)
     jobs.send_email(
         agency_id=records_request.agency_id,
         subject=" ".join(subject.split()),

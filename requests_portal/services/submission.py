@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 import audit
+from accounts import language
 from accounts.models import Agency, User
 from requests_portal import audit_events, deadlines, notifications, privacy
 from requests_portal.models import (
@@ -275,6 +276,7 @@ def _file(
         requester=requester,
         requester_name=contact.name or (requester.full_name if requester else ""),
         requester_email=contact.email or (requester.email if requester else ""),
+        language=_filing_language(staff_logged, requester),
         requester_phone=contact.phone,
         requester_address=contact.address,
         received_at=received_at,
@@ -285,14 +287,20 @@ def _file(
     )
     if department is not None:
         _route(records_request, department, lead=True)
+    channel_name = records_request.get_channel_display().lower()
     add_timeline_event(
         records_request,
         "submitted",
         actor if staff_logged else None,
-        f"Request received ({records_request.get_channel_display().lower()}); "
-        f"due {human_date(due)}",
+        # The line of a web request is stamped with its receipt, so the timeline and the
+        # request's "Received" agree to the second. Staff log a phone call or a letter when
+        # they can, so their line is stamped then and names the day it came in.
+        f"Request received ({channel_name}, {human_date(day_zero)}); due {human_date(due)}"
+        if staff_logged
+        else f"Request received ({channel_name}); due {human_date(due)}",
         public=True,
         data={"due_date": due.isoformat(), "day_zero": day_zero.isoformat()},
+        at=None if staff_logged else received_at,
     )
     audit.record(
         audit_events.REQUEST_SUBMITTED.code,
@@ -339,6 +347,14 @@ def _record_privacy(
         )
     if who_reads.held:
         review.record_hold(records_request, actor=actor, http_request=http_request)
+
+
+def _filing_language(staff_logged: bool, requester: User | None) -> str:
+    """The requester's emails follow the language of the page they filed on; a request staff
+    log for someone follows that person's stored choice, else the default."""
+    if staff_logged:
+        return language.of_user(requester)
+    return language.active()
 
 
 def _local_noon(day: datetime.date, calendar: deadlines.AgencyCalendar) -> datetime.datetime:

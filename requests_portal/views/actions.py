@@ -20,7 +20,9 @@ from django.views.decorators.http import require_POST
 from accounts import policy
 from accounts.decorators import agency_permission
 from accounts.local_time import agency_today
+from accounts.once import once_per_form
 from requests_portal import access, forms
+from requests_portal.models import MessageKind
 from requests_portal.services import clock, lifecycle, messaging, review, work
 from requests_portal.services.changes import RequestStateError
 from requests_portal.views.staff_request import build_form, render_detail
@@ -37,16 +39,19 @@ _NO_ARGUMENTS = _fields()
 def _staff_action(
     permission: policy.Permission,
     service: Callable[..., object],
-    success: str,
+    success: str | Callable[[dict], str],
     form_name: str | None = None,
     arguments: Callable[[dict], dict] = _NO_ARGUMENTS,
+    *,
+    creates: bool = False,
 ) -> Callable[..., HttpResponse]:
     """The POST view of one action: ``service`` called on the request with the keyword
-    arguments ``arguments`` makes of the valid form's cleaned data, ``success`` shown."""
+    arguments ``arguments`` makes of the valid form's cleaned data, ``success`` shown (or
+    what it makes of the cleaned data, when it is a function).
+    ``creates``: sending its form twice would add twice (a message, a task, an extension),
+    so the form's one-time token is claimed (accounts.once)."""
 
-    @require_POST
-    @agency_permission(permission)
-    def view(request: HttpRequest, number: str) -> HttpResponse:
+    def act(request: HttpRequest, number: str) -> HttpResponse:
         records_request = access.get_request_for_staff(request.user, request.agency, number)
         if not access.can_act_on(request.user, request.agency, records_request, permission):
             raise PermissionDenied
@@ -66,11 +71,18 @@ def _staff_action(
         except RequestStateError as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, success)
+            messages.success(request, success(data) if callable(success) else success)
         return redirect("staff:request_detail", number=records_request.number)
 
-    return view
+    return require_POST(agency_permission(permission)(once_per_form(act) if creates else act))
 
+
+# What the page says once a message is saved: the kind is the button that was pressed.
+_MESSAGE_SAVED = {
+    MessageKind.INTERNAL: "Internal note saved. Only staff can read it.",
+    MessageKind.TO_REQUESTER: "Message sent to the requester.",
+    MessageKind.PUBLIC_NOTE: "Public note published.",
+}
 
 staff_acknowledge = _staff_action(
     policy.REQUEST_EDIT, lifecycle.request_acknowledge, "Acknowledged."
@@ -78,9 +90,10 @@ staff_acknowledge = _staff_action(
 staff_message = _staff_action(
     policy.REQUEST_INTERNAL_WORK,
     messaging.request_message,
-    "Message saved.",
+    lambda data: _MESSAGE_SAVED[data["kind"]],
     "message",
     _fields("kind", "body", "notify"),
+    creates=True,
 )
 staff_route = _staff_action(
     policy.REQUEST_EDIT,
@@ -109,6 +122,7 @@ staff_extend = _staff_action(
     "Deadline extended; the requester has been told.",
     "extend",
     _fields("days", "reason"),
+    creates=True,
 )
 staff_due_date = _staff_action(
     policy.REQUEST_CHANGE_DUE_DATE,
@@ -147,6 +161,7 @@ staff_task_add = _staff_action(
     "Task added.",
     "task",
     _fields("title", "assignee", "due_date"),
+    creates=True,
 )
 staff_tags = _staff_action(
     policy.REQUEST_INTERNAL_WORK,
@@ -154,6 +169,7 @@ staff_tags = _staff_action(
     "Tags saved.",
     "tags",
     lambda data: {"names": data["tags"]},
+    creates=True,
 )
 staff_time_log = _staff_action(
     policy.REQUEST_INTERNAL_WORK,
@@ -161,11 +177,13 @@ staff_time_log = _staff_action(
     "Time logged.",
     "time",
     _fields("day", "minutes", "note"),
+    creates=True,
 )
 
 
 @require_POST
 @agency_permission(policy.REQUEST_INTERNAL_WORK)
+@once_per_form  # a double click marks it done once, not done and undone
 def staff_task_done(request: HttpRequest, number: str, task_id: int) -> HttpResponse:
     records_request = access.get_request_for_staff(request.user, request.agency, number)
     task = access.get_task_for(request.user, request.agency, records_request, task_id)

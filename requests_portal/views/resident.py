@@ -10,6 +10,8 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_ratelimit.core import is_ratelimited
 
@@ -17,6 +19,7 @@ import audit
 from accounts import policy
 from accounts.contact import reach_sentence
 from accounts.models import Agency
+from accounts.once import once_per_form
 from requests_portal import access, forms, privacy, tracking
 from requests_portal.models import MessageKind
 from requests_portal.search import public_search
@@ -177,6 +180,10 @@ def request_detail(request: HttpRequest, number: str) -> HttpResponse:
     agency = request.agency
     is_requester = view.viewer == access.Viewer.REQUESTER
     just_filed = request.session.pop("just_filed", None) == records_request.number
+    request_settings = clock.settings_for(agency)
+    page_path = reverse("request_detail", args=[records_request.number])
+    if view.tracking:
+        page_path += f"?t={view.tracking}"
     return render(
         request,
         "requests_portal/request_detail.html",
@@ -185,6 +192,13 @@ def request_detail(request: HttpRequest, number: str) -> HttpResponse:
             "is_requester": is_requester,
             "tracking": view.tracking,
             "just_filed": just_filed,
+            # Web requests after the cut-off count from the next day (deadlines.day_zero).
+            "cutoff": request_settings.cutoff,
+            "page_path": page_path,
+            # A guest has no other way back than this link (their email, if they gave one).
+            "tracking_url": request.build_absolute_uri(page_path)
+            if view.tracking and not request.user.is_authenticated
+            else "",
             "departments": list(access.departments_of(request.user, agency, records_request)),
             "timeline": access.timeline_for(request.user, agency, records_request, public=True),
             "messages_list": access.messages_for(
@@ -196,7 +210,17 @@ def request_detail(request: HttpRequest, number: str) -> HttpResponse:
     )
 
 
+def _request_page(request: HttpRequest, number: str) -> str:
+    """The request's page, through the tracking link the reply came with (a guest's): where
+    a reply sent twice goes the second time. Not stored with the claim, as it is a secret."""
+    tracking = request.GET.get("t", "")
+    return reverse("request_detail", args=[number]) + (
+        f"?{urlencode({'t': tracking})}" if tracking else ""
+    )
+
+
 @require_POST
+@once_per_form(replay_to=_request_page)
 def request_reply(request: HttpRequest, number: str) -> HttpResponse:
     view = _resident_view(request, number)
     if view.viewer != access.Viewer.REQUESTER:
@@ -206,7 +230,7 @@ def request_reply(request: HttpRequest, number: str) -> HttpResponse:
         f"?t={view.tracking}" if view.tracking else ""
     )
     if not form.is_valid():
-        messages.error(request, "Write a message before sending it.")
+        messages.error(request, _("Write a message before sending it."))
         return redirect(url)
     try:
         messaging.request_message(
@@ -219,7 +243,7 @@ def request_reply(request: HttpRequest, number: str) -> HttpResponse:
     except RequestStateError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "Your message was sent to the agency.")
+        messages.success(request, _("Your message was sent to the agency."))
     return redirect(url)
 
 

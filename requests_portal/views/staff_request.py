@@ -207,6 +207,8 @@ def render_detail(
         "requests_portal/staff_request_detail.html",
         {
             "r": records_request,
+            # Web requests after the cut-off count from the next day (deadlines.day_zero).
+            "cutoff": clock.settings_for(agency).cutoff,
             "timeline": access.timeline_for(user, agency, records_request, public=False),
             "messages_list": access.messages_for(user, agency, records_request, viewer=None),
             "request_departments": access.request_departments_for(user, agency, records_request),

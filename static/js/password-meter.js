@@ -6,7 +6,9 @@
   var MIN_LENGTH = 12;
   var SLACK = 2; // like the server, a couple of characters tacked on don't hide a pattern
   var SEQUENCES = ["abcdefghijklmnopqrstuvwxyz", "0123456789", "qwertyuiopasdfghjklzxcvbnm"];
-  var LABELS = ["Too short", "Weak", "Fair", "Strong", "Strong"];
+  // English unless the page gives its own words (data-label, data-levels: "a|b|c|d").
+  var LABEL = "Strength:";
+  var LEVELS = ["Too short", "Weak", "Fair", "Strong"];
 
   function periodic(text) {
     for (var p = 1; p <= text.length / 2; p++) {
@@ -54,6 +56,9 @@
     var input = document.getElementById(container.getAttribute("data-password-meter-for"));
     if (!input || container.getAttribute("data-ready")) { return; }
     container.setAttribute("data-ready", "1");
+    var label = container.getAttribute("data-label") || LABEL;
+    var levels = (container.getAttribute("data-levels") || "").split("|");
+    if (levels.length !== LEVELS.length) { levels = LEVELS; }
     var word = document.createElement("span");
     var meter = document.createElement("meter");
     meter.min = 0; meter.max = 4; meter.low = 1.5; meter.high = 2.5; meter.optimum = 4;
@@ -62,7 +67,7 @@
     container.hidden = false;
     input.addEventListener("input", function () {
       var value = input.value ? score(input.value) : 0;
-      var text = input.value ? "Strength: " + LABELS[value] : "";
+      var text = input.value ? label + " " + levels[Math.min(value, levels.length - 1)] : "";
       meter.value = value;
       if (word.textContent !== text) { word.textContent = text; } // announce changes only
     });

@@ -1,6 +1,8 @@
 // Progressive enhancement of the upload page (templates/documents/upload.html). Each chosen
 // file is sent in parts over the resumable protocol of documents/upload/views.py: start,
-// PUT the parts in order, complete. Progress is shown per file; a part that fails because
+// PUT the parts in order, complete. Progress is shown per file, from the first moment (its
+// total size) and within each part as its bytes leave (XMLHttpRequest's upload progress,
+// which fetch does not report); a part that fails because
 // the connection dropped or the file store is briefly unavailable is sent again after a
 // growing wait (the server accepts the same part twice); after a reload, choosing the same
 // file again resumes where the server stopped. Without this script (or without
@@ -8,7 +10,8 @@
 (function () {
   "use strict";
   var form = document.getElementById("upload-form");
-  if (!form || !window.fetch || !window.Promise || !window.Blob || !Blob.prototype.slice) {
+  if (!form || !window.XMLHttpRequest || !window.FormData || !window.Promise || !window.Blob ||
+      !Blob.prototype.slice) {
     return;
   }
   var api = form.getAttribute("data-upload-api");
@@ -18,15 +21,21 @@
   var done = document.getElementById("upload-progress-done");
   if (!api || !input || !section || !list || !done) { return; }
   var csrf = form.getAttribute("data-csrf");
+  var KB = 1024;
   var MB = 1024 * 1024;
   var RETRIES = 8;
   var STORED = "Stored. It is checked for viruses and personal data before anyone else can see it.";
   var queue = Promise.resolve();
   var pending = 0;
 
-  function megabytes(bytes) {
+  // "0 MB of 23.4 MB", "120 KB of 340 KB": both amounts in the unit that suits the total.
+  function amount(bytes, total) {
+    if (total < MB) { return Math.round(bytes / KB) + " KB"; }
     var mb = bytes / MB;
-    return (mb < 10 ? Math.round(mb * 10) / 10 : Math.round(mb)) + " MB";
+    return (total < 10 * MB ? Math.round(mb * 10) / 10 : Math.round(mb)) + " MB";
+  }
+  function sentOf(bytes, total) {
+    return amount(bytes, total) + " of " + amount(total, total);
   }
 
   function wait(seconds) {
@@ -39,22 +48,34 @@
   }
 
   // One call of the protocol: JSON back, or a Failure saying whether trying again may help.
-  function call(method, url, body) {
-    var headers = { "Accept": "application/json", "X-CSRFToken": csrf };
-    if (body instanceof Blob) { headers["Content-Type"] = "application/octet-stream"; }
-    return fetch(url, { method: method, body: body, headers: headers, credentials: "same-origin" })
-      .then(function (response) {
-        return response.json().catch(function () { return {}; }).then(function (data) {
-          if (response.ok) { return data; }
-          if (response.status === 404) {
-            throw new Failure("This upload is no longer open. Choose the file again.", false);
-          }
-          var retry = response.status === 502 || response.status === 503 || response.status === 504;
-          throw new Failure(data.error || "The file could not be sent (error " + response.status + ").", retry);
-        });
-      }, function () {
-        throw new Failure("The connection was lost.", true);
-      });
+  // ``sending(bytes)``, when given, hears how much of the body has left so far.
+  function call(method, url, body, sending) {
+    return new Promise(function (resolve, reject) {
+      var request = new XMLHttpRequest();
+      request.open(method, url);
+      request.setRequestHeader("Accept", "application/json");
+      request.setRequestHeader("X-CSRFToken", csrf);
+      if (body instanceof Blob) { request.setRequestHeader("Content-Type", "application/octet-stream"); }
+      if (sending && request.upload) {
+        request.upload.addEventListener("progress", function (event) { sending(event.loaded); });
+      }
+      request.onload = function () {
+        var data = {};
+        try { data = JSON.parse(request.responseText) || {}; } catch (ignored) { data = {}; }
+        var status = request.status;
+        if (status >= 200 && status < 300) { resolve(data); return; }
+        if (status === 404) {
+          reject(new Failure("This upload is no longer open. Choose the file again.", false));
+          return;
+        }
+        var retry = status === 502 || status === 503 || status === 504;
+        reject(new Failure(data.error || "The file could not be sent (error " + status + ").", retry));
+      };
+      request.onerror = request.onabort = request.ontimeout = function () {
+        reject(new Failure("The connection was lost.", true));
+      };
+      request.send(body === undefined ? null : body);
+    });
   }
 
   function withRetries(attempt, row) {
@@ -87,24 +108,36 @@
     bar.max = file.size || 1;
     bar.value = 0;
     bar.setAttribute("aria-label", "Progress of " + file.name);
-    var text = make("span", "upload-text", "Waiting.");
+    // The amount sent changes many times a second: screen readers hear it from the bar when
+    // they ask (aria-valuetext), not from the live list around it at every change.
+    var sent = make("span", "upload-amount", sentOf(0, file.size));
+    sent.setAttribute("aria-hidden", "true");
+    bar.setAttribute("aria-valuetext", sent.textContent);
+    var text = make("span", "upload-text", "Waiting to send " + amount(file.size, file.size) + ".");
+    var shown = 0;
     var cancel = make("button", "link-button", "Cancel");
     cancel.type = "button";
     cancel.appendChild(make("span", "visually-hidden", " " + file.name));
-    [name, bar, text, document.createTextNode(" "), cancel].forEach(function (node) {
+    [name, bar, sent, text, document.createTextNode(" "), cancel].forEach(function (node) {
       item.appendChild(node);
     });
     list.appendChild(item);
     var row = {
       cancelled: false,
-      say: function (message) { text.textContent = message; },
+      say: function (message) {
+        if (text.textContent !== message) { text.textContent = message; }
+      },
+      // Never backwards: a part sent again after a lost connection starts where it was.
       progress: function (received) {
-        bar.value = received;
-        text.textContent = megabytes(received) + " of " + megabytes(file.size);
+        shown = Math.max(shown, Math.min(received, file.size));
+        bar.value = shown;
+        sent.textContent = sentOf(shown, file.size);
+        bar.setAttribute("aria-valuetext", sent.textContent);
       },
       finish: function (ok, message, url, shownName) {
         item.className = "upload-item " + (ok ? "upload-ok" : "upload-refused");
         item.removeChild(bar);
+        item.removeChild(sent);
         item.removeChild(cancel);
         if (url) {
           var link = document.createElement("a");
@@ -160,6 +193,7 @@
     var size = status.chunk_size;
     function next(received) {
       row.progress(received);
+      if (received < file.size && !row.cancelled) { row.say("Sending."); }
       if (row.cancelled) {
         remember(file, null);
         return call("POST", api + id + "/cancel/").then(function () {
@@ -170,7 +204,9 @@
       var index = Math.floor(received / size);
       var part = file.slice(index * size, Math.min(file.size, (index + 1) * size));
       return withRetries(function () {
-        return call("PUT", api + id + "/chunks/" + index, part);
+        return call("PUT", api + id + "/chunks/" + index, part, function (bytes) {
+          row.progress(index * size + bytes);
+        });
       }, row).then(function (answer) { return next(answer.received); });
     }
     return next(status.received);

@@ -352,3 +352,44 @@ def test_a_failing_check_names_the_page_the_rule_and_the_elements(axe, guest_pag
     assert "https://dequeuniversity.com/rules/axe/" in report
     with pytest.raises(pytest.fail.Exception, match="image-alt"):
         axe.assert_clean()
+
+
+def test_the_support_access_pages_have_no_serious_accessibility_problems(
+    axe, browser_agency, signed_in_context
+):
+    """The operator's request and emergency forms (empty and refused), the banner on staff
+    pages under a grant, and the admins' list, grant page and dashboard notice."""
+    from accounts.models import SupportRole
+    from accounts.support import services as support
+
+    agency = browser_agency.agency
+    with agency_context(agency):
+        admin = UserFactory(email=f"admin@{agency.slug}.test")
+        MembershipFactory(agency=agency, user=admin, role=Role.ADMIN)
+    operator = UserFactory(email=f"operator-{agency.slug}@platform.test", is_staff=True)
+
+    op = signed_in_context(operator, browser_agency.host).new_page()
+    axe.visit(op, reverse("accounts:support_request"), "support access request form")
+    submit(op)
+    assert op.locator(".field-error, .error-summary").count() >= 1
+    axe.check(op, "support access request form after an empty submit", USUAL)
+    axe.visit(op, reverse("accounts:support_emergency"), "emergency support access form")
+    with agency_context(agency):
+        grant = support.support_grant_request(
+            agency=agency,
+            operator=operator,
+            role=SupportRole.READ_ONLY,
+            reason="Ticket 1: the queue shows an error",
+            duration_minutes=120,
+        )
+    axe.visit(op, reverse("accounts:support_request"), "support access request form with one")
+
+    staff = signed_in_context(admin, browser_agency.host).new_page()
+    axe.visit(staff, reverse("staff:staff_dashboard"), "staff dashboard with a support request")
+    axe.visit(staff, reverse("staff:support_access"), "support access list")
+    axe.visit(staff, reverse("staff:support_grant", args=[grant.pk]), "pending support grant")
+    with agency_context(agency):
+        support.support_grant_approve(grant=grant, actor=admin)
+    axe.visit(op, reverse("staff:request_queue"), "request queue under support access")
+    axe.visit(staff, reverse("staff:support_grant", args=[grant.pk]), "live support grant")
+    axe.assert_clean()

@@ -96,14 +96,16 @@ def assert_stored_encrypted(agency, records_request, data: bytes) -> Document:
     return document
 
 
-# Runs in the page: remembers every value the upload's progress bar shows and every status
-# line under it (the bar itself is removed once the file is stored, so the test can't just
-# read it at the end).
+# Runs in the page: remembers every value the upload's progress bar shows, every amount
+# written beside it ("0 MB of 1.1 MB") and every status line under it (the bar and the
+# amount are removed once the file is stored, so the test can't just read them at the end).
 WATCH_PROGRESS = """() => {
   window.progressSeen = [];
+  window.amountSeen = [];
   window.statusSeen = [];
   const list = document.getElementById("upload-progress-list");
   const note = (bar) => window.progressSeen.push([bar.value, bar.max]);
+  const noteAmount = (span) => window.amountSeen.push(span.textContent);
   new MutationObserver((records) => {
     for (const record of records) {
       if (record.type === "attributes" && record.target.matches("progress")) {
@@ -112,8 +114,14 @@ WATCH_PROGRESS = """() => {
       if (record.type === "childList" && record.target.matches(".upload-text")) {
         window.statusSeen.push(record.target.textContent);
       }
+      if (record.type === "childList" && record.target.matches(".upload-amount")) {
+        noteAmount(record.target);
+      }
       for (const node of record.addedNodes) {
-        if (node.querySelectorAll) { node.querySelectorAll("progress").forEach(note); }
+        if (node.querySelectorAll) {
+          node.querySelectorAll("progress").forEach(note);
+          node.querySelectorAll(".upload-amount").forEach(noteAmount);
+        }
       }
     }
   }).observe(list, {subtree: true, childList: true, attributes: true, attributeFilter: ["value"]});
@@ -198,13 +206,16 @@ def test_staff_upload_shows_progress_survives_dropped_connections_and_is_stored_
     expect(row).to_have_class(re.compile(r"\bupload-ok\b"))
     expect(row).to_contain_text("Stored. It is checked for viruses and personal data")
 
-    # The bar went up in steps, never backwards, and reached the file's size: the parts
-    # were sent one by one, not in one go, and resuming did not restart from zero.
+    # The bar went up part by part (and maybe within parts), never backwards, and reached
+    # the file's size: the parts were sent one by one, not in one go, and resuming did not
+    # restart from zero. From the start it said how big the file is.
     seen = page.evaluate("window.progressSeen")
     values = [value for value, _ in seen]
     assert {maximum for _, maximum in seen} == {len(data)}
     assert values == sorted(values)
-    assert list(dict.fromkeys(values)) == [0, CHUNK, 2 * CHUNK, 3 * CHUNK, 4 * CHUNK, len(data)]
+    assert values[0] == 0 and values[-1] == len(data)
+    assert {CHUNK, 2 * CHUNK, 3 * CHUNK, 4 * CHUNK} <= set(values)
+    assert page.evaluate("window.amountSeen")[0] == "0 MB of 1.1 MB"
     # Both tampered parts were tried twice by the browser (the retry), the others once, and
     # the person uploading was told about it meanwhile.
     assert sent == {0: 1, 1: 2, 2: 1, 3: 2, 4: 1}
@@ -247,6 +258,47 @@ def test_staff_upload_shows_progress_survives_dropped_connections_and_is_stored_
         view["status"] == 200 for view in views if view["view"] == "staff:document_upload_chunk"
     )
     assert not [v for v in views if v["view"] == "staff:document_upload" and v["method"] == "POST"]
+
+
+def test_on_a_slow_line_progress_shows_the_total_at_once_and_moves_within_each_part(
+    browser_agency, signed_in_context
+):
+    """Issue 10, item 7: the bar used to sit at "0 MB of 0 MB" until a whole part (8 MiB in
+    production) had gone. On a line that sends 128 KiB a second (Chromium's own network
+    throttling), a file of two 256 KiB parts shows its total before anything is sent, and
+    the bar and the amount move while each part is on its way."""
+    from playwright.sync_api import expect
+
+    agency, host = browser_agency.agency, browser_agency.host
+    records_request = committed_request(agency)
+    data = padded_pdf(2 * CHUNK)
+    assert CHUNK < len(data) - CHUNK < 2 * CHUNK  # two parts, the second one not full
+    total_kb = int(len(data) / KIB + 0.5)
+    context = signed_in_context(browser_agency.staff, host)
+    page = context.new_page()
+    throttle = context.new_cdp_session(page)
+    throttle.send("Network.enable")
+    throttle.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 128 * KIB},
+    )
+    page.goto(reverse("staff:document_upload", args=[records_request.number]))
+    page.evaluate(WATCH_PROGRESS)
+    page.locator("#upload-form input[type=file]").set_input_files(
+        files=[{"name": FILENAME, "mimeType": "application/pdf", "buffer": data}]
+    )
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator("#upload-progress-done")).to_be_visible(timeout=30_000)
+    expect(page.locator("#upload-progress-list li")).to_have_class(re.compile(r"\bupload-ok\b"))
+
+    amounts = page.evaluate("window.amountSeen")
+    assert amounts[0] == f"0 KB of {total_kb} KB"
+    assert all(amount.endswith(f" of {total_kb} KB") for amount in amounts)
+    values = [value for value, _ in page.evaluate("window.progressSeen")]
+    assert values == sorted(values) and values[-1] == len(data)
+    # Within the first part and within the second, not only at their ends.
+    assert [v for v in values if 0 < v < CHUNK] and [v for v in values if CHUNK < v < len(data)]
+    assert any(amount not in (amounts[0], f"{total_kb} KB of {total_kb} KB") for amount in amounts)
 
 
 def test_with_javascript_off_the_plain_form_uploads_and_stores_ciphertext(

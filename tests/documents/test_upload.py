@@ -721,8 +721,10 @@ def test_the_form_and_the_protocol_check_the_csrf_token(
     blobs_before = stored_blobs(settings)
     assert client.post(form_url, {"files": named("b.pdf", pdf(100))}).status_code == 403
     assert rows(tenant, Document) == [] and stored_blobs(settings) == blobs_before
+    form_token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
     posted = client.post(
-        form_url, {"files": named("b.pdf", pdf(100)), "csrfmiddlewaretoken": token}
+        form_url,
+        {"files": named("b.pdf", pdf(100)), "csrfmiddlewaretoken": token, "form_token": form_token},
     )
     assert posted.status_code == 302
     assert [d.filename for d in rows(tenant, Document)] == ["b.pdf"]
@@ -779,8 +781,14 @@ def test_the_requesters_form_checks_the_csrf_token_before_storing_anything(
     assert rows(tenant, Document) == [] and rows(tenant, Upload) == []
     assert stored_blobs(settings) == [] and open_parts(settings) == []
 
+    form_token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
     posted = requester.post(
-        form_url, {"files": named("Letter.pdf", pdf(99)), "csrfmiddlewaretoken": token}
+        form_url,
+        {
+            "files": named("Letter.pdf", pdf(99)),
+            "csrfmiddlewaretoken": token,
+            "form_token": form_token,
+        },
     )
     assert posted.status_code == 302
     assert [d.filename for d in rows(tenant, Document)] == ["Letter.pdf"]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0006_agency_contact_and_notices"),
-        ("audit", "0002_chain_head_index"),
+        ("audit", "0003_support_grant_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
