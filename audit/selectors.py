@@ -162,14 +162,16 @@ class EventFilters:
             q &= self.search_q()
         return q
 
+    def search_needle(self) -> str:
+        return json.dumps(self.search, ensure_ascii=False)[1:-1]
+
     def search_q(self) -> Q:
         """The details search alone: details::text ILIKE '%...%'."""
         q = Q()
         if self.search:
             # details::text ILIKE '%...%', Django escaping % _ and \ in the text. The
             # text is looked for as the JSON text spells it (a quote as \", a newline as \n).
-            needle = json.dumps(self.search, ensure_ascii=False)[1:-1]
-            q &= Q(IContains(Cast("details", TextField()), needle))
+            q &= Q(IContains(Cast("details", TextField()), self.search_needle()))
         return q
 
     @property
@@ -297,23 +299,26 @@ SEARCH_BUDGET = 10_000
 
 
 def _read_window(
-    window: QuerySet[AuditEvent], hit: ExpressionWrapper[Any], size: int, *, newest_first: bool
+    window: QuerySet[AuditEvent], needle: str, size: int, *, newest_first: bool
 ) -> tuple[int, Cursor | None, list[Cursor]]:
-    """Read one window of ``size`` events along the key, testing the text in the database:
-    (how many were read, the key of the last one read, the keys of those that match, in
-    order). Only the matches and the last key leave the database."""
-    rows = window.annotate(hit=hit).values_list("created_at", "id", "hit")[:size]
-    sql, params = rows.query.sql_with_params()
+    """Read one window of ``size`` events along the key (their keys only, from the index),
+    then look for the text in those events' details, in the database: (how many were read,
+    the key of the last one read, the keys of those that match, in order). Only the matches
+    and the last key leave the database."""
+    keys = window.values_list("created_at", "id")[:size]
+    sql, params = keys.query.sql_with_params()
+    pattern = f"%{connection.ops.prep_for_like_query(needle)}%"
     last_first = "ASC" if newest_first else "DESC"
     query = (
         f"WITH w AS MATERIALIZED ({sql}) "  # noqa: S608 (Django's own SQL, with its params)
-        "SELECT created_at, id, 1 FROM w WHERE hit "
+        "SELECT w.created_at, w.id, 1 FROM w JOIN audit_auditevent e ON e.id = w.id "
+        "WHERE e.details::text ILIKE %s "
         f"UNION ALL (SELECT created_at, id, 2 FROM w ORDER BY created_at {last_first}, "
         f"id {last_first} LIMIT 1) "
         "UNION ALL SELECT NULL, count(*), 3 FROM w"
     )
     with connection.cursor() as cursor:
-        cursor.execute(query, params)
+        cursor.execute(query, [*params, pattern])
         rows = cursor.fetchall()
     count = next(int(pk) for _, pk, kind in rows if kind == 3)
     last = next((Cursor(at, pk) for at, pk, kind in rows if kind == 2), None)
@@ -336,7 +341,7 @@ def _searched_page(
     base = AuditEvent.objects.filter(
         dataclasses.replace(filters, search="").as_q(), agency_id=agency_id
     )
-    hit = ExpressionWrapper(filters.search_q(), output_field=BooleanField())
+    needle = filters.search_needle()
     newest_first = after is None
     cursor = after if after is not None else before
     order = ("-created_at", "-id") if newest_first else ("created_at", "id")
@@ -350,7 +355,7 @@ def _searched_page(
         if cursor is not None:
             window = window.filter(_key_before(cursor) if newest_first else _key_after(cursor))
         count, last, hits = _read_window(
-            window.order_by(*order), hit, window_size, newest_first=newest_first
+            window.order_by(*order), needle, window_size, newest_first=newest_first
         )
         scanned += count
         last_read = last or last_read
