@@ -101,11 +101,13 @@ def _line(record: Mapping[str, object]) -> str:
 
 
 def covering_seals(agency_id: int, head_id: int | None) -> list[dict[str, Any]]:
-    """HOOK for the audit seals (built on another branch): the seals that cover this chain
-    up to ``head_id`` (the newest the export read), newest last, each a dict of the seal's
-    signed fields plus its signature: {agency, head_id, head_hash, count, sealed_at,
-    prev_seal_hash, signature}. The export writes each as a ``{"type": "seal", ...}`` line,
-    which ``audit.verify_export --public-key`` checks. No seals exist yet: none."""
+    """HOOK for the audit seals (branch ``seals``): the seals of this agency's chain that
+    cover it up to ``head_id`` (the newest event the export read), oldest first, each as the
+    seal module stores it, ``{"seal": {...}, "signature": "..."}`` (audit/seals/format.py);
+    the export writes each as a ``{"type": "seal", ...}`` line, which
+    ``python -m audit.verify_export --public-key`` checks (it also reads a flat form, see its
+    docstring). The integrator wires this to the seal store once both branches are merged;
+    until then there are none."""
     return []
 
 

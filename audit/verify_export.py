@@ -32,18 +32,25 @@ are neighbours on the chain (sequence N and N+1, as in a complete export), that 
 from 64 zeros; that the end line agrees with the events. A filtered export (``complete``
 false) leaves gaps: each event is still checked, links only across neighbours.
 
-Seals (``--public-key``), ASSUMED ENCODING, to align with the portal's seal module: a seal is
-an Ed25519 signature over
+Seals (``--public-key``). A seal line carries one seal of the agency's chain, in either of
+two shapes; both are Ed25519 signatures, in base64 (standard or URL-safe, padded or not):
 
-    canonical({"agency", "head_id", "head_hash", "count", "sealed_at", "prev_seal_hash"})
+1. The seal module's document (branch ``seals``, ``audit/seals/format.py``, format
+   ``portal-audit-seal/1``): ``{"type": "seal", "seal": {"format", "chain", "agency_id",
+   "agency_slug", "seq", "head_id", "head_hash", "events", "sealed_at", "prev_seal",
+   "key_id"}, "signature": "..."}``. The signature covers ``canonical(seal)``; ``prev_seal``
+   is the lower-case hex SHA-256 of the previous seal's ``canonical(seal)`` (64 zeros for the
+   first); ``events`` is the number of events up to ``head_id``.
+2. ASSUMED flat form (written before the seal module existed; kept so either side can
+   change): ``{"type": "seal", "agency", "head_id", "head_hash", "count", "sealed_at",
+   "prev_seal_hash", "signature"}``. The signature covers ``canonical`` of the six fields
+   without ``signature``; ``prev_seal_hash`` is the SHA-256 of the previous seal's
+   ``canonical`` of all seven fields.
 
-(the seal's fields without ``signature``, canonical as above), the signature in standard
-base64. Seals are chained: ``prev_seal_hash`` is the lower-case hex SHA-256 of the previous
-seal's canonical signed fields plus its signature, i.e. of
-``canonical({... six fields ..., "signature": ...})``, and 64 zeros for the first seal.
-A seal whose ``head_id`` is in the export must name that event's hash and sequence
-(``head_hash``, ``count``). The public key is a PEM file (SubjectPublicKeyInfo) or the raw
-32-byte key in base64 or hex. See ``check_seal`` and ``seal_chain_hash``.
+Seals must follow one another (each names the one before it), belong to the export's
+agency, and a seal whose ``head_id`` is in the export must name that event's hash and
+position. The public key is a PEM file (SubjectPublicKeyInfo) or the raw 32-byte key in
+hex or base64. See ``seal_view`` and ``check_seal``.
 """
 
 from __future__ import annotations
@@ -100,12 +107,57 @@ def load_public_key(data: bytes) -> Any:
         raw = bytes.fromhex(text.decode("ascii"))
     except (ValueError, UnicodeDecodeError):
         try:
-            raw = base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
+            raw = _b64(text.decode("ascii"))
+        except (binascii.Error, ValueError, UnicodeDecodeError):
             raw = None
     if raw is None or len(raw) != 32:
         raise ValueError("the key is neither PEM nor 32 bytes in hex or base64")
     return Ed25519PublicKey.from_public_bytes(raw)
+
+
+@dataclass(frozen=True)
+class SealView:
+    """A seal line, whichever of the two shapes it has (see the module docstring)."""
+
+    signed: bytes  # what the signature covers
+    signature: str
+    agency: object
+    head_id: object
+    head_hash: object
+    count: object
+    prev: object  # the previous seal's digest, as this seal names it
+    digest: str  # what the next seal names as its previous
+
+
+def seal_view(record: dict[str, Any]) -> SealView:
+    body = record.get("seal")
+    if isinstance(body, dict):  # {"type": "seal", "seal": {...}, "signature": "..."}
+        return SealView(
+            signed=canonical(body),
+            signature=str(record.get("signature", "")),
+            agency=body.get("agency_id"),
+            head_id=body.get("head_id"),
+            head_hash=body.get("head_hash"),
+            count=body.get("events"),
+            prev=body.get("prev_seal"),
+            digest=hashlib.sha256(canonical(body)).hexdigest(),
+        )
+    return SealView(
+        signed=seal_signed_bytes(record),
+        signature=str(record.get("signature", "")),
+        agency=record.get("agency"),
+        head_id=record.get("head_id"),
+        head_hash=record.get("head_hash"),
+        count=record.get("count"),
+        prev=record.get("prev_seal_hash"),
+        digest=seal_chain_hash(record),
+    )
+
+
+def _b64(text: str) -> bytes:
+    """Standard or URL-safe base64, padded or not."""
+    text = text.strip().replace("-", "+").replace("_", "/")
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
 
 
 def check_seal(seal: dict[str, Any], public_key: Any) -> str | None:
@@ -113,12 +165,13 @@ def check_seal(seal: dict[str, Any], public_key: Any) -> str | None:
     sealed_at, prev_seal_hash} (``signature`` in base64). None when it holds, else why not."""
     from cryptography.exceptions import InvalidSignature
 
+    view = seal_view(seal)
     try:
-        signature = base64.b64decode(str(seal.get("signature", "")), validate=True)
+        signature = _b64(view.signature)
     except (binascii.Error, ValueError):
         return "the seal's signature is not base64"
     try:
-        public_key.verify(signature, seal_signed_bytes(seal))
+        public_key.verify(signature, view.signed)
     except InvalidSignature:
         return "the seal's signature does not match its fields and the public key"
     return None
@@ -256,21 +309,21 @@ def _check_seal_line(
         problem = check_seal(seal, public_key)
         if problem:
             return problem
-    if seal.get("agency") != header.get("agency"):
+    view = seal_view(seal)
+    if view.agency != header.get("agency"):
         return "it seals another agency's chain"
-    expected_prev = seal_chain_hash(previous_seal) if previous_seal is not None else None
-    if expected_prev is not None and seal.get("prev_seal_hash") != expected_prev:
+    if previous_seal is not None and view.prev != seal_view(previous_seal).digest:
         return "it does not follow the seal before it (a seal is missing)"
     try:
-        head_id = int(seal["head_id"])
-    except (KeyError, TypeError, ValueError):
+        head_id = int(str(view.head_id))
+    except (TypeError, ValueError):
         return "its head id is malformed"
     if head_id in by_id:
         sequence, head_hash = by_id[head_id]
-        if seal.get("head_hash") != head_hash:
+        if view.head_hash != head_hash:
             return f"it seals event {head_id} with another hash: the log was rewritten"
-        if seal.get("count") != sequence:
-            return f"it counts {seal.get('count')} events up to {head_id}, the export {sequence}"
+        if view.count != sequence:
+            return f"it counts {view.count} events up to {head_id}, the export {sequence}"
     return ""
 
 

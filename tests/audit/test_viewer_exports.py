@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import base64
 import csv
+import hashlib
 import io
 import json
 import os
@@ -377,3 +378,53 @@ def test_seals_are_checked_with_the_public_key_under_the_documented_encoding(tmp
     )
     assert alone.returncode == 0, alone.stdout + alone.stderr
     assert "OK: 1 events" in alone.stdout and "2 seal(s)" in alone.stdout
+
+
+def test_seals_in_the_seal_modules_document_form_are_checked_too():
+    """The seal module's own file ({"seal": {...}, "signature": URL-safe base64}, the
+    signature over the canonical "seal" object, each naming the SHA-256 of the previous one's
+    canonical "seal" object as ``prev_seal``), carried as a seal line."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    hashed = {"agency": 4, "action": "auth.login", "details": {}}
+    head = verify_export.event_hash("0" * 64, hashed)
+
+    def document(prev: str, seq: int) -> dict:
+        body = {
+            "format": "portal-audit-seal/1",
+            "chain": "agency-4",
+            "agency_id": 4,
+            "agency_slug": "delta",
+            "seq": seq,
+            "head_id": 21,
+            "head_hash": head,
+            "events": 1,
+            "sealed_at": "2026-12-07T10:00:00+00:00",
+            "prev_seal": prev,
+            "key_id": "0123456789abcdef",
+        }
+        signature = base64.urlsafe_b64encode(key.sign(verify_export.canonical(body))).decode()
+        return {"type": "seal", "seal": body, "signature": signature}
+
+    first = document("0" * 64, 1)
+    second = document(hashlib.sha256(verify_export.canonical(first["seal"])).hexdigest(), 2)
+    lines = [
+        {"type": "export", "format": "portal-audit-log", "agency": 4, "complete": True},
+        {"type": "event", "sequence": 1, "id": 21, "prev_hash": "0" * 64, "hash": head,
+         "hashed": hashed},
+        first,
+        second,
+        {"type": "end", "events": 1, "chain_events": 1, "head_id": 21, "head_hash": head},
+    ]  # fmt: skip
+    public = key.public_key().public_bytes_raw()
+    public_key = verify_export.load_public_key(base64.urlsafe_b64encode(public))
+    as_text = [json.dumps(x) for x in lines]
+    assert verify_export.verify(as_text, public_key).ok
+    forged = json.loads(as_text[3])
+    forged["seal"]["events"] = 2
+    problems = verify_export.verify([*as_text[:3], json.dumps(forged)], public_key).problems
+    assert "signature does not match" in " ".join(problems)
+    assert "a seal is missing" in " ".join(
+        verify_export.verify([as_text[0], as_text[1], as_text[3], as_text[2]], public_key).problems
+    )
