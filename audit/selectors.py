@@ -370,7 +370,7 @@ def _searched_page(
         cursor = last_read
         window_size = min(SEARCH_WINDOW, window_size * 4, SEARCH_BUDGET - scanned)
     shown_ids = matches[:size]
-    found = AuditEvent.objects.in_bulk(shown_ids)
+    found = AuditEvent.objects.filter(agency_id=agency_id).in_bulk(shown_ids)
     shown = [found[pk] for pk in shown_ids if pk in found]
     more = full or not exhausted
     # Past the last event shown, or, on a short page, past the last event read.
