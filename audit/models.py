@@ -49,8 +49,20 @@ class AuditEvent(models.Model):
         indexes = [
             # The chain head (newest event of an agency) is read on every append.
             models.Index(fields=["agency", "-id"], name="audit_agency_head"),
-            models.Index(fields=["agency", "created_at"], name="audit_agency_time"),
-            models.Index(fields=["agency", "action", "created_at"], name="audit_agency_action"),
+            # The viewer pages newest first by the key (created_at, id), with no OFFSET: each
+            # filter has an index that ends in the key, so a page is one range read.
+            models.Index(fields=["agency", "created_at", "id"], name="audit_agency_key"),
+            models.Index(
+                fields=["agency", "action", "created_at", "id"], name="audit_agency_action_key"
+            ),
+            models.Index(
+                fields=["agency", "actor", "created_at", "id"], name="audit_agency_actor_key"
+            ),
+            models.Index(
+                fields=["agency", "target_type", "target_id", "created_at", "id"],
+                name="audit_agency_target_key",
+            ),
+            models.Index(fields=["agency", "ip", "created_at", "id"], name="audit_agency_ip_key"),
             # A support grant's actions (accounts.support: the grant's page).
             models.Index(
                 fields=["agency", "acting_as_grant_id"],

@@ -212,6 +212,11 @@ def register_target_namer(target_type: str, namer: TargetNamer, *, fallback: str
     _target_namers[target_type] = _TargetType(namer, fallback)
 
 
+def target_types() -> dict[str, str]:
+    """Every kind of row events can be about, with its name for a reader ("a request")."""
+    return {name: known.fallback for name, known in sorted(_target_namers.items())}
+
+
 def name_targets(agency_id: int, targets: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
     """Names for (target type, target id) pairs: one read per type."""
     by_type: dict[str, set[str]] = {}

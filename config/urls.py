@@ -7,6 +7,7 @@ from accounts import policy
 from accounts import urls as accounts_urls
 from accounts import views as accounts_views
 from accounts.decorators import agency_permission
+from audit import export_views as audit_export_views
 from audit import views as audit_views
 from config import views as config_views
 from documents import urls as documents_urls
@@ -18,9 +19,19 @@ staff_urlpatterns = [
     *documents_urls.staff_urlpatterns,
     path("audit/", agency_permission(policy.AUDIT_VIEW)(audit_views.event_list), name="audit_log"),
     path(
+        "audit/<int:event_id>/",
+        agency_permission(policy.AUDIT_VIEW)(audit_views.event_detail),
+        name="audit_event",
+    ),
+    path(
         "audit/export.csv",
-        agency_permission(policy.AUDIT_VIEW)(audit_views.event_export),
+        agency_permission(policy.AUDIT_VIEW)(audit_export_views.event_export),
         name="audit_export",
+    ),
+    path(
+        "audit/export.jsonl",
+        agency_permission(policy.AUDIT_VIEW)(audit_export_views.event_export_jsonl),
+        name="audit_export_jsonl",
     ),
 ]
 

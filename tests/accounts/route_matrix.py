@@ -392,6 +392,14 @@ def _upload_id(tenant, user=None):
         return upload.public_id
 
 
+def _event_id(tenant, user=None) -> int:
+    """An event of the agency's audit log."""
+    import audit
+
+    with agency_context(tenant.agency):
+        return audit.record("auth.login", agency=tenant.agency).pk
+
+
 PARAMETER_VALUES: dict[str, Callable] = {
     "membership_id": _membership_id,
     "department_id": _department_id,
@@ -415,6 +423,7 @@ PARAMETER_VALUES: dict[str, Callable] = {
     "redaction_reason_id": _reason_id_documents,
     "upload_id": _upload_id,
     "index": _one,
+    "event_id": _event_id,
     "grant_id": _grant_id,
 }
 

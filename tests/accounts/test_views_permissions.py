@@ -110,6 +110,8 @@ KNOWN_STAFF_PAGES = {
     "staff:department_detail",
     "staff:audit_log",
     "staff:audit_export",
+    "staff:audit_export_jsonl",
+    "staff:audit_event",
     "staff:request_queue",
     "staff:request_new",
     "staff:request_detail",
@@ -264,6 +266,10 @@ def test_permission_matrix_answers_by_role(route, persona, tenant, client_for):
         assert response["Content-Type"].startswith("text/csv")
         body = b"".join(response.streaming_content).decode()
         assert body.startswith("id,time_utc,action,")
+    elif route.route.endswith(".jsonl"):
+        assert response["Content-Type"].startswith("application/jsonl")
+        body = b"".join(response.streaming_content).decode()
+        assert body.startswith('{"agency":')
     else:
         assert response["Content-Type"].startswith("text/html")
 
