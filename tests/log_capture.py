@@ -131,15 +131,22 @@ def _install_recorders() -> None:
 # --- The handler -----------------------------------------------------------------------------
 
 
+def _console() -> logging.Handler | None:
+    return next((h for h in logging.getLogger().handlers if h.name == "console"), None)
+
+
+def _take_console_filters(handler: logging.Handler, console: logging.Handler) -> None:
+    handler.filters = list(console.filters)
+
+
 def production_like_handler(handler: logging.Handler) -> logging.Handler:
     """``handler`` with production's formatter and the console handler's filters."""
     from config.structured_logs import JsonFormatter
 
-    console = next((h for h in logging.getLogger().handlers if h.name == "console"), None)
+    console = _console()
     assert console is not None, "settings.LOGGING has no 'console' handler on the root logger"
     handler.setFormatter(JsonFormatter())
-    for log_filter in console.filters:
-        handler.addFilter(log_filter)
+    _take_console_filters(handler, console)
     return handler
 
 
@@ -168,6 +175,11 @@ def _log_capture_attached():
     root = logging.getLogger()
     if _Capture.handler is not None and _Capture.handler not in root.handlers:
         root.addHandler(_Capture.handler)
+    # A test that reconfigured logging (dictConfig) made a new console handler with new
+    # filter objects: the capture keeps filtering exactly as the console does.
+    console = _console()
+    if _Capture.handler is not None and console is not None:
+        _take_console_filters(_Capture.handler, console)
 
 
 @pytest.hookimpl(trylast=True)
