@@ -2,7 +2,8 @@
 
 The web and worker processes connect as ``settings.DATABASE_APP_ROLE``: it may read and write
 rows (row-level security decides which), never change the schema, and never UPDATE, DELETE
-or TRUNCATE an append-only table (those carry the comment "append-only" in PostgreSQL).
+or TRUNCATE an append-only table (those carry the comment "append-only" in PostgreSQL). It may
+call the few SECURITY DEFINER functions commented "app-callable" (audit partitions).
 """
 
 from django.conf import settings
@@ -41,6 +42,20 @@ def grant_app_role(*, using: str = "default", **kwargs) -> None:
                 sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {} FROM {}").format(
                     sql.Identifier(table), role
                 )
+            )
+        # Functions that run as their owner for a narrow job the app role may ask for (the
+        # audit log's monthly partitions): their comment starts with "app-callable".
+        cursor.execute(
+            """
+            SELECT p.oid::regprocedure::text FROM pg_proc p
+            JOIN pg_namespace n ON n.oid = p.pronamespace
+            WHERE n.nspname = 'public'
+              AND obj_description(p.oid, 'pg_proc') LIKE 'app-callable%%'
+            """
+        )
+        for (function,) in cursor.fetchall():
+            statements.append(
+                sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(sql.SQL(function), role)
             )
         for statement in statements:
             cursor.execute(statement.as_string(cursor.connection))
