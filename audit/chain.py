@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from audit import registry
-from audit.models import AuditEvent
+from audit.models import AuditArchive, AuditEvent
 
 GENESIS_HASH = "0" * 64
 _LOCK_CLASS = 0x41554449  # "AUDI": the advisory-lock namespace of the audit chains
@@ -163,6 +163,12 @@ def verify_chain(agency_id: int | None) -> ChainReport:
     count = 0
     events: Iterator[AuditEvent] = _chain(agency_id).order_by("id").iterator(chunk_size=2000)
     for event in events:
+        if count == 0 and event.prev_hash != GENESIS_HASH:
+            # Older months were archived (audit/retention.py): the chain goes on from the
+            # newest archive's last hash, if the archives themselves link up from genesis.
+            prev_hash, count, problem = _archived_start(agency_id, event.pk)
+            if problem:
+                return ChainReport(agency_id, count + 1, event.pk, problem)
         count += 1
         if event.prev_hash != prev_hash:
             return ChainReport(agency_id, count, event.pk, "previous-hash link does not match")
@@ -170,6 +176,25 @@ def verify_chain(agency_id: int | None) -> ChainReport:
             return ChainReport(agency_id, count, event.pk, "contents do not match their hash")
         prev_hash = event.hash
     return ChainReport(agency_id, count)
+
+
+def _archived_start(agency_id: int | None, first_online_id: int) -> tuple[str, int, str]:
+    """(hash the first online event must follow, events archived before it, problem)."""
+    archives = (
+        AuditArchive.objects.filter(agency_id=agency_id)
+        if agency_id
+        else AuditArchive.objects.filter(agency__isnull=True)
+    )
+    prev_hash, count = GENESIS_HASH, 0
+    for archive in archives.filter(verified_at__isnull=False, last_id__lt=first_online_id).order_by(
+        "month"
+    ):
+        if archive.first_prev_hash != prev_hash:
+            return prev_hash, count, f"archived month {archive.month:%Y-%m} does not link up"
+        prev_hash, count = archive.last_hash, count + archive.events
+    if count == 0:
+        return prev_hash, count, "previous-hash link does not match"
+    return prev_hash, count, ""
 
 
 def set_chain_context(agency_id: int | None) -> None:

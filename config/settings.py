@@ -227,6 +227,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=45),
         "kwargs": {"agency_id": None},
     },
+    # The audit log: next months' partitions, and months past the year online archived.
+    "audit-retention": {
+        "task": "audit.tasks.maintain_retention",
+        "schedule": crontab(hour=9, minute=20),
+        "kwargs": {"agency_id": None},
+    },
     "embargo-publication": {
         "task": "requests_portal.tasks.queue_embargo_publication",
         "schedule": crontab(minute=5),

@@ -1,5 +1,4 @@
 import django.db.models.deletion
-from django.conf import settings
 from django.db import migrations, models
 
 # Like the audit log itself: an agency's archives are visible to its own context only, the
@@ -53,9 +52,7 @@ class Migration(migrations.Migration):
                 ),
             ],
             options={
-                "indexes": [
-                    models.Index(fields=["agency", "-month"], name="audit_archive_newest")
-                ],
+                "indexes": [models.Index(fields=["agency", "-month"], name="audit_archive_newest")],
                 "constraints": [
                     models.UniqueConstraint(
                         fields=("agency", "month"),

@@ -78,7 +78,7 @@ BEGIN
     RETURN part;
 END
 $fn$
-"""
+"""  # noqa: S608 (built from this module's constants only)
 
 DROP_FUNCTION = """
 CREATE FUNCTION audit_drop_archived_partition(month_start date) RETURNS text
@@ -203,7 +203,7 @@ BEGIN
     DROP TABLE audit_index_defs;
 END
 $do$
-"""
+"""  # noqa: S608 (built from this module's constants only)
 
 PARENT_GUARDS = [
     "CREATE TRIGGER audit_no_update_delete BEFORE UPDATE OR DELETE ON audit_auditevent "
