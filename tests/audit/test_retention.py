@@ -141,10 +141,10 @@ def test_a_partition_queried_by_name_still_isolates_agencies(tenant, other_tenan
         audit.record(EVENT, agency=other_tenant.agency)
     part = partition_of(retention.current_month())
     with agency_context(tenant.agency):
-        seen = {a for (a,) in fetch(f"SELECT DISTINCT agency_id FROM {part}")}  # noqa: S608
+        seen = {a for (a,) in fetch(f"SELECT DISTINCT agency_id FROM {part}")}
     assert seen == {tenant.agency.pk}
     with transaction.atomic():  # no context: nothing
-        assert fetch(f"SELECT count(*) FROM {part}") == [(0,)]  # noqa: S608
+        assert fetch(f"SELECT count(*) FROM {part}") == [(0,)]
     # Nor can the app role write into another agency's chain through the partition.
     with (
         agency_context(tenant.agency),
@@ -152,7 +152,7 @@ def test_a_partition_queried_by_name_still_isolates_agencies(tenant, other_tenan
         transaction.atomic(),
     ):
         fetch(
-            f"INSERT INTO {part} (id, agency_id, action, target_type, target_id, "  # noqa: S608
+            f"INSERT INTO {part} (id, agency_id, action, target_type, target_id, "
             "user_agent, request_id, created_at, details, prev_hash, hash) VALUES (-1, "
             "%s, 'x', '', '', '', '', now(), '{}', '', 'forged')",
             [other_tenant.agency.pk],
@@ -190,7 +190,7 @@ def test_a_partition_refuses_change_even_to_the_table_owner(statement):
 
 
 def test_the_app_role_cannot_drop_a_month_inside_the_year_or_one_not_archived(archived_agency):
-    agency, month, _ = archived_agency
+    _, month, _ = archived_agency
     with pytest.raises(DatabaseError, match="inside the year"), transaction.atomic():
         fetch("SELECT audit_drop_archived_partition(%s)", [retention.current_month()])
     with pytest.raises(DatabaseError, match="no verified archive"), transaction.atomic():
@@ -262,13 +262,13 @@ def test_an_archive_restores_read_only_for_the_agency_alone(archived_agency, oth
     call_command("audit_restore_archive", agency=agency.slug, month=f"{month:%Y-%m}")
     table = f"audit_restore.agency_{agency.pk}_{month:%Y_%m}"
     with agency_context(agency):
-        rows = fetch(f"SELECT id, hash, details FROM {table} ORDER BY id")  # noqa: S608
+        rows = fetch(f"SELECT id, hash, details FROM {table} ORDER BY id")
         assert [(r[0], r[1]) for r in rows] == [(e.pk, e.hash) for e in old]
         assert json.loads(rows[0][2])["note"] == MARKER
         restored = AuditEvent.objects.get(agency=agency, action="audit.archive_restored")
         assert restored.details["events"] == 5
     with agency_context(other_tenant.agency):
-        assert fetch(f"SELECT count(*) FROM {table}") == [(0,)]  # noqa: S608
+        assert fetch(f"SELECT count(*) FROM {table}") == [(0,)]
     for statement in (
         f"UPDATE {table} SET action = 'forged'",
         f"DELETE FROM {table}",
@@ -297,7 +297,7 @@ def test_shredding_the_agency_keys_makes_its_archived_log_unreadable(archived_ag
 
 
 def test_the_restore_command_refuses_a_bad_month_or_agency():
-    with pytest.raises(CommandError, match="YYYY-MM|2025-11"):
+    with pytest.raises(CommandError, match="must look like"):
         call_command("audit_restore_archive", agency="platform", month="2025-13")
     with pytest.raises(CommandError, match="No agency"):
         call_command("audit_restore_archive", agency="no-such-agency", month="2025-11")
