@@ -11,6 +11,7 @@ the agency's chain.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.db import connection, transaction
 from psycopg import sql
@@ -67,20 +68,18 @@ def restore_archive(
             fields = AuditEvent._meta.concrete_fields
             statement = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
                 sql.Identifier(schema, name),
-                sql.SQL(", ").join(sql.Identifier(f.column) for f in fields),
-                sql.SQL(", ").join(sql.Placeholder() for _ in fields),
+                sql.SQL(", ").join([sql.Identifier(str(f.column)) for f in fields]),
+                sql.SQL(", ").join([sql.Placeholder() for _ in fields]),
             )
-            cursor.executemany(
-                statement.as_string(cursor.connection),
+            rows: Any = [
                 [
-                    [
-                        Jsonb(v) if f.attname == "details" else v
-                        for f in fields
-                        for v in [getattr(event, f.attname)]
-                    ]
-                    for event in events
-                ],
-            )
+                    Jsonb(v) if f.attname == "details" else v
+                    for f in fields
+                    for v in [getattr(event, f.attname)]
+                ]
+                for event in events
+            ]
+            cursor.executemany(statement.as_string(cursor.connection), rows)
             cursor.execute("SELECT audit_restore_close(%s, %s)", [agency_id, month])
         append(
             audit_events.ARCHIVE_RESTORED.code,

@@ -9,7 +9,7 @@ from django.conf import settings
 from audit import retention
 
 
-@shared_task
+@shared_task  # type: ignore[untyped-decorator]  # celery ships no type hints
 def maintain_retention(*, agency_id: int | None = None) -> int:
     """Beat, daily: the next months' partitions, then every month past the year online
     archived to storage (verified) and dropped. Returns how many months were archived.
