@@ -9,7 +9,7 @@ encrypted archives and then detached and dropped (audit/retention.py). This migr
    migration, whichever branch it came from, come along);
 3. creates ``audit_ensure_month_partition(date)``, the one way a partition is made: with
    the append-only comment and TRUNCATE trigger, forced row-level security and the tenant
-   policy, and the parent's SELECT/INSERT grants. It is SECURITY DEFINER so the beat task,
+   policy, and the parent's SELECT grants (rows arrive through the parent only). It is SECURITY DEFINER so the beat task,
    connected as the app role, can make next month's partition without owning any table;
 4. makes a partition for every month that holds events, up to three months ahead, copies
    every row (ids and hashes unchanged), and moves the identity on past the old one;
@@ -66,14 +66,16 @@ BEGIN
     EXECUTE format(
         'CREATE POLICY tenant_isolation ON %I USING {QUOTED_POLICY} WITH CHECK {QUOTED_POLICY}',
         part);
-    -- Whoever may read or append to the log may do so on the partition; nothing more.
+    -- Whoever may read the log may read the partition by name; nobody but the owner may
+    -- write into it by name (rows reach it through the parent, under the parent's grants
+    -- and policies: an insert by name could forge ids).
     FOR grant_row IN
-        SELECT DISTINCT a.grantee::regrole::text AS role, a.privilege_type AS privilege
+        SELECT DISTINCT a.grantee::regrole::text AS role
         FROM pg_class c, aclexplode(c.relacl) a
         WHERE c.oid = 'audit_auditevent'::regclass AND a.grantee <> 0
-          AND a.grantee <> c.relowner AND a.privilege_type IN ('SELECT', 'INSERT')
+          AND a.grantee <> c.relowner AND a.privilege_type = 'SELECT'
     LOOP
-        EXECUTE format('GRANT %s ON %I TO %s', grant_row.privilege, part, grant_row.role);
+        EXECUTE format('GRANT SELECT ON %I TO %s', part, grant_row.role);
     END LOOP;
     RETURN part;
 END
