@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format install migrate seed stop-db lock bench messages
+.PHONY: run test lint format install migrate seed stop-db lock bench bench-audit messages
 
 # Install (only when the lock file changed), migrate, seed the demo, serve.
 run: $(STAMP)
@@ -56,6 +56,13 @@ lock:
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
+# Audit log cost (about 90 seconds): added latency of the page-view event (a staff page with
+# recording on and off, same run) and append throughput (1 writer; 4 writers on one chain;
+# 4 and 8 agencies in parallel). One part: bench/audit_bench.py latency (or append);
+# longer: --rounds 2000 --seconds 30.
+bench-audit: $(STAMP)
+	$(BIN)/python bench/audit_bench.py
+
 # Translations (docs/translation.md): collect every marked string into the catalogues
 # (locale/<lang>/LC_MESSAGES/django.po; new entries have an empty msgstr, changed ones are
 # fuzzy), then compile them to the .mo files Django reads, which are committed.
@@ -90,3 +97,11 @@ bench-login: $(STAMP)
 # throw-away database and temporary folder (under a minute). Shorter: --quick
 bench-documents: $(STAMP)
 	$(BIN)/python bench/documents_bench.py
+
+.PHONY: bench-audit-verify
+
+# audit_verify throughput: seeds 300,000 chained events (one big agency, three small ones) with
+# a seal every 5,000 in a throw-away database and seal folder, then events/s of the chain walk
+# alone (wall and per CPU second) and of the full check against every seal (about a minute).
+bench-audit-verify: $(STAMP)
+	$(BIN)/python bench/audit_verify_bench.py

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -30,7 +31,9 @@ def contact_settings(request):
             values={f: form.cleaned_data[f] for f in CONTACT_FIELDS},
             http_request=request,
         )
-        messages.success(request, "Contact details and notices saved. Every page shows them now.")
+        messages.success(
+            request, gettext("Contact details and notices saved. Every page shows them now.")
+        )
         return HttpResponseRedirect(reverse("staff:contact_settings"))
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "accounts/admin/contact_settings.html", {"form": form}, status=status)

@@ -18,10 +18,15 @@ class AccountsConfig(AppConfig):
 def _name_audit_targets() -> None:
     """How the audit log names the accounts rows its events are about."""
     from accounts import access, audit_events  # noqa: F401 (event types register on import)
+    from accounts.support import access as support_access
+    from accounts.support import events  # noqa: F401 (support access's event types)
     from audit.registry import register_target_namer
 
     register_target_namer("accounts.membership", access.member_names, fallback="")
     register_target_namer("accounts.user", access.person_names, fallback="")
     register_target_namer(
         "accounts.invitation", access.invitation_addresses, fallback="an invitation"
+    )
+    register_target_namer(
+        support_access.GRANT_TARGET, support_access.grant_names, fallback="a support access grant"
     )

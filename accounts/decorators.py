@@ -44,7 +44,8 @@ def _return_to(return_to, request, args, kwargs) -> str | None:
 def agency_permission(permission: policy.Permission):
     """Agency pages only; sign-in required; a non-member gets 404 (the page does not exist
     for them), a member whose role lacks the permission gets 403. A member whom the agency's
-    policy requires to use two-factor is sent to set it up, or to enter a code, first."""
+    policy requires to use two-factor is sent to set it up, or to enter a code, first. A
+    read-only role (a support grant's default) gets 403 on any unsafe method."""
 
     def decorator(view):
         @wraps(view)
@@ -63,6 +64,8 @@ def agency_permission(permission: policy.Permission):
                 return _to("accounts:mfa_setup", request)
             if not policy.role_has(membership.role, permission):
                 raise PermissionDenied
+            if not policy.method_allowed(membership.role, request.method):
+                raise PermissionDenied  # a read-only role (support access) changes nothing
             return view(request, *args, **kwargs)
 
         _mark(wrapped, required_permission=permission)

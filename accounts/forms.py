@@ -77,11 +77,11 @@ class SignupForm(_NewPasswordMixin, forms.Form):
 
 
 class InvitationPasswordForm(_NewPasswordMixin, forms.Form):
-    full_name = forms.CharField(label="Your name", max_length=200)
+    full_name = forms.CharField(label=_("Your name"), max_length=200)
     password1 = _password_field(
-        "Password", autocomplete="new-password", help_id="id_password1-rules"
+        _("Password"), autocomplete="new-password", help_id="id_password1-rules"
     )
-    password2 = _password_field("Password again", autocomplete="new-password")
+    password2 = _password_field(_("Password again"), autocomplete="new-password")
 
     def __init__(self, *args, email: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -107,8 +107,8 @@ class EmailChangeForm(forms.Form):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label="Email address", max_length=254)
-    role = forms.ChoiceField(label="Role")
+    email = forms.EmailField(label=_("Email address"), max_length=254)
+    role = forms.ChoiceField(label=_("Role"))
 
     def __init__(self, *args, roles: tuple[str, ...], **kwargs):
         super().__init__(*args, **kwargs)
@@ -117,7 +117,7 @@ class InviteForm(forms.Form):
 
 
 class RoleForm(forms.Form):
-    role = forms.ChoiceField(label="Role")
+    role = forms.ChoiceField(label=_("Role"))
 
     def __init__(self, *args, roles: tuple[str, ...], **kwargs):
         super().__init__(*args, **kwargs)
@@ -130,17 +130,13 @@ class SignInPolicyForm(forms.ModelForm):
         model = Agency
         fields = list(SIGNIN_POLICY_FIELDS)
         help_texts = {
-            "mfa_required_for_admins": "Strongly recommended. Admins can change everything.",
-            "staff_password_login": "Turn off to make staff use single sign-on only. Residents "
-            "always sign in with a password.",
-            "sso_counts_as_mfa": "Your identity provider asks for its own second factor.",
+            "mfa_required_for_admins": _("Strongly recommended. Admins can change everything."),
+            "staff_password_login": _(
+                "Turn off to make staff use single sign-on only. Residents always sign in with "
+                "a password."
+            ),
+            "sso_counts_as_mfa": _("Your identity provider asks for its own second factor."),
         }
-
-
-_NOTICE_HELP = (
-    "Plain text: leave an empty line between paragraphs. Web addresses and HTML tags are shown "
-    "as typed, not as links or formatting."
-)
 
 
 class AgencyContactForm(forms.Form):
@@ -148,49 +144,58 @@ class AgencyContactForm(forms.Form):
     rather than a ModelForm: validating must not write into the agency the page is for."""
 
     contact_phone = forms.CharField(
-        label="Public phone number",
+        label=_("Public phone number"),
         max_length=40,
         required=False,
         validators=[validate_public_phone],
-        help_text="Such as (312) 555-0100 or +1 312 555 0100; an extension may follow as "
-        "“ext. 12”. Shown on every page as a link that phones can call.",
+        help_text=_(
+            "Such as (312) 555-0100 or +1 312 555 0100; an extension may follow as "
+            "“ext. 12”. Shown on every page as a link that phones can call."
+        ),
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
     )
     contact_email = forms.EmailField(
-        label="Public email address",
+        label=_("Public email address"),
         max_length=254,
         required=False,
-        help_text="Such as records@example.gov: a shared mailbox rather than a person's.",
-        error_messages={"invalid": "Enter an email address such as records@example.gov."},
+        help_text=_("Such as records@example.gov: a shared mailbox rather than a person's."),
+        error_messages={"invalid": _("Enter an email address such as records@example.gov.")},
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
     contact_address = forms.CharField(
-        label="Office or postal address",
+        label=_("Office or postal address"),
         max_length=500,
         required=False,
-        help_text="Where people can visit or write to you. Lines are kept as typed.",
+        help_text=_("Where people can visit or write to you. Lines are kept as typed."),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     office_hours = forms.CharField(
-        label="Office hours",
+        label=_("Office hours"),
         max_length=500,
         required=False,
-        help_text="Such as “Monday to Friday, 8 AM to 4:30 PM, closed on holidays”.",
+        help_text=_("Such as “Monday to Friday, 8 AM to 4:30 PM, closed on holidays”."),
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     privacy_notice = forms.CharField(
-        label="Privacy notice",
+        label=_("Privacy notice"),
         max_length=20000,
         required=False,
-        help_text="What you do with the information people give you. " + _NOTICE_HELP,
+        help_text=_(
+            "What you do with the information people give you. Plain text: leave an empty line "
+            "between paragraphs. Web addresses and HTML tags are shown as typed, not as links or "
+            "formatting."
+        ),
         widget=forms.Textarea(attrs={"rows": 12}),
     )
     accessibility_statement = forms.CharField(
-        label="Accessibility statement",
+        label=_("Accessibility statement"),
         max_length=20000,
         required=False,
-        help_text="How accessible this portal and your records are, and how to ask for "
-        "another format. " + _NOTICE_HELP,
+        help_text=_(
+            "How accessible this portal and your records are, and how to ask for another "
+            "format. Plain text: leave an empty line between paragraphs. Web addresses and HTML "
+            "tags are shown as typed, not as links or formatting."
+        ),
         widget=forms.Textarea(attrs={"rows": 12}),
     )
 

@@ -351,6 +351,68 @@ class FormSubmission(models.Model):
         return f"Form sent at {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class SupportRole(models.TextChoices):
+    """What a platform operator may be granted (accounts.policy holds each one's permissions):
+    read-only by default; never a role that manages the agency's people or its grants."""
+
+    READ_ONLY = "support_read_only", "Read-only support"
+    STAFF = Role.STAFF.value, Role.STAFF.label
+    PUBLISHER = Role.PUBLISHER.value, Role.PUBLISHER.label
+
+
+class SupportGrant(TenantOwned):
+    """A platform operator's time-limited access to one agency (accounts.support): asked for
+    and approved by the agency's admins, or started in an emergency (break-glass). While
+    live, policy.membership_for treats the operator as holding ``role`` there."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for an admin"
+        ACTIVE = "active", "Granted"
+        DENIED = "denied", "Denied"
+        ENDED = "ended", "Ended"
+
+    operator = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=32, choices=SupportRole.choices)
+    reason = models.TextField(max_length=2000)
+    duration_minutes = models.PositiveIntegerField()
+    is_emergency = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(max_length=2000, blank=True)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    first_used_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    end_reason = models.CharField(max_length=16, blank=True)  # expired, revoked, withdrawn
+
+    class Meta:
+        indexes = [models.Index(fields=["agency", "status", "operator"], name="support_live")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(duration_minutes__gte=1, duration_minutes__lte=24 * 60),
+                name="support_grant_at_most_a_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Support access {self.pk} for {self.operator}"
+
+    def is_live(self, now) -> bool:
+        return (
+            self.status == self.Status.ACTIVE
+            and self.starts_at is not None
+            and self.expires_at is not None
+            and self.starts_at <= now < self.expires_at
+        )
+
+
 class RecoveryCode(models.Model):
     """Single-use two-factor recovery codes, shown once. Only a SHA-256 digest (salted with the
     user id) is kept: each code carries 80 random bits, so a fast hash cannot be reversed by

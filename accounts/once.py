@@ -40,25 +40,27 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, gettext_noop
 
 from accounts import access
 from accounts.services import form_submissions
 
 FIELD = "form_token"
 MAX_AGE = timedelta(hours=12)  # as long as the longest session (SESSION_COOKIE_AGE)
-ALREADY_SENT = "That was already sent; here it is."
+# Marked here, translated where they are shown (in the language of whoever reads them).
+ALREADY_SENT = gettext_noop("That was already sent; here it is.")
 # Fields that are not what the person sent: the tokens themselves.
 _NOT_VALUES = {FIELD, "csrfmiddlewaretoken"}
 
-MISSING = (
+MISSING = gettext_noop(
     "This form could not be sent: it is missing a part the page adds. Reload the page and "
     "fill it in again."
 )
-FORGED = (
+FORGED = gettext_noop(
     "This form could not be sent: it was not made for you on this site. Reload the page and "
     "fill it in again."
 )
-EXPIRED = (
+EXPIRED = gettext_noop(
     "This form was open too long to be sent safely (more than 12 hours). Reload the page and "
     "fill it in again."
 )
@@ -88,9 +90,9 @@ def check_token(request: HttpRequest, token: str) -> None:
     try:
         _signer(request).unsign(token, max_age=MAX_AGE)
     except signing.SignatureExpired:
-        raise TokenRefused(EXPIRED) from None
+        raise TokenRefused(gettext(EXPIRED)) from None
     except signing.BadSignature:
-        raise TokenRefused(FORGED) from None
+        raise TokenRefused(gettext(FORGED)) from None
 
 
 def submission_key(request: HttpRequest, token: str) -> str:
@@ -163,7 +165,7 @@ def once_per_form(
             if not token:
                 if getattr(request, "_dont_enforce_csrf_checks", False):
                     return view(request, *args, **kwargs)
-                return refused(request, MISSING)
+                return refused(request, gettext(MISSING))
             try:
                 check_token(request, token)
             except TokenRefused as refusal:
@@ -172,7 +174,7 @@ def once_per_form(
             key = submission_key(request, token)
 
             def replay(earlier) -> HttpResponse:
-                messages.info(request, replay_message)
+                messages.info(request, gettext(replay_message))
                 if replay_to is not None:
                     return HttpResponseRedirect(replay_to(request, *args, **kwargs))
                 return HttpResponseRedirect(earlier.result_url or "/")

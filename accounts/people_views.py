@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import access, policy, ratelimits
@@ -94,8 +95,11 @@ def invite(request):
             else:
                 messages.success(
                     request,
-                    f"Invitation sent to {sent.invitation.email}. The link works for "
-                    f"{settings.INVITATION_TIMEOUT // 60} minutes.",
+                    gettext("Invitation sent to %(email)s. The link works for %(minutes)s minutes.")
+                    % {
+                        "email": sent.invitation.email,
+                        "minutes": settings.INVITATION_TIMEOUT // 60,
+                    },
                 )
                 return HttpResponseRedirect(reverse("staff:member_list"))
     status = 400 if form.is_bound and form.errors else 200
@@ -110,7 +114,10 @@ def invitation_resend(request, invitation_id: int):
         invitations.invitation_resend(
             invitation=invitation, actor=request.user, http_request=request
         )
-        messages.success(request, f"A new invitation link was sent to {invitation.email}.")
+        messages.success(
+            request,
+            gettext("A new invitation link was sent to %(email)s.") % {"email": invitation.email},
+        )
     except ServiceError as error:
         messages.error(request, str(error))
     return HttpResponseRedirect(reverse("staff:member_list"))
@@ -121,7 +128,10 @@ def invitation_resend(request, invitation_id: int):
 def invitation_revoke(request, invitation_id: int):
     invitation = access.get_invitation_for(request.user, request.agency, invitation_id)
     invitations.invitation_revoke(invitation=invitation, actor=request.user, http_request=request)
-    messages.success(request, f"The invitation to {invitation.email} no longer works.")
+    messages.success(
+        request,
+        gettext("The invitation to %(email)s no longer works.") % {"email": invitation.email},
+    )
     return HttpResponseRedirect(reverse("staff:member_list"))
 
 
@@ -144,7 +154,9 @@ def member_role(request, membership_id: int):
         except ServiceError as error:
             form.add_error("role", str(error))
         else:
-            messages.success(request, f"{member.user.email}'s role is saved.")
+            messages.success(
+                request, gettext("%(email)s's role is saved.") % {"email": member.user.email}
+            )
             return _member_page(member)
     status = 400 if form.is_bound and form.errors else 200
     return render(
@@ -162,7 +174,8 @@ def member_deactivate(request, membership_id: int):
         )
         messages.success(
             request,
-            f"{member.user.email} is deactivated; {ended} session(s) were signed out.",
+            gettext("%(email)s is deactivated; %(n)s session(s) were signed out.")
+            % {"email": member.user.email, "n": ended},
         )
     except ServiceError as error:
         messages.error(request, str(error))
@@ -175,7 +188,9 @@ def member_reactivate(request, membership_id: int):
     member = access.get_membership_for(request.user, request.agency, membership_id)
     try:
         members.membership_reactivate(membership=member, actor=request.user, http_request=request)
-        messages.success(request, f"{member.user.email} is active again.")
+        messages.success(
+            request, gettext("%(email)s is active again.") % {"email": member.user.email}
+        )
     except ServiceError as error:
         messages.error(request, str(error))
     return _member_page(member)
@@ -186,7 +201,11 @@ def member_reactivate(request, membership_id: int):
 def member_sessions_end(request, membership_id: int):
     member = access.get_membership_for(request.user, request.agency, membership_id)
     ended = members.member_sessions_end(membership=member, actor=request.user, http_request=request)
-    messages.success(request, f"Signed out {ended} session(s) of {member.user.email}.")
+    messages.success(
+        request,
+        gettext("Signed out %(n)s session(s) of %(email)s.")
+        % {"n": ended, "email": member.user.email},
+    )
     return _member_page(member)
 
 
@@ -199,7 +218,10 @@ def member_unlock(request, membership_id: int):
     except ServiceError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"{member.user.email} can try signing in again.")
+        messages.success(
+            request,
+            gettext("%(email)s can try signing in again.") % {"email": member.user.email},
+        )
     return _member_page(member)
 
 
@@ -216,8 +238,11 @@ def member_mfa_reset(request, membership_id: int):
             return _member_page(member)
         messages.success(
             request,
-            f"Two-factor sign-in was reset for {member.user.email}. They set it up again at "
-            "their next sign-in.",
+            gettext(
+                "Two-factor sign-in was reset for %(email)s. They set it up again at their "
+                "next sign-in."
+            )
+            % {"email": member.user.email},
         )
         return _member_page(member)
     return render(request, "accounts/admin/member_mfa_reset.html", {"member": member})
@@ -235,5 +260,8 @@ def member_identity_unlink(request, membership_id: int, identity_id: int):
     if identity is None:
         raise Http404
     identities.identity_unlink(identity=identity, actor=request.user, http_request=request)
-    messages.success(request, f"The {identity.provider.name} link was removed.")
+    messages.success(
+        request,
+        gettext("The %(provider)s link was removed.") % {"provider": identity.provider.name},
+    )
     return _member_page(member)

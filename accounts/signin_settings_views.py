@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import access, policy, ratelimits
@@ -41,7 +42,7 @@ def signin_settings(request):
             # the page below shows what is really in force.
             agency.refresh_from_db()
         else:
-            messages.success(request, "The sign-in policy is saved.")
+            messages.success(request, gettext("The sign-in policy is saved."))
             return HttpResponseRedirect(reverse("staff:signin_settings"))
     options = access.identity_providers_for(request.user, agency)
     status = 400 if form.is_bound and form.errors else 200
@@ -109,7 +110,7 @@ def _provider_form_page(request, kind: str, provider: IdentityProvider | None):
         except ServiceError as error:
             form.add_error(getattr(error, "field", None), str(error))
         else:
-            messages.success(request, f"{saved.name} is saved.")
+            messages.success(request, gettext("%(name)s is saved.") % {"name": saved.name})
             return HttpResponseRedirect(_provider_edit_page(request, saved.pk))
     context = {"form": form, **_provider_page_context(request, provider, kind)}
     if provider is not None:
@@ -132,7 +133,7 @@ def provider_delete(request, provider_id: int):
     provider = access.get_identity_provider_for(request.user, request.agency, provider_id)
     try:
         providers.provider_delete(provider=provider, actor=request.user, http_request=request)
-        messages.success(request, f"{provider.name} was removed.")
+        messages.success(request, gettext("%(name)s was removed.") % {"name": provider.name})
     except ServiceError as error:
         messages.error(request, str(error))
     return HttpResponseRedirect(reverse("staff:signin_settings"))

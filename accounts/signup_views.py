@@ -13,6 +13,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_http_methods
 
 import audit
@@ -33,7 +34,9 @@ def _login_page(request) -> str:
 @require_http_methods(["GET", "HEAD", "POST"])
 @once_per_form(
     replay_to=_login_page,
-    replay_message="That was already sent. Open the link in the email we sent to finish.",
+    replay_message=gettext_noop(
+        "That was already sent. Open the link in the email we sent to finish."
+    ),
 )
 def signup(request):
     if request.user.is_authenticated:

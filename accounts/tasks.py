@@ -5,9 +5,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
 from accounts import once
+from accounts.access import agency_for_task
 from accounts.jobs import Email
-from accounts.models import Agency
 from accounts.services import form_submissions
+from accounts.support import services as support_services
 from accounts.tenancy import agency_context, for_each_active_agency
 
 
@@ -34,7 +35,21 @@ def queue_upkeep(*, agency_id=None) -> int:
 @shared_task
 def forget_sent_forms(*, agency_id: int) -> int:
     """Delete the agency's sent-form claims whose tokens have expired (accounts.once)."""
-    agency = Agency.objects.get(pk=agency_id)
+    agency = agency_for_task(agency_id)
     return form_submissions.form_submissions_forget(
         agency=agency, before=timezone.now() - once.MAX_AGE
     )
+
+
+@shared_task
+def queue_support_expiries(*, agency_id=None) -> int:
+    """Beat, every quarter hour, on the platform: one task per agency that writes down the end
+    of support grants whose time is up (access itself ended at the expiry: every request
+    checks the clock; this keeps the admins' pages and the audit log current even when
+    nobody comes back)."""
+    return for_each_active_agency(close_lapsed_support_grants)
+
+
+@shared_task
+def close_lapsed_support_grants(*, agency_id: int) -> int:
+    return support_services.support_grants_close_lapsed(agency=agency_for_task(agency_id))

@@ -13,6 +13,7 @@ from accounts import (
 from accounts.signin import mfa_views
 from accounts.signin import views as signin_views
 from accounts.sso import views as sso_views
+from accounts.support import urls as support_urls
 
 app_name = "accounts"
 
@@ -69,6 +70,8 @@ urlpatterns = [
         sso_views.oidc_callback,
         name="oidc_callback",
     ),
+    # Support access: a platform operator asks an agency (accounts.support)
+    *support_urls.operator_urlpatterns,
 ]
 
 # allauth reverses these names without a namespace (building the SAML ACS and metadata URLs),
@@ -94,6 +97,7 @@ public_urlpatterns = [
 
 staff_urlpatterns = [
     path("", views.staff_dashboard, name="staff_dashboard"),
+    *support_urls.staff_urlpatterns,
     path("users/", people_views.member_list, name="member_list"),
     path("users/invite/", people_views.invite, name="member_invite"),
     path("users/<int:membership_id>/", people_views.member_detail, name="member_detail"),

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts import access, language, policy
 from accounts.decorators import agency_permission
 from accounts.services import own_account
+from accounts.support import access as support_access
 
 
 @require_safe
@@ -25,8 +26,10 @@ def home(request):
 @agency_permission(policy.STAFF_AREA)
 def staff_dashboard(request):
     """Links to the staff pages; each shows only to those its page lets in (``can``, from
-    accounts.context_processors)."""
-    return render(request, "accounts/staff_dashboard.html")
+    accounts.context_processors). Admins also see support access waiting for an answer or
+    live now (emergency access above all)."""
+    grants = support_access.grants_needing_attention(request.user, request.agency)
+    return render(request, "accounts/staff_dashboard.html", {"support_grants": grants})
 
 
 @require_POST

@@ -7,7 +7,9 @@ change commit together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -30,6 +32,31 @@ def _id_of(value: object) -> Any:
     """``value.pk`` for a model instance, else the value itself (already an id, or None).
     Any, as django-stubs types every model's pk."""
     return getattr(value, "pk", value)
+
+
+# (grant id, agency id) of the support-access grant the current request acts under.
+_acting_as: ContextVar[tuple[int, int] | None] = ContextVar("audit_acting_as", default=None)
+
+
+@contextmanager
+def acting_as_grant(grant_id: int, *, agency_id: int) -> Iterator[None]:
+    """Inside the block, every event recorded on ``agency_id``'s chain carries
+    ``acting_as_grant_id=grant_id``: set around a request made under support access
+    (accounts.support.middleware), so no view or service can forget it. The field is part
+    of the hashed content (audit.chain), so it cannot be stripped unseen."""
+    token = _acting_as.set((int(grant_id), int(agency_id)))
+    try:
+        yield
+    finally:
+        _acting_as.reset(token)
+
+
+def current_grant(agency_id: object) -> int | None:
+    """The grant the current block acts under on this agency's chain, if any."""
+    current = _acting_as.get()
+    if current is None or agency_id is None or current[1] != agency_id:
+        return None
+    return current[0]
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -63,7 +90,9 @@ def record(
 
     ``agency`` and ``actor`` default to those of ``http_request`` (the HTTP request, when
     there is one; its client address, user agent and request id are kept too). ``target`` is
-    a model instance (its type and primary key are stored). Returns the saved AuditEvent.
+    a model instance (its type and primary key are stored). ``acting_as_grant_id`` defaults
+    to the support grant the block runs under (``acting_as_grant``). Returns the saved
+    AuditEvent.
     """
     from audit.chain import append
 
@@ -73,6 +102,8 @@ def record(
     if actor is None and request is not None:
         user = getattr(request, "user", None)
         actor = user if user is not None and user.is_authenticated else None
+    if acting_as_grant_id is None:
+        acting_as_grant_id = current_grant(_id_of(agency))
     target_type = target_id = ""
     if target is not None:
         target_type = target._meta.label_lower

@@ -6,7 +6,7 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit log"
 
     def ready(self) -> None:
-        from audit import audit_events  # noqa: F401 (registers the retention event types)
+        from audit import audit_events  # noqa: F401 (event types register on import)
         from audit.registry import register_page_titles
 
         # config mounts the viewer under the staff pages (config/urls.py)

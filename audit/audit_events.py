@@ -1,20 +1,52 @@
-"""Audit event types of the audit log's own upkeep (retention: archives and restores)."""
+"""Audit event types of the audit log itself: its seals and its verification (platform
+events, in the platform chain), and its retention (archived months, restores: on the chain
+of the agency whose log it is)."""
+
+from collections.abc import Mapping
+from typing import Any
 
 from audit.registry import category, register
 
-AUDIT_LOG = category("audit_log", "The audit log", 95)
+INTEGRITY = category("integrity", "Audit log integrity", 95)
 
-# Platform chain: the maintenance task moved a month of one chain out of the database.
+
+def _sealed(ctx: Mapping[str, Any]) -> str:
+    text = f"Audit chains sealed: {ctx.get('sealed', 0)} new seal(s)"
+    text += f", {ctx.get('unchanged', 0)} chain(s) unchanged"
+    if ctx.get("failed"):
+        text += f", {ctx['failed']} not written (the seal store failed; retried)"
+    if ctx.get("problems"):
+        text += f", {len(ctx['problems'])} chain(s) not sealed because they no longer match"
+    return text
+
+
+CHAINS_SEALED = register(
+    "audit.chains_sealed", _sealed, label="Audit chains sealed", category=INTEGRITY
+)
+CHAINS_VERIFIED = register(
+    "audit.chains_verified",
+    "Audit log verified: {chains} chain(s), {events} event(s), {seals} seal(s), all intact",
+    label="Audit log verified",
+    category=INTEGRITY,
+)
+VERIFY_FAILED = register(
+    "audit.verify_failed",
+    "Audit log verification FAILED: {chains} chain(s) checked; the operators were alerted",
+    label="Audit log verification failed",
+    category=INTEGRITY,
+)
+
+# Retention (audit/retention.py): a month of this chain was archived and taken offline.
 MONTH_ARCHIVED = register(
     "audit.month_archived",
     "The audit log of {month} was archived ({events} events) and taken offline",
     label="Audit log month archived",
-    category=AUDIT_LOG,
+    category=INTEGRITY,
 )
-# The agency's chain: an operator restored one of its archived months for an investigation.
+# An operator restored one of the chain's archived months for an investigation.
 ARCHIVE_RESTORED = register(
     "audit.archive_restored",
     "The archived audit log of {month} was restored for an investigation ({events} events)",
     label="Archived audit log restored",
-    category=AUDIT_LOG,
+    category=INTEGRITY,
 )

@@ -8,16 +8,19 @@ so two concurrent requests can never both chain onto the same previous event (a 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import json
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+import queue
+import threading
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
 
 from audit import registry
 from audit.models import AuditArchive, AuditEvent
@@ -35,6 +38,14 @@ _HEAD_SQL = """
 _PLATFORM_HEAD_SQL = """
     SELECT (SELECT hash FROM audit_auditevent WHERE agency_id IS NULL ORDER BY id DESC LIMIT 1),
            clock_timestamp(), host(%s::inet), %s::jsonb::text
+"""
+
+_INSERT_SQL = """
+    INSERT INTO audit_auditevent
+        (agency_id, actor_id, acting_as_grant_id, action, target_type, target_id, ip,
+         user_agent, request_id, created_at, details, prev_hash, hash)
+    VALUES (%s, %s, %s, %s, %s, %s, %s::inet, %s, %s, %s, %s::jsonb, %s, %s)
+    RETURNING id
 """
 
 
@@ -84,14 +95,6 @@ def event_hash(event: AuditEvent, prev_hash: str) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + _canonical(event)).hexdigest()
 
 
-def _chain(agency_id: int | None) -> QuerySet[AuditEvent]:
-    return (
-        AuditEvent.objects.filter(agency_id=agency_id)
-        if agency_id
-        else AuditEvent.objects.filter(agency__isnull=True)
-    )
-
-
 def append(
     action: str,
     *,
@@ -139,7 +142,31 @@ def append(
             prev_hash=prev_hash,
         )
         event.hash = event_hash(event, prev_hash)
-        event.save(force_insert=True)
+        with connection.cursor() as cursor:
+            # The insert written out rather than event.save(): the ORM's insert machinery was
+            # a quarter of an append's CPU (bench/audit_bench.py). The details go back as the
+            # jsonb text PostgreSQL handed out above, the exact value that was hashed.
+            cursor.execute(
+                _INSERT_SQL,
+                [
+                    event.agency_id,
+                    event.actor_id,
+                    event.acting_as_grant_id,
+                    event.action,
+                    event.target_type,
+                    event.target_id,
+                    event.ip,
+                    event.user_agent,
+                    event.request_id,
+                    event.created_at,
+                    stored_details,
+                    event.prev_hash,
+                    event.hash,
+                ],
+            )
+            (event.pk,) = cursor.fetchone()
+        event._state.adding = False
+        event._state.db = connection.alias
     return event
 
 
@@ -149,33 +176,165 @@ class ChainReport:
     events: int
     first_broken_id: int | None = None
     reason: str = ""
+    # (event id, hash) of the event at each position (1 = the first event) the caller asked
+    # about, among those the walk reached: what audit_verify compares with the seals.
+    at: Mapping[int, tuple[int, str]] = field(default_factory=dict)
+    # Events before the first online one, in verified archives (audit/retention.py): the
+    # walk's positions count them, so seals made before a month was archived still line up.
+    archived: int = 0
 
     @property
     def ok(self) -> bool:
         return self.first_broken_id is None
 
 
-def verify_chain(agency_id: int | None) -> ChainReport:
-    """Recompute one chain from its start; stop at the first event that does not match.
+# The walk reads exactly the fields the hash covers, as tuples, through a server-side cursor,
+# in the forms append() hashed: the address as host(inet), the time already in isoformat's
+# spelling (UTC, microseconds), the details as jsonb text (parsed once, here).
+_WALK_SQL = """
+    SELECT id, agency_id, actor_id, acting_as_grant_id, action, target_type, target_id,
+           host(ip), user_agent, request_id,
+           to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
+           details::text, prev_hash, hash
+    FROM audit_auditevent
+    WHERE agency_id = %s ORDER BY id
+"""
+_PLATFORM_WALK_SQL = """
+    SELECT id, agency_id, actor_id, acting_as_grant_id, action, target_type, target_id,
+           host(ip), user_agent, request_id,
+           to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
+           details::text, prev_hash, hash
+    FROM audit_auditevent
+    WHERE agency_id IS NULL ORDER BY id
+"""
+_WALK_BATCH = 20_000
+# _canonical's JSON with its keys in sorted order, filled in per row: only the details need
+# the encoder (their keys are sorted at every depth); the other fields are numbers, null or
+# strings quoted as json.dumps quotes them. test_chain's round trips hold the two together.
+_TEMPLATE = (
+    '{"acting_as_grant":%s,"action":%s,"actor":%s,"agency":%s,"created_at":"%s",'
+    '"details":%s,"ip":%s,"request_id":%s,"target_id":%s,"target_type":%s,"user_agent":%s}'
+)
 
-    The caller must have set the chain's tenant context (audit_verify does)."""
+
+def _canonical_encoder() -> Callable[[object], str]:
+    """json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False), as
+    _canonical spells it, without building an encoder per call: the C encoder itself where
+    the interpreter has it (the walk's hottest line), else an encoder made once."""
+    options = {"sort_keys": True, "separators": (",", ":"), "ensure_ascii": False}
+    encoder = json.JSONEncoder(**options)  # type: ignore[arg-type]
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover (CPython always has it)
+        return encoder.encode
+    # markers None: no cycle check (parsed JSON has no cycles); then default, the string
+    # encoder (ensure_ascii=False), indent, separators, sort_keys, skipkeys, allow_nan.
+    iterencode = make(
+        None, encoder.default, json.encoder.encode_basestring, None, ":", ",", True, False, True
+    )
+    return lambda value: "".join(iterencode(value, 0))
+
+
+def _prefetched(cursor: Any) -> Iterator[list[tuple[Any, ...]]]:
+    """The cursor's rows in batches, the next batch fetched on a thread while the caller
+    hashes this one: PostgreSQL reads and sends (on another core) while Python hashes, and
+    the driver waits for the network without the GIL. The thread has the connection to
+    itself until it ends, which is before this generator finishes, however it finishes."""
+    batches: queue.Queue[list[tuple[Any, ...]] | BaseException | None] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        try:
+            while not stop.is_set() and (rows := cursor.fetchmany(_WALK_BATCH)):
+                batches.put(rows)
+        except BaseException as error:  # noqa: BLE001 (handed to the caller's thread)
+            batches.put(error)
+        finally:
+            batches.put(None)
+
+    thread = threading.Thread(target=fetch, name="audit-walk-fetch", daemon=True)
+    thread.start()
+    try:
+        while (item := batches.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # let a fetcher blocked on a full queue finish
+            with contextlib.suppress(queue.Empty):
+                batches.get(timeout=0.05)
+        thread.join()
+
+
+def verify_chain(agency_id: int | None, positions: Collection[int] = ()) -> ChainReport:
+    """Recompute one chain from its start; stop at the first event that does not match.
+    Also hands back the event at each of ``positions`` (1-based) that the walk reached.
+
+    The caller must have set the chain's tenant context (audit_verify does), inside a
+    transaction (the server-side cursor lives in it)."""
+    wanted = set(positions)
+    at: dict[int, tuple[int, str]] = {}
     prev_hash = GENESIS_HASH
     count = 0
-    events: Iterator[AuditEvent] = _chain(agency_id).order_by("id").iterator(chunk_size=2000)
-    for event in events:
-        if count == 0 and event.prev_hash != GENESIS_HASH:
-            # Older months were archived (audit/retention.py): the chain goes on from the
-            # newest archive's last hash, if the archives themselves link up from genesis.
-            prev_hash, count, problem = _archived_start(agency_id, event.pk)
-            if problem:
-                return ChainReport(agency_id, count + 1, event.pk, problem)
-        count += 1
-        if event.prev_hash != prev_hash:
-            return ChainReport(agency_id, count, event.pk, "previous-hash link does not match")
-        if event_hash(event, prev_hash) != event.hash:
-            return ChainReport(agency_id, count, event.pk, "contents do not match their hash")
-        prev_hash = event.hash
-    return ChainReport(agency_id, count)
+    archived = 0
+    first = _first_online(agency_id)
+    if first is not None and first[1] != GENESIS_HASH:
+        # Older months were archived: the chain goes on from the newest archive's last hash,
+        # if the archives themselves link up from genesis (before the walk's cursor opens).
+        prev_hash, archived, problem = _archived_start(agency_id, first[0])
+        count = archived
+        if problem:
+            return ChainReport(agency_id, count + 1, first[0], problem, at, archived)
+    loads, sha256, encode = json.loads, hashlib.sha256, _canonical_encoder()
+    quote = json.encoder.encode_basestring  # a JSON string, as ensure_ascii=False writes it
+    agency = "null" if agency_id is None else str(int(agency_id))
+    raw = connection.connection  # psycopg's own connection: tuples, no model instances
+    with raw.cursor(name=f"audit_walk_{agency_id or 0}") as cursor:
+        cursor.itersize = _WALK_BATCH
+        if agency_id:
+            cursor.execute(_WALK_SQL, [agency_id])
+        else:
+            cursor.execute(_PLATFORM_WALK_SQL)
+        for rows in _prefetched(cursor):
+            for row in rows:
+                count += 1
+                if row[12] != prev_hash:
+                    return ChainReport(
+                        agency_id, count, row[0], "previous-hash link does not match", at, archived
+                    )
+                canonical = _TEMPLATE % (
+                    "null" if row[3] is None else row[3],
+                    quote(row[4]),
+                    "null" if row[2] is None else row[2],
+                    agency,
+                    row[10],
+                    encode(loads(row[11])),
+                    "null" if row[7] is None else quote(row[7]),
+                    quote(row[9]),
+                    quote(row[6]),
+                    quote(row[5]),
+                    quote(row[8]),
+                )
+                digest = sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
+                if digest != row[13]:
+                    return ChainReport(
+                        agency_id, count, row[0], "contents do not match their hash", at, archived
+                    )
+                prev_hash = digest
+                if count in wanted:
+                    at[count] = (row[0], digest)
+    return ChainReport(agency_id, count, at=at, archived=archived)
+
+
+def _first_online(agency_id: int | None) -> tuple[int, str] | None:
+    """(id, previous hash) of the chain's oldest event still in the database."""
+    chain = (
+        AuditEvent.objects.filter(agency_id=agency_id)
+        if agency_id
+        else AuditEvent.objects.filter(agency__isnull=True)
+    )
+    first = chain.order_by("id").values_list("id", "prev_hash").first()
+    return None if first is None else (first[0], first[1])
 
 
 def _archived_start(agency_id: int | None, first_online_id: int) -> tuple[str, int, str]:

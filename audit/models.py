@@ -43,7 +43,7 @@ class AuditEvent(models.Model):
     details = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
     # Unique with created_at: the table is partitioned by month of created_at (migration
-    # 0004), and PostgreSQL's unique keys on it must hold the partition key. The primary key
+    # 0005), and PostgreSQL's unique keys on it must hold the partition key. The primary key
     # in the database is (id, created_at) for the same reason; ids stay unique (one identity).
     hash = models.CharField(max_length=64)
 
@@ -57,6 +57,12 @@ class AuditEvent(models.Model):
             models.Index(fields=["agency", "-id"], name="audit_agency_head"),
             models.Index(fields=["agency", "created_at"], name="audit_agency_time"),
             models.Index(fields=["agency", "action", "created_at"], name="audit_agency_action"),
+            # A support grant's actions (accounts.support: the grant's page).
+            models.Index(
+                fields=["agency", "acting_as_grant_id"],
+                name="audit_agency_grant",
+                condition=models.Q(acting_as_grant_id__isnull=False),
+            ),
         ]
         ordering = ["-id"]
 

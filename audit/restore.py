@@ -2,7 +2,7 @@
 
 The archive is read back and verified exactly as before its month was dropped (manifest,
 decryption with the agency's key, the chain recomputed), then loaded into its own table in
-the ``audit_restore`` schema (migration 0005). Once loaded, the app role may only SELECT
+the ``audit_restore`` schema (migration 0006). Once loaded, the app role may only SELECT
 from it, row-level security still shows each agency only its own rows, and the triggers
 refuse UPDATE, DELETE and TRUNCATE as on the live log. The restore is itself an event on
 the agency's chain.

@@ -4,7 +4,7 @@
   task runs it daily; three months ahead, so a stopped beat has months to be noticed).
 - ``archive_month``: every chain's events of one month (UTC) go to storage as one encrypted
   archive per chain (audit/archive.py), each read back and verified before anything is
-  dropped; then ``audit_drop_archived_partition`` (migration 0004) detaches and drops the
+  dropped; then ``audit_drop_archived_partition`` (migration 0005) detaches and drops the
   month, and refuses unless every chain in it has a verified archive that matches it.
 - ``maintain``: both, for every month that ended more than twelve months ago, oldest first.
 

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from typing import TypedDict
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from audit import registry
 from audit.models import AuditEvent
@@ -21,6 +21,20 @@ def events_for_agency(
     if actions is not None:
         events = events.filter(action__in=list(actions))
     return events
+
+
+def events_of_grant(
+    agency_id: int, grant_id: int, *, grant_type: str, limit: int = 1000
+) -> list[AuditEvent]:
+    """A support-access grant's whole life on the agency's chain, oldest first: the events
+    about the grant (a row of ``grant_type``: asked, approved, ended...) and every event
+    recorded under it (``acting_as_grant_id``)."""
+    about = Q(target_type=grant_type, target_id=str(grant_id))
+    return list(
+        AuditEvent.objects.filter(agency_id=agency_id)
+        .filter(Q(acting_as_grant_id=grant_id) | about)
+        .order_by("id")[:limit]
+    )
 
 
 class DescribedEvent(TypedDict):

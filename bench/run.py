@@ -84,7 +84,9 @@ def run(args, settings, Client) -> None:
     from audit.chain import verify_chain
     from requests_portal.models import Department
 
-    agency = Agency.objects.create(slug="bench", name="Bench City")
+    # The admin signs in without a second factor here (force_login), so the agency must not
+    # require one for admins, or every staff page redirects to the two-factor set-up.
+    agency = Agency.objects.create(slug="bench", name="Bench City", mfa_required_for_admins=False)
     with agency_context(agency):
         admin = User.objects.create_user("admin@bench.test", "bench-password-123456")
         Membership.objects.create(agency=agency, user=admin, role=Role.ADMIN)

@@ -12,9 +12,10 @@ import sys
 from pathlib import Path
 
 import dj_database_url
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from config.audit_settings import audit_seal_settings
+from config.beat import BEAT_SCHEDULE
 from config.env import env_bool, env_choice, env_int, env_str
 from config.structured_logs import logging_settings
 
@@ -115,6 +116,9 @@ MIDDLEWARE = [
     "accounts.middleware.SessionSecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Marks requests made under a platform operator's support grant (before the page's
+    # audit event, which then carries the grant).
+    "accounts.support.middleware.SupportAccessMiddleware",
     "accounts.middleware.AuditAccessMiddleware",
     # Last, as django-axes asks: it answers locked-out sign-ins before a view runs.
     "axes.middleware.AxesMiddleware",
@@ -210,35 +214,8 @@ CELERY_TASK_ROUTES = {
     "accounts.tasks.send_email": {"queue": "notifications"},
     "requests_portal.tasks.*": {"queue": "notifications"},
 }
-CELERY_BEAT_SCHEDULE = {
-    # 13:00 UTC is early morning in every US time zone.
-    "daily-digests": {
-        "task": "requests_portal.tasks.queue_daily_digests",
-        "schedule": crontab(hour=13, minute=0),
-        "kwargs": {"agency_id": None},
-    },
-    "documents-upkeep": {
-        "task": "documents.tasks.queue_upkeep",
-        "schedule": crontab(minute=35),
-        "kwargs": {"agency_id": None},
-    },
-    "forget-sent-forms": {
-        "task": "accounts.tasks.queue_upkeep",
-        "schedule": crontab(minute=45),
-        "kwargs": {"agency_id": None},
-    },
-    # The audit log: next months' partitions, and months past the year online archived.
-    "audit-retention": {
-        "task": "audit.tasks.maintain_retention",
-        "schedule": crontab(hour=9, minute=20),
-        "kwargs": {"agency_id": None},
-    },
-    "embargo-publication": {
-        "task": "requests_portal.tasks.queue_embargo_publication",
-        "schedule": crontab(minute=5),
-        "kwargs": {"agency_id": None},
-    },
-}
+# The periodic tasks (Celery beat), in their own module: config/beat.py.
+CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 if REDIS_URL and REDIS_URL.startswith("rediss://"):
@@ -415,6 +392,17 @@ else:
     from vault.keyring import parse_master_keys
 
     PORTAL_MASTER_KEYS = parse_master_keys(_master_keys)
+
+# --- Audit seals (issue 11): signing key, store, operators (config/audit_settings.py) ------
+(
+    AUDIT_SEAL_PRIVATE_KEY,
+    AUDIT_SEAL_PUBLIC_KEY,
+    AUDIT_SEAL_OLD_PUBLIC_KEYS,
+    AUDIT_SEAL_S3_BUCKET,
+    AUDIT_SEAL_RETENTION_DAYS,
+    OPERATOR_EMAILS,
+) = audit_seal_settings(BASE_DIR, production=IS_PRODUCTION)
+AUDIT_SEAL_LOCAL_ROOT = BASE_DIR / ".local" / "seals"
 
 # --- Public submission limits (django-ratelimit, counted in the cache: Redis in production)
 # Per address generous (a library's network is one address for many); per email tight.

@@ -4,31 +4,34 @@ finding needs no redaction."""
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from documents.models import ReleaseLevel
 
 
 class ReleaseForm(forms.Form):
     level = forms.ChoiceField(
-        label="Who may see this document",
+        label=_("Who may see this document"),
         choices=ReleaseLevel.choices,
         widget=forms.RadioSelect,
     )
     override_reason = forms.CharField(
-        label="Reason to release despite unresolved personal-data findings",
+        label=_("Reason to release despite unresolved personal-data findings"),
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Only needed to release to the public while findings are unresolved. "
-        "It is recorded in the audit log.",
+        help_text=_(
+            "Only needed to release to the public while findings are unresolved. "
+            "It is recorded in the audit log."
+        ),
     )
 
 
 class BulkReleaseForm(forms.Form):
     documents = forms.ModelMultipleChoiceField(
-        label="Documents", queryset=None, widget=forms.CheckboxSelectMultiple
+        label=_("Documents"), queryset=None, widget=forms.CheckboxSelectMultiple
     )
-    level = forms.ChoiceField(label="Who may see them", choices=ReleaseLevel.choices)
+    level = forms.ChoiceField(label=_("Who may see them"), choices=ReleaseLevel.choices)
 
     def __init__(self, *args, documents, **kwargs):
         super().__init__(*args, **kwargs)
@@ -39,7 +42,7 @@ class BulkReleaseForm(forms.Form):
 
 class ResolveFindingForm(forms.Form):
     reason = forms.CharField(
-        label="Why it needs no redaction",
+        label=_("Why it needs no redaction"),
         max_length=150,
-        help_text="For example: a public official's work email.",
+        help_text=_("For example: a public official's work email."),
     )

@@ -16,6 +16,7 @@ from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
 import audit
@@ -124,7 +125,10 @@ def staff_document_release(request, number: str, document_id):
     except DocumentError as error:
         form.add_error(None, str(error))
         return _render_detail(request, records_request, document, release_form=form, status=400)
-    messages.success(request, f"{document.filename}: saved who may see it.")
+    messages.success(
+        request,
+        gettext("%(filename)s: saved who may see it.") % {"filename": document.filename},
+    )
     return HttpResponseRedirect(_detail_url(document))
 
 
@@ -141,7 +145,7 @@ def staff_documents_release(request, number: str):
     documents = access.staff_documents(request.user, request.agency, records_request)
     form = BulkReleaseForm(request.POST, documents=documents)
     if not form.is_valid():
-        messages.error(request, "Choose the documents and who may see them.")
+        messages.error(request, gettext("Choose the documents and who may see them."))
         return HttpResponseRedirect(reverse("staff:request_documents", args=[number]))
     done, refused = 0, []
     for document in form.cleaned_data["documents"]:
@@ -156,7 +160,10 @@ def staff_documents_release(request, number: str):
         except DocumentError as error:
             refused.append(f"{document.filename}: {error}")
     if done:
-        messages.success(request, f"Saved who may see {done} document(s).")
+        messages.success(
+            request,
+            gettext("Saved who may see %(n)s document(s).") % {"n": done},
+        )
     for line in refused:
         messages.error(request, line)
     return HttpResponseRedirect(reverse("staff:request_documents", args=[number]))
@@ -169,7 +176,7 @@ def staff_finding_resolve(request, number: str, document_id, finding_id: int):
     finding = access.get_finding(document, finding_id)
     form = ResolveFindingForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Say why this finding needs no redaction.")
+        messages.error(request, gettext("Say why this finding needs no redaction."))
         return HttpResponseRedirect(_detail_url(document))
     release.finding_resolve(
         finding=finding,
@@ -177,7 +184,7 @@ def staff_finding_resolve(request, number: str, document_id, finding_id: int):
         resolution=f"dismissed: {form.cleaned_data['reason']}",
         http_request=request,
     )
-    messages.success(request, "The finding is resolved.")
+    messages.success(request, gettext("The finding is resolved."))
     return HttpResponseRedirect(_detail_url(document))
 
 
@@ -190,7 +197,9 @@ def staff_document_link(request, number: str, document_id, version: int):
     if document.status not in STAFF_DOWNLOADABLE:
         messages.error(
             request,
-            "This file can't be downloaded: it is still being scanned, or the scan blocked it.",
+            gettext(
+                "This file can't be downloaded: it is still being scanned, or the scan blocked it."
+            ),
         )
         return HttpResponseRedirect(_detail_url(document))
     chosen = access.get_version_for_staff(request.user, request.agency, document, version)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import policy
@@ -33,7 +34,7 @@ def request_settings(request):
                 changes=form.cleaned_data,
                 http_request=request,
             )
-            messages.success(request, "Settings saved. New requests use them from now on.")
+            messages.success(request, gettext("Settings saved. New requests use them from now on."))
             return redirect("staff:settings")
         return render(request, "requests_portal/admin/settings.html", {"form": form}, status=400)
     return render(request, "requests_portal/admin/settings.html", {"form": form})
@@ -70,7 +71,7 @@ def holidays(request):
             name=form.cleaned_data["name"],
             http_request=request,
         )
-        messages.success(request, "Holiday saved. Deadlines set from now on count it.")
+        messages.success(request, gettext("Holiday saved. Deadlines set from now on count it."))
         return redirect("staff:holidays")
     return _holidays_page(request)
 
@@ -88,7 +89,10 @@ def holidays_load_defaults(request):
         actor=request.user,
         http_request=request,
     )
-    messages.success(request, f"{added} holidays added.")
+    messages.success(
+        request,
+        ngettext("%(n)s holiday added.", "%(n)s holidays added.", added) % {"n": added},
+    )
     return redirect("staff:holidays")
 
 
@@ -97,7 +101,7 @@ def holidays_load_defaults(request):
 def holiday_remove(request, holiday_id: int):
     holiday = access.get_holiday_for(request.user, request.agency, holiday_id)
     agency_settings.holiday_remove(holiday=holiday, actor=request.user, http_request=request)
-    messages.success(request, "Holiday removed.")
+    messages.success(request, gettext("Holiday removed."))
     return redirect("staff:holidays")
 
 
@@ -157,7 +161,7 @@ def closure_reasons(request):
             requires_citation=form.cleaned_data["requires_citation"],
             http_request=request,
         )
-        messages.success(request, "Closure reason saved.")
+        messages.success(request, gettext("Closure reason saved."))
         return redirect("staff:closure_reasons")
     return _reasons_page(request)
 
@@ -215,7 +219,7 @@ def department_edit(request, department_id: int):
                 default_visibility=form.cleaned_data["default_visibility"],
                 http_request=request,
             )
-            messages.success(request, "Department saved.")
+            messages.success(request, gettext("Department saved."))
             return redirect("staff:department_edit", department_id=department.pk)
         status = 400
     return render(
@@ -239,7 +243,7 @@ def department_member(request, department_id: int):
         request.POST, staff=access.assignable_staff(request.user, request.agency)
     )
     if not form.is_valid():
-        messages.error(request, "Choose one of the agency's staff.")
+        messages.error(request, gettext("Choose one of the agency's staff."))
         return redirect("staff:department_edit", department_id=department.pk)
     remove = request.POST.get("remove") == "1"
     agency_settings.department_member_set(
@@ -250,7 +254,7 @@ def department_member(request, department_id: int):
         point_of_contact=form.cleaned_data["point_of_contact"] and not remove,
         http_request=request,
     )
-    messages.success(request, "Removed." if remove else "Saved.")
+    messages.success(request, gettext("Removed.") if remove else gettext("Saved."))
     return redirect("staff:department_edit", department_id=department.pk)
 
 
@@ -266,7 +270,7 @@ def notification_preferences(request):
             choices=form.cleaned_data,
             http_request=request,
         )
-        messages.success(request, "Your email choices are saved.")
+        messages.success(request, gettext("Your email choices are saved."))
         return redirect("staff:notifications")
     return render(request, "requests_portal/admin/notifications.html", {"form": form})
 
@@ -351,7 +355,7 @@ def templates(request):
         save=agency_settings.template_save,
         items=access.managed_templates_for(request.user, request.agency),
         page="templates",
-        saved="Template saved.",
+        saved=gettext("Template saved."),
     )
 
 
@@ -360,7 +364,7 @@ def templates(request):
 def template_delete(request, template_id: int):
     template = access.get_managed_template_for(request.user, request.agency, template_id)
     agency_settings.template_delete(template=template, actor=request.user, http_request=request)
-    messages.success(request, "Template deleted.")
+    messages.success(request, gettext("Template deleted."))
     return redirect("staff:templates")
 
 
@@ -374,7 +378,7 @@ def request_types(request):
         save=agency_settings.request_type_save,
         items=access.all_request_types_for(request.user, request.agency),
         page="request_types",
-        saved="Request type saved.",
+        saved=gettext("Request type saved."),
     )
 
 
@@ -397,7 +401,7 @@ def custom_fields(request):
         save=agency_settings.custom_field_add,
         items=access.all_custom_fields_for(request.user, request.agency),
         page="custom_fields",
-        saved="Question added to the request form.",
+        saved=gettext("Question added to the request form."),
     )
 
 

@@ -2,6 +2,7 @@ import datetime
 import uuid
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from requests_portal.models import (
@@ -21,39 +22,43 @@ class RequestForm(forms.Form):
     from sight and from screen readers), form-filling robots do."""
 
     title = forms.CharField(
-        label="Summary of your request",
+        label=_("Summary of your request"),
         max_length=200,
-        help_text="One line, for example “Police reports for 100 Main St, March 2026”.",
+        help_text=_("One line, for example “Police reports for 100 Main St, March 2026”."),
     )
     description = forms.CharField(
-        label="What records do you want?",
+        label=_("What records do you want?"),
         max_length=20000,
         widget=forms.Textarea(attrs={"rows": 8}),
-        help_text="Describe the records as precisely as you can: dates, places, names, subjects.",
+        help_text=_(
+            "Describe the records as precisely as you can: dates, places, names, subjects."
+        ),
     )
     department = forms.ModelChoiceField(
         queryset=Department.objects.none(),
         required=False,
-        label="Department (if you know it)",
-        empty_label="I don't know",
+        label=_("Department (if you know it)"),
+        empty_label=_("I don't know"),
     )
     delivery = forms.ChoiceField(
-        choices=Delivery.choices, initial=Delivery.ELECTRONIC, label="How do you want the records?"
+        choices=Delivery.choices,
+        initial=Delivery.ELECTRONIC,
+        label=_("How do you want the records?"),
     )
-    name = forms.CharField(max_length=200, required=False, label="Your name")
+    name = forms.CharField(max_length=200, required=False, label=_("Your name"))
     email = forms.EmailField(
         required=False,
-        label="Email address",
-        help_text="We send your request number and every update here.",
+        label=_("Email address"),
+        help_text=_("We send your request number and every update here."),
     )
-    phone = forms.CharField(max_length=40, required=False, label="Phone")
+    phone = forms.CharField(max_length=40, required=False, label=_("Phone"))
     address = forms.CharField(
         required=False,
         max_length=500,
-        label="Mailing address (only if you want paper copies)",
+        label=_("Mailing address (only if you want paper copies)"),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    website = forms.CharField(required=False, label="Leave this empty")
+    website = forms.CharField(required=False, label=_("Leave this empty"))
     # A new key with every blank form: sending the same form twice files one request.
     submission_key = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
@@ -83,8 +88,8 @@ class RequestForm(forms.Form):
             self.fields["request_type"] = forms.ModelChoiceField(
                 queryset=request_types,
                 required=False,
-                label="Type of request",
-                empty_label="Other / not sure",
+                label=_("Type of request"),
+                empty_label=_("Other / not sure"),
             )
         for custom in self.custom_fields:
             self.fields[f"custom_{custom.pk}"] = _custom_form_field(custom)
@@ -94,7 +99,7 @@ class RequestForm(forms.Form):
         elif not allow_anonymous:
             self.fields["email"].required = True
         else:
-            self.fields["email"].help_text = (
+            self.fields["email"].help_text = _(
                 "Optional. Without an email address you will get no updates: "
                 "write down your request number and check back here."
             )
@@ -102,15 +107,15 @@ class RequestForm(forms.Form):
             # Only where the agency allows it: otherwise a posted "private" is no field here.
             self.fields["private"] = forms.BooleanField(
                 required=False,
-                label="Ask to keep this request private",
+                label=_("Ask to keep this request private"),
                 help_text=private_explanation
-                or "Only where the law allows it. Staff will read your reason.",
+                or _("Only where the law allows it. Staff will read your reason."),
             )
             self.fields["private_reason"] = forms.CharField(
                 required=False,
                 max_length=2000,
-                label="Why should it stay private?",
-                help_text="Needed if you ask to keep it private. Only agency staff read this.",
+                label=_("Why should it stay private?"),
+                help_text=_("Needed if you ask to keep it private. Only agency staff read this."),
                 widget=forms.Textarea(attrs={"rows": 3}),
             )
 
@@ -133,17 +138,17 @@ class RequestForm(forms.Form):
 
     def clean_website(self):
         if self.cleaned_data.get("website"):
-            raise forms.ValidationError("This field must be left empty.")
+            raise forms.ValidationError(_("This field must be left empty."))
         return ""
 
     def clean(self):
         data = super().clean()
         if data.get("delivery") == Delivery.MAIL and not data.get("address"):
-            self.add_error("address", "Enter a mailing address for paper copies.")
+            self.add_error("address", _("Enter a mailing address for paper copies."))
         asked = self.cleaned_data.get("private")
         if asked and not (self.cleaned_data.get("private_reason") or "").strip():
             self.add_error(
-                "private_reason", "Say why your request should stay private, or untick the box."
+                "private_reason", _("Say why your request should stay private, or untick the box.")
             )
         return data
 
@@ -158,7 +163,7 @@ class RequestForm(forms.Form):
 def _custom_form_field(custom: CustomField) -> forms.Field:
     common = {"label": custom.label, "required": custom.required}
     if custom.kind == CustomFieldKind.CHOICE:
-        options = [("", "Choose…")] + [(o, o) for o in custom.option_list()]
+        options = [("", _("Choose…"))] + [(o, o) for o in custom.option_list()]
         return forms.ChoiceField(choices=options, **common)
     if custom.kind == CustomFieldKind.DATE:
         return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
@@ -171,10 +176,10 @@ class StaffRequestForm(RequestForm):
     its calendar, which a server on UTC is a day ahead of every evening."""
 
     channel = forms.ChoiceField(
-        choices=[c for c in Channel.choices if c[0] != Channel.WEB], label="Received by"
+        choices=[c for c in Channel.choices if c[0] != Channel.WEB], label=_("Received by")
     )
     received_on = forms.DateField(
-        label="Date received (day 0)", widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Date received (day 0)"), widget=forms.DateInput(attrs={"type": "date"})
     )
 
     def __init__(self, *args, today: datetime.date, **kwargs):
@@ -183,18 +188,20 @@ class StaffRequestForm(RequestForm):
         super().__init__(*args, **kwargs)
         self.today = today
         self.fields["received_on"].initial = today
-        self.fields["email"].label = "Requester's email address"
-        self.fields["email"].help_text = "Optional: updates are emailed here."
-        self.fields["name"].label = "Requester's name"
+        self.fields["email"].label = gettext("Requester's email address")
+        self.fields["email"].help_text = gettext("Optional: updates are emailed here.")
+        self.fields["name"].label = gettext("Requester's name")
         del self.fields["website"]
 
     def clean_received_on(self):
         received_on = self.cleaned_data["received_on"]
         today = self.today
         if received_on > today:
-            raise forms.ValidationError("The date received cannot be in the future.")
+            raise forms.ValidationError(gettext("The date received cannot be in the future."))
         if received_on < today.replace(year=today.year - 5, day=min(today.day, 28)):
-            raise forms.ValidationError("The date received must be within the last five years.")
+            raise forms.ValidationError(
+                gettext("The date received must be within the last five years.")
+            )
         return received_on
 
 
@@ -203,20 +210,20 @@ class MessageForm(forms.Form):
     and says what it does, so nothing is sent to the requester behind a bare "Save"."""
 
     BUTTONS = {
-        MessageKind.INTERNAL: "Save internal note",
-        MessageKind.TO_REQUESTER: "Send to requester",
-        MessageKind.PUBLIC_NOTE: "Publish public note",
+        MessageKind.INTERNAL: _("Save internal note"),
+        MessageKind.TO_REQUESTER: _("Send to requester"),
+        MessageKind.PUBLIC_NOTE: _("Publish public note"),
     }
 
-    kind = forms.ChoiceField(label="What to do with it", choices=MessageKind.choices)
+    kind = forms.ChoiceField(label=_("What to do with it"), choices=MessageKind.choices)
     body = forms.CharField(
-        label="Message", max_length=20000, widget=forms.Textarea(attrs={"rows": 5})
+        label=_("Message"), max_length=20000, widget=forms.Textarea(attrs={"rows": 5})
     )
     notify = forms.MultipleChoiceField(
         required=False,
-        label="Email this note to",
+        label=_("Email this note to"),
         widget=forms.CheckboxSelectMultiple,
-        help_text="For internal notes: the colleagues who should read it.",
+        help_text=_("For internal notes: the colleagues who should read it."),
     )
 
     def __init__(self, *args, kinds=None, staff=None, **kwargs):
@@ -232,24 +239,24 @@ class MessageForm(forms.Form):
 
     def buttons(self) -> list[tuple[str, str]]:
         """(kind, button label) for each kind this person may write, the internal note first
-        (the button Enter presses)."""
-        return [(kind.value, self.BUTTONS[kind]) for kind in self.kinds]
+        (the button Enter presses), in the language of the page."""
+        return [(kind.value, str(self.BUTTONS[kind])) for kind in self.kinds]
 
 
 class ReplyForm(forms.Form):
     body = forms.CharField(
-        label="Your message", max_length=20000, widget=forms.Textarea(attrs={"rows": 5})
+        label=_("Your message"), max_length=20000, widget=forms.Textarea(attrs={"rows": 5})
     )
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label="Reason (shown on the public timeline)", max_length=200)
+    reason = forms.CharField(label=_("Reason (shown on the public timeline)"), max_length=200)
 
 
 class ExtendForm(forms.Form):
-    days = forms.IntegerField(label="Extra days", min_value=1, max_value=90)
+    days = forms.IntegerField(label=_("Extra days"), min_value=1, max_value=90)
     reason = forms.CharField(
-        label="Reason (emailed to the requester and shown on the public timeline)",
+        label=_("Reason (emailed to the requester and shown on the public timeline)"),
         max_length=200,
     )
 
@@ -257,8 +264,10 @@ class ExtendForm(forms.Form):
 class DueDateForm(forms.Form):
     """``today`` is the agency's: the latest due date allowed is counted from it."""
 
-    due_date = forms.DateField(label="New due date", widget=forms.DateInput(attrs={"type": "date"}))
-    reason = forms.CharField(label="Reason (shown on the public timeline)", max_length=200)
+    due_date = forms.DateField(
+        label=_("New due date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    reason = forms.CharField(label=_("Reason (shown on the public timeline)"), max_length=200)
 
     def __init__(self, *args, today: datetime.date, day_zero=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -268,21 +277,25 @@ class DueDateForm(forms.Form):
     def clean_due_date(self):
         due = self.cleaned_data["due_date"]
         if self.day_zero is not None and due < self.day_zero:
-            raise forms.ValidationError("The due date cannot be before the day it was received.")
+            raise forms.ValidationError(
+                gettext("The due date cannot be before the day it was received.")
+            )
         if due > self.today.replace(year=self.today.year + 2, day=1):
-            raise forms.ValidationError("Choose a date within the next two years.")
+            raise forms.ValidationError(gettext("Choose a date within the next two years."))
         return due
 
 
 class CloseForm(forms.Form):
     reason = forms.ModelChoiceField(
-        queryset=ClosureReason.objects.none(), label="Outcome", empty_label="Choose an outcome"
+        queryset=ClosureReason.objects.none(),
+        label=_("Outcome"),
+        empty_label=_("Choose an outcome"),
     )
     citation = forms.CharField(
-        label="Exemption cited (needed for denials)", max_length=300, required=False
+        label=_("Exemption cited (needed for denials)"), max_length=300, required=False
     )
     note = forms.CharField(
-        label="Closing message to the requester",
+        label=_("Closing message to the requester"),
         required=False,
         max_length=20000,
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -298,21 +311,24 @@ class CloseForm(forms.Form):
         data = super().clean()
         reason = data.get("reason")
         if reason is not None and reason.requires_citation and not data.get("citation", "").strip():
-            self.add_error("citation", f"“{reason.name}” needs the exemption it relies on.")
+            self.add_error(
+                "citation",
+                gettext("“%(reason)s” needs the exemption it relies on.") % {"reason": reason.name},
+            )
         return data
 
 
 class DescriptionReviewForm(forms.Form):
     description = forms.CharField(
-        label="Description as the public will read it",
+        label=_("Description as the public will read it"),
         max_length=20000,
         widget=forms.Textarea(attrs={"rows": 8}),
-        help_text="Remove what must not be public, then publish.",
+        help_text=_("Remove what must not be public, then publish."),
     )
 
 
 class VisibilityForm(forms.Form):
-    visibility = forms.ChoiceField(choices=Visibility.choices, label="Who can see this request")
+    visibility = forms.ChoiceField(choices=Visibility.choices, label=_("Who can see this request"))
 
 
 class RouteForm(forms.Form):
@@ -320,22 +336,22 @@ class RouteForm(forms.Form):
         queryset=Department.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Departments",
+        label=_("Departments"),
     )
     lead = forms.ModelChoiceField(
         queryset=Department.objects.none(),
         required=False,
-        label="Lead department",
-        empty_label="No lead department",
+        label=_("Lead department"),
+        empty_label=_("No lead department"),
     )
-    point_of_contact = forms.ChoiceField(required=False, label="Point of contact")
+    point_of_contact = forms.ChoiceField(required=False, label=_("Point of contact"))
 
     def __init__(self, *args, departments=None, staff=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["departments"].queryset = departments
         self.fields["lead"].queryset = departments
         self.staff = {str(u.pk): u for u in (staff or [])}
-        self.fields["point_of_contact"].choices = [("", "Nobody yet")] + [
+        self.fields["point_of_contact"].choices = [("", _("Nobody yet"))] + [
             (pk, user.email) for pk, user in self.staff.items()
         ]
 
@@ -343,7 +359,7 @@ class RouteForm(forms.Form):
         data = super().clean()
         lead = data.get("lead")
         if lead is not None and lead not in data.get("departments", []):
-            self.add_error("lead", "The lead department must be one of the departments.")
+            self.add_error("lead", gettext("The lead department must be one of the departments."))
         data["point_of_contact"] = self.staff.get(data.get("point_of_contact") or "")
         return data
 
@@ -382,40 +398,48 @@ class ArchiveFilterForm(forms.Form):
 class QueueFilterForm(ArchiveFilterForm):
     scope = forms.ChoiceField(
         required=False,
-        choices=[("all", "All I can see"), ("mine", "Mine"), ("departments", "My departments")],
-        label="Show",
+        choices=[
+            ("all", _("All I can see")),
+            ("mine", _("Mine")),
+            ("departments", _("My departments")),
+        ],
+        label=_("Show"),
     )
     status = forms.ChoiceField(
         required=False,
         choices=[
-            ("", "Not closed"),
-            ("overdue", "Overdue"),
-            ("submitted", "Not acknowledged"),
-            ("open", "In progress"),
-            ("paused", "Paused"),
-            ("closed", "Closed"),
-            ("any", "Any status"),
+            ("", _("Not closed")),
+            ("overdue", _("Overdue")),
+            ("submitted", _("Not acknowledged")),
+            ("open", _("In progress")),
+            ("paused", _("Paused")),
+            ("closed", _("Closed")),
+            ("any", _("Any status")),
         ],
-        label="Status",
+        label=_("Status"),
     )
     sort = forms.ChoiceField(
         required=False,
-        choices=[("due", "Due first"), ("newest", "Newest first"), ("oldest", "Oldest first")],
-        label="Sort",
+        choices=[
+            ("due", _("Due first")),
+            ("newest", _("Newest first")),
+            ("oldest", _("Oldest first")),
+        ],
+        label=_("Sort"),
     )
 
 
 class TaskForm(forms.Form):
-    title = forms.CharField(max_length=200, label="Task")
-    assignee = forms.ChoiceField(required=False, label="Assigned to")
+    title = forms.CharField(max_length=200, label=_("Task"))
+    assignee = forms.ChoiceField(required=False, label=_("Assigned to"))
     due_date = forms.DateField(
-        required=False, label="Due", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label=_("Due"), widget=forms.DateInput(attrs={"type": "date"})
     )
 
     def __init__(self, *args, staff=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.staff = {str(u.pk): u for u in (staff or [])}
-        self.fields["assignee"].choices = [("", "Nobody")] + [
+        self.fields["assignee"].choices = [("", _("Nobody"))] + [
             (pk, u.email) for pk, u in self.staff.items()
         ]
 
@@ -427,25 +451,25 @@ class TagsForm(forms.Form):
     tags = forms.CharField(
         required=False,
         max_length=600,
-        label="Tags",
-        help_text="Separate tags with commas.",
+        label=_("Tags"),
+        help_text=_("Separate tags with commas."),
     )
 
     def clean_tags(self):
         names = [n.strip() for n in self.cleaned_data["tags"].split(",") if n.strip()]
         if any(len(n) > 60 for n in names):
-            raise forms.ValidationError("Each tag can be at most 60 characters.")
+            raise forms.ValidationError(gettext("Each tag can be at most 60 characters."))
         if len(names) > 20:
-            raise forms.ValidationError("Use at most 20 tags.")
+            raise forms.ValidationError(gettext("Use at most 20 tags."))
         return names
 
 
 class TimeEntryForm(forms.Form):
     """``today`` is the agency's: time is logged for days of its calendar, up to today."""
 
-    day = forms.DateField(label="Day", widget=forms.DateInput(attrs={"type": "date"}))
-    minutes = forms.IntegerField(label="Minutes", min_value=1, max_value=24 * 60)
-    note = forms.CharField(required=False, max_length=200, label="What you did")
+    day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
+    minutes = forms.IntegerField(label=_("Minutes"), min_value=1, max_value=24 * 60)
+    note = forms.CharField(required=False, max_length=200, label=_("What you did"))
 
     def __init__(self, *args, today: datetime.date, **kwargs):
         super().__init__(*args, **kwargs)
@@ -455,5 +479,5 @@ class TimeEntryForm(forms.Form):
     def clean_day(self):
         day = self.cleaned_data["day"]
         if day > self.today:
-            raise forms.ValidationError("Time cannot be logged for a future day.")
+            raise forms.ValidationError(gettext("Time cannot be logged for a future day."))
         return day

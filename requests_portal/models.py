@@ -150,11 +150,11 @@ class Status(models.TextChoices):
 
 
 class Channel(models.TextChoices):
-    WEB = "web", "Web form"
-    PHONE = "phone", "Phone"
-    MAIL = "mail", "Mail"
-    EMAIL = "email", "Email"
-    IN_PERSON = "in_person", "In person"
+    WEB = "web", _("Web form")
+    PHONE = "phone", _("Phone")
+    MAIL = "mail", _("Mail")
+    EMAIL = "email", _("Email")
+    IN_PERSON = "in_person", _("In person")
 
 
 class Delivery(models.TextChoices):

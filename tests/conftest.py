@@ -35,6 +35,18 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a page a test asked for in Spanish leaves
+    Spanish active on the thread (LocaleMiddleware activates it and nothing resets it), and
+    a request filed through the service afterwards would take it as its language."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _documents_in_temporary_folders(settings, tmp_path_factory):
     """Document ciphertext and escrow keys of tests never land in the developer's .local."""
     from documents import keys
@@ -50,6 +62,18 @@ def _documents_in_temporary_folders(settings, tmp_path_factory):
     yield
     storage.reset_cache()
     keys.forget_cached_keys()
+
+
+@pytest.fixture(autouse=True)
+def _seals_in_a_temporary_folder(settings, tmp_path_factory):
+    """Audit seals of tests never land in the developer's .local (nor in a bucket)."""
+    from audit.seals import store
+
+    settings.AUDIT_SEAL_LOCAL_ROOT = tmp_path_factory.mktemp("seals")
+    settings.AUDIT_SEAL_S3_BUCKET = ""
+    store.reset_cache()
+    yield
+    store.reset_cache()
 
 
 @pytest.fixture(autouse=True)

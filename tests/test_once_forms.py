@@ -402,6 +402,7 @@ REPLACES = "replaces the person's earlier one (the newest is the one that counts
 SAVES_STATE = "saves settings or a state: the same post twice leaves the same state"
 REFUSED_AGAIN = "a change of state: repeated, it is refused or finds nothing left to do"
 REMOVES = "removes or retires one row"
+ONE_OPEN = "one open at a time per person: a repeat is refused while the first is open"
 DOWNLOAD = "a download button: each press is a download (a short-lived grant per press)"
 PROTOCOL = "the resumable upload protocol: each upload has its own id"
 CHECK = "tests the sign-in settings: stores nothing but its audit event"
@@ -412,6 +413,7 @@ NOT_GUARDED = {
     "staff:request_new": OWN_KEY,
     "accounts:login": SIGN_IN,
     "accounts:logout": SIGN_IN,
+    "set_language": SAVES_STATE,
     "accounts:mfa_verify": SIGN_IN,
     "accounts:mfa_step_up": SIGN_IN,
     "accounts:reauthenticate": SIGN_IN,
@@ -430,7 +432,6 @@ NOT_GUARDED = {
     "accounts:mfa_recovery_codes": REPLACES,
     "staff:invitation_resend": REPLACES,
     "accounts:profile": SAVES_STATE,
-    "set_language": SAVES_STATE,
     "accounts:password_change": SAVES_STATE,
     "staff:settings": SAVES_STATE,
     "staff:notifications": SAVES_STATE,
@@ -463,6 +464,12 @@ NOT_GUARDED = {
     "accounts:sessions_end_others": REFUSED_AGAIN,
     "accounts:mfa_disable": REFUSED_AGAIN,
     "staff:invitation_revoke": REFUSED_AGAIN,
+    "accounts:support_request": ONE_OPEN,
+    "accounts:support_emergency": ONE_OPEN,
+    "accounts:support_end": REFUSED_AGAIN,
+    "staff:support_grant_approve": REFUSED_AGAIN,
+    "staff:support_grant_deny": REFUSED_AGAIN,
+    "staff:support_grant_revoke": REFUSED_AGAIN,
     "staff:holiday_remove": REMOVES,
     "staff:template_delete": REMOVES,
     "staff:provider_delete": REMOVES,

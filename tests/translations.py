@@ -1,19 +1,25 @@
-"""What residents read, and whether it is translated: the list of resident-facing templates
-and Python modules, a scanner that finds visible text left outside ``{% translate %}`` /
-``{% blocktranslate %}``, and the catalogue checks (GNU gettext's xgettext and msgfmt).
+"""What residents and staff read, and whether it is translated: the lists of resident-facing
+and staff templates and Python modules, a scanner that finds visible text left outside
+``{% translate %}`` / ``{% blocktranslate %}``, and the catalogue checks (GNU gettext's xgettext
+and msgfmt). Resident-facing text is marked and has Spanish; staff text is marked (Spanish may
+come later: English shows until then).
 
 Shared by tests/test_translations.py and runnable on its own to list what is left to do:
 
     .venv/bin/python -m tests.translations            # untranslated text, file by file
+    .venv/bin/python -m tests.translations --staff    # the same for the staff templates
     .venv/bin/python -m tests.translations --missing  # msgids without Spanish
 
 To bring a template in: mark its text, run ``make messages``, translate the new entries of
 locale/es/LC_MESSAGES/django.po, run ``make messages`` again (compiles the .mo), then add the
-template to RESIDENT_TEMPLATES (or take it off PENDING).
+template to RESIDENT_TEMPLATES (or take it off PENDING). A staff template only needs its text
+marked (STAFF_TEMPLATES, or take it off STAFF_PENDING).
 """
 
 from __future__ import annotations
 
+import ast
+import fnmatch
 import gettext
 import html.parser
 import re
@@ -28,8 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
 LOCALE = ROOT / "locale"
 
-# Resident-facing templates: whole folders (their files, not subfolders) and single files,
-# relative to templates/. Staff pages are not here (they may stay English for now).
+# Resident-facing templates: whole folders (their files, not subfolders), shell patterns and
+# single files, relative to templates/. A file named on its own wins over a folder or pattern of
+# the other list (the staff pages among the requests pages, the resident panel among the
+# documents pages).
 RESIDENT_TEMPLATES = [
     "base.html",
     "403.html",
@@ -38,10 +46,14 @@ RESIDENT_TEMPLATES = [
     "_field.html",
     "_form_errors.html",
     "_pager.html",
+    "form_refused.html",
+    "accounts/_agency_contact.html",
     "accounts/_checkbox_field.html",
     "accounts/_password_field.html",
     "accounts/_password_rules.html",
     "accounts/agency_home.html",
+    "accounts/notice.html",
+    "accounts/rate_limited.html",
     "accounts/platform_home.html",
     "accounts/login.html",
     "accounts/signup.html",
@@ -62,6 +74,9 @@ RESIDENT_TEMPLATES = [
     "accounts/password_change.html",
     "accounts/email_change.html",
     "accounts/email_change_confirm.html",
+    "accounts/security.html",
+    "accounts/_sign_in_method.html",
+    "accounts/reauthenticate.html",
     "accounts/email/password_reset.txt",
     "accounts/email/password_reset_subject.txt",
     "accounts/email/signup_confirm.txt",
@@ -91,40 +106,105 @@ RESIDENT_TEMPLATES = [
     "documents/link_refused.html",
 ]
 
-# Staff pages that sit among the resident ones (in a folder listed above).
-STAFF_TEMPLATES = {
+# Staff templates: every word marked for translation, Spanish not required yet (English shows
+# where a msgid has none). Same notation as RESIDENT_TEMPLATES.
+STAFF_TEMPLATES = [
+    "_post_form.html",
+    "_row_action.html",
+    "audit/",
+    "accounts/admin/",
+    "accounts/support/",
+    "accounts/_support_*",
+    "accounts/email/support_*",
+    "accounts/staff_dashboard.html",
+    "accounts/member_list.html",
+    "accounts/member_detail.html",
+    "accounts/invitation_accept.html",
+    "accounts/invitation_invalid.html",
+    "accounts/invitation_other_account.html",
+    "accounts/invitation_sso.html",
+    "accounts/link_provider.html",
+    "accounts/sso_error.html",
+    "accounts/email/invitation.txt",
+    "accounts/email/invitation_subject.txt",
+    "documents/",
+    "requests_portal/admin/",
+    "requests_portal/staff/",
     "requests_portal/department_detail.html",
     "requests_portal/department_list.html",
     "requests_portal/staff_queue.html",
     "requests_portal/staff_request_detail.html",
     "requests_portal/staff_request_new.html",
+    "requests_portal/email/staff_*",
+]
+
+# Staff templates not marked yet, being rewritten on other branches: shell pattern → why.
+STAFF_PENDING = {
+    "audit/*": "the audit log viewer is being rewritten (issue 10): marked once it lands",
+    "accounts/support/*": "support access is being built: marked once it lands",
+    "accounts/_support_*": "support access is being built: marked once it lands",
+    "accounts/email/support_*": "support access is being built: marked once it lands",
 }
 
-# Resident-facing, not translated yet (the second wave): template → why it waits.
-PENDING = {
-    "requests_portal/request_new.html": "being reworked (issue 10: who will read it)",
-    "requests_portal/request_detail.html": "being reworked (issue 10: the confirmation page)",
-    "requests_portal/_similar.html": "shown on the request form; with request_new.html",
-}
+# Resident-facing templates on neither list yet: another branch is translating them (they
+# join RESIDENT_TEMPLATES there). A name comes off once it is on a list.
+UNSORTED: dict[str, str] = {}
+
+# Resident-facing, not translated yet: template → why it waits.
+PENDING: dict[str, str] = {}
 
 # Parts of a template another change is rewriting, left out of the scan until then.
-PENDING_REGIONS = {
-    "base.html": re.compile(r"<footer\b.*?</footer>", re.S),
-}
+PENDING_REGIONS: dict[str, re.Pattern[str]] = {}
 
 # Python modules whose marked strings residents read (form labels, errors, messages).
+# Their staff-only parts are in STAFF_PYTHON_PARTS.
 RESIDENT_PYTHON = [
     "accounts/account_views.py",
+    "accounts/agency_contact_views.py",
+    "accounts/contact.py",
     "accounts/forms.py",
     "accounts/middleware.py",
+    "accounts/once.py",
     "accounts/passwords.py",
     "accounts/signin/forms.py",
+    "accounts/signin/views.py",
     "accounts/signin/mfa_views.py",
     "accounts/signup_views.py",
     "requests_portal/forms.py",
     "requests_portal/models.py",
+    "requests_portal/privacy.py",
+    "requests_portal/services/submission.py",
+    "requests_portal/timeline_text.py",
     "requests_portal/views/resident.py",
+    "documents/templatetags/documents.py",
 ]
+
+# Top-level classes and functions of the modules above that only staff see: their strings are
+# marked but need no Spanish yet (a msgid also used by a resident part still does).
+STAFF_PYTHON_PARTS = {
+    "accounts/forms.py": {
+        "InvitationPasswordForm",
+        "InviteForm",
+        "RoleForm",
+        "SignInPolicyForm",
+        "AgencyContactForm",
+    },
+    "requests_portal/forms.py": {
+        "StaffRequestForm",
+        "MessageForm",
+        "ReasonForm",
+        "ExtendForm",
+        "DueDateForm",
+        "CloseForm",
+        "DescriptionReviewForm",
+        "VisibilityForm",
+        "RouteForm",
+        "QueueFilterForm",
+        "TaskForm",
+        "TagsForm",
+        "TimeEntryForm",
+    },
+}
 
 # Visible text that is the same in every language.
 ALLOWED_TEXT = {"·", "PDF", "CSV"}
@@ -138,26 +218,65 @@ _TAG = re.compile(r"({%.*?%}|{{.*?}}|{#.*?#})", re.S)
 _BLOCK_NAME = re.compile(r"{%-?\s*(\w+)")
 # A literal string passed to a filter or an include (``default:"Next"``, ``with label="..."``):
 # visible words unless wrapped in _( ).
-_LITERAL = re.compile(r"""(?<![_(])(?:default:|(?<![=!<>])=)\s*(["'])([^"']*?)\1""")
+_LITERAL = re.compile(r"""(?<![_(])(?:default:|(?<![=!<>])(?<!class)=)\s*(["'])([^"']*?)\1""")
+
+
+def all_templates() -> list[str]:
+    """Every template (.html, .txt), relative to templates/, sorted."""
+    return sorted(
+        str(p.relative_to(TEMPLATES))
+        for p in TEMPLATES.rglob("*")
+        if p.is_file() and p.suffix in (".html", ".txt")
+    )
+
+
+def _expand(entries: list[str]) -> tuple[set[str], set[str]]:
+    """(files named on their own, files of the folders and patterns) of a template list."""
+    named: set[str] = set()
+    grouped: set[str] = set()
+    everything = all_templates()
+    for entry in entries:
+        if entry.endswith("/"):
+            grouped |= {name for name in everything if name.rpartition("/")[0] + "/" == entry}
+        elif "*" in entry:
+            grouped |= set(fnmatch.filter(everything, entry))
+        else:
+            named.add(entry)
+    return named, grouped
+
+
+def _lists() -> tuple[set[str], set[str]]:
+    resident_named, resident_grouped = _expand(RESIDENT_TEMPLATES)
+    staff_named, staff_grouped = _expand(STAFF_TEMPLATES)
+    resident = resident_named | (resident_grouped - staff_named)
+    staff = staff_named | (staff_grouped - resident_named)
+    return resident, staff
 
 
 def resident_templates() -> list[str]:
     """Every resident-facing template, relative to templates/, sorted (PENDING left in)."""
-    names: set[str] = set()
-    for entry in RESIDENT_TEMPLATES:
-        if entry.endswith("/"):
-            names |= {
-                str(p.relative_to(TEMPLATES))
-                for p in (TEMPLATES / entry).iterdir()
-                if p.is_file() and p.suffix in (".html", ".txt")
-            }
-        else:
-            names.add(entry)
-    return sorted(names - STAFF_TEMPLATES)
+    return sorted(_lists()[0])
 
 
 def checked_templates() -> list[str]:
     return [name for name in resident_templates() if name not in PENDING]
+
+
+def staff_templates() -> list[str]:
+    """Every staff template, sorted (those matching STAFF_PENDING left in)."""
+    return sorted(_lists()[1])
+
+
+def staff_pending(name: str) -> str | None:
+    """Why staff template ``name`` is not checked yet, or None."""
+    for pattern, why in STAFF_PENDING.items():
+        if fnmatch.fnmatch(name, pattern):
+            return why
+    return None
+
+
+def checked_staff_templates() -> list[str]:
+    return [name for name in staff_templates() if staff_pending(name) is None]
 
 
 def _visible(text: str) -> bool:
@@ -326,21 +445,73 @@ def msgids_of(templates: list[str], python: list[str], workdir: Path) -> dict[st
         .replace("nplurals=INTEGER; plural=EXPRESSION;", "nplurals=2; plural=(n != 1);")
     )
     keys = compiled(english, workdir)
-    where: dict[str, str] = {}
-    location = None
-    for line in pot.read_text().splitlines():
-        if line.startswith("#: "):
-            location = line[3:].split()[0].replace(str(workdir / "templates") + "/", "")
-            location = location.replace(".py:", ":")
-        elif line.startswith("msgid ") and location:
-            where[line[6:].strip('"')] = location
+    locations = _locations(pot.read_text(), workdir)
+    staff_lines = _staff_lines()
     result = {}
     for key in keys:
         if not key:
             continue  # the header
         plain = key[0] if isinstance(key, tuple) else key
-        result[plain] = where.get(plain.split("\x04")[-1][:60], "?")
+        where = locations.get(plain, [])
+        if where and all(_in_staff_part(place, staff_lines) for place in where):
+            continue  # only staff read it: marked is enough for now
+        result[plain] = where[0] if where else "?"
     return result
+
+
+def _locations(pot: str, workdir: Path) -> dict[str, list[str]]:
+    """Every place ("file:line", templates relative to templates/, modules to the project)
+    each msgid of a .pot file is used, keyed as in a compiled catalogue."""
+    result: dict[str, list[str]] = {}
+    for entry in pot.split("\n\n"):
+        places: list[str] = []
+        parts: dict[str, str] = {}
+        field = None
+        for line in entry.splitlines():
+            if line.startswith("#: "):
+                places += line[3:].split()
+            elif line.startswith(("msgctxt ", "msgid ")):
+                field, _sep, rest = line.partition(" ")
+                parts[field] = ast.literal_eval(rest)
+            elif line.startswith('"') and field:
+                parts[field] += ast.literal_eval(line)
+            elif line.startswith("msgid_plural"):
+                field = None
+        if not parts.get("msgid"):
+            continue
+        key = parts["msgid"]
+        if "msgctxt" in parts:
+            key = parts["msgctxt"] + "\x04" + key
+        result[key] = [_place(place, workdir) for place in places]
+    return result
+
+
+def _place(place: str, workdir: Path) -> str:
+    place = place.replace(str(workdir / "templates") + "/", "").replace(".html.py:", ".html:")
+    place = place.replace(".txt.py:", ".txt:")
+    return place.replace(str(ROOT) + "/", "")
+
+
+def _staff_lines() -> dict[str, list[tuple[int, int]]]:
+    """The line ranges of STAFF_PYTHON_PARTS, module by module."""
+    ranges: dict[str, list[tuple[int, int]]] = {}
+    for module, names in STAFF_PYTHON_PARTS.items():
+        tree = ast.parse((ROOT / module).read_text())
+        found = {
+            node.name: (node.lineno, node.end_lineno or node.lineno)
+            for node in tree.body
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef))
+        }
+        missing = names - found.keys()
+        if missing:
+            raise LookupError(f"{module} has no {', '.join(sorted(missing))} (STAFF_PYTHON_PARTS)")
+        ranges[module] = [found[name] for name in names]
+    return ranges
+
+
+def _in_staff_part(place: str, staff_lines: dict[str, list[tuple[int, int]]]) -> bool:
+    module, _sep, line = place.rpartition(":")
+    return any(first <= int(line) <= last for first, last in staff_lines.get(module, []))
 
 
 def missing_translations(language: str = "es") -> dict[str, str]:
@@ -358,6 +529,11 @@ def _main(argv: list[str]) -> int:
     import django
 
     django.setup()
+    if "--staff" in argv:
+        for name in staff_templates():
+            for text in untranslated_in(name):
+                print(f"{name}: {text}")
+        return 0
     if "--missing" in argv:
         for msgid, where in sorted(missing_translations().items(), key=lambda i: i[1]):
             print(f"{where}: {msgid!r}")

@@ -97,14 +97,14 @@ class ReauthForm(forms.Form):
     """Prove it is still you: your password, or a two-factor code."""
 
     password = forms.CharField(
-        label="Your password",
+        label=_("Your password"),
         required=False,
         strip=False,
         max_length=PASSWORD_INPUT_MAX,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     code = forms.CharField(
-        label="Or a code from your authenticator app",
+        label=_("Or a code from your authenticator app"),
         required=False,
         max_length=32,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
@@ -114,7 +114,7 @@ class ReauthForm(forms.Form):
         super().clean()
         cleaned = self.cleaned_data  # what Form.clean() returns
         if not cleaned.get("password") and not cleaned.get("code"):
-            raise ValidationError("Enter your password or a code.")
+            raise ValidationError(_("Enter your password or a code."))
         return cleaned
 
 

@@ -63,6 +63,8 @@ def required_for(membership: Membership | None, agency: Agency | None) -> bool:
     """Whether this member must pass a second factor to use the staff area."""
     if membership is None or agency is None:
         return False
+    if getattr(membership, "support_grant", None) is not None:
+        return True  # a platform operator under support access, whatever the agency's policy
     if agency.mfa_required_for_staff:
         return True
     return membership.role == Role.ADMIN and agency.mfa_required_for_admins

@@ -107,7 +107,7 @@ def setup(request):
     secret waits in the session until a correct code: no device row before that."""
     next_url = flow.safe_next(request, request.GET.get("next") or request.POST.get("next"))
     if mfa.has_second_factor(request.user):
-        messages.info(request, "Two-factor sign-in is already on for your account.")
+        messages.info(request, _("Two-factor sign-in is already on for your account."))
         return HttpResponseRedirect(reverse("accounts:security"))
     pending = mfa.pending_device(user=request.user, http_request=request)
     form = TotpConfirmForm(request.POST or None)
@@ -167,6 +167,6 @@ def disable(request):
     required = mfa.required_by(request.user)
     if request.method == "POST" and not required:
         two_factor.two_factor_disable(user=request.user, http_request=request)
-        messages.success(request, "Two-factor sign-in is off.")
+        messages.success(request, _("Two-factor sign-in is off."))
         return HttpResponseRedirect(reverse("accounts:security"))
     return render(request, "accounts/mfa_disable.html", {"required_by": required})

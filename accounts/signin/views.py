@@ -11,6 +11,7 @@ from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
 from django.http import HttpResponseRedirect
 from django.shortcuts import render, resolve_url
 from django.urls import reverse, reverse_lazy
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 import audit
@@ -204,8 +205,10 @@ def reauthenticate(request):
             elif code_required:
                 form.add_error(
                     None,
-                    "Enter a code from your authenticator app: your password alone is not "
-                    "enough for this change.",
+                    _(
+                        "Enter a code from your authenticator app: your password alone is not "
+                        "enough for this change."
+                    ),
                 )
         if ok:
             flow.mark_reauthenticated(request)
@@ -217,7 +220,7 @@ def reauthenticate(request):
             audit_events.REAUTH_FAILED.code, http_request=request, details={"method": method}
         )
         if not form.errors:
-            form.add_error(None, "That didn't match. Try again.")
+            form.add_error(None, _("That didn't match. Try again."))
     linked = [i.provider for i in access.linked_identities(user, agency)]
     return render(
         request,

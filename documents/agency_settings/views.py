@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import policy
@@ -32,7 +33,7 @@ def document_settings(request):
             values={f: settings_form.cleaned_data[f] for f in settings_form.Meta.fields},
             http_request=request,
         )
-        messages.success(request, "Document settings saved.")
+        messages.success(request, gettext("Document settings saved."))
         return HttpResponseRedirect(reverse("staff:document_settings"))
     if which == "reason" and reason_form.is_valid():
         try:
@@ -45,7 +46,7 @@ def document_settings(request):
         except DocumentError as error:
             reason_form.add_error("label", str(error))
         else:
-            messages.success(request, "Reason added.")
+            messages.success(request, gettext("Reason added."))
             return HttpResponseRedirect(reverse("staff:document_settings"))
     status = 400 if request.method == "POST" else 200
     return render(
@@ -67,5 +68,7 @@ def reason_retire(request, redaction_reason_id: int):
     if reason is None:
         raise Http404
     services.reason_retire(reason=reason, actor=request.user, http_request=request)
-    messages.success(request, f"“{reason.label}” is no longer offered.")
+    messages.success(
+        request, gettext("“%(reason)s” is no longer offered.") % {"reason": reason.label}
+    )
     return HttpResponseRedirect(reverse("staff:document_settings"))

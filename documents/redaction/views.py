@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_ratelimit.core import is_ratelimited
 
@@ -86,7 +87,7 @@ def redact(request, number: str, document_id):
                         height=data["height"],
                         http_request=request,
                     )
-                    messages.success(request, "Box added as a draft.")
+                    messages.success(request, gettext("Box added as a draft."))
                 elif which == "search":
                     count = services.redaction_add_search(
                         document=document,
@@ -95,7 +96,11 @@ def redact(request, number: str, document_id):
                         term=data["term"],
                         http_request=request,
                     )
-                    messages.success(request, f"{count} draft box(es) added for “{data['term']}”.")
+                    messages.success(
+                        request,
+                        gettext("%(n)s draft box(es) added for “%(term)s”.")
+                        % {"n": count, "term": data["term"]},
+                    )
                 else:
                     count = services.redaction_add_patterns(
                         document=document,
@@ -104,7 +109,10 @@ def redact(request, number: str, document_id):
                         kinds=data["kinds"],
                         http_request=request,
                     )
-                    messages.success(request, f"{count} draft box(es) added.")
+                    messages.success(
+                        request,
+                        gettext("%(n)s draft box(es) added.") % {"n": count},
+                    )
                 return HttpResponseRedirect(_redact_url(document))
             except RedactionRefused as error:
                 form.add_error(None, str(error))
@@ -173,7 +181,7 @@ def remove(request, number: str, document_id, redaction_id: int):
     _records_request, document = _document(request, number, document_id)
     row = access.get_redaction(document, redaction_id)
     services.redaction_remove(redaction_row=row, actor=request.user, http_request=request)
-    messages.success(request, "Draft box removed.")
+    messages.success(request, gettext("Draft box removed."))
     return HttpResponseRedirect(_redact_url(document))
 
 
@@ -189,7 +197,9 @@ def finalise(request, number: str, document_id):
         return HttpResponseRedirect(_redact_url(document))
     messages.success(
         request,
-        "The redactions are being applied. This page shows the progress; the new version "
-        "appears on the document's page when it is ready.",
+        gettext(
+            "The redactions are being applied. This page shows the progress; the new version "
+            "appears on the document's page when it is ready."
+        ),
     )
     return HttpResponseRedirect(_redact_url(document))

@@ -2,6 +2,7 @@
 documents: the templates load these tags)."""
 
 from django import template
+from django.utils.translation import gettext as _
 
 from accounts import policy
 from documents import access
@@ -42,10 +43,10 @@ def released_records_note(records_request, viewer, tracking=""):
     shown = access.resident_documents(PublicView(records_request, viewer, tracking)).exists()
     if viewer == "requester":
         if shown:
-            return "Your released records are listed below."
-        return "None are available to download here."
+            return _("Your released records are listed below.")
+        return _("None are available to download here.")
     if shown:
-        return "Released records are listed below."
+        return _("Released records are listed below.")
     if access.released_beyond_staff(records_request):
-        return "Released to the requester only; none are published here."
-    return "None are published here."
+        return _("Released to the requester only; none are published here.")
+    return _("None are published here.")

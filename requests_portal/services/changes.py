@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar, cast
 
 from django.db import transaction
+from django.utils import translation
 
 from accounts.local_time import format_date
 from accounts.models import User
@@ -24,8 +25,10 @@ class RequestStateError(Exception):
 
 
 def human_date(day: datetime.date) -> str:
-    """A date as people write it: November 3, 2026."""
-    return format_date(day, "F j, Y")
+    """A date as people write it, for text that is stored (timeline entries): November 3,
+    2026, in English whatever the language of the page that caused it."""
+    with translation.override("en"):
+        return format_date(day, "F j, Y")
 
 
 def add_timeline_event(

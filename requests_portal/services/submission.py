@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 import audit
 from accounts import language
@@ -94,7 +95,7 @@ def _privacy_for(
 ) -> _Privacy:
     private_reason = private_reason.strip()
     if private_reason and not request_settings.allow_private_requests:
-        raise RequestStateError("This agency does not take requests to keep a request private.")
+        raise RequestStateError(_("This agency does not take requests to keep a request private."))
     visibility = privacy.initial_visibility(
         request_settings, department, private=bool(private_reason)
     )
@@ -229,7 +230,7 @@ def _filed_with(
         same = earlier.requester_email.casefold() == contact.email.casefold()
     if not same:
         raise RequestStateError(
-            "This form was already used to file a request. Reload the page to start a new one."
+            _("This form was already used to file a request. Reload the page to start a new one.")
         )
     return earlier
 
@@ -287,7 +288,8 @@ def _file(
     )
     if department is not None:
         _route(records_request, department, lead=True)
-    channel_name = records_request.get_channel_display().lower()
+    with translation.override("en"):  # stored text is English (docs/translation.md)
+        channel_name = records_request.get_channel_display().lower()
     add_timeline_event(
         records_request,
         "submitted",

@@ -10,11 +10,14 @@ the page (a task, a time entry) are written out below.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts import policy
@@ -26,6 +29,9 @@ from requests_portal.models import MessageKind
 from requests_portal.services import clock, lifecycle, messaging, review, work
 from requests_portal.services.changes import RequestStateError
 from requests_portal.views.staff_request import build_form, render_detail
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
 
 
 def _fields(*names: str) -> Callable[[dict], dict]:
@@ -39,7 +45,7 @@ _NO_ARGUMENTS = _fields()
 def _staff_action(
     permission: policy.Permission,
     service: Callable[..., object],
-    success: str | Callable[[dict], str],
+    success: str | _StrPromise | Callable[[dict], str | _StrPromise],
     form_name: str | None = None,
     arguments: Callable[[dict], dict] = _NO_ARGUMENTS,
     *,
@@ -79,13 +85,13 @@ def _staff_action(
 
 # What the page says once a message is saved: the kind is the button that was pressed.
 _MESSAGE_SAVED = {
-    MessageKind.INTERNAL: "Internal note saved. Only staff can read it.",
-    MessageKind.TO_REQUESTER: "Message sent to the requester.",
-    MessageKind.PUBLIC_NOTE: "Public note published.",
+    MessageKind.INTERNAL: _("Internal note saved. Only staff can read it."),
+    MessageKind.TO_REQUESTER: _("Message sent to the requester."),
+    MessageKind.PUBLIC_NOTE: _("Public note published."),
 }
 
 staff_acknowledge = _staff_action(
-    policy.REQUEST_EDIT, lifecycle.request_acknowledge, "Acknowledged."
+    policy.REQUEST_EDIT, lifecycle.request_acknowledge, _("Acknowledged.")
 )
 staff_message = _staff_action(
     policy.REQUEST_INTERNAL_WORK,
@@ -98,7 +104,7 @@ staff_message = _staff_action(
 staff_route = _staff_action(
     policy.REQUEST_EDIT,
     lifecycle.request_route,
-    "Routing saved.",
+    _("Routing saved."),
     "route",
     lambda data: {
         "departments": list(data["departments"]),
@@ -109,17 +115,17 @@ staff_route = _staff_action(
 staff_pause = _staff_action(
     policy.REQUEST_CHANGE_DUE_DATE,
     clock.request_pause,
-    "The clock is paused.",
+    _("The clock is paused."),
     "pause",
     _fields("reason"),
 )
 staff_resume = _staff_action(
-    policy.REQUEST_CHANGE_DUE_DATE, clock.request_resume, "The clock is running again."
+    policy.REQUEST_CHANGE_DUE_DATE, clock.request_resume, _("The clock is running again.")
 )
 staff_extend = _staff_action(
     policy.REQUEST_CHANGE_DUE_DATE,
     clock.request_extend,
-    "Deadline extended; the requester has been told.",
+    _("Deadline extended; the requester has been told."),
     "extend",
     _fields("days", "reason"),
     creates=True,
@@ -127,38 +133,42 @@ staff_extend = _staff_action(
 staff_due_date = _staff_action(
     policy.REQUEST_CHANGE_DUE_DATE,
     clock.request_set_due_date,
-    "Due date changed.",
+    _("Due date changed."),
     "due",
     _fields("due_date", "reason"),
 )
 staff_close = _staff_action(
     policy.REQUEST_CLOSE,
     lifecycle.request_close,
-    "Request closed.",
+    _("Request closed."),
     "close",
     _fields("reason", "citation", "note"),
 )
 staff_reopen = _staff_action(
-    policy.REQUEST_CLOSE, lifecycle.request_reopen, "Request reopened.", "reopen", _fields("reason")
+    policy.REQUEST_CLOSE,
+    lifecycle.request_reopen,
+    _("Request reopened."),
+    "reopen",
+    _fields("reason"),
 )
 staff_visibility = _staff_action(
     policy.REQUEST_EDIT,
     lifecycle.request_set_visibility,
-    "Visibility changed.",
+    _("Visibility changed."),
     "visibility",
     _fields("visibility"),
 )
 staff_release_description = _staff_action(
     policy.REQUEST_EDIT,
     review.request_release_description,
-    "Description reviewed: the request is no longer held from the public.",
+    _("Description reviewed: the request is no longer held from the public."),
     "description",
     _fields("description"),
 )
 staff_task_add = _staff_action(
     policy.REQUEST_INTERNAL_WORK,
     work.task_add,
-    "Task added.",
+    _("Task added."),
     "task",
     _fields("title", "assignee", "due_date"),
     creates=True,
@@ -166,7 +176,7 @@ staff_task_add = _staff_action(
 staff_tags = _staff_action(
     policy.REQUEST_INTERNAL_WORK,
     work.tags_set,
-    "Tags saved.",
+    _("Tags saved."),
     "tags",
     lambda data: {"names": data["tags"]},
     creates=True,
@@ -174,7 +184,7 @@ staff_tags = _staff_action(
 staff_time_log = _staff_action(
     policy.REQUEST_INTERNAL_WORK,
     work.time_log,
-    "Time logged.",
+    _("Time logged."),
     "time",
     _fields("day", "minutes", "note"),
     creates=True,
@@ -213,7 +223,7 @@ def staff_time_update(request: HttpRequest, number: str, entry_id: int) -> HttpR
         today=agency_today(agency),
     )
     if not form.is_valid():
-        messages.error(request, "Enter the minutes as a whole number between 1 and 1440.")
+        messages.error(request, gettext("Enter the minutes as a whole number between 1 and 1440."))
     else:
         work.time_update(
             entry=entry,
@@ -222,5 +232,5 @@ def staff_time_update(request: HttpRequest, number: str, entry_id: int) -> HttpR
             note=form.cleaned_data["note"],
             http_request=request,
         )
-        messages.success(request, "Time entry corrected.")
+        messages.success(request, gettext("Time entry corrected."))
     return redirect("staff:request_detail", number=records_request.number)

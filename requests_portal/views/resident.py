@@ -20,7 +20,7 @@ from accounts import policy
 from accounts.contact import reach_sentence
 from accounts.models import Agency
 from accounts.once import once_per_form
-from requests_portal import access, forms, privacy, tracking
+from requests_portal import access, forms, privacy, timeline_text, tracking
 from requests_portal.models import MessageKind
 from requests_portal.search import public_search
 from requests_portal.services import clock, messaging, submission
@@ -124,7 +124,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = forms.RequestForm(request.POST, **form_kwargs)
         if _rate_limited(request):
-            refusal = (
+            refusal = _(
                 "You have sent several requests in a short time. Please wait an hour and try again."
             )
             form.add_error(None, f"{refusal} {reach_sentence(agency)}".strip())
@@ -200,7 +200,11 @@ def request_detail(request: HttpRequest, number: str) -> HttpResponse:
             if view.tracking and not request.user.is_authenticated
             else "",
             "departments": list(access.departments_of(request.user, agency, records_request)),
-            "timeline": access.timeline_for(request.user, agency, records_request, public=True),
+            # (entry, its words in the reader's language)
+            "timeline": [
+                (event, timeline_text.public_text(event))
+                for event in access.timeline_for(request.user, agency, records_request, public=True)
+            ],
             "messages_list": access.messages_for(
                 request.user, agency, records_request, viewer=view.viewer
             ),

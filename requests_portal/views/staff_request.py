@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts import policy
@@ -61,7 +62,10 @@ def staff_request_new(request: HttpRequest) -> HttpResponse:
                     private_reason=form.privacy_reason(),
                     http_request=request,
                 )
-                messages.success(request, f"Request {records_request.number} logged.")
+                messages.success(
+                    request,
+                    gettext("Request %(number)s logged.") % {"number": records_request.number},
+                )
                 user = request.user
                 if not (
                     user.is_authenticated and access.staff_who_can_see(records_request, [user])
@@ -69,9 +73,12 @@ def staff_request_new(request: HttpRequest) -> HttpResponse:
                     # Logged private (or for another department): not the logger's to open.
                     messages.info(
                         request,
-                        f"You can't open request {records_request.number}: only the staff "
-                        "its visibility names (its point of contact, its department's staff, "
-                        "the agency's administrators) can.",
+                        gettext(
+                            "You can't open request %(number)s: only the staff its visibility "
+                            "names (its point of contact, its department's staff, the agency's "
+                            "administrators) can."
+                        )
+                        % {"number": records_request.number},
                     )
                     return redirect("staff:request_queue")
                 return redirect("staff:request_detail", number=records_request.number)

@@ -353,6 +353,26 @@ def _redaction_id(tenant, user=None) -> int:
         return row.pk
 
 
+def _grant_id(tenant, user=None) -> int:
+    """A support-access request waiting for an answer (approve, deny and revoke act on it)."""
+    from accounts.models import SupportGrant, SupportRole, User
+
+    operator, _ = User.objects.get_or_create(
+        email="matrix-operator@platform.test", defaults={"is_staff": True}
+    )
+    with agency_context(tenant.agency):
+        grant, _ = SupportGrant.objects.get_or_create(
+            agency=tenant.agency,
+            operator=operator,
+            defaults={
+                "role": SupportRole.READ_ONLY,
+                "reason": "Matrix check",
+                "duration_minutes": 60,
+            },
+        )
+        return grant.pk
+
+
 def _one(tenant, user=None) -> int:
     return 1
 
@@ -395,6 +415,7 @@ PARAMETER_VALUES: dict[str, Callable] = {
     "redaction_reason_id": _reason_id_documents,
     "upload_id": _upload_id,
     "index": _one,
+    "grant_id": _grant_id,
 }
 
 

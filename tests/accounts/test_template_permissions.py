@@ -35,6 +35,7 @@ DASHBOARD_PAGES = (
     "staff:signin_settings",
     "staff:contact_settings",
     "staff:document_settings",
+    "staff:support_access",
 )
 _LINK = re.compile(r'href="([^"]+)"')
 

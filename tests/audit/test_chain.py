@@ -50,6 +50,32 @@ def test_events_form_a_chain_per_agency(tenant, other_tenant):
     assert report.ok and report.events == 2
 
 
+def test_the_returned_event_is_the_stored_row_field_for_field(tenant):
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/", REMOTE_ADDR="10.1.2.3", HTTP_USER_AGENT="Agent/1.0")
+    request.request_id = "req-1"
+    with agency_context(tenant.agency):
+        event = audit.record(
+            TEST_EVENT,
+            http_request=request,
+            agency=tenant.agency,
+            actor=tenant.admin,
+            target=tenant.admin,
+            details={"n": 1, "text": "café"},
+            acting_as_grant_id=7,
+        )
+        stored = AuditEvent.objects.get(pk=event.pk)
+    fields = [f.attname for f in AuditEvent._meta.concrete_fields]
+    assert {f: getattr(event, f) for f in fields} == {f: getattr(stored, f) for f in fields}
+    assert (stored.ip, stored.user_agent, stored.request_id) == ("10.1.2.3", "Agent/1.0", "req-1")
+    assert stored.actor_id == tenant.admin.pk and stored.acting_as_grant_id == 7
+    assert stored.target_id == str(tenant.admin.pk) and stored.details["text"] == "café"
+    assert not event._state.adding
+    with pytest.raises(PermissionError):
+        event.save()  # already stored: append-only
+
+
 def test_event_time_comes_from_the_database_clock(tenant):
     with agency_context(tenant.agency):
         event = audit.record(TEST_EVENT, agency=tenant.agency)
@@ -160,7 +186,8 @@ def test_audit_verify_names_the_first_changed_event(capsys):
     with pytest.raises(CommandError, match="broken"):
         call_command("audit_verify")
     output = capsys.readouterr().out
-    assert f"agency {agency.pk}: BROKEN at event {target} (contents do not match" in output
+    label = f"agency {agency.pk} ({agency.slug})"
+    assert f"{label}: BROKEN at event {target} (contents do not match" in output
 
 
 def test_audit_verify_names_the_event_after_a_deleted_one():
@@ -182,7 +209,7 @@ def test_audit_verify_passes_on_intact_chains(tenant, capsys):
     # Other tests leave deliberately broken chains behind, so check this agency's line only.
     with pytest.raises(CommandError) if _broken_chains_exist() else _nothing():
         call_command("audit_verify")
-    assert f"agency {agency.pk}: 3 events, chain intact" in capsys.readouterr().out
+    assert f"agency {agency.pk} ({agency.slug}): 3 events, chain intact" in capsys.readouterr().out
 
 
 def _broken_chains_exist() -> bool:
@@ -268,3 +295,16 @@ def test_event_descriptions_tolerate_any_details():
     event_type = registry.get(TEST_EVENT)
     text = event_type.describe(actor="Ann", target="7", details={"actor": "x", "target": "y"})
     assert text == "Test: thing happened (Ann)"
+
+
+@pytest.mark.parametrize(
+    "text", ['quote " backslash \\ newline \n tab \t', "\x01\x1f\x7f control", "café ✓ \u2028 𝄞"]
+)
+def test_text_fields_with_escapes_survive_the_walk(tenant, text):
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/", HTTP_USER_AGENT=text)
+    request.request_id = text[:64]
+    with agency_context(tenant.agency):
+        audit.record(TEST_EVENT, agency=tenant.agency, http_request=request, details={text: text})
+        assert verify_chain(tenant.agency.pk).ok

@@ -20,7 +20,7 @@ from audit.chain import GENESIS_HASH, verify_chain
 from audit.models import AuditArchive, AuditEvent
 from audit.restore import restore_archive
 from documents import keys
-from tests.audit.helpers import EVENT, MARKER, make_old_events, old_month, partition_of
+from tests.audit.retention_helpers import EVENT, MARKER, make_old_events, old_month, partition_of
 from tests.db_helpers import owner_connection
 from tests.factories import AgencyFactory
 from vault.storage import archive_store

@@ -18,8 +18,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -30,95 +28,9 @@ from accounts.tenancy import agency_context
 from documents.models import RedactionReason
 from requests_portal.models import Department, MessageKind, RecordsRequest, Visibility
 from requests_portal.services import agency_settings, lifecycle, messaging, submission
+from tests.browser.axe_check import ALL_WIDTHS, PHONE, USUAL, Axe
 from tests.documents.helpers import pdf_with_text, stored_document
 from tests.factories import MembershipFactory, UserFactory
-
-PHONE = (390, 844)
-DESKTOP = (1280, 800)
-NARROW = (320, 640)
-# The widths every page is checked at; the pages residents fill in and staff work from on
-# small phones get NARROW as well.
-USUAL = (PHONE, DESKTOP)
-ALL_WIDTHS = (NARROW, PHONE, DESKTOP)
-
-RUN_AXE = """async () => await axe.run(document, {
-  runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
-  resultTypes: ["violations"],
-})"""
-BLOCKING = ("critical", "serious")
-
-
-@dataclass
-class Finding:
-    page: str
-    width: int
-    rule: str
-    impact: str
-    help: str
-    help_url: str
-    targets: list[str]
-
-
-@dataclass
-class Axe:
-    """Runs axe-core in pages and keeps the serious and critical findings."""
-
-    script: Path
-    source: str = ""
-    findings: list[Finding] = field(default_factory=list)
-    checked: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.source = self.script.read_text()
-
-    def check(self, page, name: str, sizes: Iterable[tuple[int, int]] = USUAL) -> None:
-        """Checks the page as it is now at each size. The page is not loaded again: it reflows
-        to the new width, which also lets a page reached by a form post be checked at every
-        width."""
-        for width, height in sizes:
-            page.set_viewport_size({"width": width, "height": height})
-            if not page.evaluate("() => typeof window.axe === 'object'"):
-                # Evaluated by the DevTools protocol rather than added as a <script>: the
-                # page's Content-Security-Policy (script-src 'self') refuses inline scripts,
-                # and the page is checked with its real policy, not with one turned off.
-                page.evaluate(self.source)
-            result = page.evaluate(RUN_AXE)
-            self.checked.append(f"{name} @{width}")
-            for violation in result["violations"]:
-                if violation["impact"] not in BLOCKING:
-                    continue
-                self.findings.append(
-                    Finding(
-                        page=name,
-                        width=width,
-                        rule=violation["id"],
-                        impact=violation["impact"],
-                        help=violation["help"],
-                        help_url=violation["helpUrl"],
-                        targets=[" ".join(map(str, node["target"])) for node in violation["nodes"]],
-                    )
-                )
-
-    def visit(self, page, path: str, name: str, sizes=USUAL, *, status: int = 200) -> None:
-        response = page.goto(path)
-        assert response is not None and response.status == status, (name, path, response)
-        self.check(page, name, sizes)
-
-    def report(self) -> str:
-        lines = [f"{len(self.findings)} serious or critical accessibility problems:"]
-        for f in self.findings:
-            lines.append(f"- {f.page} at {f.width} px: {f.rule} ({f.impact}) {f.help}")
-            lines.append(f"    {f.help_url}")
-            for target in f.targets[:8]:
-                lines.append(f"    at {target}")
-            if len(f.targets) > 8:
-                lines.append(f"    ... and {len(f.targets) - 8} more elements")
-        return "\n".join(lines)
-
-    def assert_clean(self) -> None:
-        assert self.checked, "no page was checked"
-        if self.findings:
-            pytest.fail(self.report(), pytrace=False)
 
 
 @pytest.fixture
@@ -352,3 +264,44 @@ def test_a_failing_check_names_the_page_the_rule_and_the_elements(axe, guest_pag
     assert "https://dequeuniversity.com/rules/axe/" in report
     with pytest.raises(pytest.fail.Exception, match="image-alt"):
         axe.assert_clean()
+
+
+def test_the_support_access_pages_have_no_serious_accessibility_problems(
+    axe, browser_agency, signed_in_context
+):
+    """The operator's request and emergency forms (empty and refused), the banner on staff
+    pages under a grant, and the admins' list, grant page and dashboard notice."""
+    from accounts.models import SupportRole
+    from accounts.support import services as support
+
+    agency = browser_agency.agency
+    with agency_context(agency):
+        admin = UserFactory(email=f"admin@{agency.slug}.test")
+        MembershipFactory(agency=agency, user=admin, role=Role.ADMIN)
+    operator = UserFactory(email=f"operator-{agency.slug}@platform.test", is_staff=True)
+
+    op = signed_in_context(operator, browser_agency.host).new_page()
+    axe.visit(op, reverse("accounts:support_request"), "support access request form")
+    submit(op)
+    assert op.locator(".field-error, .error-summary").count() >= 1
+    axe.check(op, "support access request form after an empty submit", USUAL)
+    axe.visit(op, reverse("accounts:support_emergency"), "emergency support access form")
+    with agency_context(agency):
+        grant = support.support_grant_request(
+            agency=agency,
+            operator=operator,
+            role=SupportRole.READ_ONLY,
+            reason="Ticket 1: the queue shows an error",
+            duration_minutes=120,
+        )
+    axe.visit(op, reverse("accounts:support_request"), "support access request form with one")
+
+    staff = signed_in_context(admin, browser_agency.host).new_page()
+    axe.visit(staff, reverse("staff:staff_dashboard"), "staff dashboard with a support request")
+    axe.visit(staff, reverse("staff:support_access"), "support access list")
+    axe.visit(staff, reverse("staff:support_grant", args=[grant.pk]), "pending support grant")
+    with agency_context(agency):
+        support.support_grant_approve(grant=grant, actor=admin)
+    axe.visit(op, reverse("staff:request_queue"), "request queue under support access")
+    axe.visit(staff, reverse("staff:support_grant", args=[grant.pk]), "live support grant")
+    axe.assert_clean()

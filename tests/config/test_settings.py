@@ -8,6 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int
@@ -32,7 +39,13 @@ MANAGED = {
     "PASSWORD_BREACH_ON_ERROR",
     "INVITATION_TIMEOUT_MINUTES",
     "DOCUMENTS_S3_BUCKET",
+    "AUDIT_SEAL_PRIVATE_KEY",
+    "AUDIT_SEAL_PUBLIC_KEY",
+    "AUDIT_SEAL_OLD_PUBLIC_KEYS",
+    "AUDIT_SEAL_S3_BUCKET",
+    "OPERATOR_EMAILS",
 }
+_SEAL_KEY = Ed25519PrivateKey.generate()
 PRODUCTION = {
     "PORTAL_ENV": "production",
     "SECRET_KEY": secrets.token_urlsafe(64),
@@ -43,7 +56,15 @@ PRODUCTION = {
     "DEFAULT_FROM_EMAIL": "Records <records@example.gov>",
     "PORTAL_MASTER_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     "DOCUMENTS_S3_BUCKET": "records-documents",
+    "AUDIT_SEAL_PRIVATE_KEY": base64.b64encode(
+        _SEAL_KEY.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    ).decode(),
+    "AUDIT_SEAL_S3_BUCKET": "records-audit-seals",
+    "OPERATOR_EMAILS": "ops@example.gov",
 }
+_OTHER_PUBLIC_KEY = base64.b64encode(
+    Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+).decode()
 
 
 def run_django(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -94,6 +115,12 @@ def test_production_settings_pass_check_deploy_at_warning_level():
         ({"PASSWORD_BREACH_ON_ERROR": "sometimes"}, "PASSWORD_BREACH_ON_ERROR"),
         ({"INVITATION_TIMEOUT_MINUTES": "600"}, "INVITATION_TIMEOUT_MINUTES"),
         ({"DOCUMENTS_S3_BUCKET": ""}, "DOCUMENTS_S3_BUCKET"),
+        ({"AUDIT_SEAL_PRIVATE_KEY": ""}, "AUDIT_SEAL_PRIVATE_KEY"),
+        ({"AUDIT_SEAL_PRIVATE_KEY": "not-a-key"}, "AUDIT_SEAL_PRIVATE_KEY"),
+        ({"AUDIT_SEAL_PUBLIC_KEY": _OTHER_PUBLIC_KEY}, "AUDIT_SEAL_PUBLIC_KEY"),
+        ({"AUDIT_SEAL_OLD_PUBLIC_KEYS": "nope"}, "AUDIT_SEAL_OLD_PUBLIC_KEYS"),
+        ({"AUDIT_SEAL_S3_BUCKET": ""}, "AUDIT_SEAL_S3_BUCKET"),
+        ({"OPERATOR_EMAILS": ""}, "OPERATOR_EMAILS"),
     ],
 )
 def test_production_refuses_to_start_and_names_the_setting(change, named):

@@ -12,7 +12,7 @@ from accounts.tenancy import agency_context
 from audit import retention
 from audit.models import AuditArchive
 from documents import keys
-from tests.audit.helpers import MARKER, make_old_events, old_month
+from tests.audit.retention_helpers import MARKER, make_old_events, old_month
 from tests.factories import AgencyFactory
 
 pytestmark = pytest.mark.django_db

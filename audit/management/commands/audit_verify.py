@@ -1,27 +1,51 @@
 from typing import Any
 
-from django.apps import apps
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from audit.chain import verify_all
+from audit.seals.services import verify_chains
 
 
 class Command(BaseCommand):
-    help = "Recompute every agency's audit chain and name the first broken link."
+    help = (
+        "Recompute every audit chain, name the first broken link, and check each chain "
+        "against every one of its seals (signature, the seals' own chain, and the sealed "
+        "event id, hash and count at each sealed position)."
+    )
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        tenant_model = apps.get_model(settings.PORTAL_TENANT_MODEL)
-        agency_ids = list(tenant_model.objects.order_by("pk").values_list("pk", flat=True))
-        broken = []
-        for report in verify_all(agency_ids):
-            chain = "platform" if report.agency_id is None else f"agency {report.agency_id}"
-            if report.ok:
-                self.stdout.write(f"{chain}: {report.events} events, chain intact")
-            else:
-                broken.append(report)
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--public-key",
+            action="append",
+            dest="public_keys",
+            metavar="KEY",
+            help="check the seals with this public key (base64 or PEM) instead of the "
+            "configured ones; repeat for keys of before a rotation",
+        )
+
+    def handle(self, *args: Any, public_keys: list[str] | None = None, **options: Any) -> None:
+        result = verify_chains(public_keys=public_keys)
+        for problem in result.store_problems:
+            self.stdout.write(f"seal store: {problem}")
+        for check in result.chains:
+            if check.broken_at is not None:
                 self.stdout.write(
-                    f"{chain}: BROKEN at event {report.first_broken_id} ({report.reason})"
+                    f"{check.label}: BROKEN at event {check.broken_at} ({check.broken_reason})"
                 )
-        if broken:
-            raise CommandError(f"{len(broken)} audit chain(s) broken.")
+            elif not check.problems:
+                line = f"{check.label}: {check.events} events, chain intact"
+                if check.seals:
+                    line += f", matches its {check.seals} seal(s)"
+                    if check.unsealed:
+                        line += f" ({check.unsealed} newer events not sealed yet)"
+                self.stdout.write(line)
+            for problem in check.problems:
+                self.stdout.write(f"{check.label}: {problem}")
+        failing = [c for c in result.chains if not c.ok]
+        if not result.ok:
+            raise CommandError(
+                f"{len(failing)} audit chain(s) broken or not matching their seals"
+                + ("; the seal store has problems." if result.store_problems else ".")
+            )
+        self.stdout.write(
+            f"All {len(result.chains)} chains intact: {result.events} events, {result.seals} seals."
+        )

@@ -230,8 +230,7 @@ class Migration(migrations.Migration):
     atomic = True
 
     dependencies = [
-        ("audit", "0002_chain_head_index"),
-        ("audit", "0003_auditarchive"),
+        ("audit", "0004_auditarchive"),
     ]
 
     operations = [

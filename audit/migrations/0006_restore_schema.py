@@ -93,7 +93,7 @@ FUNCTIONS = ("audit_restore_open", "audit_restore_close", "audit_restore_drop")
 
 
 class Migration(migrations.Migration):
-    dependencies = [("audit", "0004_partition_by_month")]
+    dependencies = [("audit", "0005_partition_by_month")]
 
     operations = [
         migrations.RunSQL(

@@ -12,7 +12,7 @@ POLICY = """(
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0001_initial"),
-        ("audit", "0002_chain_head_index"),
+        ("audit", "0003_support_grant_index"),
     ]
 
     operations = [

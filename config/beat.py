@@ -1,0 +1,45 @@
+"""The periodic tasks Celery beat sends (settings.CELERY_BEAT_SCHEDULE). Each is a thin task
+that fans out one task per active agency (accounts.tenancy.for_each_active_agency) or works
+on the platform as a whole; times are UTC."""
+
+from celery.schedules import crontab
+
+_PLATFORM = {"kwargs": {"agency_id": None}}  # a platform-wide task, outside any agency
+_NIGHTLY = crontab(hour=8, minute=40)  # early morning in every US time zone
+BEAT_SCHEDULE = {
+    # 13:00 UTC is early morning in every US time zone.
+    "daily-digests": {
+        "task": "requests_portal.tasks.queue_daily_digests",
+        "schedule": crontab(hour=13, minute=0),
+        "kwargs": {"agency_id": None},
+    },
+    "documents-upkeep": {
+        "task": "documents.tasks.queue_upkeep",
+        "schedule": crontab(minute=35),
+        "kwargs": {"agency_id": None},
+    },
+    "forget-sent-forms": {
+        "task": "accounts.tasks.queue_upkeep",
+        "schedule": crontab(minute=45),
+        "kwargs": {"agency_id": None},
+    },
+    # Seal every audit chain whose head moved; nightly, check every chain against its seals.
+    "audit-seal": {"task": "audit.tasks.seal_chains", "schedule": crontab(minute=15), **_PLATFORM},
+    "audit-verify": {"task": "audit.tasks.verify_chains", "schedule": _NIGHTLY, **_PLATFORM},
+    # Next months' audit partitions; months past the year online archived, then dropped.
+    "audit-retention": {
+        "task": "audit.tasks.maintain_retention",
+        "schedule": crontab(hour=9, minute=20),
+        **_PLATFORM,
+    },
+    "embargo-publication": {
+        "task": "requests_portal.tasks.queue_embargo_publication",
+        "schedule": crontab(minute=5),
+        "kwargs": {"agency_id": None},
+    },
+    "support-access-expiries": {
+        "task": "accounts.tasks.queue_support_expiries",
+        "schedule": crontab(minute="*/15"),
+        "kwargs": {"agency_id": None},
+    },
+}
