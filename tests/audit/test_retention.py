@@ -264,3 +264,17 @@ def test_the_restore_command_refuses_a_bad_month_or_agency():
         call_command("audit_restore_archive", agency="no-such-agency", month="2025-11")
     with pytest.raises(CommandError, match="no verified archive"):
         call_command("audit_restore_archive", agency="platform", month="2001-01")
+
+
+def test_seals_made_before_a_month_was_archived_still_match_after(archived_agency):
+    from audit.seals import services
+
+    agency, month, _ = archived_agency
+    assert not services.seal_chains().failed  # a seal at position 6: 5 old events and 1 now
+    retention.archive_month(month, [agency.pk])
+    with agency_context(agency):
+        audit.record(EVENT, agency=agency)
+    assert not services.seal_chains().failed
+    check = next(c for c in services.verify_chains().chains if c.agency_id == agency.pk)
+    assert check.ok, check.problems
+    assert check.events == 8  # 5 archived, 1 before archiving, its event, 1 after
