@@ -10,9 +10,11 @@
                                        the plaintext and of the ciphertext, and the data key
                                        wrapped with the agency's key (audit/archive_keys.py)
 
-``<chain>`` is ``agency-<id>`` or ``platform``. The manifest's SHA-256 (of its canonical
-JSON) is kept in the database (AuditArchive.manifest_sha256), so a manifest changed in
-storage is noticed. Destroying the agency's keys leaves the wrapped data key unopenable:
+``<chain>`` is ``agency-<id>`` or ``platform``. The manifest is signed with the audit seal
+key (Ed25519, ``AUDIT_SEAL_PRIVATE_KEY``, which the database never holds) and its SHA-256
+(of its canonical JSON, signature included) is kept in the database
+(AuditArchive.manifest_sha256), so a manifest changed in storage, or in the database, is
+noticed. Destroying the agency's keys leaves the wrapped data key unopenable:
 the archive is then unreadable wherever a copy of it lies.
 """
 
@@ -24,10 +26,13 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
+from django.conf import settings
+
 from audit.archive_keys import ArchiveKeyUnavailable, unwrap_data_key, wrap_data_key
 from audit.chain import event_hash
 from audit.models import AuditArchive, AuditEvent
-from vault import crypto
+from audit.seals import format as seal_format
+from vault import crypto, signing
 from vault.storage import BlobStore, StorageError
 
 FORMAT = "records-portal/audit-archive/v1"
@@ -120,8 +125,29 @@ def write(
         "key": key,
         "blob": name,
     }
+    if settings.AUDIT_SEAL_PRIVATE_KEY:  # always in production (config/audit_settings.py)
+        seal_key = seal_format.signing_key()
+        manifest["signature"] = {
+            "key_id": signing.key_id(seal_key.public_key()),
+            "ed25519": signing.sign(seal_key, canonical(manifest)),
+        }
     store.write(manifest_name(agency_id, month), [canonical(manifest)])
     return manifest
+
+
+def signature_problem(manifest: dict[str, Any]) -> str | None:
+    """Why the manifest's signature (by the audit seal key) does not hold, or None. An
+    unsigned manifest (made where no seal key was configured) has only its hash."""
+    signature = manifest.get("signature")
+    if signature is None:
+        return None
+    unsigned = {k: v for k, v in manifest.items() if k != "signature"}
+    key = seal_format.verification_keys().get(str(signature.get("key_id")))
+    if key is None:
+        return "the manifest is signed with a key that is not a known verification key"
+    if not signing.signature_valid(key, canonical(unsigned), str(signature.get("ed25519"))):
+        return "the manifest's signature is not valid"
+    return None
 
 
 def read_verified(archive: AuditArchive, store: BlobStore) -> list[AuditEvent]:
@@ -137,6 +163,8 @@ def read_verified(archive: AuditArchive, store: BlobStore) -> list[AuditEvent]:
             raise ArchiveInvalid("the manifest in storage is not the one recorded")
         if manifest_digest(manifest) != archive.manifest_sha256:
             raise ArchiveInvalid("the recorded manifest does not match its hash")
+        if problem := signature_problem(manifest):
+            raise ArchiveInvalid(problem)
         aad = associated_data(archive.agency_id, month)
         data_key = unwrap_data_key(archive.agency_id, manifest["key"], aad)
         cipher_digest = hashlib.sha256()

@@ -178,6 +178,8 @@ def test_an_old_month_is_archived_encrypted_verified_and_dropped_and_the_chain_s
         assert row.first_prev_hash == GENESIS_HASH and row.last_hash == old[-1].hash
         assert row.verified_at is not None
         assert row.manifest["key"]["wrapped_by"] == "agency"
+        assert archive.signature_problem(row.manifest) is None
+        assert row.manifest["signature"]["ed25519"]
         # What is left online starts mid-chain, and verifies from the archive's last hash.
         assert AuditEvent.objects.filter(agency=agency).count() == 2  # now + "archived"
         report = verify_chain(agency.pk)
@@ -278,3 +280,17 @@ def test_seals_made_before_a_month_was_archived_still_match_after(archived_agenc
     check = next(c for c in services.verify_chains().chains if c.agency_id == agency.pk)
     assert check.ok, check.problems
     assert check.events == 8  # 5 archived, 1 before archiving, its event, 1 after
+
+
+def test_a_manifest_forged_in_storage_and_database_together_fails_its_signature(archived_agency):
+    agency, month, _ = archived_agency
+    retention.archive_month(month, [agency.pk])
+    store = archive_store()
+    with agency_context(agency):
+        row = AuditArchive.objects.get(agency=agency)
+        forged = {**row.manifest, "events": 4}
+        name = archive.manifest_name(agency.pk, month)
+        store.write(name, [archive.canonical(forged)])
+        row.manifest, row.manifest_sha256 = forged, archive.manifest_digest(forged)
+        with pytest.raises(archive.ArchiveInvalid, match="signature"):
+            archive.read_verified(row, store)
