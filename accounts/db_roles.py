@@ -2,7 +2,8 @@
 
 The web and worker processes connect as ``settings.DATABASE_APP_ROLE``: it may read and write
 rows (row-level security decides which), never change the schema, and never UPDATE, DELETE
-or TRUNCATE an append-only table (those carry the comment "append-only" in PostgreSQL).
+or TRUNCATE an append-only table (those carry the comment "append-only" in PostgreSQL). It may
+call the few SECURITY DEFINER functions commented "app-callable" (audit partitions).
 """
 
 from django.conf import settings
@@ -30,17 +31,36 @@ def grant_app_role(*, using: str = "default", **kwargs) -> None:
         ]
         cursor.execute(
             """
-            SELECT c.relname FROM pg_class c
+            SELECT c.relname, c.relispartition FROM pg_class c
             JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
               AND obj_description(c.oid, 'pg_class') LIKE 'append-only%%'
             """
         )
-        for (table,) in cursor.fetchall():
+        for table, partition in cursor.fetchall():
+            # A partition is written through its parent only (which checks the parent's
+            # grants and policies): inserting into it by name could forge ids and times.
+            revoked = (
+                "INSERT, UPDATE, DELETE, TRUNCATE" if partition else "UPDATE, DELETE, TRUNCATE"
+            )
             statements.append(
-                sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {} FROM {}").format(
-                    sql.Identifier(table), role
+                sql.SQL("REVOKE {} ON {} FROM {}").format(
+                    sql.SQL(revoked), sql.Identifier(table), role
                 )
+            )
+        # Functions that run as their owner for a narrow job the app role may ask for (the
+        # audit log's monthly partitions): their comment starts with "app-callable".
+        cursor.execute(
+            """
+            SELECT p.oid::regprocedure::text FROM pg_proc p
+            JOIN pg_namespace n ON n.oid = p.pronamespace
+            WHERE n.nspname = 'public'
+              AND obj_description(p.oid, 'pg_proc') LIKE 'app-callable%%'
+            """
+        )
+        for (function,) in cursor.fetchall():
+            statements.append(
+                sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(sql.SQL(function), role)
             )
         for statement in statements:
             cursor.execute(statement.as_string(cursor.connection))

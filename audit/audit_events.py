@@ -1,5 +1,6 @@
 """Audit event types of the audit log itself: its seals and its verification (platform
-events, in the platform chain)."""
+events, in the platform chain), and its retention (archived months, restores: on the chain
+of the agency whose log it is)."""
 
 from collections.abc import Mapping
 from typing import Any
@@ -32,5 +33,20 @@ VERIFY_FAILED = register(
     "audit.verify_failed",
     "Audit log verification FAILED: {chains} chain(s) checked; the operators were alerted",
     label="Audit log verification failed",
+    category=INTEGRITY,
+)
+
+# Retention (audit/retention.py): a month of this chain was archived and taken offline.
+MONTH_ARCHIVED = register(
+    "audit.month_archived",
+    "The audit log of {month} was archived ({events} events) and taken offline",
+    label="Audit log month archived",
+    category=INTEGRITY,
+)
+# An operator restored one of the chain's archived months for an investigation.
+ARCHIVE_RESTORED = register(
+    "audit.archive_restored",
+    "The archived audit log of {month} was restored for an investigation ({events} events)",
+    label="Archived audit log restored",
     category=INTEGRITY,
 )

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from audit import registry
-from audit.models import AuditEvent
+from audit.models import AuditArchive, AuditEvent
 
 GENESIS_HASH = "0" * 64
 _LOCK_CLASS = 0x41554449  # "AUDI": the advisory-lock namespace of the audit chains
@@ -179,6 +179,9 @@ class ChainReport:
     # (event id, hash) of the event at each position (1 = the first event) the caller asked
     # about, among those the walk reached: what audit_verify compares with the seals.
     at: Mapping[int, tuple[int, str]] = field(default_factory=dict)
+    # Events before the first online one, in verified archives (audit/retention.py): the
+    # walk's positions count them, so seals made before a month was archived still line up.
+    archived: int = 0
 
     @property
     def ok(self) -> bool:
@@ -273,6 +276,15 @@ def verify_chain(agency_id: int | None, positions: Collection[int] = ()) -> Chai
     at: dict[int, tuple[int, str]] = {}
     prev_hash = GENESIS_HASH
     count = 0
+    archived = 0
+    first = _first_online(agency_id)
+    if first is not None and first[1] != GENESIS_HASH:
+        # Older months were archived: the chain goes on from the newest archive's last hash,
+        # if the archives themselves link up from genesis (before the walk's cursor opens).
+        prev_hash, archived, problem = _archived_start(agency_id, first[0])
+        count = archived
+        if problem:
+            return ChainReport(agency_id, count + 1, first[0], problem, at, archived)
     loads, sha256, encode = json.loads, hashlib.sha256, _canonical_encoder()
     quote = json.encoder.encode_basestring  # a JSON string, as ensure_ascii=False writes it
     agency = "null" if agency_id is None else str(int(agency_id))
@@ -288,7 +300,7 @@ def verify_chain(agency_id: int | None, positions: Collection[int] = ()) -> Chai
                 count += 1
                 if row[12] != prev_hash:
                     return ChainReport(
-                        agency_id, count, row[0], "previous-hash link does not match", at
+                        agency_id, count, row[0], "previous-hash link does not match", at, archived
                     )
                 canonical = _TEMPLATE % (
                     "null" if row[3] is None else row[3],
@@ -306,12 +318,42 @@ def verify_chain(agency_id: int | None, positions: Collection[int] = ()) -> Chai
                 digest = sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
                 if digest != row[13]:
                     return ChainReport(
-                        agency_id, count, row[0], "contents do not match their hash", at
+                        agency_id, count, row[0], "contents do not match their hash", at, archived
                     )
                 prev_hash = digest
                 if count in wanted:
                     at[count] = (row[0], digest)
-    return ChainReport(agency_id, count, at=at)
+    return ChainReport(agency_id, count, at=at, archived=archived)
+
+
+def _first_online(agency_id: int | None) -> tuple[int, str] | None:
+    """(id, previous hash) of the chain's oldest event still in the database."""
+    chain = (
+        AuditEvent.objects.filter(agency_id=agency_id)
+        if agency_id
+        else AuditEvent.objects.filter(agency__isnull=True)
+    )
+    first = chain.order_by("id").values_list("id", "prev_hash").first()
+    return None if first is None else (first[0], first[1])
+
+
+def _archived_start(agency_id: int | None, first_online_id: int) -> tuple[str, int, str]:
+    """(hash the first online event must follow, events archived before it, problem)."""
+    archives = (
+        AuditArchive.objects.filter(agency_id=agency_id)
+        if agency_id
+        else AuditArchive.objects.filter(agency__isnull=True)
+    )
+    prev_hash, count = GENESIS_HASH, 0
+    for archive in archives.filter(verified_at__isnull=False, last_id__lt=first_online_id).order_by(
+        "month"
+    ):
+        if archive.first_prev_hash != prev_hash:
+            return prev_hash, count, f"archived month {archive.month:%Y-%m} does not link up"
+        prev_hash, count = archive.last_hash, count + archive.events
+    if count == 0:
+        return prev_hash, count, "previous-hash link does not match"
+    return prev_hash, count, ""
 
 
 def set_chain_context(agency_id: int | None) -> None:

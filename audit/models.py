@@ -42,10 +42,16 @@ class AuditEvent(models.Model):
     created_at = models.DateTimeField(help_text="Database clock (UTC) when the event was chained")
     details = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    # Unique with created_at: the table is partitioned by month of created_at (migration
+    # 0005), and PostgreSQL's unique keys on it must hold the partition key. The primary key
+    # in the database is (id, created_at) for the same reason; ids stay unique (one identity).
+    hash = models.CharField(max_length=64)
 
     class Meta:
         db_table_comment = "append-only: UPDATE, DELETE and TRUNCATE are refused"
+        constraints = [
+            models.UniqueConstraint(fields=["hash", "created_at"], name="audit_hash_unique"),
+        ]
         indexes = [
             # The chain head (newest event of an agency) is read on every append.
             models.Index(fields=["agency", "-id"], name="audit_agency_head"),
@@ -82,3 +88,44 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise PermissionError("Audit events are append-only.")
+
+
+class AuditArchive(models.Model):
+    """One chain's events of one month (UTC), exported from the database to storage as an
+    encrypted archive before the month's partition is dropped (audit/retention.py).
+
+    The manifest (``manifest`` here, and beside the archive in storage) records what the
+    archive holds: counts, the first and last chain positions and hashes, and the SHA-256 of
+    the ciphertext; ``manifest_sha256`` is the hash of its canonical JSON. Verification of
+    the chain still online starts from the newest archive's ``last_hash``."""
+
+    agency = models.ForeignKey(
+        settings.PORTAL_TENANT_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    month = models.DateField(help_text="First day of the month (UTC) the archive holds")
+    events = models.PositiveIntegerField()
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    first_prev_hash = models.CharField(max_length=64)
+    last_hash = models.CharField(max_length=64)
+    blob_name = models.CharField(max_length=200)
+    manifest = models.JSONField()
+    manifest_sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "month"], name="audit_archive_month", nulls_distinct=False
+            ),
+        ]
+        indexes = [models.Index(fields=["agency", "-month"], name="audit_archive_newest")]
+
+    def __str__(self) -> str:
+        return f"audit archive {self.agency_id or 'platform'} {self.month:%Y-%m}"

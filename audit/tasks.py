@@ -5,7 +5,10 @@ chain's context themselves."""
 from typing import Any
 
 from celery import shared_task
+from django.apps import apps
+from django.conf import settings
 
+from audit import retention
 from audit.seals import services
 
 SEAL_RETRIES = 8
@@ -51,3 +54,13 @@ def verify_chains(*, agency_id: int | None = None) -> dict[str, int | bool]:
     """Nightly: audit_verify, recorded as a platform event; failures alert the operators."""
     result = services.nightly_verify()
     return {"ok": result.ok, "events": result.events, "seals": result.seals}
+
+
+@shared_task(acks_late=True)  # type: ignore[untyped-decorator]
+def maintain_retention(*, agency_id: int | None = None) -> int:
+    """Daily: the next months' partitions, then every month past the year online archived
+    to storage (verified) and dropped (audit/retention.py). Returns how many months were
+    archived."""
+    tenant_model = apps.get_model(settings.PORTAL_TENANT_MODEL)
+    agency_ids = list(tenant_model.objects.order_by("pk").values_list("pk", flat=True))
+    return len(retention.maintain(agency_ids))

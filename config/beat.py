@@ -26,6 +26,12 @@ BEAT_SCHEDULE = {
     # Seal every audit chain whose head moved; nightly, check every chain against its seals.
     "audit-seal": {"task": "audit.tasks.seal_chains", "schedule": crontab(minute=15), **_PLATFORM},
     "audit-verify": {"task": "audit.tasks.verify_chains", "schedule": _NIGHTLY, **_PLATFORM},
+    # Next months' audit partitions; months past the year online archived, then dropped.
+    "audit-retention": {
+        "task": "audit.tasks.maintain_retention",
+        "schedule": crontab(hour=9, minute=20),
+        **_PLATFORM,
+    },
     "embargo-publication": {
         "task": "requests_portal.tasks.queue_embargo_publication",
         "schedule": crontab(minute=5),

@@ -8,7 +8,11 @@ class DocumentsConfig(AppConfig):
     def ready(self) -> None:
         # event types, the new-agency hook and tasks (by name, for documents.jobs) register
         # themselves
+        from audit.archive_keys import AgencyWrapping, register_agency_wrapping
         from audit.registry import register_target_namer
-        from documents import access, audit_events, signals, tasks  # noqa: F401
+        from documents import access, audit_events, keys, signals, tasks  # noqa: F401
 
         register_target_namer("documents.document", access.document_names, fallback="a document")
+        # The audit log's monthly archives are encrypted under the agency's key, so shredding
+        # the agency's keys shreds its archived log too.
+        register_agency_wrapping(AgencyWrapping(keys.wrap_archive_key, keys.unwrap_archive_key))

@@ -221,6 +221,24 @@ def version_data_key(version: DocumentVersion) -> bytes:
     )
 
 
+# --- The audit log's archives (audit/archive_keys.py) --------------------------------------
+
+
+def wrap_archive_key(agency_id: int, archive_key: bytes, aad: bytes) -> tuple[int, bytes]:
+    """Wrap an audit archive's data key with the agency's current key: (version, wrapped)."""
+    row = current_key(agency_id)
+    return row.version, crypto.wrap(_open_key(row), archive_key, aad=aad)
+
+
+def unwrap_archive_key(agency_id: int, version: int, wrapped: bytes, aad: bytes) -> bytes:
+    from audit.archive_keys import ArchiveKeyUnavailable
+
+    try:
+        return crypto.unwrap(agency_key(agency_id, version), wrapped, aad=aad)
+    except (KeyUnavailable, crypto.DecryptionError) as error:
+        raise ArchiveKeyUnavailable(str(error)) from None
+
+
 # --- Rotation and destruction ------------------------------------------------------------------
 
 

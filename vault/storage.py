@@ -505,6 +505,16 @@ def key_store() -> BlobStore:
     return _build("local", "", "", str(settings.KEYSTORE_LOCAL_ROOT))
 
 
+def archive_store() -> BlobStore:
+    """The store of the audit log's encrypted monthly archives (audit/retention.py): the
+    documents bucket under its own prefix, or a folder beside the local documents."""
+    if settings.DOCUMENTS_S3_BUCKET:
+        return _build("s3", settings.DOCUMENTS_S3_BUCKET, "audit-archives/", "")
+    return _build(
+        "local", "", "", str(Path(settings.DOCUMENTS_LOCAL_ROOT).parent / "audit-archives")
+    )
+
+
 def reset_cache() -> None:
     """Tests change storage settings; forget the stores built for the old ones."""
     _build.cache_clear()
