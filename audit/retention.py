@@ -36,6 +36,16 @@ def add_months(month: date, count: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def ensure_months(first: date, last: date) -> None:
+    """Partitions for every month from ``first``'s to ``last``'s (events written with times
+    of their own: benchmarks, restores of old data)."""
+    month = first.replace(day=1)
+    with connection.cursor() as cursor:
+        while month <= last:
+            cursor.execute("SELECT audit_ensure_month_partition(%s)", [month])
+            month = add_months(month, 1)
+
+
 def current_month() -> date:
     """This month (UTC) by the database clock, which stamps the events."""
     with connection.cursor() as cursor:

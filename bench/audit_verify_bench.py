@@ -50,7 +50,13 @@ def seed(agency_id: int, first: int, count: int, actor_ids: list[int], prev: str
     )
     from tests.db_helpers import owner_connection
 
+    last = start + timedelta(microseconds=(first + count) * 1_234_567)
     with owner_connection() as conn, conn.cursor() as cursor:
+        # The log is partitioned by month: the months these events fall in must exist.
+        month = start.date().replace(day=1)
+        while month <= last.date():
+            cursor.execute("SELECT audit_ensure_month_partition(%s)", [month])
+            month = (month + timedelta(days=32)).replace(day=1)
         cursor.execute("ALTER TABLE audit_auditevent NO FORCE ROW LEVEL SECURITY")
         copy_sql = f"COPY audit_auditevent ({columns}) FROM STDIN"
         try:

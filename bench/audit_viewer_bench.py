@@ -187,6 +187,10 @@ def seed(args) -> dict:
     now = datetime.datetime.now(datetime.UTC)
     start = now - datetime.timedelta(days=365)
     step = datetime.timedelta(days=365) / max(per_agency, 1)
+    # The log is partitioned by month: the year's partitions first, as retention keeps them.
+    from audit.retention import ensure_months
+
+    ensure_months(start.date(), now.date())
     chains: list[Chain] = []
     admins = {}
     for n in range(args.agencies):
