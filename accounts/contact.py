@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -54,6 +55,14 @@ def phone_uri(phone: str) -> str:
     return f"tel:{number}" + (f";ext={extension}" if extension else "")
 
 
+def email_uri(email: str) -> str:
+    """The ``mailto:`` link of an address (RFC 6068), "" for none. Percent-encoded: an
+    address may quote its local part (``"a?bcc=x"@example.gov`` is a valid address), and a
+    bare "?", "&" or "%" would otherwise add headers (bcc, body) to the message a resident
+    writes."""
+    return f"mailto:{quote(email, safe='@')}" if email else ""
+
+
 @dataclass(frozen=True)
 class AgencyContact:
     """What the public is shown about reaching the agency (every part optional)."""
@@ -62,6 +71,7 @@ class AgencyContact:
     phone: str
     phone_uri: str
     email: str
+    email_uri: str
     address: str
     hours: str
 
@@ -81,6 +91,7 @@ def contact_of(agency) -> AgencyContact:
         phone=agency.contact_phone,
         phone_uri=phone_uri(agency.contact_phone),
         email=agency.contact_email,
+        email_uri=email_uri(agency.contact_email),
         address=agency.contact_address,
         hours=agency.office_hours,
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
@@ -306,7 +307,12 @@ def _read_window(
     the key of the last one read, the keys of those that match, in order). Only the matches
     and the last key leave the database."""
     keys = window.values_list("created_at", "id")[:size]
-    sql, params = keys.query.sql_with_params()
+    try:
+        sql, params = keys.query.sql_with_params()
+    except EmptyResultSet:
+        # Filters no event can match (an event chosen with a kind it is not of): an empty
+        # window, not a server error.
+        return 0, None, []
     pattern = f"%{connection.ops.prep_for_like_query(needle)}%"
     last_first = "ASC" if newest_first else "DESC"
     query = (

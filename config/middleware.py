@@ -17,7 +17,7 @@ from config.structured_logs import (
 __all__ = ["RequestIdMiddleware", "RequestLogMiddleware", "current_request_id"]
 
 # Accept a router-supplied id (Heroku sends X-Request-ID) only when it looks like one.
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 class RequestIdMiddleware:
@@ -26,7 +26,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         supplied = request.META.get("HTTP_X_REQUEST_ID", "")
-        request_id = supplied if _SAFE_REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        request_id = supplied if _SAFE_REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
         request.request_id = request_id
         token = bind_request_id(request_id)
         try:

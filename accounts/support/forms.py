@@ -44,7 +44,16 @@ class SupportRequestForm(forms.Form):
 
 
 class EmergencyAccessForm(SupportRequestForm):
+    """Break-glass access skips the admins' approval, so it never writes: read-only only
+    (more needs an approved request)."""
+
     max_hours = EMERGENCY_MAX_MINUTES // 60
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        role = self.fields["role"]
+        role.choices = [c for c in SupportRole.choices if c[0] == SupportRole.READ_ONLY]
+        role.help_text = "Emergency access is read-only. For more, ask the agency's admins."
 
 
 class DenyForm(forms.Form):

@@ -147,8 +147,13 @@ def support_emergency_start(
     duration_minutes: int,
     http_request: HttpRequest | None = None,
 ) -> SupportGrant:
-    """Break-glass: access at once without approval, for at most EMERGENCY_MAX_MINUTES;
-    every admin of the agency is emailed and sees it on their dashboard."""
+    """Break-glass: access at once without approval, for at most EMERGENCY_MAX_MINUTES and
+    read-only (nobody approved more); every admin of the agency is emailed and sees it on
+    their dashboard."""
+    if role != SupportRole.READ_ONLY:
+        raise ServiceFieldError(
+            "role", "Emergency access is read-only. For more, ask the agency's admins."
+        )
     reason = _check_ask(
         agency=agency,
         operator=operator,

@@ -230,8 +230,14 @@ def _store(request, scope: Scope, uploaded: EncryptedUploadedFile) -> dict:
     }
 
 
+def _page_again(request, scope: Scope) -> str:
+    """Where the same form sent twice goes: the page, computed again from this post (a
+    guest's address carries the tracking link, which the form's claim must not keep)."""
+    return scope.page_url
+
+
 @csrf_protect
-@once_per_form
+@once_per_form(replay_to=_page_again)
 def _page(request, scope: Scope):
     if request.method != "POST":
         saved = request.session.pop(RESULTS_KEY, None)

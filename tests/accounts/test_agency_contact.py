@@ -85,6 +85,19 @@ def test_the_footer_escapes_what_the_admin_typed(tenant, client_for):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in footer
 
 
+def test_an_email_address_cannot_add_headers_to_its_mailto_link(tenant, client_for):
+    # A quoted local part is a valid address, yet "?" and "&" in a mailto: link start
+    # headers: the link would copy every resident's message to someone else.
+    tricky = '"records?bcc=spy@evil.test&body=hi"@alpha.example.gov'
+    set_contact(tenant, contact_email=tricky)
+
+    footer = footer_of(client_for(None, tenant.host).get(reverse("home")))
+
+    [link] = re.findall(r'href="(mailto:[^"]*)"', footer)
+    assert link == "mailto:%22records%3Fbcc%3Dspy@evil.test%26body%3Dhi%22@alpha.example.gov"
+    assert "?" not in link and "&" not in link
+
+
 def test_the_platform_domain_has_no_agency_footer_nor_notice_pages(db, client_for):
     client = client_for(None, settings.PORTAL_BASE_DOMAIN)
 

@@ -277,6 +277,22 @@ def test_a_second_press_of_either_button_opens_nothing_more(
     assert len(mail.outbox) == emailed  # the admins were not told twice
 
 
+def test_emergency_access_is_read_only_whatever_the_post_says(tenant, operator, client_for):
+    op = client_for(operator, tenant.host)
+    for role in (SupportRole.STAFF, SupportRole.PUBLISHER):
+        response = _ask(op, hours=1, role=role, emergency=True)
+        assert response.status_code == 400
+    assert _grants(tenant, operator) == []
+    with pytest.raises(ServiceFieldError):
+        services.support_emergency_start(
+            agency=tenant.agency,
+            operator=operator,
+            role=SupportRole.PUBLISHER,
+            reason=REASON,
+            duration_minutes=60,
+        )
+
+
 def test_emergency_access_is_limited_to_four_hours(tenant, operator, client_for):
     response = _ask(client_for(operator, tenant.host), hours=5, emergency=True)
     assert response.status_code == 400

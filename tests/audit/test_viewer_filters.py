@@ -303,3 +303,15 @@ def test_a_details_search_reads_a_bounded_window_and_its_pages_still_cover_every
     assert back + [pk for pk in wanted if pk not in back] == wanted
     assert len(set(back)) == len(back)
     assert _list(admin, q="needle", before="1-1").count("stopped at") == 0
+
+
+def test_an_event_of_another_kind_with_a_details_search_is_an_empty_list(tenant, client_for):
+    # "Sign-in" events, the page-view event, and text in the details: no event can match.
+    _event(tenant, "page.view", details={"note": "budget"})
+    admin = client_for(tenant.admin, tenant.host)
+    query = {"category": "signin", "action": "page.view", "q": "budget"}
+
+    assert _shown_ids(_list(admin, **query)) == []
+    download = admin.get(reverse("staff:audit_export"), query)
+    assert download.status_code == 200
+    assert len(b"".join(download.streaming_content).decode().splitlines()) == 1  # the header

@@ -79,3 +79,15 @@ def test_the_host_404_carries_the_security_headers():
     assert response.status_code == 404
     assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
     assert response["X-Request-ID"]
+
+
+@pytest.mark.django_db
+def test_a_supplied_request_id_is_used_only_when_it_is_all_safe_characters(tenant):
+    client = Client(HTTP_HOST=tenant.host, raise_request_exception=False)
+    kept = client.get("/", HTTP_X_REQUEST_ID="router-id-12345")
+    assert kept["X-Request-ID"] == "router-id-12345"
+    # "$" would let a trailing newline through: into log lines, audit events and a header.
+    response = client.get("/", HTTP_X_REQUEST_ID="router-id-12345\n")
+    assert response.status_code == 200
+    assert "\n" not in response["X-Request-ID"]
+    assert response["X-Request-ID"] != "router-id-12345\n"

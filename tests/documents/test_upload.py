@@ -17,6 +17,7 @@ from django.core.files.uploadhandler import SkipFile
 from django.urls import reverse
 
 from accounts.jobs import Job
+from accounts.models import FormSubmission
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
 from documents import tasks, types, versions
@@ -812,6 +813,29 @@ def test_a_requester_with_the_tracking_link_uploads_with_the_form(tenant, client
     # The resumable protocol needs an account to bind the upload to.
     base = resident_url("upload_start", guest_request.number)
     assert start(guest, base + f"?t={token}", "a.pdf", 10).status_code == 404
+
+
+def test_the_tracking_link_is_not_kept_with_the_forms_claim(tenant, client_for):
+    # The claim of a sent form (accounts.once) keeps where its result is; a guest's page
+    # address carries the tracking link, a secret that opens the request: never stored.
+    document_settings(tenant, requester_uploads=True)
+    guest_request = file_request(tenant)
+    token = tracking_token(guest_request)
+    guest = client_for(None, tenant.host)
+    url = resident_url("upload", guest_request.number) + f"?t={token}"
+    page = guest.get(url).content.decode()
+    form_token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    sent = {"form_token": form_token}
+
+    first = guest.post(url, {**sent, "files": named("scan.pdf", pdf(1000))})
+    again = guest.post(url, {**sent, "files": named("scan.pdf", pdf(1000))})
+
+    assert first.status_code == again.status_code == 302
+    assert first["Location"] == again["Location"] == url  # sent twice: the same page
+    assert len(rows(tenant, Document)) == 1
+    with agency_context(tenant.agency):
+        claims = list(FormSubmission.objects.filter(agency=tenant.agency))
+    assert claims and all(token not in claim.result_url for claim in claims)
 
 
 def test_upload_starts_are_rate_limited_per_person_on_the_protocol_and_the_form(
