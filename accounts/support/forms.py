@@ -52,6 +52,7 @@ class EmergencyAccessForm(SupportRequestForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         role = self.fields["role"]
+        assert isinstance(role, forms.ChoiceField)
         role.choices = [c for c in SupportRole.choices if c[0] == SupportRole.READ_ONLY]
         role.help_text = "Emergency access is read-only. For more, ask the agency's admins."
 
