@@ -51,10 +51,12 @@ class EmergencyAccessForm(SupportRequestForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        role = self.fields["role"]
-        assert isinstance(role, forms.ChoiceField)
-        role.choices = [c for c in SupportRole.choices if c[0] == SupportRole.READ_ONLY]
-        role.help_text = "Emergency access is read-only. For more, ask the agency's admins."
+        self.fields["role"] = forms.ChoiceField(
+            label="Access you need",
+            choices=[c for c in SupportRole.choices if c[0] == SupportRole.READ_ONLY],
+            initial=SupportRole.READ_ONLY,
+            help_text="Emergency access is read-only. For more, ask the agency's admins.",
+        )
 
 
 class DenyForm(forms.Form):
