@@ -80,6 +80,13 @@ def online_months() -> list[date]:
     return months
 
 
+def next_month_ready() -> bool:
+    """Whether next month's partition exists. There is no default partition, so an event of
+    a month without one cannot be written: the daily task keeps three months ahead, and the
+    health check fails (config.views.healthz) once even next month is missing."""
+    return add_months(current_month(), 1) in online_months()
+
+
 def months_due() -> list[date]:
     """Online months that ended more than twelve months ago (by the database clock): to be
     archived, oldest first."""

@@ -1,12 +1,17 @@
 """Error pages and the health check. Error pages never show internals, only the request id
 that support can look up in the logs."""
 
+import logging
+
 from django.db import connection
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from audit import retention
 from config.middleware import current_request_id
+
+logger = logging.getLogger(__name__)
 
 
 def permission_denied(request, exception=None):
@@ -28,6 +33,16 @@ def server_error(request):
 
 @require_safe
 def healthz(request):
+    """200 "ok" when the database answers and the audit log can take next month's events.
+    503 when retention's daily task has not made next month's partition (it keeps three
+    months ahead, so this shows weeks before events, and with them every request, would
+    start failing); the details go to the error log (and Sentry), not to the caller."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
+    if not retention.next_month_ready():
+        logger.error(
+            "healthz: the audit log has no partition for next month; run "
+            "`manage.py audit_retention` and check that Celery beat runs"
+        )
+        return HttpResponse("degraded", content_type="text/plain", status=503)
     return HttpResponse("ok", content_type="text/plain")

@@ -1,5 +1,7 @@
 """Security headers, private-page caching and error pages."""
 
+import datetime
+
 import pytest
 from django.test import Client, override_settings
 from django.urls import path
@@ -58,6 +60,21 @@ def test_health_check_answers_on_the_platform_host(settings):
     response = Client(HTTP_HOST=settings.PORTAL_BASE_DOMAIN).get("/healthz")
     assert response.status_code == 200
     assert response.content == b"ok"
+
+
+@pytest.mark.django_db
+def test_health_check_fails_when_the_audit_log_has_no_partition_for_next_month(
+    settings, monkeypatch, caplog
+):
+    """Years from now no partition exists: the check answers 503 without details, and the
+    error log says what to run."""
+    from audit import retention
+
+    monkeypatch.setattr(retention, "current_month", lambda: datetime.date(2040, 1, 1))
+    response = Client(HTTP_HOST=settings.PORTAL_BASE_DOMAIN).get("/healthz")
+    assert response.status_code == 503
+    assert response.content == b"degraded"
+    assert "audit_retention" in caplog.text
 
 
 @pytest.mark.django_db
