@@ -155,7 +155,9 @@ class EventFilters:
         if self.ip:
             if "/" in self.ip:
                 # inet "is contained by or equals": PostgreSQL turns it into a range of the
-                # (agency, ip, created_at, id) index.
+                # (agency, ip, created_at, id) index. Raw SQL because the ORM has no lookup
+                # for <<=; the network is a bound parameter, already checked by the filter
+                # form (tests/audit/test_viewer_filters.py: a /24, and hostile values).
                 q &= Q(RawSQL('"audit_auditevent"."ip" <<= %s::inet', [self.ip], BooleanField()))
             else:
                 q &= Q(ip=self.ip)
@@ -230,7 +232,8 @@ _MAX_MICROS = (datetime.datetime(9999, 1, 1, tzinfo=datetime.UTC) - _EPOCH) // (
 
 def _key_before(cursor: Cursor) -> RawSQL:
     # A row comparison, so PostgreSQL reads the index from the cursor on (an OR of the two
-    # columns would not).
+    # columns would not); the ORM cannot write one. Both values are bound parameters, parsed
+    # from the page link by the form (tampered links: tests/audit/test_viewer_filters.py).
     return RawSQL(
         '("audit_auditevent"."created_at", "audit_auditevent"."id") < (%s, %s)',
         [cursor.created_at, cursor.id],
@@ -239,6 +242,7 @@ def _key_before(cursor: Cursor) -> RawSQL:
 
 
 def _key_after(cursor: Cursor) -> RawSQL:
+    # The same row comparison the other way (newer pages), for the same reason.
     return RawSQL(
         '("audit_auditevent"."created_at", "audit_auditevent"."id") > (%s, %s)',
         [cursor.created_at, cursor.id],
