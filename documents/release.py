@@ -42,6 +42,11 @@ def document_release(
                 "This document has redactions that are not applied yet. Apply them (or remove "
                 "the drafts) before releasing it."
             )
+        if level != ReleaseLevel.STAFF and document.request.release_hold:
+            raise DocumentError(
+                "This request's records are held: "
+                f"{document.request.release_hold}. Release them once that is settled."
+            )
         if level == ReleaseLevel.PUBLIC:
             if (
                 not request_access.public_requests(document.request.agency)

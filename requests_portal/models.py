@@ -274,6 +274,10 @@ class RecordsRequest(TenantOwned):
     # it may hold personal data and would otherwise be public.
     description_held = models.BooleanField(default=False)
     description_reviewed_at = models.DateTimeField(null=True, blank=True)
+    # Why released records are held back (a fee not yet paid; set by billing through
+    # services.holds): while set, no document of the request is released to the requester
+    # or the public.
+    release_hold = models.CharField(max_length=200, blank=True)
 
     search_vector = SearchVectorField(null=True, editable=False)
     # The one-time key of the form that filed it: the same form sent twice (a double click, a
