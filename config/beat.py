@@ -37,6 +37,12 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute=5),
         "kwargs": {"agency_id": None},
     },
+    # Send what the outbox still holds (tasks whose broker was away at commit time).
+    "outbox-relay": {
+        "task": "accounts.outbox.tasks.relay_outbox",
+        "schedule": 60.0,
+        **_PLATFORM,
+    },
     "support-access-expiries": {
         "task": "accounts.tasks.queue_support_expiries",
         "schedule": crontab(minute="*/15"),

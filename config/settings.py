@@ -14,6 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config import jobs_settings
 from config.audit_settings import audit_seal_settings
 from config.beat import BEAT_SCHEDULE
 from config.env import env_bool, env_choice, env_int, env_str
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
     # First, so its createsuperuser (which applies the password rules with --noinput too)
     # replaces Django's.
     "accounts",
+    "accounts.outbox",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -213,7 +215,13 @@ CELERY_TASK_ROUTES = {
     "documents.tasks.*": {"queue": "documents"},
     "accounts.tasks.send_email": {"queue": "notifications"},
     "requests_portal.tasks.*": {"queue": "notifications"},
+    "accounts.outbox.tasks.*": {"queue": "maintenance"},
 }
+# Time limits, the visibility timeout and fail-fast timeouts: config/jobs_settings.py.
+CELERY_TASK_SOFT_TIME_LIMIT = jobs_settings.TASK_SOFT_TIME_LIMIT
+CELERY_TASK_TIME_LIMIT = jobs_settings.TASK_TIME_LIMIT
+CELERY_BROKER_TRANSPORT_OPTIONS = jobs_settings.broker_transport_options()
+CELERY_TASK_PUBLISH_RETRY_POLICY = jobs_settings.PUBLISH_RETRY_POLICY
 # The periodic tasks (Celery beat), in their own module: config/beat.py.
 CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
 CELERY_TASK_IGNORE_RESULT = True
@@ -227,13 +235,8 @@ if REDIS_URL and REDIS_URL.startswith("rediss://"):
         "ssl_cert_reqs": ssl.CERT_REQUIRED if _cert_reqs == "required" else ssl.CERT_NONE
     }
 
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
-}
+# Redis when REDIS_URL is set (with fail-fast timeouts), else in-process: config/jobs_settings.py.
+CACHES = {"default": jobs_settings.cache(REDIS_URL)}
 
 # --- Accounts and sessions -----------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
