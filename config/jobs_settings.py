@@ -33,6 +33,7 @@ VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 1800, minimum=1)
 CACHE_CONNECT_TIMEOUT = 0.5
 CACHE_READ_TIMEOUT = 1.0
 BROKER_CONNECT_TIMEOUT = 1.0
+BROKER_READ_TIMEOUT = 5.0
 
 
 def cache(redis_url: str | None) -> dict[str, Any]:
@@ -51,11 +52,15 @@ def cache(redis_url: str | None) -> dict[str, Any]:
 
 
 def broker_transport_options() -> dict[str, Any]:
-    """Options of kombu's Redis transport. No read timeout here: the worker's own blocking
-    read (BRPOP) waits a second at a time and must not be cut short."""
+    """Options of kombu's Redis transport. The read timeout stays above the worker's own
+    blocking read (BRPOP, a second at a time). Each worker looks for messages whose
+    visibility timeout has passed when it starts and then every minute."""
     return {
         "visibility_timeout": VISIBILITY_TIMEOUT,
         "socket_connect_timeout": BROKER_CONNECT_TIMEOUT,
+        "socket_timeout": BROKER_READ_TIMEOUT,
+        "unacked_restore_interval": 60,
+        "unacked_restore_throttle": 1,
     }
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from kombu import pools as kombu_pools
 
 from accounts import ratelimits
 from config import jobs_settings
@@ -59,9 +60,9 @@ def cache_on_redis(settings, redis_up: RedisServer) -> Iterator[RedisServer]:
 
 
 def _reset_connections() -> None:
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
+    """Forget every broker connection and producer (kombu keeps global pools per URL)."""
+    kombu_pools.reset()
+    celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
 
