@@ -18,6 +18,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import redis.exceptions
 from django.conf import settings
@@ -36,7 +37,7 @@ _WARN_EVERY = 30.0  # seconds: one warning per group and process while the outag
 _RATE = re.compile(r"([0-9]+)/([0-9]*)([smhd])")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-Key = Callable[[str, object], str]
+Key = Callable[[str, Any], str]
 
 
 class LocalCounter:

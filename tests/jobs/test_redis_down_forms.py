@@ -38,9 +38,7 @@ def filed(tenant, title: str) -> list[RecordsRequest]:
 
 def warnings_of(caplog) -> list[logging.LogRecord]:
     return [
-        r
-        for r in caplog.records
-        if r.name == "portal.ratelimits" and r.levelno == logging.WARNING
+        r for r in caplog.records if r.name == "portal.ratelimits" and r.levelno == logging.WARNING
     ]
 
 
