@@ -1,24 +1,31 @@
 """Fixtures for background work against a real Redis: a private ``redis-server`` per test
 module (tests/jobs/redis_server.py), the cache and the Celery broker pointed at it, and
-helpers to read what reached its queues.
+a Redis that accepts connections and never answers
+(tests/jobs/redis_server.py also reads what reached the queues).
 
 Without ``redis-server`` the tests skip, or fail under REQUIRE_SERVICES=1.
 """
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator
 
 import pytest
 import redis
-from kombu import pools as kombu_pools
 
 from accounts import ratelimits
 from config import jobs_settings
 from config.celery import app as celery_app
 from tests.idp._process import ServerStartError
 from tests.idp.fixtures import service_unavailable
-from tests.jobs.redis_server import RedisServer, redis_unavailable_reason, start_redis
+from tests.jobs.redis_server import (
+    RedisServer,
+    redis_unavailable_reason,
+    reset_broker_connections,
+    start_redis,
+)
 
 
 @pytest.fixture(scope="module")
@@ -59,13 +66,6 @@ def cache_on_redis(settings, redis_up: RedisServer) -> Iterator[RedisServer]:
     ratelimits._warned.clear()
 
 
-def _reset_connections() -> None:
-    """Forget every broker connection and producer (kombu keeps global pools per URL)."""
-    kombu_pools.reset()
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
 @pytest.fixture
 def broker_on_redis(redis_up: RedisServer) -> Iterator[RedisServer]:
     """Celery as production runs it: tasks published to the private Redis (database 0),
@@ -77,9 +77,37 @@ def broker_on_redis(redis_up: RedisServer) -> Iterator[RedisServer]:
         task_always_eager=False,
         broker_transport_options=jobs_settings.broker_transport_options(),
     )
-    _reset_connections()
+    reset_broker_connections()
     try:
         yield redis_up
     finally:
-        _reset_connections()
+        reset_broker_connections()
         celery_app.conf.update(saved)
+
+
+@pytest.fixture
+def silent_redis():
+    """A Redis that accepts connections and never answers (a hung server, a half-open
+    network path): what the read timeout is for."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"redis://127.0.0.1:{listener.getsockname()[1]}/1"
+    stop.set()
+    thread.join(timeout=2)
+    for sock in accepted:
+        sock.close()
+    listener.close()

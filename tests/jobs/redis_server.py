@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from kombu import pools as kombu_pools
 
+from config.celery import app as celery_app
 from tests.idp._process import (
     ServerProcess,
     ServerStartError,
@@ -112,3 +114,10 @@ def queued(server: RedisServer, queue: str) -> list[dict[str, Any]]:
             }
         )
     return found
+
+
+def reset_broker_connections() -> None:
+    """Forget every broker connection and producer (kombu keeps global pools per URL)."""
+    kombu_pools.reset()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None

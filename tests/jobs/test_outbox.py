@@ -19,9 +19,10 @@ from django.utils import timezone
 from accounts import jobs
 from accounts.outbox import relay
 from accounts.outbox.models import OutboxMessage
+from config import jobs_settings
 from config.celery import app
 from tests.db_helpers import run_in_committed_thread
-from tests.jobs.redis_server import queued
+from tests.jobs.redis_server import queued, reset_broker_connections
 
 pytestmark = pytest.mark.django_db
 
@@ -102,6 +103,7 @@ def test_a_staff_action_with_the_broker_down_answers_normally_and_keeps_its_emai
     assert warning.fields["outbox_ids"] == [row.pk]
     assert "nadia.quell" not in warning.getMessage() + repr(warning.fields)
     assert took < 5, f"the action took {took:.2f} s with the broker down"
+    print(f"a staff action with the broker down took {took:.2f} s")
 
     # The relay, once Redis is back, sends it and deletes the row.
     broker_on_redis.start()
@@ -114,6 +116,33 @@ def test_a_staff_action_with_the_broker_down_answers_normally_and_keeps_its_emai
     # A worker taking that message sends the invitation.
     current_app.tasks[message["task"]].apply(kwargs=message["kwargs"]).get()
     assert [m.to for m in mailoutbox] == [["nadia.quell@example.org"]]
+
+
+def test_a_broker_that_never_answers_costs_an_action_seconds_and_keeps_the_task(
+    tenant, client_for, silent_redis, django_capture_on_commit_callbacks
+):
+    keys = ("broker_url", "task_always_eager", "broker_transport_options")
+    saved = {key: app.conf[key] for key in keys}
+    app.conf.update(
+        broker_url=silent_redis.replace("/1", "/0"),
+        task_always_eager=False,
+        broker_transport_options=jobs_settings.broker_transport_options(),
+    )
+    reset_broker_connections()
+    try:
+        admin = client_for(tenant.admin, tenant.host)
+        started = time.monotonic()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin.post(INVITE, {"email": "ona.slow@example.org", "role": "staff"})
+        took = time.monotonic() - started
+    finally:
+        reset_broker_connections()
+        app.conf.update(saved)
+
+    assert response.status_code == 302
+    assert [row.kwargs["to"] for row in outbox_rows()] == [["ona.slow@example.org"]]
+    print(f"a staff action against a silent broker took {took:.2f} s")
+    assert took < 15, f"the action took {took:.2f} s against a silent broker"
 
 
 def test_the_relay_leaves_young_rows_to_their_own_process(broker_on_redis):

@@ -5,8 +5,6 @@ filing is lost. Against a real redis-server, stopped for the outage."""
 from __future__ import annotations
 
 import logging
-import socket
-import threading
 import time
 
 import pytest
@@ -120,34 +118,6 @@ def test_a_password_reset_is_sent_while_redis_is_down(
 
     assert response.status_code == 302
     assert [m.to for m in mailoutbox] == [[tenant.requester.email]]
-
-
-@pytest.fixture
-def silent_redis():
-    """A Redis that accepts connections and never answers (a hung server, a half-open
-    network path): what the read timeout is for."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"redis://127.0.0.1:{listener.getsockname()[1]}/1"
-    stop.set()
-    thread.join(timeout=2)
-    for sock in accepted:
-        sock.close()
-    listener.close()
 
 
 def test_a_redis_that_never_answers_costs_a_filing_seconds_not_minutes(
