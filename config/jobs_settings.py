@@ -36,18 +36,22 @@ BROKER_CONNECT_TIMEOUT = 1.0
 BROKER_READ_TIMEOUT = 2.0
 
 
-def cache(redis_url: str | None) -> dict[str, Any]:
+def cache(redis_url: str | None, ssl_cert_reqs: str = "required") -> dict[str, Any]:
     """The default cache: Redis with short socket timeouts (OPTIONS go to redis-py's
-    connection pool), or the process's own memory without Redis."""
+    connection pool), or the process's own memory without Redis. Over TLS (``rediss://``)
+    the certificate is checked as for the broker (``REDIS_SSL_CERT_REQS``)."""
     if not redis_url:
         return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    options: dict[str, Any] = {
+        "socket_connect_timeout": CACHE_CONNECT_TIMEOUT,
+        "socket_timeout": CACHE_READ_TIMEOUT,
+    }
+    if redis_url.startswith("rediss://"):
+        options["ssl_cert_reqs"] = ssl_cert_reqs
     return {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": redis_url,
-        "OPTIONS": {
-            "socket_connect_timeout": CACHE_CONNECT_TIMEOUT,
-            "socket_timeout": CACHE_READ_TIMEOUT,
-        },
+        "OPTIONS": options,
     }
 
 

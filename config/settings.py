@@ -236,7 +236,7 @@ if REDIS_URL and REDIS_URL.startswith("rediss://"):
     }
 
 # Redis when REDIS_URL is set (with fail-fast timeouts), else in-process: config/jobs_settings.py.
-CACHES = {"default": jobs_settings.cache(REDIS_URL)}
+CACHES = {"default": jobs_settings.cache(REDIS_URL, env_str("REDIS_SSL_CERT_REQS", "required"))}
 
 # --- Accounts and sessions -----------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
