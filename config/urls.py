@@ -43,6 +43,8 @@ urlpatterns = [
     *requests_urls.public_urlpatterns,
     *documents_urls.public_urlpatterns,
     path("staff/", include((staff_urlpatterns, "staff"))),
+    # billing's staff pages are under staff/billing/ (its own namespace, "billing")
+    path("", include("billing.urls")),
     path("healthz", config_views.healthz, name="healthz"),
     # The language switch (every host: agencies' and the platform's). Django's set_language,
     # wrapped to store a signed-in person's choice too (accounts.views.set_language).
