@@ -20,12 +20,12 @@ class FeeReportForm(ReportForm):
 
     def __init__(self, *args: Any, departments: Iterable[tuple[int, str]] = (), **kwargs: Any):
         super().__init__(*args, **kwargs)
-        department = cast(forms.ChoiceField, self.fields["department"])
-        department.choices = [
+        self.department_choices: list[tuple[str, object]] = [
             ("", _("All departments")),
             *((str(pk), name) for pk, name in departments),
             (NO_DEPARTMENT, _("No lead department")),
         ]
+        cast(forms.ChoiceField, self.fields["department"]).choices = self.department_choices
 
     def department_filter(self) -> DepartmentFilter:
         """What the report is asked for: every department, none, or one (by id)."""
@@ -35,3 +35,10 @@ class FeeReportForm(ReportForm):
         if chosen == NO_DEPARTMENT:
             return NO_DEPARTMENT
         return int(chosen)
+
+    def department_label(self) -> str:
+        """The chosen department in words ("" for every department)."""
+        chosen = self.cleaned_data.get("department") or ""
+        if not chosen:
+            return ""
+        return str(dict(self.department_choices).get(chosen, ""))

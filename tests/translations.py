@@ -136,6 +136,9 @@ STAFF_TEMPLATES = [
     "requests_portal/staff_request_detail.html",
     "requests_portal/staff_request_new.html",
     "requests_portal/email/staff_*",
+    "billing/report.html",
+    "billing/_fee_*",
+    "billing/_cost_recovery.html",
 ]
 
 # Staff templates not marked yet, being rewritten on other branches: shell pattern → why.

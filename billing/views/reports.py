@@ -61,14 +61,13 @@ def fee_report(request: HttpRequest) -> HttpResponse:
     report = reports.build_fee_report(agency, start, end, department=department)
     export = request.GET.get("format")
     if export in ("csv", "xlsx"):
-        chosen = dict(form.fields["department"].choices).get(form.cleaned_data["department"])
         fee_report_exported(
             agency=agency,
             actor=request.user,  # type: ignore[arg-type]
             export_format=export,
             start=start,
             end=end,
-            department=str(chosen) if department is not None else "",
+            department=form.department_label(),
             http_request=request,
         )
         name = f"fees-{agency.slug}-{start}-{end}"
