@@ -4,9 +4,8 @@ billing's events are in billing/audit_events.py)."""
 from collections.abc import Mapping
 from typing import Any
 
-from audit.registry import category, register, register_page_titles
-
-REPORTS = category("reports", "Reports and downloads", 85)
+from audit.registry import register, register_page_titles
+from billing.audit_events import BILLING
 
 _FORMATS = {"csv": "a spreadsheet (CSV)", "xlsx": "an Excel workbook (XLSX)"}
 
@@ -22,7 +21,7 @@ FEE_REPORT_EXPORTED = register(
     "billing.fee_report_exported",
     _fee_report_exported,
     label="Downloaded the fee report",
-    category=REPORTS,
+    category=BILLING,
 )
 
 register_page_titles({"billing:fee_report": "the fee report"})

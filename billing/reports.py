@@ -45,6 +45,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from accounts.local_time import agency_zone
 from accounts.models import Agency
 from billing.models import FeeSchedule, Invoice, InvoiceStatus, Payment, Refund
+from billing.money import format_input
 from requests_portal.models import Department, RequestDepartment
 from requests_portal.reports import _cell as neutralised
 
@@ -323,28 +324,6 @@ def build_fee_report(
     return report
 
 
-# --- Showing amounts --------------------------------------------------------------------------
-
-SYMBOLS = {"usd": "$", "cad": "CA$"}
-
-
-def decimal_text(cents: int) -> str:
-    """Integer cents as exact decimal text ("-1234.05"), for files: no float on the way."""
-    sign = "-" if cents < 0 else ""
-    units, rest = divmod(abs(cents), 100)
-    return f"{sign}{units}.{rest:02d}"
-
-
-def format_money(cents: int | None, currency: str) -> str:
-    """Integer cents as people read them on a page ("$1,234.05", "-CA$3.00")."""
-    if cents is None:
-        return ""
-    sign = "-" if cents < 0 else ""
-    units, rest = divmod(abs(cents), 100)
-    symbol = SYMBOLS.get(currency, currency.upper() + " ")
-    return f"{sign}{symbol}{units:,}.{rest:02d}"
-
-
 # --- Exports ----------------------------------------------------------------------------------
 
 
@@ -376,7 +355,7 @@ def to_csv(report: FeeReport) -> str:
     writer = csv.writer(out)
     writer.writerow(["Table", *_headers(report, "Department or month")])
     for table, row in _rows(report):
-        writer.writerow([table, *_values(row, money=decimal_text)])
+        writer.writerow([table, *_values(row, money=format_input)])
     return out.getvalue()
 
 

@@ -1,5 +1,5 @@
-"""Billing's figures on report pages: amounts in words and figures, and the staff cost and
-cost recovery section of the requests report. requests_portal knows nothing of billing (it is
+"""Billing's figures on report pages: time in hours and minutes, and the staff cost and cost
+recovery section of the requests report. requests_portal knows nothing of billing (it is
 the lower layer): its report template loads these tags, as its request pages load the
 documents panels, so the dependency points from billing's code down, never up."""
 
@@ -11,27 +11,9 @@ from typing import Any
 from django import template
 
 from accounts import policy
-from billing import cost_report, reports
+from billing import cost_report
 
 register = template.Library()
-
-
-@register.filter
-def money(cents: int | None, currency: str = "usd") -> str:
-    """Integer cents as an amount ("$1,234.05"); nothing for None."""
-    if cents is None or isinstance(cents, bool) or not isinstance(cents, int):
-        return ""
-    return reports.format_money(cents, currency)
-
-
-@register.filter
-def percent_bps(bps: int | None) -> str:
-    """Basis points as a percentage with one decimal ("12.5 %"); a dash for None."""
-    if bps is None or not isinstance(bps, int):
-        return "—"
-    sign = "-" if bps < 0 else ""
-    tenths = (abs(bps) + 5) // 10
-    return f"{sign}{tenths // 10}.{tenths % 10} %"
 
 
 @register.filter

@@ -13,6 +13,7 @@ from accounts import policy
 from accounts.decorators import agency_permission
 from accounts.local_time import agency_today
 from billing import reports
+from billing.money import format_money
 from billing.report_forms import FeeReportForm
 from billing.services.reports import fee_report_exported
 from requests_portal import access as requests_access
@@ -35,8 +36,8 @@ def _bars(rows: list[reports.FeeRow], currency: str) -> dict[str, Any]:
                 "y": y,
                 "invoiced_width": CHART_WIDTH * max(row.invoiced_cents, 0) // biggest,
                 "collected_width": CHART_WIDTH * max(row.collected_cents, 0) // biggest,
-                "invoiced": reports.format_money(row.invoiced_cents, currency),
-                "collected": reports.format_money(row.collected_cents, currency),
+                "invoiced": format_money(row.invoiced_cents, currency),
+                "collected": format_money(row.collected_cents, currency),
             }
         )
     return {"bands": bands, "height": 20 + BAND * len(rows)}

@@ -496,7 +496,7 @@ def test_the_requests_report_shows_staff_cost_and_cost_recovery(tenant, client_f
     assert "2 h 35 min" in html
     assert "$130.00" in html
     assert "$50.00" in html
-    assert "38.5 %" in html
+    assert "38.46 %" in html
     assert f"{URL}?start=2026-03-01&amp;end=2026-03-31" in html
 
 
@@ -535,10 +535,6 @@ def test_the_cost_summary_is_not_shown_to_anyone_who_may_not_see_reports(tenant,
     assert "Staff cost" not in html
 
 
-def test_amounts_and_shares_read_as_people_write_them():
-    assert reports.format_money(123_456, "usd") == "$1,234.56"
-    assert reports.format_money(-5, "cad") == "-CA$0.05"
-    assert reports.decimal_text(-100_005) == "-1000.05"
-    assert reports.decimal_text(7) == "0.07"
+def test_staff_cost_is_rounded_half_up_once():
     assert cost_report.cents_of_minutes(90 * 6_000) == 9_000
     assert cost_report.cents_of_minutes(1) == 0 and cost_report.cents_of_minutes(30) == 1
