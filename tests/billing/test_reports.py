@@ -29,8 +29,10 @@ from billing.models import (
     Refund,
     StaffRate,
 )
+from billing.services import payments
 from requests_portal.models import Department, TimeEntry
 from requests_portal.services import submission
+from tests.billing.helpers import sent_invoice
 
 # The test agencies are in Chicago (tests/factories.py); periods are its calendar days.
 pytestmark = [pytest.mark.django_db, pytest.mark.clock]
@@ -538,3 +540,23 @@ def test_the_cost_summary_is_not_shown_to_anyone_who_may_not_see_reports(tenant,
 def test_staff_cost_is_rounded_half_up_once():
     assert cost_report.cents_of_minutes(90 * 6_000) == 9_000
     assert cost_report.cents_of_minutes(1) == 0 and cost_report.cents_of_minutes(30) == 1
+
+
+def test_an_invoice_sent_and_paid_through_the_services_shows_in_this_years_report(
+    tenant, agency_defaults, client_for
+):
+    """The issue's "the agency's report shows the fee": built, sent and paid by the billing
+    services, read on the page with its default range (this year so far, today included)."""
+    records_request = file(tenant, department(tenant, "Clerk"))
+    bill = sent_invoice(tenant, records_request, unit_cents=4_321, quantity=2)
+    with agency_context(tenant.agency):
+        payments.record_payment(
+            invoice=bill, amount_cents=3_000, method=PaymentMethod.CASH, actor=tenant.publisher
+        )
+
+    page = client_for(tenant.admin, tenant.host).get(URL)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "$86.42" in html  # invoiced
+    assert "$30.00" in html  # collected
+    assert "$56.42" in html  # outstanding today
