@@ -36,6 +36,8 @@ DASHBOARD_PAGES = (
     "staff:contact_settings",
     "staff:document_settings",
     "staff:support_access",
+    "billing:fee_schedule",
+    "billing:fee_report",
 )
 _LINK = re.compile(r'href="([^"]+)"')
 
