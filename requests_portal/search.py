@@ -35,7 +35,7 @@ def highlighted(snippet: str) -> SafeString:
     # escape() leaves alone) become <mark> tags. tests/requests_portal/test_archive_search.py.
     escaped = escape(snippet).replace(_LT, "&lt;").replace(_GT, "&gt;")
     # nosemgrep: portal-mark-safe -- every character was escaped before the markers (above)
-    return mark_safe(escaped.replace(_START, "<mark>").replace(_STOP, "</mark>"))  # noqa: S308  # nosec B308, B703  # escaped above
+    return mark_safe(escaped.replace(_START, "<mark>").replace(_STOP, "</mark>"))  # noqa: S308  # nosec B308, B703  # every character escaped above
 
 
 def public_search(agency, text: str) -> QuerySet:

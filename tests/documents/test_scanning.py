@@ -455,7 +455,7 @@ def test_a_doctype_is_refused_in_any_encoding_expat_reads(encoding):
     declared = "UTF-8" if encoding == "utf-8-sig" else "UTF-16"
     with pytest.raises(ValueError, match="DOCTYPE"):
         xml_text(document.format(declared).encode(encoding))
-    assert xml_text('<a><p>plain</p></a>'.encode(encoding)) == "plain"
+    assert xml_text("<a><p>plain</p></a>".encode(encoding)) == "plain"
 
 
 def _truncations(data: bytes) -> list[bytes]:
