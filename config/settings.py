@@ -15,7 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.audit_settings import audit_seal_settings
-from config.beat import BEAT_SCHEDULE
+from config.beat import BEAT_SCHEDULE, BEAT_SCHEDULE_FILENAME
 from config.env import env_bool, env_choice, env_int, env_str
 from config.structured_logs import logging_settings
 
@@ -216,22 +216,27 @@ CELERY_TASK_ROUTES = {
 }
 # The periodic tasks (Celery beat), in their own module: config/beat.py.
 CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
+CELERY_BEAT_SCHEDULE_FILENAME = BEAT_SCHEDULE_FILENAME
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+_redis_cache: dict[str, object] = {
+    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+    "LOCATION": REDIS_URL,
+}
 if REDIS_URL and REDIS_URL.startswith("rediss://"):
     import ssl
 
     # Heroku Data for Redis presents a self-signed certificate; its docs say to set "none".
+    # The cache (rate limits) talks to the same server, so it follows the same rule
+    # (tests/ops/test_procfile.py: with "none", the cache failed certificate verification).
     _cert_reqs = env_choice("REDIS_SSL_CERT_REQS", ("required", "none"), "required")
-    CELERY_BROKER_USE_SSL = {
-        "ssl_cert_reqs": ssl.CERT_REQUIRED if _cert_reqs == "required" else ssl.CERT_NONE
-    }
+    _ssl_cert_reqs = ssl.CERT_REQUIRED if _cert_reqs == "required" else ssl.CERT_NONE
+    CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": _ssl_cert_reqs}
+    _redis_cache["OPTIONS"] = {"ssl_cert_reqs": _ssl_cert_reqs}
 
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        _redis_cache if REDIS_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
 
