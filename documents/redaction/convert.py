@@ -53,8 +53,17 @@ class ConversionError(Exception):
     """The converter ran and failed; the message is plain and safe to show staff."""
 
 
+# Heroku's apt buildpack unpacks LibreOffice under ~/.apt, where usr/bin/soffice is still a
+# link to /usr/lib/libreoffice/...: outside the slug, so it resolves to nothing there.
+APT_PROGRAM_FOLDER = Path(".apt") / "usr" / "lib" / "libreoffice" / "program"
+
+
 def converter_path() -> str | None:
-    return shutil.which("soffice") or shutil.which("libreoffice")
+    return (
+        shutil.which("soffice")
+        or shutil.which("libreoffice")
+        or shutil.which("soffice", path=str(Path.home() / APT_PROGRAM_FOLDER))
+    )
 
 
 def converter_available() -> bool:
