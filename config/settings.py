@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config import jobs_settings
 from config.audit_settings import audit_seal_settings
-from config.beat import BEAT_SCHEDULE
+from config.beat import BEAT_SCHEDULE, BEAT_SCHEDULE_FILENAME
 from config.env import env_bool, env_choice, env_int, env_str
 from config.structured_logs import logging_settings
 
@@ -224,16 +224,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = jobs_settings.broker_transport_options()
 CELERY_TASK_PUBLISH_RETRY_POLICY = jobs_settings.PUBLISH_RETRY_POLICY
 # The periodic tasks (Celery beat), in their own module: config/beat.py.
 CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
+CELERY_BEAT_SCHEDULE_FILENAME = BEAT_SCHEDULE_FILENAME
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 if REDIS_URL and REDIS_URL.startswith("rediss://"):
     import ssl
 
     # Heroku Data for Redis presents a self-signed certificate; its docs say to set "none".
+    # The cache (rate limits) talks to the same server and follows the same rule
+    # (config/jobs_settings.cache; tests/ops/test_procfile.py, tests/ops/test_redis_tls.py).
     _cert_reqs = env_choice("REDIS_SSL_CERT_REQS", ("required", "none"), "required")
-    CELERY_BROKER_USE_SSL = {
-        "ssl_cert_reqs": ssl.CERT_REQUIRED if _cert_reqs == "required" else ssl.CERT_NONE
-    }
+    _ssl_cert_reqs = ssl.CERT_REQUIRED if _cert_reqs == "required" else ssl.CERT_NONE
+    CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": _ssl_cert_reqs}
 
 # Redis when REDIS_URL is set (with fail-fast timeouts), else in-process: config/jobs_settings.py.
 CACHES = {"default": jobs_settings.cache(REDIS_URL, env_str("REDIS_SSL_CERT_REQS", "required"))}
