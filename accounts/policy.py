@@ -63,7 +63,14 @@ REQUEST_EDIT = _p("request.edit", "Edit a request's details, departments and vis
 REQUEST_MESSAGE_REQUESTER = _p("request.message_requester", "Send messages to the requester")
 REQUEST_CHANGE_DUE_DATE = _p("request.change_due_date", "Extend, pause or change the due date")
 REQUEST_CLOSE = _p("request.close", "Close and reopen requests")
-REQUEST_INVOICE = _p("request.invoice", "Create invoices and waive fees")
+REQUEST_INVOICE = _p(
+    "request.invoice",
+    "Build, send and void invoices, waive fees, record offline payments and refunds",
+)
+INVOICE_VIEW = _p("invoice.view", "See a request's invoices and payments", reads_only=True)
+BILLING_SETTINGS = _p(
+    "billing.settings", "Set the agency's fees and hourly rates, connect its Stripe account"
+)
 TIME_EDIT_OTHERS = _p("time.edit_others", "Correct other people's time entries")
 DOCUMENT_UPLOAD = _p("document.upload", "Upload documents to a request")
 DOCUMENT_REDACT = _p("document.redact", "Redact documents")
@@ -90,6 +97,8 @@ ALL_PERMISSIONS: tuple[Permission, ...] = (
     REQUEST_CHANGE_DUE_DATE,
     REQUEST_CLOSE,
     REQUEST_INVOICE,
+    INVOICE_VIEW,
+    BILLING_SETTINGS,
     TIME_EDIT_OTHERS,
     DOCUMENT_UPLOAD,
     DOCUMENT_REDACT,
@@ -110,6 +119,7 @@ _STAFF = frozenset(
         REQUEST_INTERNAL_WORK,
         DOCUMENT_UPLOAD,
         DOCUMENT_REDACT,
+        INVOICE_VIEW,
     }
 )
 _PUBLISHER = _STAFF | {

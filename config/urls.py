@@ -9,6 +9,7 @@ from accounts import views as accounts_views
 from accounts.decorators import agency_permission
 from audit import export_views as audit_export_views
 from audit import views as audit_views
+from billing import urls as billing_urls
 from config import views as config_views
 from documents import urls as documents_urls
 from requests_portal import urls as requests_urls
@@ -43,6 +44,7 @@ urlpatterns = [
     *requests_urls.public_urlpatterns,
     *documents_urls.public_urlpatterns,
     path("staff/", include((staff_urlpatterns, "staff"))),
+    path("", include((billing_urls.urlpatterns, "billing"))),
     path("healthz", config_views.healthz, name="healthz"),
     # The language switch (every host: agencies' and the platform's). Django's set_language,
     # wrapped to store a signed-in person's choice too (accounts.views.set_language).

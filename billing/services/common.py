@@ -1,0 +1,90 @@
+"""What every change to an invoice shares: the request's row locked first and then the
+invoice's (the order every writer of a request follows, so none deadlocks), the checks on
+amounts, and the effects on the request (the clock, the release hold) when an invoice is
+sent, paid, voided or refunded."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from accounts.models import User
+from billing.errors import BillingError
+from billing.models import MAX_AMOUNT_CENTS, STATUS_RANK, Invoice, InvoiceStatus
+from billing.money import format_plain
+from requests_portal.models import RecordsRequest
+from requests_portal.services import clock, holds
+from requests_portal.services.changes import _lock
+
+
+def lock_invoice(invoice: Invoice) -> tuple[RecordsRequest, Invoice]:
+    """Lock the invoice's request, then the invoice; both re-read (call inside a
+    transaction). The caller's objects are refreshed in place."""
+    records_request = invoice.request
+    _lock(records_request)
+    invoice.refresh_from_db(
+        from_queryset=Invoice.objects.select_for_update().filter(agency=invoice.agency_id)
+    )
+    invoice.request = records_request
+    return records_request, invoice
+
+
+def check_amount(value: object, what: str = "The amount", *, allow_zero: bool = False) -> int:
+    """An amount in integer cents within the portal's bounds, or BillingError."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BillingError(f"{what} must be a whole number of cents.")
+    if value < 0:
+        raise BillingError(f"{what} cannot be negative.")
+    if value == 0 and not allow_zero:
+        raise BillingError(f"{what} must be above zero.")
+    if value > MAX_AMOUNT_CENTS:
+        raise BillingError(f"{what} cannot be more than {format_plain(MAX_AMOUNT_CENTS)}.")
+    return value
+
+
+def require_draft(invoice: Invoice) -> None:
+    if invoice.status != InvoiceStatus.DRAFT:
+        raise BillingError(
+            f"Invoice {invoice.number} was sent and cannot be changed: void it and issue a "
+            "new one instead."
+        )
+
+
+def move_to(invoice: Invoice, status: str) -> None:
+    """Move the invoice forward only: a late or repeated event never moves it back."""
+    if STATUS_RANK[InvoiceStatus(status)] > STATUS_RANK[InvoiceStatus(invoice.status)]:
+        invoice.status = status
+
+
+def pause_reason(invoice: Invoice) -> str:
+    return f"Waiting for payment of {invoice.number}"
+
+
+def hold_reason(invoice: Invoice) -> str:
+    return f"Fee unpaid ({invoice.number})"
+
+
+def resume_if_paused_by(
+    invoice: Invoice, records_request: RecordsRequest, actor: User | None
+) -> bool:
+    """Restart the request's clock when this invoice paused it and it is still paused for
+    it (staff may have resumed and paused again for another reason): the days that remained
+    when it was paused are kept (requests_portal.services.clock.request_resume)."""
+    if not (
+        invoice.paused_clock
+        and records_request.is_paused
+        and records_request.pause_reason == pause_reason(invoice)[:200]
+    ):
+        return False
+    # A Stripe payment has no person behind it: the timeline entry names nobody (the clock
+    # service accepts a missing actor for its entry and audit event).
+    clock.request_resume(records_request=records_request, actor=cast(User, actor))
+    return True
+
+
+def unhold_if_held_by(
+    invoice: Invoice, records_request: RecordsRequest, actor: User | None, why: str
+) -> bool:
+    if records_request.release_hold != hold_reason(invoice)[:200]:
+        return False
+    holds.release_unhold(records_request=records_request, actor=actor, why=why)
+    return True
