@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.audit_settings import audit_seal_settings
 from config.beat import BEAT_SCHEDULE
+from config.billing_settings import billing_settings
 from config.env import env_bool, env_choice, env_int, env_str
 from config.structured_logs import logging_settings
 
@@ -403,6 +404,15 @@ else:
     OPERATOR_EMAILS,
 ) = audit_seal_settings(BASE_DIR, production=IS_PRODUCTION)
 AUDIT_SEAL_LOCAL_ROOT = BASE_DIR / ".local" / "seals"
+
+# --- Stripe (issue 12): API address, webhook tolerance, timeouts (config/billing_settings.py)
+(
+    STRIPE_API_BASE,
+    STRIPE_WEBHOOK_TOLERANCE,
+    STRIPE_CONNECT_TIMEOUT,
+    STRIPE_READ_TIMEOUT,
+    STRIPE_MAX_NETWORK_RETRIES,
+) = billing_settings(production=IS_PRODUCTION)
 
 # --- Public submission limits (django-ratelimit, counted in the cache: Redis in production)
 # Per address generous (a library's network is one address for many); per email tight.
