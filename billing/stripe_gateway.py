@@ -132,7 +132,8 @@ def _text(value: Any) -> str:
 def _metadata(value: Any) -> dict[str, str]:
     if value is None:
         return {}
-    return {str(k): str(v) for k, v in dict(value).items()}
+    plain = value.to_dict() if hasattr(value, "to_dict") else dict(value)
+    return {str(k): str(v) for k, v in plain.items()}
 
 
 def account_info(api_key: str) -> AccountInfo:
