@@ -18,7 +18,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from accounts import policy
-from accounts.models import Agency, User
+from accounts.models import Agency, Membership, User
 from billing.models import (
     ACTIVE_STATUSES,
     BilledTime,
@@ -220,3 +220,27 @@ def invoice_names(agency_id: int, invoice_ids: Iterable[str]) -> dict[str, str]:
     ids = [int(v) for v in invoice_ids if str(v).isdigit()]
     rows = Invoice.objects.filter(Q(agency_id=agency_id) & Q(pk__in=ids)).only("year", "sequence")
     return {str(row.pk): f"invoice {row.number}" for row in rows}
+
+
+# --- The agency's people (for hourly rates) ---------------------------------------------------
+
+
+def agency_staff(user: User | AnonymousUser, agency: Agency) -> list[User]:
+    """The agency's active staff, by email, for the rate form (fee settings readers only)."""
+    if not policy.can(user, agency, policy.BILLING_SETTINGS):
+        return []
+    return [
+        membership.user
+        for membership in Membership.objects.filter(
+            agency=agency, is_active=True, user__is_active=True
+        )
+        .select_related("user")
+        .order_by("user__email")
+    ]
+
+
+def staff_member_for(user: User | AnonymousUser, agency: Agency, user_id: int) -> User:
+    for person in agency_staff(user, agency):
+        if person.pk == user_id:
+            return person
+    raise Http404

@@ -7,13 +7,54 @@ from __future__ import annotations
 
 from typing import cast
 
+from django.http import HttpRequest
+
+import audit
 from accounts.models import User
+from audit.registry import EventType
 from billing.errors import BillingError
-from billing.models import MAX_AMOUNT_CENTS, STATUS_RANK, Invoice, InvoiceStatus
+from billing.models import MAX_AMOUNT_CENTS, STATUS_RANK, Invoice, InvoiceCounter, InvoiceStatus
 from billing.money import format_plain
 from requests_portal.models import RecordsRequest
 from requests_portal.services import clock, holds
 from requests_portal.services.changes import _lock
+
+# Drafts are numbered in a sequence of their own (year 0): the invoice number the requester
+# sees (INV-2026-0007) is given when the invoice is sent, so voided drafts leave no gaps.
+DRAFT_YEAR = 0
+
+
+def invoice_label(invoice: Invoice) -> str:
+    """How staff name an invoice: its number once sent, "the draft invoice" before."""
+    return "the draft invoice" if invoice.year == DRAFT_YEAR else invoice.number
+
+
+def next_sequence(invoice_agency_id: int, year: int) -> int:
+    """The next number of the agency's yearly invoice sequence, the counter's row locked
+    until the caller's transaction ends (concurrent sends get distinct numbers)."""
+    counter, _ = InvoiceCounter.objects.get_or_create(agency_id=invoice_agency_id, year=year)
+    counter = InvoiceCounter.objects.select_for_update().get(pk=counter.pk)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return counter.last_number
+
+
+def record_event(
+    event: EventType,
+    invoice: Invoice,
+    actor: User | None,
+    http_request: HttpRequest | None,
+    **details: object,
+) -> None:
+    audit.record_for(
+        event,
+        invoice,
+        actor=actor,
+        http_request=http_request,
+        number=invoice_label(invoice),
+        request=f"request {invoice.request.number}",
+        **details,
+    )
 
 
 def lock_invoice(invoice: Invoice) -> tuple[RecordsRequest, Invoice]:
