@@ -133,7 +133,7 @@ def _unapplied(event: WebhookEvent, invoice: Invoice | None, amount: int, reason
         "amount_cents": amount,
         "currency": invoice.currency if invoice else "",
         "reason": reason[:300],
-        "event": event.event_id,
+        "stripe_event": event.event_id,
     }
     if invoice is not None:
         audit.record_for(stripe_events.WEBHOOK_UNAPPLIED, invoice, **details)
