@@ -18,7 +18,6 @@ from tests.billing.stripe_helpers import (
     connect_stripe,
     payments_of,
     reload,
-    request_of,
     sent_invoice,
     start_checkout,
 )
@@ -125,9 +124,7 @@ def test_a_made_up_session_on_the_return_page_is_404(tenant, client_for, local_s
         (InvoiceStatus.PAID, "already paid"),
     ],
 )
-def test_a_void_or_paid_invoice_cannot_be_paid(
-    tenant, client_for, local_stripe, status, message
-):
+def test_a_void_or_paid_invoice_cannot_be_paid(tenant, client_for, local_stripe, status, message):
     connect_stripe(tenant, local_stripe)
     invoice = sent_invoice(tenant, status=status, pause=False)
     client = client_for(tenant.requester, tenant.host)

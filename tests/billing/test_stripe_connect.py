@@ -115,16 +115,15 @@ def test_reconnecting_replaces_the_key_and_disconnecting_forgets_it(
         ).exists()
 
 
-def test_only_admins_see_the_page_and_outsiders_get_404(
-    tenant, outsider, client_for, local_stripe
-):
+def test_only_admins_see_the_page_and_outsiders_get_404(tenant, outsider, client_for, local_stripe):
     assert client_for(tenant.admin, tenant.host).get(reverse(URL)).status_code == 200
     assert client_for(tenant.publisher, tenant.host).get(reverse(URL)).status_code == 403
     assert client_for(tenant.staff, tenant.host).get(reverse(URL)).status_code == 403
     assert client_for(outsider, tenant.host).get(reverse(URL)).status_code == 404
     account = new_stripe_account(local_stripe)
     assert _post(client_for(outsider, tenant.host), account).status_code == 404
-    assert client_for(outsider, tenant.host).post(
-        reverse("billing:stripe_disconnect")
-    ).status_code == 404
+    assert (
+        client_for(outsider, tenant.host).post(reverse("billing:stripe_disconnect")).status_code
+        == 404
+    )
     assert stripe_account_of(tenant) is None

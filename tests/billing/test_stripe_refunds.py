@@ -73,7 +73,9 @@ def test_a_partial_then_full_card_refund_goes_through_stripe_once_each(
     # Stripe's charge.refunded webhook that follows finds it recorded.
     [event] = events_of(local_stripe, account, "charge.refunded")
     with django_capture_on_commit_callbacks(execute=True):
-        assert deliver(client_for(None, tenant.host), local_stripe, account, event).status_code == 200
+        assert (
+            deliver(client_for(None, tenant.host), local_stripe, account, event).status_code == 200
+        )
     assert len(_refunds(tenant, payment)) == 1
     # The rest.
     assert _refund(client, invoice, payment, "32.50").status_code == 302
@@ -103,7 +105,7 @@ def test_too_much_no_reason_or_a_bad_amount_is_refused(
 
 
 def test_stripe_down_refunds_nothing_and_says_so(tenant, client_for, local_stripe, card_payment):
-    account, invoice, payment = card_payment
+    _account, invoice, payment = card_payment
     client = client_for(tenant.publisher, tenant.host)
     local_stripe.behave(down=True)
     response = _refund(client, invoice, payment, "5.00")
@@ -135,7 +137,7 @@ def test_an_offline_payment_refund_is_recorded_without_stripe(tenant, client_for
 def test_the_refund_form_is_on_the_invoice_editor_for_those_who_may_refund(
     tenant, client_for, local_stripe, card_payment
 ):
-    _, invoice, payment = card_payment
+    _, invoice, _payment = card_payment
     editor = reverse("billing:invoice_edit", args=[invoice.pk])
     page = client_for(tenant.publisher, tenant.host).get(editor).content.decode()
     assert reverse("billing:invoice_refund", args=[invoice.pk]) in page
@@ -146,8 +148,13 @@ def test_the_refund_form_is_on_the_invoice_editor_for_those_who_may_refund(
 def test_staff_without_the_permission_get_403_and_outsiders_404(
     tenant, outsider, client_for, local_stripe, card_payment
 ):
-    account, invoice, payment = card_payment
-    assert _refund(client_for(tenant.staff, tenant.host), invoice, payment, "1.00").status_code == 403
+    _account, invoice, payment = card_payment
+    assert (
+        _refund(client_for(tenant.staff, tenant.host), invoice, payment, "1.00").status_code == 403
+    )
     assert _refund(client_for(outsider, tenant.host), invoice, payment, "1.00").status_code == 404
-    assert _refund(client_for(tenant.requester, tenant.host), invoice, payment, "1.00").status_code == 404
+    assert (
+        _refund(client_for(tenant.requester, tenant.host), invoice, payment, "1.00").status_code
+        == 404
+    )
     assert _refunds(tenant, payment) == []

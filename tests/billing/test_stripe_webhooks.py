@@ -125,7 +125,11 @@ def test_a_duplicate_event_is_ignored_and_paid_once(
     account, invoice = paid_on_stripe
     client = client_for(None, tenant.host)
     send = lambda: _send(  # noqa: E731
-        client, local_stripe, account, "checkout.session.completed", django_capture_on_commit_callbacks
+        client,
+        local_stripe,
+        account,
+        "checkout.session.completed",
+        django_capture_on_commit_callbacks,
     )
     assert send().json()["duplicate"] is False
     again = send()
@@ -207,7 +211,9 @@ def test_an_event_about_another_account_or_agency_is_refused(
     assert _events(tenant) == [] and payments_of(tenant, invoice) == []
     with agency_context(tenant.agency):
         assert (
-            AuditEvent.objects.filter(agency=tenant.agency, action="billing.webhook_refused").count()
+            AuditEvent.objects.filter(
+                agency=tenant.agency, action="billing.webhook_refused"
+            ).count()
             == 2
         )
 
@@ -253,7 +259,11 @@ def test_stripe_down_while_processing_leaves_the_event_for_the_retry_sweep(
     [completed] = events_of(local_stripe, account, "checkout.session.completed")
     intent = json.loads(completed["payload"])["data"]["object"]["payment_intent"]
     stripe_gateway.create_refund(
-        account.api_key, payment_intent=intent, amount_cents=4_250, idempotency_key="d-2", metadata={}
+        account.api_key,
+        payment_intent=intent,
+        amount_cents=4_250,
+        idempotency_key="d-2",
+        metadata={},
     )
     [refunded] = events_of(local_stripe, account, "charge.refunded")
     header = local_stripe.sign(account.account_id, refunded["payload"])
@@ -266,7 +276,9 @@ def test_stripe_down_while_processing_leaves_the_event_for_the_retry_sweep(
     assert payments_of(tenant, invoice) == []
     local_stripe.behave()
     with agency_context(tenant.agency):
-        WebhookEvent.objects.filter(pk=event.pk).update(received_at=event.received_at.replace(year=2020))
+        WebhookEvent.objects.filter(pk=event.pk).update(
+            received_at=event.received_at.replace(year=2020)
+        )
     with django_capture_on_commit_callbacks(execute=True):
         assert retry_webhook_events(agency_id=tenant.agency.pk) == 1
     invoice = reload(tenant, invoice)
