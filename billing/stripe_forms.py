@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -48,7 +48,8 @@ class RefundForm(forms.Form):
     def __init__(self, *args: Any, payments: list[Payment], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.payments = {p.pk: p for p in payments}
-        self.fields["payment"].choices = [
+        choice_field = cast(forms.ChoiceField, self.fields["payment"])
+        choice_field.choices = [
             (
                 p.pk,
                 f"{p.get_method_display()} {format_money(p.amount_cents, p.invoice.currency)}"

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import stripe
 from django.conf import settings
@@ -204,7 +204,7 @@ def create_checkout_session(
         params["customer_email"] = customer_email
     with _plain_errors("checkout.create"):
         found = _client(api_key).v1.checkout.sessions.create(
-            params=params, options={"idempotency_key": idempotency_key}
+            params=cast(Any, params), options={"idempotency_key": idempotency_key}
         )
     return _session(found)
 

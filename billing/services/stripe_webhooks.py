@@ -122,12 +122,13 @@ def _cents(obj: dict[str, Any], key: str) -> int:
 
 
 def _invoice_named(event: WebhookEvent, obj: dict[str, Any]) -> Invoice | None:
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    return stripe_access.invoice_for_event(event.agency, str(metadata.get("invoice_id", "")))
+    metadata = obj.get("metadata")
+    invoice_id = metadata.get("invoice_id", "") if isinstance(metadata, dict) else ""
+    return stripe_access.invoice_for_event(event.agency, str(invoice_id))
 
 
 def _unapplied(event: WebhookEvent, invoice: Invoice | None, amount: int, reason: str) -> str:
-    details = {
+    details: dict[str, object] = {
         "invoice": invoice.pk if invoice else "",
         "number": invoice.number if invoice else "",
         "amount_cents": amount,
@@ -135,10 +136,12 @@ def _unapplied(event: WebhookEvent, invoice: Invoice | None, amount: int, reason
         "reason": reason[:300],
         "stripe_event": event.event_id,
     }
-    if invoice is not None:
-        audit.record_for(stripe_events.WEBHOOK_UNAPPLIED, invoice, **details)
-    else:
-        audit.record(stripe_events.WEBHOOK_UNAPPLIED.code, agency=event.agency_id, details=details)
+    audit.record(
+        stripe_events.WEBHOOK_UNAPPLIED.code,
+        agency=event.agency_id,
+        target=invoice,
+        details=details,
+    )
     return f"not recorded: {reason}"
 
 

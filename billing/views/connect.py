@@ -19,11 +19,12 @@ from billing import stripe_access
 from billing.errors import BillingError
 from billing.services import connect
 from billing.stripe_forms import ConnectForm
+from billing.views.stripe_common import agency_of, member
 
 
 def webhook_url(request: HttpRequest) -> str:
     """Where Stripe sends this agency's events: its own host's endpoint."""
-    return agency_origin(request.agency) + reverse("billing:stripe_webhook")
+    return agency_origin(agency_of(request)) + reverse("billing:stripe_webhook")
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -31,14 +32,14 @@ def webhook_url(request: HttpRequest) -> str:
 @require_recent_auth
 @once_per_form
 def stripe_connect(request: HttpRequest) -> HttpResponse:
-    agency = request.agency
+    agency = agency_of(request)
     account = stripe_access.stripe_account_for_settings(request.user, agency)
     form = ConnectForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             connected = connect.stripe_connect(
                 agency=agency,
-                actor=request.user,
+                actor=member(request),
                 api_key=form.cleaned_data["api_key"],
                 webhook_secret=form.cleaned_data["webhook_secret"],
                 http_request=request,
@@ -65,8 +66,8 @@ def stripe_connect(request: HttpRequest) -> HttpResponse:
 @agency_permission(policy.BILLING_SETTINGS)
 @require_recent_auth(return_to="billing:stripe_connect")
 def stripe_disconnect(request: HttpRequest) -> HttpResponse:
-    account = stripe_access.stripe_account_for_settings(request.user, request.agency)
+    account = stripe_access.stripe_account_for_settings(request.user, agency_of(request))
     if account is not None:
-        connect.stripe_disconnect(account=account, actor=request.user, http_request=request)
+        connect.stripe_disconnect(account=account, actor=member(request), http_request=request)
         messages.success(request, gettext("Stripe disconnected. Card payments are off."))
     return HttpResponseRedirect(reverse("billing:stripe_connect"))

@@ -25,6 +25,7 @@ from billing.errors import BillingError
 from billing.models import Invoice, InvoiceStatus
 from billing.services import checkout, refunds
 from billing.stripe_forms import RefundForm
+from billing.views.stripe_common import agency_of, member
 
 _SESSION_ID = re.compile(r"cs_[A-Za-z0-9_]{1,250}")
 _BACK = "billing-pay-back"
@@ -42,9 +43,7 @@ def _origin(request: HttpRequest) -> str:
 @require_POST
 @once_per_form
 def invoice_pay(request: HttpRequest, invoice_id: int) -> HttpResponse:
-    agency = request.agency
-    if agency is None:
-        raise Http404
+    agency = agency_of(request)
     invoice = access.invoice_for_requester(request, agency, invoice_id)
     tracking = request.GET.get("t", "")
     back = _request_page(invoice, tracking)
@@ -79,9 +78,9 @@ def _back_link(request: HttpRequest, invoice_id: int) -> str:
 def pay_return(request: HttpRequest, invoice_id: int) -> HttpResponse:
     """Stripe's ``success_url``: the session id Stripe put in the address is what proves the
     person came from its page; another or a made-up one answers 404."""
-    agency = request.agency
+    agency = agency_of(request)
     session_id = request.GET.get("session_id", "")
-    if agency is None or not _SESSION_ID.fullmatch(session_id):
+    if not _SESSION_ID.fullmatch(session_id):
         raise Http404
     attempt = stripe_access.checkout_for_return(agency, invoice_id, session_id)
     problem = ""
@@ -107,8 +106,7 @@ def pay_return(request: HttpRequest, invoice_id: int) -> HttpResponse:
 @require_safe
 def pay_cancel(request: HttpRequest, invoice_id: int) -> HttpResponse:
     """Stripe's ``cancel_url``: the person left Stripe's page; nothing was charged."""
-    if request.agency is None:
-        raise Http404
+    agency_of(request)
     return render(request, "billing/pay_cancel.html", {"back_url": _back_link(request, invoice_id)})
 
 
@@ -123,7 +121,7 @@ def invoice_editor_url(invoice: Invoice) -> str:
 @agency_permission(policy.REQUEST_INVOICE)
 @once_per_form
 def invoice_refund(request: HttpRequest, invoice_id: int) -> HttpResponse:
-    invoice = access.invoice_for_staff(request.user, request.agency, invoice_id)
+    invoice = access.invoice_for_staff(request.user, agency_of(request), invoice_id)
     payments = list(access.invoice_payments(invoice).select_related("invoice"))
     form = RefundForm(request.POST, payments=payments)
     if form.is_valid():
@@ -132,7 +130,7 @@ def invoice_refund(request: HttpRequest, invoice_id: int) -> HttpResponse:
                 payment=form.cleaned_data["payment"],
                 amount_cents=form.cleaned_data["amount"],
                 reason=form.cleaned_data["reason"],
-                actor=request.user,
+                actor=member(request),
                 http_request=request,
             )
         except BillingError as error:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from billing import stripe_access, webhooks
 from billing.services import connect, stripe_webhooks
+from billing.views.stripe_common import agency_of
 
 logger = logging.getLogger(__name__)
 
@@ -27,9 +28,7 @@ logger = logging.getLogger(__name__)
 @csrf_exempt
 @require_POST
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
-    agency = getattr(request, "agency", None)
-    if agency is None:
-        raise Http404
+    agency = agency_of(request)
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
