@@ -408,6 +408,7 @@ AUDIT_SEAL_LOCAL_ROOT = BASE_DIR / ".local" / "seals"
 # --- Stripe (issue 12): API address, webhook tolerance, timeouts (config/billing_settings.py)
 (
     STRIPE_API_BASE,
+    STRIPE_CHECKOUT_ORIGIN,
     STRIPE_WEBHOOK_TOLERANCE,
     STRIPE_CONNECT_TIMEOUT,
     STRIPE_READ_TIMEOUT,
@@ -509,10 +510,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# No inline script or style anywhere, so the policy needs no nonce yet.
+# No inline script or style anywhere, so the policy needs no nonce yet. "Pay" posts a form
+# whose answer redirects to Stripe's hosted Checkout page: its origin may end a form's trip.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    f"form-action 'self' {STRIPE_CHECKOUT_ORIGIN}"
 )
 
 if IS_PRODUCTION:

@@ -31,6 +31,10 @@ def stripe_server() -> Iterator[LocalStripe]:
 @pytest.fixture
 def local_stripe(stripe_server: LocalStripe, settings) -> Iterator[LocalStripe]:
     settings.STRIPE_API_BASE = stripe_server.base
+    # "Pay" redirects the browser's form to the local Stripe's page (config.billing_settings).
+    settings.CONTENT_SECURITY_POLICY = settings.CONTENT_SECURITY_POLICY.replace(
+        settings.STRIPE_CHECKOUT_ORIGIN, stripe_server.base
+    )
     settings.STRIPE_CONNECT_TIMEOUT = 2.0
     settings.STRIPE_READ_TIMEOUT = 2.0
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
