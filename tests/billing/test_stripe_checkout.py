@@ -203,3 +203,20 @@ def test_the_return_page_when_stripe_is_down_says_it_is_still_confirming(
     assert "has not confirmed the payment" in response.content.decode()
     assert payments_of(tenant, invoice) == []
     assert json.dumps(reload(tenant, invoice).status) == '"sent"'
+
+
+def test_the_invoice_page_offers_pay_to_its_requester_only_while_owed(
+    tenant, client_for, local_stripe
+):
+    connect_stripe(tenant, local_stripe)
+    invoice = sent_invoice(tenant, total=1_999)
+    page = reverse("billing:invoice_page", args=[invoice.pk])
+    text = client_for(tenant.requester, tenant.host).get(page).content.decode()
+    assert "Pay $19.99 by card" in text
+    assert reverse("billing:invoice_pay", args=[invoice.pk]) in text
+    staff_view = client_for(tenant.publisher, tenant.host).get(page).content.decode()
+    assert "by card" not in staff_view
+    with agency_context(tenant.agency):
+        type(invoice).objects.filter(pk=invoice.pk).update(status=InvoiceStatus.PAID)
+    text = client_for(tenant.requester, tenant.host).get(page).content.decode()
+    assert "by card" not in text
