@@ -5,7 +5,7 @@ are handed in by the view, which read them through billing.access."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -67,7 +67,7 @@ class PercentField(forms.CharField):
             raise forms.ValidationError(str(error)) from None
 
 
-def _count(label: str, **kwargs: Any) -> forms.IntegerField:
+def _count(label: Any, **kwargs: Any) -> forms.IntegerField:
     return forms.IntegerField(label=label, min_value=0, max_value=MAX_QUANTITY, **kwargs)
 
 
@@ -126,8 +126,8 @@ class StaffRateForm(forms.Form):
 
     def __init__(self, *args: Any, people: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["person"].choices = [("", "—"), *people]
-        self.fields["role"].choices = [("", "—"), *Role.choices]
+        cast(forms.ChoiceField, self.fields["person"]).choices = [("", "—"), *people]
+        cast(forms.ChoiceField, self.fields["role"]).choices = [("", "—"), *Role.choices]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -154,7 +154,7 @@ class InvoiceLineForm(forms.Form):
 
     def __init__(self, *args: Any, fee_items: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["fee_item"].choices = [("", "—"), *fee_items]
+        cast(forms.ChoiceField, self.fields["fee_item"]).choices = [("", "—"), *fee_items]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

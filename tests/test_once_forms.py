@@ -22,6 +22,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts import once
 from accounts.models import IdentityProvider, Invitation
 from accounts.tenancy import agency_context
+from billing import access as billing_access
+from billing.models import FeeItem, Invoice, LineKind, Payment
+from billing.services import invoices as billing_invoices
+from billing.services import sending as billing_sending
 from documents.models import Document, DocumentSettings, Redaction, RedactionReason
 from documents.redaction import services as redaction_services
 from requests_portal.models import (
@@ -79,6 +83,30 @@ def request_page(ctx: Ctx) -> str:
 
 def redact_page(ctx: Ctx) -> str:
     return reverse("staff:document_redact", args=[ctx.request.number, ctx.document.public_id])
+
+
+def _invoice(ctx: Ctx, *, sent: bool = False) -> int:
+    """The request's active invoice (a draft, or sent with one line), made on first use."""
+    with agency_context(ctx.tenant.agency):
+        found = billing_access.active_invoice(ctx.request)
+        if found is None:
+            found = billing_invoices.invoice_create(
+                records_request=ctx.request, actor=ctx.tenant.admin
+            )
+            if sent:
+                billing_invoices.invoice_line_add(
+                    invoice=found,
+                    actor=ctx.tenant.admin,
+                    kind=LineKind.CUSTOM,
+                    description="Copies",
+                    unit_cents=2000,
+                )
+                billing_sending.invoice_send(invoice=found, actor=ctx.tenant.admin)
+        return found.pk
+
+
+def invoice_url(name: str, *, sent: bool = False) -> Callable[[Ctx], str]:
+    return lambda ctx: reverse(f"billing:{name}", args=[_invoice(ctx, sent=sent)])
 
 
 def upload_file() -> dict:
@@ -261,6 +289,33 @@ CASES = [
         count(Document, filename="notes.txt"),
         files=upload_file,
         user="requester",
+    ),
+    Case(
+        "billing:fee_item_new",
+        lambda ctx: reverse("billing:fee_schedule"),
+        lambda ctx: reverse("billing:fee_item_new"),
+        count(FeeItem, name="USB drive"),
+        {"name": "USB drive", "kind": "media", "unit_cents": "7.99"},
+    ),
+    Case(
+        "billing:invoice_new",
+        request_page,
+        lambda ctx: reverse("billing:invoice_new", args=[ctx.request.number]),
+        count(Invoice),
+    ),
+    Case(
+        "billing:invoice_line_add",
+        invoice_url("invoice_edit"),
+        invoice_url("invoice_line_add"),
+        count(Invoice, subtotal_cents=300),
+        {"kind": "custom", "description": "Postage", "quantity": "1", "unit_cents": "3.00"},
+    ),
+    Case(
+        "billing:invoice_payment",
+        invoice_url("invoice_edit", sent=True),
+        invoice_url("invoice_payment", sent=True),
+        count(Payment, amount_cents=1000),
+        {"amount_cents": "10.00", "method": "cash", "reference": ""},
     ),
     Case(
         "staff:document_redact",
@@ -485,6 +540,18 @@ NOT_GUARDED = {
     "resident_document_upload_complete": PROTOCOL,
     "resident_document_upload_cancel": PROTOCOL,
     "staff:provider_test": CHECK,
+    "billing:fee_schedule": SAVES_STATE,
+    "billing:fee_item_edit": SAVES_STATE,
+    "billing:fee_item_toggle": SAVES_STATE,
+    "billing:staff_rate_new": REPLACES,
+    "billing:staff_rate_remove": REMOVES,
+    "billing:invoice_line_remove": REMOVES,
+    "billing:invoice_staff_time": REFUSED_AGAIN,
+    "billing:invoice_deposit": SAVES_STATE,
+    "billing:invoice_waiver": SAVES_STATE,
+    "billing:invoice_note": SAVES_STATE,
+    "billing:invoice_send": REFUSED_AGAIN,
+    "billing:invoice_void": REFUSED_AGAIN,
     "billing:stripe_webhook": WEBHOOK,
     "billing:stripe_disconnect": REMOVES,
 }

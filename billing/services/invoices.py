@@ -41,7 +41,7 @@ from billing.services.common import (
     record_event,
     require_draft,
 )
-from requests_portal.models import RecordsRequest
+from requests_portal.models import RecordsRequest, TimeEntry
 from requests_portal.services.changes import _lock, add_timeline_event
 
 PAGE_KINDS = (LineKind.PAGES_PAPER, LineKind.PAGES_ELECTRONIC)
@@ -364,7 +364,7 @@ def invoice_add_staff_time(
         entries = list(access.unbilled_time_entries(records_request))
         if not entries:
             raise BillingError("No time logged on this request is left to bill.")
-        by_person: dict[int, list] = defaultdict(list)
+        by_person: dict[int, list[TimeEntry]] = defaultdict(list)
         for entry in entries:
             by_person[entry.user_id].append(entry)
         _check_room(invoice, len(by_person))

@@ -9,20 +9,22 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from accounts import policy
+from accounts.models import Agency
 from billing import access, pdf
 from billing.models import Invoice, InvoiceStatus
 
 
 def _invoice_for(request: HttpRequest, invoice_id: int) -> tuple[Invoice, bool]:
     """(the invoice, whether a staff member reads it)."""
-    if request.agency is None:
+    agency: Agency | None = getattr(request, "agency", None)
+    if agency is None:
         raise Http404
-    if policy.can(request.user, request.agency, policy.INVOICE_VIEW):
+    if policy.can(request.user, agency, policy.INVOICE_VIEW):
         try:
-            return access.invoice_for_staff(request.user, request.agency, invoice_id), True
+            return access.invoice_for_staff(request.user, agency, invoice_id), True
         except Http404:
             pass  # maybe their own request as a resident
-    return access.invoice_for_requester(request, request.agency, invoice_id), False
+    return access.invoice_for_requester(request, agency, invoice_id), False
 
 
 @require_safe

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext
@@ -21,21 +21,22 @@ from billing.errors import BillingError
 from billing.forms import FeeItemForm, FeeScheduleForm, StaffRateForm
 from billing.money import format_money
 from billing.services import fees
+from billing.views.common import StaffRequest
 
 
-def _people(request: HttpRequest) -> list[tuple[int, str]]:
+def _people(request: StaffRequest) -> list[tuple[int, str]]:
     return [
         (person.pk, person.full_name or person.email)
         for person in access.agency_staff(request.user, request.agency)
     ]
 
 
-def _schedule_initial(request: HttpRequest) -> dict[str, Any]:
+def _schedule_initial(request: StaffRequest) -> dict[str, Any]:
     schedule = access.fee_schedule(request.agency)
     return {field: getattr(schedule, field) for field in fees.Schedule.__dataclass_fields__}
 
 
-def _page(request: HttpRequest, status: int = 200, **forms: Any) -> HttpResponse:
+def _page(request: StaffRequest, status: int = 200, **forms: Any) -> HttpResponse:
     schedule = access.fee_schedule(request.agency)
     rates = [
         {
@@ -68,7 +69,7 @@ def _back() -> HttpResponseRedirect:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @agency_permission(policy.BILLING_SETTINGS)
-def fee_schedule(request: HttpRequest) -> HttpResponse:
+def fee_schedule(request: StaffRequest) -> HttpResponse:
     if request.method != "POST":
         return _page(request)
     form = FeeScheduleForm(request.POST)
@@ -91,7 +92,7 @@ def fee_schedule(request: HttpRequest) -> HttpResponse:
 @require_POST
 @agency_permission(policy.BILLING_SETTINGS)
 @once_per_form
-def fee_item_new(request: HttpRequest) -> HttpResponse:
+def fee_item_new(request: StaffRequest) -> HttpResponse:
     form = FeeItemForm(request.POST)
     if form.is_valid():
         try:
@@ -108,7 +109,7 @@ def fee_item_new(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @agency_permission(policy.BILLING_SETTINGS)
-def fee_item_edit(request: HttpRequest, item_id: int) -> HttpResponse:
+def fee_item_edit(request: StaffRequest, item_id: int) -> HttpResponse:
     item = access.fee_item_for(request.user, request.agency, item_id)
     if request.method == "POST":
         form = FeeItemForm(request.POST)
@@ -134,7 +135,7 @@ def fee_item_edit(request: HttpRequest, item_id: int) -> HttpResponse:
 
 @require_POST
 @agency_permission(policy.BILLING_SETTINGS)
-def fee_item_toggle(request: HttpRequest, item_id: int) -> HttpResponse:
+def fee_item_toggle(request: StaffRequest, item_id: int) -> HttpResponse:
     item = access.fee_item_for(request.user, request.agency, item_id)
     fees.fee_item_set_active(
         item=item, actor=request.user, active=not item.is_active, http_request=request
@@ -148,7 +149,7 @@ def fee_item_toggle(request: HttpRequest, item_id: int) -> HttpResponse:
 
 @require_POST
 @agency_permission(policy.BILLING_SETTINGS)
-def staff_rate_new(request: HttpRequest) -> HttpResponse:
+def staff_rate_new(request: StaffRequest) -> HttpResponse:
     form = StaffRateForm(request.POST, people=_people(request))
     if form.is_valid():
         data = form.cleaned_data
@@ -176,7 +177,7 @@ def staff_rate_new(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @agency_permission(policy.BILLING_SETTINGS)
-def staff_rate_remove(request: HttpRequest, rate_id: int) -> HttpResponse:
+def staff_rate_remove(request: StaffRequest, rate_id: int) -> HttpResponse:
     rate = access.staff_rate_for(request.user, request.agency, rate_id)
     fees.staff_rate_remove(rate=rate, actor=request.user, http_request=request)
     messages.success(request, gettext("Hourly rate removed."))

@@ -16,7 +16,7 @@ from typing import Any
 from django import forms as django_forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext
@@ -30,21 +30,22 @@ from billing.errors import BillingError
 from billing.models import ACTIVE_STATUSES, Invoice, InvoiceStatus
 from billing.services import invoices, sending
 from billing.services.common import invoice_label
+from billing.views.common import StaffRequest
 from requests_portal import access as request_access
 
 
-def _may_change(request: HttpRequest, invoice: Invoice) -> bool:
+def _may_change(request: StaffRequest, invoice: Invoice) -> bool:
     return request_access.can_act_on(
         request.user, request.agency, invoice.request, policy.REQUEST_INVOICE
     )
 
 
-def _fee_choices(request: HttpRequest) -> list[tuple[int, str]]:
+def _fee_choices(request: StaffRequest) -> list[tuple[int, str]]:
     return [(item.pk, item.name) for item in access.active_fee_items(request.agency)]
 
 
 def _editor(
-    request: HttpRequest,
+    request: StaffRequest,
     invoice: Invoice,
     bound: dict[str, django_forms.Form] | None = None,
     status: int = 200,
@@ -92,7 +93,7 @@ def _to_editor(invoice: Invoice) -> HttpResponseRedirect:
 @require_POST
 @agency_permission(policy.REQUEST_INVOICE)
 @once_per_form
-def invoice_new(request: HttpRequest, number: str) -> HttpResponse:
+def invoice_new(request: StaffRequest, number: str) -> HttpResponse:
     records_request = request_access.get_request_for_staff(request.user, request.agency, number)
     if not request_access.can_act_on(
         request.user, request.agency, records_request, policy.REQUEST_INVOICE
@@ -111,13 +112,13 @@ def invoice_new(request: HttpRequest, number: str) -> HttpResponse:
 
 @require_safe
 @agency_permission(policy.INVOICE_VIEW)
-def invoice_edit(request: HttpRequest, invoice_id: int) -> HttpResponse:
+def invoice_edit(request: StaffRequest, invoice_id: int) -> HttpResponse:
     invoice = access.invoice_for_staff(request.user, request.agency, invoice_id)
     return _editor(request, invoice)
 
 
-Handler = Callable[[HttpRequest, Invoice, dict[str, Any]], str]
-FormFactory = Callable[[Any, HttpRequest], django_forms.Form]
+Handler = Callable[[StaffRequest, Invoice, dict[str, Any]], str]
+FormFactory = Callable[[Any, StaffRequest], django_forms.Form]
 
 
 def _action(
@@ -130,7 +131,7 @@ def _action(
     """The POST view of one action on an invoice: ``handler`` calls the service with the valid
     form's data and returns what the page says once done."""
 
-    def act(request: HttpRequest, invoice_id: int, **kwargs: Any) -> HttpResponse:
+    def act(request: StaffRequest, invoice_id: int, **kwargs: Any) -> HttpResponse:
         invoice = access.invoice_for_staff(request.user, request.agency, invoice_id)
         if not _may_change(request, invoice):
             raise PermissionDenied
@@ -152,7 +153,7 @@ def _action(
     return require_POST(agency_permission(policy.REQUEST_INVOICE)(view))
 
 
-def _line_form(data: Any, request: HttpRequest) -> forms.InvoiceLineForm:
+def _line_form(data: Any, request: StaffRequest) -> forms.InvoiceLineForm:
     return forms.InvoiceLineForm(data, fee_items=_fee_choices(request))
 
 
@@ -160,7 +161,7 @@ def _plain(form_class: type[django_forms.Form]) -> FormFactory:
     return lambda data, request: form_class(data)
 
 
-def _add_line(request: HttpRequest, invoice: Invoice, data: dict[str, Any]) -> str:
+def _add_line(request: StaffRequest, invoice: Invoice, data: dict[str, Any]) -> str:
     fee_item = None
     if data.get("fee_item"):
         fee_item = next(
@@ -187,21 +188,21 @@ def _add_line(request: HttpRequest, invoice: Invoice, data: dict[str, Any]) -> s
     return gettext("Line added.")
 
 
-def _remove_line(request: HttpRequest, invoice: Invoice, data: dict[str, Any]) -> str:
+def _remove_line(request: StaffRequest, invoice: Invoice, data: dict[str, Any]) -> str:
     invoices.invoice_line_remove(
         invoice=invoice, actor=request.user, line_id=data["line_id"], http_request=request
     )
     return gettext("Line removed.")
 
 
-def _staff_time(request: HttpRequest, invoice: Invoice, data: dict[str, Any]) -> str:
+def _staff_time(request: StaffRequest, invoice: Invoice, data: dict[str, Any]) -> str:
     lines = invoices.invoice_add_staff_time(
         invoice=invoice, actor=request.user, http_request=request
     )
     return gettext("Staff time added: %(count)d lines.") % {"count": len(lines)}
 
 
-def _deposit(request: HttpRequest, invoice: Invoice, data: dict[str, Any]) -> str:
+def _deposit(request: StaffRequest, invoice: Invoice, data: dict[str, Any]) -> str:
     invoices.invoice_set_deposit(
         invoice=invoice,
         actor=request.user,
@@ -211,7 +212,7 @@ def _deposit(request: HttpRequest, invoice: Invoice, data: dict[str, Any]) -> st
     return gettext("Deposit saved.")
 
 
-def _waiver(request: HttpRequest, invoice: Invoice, data: dict[str, Any]) -> str:
+def _waiver(request: StaffRequest, invoice: Invoice, data: dict[str, Any]) -> str:
     invoices.invoice_set_waiver(
         invoice=invoice,
         actor=request.user,
@@ -222,26 +223,26 @@ def _waiver(request: HttpRequest, invoice: Invoice, data: dict[str, Any]) -> str
     return gettext("Waiver saved.")
 
 
-def _note(request: HttpRequest, invoice: Invoice, data: dict[str, Any]) -> str:
+def _note(request: StaffRequest, invoice: Invoice, data: dict[str, Any]) -> str:
     invoices.invoice_set_note(
         invoice=invoice, actor=request.user, note=data.get("note") or "", http_request=request
     )
     return gettext("Note saved.")
 
 
-def _send(request: HttpRequest, invoice: Invoice, data: dict[str, Any]) -> str:
+def _send(request: StaffRequest, invoice: Invoice, data: dict[str, Any]) -> str:
     sent = sending.invoice_send(invoice=invoice, actor=request.user, http_request=request)
     return gettext("Invoice %(number)s sent to the requester.") % {"number": sent.number}
 
 
-def _void(request: HttpRequest, invoice: Invoice, data: dict[str, Any]) -> str:
+def _void(request: StaffRequest, invoice: Invoice, data: dict[str, Any]) -> str:
     sending.invoice_void(
         invoice=invoice, actor=request.user, reason=data["reason"], http_request=request
     )
     return gettext("Invoice voided.")
 
 
-def _payment(request: HttpRequest, invoice: Invoice, data: dict[str, Any]) -> str:
+def _payment(request: StaffRequest, invoice: Invoice, data: dict[str, Any]) -> str:
     sending.invoice_pay_offline(
         invoice=invoice,
         actor=request.user,

@@ -373,6 +373,57 @@ def _grant_id(tenant, user=None) -> int:
         return grant.pk
 
 
+def _matrix_invoice(tenant):
+    """A draft invoice with one line on the matrix request (every invoice page acts on it)."""
+    from billing.models import Invoice, InvoiceLine, LineKind
+    from billing.services import invoices
+
+    records_request = _matrix_request(tenant)
+    with agency_context(tenant.agency):
+        found = Invoice.objects.filter(agency=tenant.agency, request=records_request).first()
+        if found is None:
+            found = invoices.invoice_create(records_request=records_request, actor=tenant.admin)
+            invoices.invoice_line_add(
+                invoice=found,
+                actor=tenant.admin,
+                kind=LineKind.CUSTOM,
+                description="Matrix copies",
+                unit_cents=1500,
+            )
+        line = InvoiceLine.objects.filter(agency=tenant.agency, invoice=found).first()
+        return found, line
+
+
+def _invoice_id(tenant, user=None) -> int:
+    return _matrix_invoice(tenant)[0].pk
+
+
+def _line_id(tenant, user=None) -> int:
+    return _matrix_invoice(tenant)[1].pk
+
+
+def _item_id(tenant, user=None) -> int:
+    from billing.models import FeeItem
+
+    with agency_context(tenant.agency):
+        item, _ = FeeItem.objects.get_or_create(
+            agency=tenant.agency,
+            name="Matrix USB drive",
+            defaults={"kind": "media", "unit_cents": 500},
+        )
+        return item.pk
+
+
+def _rate_id(tenant, user=None) -> int:
+    from billing.models import StaffRate
+
+    with agency_context(tenant.agency):
+        rate, _ = StaffRate.objects.get_or_create(
+            agency=tenant.agency, role=Role.STAFF, user=None, defaults={"hourly_cents": 4000}
+        )
+        return rate.pk
+
+
 def _one(tenant, user=None) -> int:
     return 1
 
@@ -425,6 +476,10 @@ PARAMETER_VALUES: dict[str, Callable] = {
     "index": _one,
     "event_id": _event_id,
     "grant_id": _grant_id,
+    "invoice_id": _invoice_id,
+    "line_id": _line_id,
+    "item_id": _item_id,
+    "rate_id": _rate_id,
 }
 
 

@@ -36,6 +36,7 @@ DASHBOARD_PAGES = (
     "staff:contact_settings",
     "staff:document_settings",
     "staff:support_access",
+    "billing:fee_schedule",
 )
 _LINK = re.compile(r'href="([^"]+)"')
 

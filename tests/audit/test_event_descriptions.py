@@ -68,6 +68,7 @@ def _recorded_codes() -> tuple[set[str], set[str]]:
 def test_every_event_code_in_the_code_base_has_a_label_a_category_and_a_sentence():
     from accounts import audit_events as accounts_events
     from audit import audit_events as audit_log_events
+    from billing import audit_events as billing_events
     from documents import audit_events as documents_events
     from requests_portal import audit_events as requests_events
 
@@ -77,7 +78,13 @@ def test_every_event_code_in_the_code_base_has_a_label_a_category_and_a_sentence
         event_type = registry.get(code)  # registered, or LookupError
         assert event_type.label, code
         assert event_type.category is not registry.OTHER, code
-    modules = (accounts_events, requests_events, documents_events, audit_log_events)
+    modules = (
+        accounts_events,
+        requests_events,
+        documents_events,
+        billing_events,
+        audit_log_events,
+    )
     for constant in constants:
         found = [getattr(m, constant) for m in modules if hasattr(m, constant)]
         assert found, f"audit_events.{constant} is used but defined nowhere"
