@@ -220,3 +220,15 @@ def test_the_invoice_page_offers_pay_to_its_requester_only_while_owed(
         type(invoice).objects.filter(pk=invoice.pk).update(status=InvoiceStatus.PAID)
     text = client_for(tenant.requester, tenant.host).get(page).content.decode()
     assert "by card" not in text
+
+
+def test_the_return_page_on_another_agencys_host_is_404(
+    tenant, other_tenant, outsider, client_for, local_stripe
+):
+    connect_stripe(tenant, local_stripe)
+    invoice = sent_invoice(tenant)
+    pay_url = start_checkout(client_for(tenant.requester, tenant.host), invoice)["Location"]
+    session_id = pay_url.rsplit("/", 1)[1]
+    path = reverse("billing:pay_return", args=[invoice.pk]) + f"?session_id={session_id}"
+    assert client_for(outsider, other_tenant.host).get(path).status_code == 404
+    assert client_for(outsider, tenant.host).get(path).status_code == 200  # the id is the proof

@@ -22,6 +22,7 @@ from billing.services import invoices, sending
 from billing.services.connect import stripe_connect
 from requests_portal.models import RecordsRequest
 from requests_portal.services import submission
+from tests.browser.axe_check import USUAL, Axe
 from tests.factories import MembershipFactory, UserFactory
 from tests.stripe_server.fixtures import new_stripe_account
 
@@ -73,19 +74,21 @@ def invoiced(browser_agency, portal_server, local_stripe):
         )
         invoice = sending.invoice_send(invoice=invoice, actor=publisher)
         assert RecordsRequest.objects.get(pk=records_request.pk).is_paused
-    return requester, records_request, invoice
+    return requester, records_request, invoice, publisher
 
 
 def test_the_requester_pays_by_card_on_stripes_page_and_the_request_resumes(
-    invoiced, browser_agency, signed_in_context
+    invoiced, browser_agency, signed_in_context, axe_script
 ):
     from playwright.sync_api import expect
 
-    requester, records_request, invoice = invoiced
+    axe = Axe(axe_script)
+    requester, records_request, invoice, admin = invoiced
     agency = browser_agency.agency
     page = signed_in_context(requester, browser_agency.host).new_page()
     page.goto(reverse("request_detail", args=[records_request.number]))
     expect(page.get_by_text("The clock on your request is paused")).to_be_visible()
+    axe.check(page, "request page with Pay by card", USUAL)
     page.get_by_role("button", name="Pay $37.50 by card").click()
     # Stripe's hosted page (the local one): the card is typed there, never on the portal.
     expect(page.get_by_role("heading", name="Pay Browser Clerk")).to_be_visible()
@@ -98,6 +101,7 @@ def test_the_requester_pays_by_card_on_stripes_page_and_the_request_resumes(
     page.get_by_role("button", name=re.compile("^Pay ")).click()
     expect(page.get_by_role("heading", name=re.compile("Thank you"))).to_be_visible()
     expect(page.get_by_text(f"Invoice {invoice.number} is paid")).to_be_visible()
+    axe.check(page, "payment confirmation", USUAL)
 
     def webhook_done() -> bool:
         with agency_context(agency):
@@ -114,3 +118,9 @@ def test_the_requester_pays_by_card_on_stripes_page_and_the_request_resumes(
     page.get_by_role("link", name="Back to your request").click()
     expect(page.get_by_text("Paid").first).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("by card"))).to_have_count(0)
+    # The admin's Stripe page (connected: the key's last four characters only).
+    admin_page = signed_in_context(admin, browser_agency.host).new_page()
+    admin_page.goto(reverse("billing:stripe_connect"))
+    expect(admin_page.get_by_role("heading", name="Card payments (Stripe)")).to_be_visible()
+    axe.check(admin_page, "Stripe connection", USUAL)
+    axe.assert_clean()
