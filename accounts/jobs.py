@@ -20,6 +20,8 @@ from typing import Any, NotRequired, TypedDict, Unpack
 from celery import current_app
 from django.db import transaction
 
+import audit
+
 
 @dataclass(frozen=True)
 class Job:
@@ -29,9 +31,15 @@ class Job:
     task_name: str
     kwargs: dict[str, Any]
     countdown: float | None = None
+    # The support grant the caller acted under (read at enqueue time; the task records its
+    # events under it too).
+    grant_id: int | None = None
 
     def __call__(self) -> None:
-        current_app.tasks[self.task_name].apply_async(kwargs=self.kwargs, countdown=self.countdown)
+        options: dict[str, Any] = {"countdown": self.countdown}
+        if self.grant_id is not None:
+            options["headers"] = {"acting_as_grant": self.grant_id}
+        current_app.tasks[self.task_name].apply_async(kwargs=self.kwargs, **options)
 
 
 def enqueue(task_name: str, *, countdown: float | None = None, **kwargs: Any) -> None:
@@ -39,7 +47,8 @@ def enqueue(task_name: str, *, countdown: float | None = None, **kwargs: Any) ->
     the current transaction commits; with ``countdown``, that many seconds later."""
     if task_name not in current_app.tasks:
         raise KeyError(f"no task registered as {task_name!r}")
-    transaction.on_commit(Job(task_name, kwargs, countdown))
+    grant_id = audit.current_grant(kwargs.get("agency_id"))
+    transaction.on_commit(Job(task_name, kwargs, countdown, grant_id))
 
 
 class Email(TypedDict):

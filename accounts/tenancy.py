@@ -17,6 +17,7 @@ from celery.contrib.django.task import DjangoTask
 from django.conf import settings
 from django.db import connection, transaction
 
+import audit
 from accounts.models import Agency, TenantOwned
 from audit.chain import set_rls_context
 
@@ -143,8 +144,45 @@ class TenantTask(DjangoTask):
     def __call__(self, *args, **kwargs):
         if "agency_id" not in kwargs:
             raise TypeError(f"Task {self.name} must be called with agency_id=...")
+        grant = _grant_of(self.request)
         with agency_context(kwargs["agency_id"]):
-            return super().__call__(*args, **kwargs)
+            if grant is None:
+                return super().__call__(*args, **kwargs)
+            # Work asked for under support access stays under it: every event the task
+            # records carries the grant, as the request's own events do.
+            with audit.acting_as_grant(grant, agency_id=kwargs["agency_id"]):
+                return super().__call__(*args, **kwargs)
+
+    def apply_async(self, args=None, kwargs=None, **options):
+        return super().apply_async(args, kwargs, **with_grant_header(kwargs, options))
+
+    def apply_async_on_commit(self, args=None, kwargs=None, **options):
+        # The grant is read now: by the time the transaction commits, the request's
+        # support-access block may have ended.
+        return super().apply_async_on_commit(args, kwargs, **with_grant_header(kwargs, options))
+
+    def delay_on_commit(self, *args, **kwargs):
+        return self.apply_async_on_commit(args, kwargs)
+
+
+GRANT_HEADER = "acting_as_grant"
+
+
+def with_grant_header(kwargs: dict | None, options: dict) -> dict:
+    """``options`` for apply_async, carrying the support grant the caller acts under on the
+    task's agency (a message header, so no task signature changes)."""
+    grant = audit.current_grant((kwargs or {}).get("agency_id"))
+    if grant is None:
+        return options
+    return {**options, "headers": {**(options.get("headers") or {}), GRANT_HEADER: grant}}
+
+
+def _grant_of(task_request) -> int | None:
+    # A worker puts custom headers on the request itself and in .headers; an eager run only
+    # in .headers.
+    headers = getattr(task_request, "headers", None) or {}
+    value = headers.get(GRANT_HEADER, getattr(task_request, GRANT_HEADER, None))
+    return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
 
 
 def for_each_active_agency(task: TenantTask) -> int:

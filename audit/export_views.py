@@ -4,8 +4,10 @@ filters, stream (the log can be millions of rows), and are themselves recorded."
 
 import csv
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
@@ -14,6 +16,7 @@ from django.views.decorators.http import require_safe
 from audit import exporting, selectors, services
 from audit.chain import set_chain_context
 from audit.models import AuditEvent
+from audit.seals import format as seal_format
 from audit.views import event_list, filter_form
 
 _BATCH = 2000
@@ -103,4 +106,41 @@ def event_export_jsonl(request: HttpRequest) -> StreamingHttpResponse | HttpResp
 
     response = StreamingHttpResponse(lines(), content_type="application/jsonl; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="audit-{slug}.jsonl"'
+    return response
+
+
+# --- What an auditor needs to check an export without the portal -----------------------------
+
+_VERIFIER = Path(__file__).resolve().parent / "verify_export.py"
+
+
+@require_safe
+def seal_public_key(request: HttpRequest) -> HttpResponse:
+    """The platform's published seal key (PEM), the one the JSON Lines' seals verify with.
+    Public by nature; served to the agency's admins beside their export."""
+    if getattr(request, "agency", None) is None:
+        raise Http404
+    try:
+        key = seal_format.public_key()
+    except RuntimeError:
+        raise Http404 from None  # no signing key configured: nothing is sealed to check
+    pem = key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return _attachment(pem, "audit-seal-public-key.pem", "application/x-pem-file")
+
+
+@require_safe
+def verifier_script(request: HttpRequest) -> HttpResponse:
+    """The stand-alone verifier (standard library + ``cryptography``), the same file as
+    ``python -m audit.verify_export``: the auditor runs it on their own machine."""
+    if getattr(request, "agency", None) is None:
+        raise Http404
+    return _attachment(_VERIFIER.read_bytes(), "verify_export.py", "text/x-python")
+
+
+def _attachment(body: bytes, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=f"{content_type}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -28,5 +28,7 @@ register_page_titles(
         "staff:audit_export": "the audit log download",
         "staff:audit_export_jsonl": "the verifiable audit log download",
         "staff:audit_event": "event {event_id} of the audit log",
+        "staff:audit_public_key": "the audit seal public key",
+        "staff:audit_verifier": "the audit export verifier",
     }
 )

@@ -214,6 +214,7 @@ CELERY_TASK_ROUTES = {
     "documents.tasks.*": {"queue": "documents"},
     "accounts.tasks.send_email": {"queue": "notifications"},
     "requests_portal.tasks.*": {"queue": "notifications"},
+    "billing.tasks.send_receipt": {"queue": "notifications"},
 }
 # The periodic tasks (Celery beat), in their own module: config/beat.py.
 CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE

@@ -34,6 +34,16 @@ staff_urlpatterns = [
         agency_permission(policy.AUDIT_VIEW)(audit_export_views.event_export_jsonl),
         name="audit_export_jsonl",
     ),
+    path(
+        "audit/verify/public-key.pem",
+        agency_permission(policy.AUDIT_VIEW)(audit_export_views.seal_public_key),
+        name="audit_public_key",
+    ),
+    path(
+        "audit/verify/verify_export.py",
+        agency_permission(policy.AUDIT_VIEW)(audit_export_views.verifier_script),
+        name="audit_verifier",
+    ),
 ]
 
 urlpatterns = [

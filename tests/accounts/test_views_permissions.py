@@ -284,6 +284,10 @@ def test_permission_matrix_answers_by_role(route, persona, tenant, client_for):
         assert response["Content-Type"].startswith("application/jsonl")
         body = b"".join(response.streaming_content).decode()
         assert body.startswith('{"agency":')
+    elif route.route.endswith(".pem"):
+        assert response.content.startswith(b"-----BEGIN PUBLIC KEY-----")
+    elif route.route.endswith(".py"):
+        assert response.content.startswith(b'"""') and b"def main(" in response.content
     else:
         assert response["Content-Type"].startswith("text/html")
 

@@ -465,3 +465,57 @@ def test_an_export_carries_the_seals_that_cover_it_and_the_auditor_checks_them(
     path.write_text("\n".join(forged) + "\n", encoding="utf-8")
     failed = _run_verifier(str(path), "--public-key", str(key))
     assert failed.returncode == 1, failed.stdout
+
+
+# --- The verification kit on the audit log page ------------------------------------------------
+
+
+def test_an_admin_downloads_the_checker_and_key_and_verifies_a_sealed_export_alone(
+    tenant, client_for, tmp_path
+):
+    """What the page tells an admin to do, done with only what the page hands out: the
+    checker file, the seal key and the export, run in a bare interpreter elsewhere."""
+    from django.core.management import call_command
+
+    _varied_chain(tenant)
+    call_command("audit_seal")
+    admin = client_for(tenant.admin, tenant.host)
+    page = admin.get(reverse("staff:audit_log")).content.decode()
+    assert reverse("staff:audit_verifier") in page and reverse("staff:audit_public_key") in page
+    assert f"verify_export.py audit-{tenant.agency.slug}.jsonl --public-key" in page
+    for name in ("staff:audit_verifier", "staff:audit_public_key"):
+        response = admin.get(reverse(name))
+        assert response.status_code == 200
+        assert response["Content-Disposition"].startswith("attachment;")
+        filename = response["Content-Disposition"].split('filename="')[1].rstrip('"')
+        (tmp_path / filename).write_bytes(response.content)
+    export = f"audit-{tenant.agency.slug}.jsonl"
+    (tmp_path / export).write_text(_download(admin, "staff:audit_export_jsonl"), encoding="utf-8")
+    run = subprocess.run(  # noqa: S603 (our own interpreter, the downloaded checker)
+        [
+            sys.executable,
+            "-I",
+            "verify_export.py",
+            export,
+            "--public-key",
+            "audit-seal-public-key.pem",
+        ],
+        cwd=tmp_path,
+        env={"PATH": os.environ.get("PATH", "")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "OK:" in run.stdout and "seal(s)" in run.stdout and "not checked" not in run.stdout
+
+
+def test_the_verification_kit_is_for_the_agencys_audit_readers_only(
+    tenant, outsider, client_for, client
+):
+    for name in ("staff:audit_verifier", "staff:audit_public_key"):
+        url = reverse(name)
+        assert client_for(tenant.staff, tenant.host).get(url).status_code == 403
+        assert client_for(outsider, tenant.host).get(url).status_code == 404
+        assert client.get(url, HTTP_HOST=tenant.host).status_code == 302

@@ -2,6 +2,8 @@
 
 import pytest
 
+import audit
+from accounts.jobs import enqueue
 from accounts.tenancy import current_db_tenant
 from config.celery import app
 
@@ -45,3 +47,33 @@ def test_email_goes_to_the_notifications_queue():
 
     route = celery_app.amqp.router.route({}, "accounts.tasks.send_email")
     assert route["queue"].name == "notifications"
+
+
+SEEN_GRANTS: list[int | None] = []
+
+
+@app.task(name="tests.record_under_grant")
+def record_under_grant(*, agency_id: int) -> None:
+    SEEN_GRANTS.append(audit.current_grant(agency_id))
+
+
+@pytest.mark.django_db
+def test_work_asked_for_under_support_access_runs_under_the_same_grant(
+    tenant, other_tenant, django_capture_on_commit_callbacks
+):
+    """A support operator's action that enqueues a task: the task's events carry the grant
+    too, whether sent through a jobs module or delay_on_commit, and only on that agency."""
+    agency_id = tenant.agency.pk
+    SEEN_GRANTS.clear()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        with audit.acting_as_grant(77, agency_id=agency_id):
+            enqueue("tests.record_under_grant", agency_id=agency_id)
+            record_under_grant.delay_on_commit(agency_id=agency_id)
+            record_under_grant.delay_on_commit(agency_id=other_tenant.agency.pk)
+        enqueue("tests.record_under_grant", agency_id=agency_id)
+    # The callbacks run after the support block ended, as they do at commit.
+    for callback in callbacks:
+        callback()
+    assert SEEN_GRANTS == [77, 77, None, None]
+    record_under_grant.apply(kwargs={"agency_id": agency_id})
+    assert SEEN_GRANTS[-1] is None

@@ -24,6 +24,7 @@ from documents.models import (
 from documents.release import document_release
 from requests_portal.models import Visibility
 from requests_portal.services import submission as request_submission
+from requests_portal.services.holds import hold_release, release_unhold
 from tests.documents.helpers import pdf_with_text, stored_document
 from vault import crypto
 from vault.storage import documents_store
@@ -227,6 +228,24 @@ def test_public_release_needs_a_public_request(tenant):
     with pytest.raises(DocumentError, match="not public"):
         release(document, ReleaseLevel.PUBLIC, tenant.publisher)
     release(document, ReleaseLevel.REQUESTER, tenant.publisher)  # still allowed
+
+
+def test_a_release_hold_blocks_every_release_but_staff_until_lifted(tenant, published):
+    document = stored_document(published, CONTENT)
+    with agency_context(tenant.agency):
+        hold_release(
+            records_request=published, actor=tenant.publisher, reason="fee INV-2026-0001 unpaid"
+        )
+    for level in (ReleaseLevel.REQUESTER, ReleaseLevel.PUBLIC):
+        with pytest.raises(DocumentError, match="held: fee INV-2026-0001 unpaid"):
+            release(document, level, tenant.publisher)
+    release(document, ReleaseLevel.STAFF, tenant.publisher)  # internal sharing still works
+    with agency_context(tenant.agency):
+        published.refresh_from_db()
+        release_unhold(records_request=published, actor=tenant.publisher, why="fee paid")
+        kinds = list(published.timeline.values_list("kind", flat=True))
+    assert "release_held" in kinds and "release_unheld" in kinds
+    release(document, ReleaseLevel.PUBLIC, tenant.publisher)
 
 
 def test_unresolved_findings_block_public_release_unless_overridden_and_audited(tenant, document):
