@@ -121,6 +121,13 @@ def _cents(obj: dict[str, Any], key: str) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+def _portal_payment(obj: dict[str, Any]) -> bool:
+    """Whether the portal opened this payment (its metadata names an invoice): the agency's
+    Stripe account may take other payments the portal has nothing to do with."""
+    metadata = obj.get("metadata")
+    return isinstance(metadata, dict) and bool(metadata.get("invoice_id"))
+
+
 def _invoice_named(event: WebhookEvent, obj: dict[str, Any]) -> Invoice | None:
     metadata = obj.get("metadata")
     invoice_id = metadata.get("invoice_id", "") if isinstance(metadata, dict) else ""
@@ -159,6 +166,8 @@ def _payment_event(event: WebhookEvent, account: StripeAccount, obj: dict[str, A
             currency=_text(obj, "currency"),
             expires_at=0,
         )
+        if not _portal_payment(obj):
+            return "ignored: not a payment the portal asked for"
         invoice = _invoice_named(event, obj)
         if invoice is None:
             return _unapplied(event, None, session.amount_total, "no invoice of this agency")
@@ -181,6 +190,8 @@ def _payment_event(event: WebhookEvent, account: StripeAccount, obj: dict[str, A
 def _record_intent(
     event: WebhookEvent, *, intent_id: str, amount: int, currency: str, obj: dict[str, Any]
 ) -> str:
+    if not _portal_payment(obj):
+        return "ignored: not a payment the portal asked for"
     invoice = _invoice_named(event, obj)
     if invoice is None:
         return _unapplied(event, None, amount, "no invoice of this agency")

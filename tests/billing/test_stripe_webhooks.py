@@ -284,3 +284,39 @@ def test_stripe_down_while_processing_leaves_the_event_for_the_retry_sweep(
     invoice = reload(tenant, invoice)
     assert invoice.status == InvoiceStatus.REFUNDED
     assert (invoice.paid_cents, invoice.refunded_cents) == (4_250, 4_250)
+
+
+def test_a_payment_the_portal_did_not_ask_for_is_stored_and_ignored(
+    tenant, client_for, local_stripe, django_capture_on_commit_callbacks
+):
+    """The agency's Stripe account may sell other things: such events change nothing."""
+    from billing import stripe_gateway as gateway
+
+    account = connect_stripe(tenant, local_stripe)
+    session = gateway.create_checkout_session(
+        account.api_key,
+        amount_cents=900,
+        currency="usd",
+        description="Parking permit",
+        metadata={},
+        client_reference_id="parking",
+        success_url="http://example.test/ok",
+        cancel_url="http://example.test/no",
+        expires_at=int(time.time()) + 3_600,
+        idempotency_key="parking-1",
+    )
+    local_stripe.pay(session.url)
+    response = _send(
+        client_for(None, tenant.host),
+        local_stripe,
+        account,
+        "checkout.session.completed",
+        django_capture_on_commit_callbacks,
+    )
+    assert response.status_code == 200
+    [event] = _events(tenant)
+    assert event.outcome == "ignored: not a payment the portal asked for"
+    with agency_context(tenant.agency):
+        assert not AuditEvent.objects.filter(
+            agency=tenant.agency, action="billing.webhook_unapplied"
+        ).exists()
