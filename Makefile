@@ -6,10 +6,20 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test security lint format install migrate seed stop-db lock bench bench-audit messages
 
-# Install (only when the lock file changed), migrate, seed the demo, serve.
+# Install (only when the lock file changed), migrate, seed the demo, serve. Unless
+# STRIPE_API_BASE is set, the local Stripe (tests/stripe_server: test cards, nothing charged)
+# runs beside the portal on 127.0.0.1:12111 and stops with it; seed_billing_demo connects
+# Springfield to it.
+LOCAL_STRIPE := http://127.0.0.1:12111
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
+	@if [ -z "$$STRIPE_API_BASE" ]; then \
+		$(BIN)/python -m tests.stripe_server --port 12111 & stripe_pid=$$!; \
+		trap 'kill $$stripe_pid 2>/dev/null' EXIT INT TERM; \
+		export STRIPE_API_BASE=$(LOCAL_STRIPE); sleep 1; \
+	fi; \
+	$(BIN)/python manage.py seed_billing_demo; \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # Lint, format check, type check (mypy, baseline in mypy-baseline.txt), the security gate,

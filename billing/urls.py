@@ -4,6 +4,7 @@ actions); the invoice page and its PDF, for staff and the requester, under /invo
 
 from django.urls import path
 
+from billing.stripe_urls import stripe_urlpatterns
 from billing.views import invoice_page, reports, staff_fees, staff_invoices
 from requests_portal import converters as request_converters  # noqa: F401  (<number:...>)
 
@@ -46,4 +47,5 @@ urlpatterns = [
     path("staff/billing/reports/fees/", reports.fee_report, name="fee_report"),
     path("invoices/<int:invoice_id>/", invoice_page.invoice_page, name="invoice_page"),
     path("invoices/<int:invoice_id>/invoice.pdf", invoice_page.invoice_pdf, name="invoice_pdf"),
+    *stripe_urlpatterns,
 ]

@@ -62,4 +62,10 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/15"),
         "kwargs": {"agency_id": None},
     },
+    # Stripe events left unprocessed (Stripe did not answer while one was applied).
+    "stripe-webhook-retries": {
+        "task": "billing.tasks.queue_webhook_retries",
+        "schedule": crontab(minute="*/10"),
+        **_PLATFORM,
+    },
 }

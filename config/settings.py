@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from config import jobs_settings
 from config.audit_settings import audit_seal_settings
 from config.beat import BEAT_SCHEDULE, BEAT_SCHEDULE_FILENAME
+from config.billing_settings import billing_settings
 from config.env import env_bool, env_choice, env_int, env_str
 from config.structured_logs import logging_settings
 
@@ -216,6 +217,7 @@ CELERY_TASK_ROUTES = {
     "accounts.tasks.send_email": {"queue": "notifications"},
     "requests_portal.tasks.*": {"queue": "notifications"},
     "accounts.outbox.tasks.*": {"queue": "maintenance"},
+    "billing.tasks.send_receipt": {"queue": "notifications"},
 }
 # Time limits, the visibility timeout and fail-fast timeouts: config/jobs_settings.py.
 CELERY_TASK_SOFT_TIME_LIMIT = jobs_settings.TASK_SOFT_TIME_LIMIT
@@ -409,6 +411,11 @@ else:
 ) = audit_seal_settings(BASE_DIR, production=IS_PRODUCTION)
 AUDIT_SEAL_LOCAL_ROOT = BASE_DIR / ".local" / "seals"
 
+# --- Stripe (issue 12): API address, webhook tolerance, timeouts (config/billing_settings.py)
+_stripe = billing_settings(production=IS_PRODUCTION)
+STRIPE_API_BASE, STRIPE_CHECKOUT_ORIGIN, STRIPE_WEBHOOK_TOLERANCE = _stripe[:3]
+STRIPE_CONNECT_TIMEOUT, STRIPE_READ_TIMEOUT, STRIPE_MAX_NETWORK_RETRIES = _stripe[3:]
+
 # --- Public submission limits (django-ratelimit, counted in the cache: Redis in production)
 # Per address generous (a library's network is one address for many); per email tight.
 REQUEST_SUBMIT_RATE_PER_IP = env_str("REQUEST_SUBMIT_RATE_PER_IP", "60/h")
@@ -504,10 +511,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# No inline script or style anywhere, so the policy needs no nonce yet.
+# No inline script or style anywhere, so the policy needs no nonce yet. "Pay" posts a form
+# whose answer redirects to Stripe's hosted Checkout page: its origin may end a form's trip.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    f"form-action 'self' {STRIPE_CHECKOUT_ORIGIN}"
 )
 
 if IS_PRODUCTION:

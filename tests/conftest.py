@@ -23,7 +23,8 @@ from tests.factories import AgencyFactory, DepartmentFactory, MembershipFactory,
 # IdP that signs with test keys): tests/idp/. The run's logs, captured as production writes
 # them and scanned for passwords, tokens and session keys when the run ends:
 # tests/log_capture.py.
-pytest_plugins = ["tests.idp.fixtures", "tests.log_capture"]
+# The local Stripe of the billing tests: tests/stripe_server/.
+pytest_plugins = ["tests.idp.fixtures", "tests.log_capture", "tests.stripe_server.fixtures"]
 
 
 @pytest.fixture(autouse=True)

@@ -463,6 +463,7 @@ PROTOCOL = "the resumable upload protocol: each upload has its own id"
 CHECK = "tests the sign-in settings: stores nothing but its audit event"
 SENDS = "sends an email and stores nothing (a second press sends another)"
 PENDING = "confirms the set-up waiting in the session, which is then gone"
+WEBHOOK = "Stripe's webhook: no form; each event is stored once by its id (WebhookEvent)"
 NOT_GUARDED = {
     "request_new": OWN_KEY,
     "staff:request_new": OWN_KEY,
@@ -551,13 +552,22 @@ NOT_GUARDED = {
     "billing:invoice_note": SAVES_STATE,
     "billing:invoice_send": REFUSED_AGAIN,
     "billing:invoice_void": REFUSED_AGAIN,
+    "billing:stripe_webhook": WEBHOOK,
+    "billing:stripe_disconnect": REMOVES,
 }
 # Guarded inside the view, where the body may be read: the simple upload form claims its
 # token after the encrypting upload handler is installed (documents/upload/views.py, _page).
 GUARDED_INSIDE = {"staff:document_upload", "resident_document_upload"}
 # Guarded, and sent twice by a test of their own (tests/accounts/test_once.py;
 # the redaction job below).
-OWN_TESTS = {"accounts:signup", "staff:document_redact_finalise"}
+OWN_TESTS = {
+    "accounts:signup",
+    "staff:document_redact_finalise",
+    # tests/billing/test_stripe_forms_twice.py
+    "billing:invoice_pay",
+    "billing:stripe_connect",
+    "billing:invoice_refund",
+}
 
 
 def test_every_view_that_takes_a_post_is_guarded_or_says_why_not():

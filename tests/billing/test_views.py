@@ -263,3 +263,18 @@ def test_the_pdf_names_the_invoice_the_request_and_the_amounts(tenant, filed, cl
         assert "$59.97" in text  # 3 x $19.99
         assert "$14.99" in text  # the deposit, 25 % rounded half up (14.9925)
         assert tenant.agency.name in text
+
+
+def test_a_department_admin_invoices_only_their_departments_requests(tenant, client_for):
+    from tests.requests_portal.helpers import add_to_department, department
+
+    add_to_department(tenant, tenant.department_admin, department(tenant, "Parks"))
+    elsewhere = file_request(tenant, department=department(tenant, "Clerk"))
+    invoice = draft(tenant, elsewhere)
+    add_line(tenant, invoice, unit_cents=1000)
+    client = client_for(tenant.department_admin, tenant.host)
+    # They see it (the request is published), as every staff member does, and change nothing.
+    assert client.get(reverse("billing:invoice_edit", args=[invoice.pk])).status_code == 200
+    assert client.post(reverse("billing:invoice_send", args=[invoice.pk])).status_code == 403
+    assert client.post(reverse("billing:invoice_new", args=[elsewhere.number])).status_code == 403
+    assert reloaded(tenant, invoice).status == InvoiceStatus.DRAFT

@@ -25,6 +25,8 @@ from django.urls import reverse
 from accounts.models import Role
 from accounts.services import invitations
 from accounts.tenancy import agency_context
+from billing.models import LineKind
+from billing.services import invoices, sending
 from documents.models import RedactionReason
 from requests_portal.models import Department, MessageKind, RecordsRequest, Visibility
 from requests_portal.services import agency_settings, lifecycle, messaging, submission
@@ -145,6 +147,8 @@ def test_a_signed_in_residents_pages_have_no_serious_accessibility_problems(
             kind=MessageKind.TO_REQUESTER,
             body="We are looking for the report. Could you tell us the date of the incident?",
         )
+        invoice = _invoice_with_a_line(records_request, browser_agency.staff)
+        sending.invoice_send(invoice=invoice, actor=browser_agency.staff)
 
     page = signed_in_context(resident, browser_agency.host).new_page()
     axe.visit(page, reverse("my_requests"), "my requests", ALL_WIDTHS)
@@ -156,10 +160,19 @@ def test_a_signed_in_residents_pages_have_no_serious_accessibility_problems(
     submit(page, "/reply/")
     assert page.locator("main .messages li").count() == 1
     axe.check(page, "request page after a reply", ALL_WIDTHS)
+    axe.visit(page, reverse("billing:invoice_page", args=[invoice.pk]), "invoice", ALL_WIDTHS)
     axe.visit(page, reverse("request_new"), "request form (signed in)")
     axe.visit(page, reverse("accounts:security"), "account security")
     axe.visit(page, reverse("accounts:profile"), "profile")
     axe.assert_clean()
+
+
+def _invoice_with_a_line(records_request, actor):
+    invoice = invoices.invoice_create(records_request=records_request, actor=actor)
+    invoices.invoice_line_add(
+        invoice=invoice, actor=actor, kind=LineKind.CUSTOM, description="Copies", unit_cents=1250
+    )
+    return invoice
 
 
 def staff_pages(number: str, document_id) -> list[tuple[str, str, tuple]]:
@@ -189,6 +202,7 @@ def staff_pages(number: str, document_id) -> list[tuple[str, str, tuple]]:
         ("notifications", reverse("staff:notifications"), USUAL),
         ("document settings", reverse("staff:document_settings"), USUAL),
         ("sign-in settings", reverse("staff:signin_settings"), USUAL),
+        ("fees and hourly rates", reverse("billing:fee_schedule"), USUAL),
     ]
 
 
@@ -220,9 +234,13 @@ def test_the_staff_pages_have_no_serious_accessibility_problems(
         records_request, pdf_with_text("Council minutes", "Budget session 2025"), actor=admin
     )
 
+    with agency_context(agency):
+        invoice = _invoice_with_a_line(records_request, admin)
     page = signed_in_context(admin, browser_agency.host).new_page()
     pages = staff_pages(records_request.number, document.public_id)
     pages += [
+        ("invoice editor", reverse("billing:invoice_edit", args=[invoice.pk]), ALL_WIDTHS),
+        ("invoice page (staff)", reverse("billing:invoice_page", args=[invoice.pk]), USUAL),
         ("department", reverse("staff:department_detail", args=[department.pk]), USUAL),
         # The admin's own: it lists the session the browser is signed in with.
         ("member page", reverse("staff:member_detail", args=[membership.pk]), USUAL),
