@@ -26,7 +26,7 @@ from billing.services import connect, fees
 SLUG = "springfield"
 DEMO_API_KEY = "rk_test_springfield_demo_key"
 DEMO_ACCOUNT = "acct_springfield_demo"
-DEMO_WEBHOOK_SECRET = "whsec_springfield_demo_signing_secret"  # noqa: S105 (test mode, local)
+DEMO_WEBHOOK_SECRET = "whsec_springfield_demo_signing_secret"  # noqa: S105  # nosec B105  # the local test Stripe only
 SCHEDULE = fees.Schedule(
     currency="usd",
     paper_page_cents=25,
@@ -114,11 +114,12 @@ class Command(BaseCommand):
 
 
 def _control(base: str, path: str, data: dict[str, str]) -> Any:
-    request = urllib.request.Request(  # noqa: S310 (the local Stripe's own address)
+    request = urllib.request.Request(  # noqa: S310  # nosec B310  # the local Stripe address
         base.rstrip("/") + path,
         data=json.dumps(data).encode(),
         headers={"Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+    # STRIPE_API_BASE, an http(s) address the operator set for the local Stripe (demo only).
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310  # nosec B310  # the local Stripe address
         return json.loads(response.read())
