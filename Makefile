@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format install migrate seed stop-db lock bench bench-audit messages
+.PHONY: run test security lint format install migrate seed stop-db lock bench bench-audit messages
 
 # Install (only when the lock file changed), migrate, seed the demo, serve.
 run: $(STAMP)
@@ -12,15 +12,25 @@ run: $(STAMP)
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
-# Lint, format check, type check (mypy, baseline in mypy-baseline.txt) and the whole test
-# suite, against a real PostgreSQL; then the date-sensitive tests again under faked clocks.
+# Lint, format check, type check (mypy, baseline in mypy-baseline.txt), the security gate,
+# and the whole test suite, against a real PostgreSQL; then the date-sensitive tests again
+# under faked clocks.
 test: $(STAMP)
 	scripts/ensure-system-packages test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python scripts/typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q tests/security
+	$(BIN)/python -m pytest --ignore=tests/security
 	$(BIN)/python scripts/test-clocks
+
+# The CI security gate alone (under a minute; also the first test step of `make test`): bandit
+# on the product code (pyproject.toml [tool.bandit]), the portal's semgrep rules
+# (tests/security/semgrep/portal.yml: tenant models queried outside the access modules;
+# mark_safe, |safe, csrf_exempt and raw SQL without a reason), `check --deploy` under
+# production settings failing on any warning, and `makemigrations --check`.
+security: $(STAMP)
+	$(BIN)/python -m pytest -q tests/security
 
 $(STAMP): requirements.txt requirements-dev.txt
 	scripts/ensure-system-packages build

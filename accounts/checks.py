@@ -17,6 +17,7 @@ def check_app_database_role(app_configs, databases=None, **kwargs):
 
 def role_problems(cursor) -> list[Error]:
     """What is wrong with the role ``cursor`` is connected as, for serving tenant traffic."""
+    # nosemgrep: portal-raw-sql -- the connected role's own attributes, from pg_roles
     cursor.execute(
         """
         SELECT r.rolsuper, r.rolbypassrls,

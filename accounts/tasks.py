@@ -1,6 +1,7 @@
 from typing import Unpack
 
 from celery import shared_task
+from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
@@ -21,6 +22,18 @@ def send_email(**email: Unpack[Email]) -> None:
     if html_body := email.get("html_body"):
         message.attach_alternative(html_body, "text/html")
     message.send()
+
+
+# The time (ISO 8601, UTC) the worker last ran beat's heartbeat: beat and a worker are alive.
+BEAT_HEARTBEAT_KEY = "portal:beat-heartbeat"
+
+
+@shared_task
+def beat_heartbeat(*, agency_id=None) -> str:
+    """Beat, every BEAT_HEARTBEAT_SECONDS (a minute): note the time in the cache."""
+    now = timezone.now().isoformat()
+    cache.set(BEAT_HEARTBEAT_KEY, now, timeout=None)
+    return now
 
 
 @shared_task

@@ -92,6 +92,7 @@ def current_db_tenant() -> int | None:
 def current_db_context() -> tuple[int | None, bool]:
     """(agency id, platform flag) of the current transaction."""
     with connection.cursor() as cursor:
+        # nosemgrep: portal-raw-sql -- reads the RLS context settings (no ORM call)
         cursor.execute(
             "SELECT current_setting(%s, true), current_setting(%s, true)",
             [settings.TENANT_DB_SETTING, settings.PLATFORM_DB_SETTING],

@@ -47,8 +47,10 @@ def seal_chains(self: Any, *, agency_id: int | None = None) -> dict[str, int]:
     return outcome
 
 
+# Hours: longer than the broker's visibility timeout (config/jobs_settings.py), so it is
+# acknowledged on receipt (never handed out twice); a killed run is redone the next night.
 @shared_task(  # type: ignore[untyped-decorator]
-    acks_late=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300
+    acks_late=False, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300
 )
 def verify_chains(*, agency_id: int | None = None) -> dict[str, int | bool]:
     """Nightly: audit_verify, recorded as a platform event; failures alert the operators."""
@@ -56,7 +58,10 @@ def verify_chains(*, agency_id: int | None = None) -> dict[str, int | bool]:
     return {"ok": result.ok, "events": result.events, "seals": result.seals}
 
 
-@shared_task(acks_late=True)  # type: ignore[untyped-decorator]
+# May archive months of events: acknowledged on receipt, like verify_chains; redone the next day.
+@shared_task(  # type: ignore[untyped-decorator]
+    acks_late=False, soft_time_limit=2 * 3600, time_limit=2 * 3600 + 300
+)
 def maintain_retention(*, agency_id: int | None = None) -> int:
     """Daily: the next months' partitions, then every month past the year online archived
     to storage (verified) and dropped (audit/retention.py). Returns how many months were

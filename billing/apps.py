@@ -9,6 +9,6 @@ class BillingConfig(AppConfig):
         # event types and page titles register themselves; tasks register under their names
         # (billing.jobs); the audit log names invoices by their numbers
         from audit.registry import register_target_namer
-        from billing import access, audit_events, tasks  # noqa: F401
+        from billing import access, audit_events, report_events, tasks  # noqa: F401
 
         register_target_namer("billing.invoice", access.invoice_names, fallback="an invoice")

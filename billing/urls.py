@@ -4,7 +4,7 @@ actions); the invoice page and its PDF, for staff and the requester, under /invo
 
 from django.urls import path
 
-from billing.views import invoice_page, staff_fees, staff_invoices
+from billing.views import invoice_page, reports, staff_fees, staff_invoices
 from requests_portal import converters as request_converters  # noqa: F401  (<number:...>)
 
 _INVOICE = "staff/billing/invoices/<int:invoice_id>/"
@@ -43,6 +43,7 @@ urlpatterns = [
     path(_INVOICE + "send/", staff_invoices.invoice_send, name="invoice_send"),
     path(_INVOICE + "void/", staff_invoices.invoice_void, name="invoice_void"),
     path(_INVOICE + "payments/", staff_invoices.invoice_payment, name="invoice_payment"),
+    path("staff/billing/reports/fees/", reports.fee_report, name="fee_report"),
     path("invoices/<int:invoice_id>/", invoice_page.invoice_page, name="invoice_page"),
     path("invoices/<int:invoice_id>/invoice.pdf", invoice_page.invoice_pdf, name="invoice_pdf"),
 ]

@@ -4,6 +4,15 @@ on the platform as a whole; times are UTC."""
 
 from celery.schedules import crontab
 
+from config.env import env_int, env_str
+
+# Where beat keeps each entry's last run (a dyno's disk is thrown away on restart, which only
+# means an entry may run once more).
+BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILENAME", "celerybeat-schedule")
+# How often beat proves it is alive: the worker writes the time to the cache
+# (accounts.tasks.beat_heartbeat), for monitoring and the Procfile test.
+HEARTBEAT_SECONDS = env_int("BEAT_HEARTBEAT_SECONDS", 60, minimum=1)
+
 _PLATFORM = {"kwargs": {"agency_id": None}}  # a platform-wide task, outside any agency
 _NIGHTLY = crontab(hour=8, minute=40)  # early morning in every US time zone
 BEAT_SCHEDULE = {
@@ -36,6 +45,17 @@ BEAT_SCHEDULE = {
         "task": "requests_portal.tasks.queue_embargo_publication",
         "schedule": crontab(minute=5),
         "kwargs": {"agency_id": None},
+    },
+    # Send what the outbox still holds (tasks whose broker was away at commit time).
+    "outbox-relay": {
+        "task": "accounts.outbox.tasks.relay_outbox",
+        "schedule": 60.0,
+        **_PLATFORM,
+    },
+    "beat-heartbeat": {
+        "task": "accounts.tasks.beat_heartbeat",
+        "schedule": float(HEARTBEAT_SECONDS),
+        **_PLATFORM,
     },
     "support-access-expiries": {
         "task": "accounts.tasks.queue_support_expiries",

@@ -14,8 +14,9 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config import jobs_settings
 from config.audit_settings import audit_seal_settings
-from config.beat import BEAT_SCHEDULE
+from config.beat import BEAT_SCHEDULE, BEAT_SCHEDULE_FILENAME
 from config.env import env_bool, env_choice, env_int, env_str
 from config.structured_logs import logging_settings
 
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
     # First, so its createsuperuser (which applies the password rules with --noinput too)
     # replaces Django's.
     "accounts",
+    "accounts.outbox",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -214,27 +216,30 @@ CELERY_TASK_ROUTES = {
     "accounts.tasks.send_email": {"queue": "notifications"},
     "requests_portal.tasks.*": {"queue": "notifications"},
     "billing.tasks.send_receipt": {"queue": "notifications"},
+    "accounts.outbox.tasks.*": {"queue": "maintenance"},
 }
+# Time limits, the visibility timeout and fail-fast timeouts: config/jobs_settings.py.
+CELERY_TASK_SOFT_TIME_LIMIT = jobs_settings.TASK_SOFT_TIME_LIMIT
+CELERY_TASK_TIME_LIMIT = jobs_settings.TASK_TIME_LIMIT
+CELERY_BROKER_TRANSPORT_OPTIONS = jobs_settings.broker_transport_options()
+CELERY_TASK_PUBLISH_RETRY_POLICY = jobs_settings.PUBLISH_RETRY_POLICY
 # The periodic tasks (Celery beat), in their own module: config/beat.py.
 CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
+CELERY_BEAT_SCHEDULE_FILENAME = BEAT_SCHEDULE_FILENAME
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 if REDIS_URL and REDIS_URL.startswith("rediss://"):
     import ssl
 
     # Heroku Data for Redis presents a self-signed certificate; its docs say to set "none".
+    # The cache (rate limits) talks to the same server and follows the same rule
+    # (config/jobs_settings.cache; tests/ops/test_procfile.py, tests/ops/test_redis_tls.py).
     _cert_reqs = env_choice("REDIS_SSL_CERT_REQS", ("required", "none"), "required")
-    CELERY_BROKER_USE_SSL = {
-        "ssl_cert_reqs": ssl.CERT_REQUIRED if _cert_reqs == "required" else ssl.CERT_NONE
-    }
+    _ssl_cert_reqs = ssl.CERT_REQUIRED if _cert_reqs == "required" else ssl.CERT_NONE
+    CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": _ssl_cert_reqs}
 
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
-}
+# Redis when REDIS_URL is set (with fail-fast timeouts), else in-process: config/jobs_settings.py.
+CACHES = {"default": jobs_settings.cache(REDIS_URL, env_str("REDIS_SSL_CERT_REQS", "required"))}
 
 # --- Accounts and sessions -----------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -107,6 +107,7 @@ def _lock_agency_keys(agency_id: int) -> None:
     test_the_first_uploads_racing_make_agency_key_v1_exactly_once and
     test_two_rotations_racing_leave_every_document_readable."""
     with connection.cursor() as cursor:
+        # nosemgrep: portal-raw-sql -- an advisory lock; the ORM has none; bound parameters
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_KEY_LOCK, int(agency_id)])
 
 

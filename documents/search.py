@@ -82,6 +82,7 @@ def refresh(document: Document) -> None:
     # statement (an UPDATE ... FROM the ORM cannot express). Text, ids and agency are bound
     # parameters: test_document_text_full_of_sql_and_search_syntax_is_indexed_as_plain_words.
     with connection.cursor() as cursor:
+        # nosemgrep: portal-raw-sql -- an UPDATE ... FROM the ORM cannot express; bound values
         cursor.execute(
             """
             UPDATE requests_portal_publicsearchentry AS entry

@@ -138,6 +138,9 @@ STAFF_TEMPLATES = [
     "requests_portal/email/staff_*",
     "billing/_staff_panel.html",
     "billing/staff_*",
+    "billing/report.html",
+    "billing/_fee_*",
+    "billing/_cost_recovery.html",
 ]
 
 # Staff templates not marked yet, being rewritten on other branches: shell pattern → why.

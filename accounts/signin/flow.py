@@ -50,7 +50,7 @@ ACCOUNT_PROOF_AT = "_account_proof_at"
 # Second-factor methods that prove control of the account (an SSO "second factor" does not).
 ACCOUNT_FACTORS = {"totp", "recovery"}
 
-PASSWORD_BACKEND = "accounts.backends.PortalPasswordBackend"  # noqa: S105 (a class path)
+PASSWORD_BACKEND = "accounts.backends.PortalPasswordBackend"  # noqa: S105  # nosec B105  # a backend class path
 LDAP_BACKEND = "accounts.sso.ldap.AgencyLDAPBackend"
 SSO_METHODS = {"oidc", "saml"}
 

@@ -124,6 +124,7 @@ def own_sessions_context(user) -> None:
     # tests/accounts/test_sessions.py (another agency's sessions stay invisible) and
     # test_a_persons_other_memberships_are_readable_only_when_named_and_never_writable.
     with connection.cursor() as cursor:
+        # nosemgrep: portal-raw-sql -- a transaction-local setting; bound parameter
         cursor.execute("SELECT set_config('app.user_id', %s, true)", [str(int(user.pk))])
 
 
@@ -135,10 +136,13 @@ def person_context(user) -> Iterator[None]:
     savepoint's rollback if it fails)."""
     # Raw SQL as in own_sessions_context above, with bound parameters only.
     with transaction.atomic(), connection.cursor() as cursor:
+        # nosemgrep: portal-raw-sql -- reads a transaction-local setting (no ORM call)
         cursor.execute("SELECT current_setting('app.user_id', true)")
         (previous,) = cursor.fetchone()
+        # nosemgrep: portal-raw-sql -- a transaction-local setting; bound parameter
         cursor.execute("SELECT set_config('app.user_id', %s, true)", [str(int(user.pk))])
         yield
+        # nosemgrep: portal-raw-sql -- restores the setting; bound parameter
         cursor.execute("SELECT set_config('app.user_id', %s, true)", [previous or ""])
 
 

@@ -6,5 +6,6 @@ for an invoice, its request's timeline entry; emails queued on commit.
 - ``fees``: the agency's fee schedule, fee items and hourly rates;
 - ``invoices``: drafts, lines, staff time from the time log, deposit, waiver, sending and
   voiding;
-- ``payments``: payments (Stripe or offline) and refunds, recorded once each.
+- ``payments``: payments (Stripe or offline) and refunds, recorded once each;
+- ``reports``: the audit event of a fee report download.
 """

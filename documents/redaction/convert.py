@@ -53,8 +53,17 @@ class ConversionError(Exception):
     """The converter ran and failed; the message is plain and safe to show staff."""
 
 
+# Heroku's apt buildpack unpacks LibreOffice under ~/.apt, where usr/bin/soffice is still a
+# link to /usr/lib/libreoffice/...: outside the slug, so it resolves to nothing there.
+APT_PROGRAM_FOLDER = Path(".apt") / "usr" / "lib" / "libreoffice" / "program"
+
+
 def converter_path() -> str | None:
-    return shutil.which("soffice") or shutil.which("libreoffice")
+    return (
+        shutil.which("soffice")
+        or shutil.which("libreoffice")
+        or shutil.which("soffice", path=str(Path.home() / APT_PROGRAM_FOLDER))
+    )
 
 
 def converter_available() -> bool:
@@ -101,7 +110,7 @@ def to_pdf(data: bytes, mime: str, *, timeout: float = TIMEOUT) -> bytes | None:
         ]
         # LibreOffice's own temporary files go in the same folder, and go with it.
         env = {**os.environ, "HOME": str(work), "TMPDIR": str(work)}
-        process = subprocess.Popen(  # noqa: S603 (no shell; our own arguments)
+        process = subprocess.Popen(  # noqa: S603  # nosec B603  # no shell; our own arguments
             command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -134,7 +143,7 @@ def to_pdf(data: bytes, mime: str, *, timeout: float = TIMEOUT) -> bytes | None:
 # The plaintext waits for the converter in a memory-backed folder when there is one with room
 # (/dev/shm on most Linux systems), so it never reaches a disk; otherwise in the system's
 # temporary folder. Either way the work folder is mkdtemp's (random name, 0700), removed after.
-RAM_FOLDER = Path("/dev/shm")  # noqa: S108 (only the parent of a private mkdtemp folder)
+RAM_FOLDER = Path("/dev/shm")  # noqa: S108  # nosec B108  # only the parent of a private mkdtemp folder
 RAM_HEADROOM = 256 * 1024 * 1024  # LibreOffice's profile and the PDF it writes
 
 

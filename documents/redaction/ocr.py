@@ -28,7 +28,7 @@ def tesseract(pgm: bytes, dpi: float, lang: str, timeout: float) -> bytes | None
         return None
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}  # one core per page; pages run in parallel
     try:
-        done = subprocess.run(  # noqa: S603 (fixed program, no shell, our own arguments)
+        done = subprocess.run(  # noqa: S603  # nosec B603  # fixed program, no shell, our own arguments
             [
                 binary,
                 "stdin",

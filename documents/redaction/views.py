@@ -10,9 +10,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
-from django_ratelimit.core import is_ratelimited
 
-from accounts import policy
+from accounts import policy, ratelimits
 from accounts.decorators import agency_permission
 from accounts.once import once_per_form
 from documents import access
@@ -149,12 +148,11 @@ def redact(request, number: str, document_id):
 def page_image(request, number: str, document_id, page: int):
     """A preview of one page of the ORIGINAL (staff who redact only; never cached)."""
     _records_request, document = _document(request, number, document_id)
-    if is_ratelimited(
+    if ratelimits.limited(
         request,
         group="document_preview",
         key=lambda group, req: f"user:{req.user.pk}",
         rate="600/10m",
-        increment=True,
     ):
         return HttpResponse("Too many previews: wait a few minutes.", status=429)
     if working.kind_of(document) == "unsupported":

@@ -47,6 +47,7 @@ def next_request_number(agency: Agency, year: int) -> int:
     """The next number of the agency's yearly sequence. The upsert locks the counter row
     until the caller's transaction ends, so concurrent submissions get distinct numbers."""
     with connection.cursor() as cursor:
+        # nosemgrep: portal-raw-sql -- an upsert that locks the counter; bound
         cursor.execute(_NEXT_NUMBER_SQL, [agency.pk, year])
         number: int = cursor.fetchone()[0]  # RETURNING always gives the one row
         return number

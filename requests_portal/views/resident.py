@@ -13,10 +13,9 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
-from django_ratelimit.core import is_ratelimited
 
 import audit
-from accounts import policy
+from accounts import policy, ratelimits
 from accounts.contact import reach_sentence
 from accounts.models import Agency
 from accounts.once import once_per_form
@@ -44,20 +43,18 @@ def _requester_email(request: HttpRequest) -> str:
 def _rate_limited(request: HttpRequest) -> bool:
     """Per address generous (a library or a kiosk is one address for many residents), per
     email tight. A guest filing without an email counts against the address only."""
-    by_ip = is_ratelimited(
+    by_ip = ratelimits.limited(
         request,
         group="request_submit_ip",
         key=_client_ip_key,
         rate=settings.REQUEST_SUBMIT_RATE_PER_IP,
-        increment=True,
     )
     email = _requester_email(request)
-    by_email = bool(email) and is_ratelimited(
+    by_email = bool(email) and ratelimits.limited(
         request,
         group="request_submit_email",
         key=lambda group, request: email,
         rate=settings.REQUEST_SUBMIT_RATE_PER_EMAIL,
-        increment=True,
     )
     return by_ip or by_email
 

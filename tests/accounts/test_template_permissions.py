@@ -37,6 +37,7 @@ DASHBOARD_PAGES = (
     "staff:document_settings",
     "staff:support_access",
     "billing:fee_schedule",
+    "billing:fee_report",
 )
 _LINK = re.compile(r'href="([^"]+)"')
 

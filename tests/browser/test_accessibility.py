@@ -189,6 +189,7 @@ def staff_pages(number: str, document_id) -> list[tuple[str, str, tuple]]:
         ("redaction page", reverse("staff:document_redact", kwargs=document), USUAL),
         ("audit log", reverse("staff:audit_log"), USUAL),
         ("reports", reverse("staff:report"), USUAL),
+        ("fee report", reverse("billing:fee_report"), USUAL),
         ("departments", reverse("staff:department_list"), USUAL),
         ("members", reverse("staff:member_list"), USUAL),
         ("invite a member", reverse("staff:member_invite"), USUAL),

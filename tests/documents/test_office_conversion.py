@@ -402,3 +402,19 @@ def test_a_file_too_large_to_convert_says_so_instead_of_preparing_for_ever(
     assert "Preparing" not in page
     assert "too large to process here" in page
     assert again == []  # remembered: no new conversion is started
+
+
+def test_libreoffice_unpacked_by_herokus_apt_buildpack_is_found(tmp_path, monkeypatch):
+    """On a dyno the apt buildpack's usr/bin/soffice is a link to /usr/lib/...,
+    outside the slug; the program itself is in ~/.apt's LibreOffice folder."""
+    bin_folder, program = tmp_path / "bin", tmp_path / convert.APT_PROGRAM_FOLDER / "soffice"
+    bin_folder.mkdir()
+    (bin_folder / "soffice").symlink_to("/nonexistent/libreoffice/program/soffice")
+    program.parent.mkdir(parents=True)
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_folder))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert convert.converter_path() == str(program)
+    program.chmod(0o644)
+    assert convert.converter_path() is None

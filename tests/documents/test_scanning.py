@@ -444,6 +444,20 @@ def test_xml_with_a_doctype_is_refused_so_entities_never_expand():
     assert extraction.notes == ["The footnotes could not be read."]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-16", "utf-8-sig"])
+def test_a_doctype_is_refused_in_any_encoding_expat_reads(encoding):
+    """UTF-16 without a byte-order mark hid "<!DOCTYPE" from a byte search, yet expat reads
+    it (and expanded the entities); the parser itself now refuses the declaration."""
+    document = (
+        '<?xml version="1.0" encoding="{}"?><!DOCTYPE a [<!ENTITY b "0123456789">'
+        '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]><a>&c;</a>'
+    )
+    declared = "UTF-8" if encoding == "utf-8-sig" else "UTF-16"
+    with pytest.raises(ValueError, match="DOCTYPE"):
+        xml_text(document.format(declared).encode(encoding))
+    assert xml_text("<a><p>plain</p></a>".encode(encoding)) == "plain"
+
+
 def _truncations(data: bytes) -> list[bytes]:
     return [data[:cut] for cut in (10, 100, len(data) // 3, len(data) // 2, len(data) - 7)]
 

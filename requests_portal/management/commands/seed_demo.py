@@ -20,7 +20,7 @@ from requests_portal.models import (
 )
 from requests_portal.services import agency_settings, lifecycle, submission
 
-DEMO_PASSWORD = "demo-passphrase-2026"  # noqa: S105 (development-only demo data)
+DEMO_PASSWORD = "demo-passphrase-2026"  # noqa: S105  # nosec B105  # development-only demo data
 
 AGENCIES = [
     {
