@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Role, TenantOwned
 from requests_portal.models import RecordsRequest, TimeEntry
@@ -122,12 +124,12 @@ class StaffRate(TenantOwned):
 
 
 class InvoiceStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    SENT = "sent", "Sent"
-    PARTIALLY_PAID = "partially_paid", "Deposit paid"
-    PAID = "paid", "Paid"
-    VOID = "void", "Void"
-    REFUNDED = "refunded", "Refunded"
+    DRAFT = "draft", pgettext_lazy("invoice status", "Draft")
+    SENT = "sent", pgettext_lazy("invoice status", "Sent")
+    PARTIALLY_PAID = "partially_paid", pgettext_lazy("invoice status", "Deposit paid")
+    PAID = "paid", pgettext_lazy("invoice status", "Paid")
+    VOID = "void", pgettext_lazy("invoice status", "Void")
+    REFUNDED = "refunded", pgettext_lazy("invoice status", "Refunded")
 
 
 # An invoice is "active" while it is a draft or still owed: one at a time per request.
@@ -295,10 +297,10 @@ class BilledTime(TenantOwned):
 
 
 class PaymentMethod(models.TextChoices):
-    CARD = "card", "Card (Stripe)"
-    CHEQUE = "cheque", "Cheque"
-    CASH = "cash", "Cash"
-    OTHER = "other", "Other"
+    CARD = "card", _("Card (Stripe)")
+    CHEQUE = "cheque", _("Cheque")
+    CASH = "cash", _("Cash")
+    OTHER = "other", _("Other")
 
 
 class Payment(TenantOwned):

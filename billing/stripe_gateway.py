@@ -18,13 +18,13 @@ from typing import Any, cast
 
 import stripe
 from django.conf import settings
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from billing.errors import BillingError
 
 logger = logging.getLogger(__name__)
 
-UNREACHABLE = "Stripe did not answer; nothing was charged. Try again in a minute."
+UNREACHABLE = gettext_noop("Stripe did not answer; nothing was charged. Try again in a minute.")
 
 
 class StripeUnavailable(BillingError):

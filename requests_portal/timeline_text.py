@@ -5,6 +5,10 @@ language nobody knows, and the audit log keeps the same words). English readers 
 stored. For another language the sentence is rebuilt from the entry's kind, its data and the
 parts of the summary staff typed (a reason, an outcome's name), which are shown as typed;
 an entry this module does not know is shown as stored.
+
+Apps above requests_portal (billing) add the entries they write through ``register_reader``
+(called from their ``apps.py``), and the reasons they give when they pause the clock through
+``register_reason``: requests_portal never imports them.
 """
 
 from __future__ import annotations
@@ -44,9 +48,18 @@ def _submitted(event: TimelineEvent, match: re.Match[str]) -> str | None:
     return gettext("Request received (%(channel)s); due %(due)s") % values
 
 
+def _reason(text: str) -> str:
+    """A reason as typed, or said again when an app wrote it (``register_reason``)."""
+    for pattern, say in _REASONS:
+        match = pattern.fullmatch(text)
+        if match is not None:
+            return say(match)
+    return text
+
+
 def _paused(event: TimelineEvent, match: re.Match[str]) -> str:
     if match["reason"]:
-        return gettext("Clock paused: %(reason)s") % {"reason": match["reason"]}
+        return gettext("Clock paused: %(reason)s") % {"reason": _reason(match["reason"])}
     return gettext("Clock paused")
 
 
@@ -140,6 +153,31 @@ _READERS: dict[
     ),
     "message_public_note": (re.compile(r"Note added"), _fixed(gettext_noop("Note added"))),
 }
+
+
+# Reasons an app writes itself (billing's "Waiting for payment of INV-2026-0001"): how they
+# read, how to say them in the reader's language.
+_REASONS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = []
+
+
+def register_reader(
+    kind: str,
+    pattern: re.Pattern[str],
+    say: Callable[[TimelineEvent, re.Match[str]], str | None],
+) -> None:
+    """Say entries of ``kind`` in the reader's language: ``pattern`` matches the stored
+    English summary, ``say`` rebuilds it from the entry's data and the match (None: shown as
+    stored). For an app above requests_portal, from its ``AppConfig.ready``."""
+    if _READERS.get(kind, (pattern, say)) != (pattern, say):
+        raise ValueError(f"timeline kind {kind!r} already has a reader")
+    _READERS[kind] = (pattern, say)
+
+
+def register_reason(pattern: re.Pattern[str], say: Callable[[re.Match[str]], str]) -> None:
+    """Say a pause reason an app writes (matching ``pattern`` whole) in the reader's
+    language, where the clock's entries show it."""
+    if all(known != pattern for known, _say in _REASONS):
+        _REASONS.append((pattern, say))
 
 
 def public_text(event: TimelineEvent) -> str:

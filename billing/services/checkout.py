@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext
 
 import audit
 from accounts.models import User
@@ -45,16 +46,20 @@ class ReturnUrls:
 
 
 def _refusal(invoice: Invoice) -> str | None:
-    if invoice.status == InvoiceStatus.PAID:
-        return f"Invoice {invoice.number} is already paid. Thank you."
-    if invoice.status == InvoiceStatus.VOID:
-        return f"Invoice {invoice.number} was cancelled by the agency and cannot be paid."
-    if invoice.status == InvoiceStatus.REFUNDED:
-        return f"Invoice {invoice.number} was refunded and cannot be paid."
+    """Why ``invoice`` cannot be paid now, in the payer's language (None: it can)."""
     if invoice.status == InvoiceStatus.DRAFT:
-        return f"Invoice {invoice.number} has not been sent yet."
+        return gettext("This invoice has not been sent yet.")
+    values = {"number": invoice.number}
+    if invoice.status == InvoiceStatus.PAID:
+        return gettext("Invoice %(number)s is already paid. Thank you.") % values
+    if invoice.status == InvoiceStatus.VOID:
+        return (
+            gettext("Invoice %(number)s was cancelled by the agency and cannot be paid.") % values
+        )
+    if invoice.status == InvoiceStatus.REFUNDED:
+        return gettext("Invoice %(number)s was refunded and cannot be paid.") % values
     if invoice.due_now_cents <= 0:
-        return f"Nothing is owed on invoice {invoice.number}."
+        return gettext("Nothing is owed on invoice %(number)s.") % values
     return None
 
 
@@ -79,14 +84,19 @@ def checkout_start(
         account = stripe_access.stripe_account(invoice.agency)
         if account is None:
             raise BillingError(
-                "This agency does not take card payments online yet. Contact the agency to "
-                "pay another way."
+                gettext(
+                    "This agency does not take card payments online yet. Contact the agency "
+                    "to pay another way."
+                )
             )
         amount = invoice.due_now_cents
         if amount < STRIPE_MINIMUM_CENTS:
             raise BillingError(
-                f"Card payments start at {format_money(STRIPE_MINIMUM_CENTS, invoice.currency)}. "
-                "Contact the agency to pay this amount another way."
+                gettext(
+                    "Card payments start at %(minimum)s. Contact the agency to pay this "
+                    "amount another way."
+                )
+                % {"minimum": format_money(STRIPE_MINIMUM_CENTS, invoice.currency)}
             )
         now = timezone.now()
         reusable = stripe_access.reusable_checkout(invoice, amount, now + REUSE_MARGIN)
@@ -117,7 +127,7 @@ def checkout_start(
             ),
         )
         if session.amount_total != amount or session.currency != invoice.currency:
-            raise BillingError("Stripe answered with another amount; nothing was charged.")
+            raise BillingError(gettext("Stripe answered with another amount; nothing was charged."))
         try:
             with transaction.atomic():
                 attempt = CheckoutAttempt.objects.create(
@@ -184,8 +194,15 @@ def apply_paid_session(
     browser's), once; mark the portal's Checkout row done."""
     if session.currency != invoice.currency:
         raise BillingError(
-            f"Stripe reported a payment in {session.currency.upper()}, but invoice "
-            f"{invoice.number} is in {invoice.currency.upper()}."
+            gettext(
+                "Stripe reported a payment in %(paid_in)s, but invoice %(number)s is in "
+                "%(currency)s."
+            )
+            % {
+                "paid_in": session.currency.upper(),
+                "number": invoice.number,
+                "currency": invoice.currency.upper(),
+            }
         )
     with transaction.atomic():
         payment = record_payment(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 import audit
 from accounts.models import User
@@ -32,13 +33,16 @@ _PAYABLE = (InvoiceStatus.SENT, InvoiceStatus.PARTIALLY_PAID)
 
 
 def _refusal(invoice: Invoice) -> str:
+    """Why no payment is taken on ``invoice`` (in the language of whoever is paying: the
+    requester back from Stripe reads it too)."""
     if invoice.status == InvoiceStatus.DRAFT:
-        return f"Invoice {invoice.number} has not been sent yet."
+        return gettext("This invoice has not been sent yet.")
+    values = {"number": invoice.number}
     if invoice.status == InvoiceStatus.PAID:
-        return f"Invoice {invoice.number} is already paid."
+        return gettext("Invoice %(number)s is already paid.") % values
     if invoice.status == InvoiceStatus.VOID:
-        return f"Invoice {invoice.number} was voided and cannot be paid."
-    return f"Invoice {invoice.number} was refunded and cannot be paid."
+        return gettext("Invoice %(number)s was voided and cannot be paid.") % values
+    return gettext("Invoice %(number)s was refunded and cannot be paid.") % values
 
 
 def _existing(invoice: Invoice, stripe_payment_intent: str) -> Payment | None:
@@ -65,7 +69,7 @@ def record_payment(
     that is not a positive whole number of cents, above $100,000 or above what is owed."""
     amount_cents = check_amount(amount_cents, "The payment")
     if method not in PaymentMethod.values:
-        raise BillingError("Choose how the payment was made.")
+        raise BillingError(gettext("Choose how the payment was made."))
     reference = (reference or "").strip()[:120]
     with transaction.atomic():
         records_request, invoice = lock_invoice(invoice)
@@ -79,8 +83,14 @@ def record_payment(
         balance = invoice.balance_cents
         if amount_cents > balance:
             raise BillingError(
-                f"The payment ({format_money(amount_cents, invoice.currency)}) is more than "
-                f"what is owed on {invoice.number} ({format_money(balance, invoice.currency)})."
+                gettext(
+                    "The payment (%(amount)s) is more than what is owed on %(number)s (%(owed)s)."
+                )
+                % {
+                    "amount": format_money(amount_cents, invoice.currency),
+                    "number": invoice.number,
+                    "owed": format_money(balance, invoice.currency),
+                }
             )
         deposit_due = invoice.status == InvoiceStatus.SENT and invoice.deposit_cents > (
             invoice.paid_cents
@@ -111,7 +121,13 @@ def record_payment(
             f"Payment of {money} received for {invoice.number}"
             + (" (paid in full)" if invoice.status == InvoiceStatus.PAID else ""),
             public=True,
-            data={"invoice": invoice.pk, "amount_cents": amount_cents},
+            data={
+                "invoice": invoice.pk,
+                "number": invoice.number,
+                "currency": invoice.currency,
+                "amount_cents": amount_cents,
+                "paid_in_full": invoice.status == InvoiceStatus.PAID,
+            },
         )
         audit.record_for(
             audit_events.PAYMENT_RECORDED,
@@ -153,7 +169,7 @@ def record_refund(
     amount_cents = check_amount(amount_cents, "The refund")
     reason = (reason or "").strip()[:300]
     if not reason:
-        raise BillingError("Say why the money is given back.")
+        raise BillingError(gettext("Say why the money is given back."))
     with transaction.atomic():
         invoice = payment.invoice
         records_request, invoice = lock_invoice(invoice)
@@ -169,7 +185,8 @@ def record_refund(
         left = payment.amount_cents - payment.refunded_cents
         if amount_cents > left:
             raise BillingError(
-                f"At most {format_money(left, invoice.currency)} of this payment can be given back."
+                gettext("At most %(amount)s of this payment can be given back.")
+                % {"amount": format_money(left, invoice.currency)}
             )
         refund = Refund.objects.create(
             agency=payment.agency,
@@ -192,7 +209,12 @@ def record_refund(
             actor,
             f"Refund of {format_money(amount_cents, invoice.currency)} on {invoice.number}",
             public=True,
-            data={"invoice": invoice.pk, "amount_cents": amount_cents},
+            data={
+                "invoice": invoice.pk,
+                "number": invoice.number,
+                "currency": invoice.currency,
+                "amount_cents": amount_cents,
+            },
         )
         audit.record_for(
             audit_events.REFUND_RECORDED,

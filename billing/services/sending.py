@@ -75,7 +75,14 @@ def invoice_send(
             actor,
             f"Invoice {invoice.number} sent: {total}{deposit}",
             public=True,
-            data={"invoice": invoice.pk, "total_cents": invoice.total_cents},
+            # What billing.timeline_text needs to say it again in the reader's language.
+            data={
+                "invoice": invoice.pk,
+                "number": invoice.number,
+                "currency": invoice.currency,
+                "total_cents": invoice.total_cents,
+                "deposit_cents": invoice.deposit_cents if deposit else 0,
+            },
         )
         if (
             schedule.pause_clock_when_sent
@@ -151,7 +158,7 @@ def invoice_void(
             if was_sent
             else f"Draft invoice voided: {reason}",
             public=was_sent,
-            data={"invoice": invoice.pk},
+            data={"invoice": invoice.pk, **({"number": invoice.number} if was_sent else {})},
         )
         record_event(audit_events.INVOICE_VOIDED, invoice, actor, http_request, reason=reason)
         if was_sent:

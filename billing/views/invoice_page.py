@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.views.decorators.http import require_safe
 
-from accounts import policy
+from accounts import language, policy
 from accounts.models import Agency
 from billing import access, pdf
 from billing.models import Invoice, InvoiceStatus
@@ -48,10 +49,18 @@ def invoice_page(request: HttpRequest, invoice_id: int) -> HttpResponse:
 
 @require_safe
 def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
-    invoice, _ = _invoice_for(request, invoice_id)
-    body = pdf.invoice_pdf(
-        invoice, list(access.invoice_lines(invoice)), list(access.invoice_payments(invoice))
+    """The PDF in its reader's language: the requester's page's; for staff, who print it for
+    the requester, the language the request was filed in (``RecordsRequest.language``)."""
+    invoice, is_staff = _invoice_for(request, invoice_id)
+    reader_language = (
+        language.supported(invoice.request.language)
+        if is_staff
+        else translation.get_language() or "en"
     )
+    with translation.override(reader_language):
+        body = pdf.invoice_pdf(
+            invoice, list(access.invoice_lines(invoice)), list(access.invoice_payments(invoice))
+        )
     response = HttpResponse(body, content_type="application/pdf")
     name = invoice.number if invoice.status != InvoiceStatus.DRAFT else f"draft-{invoice.pk}"
     response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
