@@ -48,8 +48,9 @@ def _submitted(event: TimelineEvent, match: re.Match[str]) -> str | None:
     return gettext("Request received (%(channel)s); due %(due)s") % values
 
 
-def _reason(text: str) -> str:
-    """A reason as typed, or said again when an app wrote it (``register_reason``)."""
+def reason_text(text: str) -> str:
+    """A pause reason in the reader's language when an app wrote it (``register_reason``),
+    else as staff typed it."""
     for pattern, say in _REASONS:
         match = pattern.fullmatch(text)
         if match is not None:
@@ -59,7 +60,7 @@ def _reason(text: str) -> str:
 
 def _paused(event: TimelineEvent, match: re.Match[str]) -> str:
     if match["reason"]:
-        return gettext("Clock paused: %(reason)s") % {"reason": _reason(match["reason"])}
+        return gettext("Clock paused: %(reason)s") % {"reason": reason_text(match["reason"])}
     return gettext("Clock paused")
 
 

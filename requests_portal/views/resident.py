@@ -186,6 +186,8 @@ def request_detail(request: HttpRequest, number: str) -> HttpResponse:
         "requests_portal/request_detail.html",
         {
             "r": records_request,
+            # The clock's pause reason, said again when an app wrote it (billing's invoice).
+            "pause_reason": timeline_text.reason_text(records_request.pause_reason),
             "is_requester": is_requester,
             "tracking": view.tracking,
             "just_filed": just_filed,
