@@ -32,6 +32,7 @@ DASHBOARD_PAGES = (
     "staff:custom_fields",
     "staff:report",
     "staff:audit_log",
+    "billing:stripe_connect",
     "staff:signin_settings",
     "staff:contact_settings",
     "staff:document_settings",
