@@ -15,6 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.audit_settings import audit_seal_settings
+from config.backup_settings import backup_settings
 from config.beat import BEAT_SCHEDULE
 from config.env import env_bool, env_choice, env_int, env_str
 from config.structured_logs import logging_settings
@@ -92,6 +93,7 @@ INSTALLED_APPS = [
     "requests_portal",
     "documents",
     "billing",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -213,6 +215,7 @@ CELERY_TASK_ROUTES = {
     "documents.tasks.*": {"queue": "documents"},
     "accounts.tasks.send_email": {"queue": "notifications"},
     "requests_portal.tasks.*": {"queue": "notifications"},
+    "ops.tasks.*": {"queue": "maintenance"},
 }
 # The periodic tasks (Celery beat), in their own module: config/beat.py.
 CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
@@ -403,6 +406,14 @@ else:
     OPERATOR_EMAILS,
 ) = audit_seal_settings(BASE_DIR, production=IS_PRODUCTION)
 AUDIT_SEAL_LOCAL_ROOT = BASE_DIR / ".local" / "seals"
+
+# --- Database backups (issue 13): platform key, store, dump role (config/backup_settings.py)
+BACKUPS = backup_settings(
+    BASE_DIR,
+    production=IS_PRODUCTION,
+    owner_url=_owner_url,
+    embedded_superuser_url=None if _database_url else _embedded["superuser"],
+)
 
 # --- Public submission limits (django-ratelimit, counted in the cache: Redis in production)
 # Per address generous (a library's network is one address for many); per email tight.
