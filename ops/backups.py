@@ -95,7 +95,9 @@ def list_backups(store: Store | None = None) -> list[Listed]:
         try:
             names = store.names(f"{kind}/")
         except StorageError as error:
-            raise BackupError(f"the backup store ({_where(store)}) cannot be listed: {error}")
+            raise BackupError(
+                f"the backup store ({_where(store)}) cannot be listed: {error}"
+            ) from None
         for name in names:
             if not name.endswith(".json"):
                 continue
@@ -147,7 +149,8 @@ def _encrypted(
     """pg_dump's output sealed segment by segment. Raises (so the store abandons the write)
     if pg_dump fails, before the last byte is handed over."""
     encryptor = crypto.Encryptor(key, aad, SEGMENT_SIZE)
-    assert dump.stdout is not None
+    if dump.stdout is None:  # pragma: no cover (always a pipe)
+        raise BackupError("pg_dump has no output pipe")
     read = dump.stdout.read
     while chunk := read(READ_CHUNK):
         tally.plaintext += len(chunk)
@@ -261,23 +264,31 @@ def take_backup(kind: str = "daily", *, now: datetime | None = None) -> Manifest
     except pg.ToolError as error:
         raise BackupError(str(error)) from None
     with conn:
-        locked = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", _LOCK).fetchone()
-        if not locked or not locked[0]:
-            raise BackupError("another backup of this database is running; try again later")
         if not pg.can_read_every_row(conn):
             raise BackupError(
                 f"the backup role ({database.user}) cannot read every row: tenant tables force "
                 "row-level security; set BACKUP_DATABASE_URL to a superuser or BYPASSRLS role"
             )
+        locked = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", _LOCK).fetchone()
+        if not locked or not locked[0]:
+            raise BackupError("another backup of this database is running; try again later")
         try:
-            clean_up(store)
-        except (StorageError, OSError) as error:
-            raise BackupError(f"the backup store ({_where(store)}) cannot be used: {error}")
-        manifest = _dump(conn, database, store, key, kind, backup_id, started)
-        try:
-            rotate(store)
-        except StorageError as error:  # the backup itself is complete; rotation retries
-            log.error("backup rotation failed (the next run retries): %s", error)
+            try:
+                clean_up(store)
+            except (StorageError, OSError) as error:
+                raise BackupError(
+                    f"the backup store ({_where(store)}) cannot be used: {error}"
+                ) from None
+            manifest = _dump(conn, database, store, key, kind, backup_id, started)
+            try:
+                rotate(store)
+            except StorageError as error:  # the backup itself is complete; rotation retries
+                log.error("backup rotation failed (the next run retries): %s", error)
+        finally:
+            # Released now, not when the server notices the closed connection.
+            conn.rollback()
+            conn.autocommit = True
+            conn.execute("SELECT pg_advisory_unlock(%s, %s)", _LOCK)
     return manifest
 
 
@@ -314,10 +325,10 @@ def _dump(
         counter.start()
         try:
             store.write(dump_name, _encrypted(dump, errors, key, associated_data(backup_id), tally))
-        except StorageError as error:
-            raise BackupError(f"the backup store ({_where(store)}) refused the dump: {error}")
-        except OSError as error:
-            raise BackupError(f"the backup store ({_where(store)}) refused the dump: {error}")
+        except (StorageError, OSError) as error:
+            raise BackupError(
+                f"the backup store ({_where(store)}) refused the dump: {error}"
+            ) from None
         finally:
             if dump.poll() is None:
                 dump.kill()
@@ -346,7 +357,7 @@ def _dump(
     try:
         store.write(manifest.name, [manifest.to_bytes(key)])
     except (StorageError, OSError) as error:
-        raise BackupError(f"the manifest could not be written (not complete): {error}")
+        raise BackupError(f"the manifest could not be written (not complete): {error}") from None
     log.info("backup %s (%s) complete: %d bytes", backup_id, kind, tally.size)
     return manifest
 

@@ -14,12 +14,14 @@ and the target is left exactly as it was. A target that holds anything is refuse
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import subprocess
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO
 
 from django.db import connections
 
@@ -67,37 +69,22 @@ def restore_into(
             "restored; restore into an empty database, or add --force to replace what the "
             "backup holds"
         )
-    command = [
-        pg.tool("pg_restore", major),
-        "--single-transaction",
-        "--exit-on-error",
-        "--no-owner",
-        "--no-privileges",
-        "--no-password",
-        f"--dbname={target.name}",
-    ]
-    if force:
-        command += ["--clean", "--if-exists"]
     digest = hashlib.sha256()
     with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(  # noqa: S603 (our own argv, no shell)
-            command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=errors,
-            env=target.environment(),
-        )
-        assert process.stdin is not None
+        process, loader = _start_restore(target, major, errors, force=force)
+        stdin = process.stdin
+        if stdin is None:  # pragma: no cover (always a pipe)
+            raise BackupError("pg_restore has no input pipe")
         problem = ""
 
-        def ciphertext() -> Any:
+        def ciphertext() -> Iterator[bytes]:
             for chunk in store.read(manifest.dump):
                 digest.update(chunk)
                 yield chunk
 
         try:
             for plaintext in crypto.decrypt(key, associated_data(manifest.id), ciphertext()):
-                process.stdin.write(plaintext)
+                stdin.write(plaintext)
         except crypto.DecryptionError as error:
             problem = f"backup {manifest.id} was tampered with or truncated ({error})"
         except StorageError as error:
@@ -105,22 +92,80 @@ def restore_into(
         except BrokenPipeError:
             problem = "pg_restore stopped"
         if problem or digest.hexdigest() != manifest.sha256:
-            process.kill()  # its transaction is rolled back: the target is unchanged
-            process.wait()
+            for running in (process, loader):  # the transaction rolls back: target unchanged
+                if running is not None:
+                    running.kill()
+                    running.wait()
             if not problem:
                 problem = f"backup {manifest.id}: the dump's SHA-256 differs from the manifest's"
             raise BackupError(problem + "; nothing was restored")
-        try:
-            process.stdin.close()
-        except BrokenPipeError:
-            pass
+        with contextlib.suppress(BrokenPipeError):
+            stdin.close()
         status = process.wait()
+        if loader is not None:
+            status = loader.wait() or status
         if status != 0:
             errors.seek(0)
             lines = errors.read().decode(errors="replace").strip().splitlines()
             raise BackupError(
-                f"pg_restore failed (exit {status}), nothing was restored: {' '.join(lines[-3:])}"
+                f"the restore failed (exit {status}), nothing was restored: {' '.join(lines[-3:])}"
             )
+
+
+def _schemas(target: pg.Database) -> list[str]:
+    with target.connect(autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%%' "
+            "AND nspname <> 'information_schema' ORDER BY 1"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _start_restore(
+    target: pg.Database, major: int, errors: IO[bytes], *, force: bool
+) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes] | None]:
+    """pg_restore reading the dump on its stdin, in one transaction. Into an empty database
+    it connects itself; with ``force`` it writes SQL that psql runs after dropping every
+    schema of the target, the drop and the restore in one transaction (pg_restore's own
+    --clean cannot drop the indexes of partitioned tables, the audit log's)."""
+    common = ["--no-owner", "--no-privileges", "--no-password"]
+    if not force:
+        command = [pg.tool("pg_restore", major), "--single-transaction", "--exit-on-error"]
+        process = subprocess.Popen(  # noqa: S603 (our own argv, no shell)
+            [*command, *common, f"--dbname={target.name}"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            env=target.environment(),
+        )
+        return process, None
+    drop = ", ".join(str(pg.sql.Identifier(s).as_string(None)) for s in _schemas(target))
+    prelude = (f"DROP SCHEMA IF EXISTS {drop} CASCADE; " if drop else "") + "CREATE SCHEMA public;"
+    process = subprocess.Popen(  # noqa: S603 (our own argv, no shell)
+        [pg.tool("pg_restore", major), *common, "--file=-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=errors,
+        env=target.environment(),
+    )
+    loader = subprocess.Popen(  # noqa: S603 (our own argv, no shell)
+        [
+            pg.tool("psql", major),
+            "--no-psqlrc",
+            "--quiet",
+            "--single-transaction",
+            "--set=ON_ERROR_STOP=1",
+            f"--command={prelude}",
+            "--file=-",
+        ],
+        stdin=process.stdout,
+        stdout=subprocess.DEVNULL,
+        stderr=errors,
+        env=target.environment(),
+    )
+    if process.stdout is not None:
+        process.stdout.close()  # psql holds it now
+    return process, loader
 
 
 def restore_backup(backup_id: str, into_url: str, *, force: bool = False) -> Manifest:

@@ -536,10 +536,17 @@ def _s3_options() -> dict[str, str | bool]:
 
 
 @lru_cache(maxsize=4)
-def _build(kind: str, bucket: str, prefix: str, root: str) -> BlobStore:
-    if kind == "s3":
-        return S3BlobStore(bucket=bucket, prefix=prefix, **_s3_options())
+def _build_s3(bucket: str, prefix: str) -> S3BlobStore:
+    return S3BlobStore(bucket=bucket, prefix=prefix, **_s3_options())
+
+
+@lru_cache(maxsize=4)
+def _build_local(root: str) -> LocalBlobStore:
     return LocalBlobStore(Path(root))
+
+
+def _build(kind: str, bucket: str, prefix: str, root: str) -> BlobStore:
+    return _build_s3(bucket, prefix) if kind == "s3" else _build_local(root)
 
 
 def documents_store() -> BlobStore:
@@ -572,15 +579,12 @@ def backup_store() -> LocalBlobStore | S3BlobStore:
     """The store of the encrypted database backups (ops/backups.py): their own bucket under
     ``backups/``, or a folder (``settings.BACKUPS``)."""
     backups = settings.BACKUPS
-    store = (
-        _build("s3", backups.s3_bucket, "backups/", "")
-        if backups.s3_bucket
-        else _build("local", "", "", str(backups.local_root))
-    )
-    assert isinstance(store, LocalBlobStore | S3BlobStore)
-    return store
+    if backups.s3_bucket:
+        return _build_s3(backups.s3_bucket, "backups/")
+    return _build_local(str(backups.local_root))
 
 
 def reset_cache() -> None:
     """Tests change storage settings; forget the stores built for the old ones."""
-    _build.cache_clear()
+    _build_s3.cache_clear()
+    _build_local.cache_clear()
