@@ -79,7 +79,7 @@ def backup_settings(
         old_keys=old,
         s3_bucket=env_str("BACKUP_S3_BUCKET", "") or "",
         local_root=Path(env_str("BACKUP_LOCAL_ROOT", "") or base_dir / ".local" / "backups"),
-        database=dj_database_url.parse(url),
+        database=dict(dj_database_url.parse(url)),
         pg_bin=env_str("BACKUP_PG_BIN", "") or "",
         keep={
             "daily": env_int("BACKUP_KEEP_DAILY", 7, minimum=1),

@@ -23,6 +23,7 @@ import dj_database_url
 import psycopg
 from django.conf import settings
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 _SYSTEM_SCHEMAS = "('pg_catalog', 'information_schema')"
 
@@ -99,9 +100,8 @@ class Database:
             "sslmode": self.sslmode,
         }
         try:
-            return psycopg.connect(
-                **{k: v for k, v in params.items() if v}, autocommit=autocommit, connect_timeout=10
-            )
+            conninfo = make_conninfo(**{k: v for k, v in params.items() if v})
+            return psycopg.connect(conninfo, autocommit=autocommit, connect_timeout=10)
         except psycopg.OperationalError as error:
             first = str(error).strip().splitlines()[-1] if str(error).strip() else "refused"
             raise ToolError(f"cannot connect to {self}: {first}") from None

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from django.db import connections
+from psycopg import sql
 
 from audit.seals import format as seals
 from audit.seals import services as seal_services
@@ -139,7 +140,7 @@ def _start_restore(
             env=target.environment(),
         )
         return process, None
-    drop = ", ".join(str(pg.sql.Identifier(s).as_string(None)) for s in _schemas(target))
+    drop = ", ".join(sql.Identifier(s).as_string(None) for s in _schemas(target))
     prelude = (f"DROP SCHEMA IF EXISTS {drop} CASCADE; " if drop else "") + "CREATE SCHEMA public;"
     process = subprocess.Popen(  # noqa: S603 (our own argv, no shell)
         [pg.tool("pg_restore", major), *common, "--file=-"],

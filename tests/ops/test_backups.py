@@ -15,7 +15,6 @@ from accounts.tenancy import agency_context
 from audit.seals import services as seal_services
 from ops import backups as ops_backups
 from ops import pg
-from ops.restore import verify_backup
 from tests.audit.helpers import TEST_EVENT, register_test_event, unique_slug
 from tests.ops.helpers import run_in, superuser_database
 
@@ -119,9 +118,9 @@ def test_wrong_key_is_named_before_anything_is_restored(backups, settings):
     expected = f"wrong backup key: this backup was encrypted with key {manifest.key_id}"
     with pytest.raises(CommandError, match=expected):
         call_command("backup_verify", manifest.id)
-    # The old key listed as an old key opens it again.
+    # The old key listed as an old key opens it again (the manifest authenticates with it).
     settings.BACKUPS = settings.BACKUPS._replace(old_keys=[backups.key])
-    assert verify_backup(manifest.id).ok
+    assert ops_backups.find_backup(manifest.id) == (manifest, backups.key)
 
 
 def test_truncated_and_tampered_dumps_and_manifests_are_named(backups):
@@ -202,13 +201,18 @@ def _names(conn) -> list:
     return conn.execute("SELECT DISTINCT name FROM accounts_agency").fetchall()
 
 
-def test_rotation_keeps_the_newest_of_each_kind(backups, settings):
+def test_rotation_keeps_the_newest_of_each_kind(backups, settings, capsys):
     settings.BACKUPS = settings.BACKUPS._replace(keep={"daily": 2, "weekly": 1, "monthly": 1})
     daily = [ops_backups.take_backup("daily") for _ in range(3)]
     weekly = [ops_backups.take_backup("weekly") for _ in range(2)]
     kept = {b.manifest.id for b in ops_backups.list_backups()}
     assert kept == {daily[1].id, daily[2].id, weekly[1].id}
     assert not any(daily[0].id in name for name in backups.files())
+    capsys.readouterr()
+    call_command("backup_list")
+    lines = [line for line in capsys.readouterr().out.splitlines() if " INFO " not in line]
+    expected = [(daily[1].id, "daily"), (daily[2].id, "daily"), (weekly[1].id, "weekly")]
+    assert [tuple(line.split()[:2]) for line in lines] == sorted(expected, reverse=True)
 
 
 def test_the_beat_task_picks_the_kind_and_alerts_on_failure(backups, settings, mailoutbox):
