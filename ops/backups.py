@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 import subprocess
 import tempfile
 import threading
@@ -63,7 +62,8 @@ def kind_for(day: datetime) -> str:
 
 
 def new_id(now: datetime) -> str:
-    return f"{now.astimezone(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    """The start time to the microsecond (UTC): ids sort as the backups were taken."""
+    return f"{now.astimezone(UTC):%Y%m%d-%H%M%S-%f}"
 
 
 def open_store() -> Store:

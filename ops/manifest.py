@@ -27,7 +27,7 @@ from django.conf import settings
 
 FORMAT = 1
 KINDS = ("daily", "weekly", "monthly")
-_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$")
+_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9]{6}$")  # UTC date, time, microseconds
 
 
 class ManifestError(Exception):
