@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
+import psycopg
 from django.conf import settings
 
 from audit.seals import format as seals
@@ -230,7 +231,9 @@ def _newest_seals() -> dict[str, Any]:
     return newest
 
 
-def _start_dump(database: pg.Database, snapshot: str, errors: IO[bytes]) -> subprocess.Popen[bytes]:
+def _start_dump(
+    database: pg.Database, snapshot: str, errors: IO[bytes], reading_all: bool
+) -> subprocess.Popen[bytes]:
     major = pg.server_major(database)
     command = [
         pg.tool("pg_dump", major),
@@ -238,12 +241,14 @@ def _start_dump(database: pg.Database, snapshot: str, errors: IO[bytes]) -> subp
         f"--snapshot={snapshot}",
         "--no-password",
     ]
+    if reading_all:  # through the owner's backup policies (pg.open_to_the_owner)
+        command.append("--enable-row-security")
     return subprocess.Popen(  # noqa: S603 (our own argv, no shell)
         command,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=errors,
-        env=database.environment(),
+        env=database.environment(reading_all=reading_all),
     )
 
 
@@ -264,11 +269,15 @@ def take_backup(kind: str = "daily", *, now: datetime | None = None) -> Manifest
     except pg.ToolError as error:
         raise BackupError(str(error)) from None
     with conn:
-        if not pg.can_read_every_row(conn):
-            raise BackupError(
-                f"the backup role ({database.user}) cannot read every row: tenant tables force "
-                "row-level security; set BACKUP_DATABASE_URL to a superuser or BYPASSRLS role"
-            )
+        # A superuser or BYPASSRLS role reads every row as it is; the tables' owner (Heroku's
+        # default credential) through its backup policies, in sessions that set app.backup.
+        reading_all = not pg.can_read_every_row(conn)
+        if reading_all:
+            try:
+                pg.open_to_the_owner(conn)
+            except (pg.ToolError, psycopg.Error) as error:
+                raise BackupError(f"the backup role cannot read every row: {error}") from None
+            conn.execute(f"SET {pg.BACKUP_SETTING} = 'on'")
         locked = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", _LOCK).fetchone()
         if not locked or not locked[0]:
             raise BackupError("another backup of this database is running; try again later")
@@ -279,7 +288,7 @@ def take_backup(kind: str = "daily", *, now: datetime | None = None) -> Manifest
                 raise BackupError(
                     f"the backup store ({_where(store)}) cannot be used: {error}"
                 ) from None
-            manifest = _dump(conn, database, store, key, kind, backup_id, started)
+            manifest = _dump(conn, database, store, key, kind, backup_id, started, reading_all)
             try:
                 rotate(store)
             except StorageError as error:  # the backup itself is complete; rotation retries
@@ -300,6 +309,7 @@ def _dump(
     kind: str,
     backup_id: str,
     started: datetime,
+    reading_all: bool,
 ) -> Manifest:
     conn.autocommit = False
     conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -317,7 +327,7 @@ def _dump(
     dump_name = f"{kind}/{backup_id}.dump"
     with tempfile.TemporaryFile() as errors:
         try:
-            dump = _start_dump(database, snapshot, errors)
+            dump = _start_dump(database, snapshot, errors, reading_all)
         except (pg.ToolError, OSError) as error:
             conn.rollback()
             raise BackupError(str(error)) from None

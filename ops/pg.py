@@ -77,8 +77,12 @@ class Database:
         where = self.host if not self.host.startswith("/") else "the local socket"
         return f"database {self.name!r} on {where or 'localhost'} as {self.user or 'default'}"
 
-    def environment(self) -> dict[str, str]:
+    def environment(self, *, reading_all: bool = False) -> dict[str, str]:
+        """libpq's variables for the tools; ``reading_all`` sets ``app.backup`` for the
+        session (the owner's backup policies, see open_to_the_owner)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        if reading_all:
+            env["PGOPTIONS"] = f"-c {BACKUP_SETTING}=on"
         values = {
             "PGDATABASE": self.name,
             "PGUSER": self.user,
@@ -90,8 +94,12 @@ class Database:
         env.update({k: v for k, v in values.items() if v})
         return env
 
-    def connect(self, *, autocommit: bool = False) -> psycopg.Connection[Any]:
+    def connect(
+        self, *, autocommit: bool = False, reading_all: bool = False
+    ) -> psycopg.Connection[Any]:
+        """A connection; ``reading_all`` sets ``app.backup`` (see open_to_the_owner)."""
         params = {
+            "options": f"-c {BACKUP_SETTING}=on" if reading_all else "",
             "dbname": self.name,
             "user": self.user,
             "password": self.password,
@@ -171,11 +179,65 @@ def tool(name: str, major: int) -> str:
 # --- What a database holds -------------------------------------------------------------------
 
 
+BACKUP_SETTING = "app.backup"
+BACKUP_POLICY = "backup_read"
+
+
 def can_read_every_row(conn: psycopg.Connection[Any]) -> bool:
+    """A superuser or a BYPASSRLS role: row-level security never applies to it."""
     row = conn.execute(
         "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
     ).fetchone()
     return bool(row and row[0])
+
+
+def open_to_the_owner(conn: psycopg.Connection[Any]) -> None:
+    """Let the tables' owner read every row of its tables in a session that sets
+    ``app.backup`` (and only then): a ``backup_read`` policy on each table with row-level
+    security that has none yet (Heroku gives no role BYPASSRLS, and every tenant table FORCEs
+    its policies on the owner). The policy names no role: it holds for whoever is a member of
+    the table's owner, so a restored dump carries it to another server's roles. The app role
+    owns nothing, so setting ``app.backup`` gives it nothing; the owner could already lift
+    row-level security on its tables. A table of another owner stops the backup, named."""
+    rows = conn.execute(
+        """
+        SELECT c.oid::regclass::text, pg_has_role(c.relowner, 'MEMBER')
+        FROM pg_class c
+        WHERE c.relrowsecurity AND c.relkind IN ('r', 'p')
+          AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = %s)
+        ORDER BY 1
+        """,
+        [BACKUP_POLICY],
+    ).fetchall()
+    foreign = [table for table, owned in rows if not owned]
+    if foreign:
+        raise ToolError(
+            "the backup role can neither bypass row-level security nor owns "
+            + ", ".join(foreign[:5])
+            + ": set BACKUP_DATABASE_URL to the tables' owner, a superuser or a BYPASSRLS role"
+        )
+    conn.execute("SET lock_timeout = '10s'")  # a policy waits for the table's lock
+    for table, _owned in rows:
+        relation = sql.SQL(".").join(sql.Identifier(part) for part in _split(table))
+        conn.execute(
+            sql.SQL(
+                "CREATE POLICY {} ON {} FOR SELECT USING ("
+                "current_setting({}, true) = 'on' AND pg_catalog.pg_has_role("
+                "(SELECT relowner FROM pg_catalog.pg_class WHERE oid = {}::regclass), 'MEMBER'))"
+            ).format(
+                sql.Identifier(BACKUP_POLICY),
+                relation,
+                sql.Literal(BACKUP_SETTING),
+                sql.Literal(table),
+            )
+        )
+    conn.execute("RESET lock_timeout")
+
+
+def _split(qualified: str) -> list[str]:
+    """'schema.table' or 'table' (regclass's text: quoted only where needed)."""
+    parts = re.findall(r'"((?:[^"]|"")*)"|([^."]+)', qualified)
+    return [quoted.replace('""', '"') if quoted else plain for quoted, plain in parts]
 
 
 def object_count(conn: psycopg.Connection[Any]) -> int:

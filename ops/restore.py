@@ -272,7 +272,7 @@ def verify_backup(backup_id: str | None = None) -> VerifyReport:
     try:
         with pg.scratch_database(server) as scratch:
             restore_into(scratch, manifest, key)
-            with scratch.connect() as conn:
+            with scratch.connect(reading_all=True) as conn:
                 _compare_counts(report, pg.row_counts(conn))
                 heads = {c["agency_id"]: c for c in pg.chain_heads(conn)}
             for chain in manifest.chains:

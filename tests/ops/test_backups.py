@@ -15,6 +15,7 @@ from accounts.tenancy import agency_context
 from audit.seals import services as seal_services
 from ops import backups as ops_backups
 from ops import pg
+from ops.restore import verify_backup
 from tests.audit.helpers import TEST_EVENT, register_test_event, unique_slug
 from tests.ops.helpers import run_in, superuser_database
 
@@ -245,3 +246,26 @@ def test_unwritable_folder_is_a_clear_error_and_leaves_nothing(backups, settings
     with pytest.raises(CommandError, match=r"Backup failed: the backup store .* refused the dump"):
         call_command("backup_now")
     assert blocker.read_text().startswith("a file")
+
+
+def test_the_tables_owner_backs_up_through_its_backup_policies(backups, settings):
+    """Heroku gives no role BYPASSRLS: the owner's backup reads every row through a policy
+    that only its own sessions setting app.backup can use; the app role gains nothing."""
+    agency_id = _agency_with_events(backups.database, 2)
+    with superuser_database(backups.database).connect() as conn:
+        every_row = pg.row_counts(conn)
+    owner = dict(settings.PORTAL_OWNER_DATABASE, NAME=backups.database)
+    settings.BACKUPS = settings.BACKUPS._replace(database=owner)
+
+    manifest = ops_backups.take_backup("daily")
+    assert manifest.tables == every_row
+    assert {c["agency_id"]: c["events"] for c in manifest.chains}[agency_id] == 2
+
+    app = pg.Database.from_settings(settings.PORTAL_APP_DATABASE).named(backups.database)
+    with app.connect(reading_all=True) as conn:
+        assert conn.execute("SELECT count(*) FROM audit_auditevent").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM accounts_membership").fetchone() == (0,)
+
+    report = verify_backup(manifest.id)  # restored, counted and checked as the owner too
+    assert report.ok, report.problems
+    assert any(line.startswith(f"agency {agency_id} (backup-") for line in report.chains)
