@@ -39,7 +39,15 @@ from audit.seals import format as seals
 from audit.seals import services as seal_services
 from audit.seals.store import seal_store
 from ops import pg
-from ops.manifest import KINDS, Manifest, ManifestError, associated_data, current_key, key_id
+from ops.manifest import (
+    KINDS,
+    Manifest,
+    ManifestError,
+    associated_data,
+    current_key,
+    key_id,
+    valid_id,
+)
 from vault import crypto
 from vault.storage import BlobMissing, LocalBlobStore, S3BlobStore, StorageError, backup_store
 
@@ -121,6 +129,10 @@ def find_backup(backup_id: str | None) -> tuple[Manifest, bytes]:
             raise BackupError(f"there is no complete backup in the {_where(store)}")
         name = listed[0].name
     else:
+        if not valid_id(backup_id):
+            raise BackupError(
+                f"{backup_id!r} is not a backup id (YYYYMMDD-HHMMSS-microseconds; see backup_list)"
+            )
         names = [f"{kind}/{backup_id}.json" for kind in KINDS]
         name = next((n for n in names if store.exists(n)), "")
         if not name:

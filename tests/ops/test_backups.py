@@ -154,6 +154,8 @@ def test_truncated_and_tampered_dumps_and_manifests_are_named(backups):
 
     with pytest.raises(CommandError, match="no complete backup has the id"):
         call_command("backup_verify", "20200101-000000-000000")
+    with pytest.raises(CommandError, match="is not a backup id"):
+        call_command("backup_restore", "../../etc", into="postgres://nobody@localhost/x")
 
 
 @pytest.fixture
@@ -224,8 +226,14 @@ def test_rotation_keeps_the_newest_of_each_kind(backups, settings, capsys):
 def test_the_beat_task_picks_the_kind_and_alerts_on_failure(backups, settings, mailoutbox):
     from datetime import datetime
 
+    from config.celery import app
     from ops.tasks import backup_database
 
+    name = "ops.tasks.backup_database"
+    schedule = {entry["task"]: entry for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert name in schedule and name in app.tasks
+    assert len(schedule[name]["schedule"].hour) == 1  # once a day
+    assert app.amqp.router.route({}, name)["queue"].name == "maintenance"
     assert ops_backups.kind_for(datetime(2026, 3, 1)) == "monthly"
     assert ops_backups.kind_for(datetime(2026, 3, 2)) == "weekly"  # a Monday
     assert ops_backups.kind_for(datetime(2026, 3, 3)) == "daily"
