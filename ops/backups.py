@@ -36,8 +36,7 @@ import psycopg
 from django.conf import settings
 
 from audit.seals import format as seals
-from audit.seals import services as seal_services
-from audit.seals.store import seal_store
+from audit.seals.store import StoredSeal, seal_store
 from ops import pg
 from ops.manifest import (
     KINDS,
@@ -220,13 +219,14 @@ def rotate(store: Store) -> list[str]:
 def _newest_seals() -> dict[str, Any]:
     """The newest seal of each chain, or why the seal store could not say."""
     try:
-        listing = seal_services.seals_by_chain(seal_store())
+        names = sorted(seal_store().listing().items())
     except StorageError as error:
         return {"unavailable": f"the seal store could not be read: {error}"}
+    listing: dict[str, list[StoredSeal]] = {}
+    for name, stored_seal in names:  # seals/<chain>/<number>.json, oldest first
+        listing.setdefault(name.split("/")[1], []).append(stored_seal)
     newest: dict[str, Any] = {}
     for chain, stored in listing.items():
-        if not stored:
-            continue
         try:
             seal = seals.parse(seal_store().get(stored[-1]))
         except (StorageError, seals.SealFormatError) as error:

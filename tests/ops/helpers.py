@@ -116,18 +116,38 @@ def database_url(database: str) -> str:
     return f"postgres://{values['USER']}{password}@{host}{port}/{database}"
 
 
-def backup_process(setup: BackupSetup, extra_env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """``manage.py backup_now`` as its own process (as a worker runs it), into this test's
-    store, under this test's key."""
-    env = {
-        **os.environ,
+def backup_environment(setup: BackupSetup) -> dict[str, str]:
+    """The variables that point a backup process at this test's database, store and key."""
+    return {
         "BACKUP_KEY": base64.urlsafe_b64encode(setup.key).decode(),
         "BACKUP_DATABASE_URL": database_url(setup.database),
         "BACKUP_LOCAL_ROOT": str(setup.root),
-        **extra_env,
     }
+
+
+def backup_process(setup: BackupSetup, extra_env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``manage.py backup_now`` as its own process, into this test's store, under this test's
+    key."""
+    env = {**os.environ, **backup_environment(setup), **extra_env}
     return subprocess.Popen(  # noqa: S603 (our own manage.py)
         [sys.executable, str(ROOT / "manage.py"), "backup_now"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def worker_process(setup: BackupSetup) -> subprocess.Popen[bytes]:
+    """A process standing in for a Celery worker: it runs the beat task (in-process, eager),
+    which starts the backup's own process (ops/backup_process.py)."""
+    env = {**os.environ, **backup_environment(setup)}
+    code = (
+        "from ops.tasks import backup_database; "
+        "backup_database.apply(kwargs={'agency_id': None, 'kind': 'daily'}).get()"
+    )
+    return subprocess.Popen(  # noqa: S603 (our own manage.py)
+        [sys.executable, str(ROOT / "manage.py"), "shell", "-c", code],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

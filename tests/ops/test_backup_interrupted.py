@@ -4,35 +4,56 @@ the backups in a real S3 bucket (Ceph's RADOS Gateway), and a missing bucket."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.core.management import CommandError, call_command
 
 from ops import backups as ops_backups
 from ops.restore import verify_backup
-from tests.ops.helpers import backup_process, filler, kill_when
+from tests.ops.helpers import backup_process, filler, kill_when, worker_process
 from vault import storage
 
 
 def test_a_backup_killed_mid_stream_in_a_folder_leaves_nothing_complete(backups):
+    def writing() -> bool:
+        return any(_size(p) > 1024 * 1024 for p in _temporary(backups))
+
     with filler(backups.database, 24):
-        process = backup_process(backups, {})
+        kill_when(backup_process(backups, {}), writing)
+        left = backups.files()
+        # Only the unfinished temporary file: never the dump's name, never a manifest.
+        assert len(left) == 1 and left[0].startswith("daily/.") and left[0].endswith(".tmp")
+        assert ops_backups.list_backups() == []
 
-        def writing() -> bool:
-            return any(
-                p.stat().st_size > 1024 * 1024
-                for p in backups.root.glob("daily/.*.tmp")
-                if p.is_file()
-            )
+        # A worker running the beat task, killed: the backup's own process dies with it. (Its
+        # run first removed the leftover above: one backup at a time, under a lock.)
+        first = _temporary(backups)
 
-        kill_when(process, writing)
-    left = backups.files()
-    # Only the unfinished temporary file: never the dump's name, never a manifest.
-    assert len(left) == 1 and left[0].startswith("daily/.") and left[0].endswith(".tmp")
-    assert ops_backups.list_backups() == []
+        def writing_anew() -> bool:
+            return any(_size(p) > 1024 * 1024 for p in _temporary(backups) if p not in first)
+
+        kill_when(worker_process(backups), writing_anew)
+        assert len(_temporary(backups)) == 1 and _temporary(backups) != first
+        sizes = {p: _size(p) for p in _temporary(backups)}
+        time.sleep(1.5)
+        assert {p: _size(p) for p in _temporary(backups)} == sizes  # nobody writes
+        assert ops_backups.list_backups() == []
 
     manifest = ops_backups.take_backup("daily")
-    assert backups.files() == [manifest.dump, manifest.name]
+    assert backups.files() == [manifest.dump, manifest.name]  # both leftovers removed
     assert [b.manifest.id for b in ops_backups.list_backups()] == [manifest.id]
+
+
+def _size(path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:  # renamed or removed between the listing and now
+        return 0
+
+
+def _temporary(backups) -> list:
+    return [p for p in backups.root.glob("daily/.*.tmp") if p.is_file()]
 
 
 def _objects(client, bucket: str) -> list[str]:

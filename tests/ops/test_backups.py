@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -17,7 +18,7 @@ from ops import backups as ops_backups
 from ops import pg
 from ops.restore import verify_backup
 from tests.audit.helpers import TEST_EVENT, register_test_event, unique_slug
-from tests.ops.helpers import run_in, superuser_database
+from tests.ops.helpers import backup_environment, run_in, superuser_database
 
 
 def _agency_with_events(database: str, events: int) -> int:
@@ -223,11 +224,11 @@ def test_rotation_keeps_the_newest_of_each_kind(backups, settings, capsys):
     assert [tuple(line.split()[:2]) for line in lines] == sorted(expected, reverse=True)
 
 
-def test_the_beat_task_picks_the_kind_and_alerts_on_failure(backups, settings, mailoutbox):
-    from datetime import datetime
-
+def test_the_beat_task_backs_up_in_a_process_of_its_own_and_alerts_on_failure(
+    backups, settings, mailoutbox, monkeypatch
+):
     from config.celery import app
-    from ops.tasks import backup_database
+    from ops.tasks import BackupFailed, backup_database
 
     name = "ops.tasks.backup_database"
     schedule = {entry["task"]: entry for entry in settings.CELERY_BEAT_SCHEDULE.values()}
@@ -237,14 +238,20 @@ def test_the_beat_task_picks_the_kind_and_alerts_on_failure(backups, settings, m
     assert ops_backups.kind_for(datetime(2026, 3, 1)) == "monthly"
     assert ops_backups.kind_for(datetime(2026, 3, 2)) == "weekly"  # a Monday
     assert ops_backups.kind_for(datetime(2026, 3, 3)) == "daily"
+
+    # The process reads its settings from the environment, as the worker's would.
+    for variable, value in backup_environment(backups).items():
+        monkeypatch.setenv(variable, value)
     result = backup_database.apply(kwargs={"agency_id": None, "kind": "monthly"}).get()
+    assert [b.manifest.id for b in ops_backups.list_backups()] == [result["id"]]
     assert result["kind"] == "monthly"
 
     settings.OPERATOR_EMAILS = ["ops@example.org"]
-    settings.BACKUPS = settings.BACKUPS._replace(key=b"")
-    with pytest.raises(ops_backups.BackupError, match="BACKUP_KEY is not set"):
+    monkeypatch.setenv("BACKUP_KEY", "too-short")
+    with pytest.raises(BackupFailed, match="BACKUP_KEY must be 32 bytes"):
         backup_database.apply(kwargs={"agency_id": None, "kind": "daily"}).get()
     assert "The database backup failed" in mailoutbox[-1].subject
+    assert "BACKUP_KEY must be 32 bytes" in mailoutbox[-1].body
 
 
 def test_unwritable_folder_is_a_clear_error_and_leaves_nothing(backups, settings, tmp_path):
