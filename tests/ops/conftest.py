@@ -18,7 +18,7 @@ from vault import storage
 
 
 @pytest.fixture(scope="session")
-def backup_database(django_db_setup, django_db_blocker) -> Iterator[str]:
+def backed_up_database(django_db_setup, django_db_blocker) -> Iterator[str]:
     """The database the backups are taken of (tests/ops/helpers.py), for the session."""
     with django_db_blocker.unblock():
         name = copy_of_test_database(connection.settings_dict["NAME"])
@@ -28,14 +28,14 @@ def backup_database(django_db_setup, django_db_blocker) -> Iterator[str]:
 
 
 @pytest.fixture
-def backups(backup_database, settings, tmp_path, db) -> Iterator[BackupSetup]:
+def backups(backed_up_database, settings, tmp_path, db) -> Iterator[BackupSetup]:
     key = os.urandom(32)
-    database = dict(settings.BACKUPS.database, NAME=backup_database)
+    database = dict(settings.BACKUPS.database, NAME=backed_up_database)
     settings.BACKUPS = settings.BACKUPS._replace(
         key=key, old_keys=[], s3_bucket="", local_root=tmp_path / "backups", database=database
     )
     storage.reset_cache()
-    yield BackupSetup(settings, tmp_path / "backups", key, backup_database)
+    yield BackupSetup(settings, tmp_path / "backups", key, backed_up_database)
     storage.reset_cache()
 
 

@@ -19,7 +19,7 @@ def test_a_backup_killed_mid_stream_in_a_folder_leaves_nothing_complete(backups)
     def writing() -> bool:
         return any(_size(p) > 1024 * 1024 for p in _temporary(backups))
 
-    with filler(backups.database, 24):
+    with filler(backups.database, 16):
         kill_when(backup_process(backups, {}), writing)
         left = backups.files()
         # Only the unfinished temporary file: never the dump's name, never a manifest.
@@ -69,7 +69,7 @@ def test_in_a_bucket_killed_mid_upload_then_the_next_run_succeeds_and_verifies(
     backups, backup_bucket, s3_gateway, settings
 ):
     client = s3_gateway.client()
-    with filler(backups.database, 24):
+    with filler(backups.database, 16):
         process = backup_process(
             backups,
             {
