@@ -157,10 +157,12 @@ def _candidate_folders(major: int) -> list[Path]:
 
 
 def tool(name: str, major: int) -> str:
-    """The ``pg_dump`` or ``pg_restore`` for a server of version ``major``: the same major
-    version (pgserver's own for the embedded server, /usr/lib/postgresql/<major>/bin or the
-    PATH otherwise), or ``BACKUP_PG_BIN``'s."""
-    seen = []
+    """The ``pg_dump``, ``pg_restore`` or ``psql`` for a server of version ``major``: the same
+    major version if there is one (pgserver's own for the embedded server,
+    /usr/lib/postgresql/<major>/bin or the PATH otherwise), else a newer one (they read and
+    write older servers), or ``BACKUP_PG_BIN``'s. An older one is refused: it cannot."""
+    seen: list[str] = []
+    newer: list[tuple[int, str]] = []
     for folder in _candidate_folders(major):
         path = folder / name
         if not path.is_file():
@@ -169,8 +171,12 @@ def tool(name: str, major: int) -> str:
         seen.append(f"{path} ({found})")
         if found == major:
             return str(path)
+        if found > major:
+            newer.append((found, str(path)))
+    if newer:
+        return max(newer)[1]
     raise ToolError(
-        f"no {name} of PostgreSQL {major} (the server's version) was found"
+        f"no {name} of PostgreSQL {major} or newer (the server's version) was found"
         + (f"; found {', '.join(seen)}" if seen else "")
         + ": install the client tools of that version or set BACKUP_PG_BIN to their folder"
     )

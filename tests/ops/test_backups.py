@@ -284,3 +284,18 @@ def test_the_tables_owner_backs_up_through_its_backup_policies(backups, settings
     report = verify_backup(manifest.id)  # restored, counted and checked as the owner too
     assert report.ok, report.problems
     assert any(line.startswith(f"agency {agency_id} (backup-") for line in report.chains)
+
+
+def test_tools_of_the_servers_version_or_newer_older_ones_refused(settings, tmp_path):
+    from ops.pg import ToolError, tool
+
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    for name, version in (("pg_dump", "14.9"), ("pg_restore", "18.1")):
+        script = folder / name
+        script.write_text(f"#!/bin/sh\necho '{name} (PostgreSQL) {version}'\n")
+        script.chmod(0o755)
+    settings.BACKUPS = settings.BACKUPS._replace(pg_bin=str(folder))
+    with pytest.raises(ToolError, match=r"no pg_dump of PostgreSQL 16 or newer .*\(14\)"):
+        tool("pg_dump", 16)
+    assert tool("pg_restore", 16) == str(folder / "pg_restore")
