@@ -41,6 +41,13 @@ BEAT_SCHEDULE = {
         "schedule": crontab(hour=9, minute=20),
         **_PLATFORM,
     },
+    # The database backup (ops/backups.py): monthly on the 1st, weekly on Mondays, daily
+    # otherwise; rotation after each. 07:10 UTC is the middle of the night in the US.
+    "database-backup": {
+        "task": "ops.tasks.backup_database",
+        "schedule": crontab(hour=7, minute=10),
+        **_PLATFORM,
+    },
     "embargo-publication": {
         "task": "requests_portal.tasks.queue_embargo_publication",
         "schedule": crontab(minute=5),

@@ -78,4 +78,7 @@ def ensure_embedded_database(base_dir: Path) -> dict[str, str]:
     return {
         "owner": f"postgres://{OWNER_ROLE}@{host}/{DATABASE_NAME}",
         "app": f"postgres://{APP_ROLE}@{host}/{DATABASE_NAME}",
+        # The server's superuser (socket only): what pg_dump runs as for backups, since every
+        # tenant table FORCEs row-level security on its owner too (ops/backups.py).
+        "superuser": f"postgres://postgres@{host}/{DATABASE_NAME}",
     }

@@ -16,9 +16,11 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config import jobs_settings
 from config.audit_settings import audit_seal_settings
+from config.backup_settings import backup_settings
 from config.beat import BEAT_SCHEDULE, BEAT_SCHEDULE_FILENAME
 from config.billing_settings import billing_settings
 from config.env import env_bool, env_choice, env_int, env_str
+from config.ratelimit_settings import rate_limits
 from config.structured_logs import logging_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -95,6 +97,7 @@ INSTALLED_APPS = [
     "requests_portal",
     "documents",
     "billing",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -218,6 +221,7 @@ CELERY_TASK_ROUTES = {
     "requests_portal.tasks.*": {"queue": "notifications"},
     "accounts.outbox.tasks.*": {"queue": "maintenance"},
     "billing.tasks.send_receipt": {"queue": "notifications"},
+    "ops.tasks.*": {"queue": "maintenance"},
 }
 # Time limits, the visibility timeout and fail-fast timeouts: config/jobs_settings.py.
 CELERY_TASK_SOFT_TIME_LIMIT = jobs_settings.TASK_SOFT_TIME_LIMIT
@@ -355,30 +359,19 @@ SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"OAUTH_PKCE_ENABLED": True}}
 # addresses on loopback or link-local networks (accounts/admin_forms.py).
 SSO_ALLOW_LOOPBACK_PROVIDERS = not IS_PRODUCTION
 
-# --- Rate limits (django-ratelimit, counted in the cache: Redis in production) -------------
-RATE_LIMIT_LOGIN_PER_IP = env_str("RATE_LIMIT_LOGIN_PER_IP", "30/10m")
-RATE_LIMIT_RESET_PER_IP = env_str("RATE_LIMIT_RESET_PER_IP", "10/h")
-RATE_LIMIT_RESET_PER_EMAIL = env_str("RATE_LIMIT_RESET_PER_EMAIL", "3/h")
-RATE_LIMIT_SIGNUP_PER_IP = env_str("RATE_LIMIT_SIGNUP_PER_IP", "10/h")
-RATE_LIMIT_INVITE_PER_USER = env_str("RATE_LIMIT_INVITE_PER_USER", "50/h")
-RATE_LIMIT_MFA_PER_USER = env_str("RATE_LIMIT_MFA_PER_USER", "10/5m")
-# Document uploads (a resumable start or a posted form): each opens storage and, later, a scan.
-RATE_LIMIT_UPLOAD_PER_USER = env_str("RATE_LIMIT_UPLOAD_PER_USER", "300/h")
-RATE_LIMIT_UPLOAD_PER_IP = env_str("RATE_LIMIT_UPLOAD_PER_IP", "60/h")  # tracking-link requesters
-if not all(
-    re.fullmatch(r"[0-9]+/[0-9]*[smhd]", rate)
-    for rate in (
-        RATE_LIMIT_LOGIN_PER_IP,
-        RATE_LIMIT_RESET_PER_IP,
-        RATE_LIMIT_RESET_PER_EMAIL,
-        RATE_LIMIT_SIGNUP_PER_IP,
-        RATE_LIMIT_INVITE_PER_USER,
-        RATE_LIMIT_MFA_PER_USER,
-        RATE_LIMIT_UPLOAD_PER_USER,
-        RATE_LIMIT_UPLOAD_PER_IP,
-    )
-):
-    raise ImproperlyConfigured("RATE_LIMIT_* settings must look like '10/h' or '30/10m'.")
+# --- Rate limits: names, defaults and the format check in config/ratelimit_settings.py ------
+(
+    RATE_LIMIT_LOGIN_PER_IP,
+    RATE_LIMIT_RESET_PER_IP,
+    RATE_LIMIT_RESET_PER_EMAIL,
+    RATE_LIMIT_SIGNUP_PER_IP,
+    RATE_LIMIT_INVITE_PER_USER,
+    RATE_LIMIT_MFA_PER_USER,
+    RATE_LIMIT_UPLOAD_PER_USER,
+    RATE_LIMIT_UPLOAD_PER_IP,
+    REQUEST_SUBMIT_RATE_PER_IP,
+    REQUEST_SUBMIT_RATE_PER_EMAIL,
+) = rate_limits()
 
 # --- Secrets at rest ------------------------------------------------------------------------
 # Master keys that seal SSO client secrets, LDAP bind passwords and two-factor secrets
@@ -415,16 +408,13 @@ AUDIT_SEAL_LOCAL_ROOT = BASE_DIR / ".local" / "seals"
 _stripe = billing_settings(production=IS_PRODUCTION)
 STRIPE_API_BASE, STRIPE_CHECKOUT_ORIGIN, STRIPE_WEBHOOK_TOLERANCE = _stripe[:3]
 STRIPE_CONNECT_TIMEOUT, STRIPE_READ_TIMEOUT, STRIPE_MAX_NETWORK_RETRIES = _stripe[3:]
-
-# --- Public submission limits (django-ratelimit, counted in the cache: Redis in production)
-# Per address generous (a library's network is one address for many); per email tight.
-REQUEST_SUBMIT_RATE_PER_IP = env_str("REQUEST_SUBMIT_RATE_PER_IP", "60/h")
-REQUEST_SUBMIT_RATE_PER_EMAIL = env_str("REQUEST_SUBMIT_RATE_PER_EMAIL", "5/h")
-if not all(
-    re.fullmatch(r"[0-9]+/[0-9]*[smhd]", rate)
-    for rate in (REQUEST_SUBMIT_RATE_PER_IP, REQUEST_SUBMIT_RATE_PER_EMAIL)
-):
-    raise ImproperlyConfigured("REQUEST_SUBMIT_RATE_PER_IP/_PER_EMAIL must look like '10/h'.")
+# --- Database backups (issue 13): platform key, store, dump role (config/backup_settings.py)
+BACKUPS = backup_settings(
+    BASE_DIR,
+    production=IS_PRODUCTION,
+    owner_url=_owner_url,
+    embedded_superuser_url=None if _database_url else _embedded["superuser"],
+)
 
 # --- Documents (issue 5) -------------------------------------------------------------------
 # Ciphertext only, in S3 (a private bucket) in production, in a local folder otherwise; the

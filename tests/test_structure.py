@@ -2,8 +2,8 @@
 
 - No import cycles between the portal's modules, imports inside functions included.
 - Imports point down: to the app's own modules or to lower layers (vault, audit, accounts,
-  requests_portal, then documents and billing, then api, then config); and inside an app from
-  interface (views, urls, tasks, ...) to services to access to models, never back up. A
+  requests_portal and ops, then documents and billing, then api, then config); and inside an
+  app from interface (views, urls, tasks, ...) to services to access to models, never back up. A
   service asks for background work through a ``jobs`` module, never by importing ``tasks``.
 - Each module does one job: none grows past MAX_LINES (the end of every run lists the largest).
 """
@@ -100,6 +100,12 @@ def test_an_import_into_a_higher_app_or_a_higher_kind_is_refused(tmp_path, monke
         "accounts.services.invitations -> accounts.views (a service imports a view/task/url)",
         "vault.keyring -> accounts.models (app accounts is not below vault)",
     ]
+
+
+def test_ops_sits_beside_requests_portal_above_accounts():
+    from tests.structure import layer
+
+    assert layer("accounts") < layer("ops") == layer("requests_portal") < layer("documents")
 
 
 def test_kinds_are_read_from_module_names():

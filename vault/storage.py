@@ -221,6 +221,28 @@ class LocalBlobStore:
     def delete(self, name: str) -> None:
         self._path(name).unlink(missing_ok=True)
 
+    # Listing and clean-up for stores that keep whole sets under a prefix (the backups).
+    def names(self, prefix: str) -> list[str]:
+        """Every complete blob under ``prefix`` (a folder), sorted; unfinished writes (their
+        temporary files) are not blobs yet."""
+        folder = self.root / _check(prefix.rstrip("/"))
+        if not folder.is_dir():
+            return []
+        return sorted(
+            str(path.relative_to(self.root))
+            for path in folder.rglob("*")
+            if path.is_file() and not path.name.startswith(".")
+        )
+
+    def discard_incomplete(self, prefix: str) -> int:
+        """Remove what writes that never finished left under ``prefix`` (a process killed
+        mid-write leaves its temporary file, never a blob). Only while nobody writes there."""
+        folder = self.root / _check(prefix.rstrip("/"))
+        left = [p for p in folder.rglob(".*.tmp") if p.is_file()] if folder.is_dir() else []
+        for path in left:
+            path.unlink(missing_ok=True)
+        return len(left)
+
     # Parts of a resumable upload: one file each, joined on completion.
     def _parts(self, upload_id: str) -> Path:
         return self.root / ".parts" / _check(upload_id)
@@ -466,6 +488,37 @@ class S3BlobStore:
                 UploadId=upload_id,
             )
 
+    def names(self, prefix: str) -> list[str]:
+        """Every object under ``prefix``, sorted (an unfinished multipart upload is none)."""
+        found: list[str] = []
+        more: dict[str, str] = {}
+        while True:
+            page = self._call(
+                self.client.list_objects_v2, Bucket=self.bucket, Prefix=self._key(prefix), **more
+            )
+            found += [item["Key"][len(self.prefix) :] for item in page.get("Contents", [])]
+            if not page.get("IsTruncated"):
+                break
+            more = {"ContinuationToken": page["NextContinuationToken"]}
+        return sorted(found)
+
+    def discard_incomplete(self, prefix: str) -> int:
+        """Abort the multipart uploads under ``prefix`` that never completed (a process
+        killed mid-write): their parts are deleted, no object ever appeared. Only while
+        nobody writes there."""
+        listed = self._call(
+            self.client.list_multipart_uploads, Bucket=self.bucket, Prefix=self._key(prefix)
+        )
+        uploads = listed.get("Uploads", [])
+        for upload in uploads:
+            self._call(
+                self.client.abort_multipart_upload,
+                Bucket=self.bucket,
+                Key=upload["Key"],
+                UploadId=upload["UploadId"],
+            )
+        return len(uploads)
+
 
 def _s3_options() -> dict[str, str | bool]:
     options: dict[str, str | bool | None] = {
@@ -483,10 +536,17 @@ def _s3_options() -> dict[str, str | bool]:
 
 
 @lru_cache(maxsize=4)
-def _build(kind: str, bucket: str, prefix: str, root: str) -> BlobStore:
-    if kind == "s3":
-        return S3BlobStore(bucket=bucket, prefix=prefix, **_s3_options())
+def _build_s3(bucket: str, prefix: str) -> S3BlobStore:
+    return S3BlobStore(bucket=bucket, prefix=prefix, **_s3_options())
+
+
+@lru_cache(maxsize=4)
+def _build_local(root: str) -> LocalBlobStore:
     return LocalBlobStore(Path(root))
+
+
+def _build(kind: str, bucket: str, prefix: str, root: str) -> BlobStore:
+    return _build_s3(bucket, prefix) if kind == "s3" else _build_local(root)
 
 
 def documents_store() -> BlobStore:
@@ -515,6 +575,16 @@ def archive_store() -> BlobStore:
     )
 
 
+def backup_store() -> LocalBlobStore | S3BlobStore:
+    """The store of the encrypted database backups (ops/backups.py): their own bucket under
+    ``backups/``, or a folder (``settings.BACKUPS``)."""
+    backups = settings.BACKUPS
+    if backups.s3_bucket:
+        return _build_s3(backups.s3_bucket, "backups/")
+    return _build_local(str(backups.local_root))
+
+
 def reset_cache() -> None:
     """Tests change storage settings; forget the stores built for the old ones."""
-    _build.cache_clear()
+    _build_s3.cache_clear()
+    _build_local.cache_clear()

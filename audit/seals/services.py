@@ -263,6 +263,7 @@ class ChainCheck:
     first_bad_position: int | None = None  # the first sealed position that no longer matches
     problems: list[str] = field(default_factory=list)
     unsealed: int = 0  # events after the newest seal
+    store_problem: str = ""  # the seals could not be read
 
     @property
     def label(self) -> str:
@@ -382,6 +383,47 @@ def _compare(
         check.unsealed = max(0, check.events - max(s.events for s in good))
 
 
+def check_chain(
+    store: SealStore,
+    listing: dict[str, list[StoredSeal]],
+    keys: dict[str, Ed25519PublicKey],
+    agency_id: int | None,
+    slug: str,
+    *,
+    upto: int | None = None,
+) -> ChainCheck:
+    """Recompute one chain (in the current database) and check it against its seals.
+
+    ``upto`` (a backup's event count for the chain) leaves out the seals of later positions:
+    they were made after the backup, and the restored chain cannot reach them."""
+    check = ChainCheck(agency_id, slug)
+    stored = listing.get(seals.chain_name(agency_id), [])
+    try:
+        good = _read_seals(store, seals.chain_name(agency_id), stored, keys, check)
+    except StorageError as error:
+        check.store_problem = f"{check.label}: its seals could not be read: {error}"
+        good = []
+    if upto is not None:
+        good = [seal for seal in good if seal.events <= upto]
+    check.seals = len(stored) if upto is None else len(good)
+    with transaction.atomic():
+        _context(agency_id)
+        report = verify_chain(agency_id, {s.events for s in good})
+    check.events = report.events if report.ok else report.events - 1
+    if not report.ok:
+        check.broken_at, check.broken_reason = report.first_broken_id, report.reason
+    # Seals of positions now in verified archives (audit/retention.py) were checked
+    # against the chain before their month was archived; the archives link up.
+    online = [seal for seal in good if seal.events > report.archived]
+    _compare(check, online, dict(report.at), report.ok)
+    return check
+
+
+def seals_by_chain(store: SealStore) -> dict[str, list[StoredSeal]]:
+    """Every stored seal, by chain name, oldest first (StorageError when unreachable)."""
+    return _by_chain(store.listing())
+
+
 def verify_chains(*, public_keys: list[str] | None = None) -> VerifyResult:
     """Recompute every chain and check it against every seal of it.
 
@@ -407,25 +449,10 @@ def verify_chains(*, public_keys: list[str] | None = None) -> VerifyResult:
             continue
         chains.setdefault(sealed_id, "")  # sealed, but the agency row is gone too
     for agency_id, slug in chains.items():
-        check = ChainCheck(agency_id, slug)
+        check = check_chain(store, listing, keys, agency_id, slug)
         result.chains.append(check)
-        stored = listing.get(seals.chain_name(agency_id), [])
-        try:
-            good = _read_seals(store, seals.chain_name(agency_id), stored, keys, check)
-        except StorageError as error:
-            result.store_problems.append(f"{check.label}: its seals could not be read: {error}")
-            good = []
-        check.seals = len(stored)
-        with transaction.atomic():
-            _context(agency_id)
-            report = verify_chain(agency_id, {s.events for s in good})
-        check.events = report.events if report.ok else report.events - 1
-        if not report.ok:
-            check.broken_at, check.broken_reason = report.first_broken_id, report.reason
-        # Seals of positions now in verified archives (audit/retention.py) were checked
-        # against the chain before their month was archived; the archives link up.
-        online = [seal for seal in good if seal.events > report.archived]
-        _compare(check, online, dict(report.at), report.ok)
+        if check.store_problem:
+            result.store_problems.append(check.store_problem)
     return result
 
 

@@ -1,0 +1,51 @@
+"""The backups' scheduled work (Celery beat, config/beat.py), on the ``maintenance`` queue."""
+
+import ctypes
+import json
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+from celery import shared_task
+from django.conf import settings
+
+from audit.seals.services import alert
+from ops import backups
+
+BACKUP_HOURS = 6
+
+
+class BackupFailed(Exception):
+    """The backup process failed; its reason is the message (the operators were told)."""
+
+
+def _die_with_parent() -> None:
+    """In the child, before it runs: SIGKILL it when the worker that started it dies
+    (Linux's PR_SET_PDEATHSIG), so a killed worker leaves no backup running on its own."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+
+
+@shared_task(  # type: ignore[untyped-decorator]
+    acks_late=True, soft_time_limit=BACKUP_HOURS * 3600, time_limit=BACKUP_HOURS * 3600 + 300
+)
+def backup_database(*, agency_id: int | None = None, kind: str | None = None) -> dict[str, object]:
+    """Daily: back up the database (monthly on the 1st, weekly on Mondays), then rotate, in a
+    process of its own without Django's apps (ops/backup_process.py: its memory stays small
+    and flat). A failure alerts the operators (log, Sentry, email) and fails the task."""
+    chosen = kind or backups.kind_for(datetime.now(UTC))
+    done = subprocess.run(  # noqa: S603 (our own module, no shell)
+        [sys.executable, "-m", "ops.backup_process", "--kind", chosen],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=BACKUP_HOURS * 3600,
+        preexec_fn=_die_with_parent,
+        check=False,
+    )
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+        alert("The database backup failed", [f"{chosen} backup: {lines[-1]}"])
+        raise BackupFailed(lines[-1])
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
