@@ -115,6 +115,7 @@ def restore_into(
 
 def _schemas(target: pg.Database) -> list[str]:
     with target.connect(autocommit=True) as conn:
+        # nosemgrep: portal-raw-sql -- catalog listing of schemas; constant text
         rows = conn.execute(
             "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%%' "
             "AND nspname <> 'information_schema' ORDER BY 1"
@@ -132,7 +133,7 @@ def _start_restore(
     common = ["--no-owner", "--no-privileges", "--no-password"]
     if not force:
         command = [pg.tool("pg_restore", major), "--single-transaction", "--exit-on-error"]
-        process = subprocess.Popen(  # noqa: S603 (our own argv, no shell)
+        process = subprocess.Popen(  # noqa: S603  # nosec B603  # fixed PostgreSQL tool or our own module, no shell
             [*command, *common, f"--dbname={target.name}"],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
@@ -142,14 +143,14 @@ def _start_restore(
         return process, None
     drop = ", ".join(sql.Identifier(s).as_string(None) for s in _schemas(target))
     prelude = (f"DROP SCHEMA IF EXISTS {drop} CASCADE; " if drop else "") + "CREATE SCHEMA public;"
-    process = subprocess.Popen(  # noqa: S603 (our own argv, no shell)
+    process = subprocess.Popen(  # noqa: S603  # nosec B603  # fixed PostgreSQL tool or our own module, no shell
         [pg.tool("pg_restore", major), *common, "--file=-"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=errors,
         env=target.environment(),
     )
-    loader = subprocess.Popen(  # noqa: S603 (our own argv, no shell)
+    loader = subprocess.Popen(  # noqa: S603  # nosec B603  # fixed PostgreSQL tool or our own module, no shell
         [
             pg.tool("psql", major),
             "--no-psqlrc",

@@ -34,7 +34,7 @@ def backup_database(*, agency_id: int | None = None, kind: str | None = None) ->
     process of its own without Django's apps (ops/backup_process.py: its memory stays small
     and flat). A failure alerts the operators (log, Sentry, email) and fails the task."""
     chosen = kind or backups.kind_for(datetime.now(UTC))
-    done = subprocess.run(  # noqa: S603 (our own module, no shell)
+    done = subprocess.run(  # noqa: S603  # nosec B603  # fixed PostgreSQL tool or our own module, no shell
         [sys.executable, "-m", "ops.backup_process", "--kind", chosen],
         cwd=settings.BASE_DIR,
         capture_output=True,
