@@ -232,20 +232,24 @@ _MAX_MICROS = (datetime.datetime(9999, 1, 1, tzinfo=datetime.UTC) - _EPOCH) // (
 
 def _key_before(cursor: Cursor) -> RawSQL:
     # A row comparison, so PostgreSQL reads the index from the cursor on (an OR of the two
-    # columns would not); the ORM cannot write one. Both values are bound parameters, parsed
-    # from the page link by the form (tampered links: tests/audit/test_viewer_filters.py).
+    # columns would not); the ORM cannot write one. The time alone again (implied by the
+    # row comparison), so the months after the cursor's are pruned before the read. The
+    # values are bound parameters, parsed from the page link by the form (tampered links:
+    # tests/audit/test_viewer_filters.py).
     return RawSQL(
-        '("audit_auditevent"."created_at", "audit_auditevent"."id") < (%s, %s)',
-        [cursor.created_at, cursor.id],
+        '("audit_auditevent"."created_at", "audit_auditevent"."id") < (%s, %s) '
+        'AND "audit_auditevent"."created_at" <= %s',
+        [cursor.created_at, cursor.id, cursor.created_at],
         BooleanField(),
     )
 
 
 def _key_after(cursor: Cursor) -> RawSQL:
-    # The same row comparison the other way (newer pages), for the same reason.
+    # The same row comparison the other way (newer pages), for the same reasons.
     return RawSQL(
-        '("audit_auditevent"."created_at", "audit_auditevent"."id") > (%s, %s)',
-        [cursor.created_at, cursor.id],
+        '("audit_auditevent"."created_at", "audit_auditevent"."id") > (%s, %s) '
+        'AND "audit_auditevent"."created_at" >= %s',
+        [cursor.created_at, cursor.id, cursor.created_at],
         BooleanField(),
     )
 
@@ -299,6 +303,9 @@ def keyset_page(
 # A details search reads the (otherwise filtered) log in windows along the key and tests
 # the text on each window's rows, so a page costs at most SEARCH_BUDGET rows whatever the
 # text: a rare text on a long log gives a short page whose link carries the search on.
+# (An index cannot narrow it: the log is read under row-level security, and PostgreSQL
+# uses an index only for conditions whose operators are LEAKPROOF, which no containment
+# or pattern operator is: pg_trgm's and full-text search's included.)
 SEARCH_WINDOW = 2_000  # the largest window; the first is a few pages' worth, then grows
 SEARCH_BUDGET = 10_000
 
@@ -306,29 +313,33 @@ SEARCH_BUDGET = 10_000
 def _read_window(
     window: QuerySet[AuditEvent], needle: str, size: int, *, newest_first: bool
 ) -> tuple[int, Cursor | None, list[Cursor]]:
-    """Read one window of ``size`` events along the key (their keys only, from the index),
-    then look for the text in those events' details, in the database: (how many were read,
-    the key of the last one read, the keys of those that match, in order). Only the matches
-    and the last key leave the database."""
-    keys = window.values_list("created_at", "id")[:size]
+    """Read one window of ``size`` events along the key, testing each one's details for the
+    text as it is read, in the database: (how many were read, the key of the last one read,
+    the keys of those that match, in order). Only the matches and the last key leave the
+    database. The test is in the window's select list, not its WHERE, so the window is the
+    same ``size`` events whatever the text; each event's row is read once (no second look-up
+    by id, which would search every month's partition)."""
+    pattern = f"%{connection.ops.prep_for_like_query(needle)}%"
+    # The ORM has no ILIKE of a cast to text in a select list; the pattern is a bound
+    # parameter, its wildcards escaped (hostile texts: tests/audit/test_viewer_filters.py).
+    hit = RawSQL('("audit_auditevent"."details")::text ILIKE %s', [pattern], BooleanField())
+    keys = window.annotate(hit=hit).values_list("created_at", "id", "hit")[:size]
     try:
         sql, params = keys.query.sql_with_params()
     except EmptyResultSet:
         # Filters no event can match (an event chosen with a kind it is not of): an empty
         # window, not a server error.
         return 0, None, []
-    pattern = f"%{connection.ops.prep_for_like_query(needle)}%"
     last_first = "ASC" if newest_first else "DESC"
     query = (
         f"WITH w AS MATERIALIZED ({sql}) "  # noqa: S608 (Django's own SQL, with its params)
-        "SELECT w.created_at, w.id, 1 FROM w JOIN audit_auditevent e ON e.id = w.id "
-        "WHERE e.details::text ILIKE %s "
+        "SELECT created_at, id, 1 FROM w WHERE hit "
         f"UNION ALL (SELECT created_at, id, 2 FROM w ORDER BY created_at {last_first}, "
         f"id {last_first} LIMIT 1) "
         "UNION ALL SELECT NULL, count(*), 3 FROM w"
     )
     with connection.cursor() as cursor:
-        cursor.execute(query, [*params, pattern])
+        cursor.execute(query, params)
         rows = cursor.fetchall()
     count = next(int(pk) for _, pk, kind in rows if kind == 3)
     last = next((Cursor(at, pk) for at, pk, kind in rows if kind == 2), None)

@@ -13,9 +13,9 @@ at the end); each part's figures are compared with a baseline measured in the sa
 - ``append``: events per second appended by separate processes, each with its own database
   connection and one transaction per event: one writer (the baseline), 4 writers on one
   agency's chain, 4 writers on 4 agencies (the same concurrency without a shared chain), and
-  8 writers on 8 agencies. Writers of one chain are serialised by its advisory lock
-  (audit/chain.py); the time spent waiting for it is measured per append. Every chain is
-  verified afterwards (no fork).
+  8 writers on 8 agencies. Writers of one chain take turns on its head row (audit/chain.py:
+  one statement locks and reads it); the time spent in that statement, waiting included, is
+  measured per append. Every chain is verified afterwards (no fork).
 
     make bench-audit      (or: .venv/bin/python bench/audit_bench.py [latency] [append]
                            [--rounds 400] [--seconds 8] [--path /staff/])
@@ -40,15 +40,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 AUDIT_MIDDLEWARE = "accounts.middleware.AuditAccessMiddleware"
 TARGET_ADDED_P95_MS = 2.0
 WARM_UP = 20
-STEPS = ("lock", "head", "insert", "context", "other", "commit")
+STEPS = ("head", "insert", "context", "other", "commit")
 
 
 def _step(sql: str) -> str:
     text = sql.lstrip()
-    if text.startswith("SELECT pg_advisory_xact_lock"):
-        return "lock"
-    if text.startswith("SELECT (SELECT hash"):
-        return "head"
+    if text.startswith("SELECT h.head_hash"):
+        return "head"  # lock the chain's head row and read it: one statement
     if text.startswith("INSERT"):
         return "insert"
     if text.startswith("SELECT set_config"):
@@ -194,7 +192,7 @@ def measure_latency(args) -> None:
             assert response.status_code == 200, (args.path, response.status_code, n)
 
     # audit.record, timed where the middleware calls it (the module attribute), so the
-    # figure is the in-request cost of one event: lock, head read, hash, insert.
+    # figure is the in-request cost of one event: locking and reading the head, hash, insert.
     real_record = audit.record
     record_ms: list[float] = []
 
@@ -212,7 +210,7 @@ def measure_latency(args) -> None:
     cpu: dict[str, list[float]] = {"off": [], "on": []}
     # The audit statements' own times, and each request's commit (with recording, a write:
     # the commit waits for the WAL to reach the disk; without, a read-only transaction).
-    steps: dict[str, list[float]] = {"lock": [], "head": [], "insert": []}
+    steps: dict[str, list[float]] = {"head": [], "insert": []}
     commits: dict[str, list[float]] = {"off": [], "on": []}
     arm = ["off"]
 
@@ -287,7 +285,7 @@ def measure_latency(args) -> None:
     print(
         f"  audit.record inside the request:      p50 {percentile(record_ms, 0.5):6.2f} ms  "
         f"p95 {percentile(record_ms, 0.95):6.2f} ms  CPU {statistics.mean(record_cpu_ms):5.2f} ms"
-        "  (advisory lock, head read, hash, insert)"
+        "  (head locked and read, hash, insert)"
     )
     print(
         "  inside it, mean ms: "
@@ -333,9 +331,9 @@ def _writer(agency_id: int, go, start_at, seconds: float, results) -> None:
     from accounts import audit_events
     from accounts.tenancy import agency_context
 
-    # Where an append's time goes, by statement: the lock (a round trip, plus the wait when
-    # another writer holds it), the head read, the insert, the tenant context, and the commit
-    # (the WAL flush to disk).
+    # Where an append's time goes, by statement: the head (locked and read in one round trip,
+    # plus the wait when another writer holds it), the insert (its trigger moves the head),
+    # the tenant context, and the commit (the WAL flush to disk).
     spent: dict[str, list[float]] = {kind: [] for kind in STEPS}
 
     def time_statement(execute, sql, params, many, context):
@@ -441,7 +439,7 @@ def measure_append(args) -> None:
         results[name] = result
         base = results[phases[0][0]]["rate"]
         ratio = "(baseline)" if name == phases[0][0] else f"{result['rate'] / base:5.2f}x"
-        append_ms, lock_ms = result["append_ms"], result["spent"]["lock"]
+        append_ms, lock_ms = result["append_ms"], result["spent"]["head"]
         waited = sum(lock_ms) / sum(append_ms) if append_ms else 0.0
         shares = "  ".join(
             f"{step} {statistics.mean(ms):.2f}"
@@ -451,7 +449,7 @@ def measure_append(args) -> None:
         print(
             f"  {name:<32} {result['rate']:7.0f} events/s  {ratio:<10}  append p50 "
             f"{percentile(append_ms, 0.5):5.2f} ms p95 {percentile(append_ms, 0.95):6.2f} ms  "
-            f"lock statement p50 {percentile(lock_ms, 0.5):5.2f} ms p95 "
+            f"head statement p50 {percentile(lock_ms, 0.5):5.2f} ms p95 "
             f"{percentile(lock_ms, 0.95):6.2f} ms ({waited:4.0%} of append time)  "
             f"writers' CPU {result['cpu']:.2f} cores"
         )
