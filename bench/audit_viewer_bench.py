@@ -492,6 +492,34 @@ def measure(args, world: dict) -> None:
             base_p50,
         ),
     ]
+    # The same two searches through the window as it was before (bench/audit_legacy_search.py),
+    # taking turns with the current one request by request: before and after in one run.
+    from audit import selectors
+    from bench.audit_legacy_search import legacy_read_window
+
+    current = selectors._read_window
+    for name, text, n in (
+        ("common text", "request_detail", args.requests),
+        ("rare text", rare, max(10, args.requests // 10)),
+    ):
+        samples: dict[str, list[float]] = {"now": [], "before": []}
+        for i in range(2 * n):
+            label = ("now", "before")[(i + i // 2) % 2]
+            selectors._read_window = legacy_read_window if label == "before" else current
+            try:
+                began = time.perf_counter()
+                response = client.get(page(q=text))
+                samples[label].append((time.perf_counter() - began) * 1000)
+            finally:
+                selectors._read_window = current
+            assert response.status_code == 200 and b"There is a problem" not in response.content
+        for label in ("before", "now"):
+            report(
+                f"search, {name}, window {label}{' (same run)' if label == 'now' else ''}",
+                samples[label],
+                base_p50,
+                target=False,
+            )
     missed.append(
         report(
             "one old event's page (its place on the chain is a count)",
