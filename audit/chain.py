@@ -341,7 +341,7 @@ def _head_problem(agency_id: int | None, walked: int, end: tuple[int, str] | Non
     trusted (the walk is): a head ahead of the events means events were removed past the
     triggers, or the head was written by hand."""
     chain = "e.agency_id = %s" if agency_id else "e.agency_id IS NULL"
-    params: list[object] = [agency_id] if agency_id else []
+    params: list[int] = [agency_id] if agency_id else []
     end_id = end[0] if end else 0
     with connection.cursor() as cursor:
         cursor.execute(
