@@ -42,7 +42,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 AUDIT_MIDDLEWARE = "accounts.middleware.AuditAccessMiddleware"
 TARGET_ADDED_P95_MS = 2.0
 WARM_UP = 20
-STEPS = ("head", "insert", "context", "other", "commit")
+STEPS = ("lock", "head", "insert", "context", "other", "commit")
 
 
 def _step(sql: str) -> str:
@@ -358,14 +358,21 @@ def _round_trips(n: int, idle: float = 0.0) -> list[float]:
 # --- Part 2: append throughput -----------------------------------------------------------------
 
 
-def _writer(agency_id: int, go, start_at, seconds: float, results) -> None:
+def _writer(agency_id: int, go, start_at, seconds: float, results, legacy: bool) -> None:
     """One writer process: appends page.view events to one agency's chain, one transaction
-    each, from the shared start until ``seconds`` later; reports what it did."""
+    each, from the shared start until ``seconds`` later; reports what it did. ``legacy``:
+    through the append as it was before chain heads (bench/audit_legacy_append.py)."""
     from django.db import connection, connections
 
     import audit
     from accounts import audit_events
     from accounts.tenancy import agency_context
+
+    if legacy:
+        from audit import chain
+        from bench.audit_legacy_append import legacy_append
+
+        chain.append = legacy_append
 
     # Where an append's time goes, by statement: the head (locked and read in one round trip,
     # plus the wait when another writer holds it), the insert (its trigger moves the head),
@@ -416,7 +423,7 @@ def _writer(agency_id: int, go, start_at, seconds: float, results) -> None:
         connections.close_all()
 
 
-def _phase(agency_ids: list[int], seconds: float) -> dict:
+def _phase(agency_ids: list[int], seconds: float, legacy: bool = False) -> dict:
     """Run one writer per entry of ``agency_ids`` (an id may repeat: writers sharing a chain)
     at once, as processes forked from this one."""
     from django.db import connections
@@ -425,7 +432,7 @@ def _phase(agency_ids: list[int], seconds: float) -> dict:
     context = multiprocessing.get_context("fork")
     go, start_at, results = context.Event(), context.Value("d", 0.0), context.Queue()
     writers = [
-        context.Process(target=_writer, args=(agency_id, go, start_at, seconds, results))
+        context.Process(target=_writer, args=(agency_id, go, start_at, seconds, results, legacy))
         for agency_id in agency_ids
     ]
     for writer in writers:
@@ -460,22 +467,28 @@ def measure_append(args) -> None:
     ]
     ids = [agency.pk for agency in agencies]
     phases = [
-        ("1 writer, 1 agency (baseline)", ids[:1]),
-        (f"{args.writers} writers, 1 agency (one chain)", ids[:1] * args.writers),
-        (f"{args.writers} writers, {args.writers} agencies", ids[: args.writers]),
-        (f"{args.agencies} writers, {args.agencies} agencies", ids[: args.agencies]),
+        ("1 writer, 1 agency (baseline)", ids[:1], False),
+        (f"{args.writers} writers, 1 agency (one chain)", ids[:1] * args.writers, False),
+        (f"{args.writers} writers, {args.writers} agencies", ids[: args.writers], False),
+        (f"{args.agencies} writers, {args.agencies} agencies", ids[: args.agencies], False),
+        # The same run's "before": the append as it was before chain heads.
+        ("1 writer, before chain heads", ids[:1], True),
+        (f"{args.writers} writers, 1 agency, before", ids[:1] * args.writers, True),
     ]
     print(
         f"Append throughput: one process per writer, each its own connection, one transaction "
         f"per event, {args.seconds:g} s per line"
     )
     results = {}
-    for name, agency_ids in phases:
-        result = _phase(agency_ids, args.seconds)
+    for name, agency_ids, legacy in phases:
+        result = _phase(agency_ids, args.seconds, legacy)
         results[name] = result
         base = results[phases[0][0]]["rate"]
         ratio = "(baseline)" if name == phases[0][0] else f"{result['rate'] / base:5.2f}x"
+        # The chain's lock and head: one statement now, two before (lock, then head read).
         append_ms, lock_ms = result["append_ms"], result["spent"]["head"]
+        if result["spent"]["lock"]:
+            lock_ms = [a + b for a, b in zip(result["spent"]["lock"], lock_ms, strict=False)]
         waited = sum(lock_ms) / sum(append_ms) if append_ms else 0.0
         shares = "  ".join(
             f"{step} {statistics.mean(ms):.2f}"
@@ -485,13 +498,18 @@ def measure_append(args) -> None:
         print(
             f"  {name:<32} {result['rate']:7.0f} events/s  {ratio:<10}  append p50 "
             f"{percentile(append_ms, 0.5):5.2f} ms p95 {percentile(append_ms, 0.95):6.2f} ms  "
-            f"head statement p50 {percentile(lock_ms, 0.5):5.2f} ms p95 "
+            f"lock+head p50 {percentile(lock_ms, 0.5):5.2f} ms p95 "
             f"{percentile(lock_ms, 0.95):6.2f} ms ({waited:4.0%} of append time)  "
             f"writers' CPU {result['cpu']:.2f} cores"
         )
         print(f"  {'':<32} mean ms per append by step: {shares}")
     one_chain = results[phases[1][0]]["rate"]
     many = results[phases[3][0]]["rate"]
+    single, single_before = results[phases[0][0]]["rate"], results[phases[4][0]]["rate"]
+    print(
+        f"  now / before chain heads: 1 writer {single / single_before:.2f}x, "
+        f"{args.writers} writers on one chain {one_chain / results[phases[5][0]]['rate']:.2f}x"
+    )
     print(
         f"  {args.agencies} agencies in parallel / {args.writers} writers on one agency: "
         f"{many / one_chain:.2f}x  ({os.cpu_count()} CPUs shared by the writers and PostgreSQL)"
