@@ -248,3 +248,21 @@ def test_a_truncated_tail_stays_visible_in_the_chain_and_to_audit_verify(capsys)
         report = verify_chain(agency.pk)
     assert report.first_broken_id == newest.pk
     assert report.reason == "previous-hash link does not match"
+
+
+def test_the_migration_gives_chains_already_written_their_heads():
+    """Migration 0008's backfill, run again (as the owner, rolled back): each chain's head
+    is its newest event, and its length."""
+    from importlib import import_module
+
+    backfill = import_module("audit.migrations.0008_chain_heads").BACKFILL
+    agency = committed_agency("head-backfill", events=4)
+    with owner_connection() as conn:
+        conn.execute("DELETE FROM audit_chainhead")
+        conn.execute(backfill)
+        row = conn.execute(
+            "SELECT last_id, last_hash, events FROM audit_chainhead WHERE chain = %s",
+            [agency.pk],
+        ).fetchone()
+        conn.rollback()
+    assert (row[0], row[1], row[2]) == _newest(agency) == _head(agency.pk)
