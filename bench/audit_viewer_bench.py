@@ -88,6 +88,11 @@ def main() -> None:
     parser.add_argument(
         "--explain", action="store_true", help="print EXPLAIN ANALYZE of each page's log query"
     )
+    parser.add_argument(
+        "--database",
+        help="measure this already seeded database (a run stopped before its tear-down, with "
+        "the same --events and --agencies) instead of making one; it is kept",
+    )
     args = parser.parse_args()
 
     import django
@@ -103,6 +108,11 @@ def main() -> None:
     from tests.db_helpers import connected_as_owner
 
     setup_test_environment()
+    if args.database:
+        connection.close()
+        connection.settings_dict["NAME"] = args.database
+        measure(args, _seeded_world(args))
+        return
     connection.settings_dict.setdefault("TEST", {})["NAME"] = f"bench_audit_{os.getpid()}"
     with connected_as_owner():
         db_cfg = setup_databases(verbosity=0, interactive=False, aliases={"default"})
@@ -115,6 +125,15 @@ def main() -> None:
 
 
 # --- Seeding --------------------------------------------------------------------------------
+
+
+def _seeded_world(args) -> dict:
+    """What measure() needs, read back from a database an earlier run seeded."""
+    from accounts.models import Agency, User
+
+    agency = Agency.objects.get(slug="a00")
+    admin = User.objects.get(email="admin@a00.test")
+    return {"agency": agency, "admin": admin, "per_agency": args.events // args.agencies}
 
 
 class Chain:
@@ -235,6 +254,15 @@ def seed(args) -> dict:
             owner.execute("SET maintenance_work_mem = '512MB'")
             for definition in deferred:
                 owner.execute(definition)
+            invalid = owner.execute(
+                "SELECT count(*) FROM pg_index i JOIN pg_inherits p ON p.inhrelid = i.indrelid "
+                "WHERE p.inhparent = 'audit_auditevent'::regclass AND NOT i.indisvalid"
+            ).fetchone()[0]
+            invalid += owner.execute(
+                "SELECT count(*) FROM pg_index "
+                "WHERE indrelid = 'audit_auditevent'::regclass AND NOT indisvalid"
+            ).fetchone()[0]
+            assert invalid == 0, f"{invalid} indexes of the log are not valid"
         print(
             f"  {len(deferred)} secondary indexes built in {time.perf_counter() - began:.0f} s "
             "(each on every partition, from its own definition)",
@@ -269,7 +297,9 @@ def _drop_secondary_indexes() -> list[str]:
         ).fetchall()
         for name, _ in rows:
             owner.execute(f'DROP INDEX "{name}"')
-    return [definition for _, definition in rows]
+    # A partitioned index's definition reads "ON ONLY" the parent (which would make the
+    # parent's index alone, and invalid): built without it, it is made on every partition.
+    return [definition.replace(" ON ONLY ", " ON ", 1) for _, definition in rows]
 
 
 def _seeder(chains: list[Chain], done) -> None:
