@@ -115,3 +115,20 @@ def test_pages_of_a_search_are_full_keyset_pages_that_cover_every_match(
         assert len(back) <= len(wanted)
     assert back + [pk for pk in wanted if pk not in back] == wanted
     assert len(set(back)) == len(back)
+
+
+def test_a_page_read_leaves_the_planner_settings_as_they_were(tenant):
+    """The keyset reads turn bitmap scans off for themselves only (audit/selectors.py,
+    _read_along_the_key): the rest of the request plans as before."""
+    from django.db import connection
+
+    from accounts.tenancy import agency_context
+    from audit.selectors import EventFilters, keyset_page
+
+    found = _event(tenant, "page.view", details={"note": "planner"})
+    with agency_context(tenant.agency), connection.cursor() as cursor:
+        for filters in (EventFilters(), EventFilters(search="planner"), EventFilters(search="pl")):
+            page = keyset_page(tenant.agency.pk, filters)
+            assert found.pk in [event.pk for event in page.events]
+            cursor.execute("SELECT current_setting('enable_bitmapscan')")
+            assert cursor.fetchone()[0] == "on"
