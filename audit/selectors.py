@@ -344,34 +344,33 @@ SEARCH_BUDGET = 10_000
 def _read_window(
     window: QuerySet[AuditEvent], needle: str, size: int, *, newest_first: bool
 ) -> tuple[int, Cursor | None, list[Cursor]]:
-    """Read one window of ``size`` events along the key, testing each one's details for the
-    text as it is read, in the database: (how many were read, the key of the last one read,
-    the keys of those that match, in order). Only the matches and the last key leave the
-    database. The test is in the window's select list, not its WHERE, so the window is the
-    same ``size`` events whatever the text; each event's row is read once (no second look-up
-    by id, which would search every month's partition)."""
-    pattern = f"%{connection.ops.prep_for_like_query(needle)}%"
-    # The ORM has no ILIKE of a cast to text in a select list; the pattern is a bound
-    # parameter, its wildcards escaped (hostile texts: tests/audit/test_viewer_filters.py).
-    hit = RawSQL('("audit_auditevent"."details")::text ILIKE %s', [pattern], BooleanField())
-    keys = window.annotate(hit=hit).values_list("created_at", "id", "hit")[:size]
+    """Read one window of ``size`` events along the key, with their details, then look for
+    the text in those details, in the database: (how many were read, the key of the last one
+    read, the keys of those that match, in order). Only the matches and the last key leave
+    the database. Each event's row is read once (no second look-up by id, which would search
+    every month's partition), and the text is tested on the window's events only (after its
+    LIMIT, whatever plan reads them)."""
+    rows = window.values_list("created_at", "id", "details")[:size]
     try:
-        sql, params = keys.query.sql_with_params()
+        sql, params = rows.query.sql_with_params()
     except EmptyResultSet:
         # Filters no event can match (an event chosen with a kind it is not of): an empty
         # window, not a server error.
         return 0, None, []
+    # The pattern is a bound parameter, its wildcards escaped (hostile texts:
+    # tests/audit/test_viewer_filters.py and test_viewer_search.py).
+    pattern = f"%{connection.ops.prep_for_like_query(needle)}%"
     last_first = "ASC" if newest_first else "DESC"
     query = (
         f"WITH w AS MATERIALIZED ({sql}) "  # noqa: S608 (Django's own SQL, with its params)
-        "SELECT created_at, id, 1 FROM w WHERE hit "
+        "SELECT created_at, id, 1 FROM w WHERE details::text ILIKE %s "
         f"UNION ALL (SELECT created_at, id, 2 FROM w ORDER BY created_at {last_first}, "
         f"id {last_first} LIMIT 1) "
         "UNION ALL SELECT NULL, count(*), 3 FROM w"
     )
     with connection.cursor() as cursor:
         with _read_along_the_key():
-            cursor.execute(query, params)
+            cursor.execute(query, [*params, pattern])
         rows = cursor.fetchall()
     count = next(int(pk) for _, pk, kind in rows if kind == 3)
     last = next((Cursor(at, pk) for at, pk, kind in rows if kind == 2), None)
