@@ -105,7 +105,8 @@ bench-requests: $(STAMP)
 
 # The audit-log viewer at scale: seeds 1,000,000 valid chain events over 50 agencies in a
 # throw-away database, then p50/p95 of the first page, deep keyset pages, filters and details
-# search (add --events 10000000 for the issue's size; --explain prints the query plans).
+# search (add --events 10000000 --index-after for the issue's size; --explain prints the
+# query plans).
 bench-audit-viewer: $(STAMP)
 	$(BIN)/python bench/audit_viewer_bench.py
 

@@ -2,8 +2,11 @@
 
 Each event's hash covers every stored field and the previous event's hash, so changing,
 removing or reordering any row breaks the chain from that row on; ``audit_verify`` names the
-first broken link. Writers of one chain are serialised by a transaction-level advisory lock,
-so two concurrent requests can never both chain onto the same previous event (a fork).
+first broken link. Each chain has a head row (``audit_chainhead``, migration 0008): an append
+locks it and reads the previous hash in one statement, and the insert's trigger moves it on
+and refuses an event that does not follow it, so two concurrent requests can never both
+chain onto the same previous event (a fork), and writers of different chains never wait
+for each other.
 """
 
 from __future__ import annotations
@@ -26,20 +29,17 @@ from audit import registry
 from audit.models import AuditArchive, AuditEvent
 
 GENESIS_HASH = "0" * 64
-_LOCK_CLASS = 0x41554449  # "AUDI": the advisory-lock namespace of the audit chains
-# In one round trip: the chain's newest hash, the database clock, and the IP address and
-# details exactly as PostgreSQL will hand them back (its inet and jsonb forms), so the
-# hash computed now is the hash audit_verify recomputes later. Two spellings of the head
-# lookup, so each can use the (agency_id, id DESC) index (IS NOT DISTINCT FROM could not).
+_LOCK_CLASS = 0x41554449  # "AUDI": the audit app's advisory-lock namespace (the sealer's lock)
+# In one round trip: the chain's head hash, locked until the transaction ends (a writer of
+# the same chain waits here, then reads the head the other one left), the database clock
+# read once the chain is ours, and the IP address and details exactly as PostgreSQL will
+# hand them back (its inet and jsonb forms), so the hash computed now is the hash
+# audit_verify recomputes later. The head is a row of its own: no search of the monthly
+# partitions for the chain's newest event.
 _HEAD_SQL = """
-    SELECT (SELECT hash FROM audit_auditevent WHERE agency_id = %s ORDER BY id DESC LIMIT 1),
-           clock_timestamp(), host(%s::inet), %s::jsonb::text
+    SELECT h.head_hash, h.chained_at, host(%s::inet), %s::jsonb::text
+    FROM audit_lock_chain_head(%s) h
 """
-_PLATFORM_HEAD_SQL = """
-    SELECT (SELECT hash FROM audit_auditevent WHERE agency_id IS NULL ORDER BY id DESC LIMIT 1),
-           clock_timestamp(), host(%s::inet), %s::jsonb::text
-"""
-
 _INSERT_SQL = """
     INSERT INTO audit_auditevent
         (agency_id, actor_id, acting_as_grant_id, action, target_type, target_id, ip,
@@ -117,19 +117,9 @@ def append(
     # caller's change must fail with it.
     with transaction.atomic(savepoint=False):
         with connection.cursor() as cursor:
-            # The lock is a statement of its own: in READ COMMITTED a statement sees rows
-            # committed before it started, so the read below must start after the wait.
-            # nosemgrep: portal-raw-sql -- an advisory lock; the ORM has none; bound parameters
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, agency_id or 0])
-            values = [_valid_ip(ip), details_json]
-            if agency_id:
-                # nosemgrep: portal-raw-sql -- the chain head read under the lock; bound parameters
-                cursor.execute(_HEAD_SQL, [agency_id, *values])
-            else:
-                # nosemgrep: portal-raw-sql -- the platform chain's head; bound parameters
-                cursor.execute(_PLATFORM_HEAD_SQL, values)
+            # nosemgrep: portal-raw-sql -- locks and reads the chain head in one statement; bound
+            cursor.execute(_HEAD_SQL, [_valid_ip(ip), details_json, agency_id or None])
             prev_hash, now, stored_ip, stored_details = cursor.fetchone()
-            prev_hash = prev_hash or GENESIS_HASH
         event = AuditEvent(
             agency_id=agency_id,
             actor_id=actor_id,
@@ -186,6 +176,9 @@ class ChainReport:
     # Events before the first online one, in verified archives (audit/retention.py): the
     # walk's positions count them, so seals made before a month was archived still line up.
     archived: int = 0
+    # How the chain's head row (audit_chainhead) disagrees with the walk of an intact
+    # chain; "" when it agrees (or the chain is broken: the break is the finding).
+    head_problem: str = ""
 
     @property
     def ok(self) -> bool:
@@ -212,6 +205,7 @@ _PLATFORM_WALK_SQL = """
     WHERE agency_id IS NULL ORDER BY id
 """
 _WALK_BATCH = 20_000
+_BIGINT_MAX = 2**63 - 1
 # _canonical's JSON with its keys in sorted order, filled in per row: only the details need
 # the encoder (their keys are sorted at every depth); the other fields are numbers, null or
 # strings quoted as json.dumps quotes them. test_chain's round trips hold the two together.
@@ -289,6 +283,7 @@ def verify_chain(agency_id: int | None, positions: Collection[int] = ()) -> Chai
         count = archived
         if problem:
             return ChainReport(agency_id, count + 1, first[0], problem, at, archived)
+    last_id = 0
     loads, sha256, encode = json.loads, hashlib.sha256, _canonical_encoder()
     quote = json.encoder.encode_basestring  # a JSON string, as ensure_ascii=False writes it
     agency = "null" if agency_id is None else str(int(agency_id))
@@ -327,9 +322,58 @@ def verify_chain(agency_id: int | None, positions: Collection[int] = ()) -> Chai
                         agency_id, count, row[0], "contents do not match their hash", at, archived
                     )
                 prev_hash = digest
+                last_id = row[0]
                 if count in wanted:
                     at[count] = (row[0], digest)
-    return ChainReport(agency_id, count, at=at, archived=archived)
+    problem = _head_problem(agency_id, count, (last_id, prev_hash) if last_id else None)
+    return ChainReport(agency_id, count, at=at, archived=archived, head_problem=problem)
+
+
+# The head row, and, in the same snapshot (appends commit their event and the head's move
+# together), how many events the chain has past the walk's end and the hash of the event
+# the head names: events appended while the walk ran are not a disagreement.
+_HEAD_CHECK_SQL = """
+    SELECT h.last_id, h.last_hash, h.events,
+           (SELECT count(*) FROM audit_auditevent e WHERE {chain} AND e.id > %s),
+           (SELECT e.hash FROM audit_auditevent e WHERE {chain} AND e.id = h.last_id)
+    FROM audit_chainhead h WHERE h.chain = %s
+"""
+
+
+def _head_problem(agency_id: int | None, walked: int, end: tuple[int, str] | None) -> str:
+    """Compare the chain's head row with the end of an intact walk. The head is not
+    trusted (the walk is): a head ahead of the events means events were removed past the
+    triggers, or the head was written by hand."""
+    chain = "e.agency_id = %s" if agency_id else "e.agency_id IS NULL"
+    params: list[int] = [agency_id] if agency_id else []
+    end_id = end[0] if end else 0
+    with connection.cursor() as cursor:
+        # nosemgrep: portal-raw-sql -- head row against the walk; fixed fragments, bound values
+        cursor.execute(
+            _HEAD_CHECK_SQL.format(chain=chain), [*params, end_id, *params, agency_id or 0]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        if walked == 0:
+            return ""
+        return f"the chain has {walked} events but no head row"
+    last_id, last_hash, events, newer, hash_of_last = row
+    if newer == 0 and end is None and events:
+        # Every month of the chain is archived: the newest archive ends it.
+        archived_hash, archived, _ = _archived_start(agency_id, _BIGINT_MAX)
+        agrees = events == archived and last_hash == archived_hash
+    elif newer == 0:
+        agrees = events == walked and (end is None or (last_id, last_hash) == end)
+    else:  # appended during the walk: the head must name the newest of them
+        agrees = events == walked + newer and hash_of_last == last_hash
+    if agrees or (events == 0 and walked == 0):
+        return ""
+    return (
+        f"the chain's head records {events} events ending at event {last_id}, but the chain "
+        f"has {walked + newer}"
+        + (f" ending at event {end[0]}" if end and not newer else "")
+        + ": events were removed past the triggers, or the head was rewritten"
+    )
 
 
 def _first_online(agency_id: int | None) -> tuple[int, str] | None:

@@ -6,13 +6,14 @@ import dataclasses
 import datetime
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
@@ -233,24 +234,58 @@ _MAX_MICROS = (datetime.datetime(9999, 1, 1, tzinfo=datetime.UTC) - _EPOCH) // (
 
 def _key_before(cursor: Cursor) -> RawSQL:
     # A row comparison, so PostgreSQL reads the index from the cursor on (an OR of the two
-    # columns would not); the ORM cannot write one. Both values are bound parameters, parsed
-    # from the page link by the form (tampered links: tests/audit/test_viewer_filters.py).
+    # columns would not); the ORM cannot write one. The time alone again (implied by the
+    # row comparison), so the months after the cursor's are pruned before the read. The
+    # values are bound parameters, parsed from the page link by the form (tampered links:
+    # tests/audit/test_viewer_filters.py).
     # nosemgrep: portal-raw-sql -- a row comparison the ORM cannot write; bound values
     return RawSQL(
-        '("audit_auditevent"."created_at", "audit_auditevent"."id") < (%s, %s)',
-        [cursor.created_at, cursor.id],
+        '("audit_auditevent"."created_at", "audit_auditevent"."id") < (%s, %s) '
+        'AND "audit_auditevent"."created_at" <= %s',
+        [cursor.created_at, cursor.id, cursor.created_at],
         BooleanField(),
     )
 
 
 def _key_after(cursor: Cursor) -> RawSQL:
-    # The same row comparison the other way (newer pages), for the same reason.
+    # The same row comparison the other way (newer pages), for the same reasons.
     # nosemgrep: portal-raw-sql -- a row comparison the ORM cannot write; bound values
     return RawSQL(
-        '("audit_auditevent"."created_at", "audit_auditevent"."id") > (%s, %s)',
-        [cursor.created_at, cursor.id],
+        '("audit_auditevent"."created_at", "audit_auditevent"."id") > (%s, %s) '
+        'AND "audit_auditevent"."created_at" >= %s',
+        [cursor.created_at, cursor.id, cursor.created_at],
         BooleanField(),
     )
+
+
+@contextmanager
+def _read_along_the_key() -> Iterator[None]:
+    """Within the block, PostgreSQL reads the log along an index ending in the key rather
+    than collecting the agency's whole log in a bitmap and sorting it: bitmap scans are off
+    for the block's statements (back to what they were after it, whatever happens).
+
+    Why: row-level security adds ``agency_id = <the current agency>`` to every read, and the
+    read names the agency too; the planner takes the two as independent and estimates a
+    fiftieth of the agency's rows (with fifty agencies). For so few it prefers reading them
+    all and sorting to a range read that stops after a page: at 10,000,000 events that is
+    about 200,000 rows per page instead of a few hundred (bench/audit_viewer_bench.py)."""
+    # A setting local to the transaction: the request's own (a savepoint's release keeps
+    # it), or one made for the block.
+    block = nullcontext() if connection.in_atomic_block else transaction.atomic()
+    with block, connection.cursor() as cursor:
+        # nosemgrep: portal-raw-sql -- a planner setting for this transaction; constant text
+        cursor.execute(
+            "SELECT current_setting('enable_bitmapscan'), "
+            "set_config('enable_bitmapscan', 'off', true)"
+        )
+        (before,) = cursor.fetchone()[:1]
+        try:
+            yield
+        finally:
+            # After a failed statement the transaction is rolled back, setting and all.
+            with suppress(DatabaseError):
+                # nosemgrep: portal-raw-sql -- restores the planner setting; bound parameter
+                cursor.execute("SELECT set_config('enable_bitmapscan', %s, true)", [before])
 
 
 @dataclass(frozen=True)
@@ -280,7 +315,8 @@ def keyset_page(
         return _searched_page(agency_id, filters, before=before, after=after, size=size)
     events = AuditEvent.objects.filter(filters.as_q(), agency_id=agency_id)
     if after is not None:
-        rows = list(events.filter(_key_after(after)).order_by("created_at", "id")[: size + 1])
+        with _read_along_the_key():
+            rows = list(events.filter(_key_after(after)).order_by("created_at", "id")[: size + 1])
         more_newer = len(rows) > size
         rows = rows[:size][::-1]
         return KeysetPage(
@@ -290,7 +326,8 @@ def keyset_page(
         )
     if before is not None:
         events = events.filter(_key_before(before))
-    rows = list(events.order_by("-created_at", "-id")[: size + 1])
+    with _read_along_the_key():
+        rows = list(events.order_by("-created_at", "-id")[: size + 1])
     more_older = len(rows) > size
     rows = rows[:size]
     newer = None
@@ -302,6 +339,9 @@ def keyset_page(
 # A details search reads the (otherwise filtered) log in windows along the key and tests
 # the text on each window's rows, so a page costs at most SEARCH_BUDGET rows whatever the
 # text: a rare text on a long log gives a short page whose link carries the search on.
+# (An index cannot narrow it: the log is read under row-level security, and PostgreSQL
+# uses an index only for conditions whose operators are LEAKPROOF, which no containment
+# or pattern operator is: pg_trgm's and full-text search's included.)
 SEARCH_WINDOW = 2_000  # the largest window; the first is a few pages' worth, then grows
 SEARCH_BUDGET = 10_000
 
@@ -309,30 +349,34 @@ SEARCH_BUDGET = 10_000
 def _read_window(
     window: QuerySet[AuditEvent], needle: str, size: int, *, newest_first: bool
 ) -> tuple[int, Cursor | None, list[Cursor]]:
-    """Read one window of ``size`` events along the key (their keys only, from the index),
-    then look for the text in those events' details, in the database: (how many were read,
-    the key of the last one read, the keys of those that match, in order). Only the matches
-    and the last key leave the database."""
-    keys = window.values_list("created_at", "id")[:size]
+    """Read one window of ``size`` events along the key, with their details, then look for
+    the text in those details, in the database: (how many were read, the key of the last one
+    read, the keys of those that match, in order). Only the matches and the last key leave
+    the database. Each event's row is read once (no second look-up by id, which would search
+    every month's partition), and the text is tested on the window's events only (after its
+    LIMIT, whatever plan reads them)."""
+    rows = window.values_list("created_at", "id", "details")[:size]
     try:
-        sql, params = keys.query.sql_with_params()
+        sql, params = rows.query.sql_with_params()
     except EmptyResultSet:
         # Filters no event can match (an event chosen with a kind it is not of): an empty
         # window, not a server error.
         return 0, None, []
+    # The pattern is a bound parameter, its wildcards escaped (hostile texts:
+    # tests/audit/test_viewer_filters.py and test_viewer_search.py).
     pattern = f"%{connection.ops.prep_for_like_query(needle)}%"
     last_first = "ASC" if newest_first else "DESC"
     query = (
         f"WITH w AS MATERIALIZED ({sql}) "  # noqa: S608  # nosec B608  # Django's own SQL, with its params
-        "SELECT w.created_at, w.id, 1 FROM w JOIN audit_auditevent e ON e.id = w.id "
-        "WHERE e.details::text ILIKE %s "
+        "SELECT created_at, id, 1 FROM w WHERE details::text ILIKE %s "
         f"UNION ALL (SELECT created_at, id, 2 FROM w ORDER BY created_at {last_first}, "
         f"id {last_first} LIMIT 1) "
         "UNION ALL SELECT NULL, count(*), 3 FROM w"
     )
     with connection.cursor() as cursor:
-        # nosemgrep: portal-raw-sql -- Django's own SQL in a CTE (see above); bound values
-        cursor.execute(query, [*params, pattern])
+        with _read_along_the_key():
+            # nosemgrep: portal-raw-sql -- Django's own SQL in a CTE (see above); bound values
+            cursor.execute(query, [*params, pattern])
         rows = cursor.fetchall()
     count = next(int(pk) for _, pk, kind in rows if kind == 3)
     last = next((Cursor(at, pk) for at, pk, kind in rows if kind == 2), None)

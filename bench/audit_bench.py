@@ -6,16 +6,18 @@ at the end); each part's figures are compared with a baseline measured in the sa
 - ``latency``: a signed-in staff member's page (the staff dashboard by default) through the
   whole middleware stack, in-process through Django's test client, with audit recording on
   (the settings' MIDDLEWARE) and off (the same list without AuditAccessMiddleware, for the
-  baseline client only: nothing in the product is switched off). The two clients take turns,
-  request by request, so a busy shared machine skews both alike. Prints p50 and p95 of each,
-  the added latency (target: at most 2 ms at p95), CPU time per request, the time spent in
-  audit.record itself and the SQL statements per request.
+  baseline client only: nothing in the product is switched off), and recording through the
+  append as it was before chain heads (bench/audit_legacy_append.py: the "before" of the
+  same run), with a year of monthly partitions online as in production. The three clients
+  take turns, request by request, so a busy shared machine skews them alike. Prints p50 and
+  p95 of each, the added latency (target: at most 2 ms at p95), CPU time per request, the
+  time spent in audit.record itself and the SQL statements per request.
 - ``append``: events per second appended by separate processes, each with its own database
   connection and one transaction per event: one writer (the baseline), 4 writers on one
   agency's chain, 4 writers on 4 agencies (the same concurrency without a shared chain), and
-  8 writers on 8 agencies. Writers of one chain are serialised by its advisory lock
-  (audit/chain.py); the time spent waiting for it is measured per append. Every chain is
-  verified afterwards (no fork).
+  8 writers on 8 agencies. Writers of one chain take turns on its head row (audit/chain.py:
+  one statement locks and reads it); the time spent in that statement, waiting included, is
+  measured per append. Every chain is verified afterwards (no fork).
 
     make bench-audit      (or: .venv/bin/python bench/audit_bench.py [latency] [append]
                            [--rounds 400] [--seconds 8] [--path /staff/])
@@ -45,10 +47,12 @@ STEPS = ("lock", "head", "insert", "context", "other", "commit")
 
 def _step(sql: str) -> str:
     text = sql.lstrip()
+    if text.startswith("SELECT h.head_hash"):
+        return "head"  # lock the chain's head row and read it: one statement
     if text.startswith("SELECT pg_advisory_xact_lock"):
-        return "lock"
+        return "lock"  # the append before chain heads (bench/audit_legacy_append.py)
     if text.startswith("SELECT (SELECT hash"):
-        return "head"
+        return "head"  # its head read
     if text.startswith("INSERT"):
         return "insert"
     if text.startswith("SELECT set_config"):
@@ -174,14 +178,22 @@ def measure_latency(args) -> None:
     from django.test import Client, override_settings
 
     import audit
+    from audit import chain
+    from audit.retention import add_months, current_month, ensure_months
+    from bench.audit_legacy_append import legacy_append
 
+    # The year of monthly partitions that production keeps online, and three months ahead.
+    ensure_months(add_months(current_month(), -12), add_months(current_month(), 3))
     agency, user = _staff_agency("latency")
     host = f"{agency.slug}.{settings.PORTAL_BASE_DOMAIN}"
     assert AUDIT_MIDDLEWARE in settings.MIDDLEWARE, "the audit middleware is not installed"
     recording = Client(HTTP_HOST=host)
     baseline = Client(HTTP_HOST=host)
-    recording.force_login(user)
-    baseline.force_login(user)
+    # The same recording, through the append as it was before chain heads (the "before").
+    legacy = Client(HTTP_HOST=host)
+    for client in (recording, baseline, legacy):
+        client.force_login(user)
+    real_append = chain.append
     # The baseline client's handler is built once with the stack minus the audit middleware;
     # the settings go back at once, so nothing else runs without it.
     without = [name for name in settings.MIDDLEWARE if name != AUDIT_MIDDLEWARE]
@@ -192,29 +204,37 @@ def measure_latency(args) -> None:
         for client in (recording, baseline):
             response = client.get(args.path)
             assert response.status_code == 200, (args.path, response.status_code, n)
+        chain.append = legacy_append
+        try:
+            assert legacy.get(args.path).status_code == 200
+        finally:
+            chain.append = real_append
 
     # audit.record, timed where the middleware calls it (the module attribute), so the
-    # figure is the in-request cost of one event: lock, head read, hash, insert.
+    # figure is the in-request cost of one event: locking and reading the head, hash, insert.
     real_record = audit.record
-    record_ms: list[float] = []
-
-    record_cpu_ms: list[float] = []
+    arms = ("off", "on", "before")
+    record_ms: dict[str, list[float]] = {"on": [], "before": []}
+    record_cpu_ms: dict[str, list[float]] = {"on": [], "before": []}
+    arm = ["off"]
 
     def timed_record(*a, **kw):
         start, start_cpu = time.perf_counter(), time.process_time()
         try:
             return real_record(*a, **kw)
         finally:
-            record_ms.append((time.perf_counter() - start) * 1000)
-            record_cpu_ms.append((time.process_time() - start_cpu) * 1000)
+            record_ms[arm[0]].append((time.perf_counter() - start) * 1000)
+            record_cpu_ms[arm[0]].append((time.process_time() - start_cpu) * 1000)
 
-    wall: dict[str, list[float]] = {"off": [], "on": []}
-    cpu: dict[str, list[float]] = {"off": [], "on": []}
+    wall: dict[str, list[float]] = {label: [] for label in arms}
+    cpu: dict[str, list[float]] = {label: [] for label in arms}
     # The audit statements' own times, and each request's commit (with recording, a write:
     # the commit waits for the WAL to reach the disk; without, a read-only transaction).
-    steps: dict[str, list[float]] = {"lock": [], "head": [], "insert": []}
-    commits: dict[str, list[float]] = {"off": [], "on": []}
-    arm = ["off"]
+    steps: dict[str, dict[str, list[float]]] = {
+        "on": {"head": [], "insert": []},
+        "before": {"lock": [], "head": [], "insert": []},
+    }
+    commits: dict[str, list[float]] = {label: [] for label in arms}
 
     def time_statement(execute, sql, params, many, context):
         began = time.perf_counter()
@@ -222,8 +242,8 @@ def measure_latency(args) -> None:
             return execute(sql, params, many, context)
         finally:
             step = _step(sql)
-            if step in steps and arm[0] == "on":
-                steps[step].append((time.perf_counter() - began) * 1000)
+            if arm[0] in steps and step in steps[arm[0]]:
+                steps[arm[0]][step].append((time.perf_counter() - began) * 1000)
 
     real_commit = connection._commit
 
@@ -240,61 +260,75 @@ def measure_latency(args) -> None:
     try:
         with connection.execute_wrapper(time_statement):
             for n in range(args.rounds):
-                # Alternate which goes first, so neither always follows the other.
-                order = (("on", recording), ("off", baseline))
-                for label, client in order if n % 2 else order[::-1]:
+                # Rotate which goes first, so none always follows another.
+                order = (("on", recording), ("off", baseline), ("before", legacy))
+                for label, client in order[n % 3 :] + order[: n % 3]:
                     arm[0] = label
+                    chain.append = legacy_append if label == "before" else real_append
                     began_cpu, began = time.process_time(), time.perf_counter()
                     response = client.get(args.path)
                     wall[label].append((time.perf_counter() - began) * 1000)
                     cpu[label].append((time.process_time() - began_cpu) * 1000)
                     assert response.status_code == 200, (label, response.status_code)
     finally:
+        chain.append = real_append
         audit.record = real_record
         del connection._commit
     recorded = _count_events(agency) - before
-    assert recorded == args.rounds, f"{recorded} events for {args.rounds} recorded requests"
-    assert len(record_ms) == args.rounds, len(record_ms)
+    assert recorded == 2 * args.rounds, f"{recorded} events for {2 * args.rounds} recordings"
+    assert len(record_ms["on"]) == args.rounds, len(record_ms["on"])
     queries_on, queries_off = _statements(recording, args.path), _statements(baseline, args.path)
     round_trip = _round_trips(args.rounds)
     # The audit statements come after the view has rendered, when the database process has
     # been idle for a while: on a busy machine, waking it up costs more than the statement.
     after_idle = _round_trips(args.rounds // 4, idle=0.01)
 
+    chain.append = legacy_append
+    try:
+        queries_before = _statements(legacy, args.path)
+    finally:
+        chain.append = real_append
     print(
         f"Recording one event per request: GET {args.path} as a signed-in staff member, "
-        f"{args.rounds} requests each, the two clients taking turns"
+        f"{args.rounds} requests each, the three clients taking turns; 16 monthly partitions"
     )
     base_p50 = percentile(wall["off"], 0.5)
     for label, name, queries in (
         ("off", "recording off (baseline)", queries_off),
         ("on", "recording on (one page.view event)", queries_on),
+        ("before", "recording, append before chain heads", queries_before),
     ):
         p50, p95 = percentile(wall[label], 0.5), percentile(wall[label], 0.95)
         ratio = "(baseline)" if label == "off" else f"{p50 / base_p50:.2f}x"
         print(
-            f"  {name:<36} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  "
+            f"  {name:<37} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  "
             f"CPU {statistics.mean(cpu[label]):5.2f} ms  {queries:2d} SQL statements  {ratio}"
         )
-    added_p50 = percentile(wall["on"], 0.5) - base_p50
-    added_p95 = percentile(wall["on"], 0.95) - percentile(wall["off"], 0.95)
-    verdict = "PASS" if added_p95 <= TARGET_ADDED_P95_MS else "MISS"
-    print(
-        f"  added latency: p50 {added_p50:+.2f} ms, p95 {added_p95:+.2f} ms, CPU "
-        f"{statistics.mean(cpu['on']) - statistics.mean(cpu['off']):+.2f} ms  "
-        f"{verdict} (p95 <= {TARGET_ADDED_P95_MS:g} ms)"
-    )
-    print(
-        f"  audit.record inside the request:      p50 {percentile(record_ms, 0.5):6.2f} ms  "
-        f"p95 {percentile(record_ms, 0.95):6.2f} ms  CPU {statistics.mean(record_cpu_ms):5.2f} ms"
-        "  (advisory lock, head read, hash, insert)"
-    )
-    print(
-        "  inside it, mean ms: "
-        + "  ".join(f"{step} {statistics.mean(ms):.2f}" for step, ms in steps.items())
-        + f";  the request's commit p50 {percentile(commits['on'], 0.5):.2f} ms with "
-        f"recording, {percentile(commits['off'], 0.5):.2f} ms without"
-    )
+    for label, name in (("on", "now"), ("before", "before chain heads")):
+        added_p50 = percentile(wall[label], 0.5) - base_p50
+        added_p95 = percentile(wall[label], 0.95) - percentile(wall["off"], 0.95)
+        verdict = "PASS" if added_p95 <= TARGET_ADDED_P95_MS else "MISS"
+        print(
+            f"  added latency, {name + ':':<20} p50 {added_p50:+.2f} ms, p95 {added_p95:+.2f} ms, "
+            f"CPU {statistics.mean(cpu[label]) - statistics.mean(cpu['off']):+.2f} ms  "
+            f"{verdict} (p95 <= {TARGET_ADDED_P95_MS:g} ms)"
+        )
+    for label, name, what in (
+        ("on", "now", "head locked and read, hash, insert"),
+        ("before", "before", "advisory lock, head read, hash, insert"),
+    ):
+        print(
+            f"  audit.record inside the request, {name + ':':<7} p50 "
+            f"{percentile(record_ms[label], 0.5):6.2f} ms  p95 "
+            f"{percentile(record_ms[label], 0.95):6.2f} ms  CPU "
+            f"{statistics.mean(record_cpu_ms[label]):5.2f} ms  ({what})"
+        )
+        print(
+            "    inside it, mean ms: "
+            + "  ".join(f"{step} {statistics.mean(ms):.2f}" for step, ms in steps[label].items())
+            + f";  the request's commit p50 {percentile(commits[label], 0.5):.2f} ms"
+        )
+    print(f"  the request's commit without recording: p50 {percentile(commits['off'], 0.5):.2f} ms")
     print(
         f"  reference: one database round trip    p50 {percentile(round_trip, 0.5):6.2f} ms  "
         f"p95 {percentile(round_trip, 0.95):6.2f} ms  (SELECT 1, same connection; recording "
@@ -324,18 +358,25 @@ def _round_trips(n: int, idle: float = 0.0) -> list[float]:
 # --- Part 2: append throughput -----------------------------------------------------------------
 
 
-def _writer(agency_id: int, go, start_at, seconds: float, results) -> None:
+def _writer(agency_id: int, go, start_at, seconds: float, results, legacy: bool) -> None:
     """One writer process: appends page.view events to one agency's chain, one transaction
-    each, from the shared start until ``seconds`` later; reports what it did."""
+    each, from the shared start until ``seconds`` later; reports what it did. ``legacy``:
+    through the append as it was before chain heads (bench/audit_legacy_append.py)."""
     from django.db import connection, connections
 
     import audit
     from accounts import audit_events
     from accounts.tenancy import agency_context
 
-    # Where an append's time goes, by statement: the lock (a round trip, plus the wait when
-    # another writer holds it), the head read, the insert, the tenant context, and the commit
-    # (the WAL flush to disk).
+    if legacy:
+        from audit import chain
+        from bench.audit_legacy_append import legacy_append
+
+        chain.append = legacy_append
+
+    # Where an append's time goes, by statement: the head (locked and read in one round trip,
+    # plus the wait when another writer holds it), the insert (its trigger moves the head),
+    # the tenant context, and the commit (the WAL flush to disk).
     spent: dict[str, list[float]] = {kind: [] for kind in STEPS}
 
     def time_statement(execute, sql, params, many, context):
@@ -382,7 +423,7 @@ def _writer(agency_id: int, go, start_at, seconds: float, results) -> None:
         connections.close_all()
 
 
-def _phase(agency_ids: list[int], seconds: float) -> dict:
+def _phase(agency_ids: list[int], seconds: float, legacy: bool = False) -> dict:
     """Run one writer per entry of ``agency_ids`` (an id may repeat: writers sharing a chain)
     at once, as processes forked from this one."""
     from django.db import connections
@@ -391,7 +432,7 @@ def _phase(agency_ids: list[int], seconds: float) -> dict:
     context = multiprocessing.get_context("fork")
     go, start_at, results = context.Event(), context.Value("d", 0.0), context.Queue()
     writers = [
-        context.Process(target=_writer, args=(agency_id, go, start_at, seconds, results))
+        context.Process(target=_writer, args=(agency_id, go, start_at, seconds, results, legacy))
         for agency_id in agency_ids
     ]
     for writer in writers:
@@ -426,22 +467,28 @@ def measure_append(args) -> None:
     ]
     ids = [agency.pk for agency in agencies]
     phases = [
-        ("1 writer, 1 agency (baseline)", ids[:1]),
-        (f"{args.writers} writers, 1 agency (one chain)", ids[:1] * args.writers),
-        (f"{args.writers} writers, {args.writers} agencies", ids[: args.writers]),
-        (f"{args.agencies} writers, {args.agencies} agencies", ids[: args.agencies]),
+        ("1 writer, 1 agency (baseline)", ids[:1], False),
+        (f"{args.writers} writers, 1 agency (one chain)", ids[:1] * args.writers, False),
+        (f"{args.writers} writers, {args.writers} agencies", ids[: args.writers], False),
+        (f"{args.agencies} writers, {args.agencies} agencies", ids[: args.agencies], False),
+        # The same run's "before": the append as it was before chain heads.
+        ("1 writer, before chain heads", ids[:1], True),
+        (f"{args.writers} writers, 1 agency, before", ids[:1] * args.writers, True),
     ]
     print(
         f"Append throughput: one process per writer, each its own connection, one transaction "
         f"per event, {args.seconds:g} s per line"
     )
     results = {}
-    for name, agency_ids in phases:
-        result = _phase(agency_ids, args.seconds)
+    for name, agency_ids, legacy in phases:
+        result = _phase(agency_ids, args.seconds, legacy)
         results[name] = result
         base = results[phases[0][0]]["rate"]
         ratio = "(baseline)" if name == phases[0][0] else f"{result['rate'] / base:5.2f}x"
-        append_ms, lock_ms = result["append_ms"], result["spent"]["lock"]
+        # The chain's lock and head: one statement now, two before (lock, then head read).
+        append_ms, lock_ms = result["append_ms"], result["spent"]["head"]
+        if result["spent"]["lock"]:
+            lock_ms = [a + b for a, b in zip(result["spent"]["lock"], lock_ms, strict=False)]
         waited = sum(lock_ms) / sum(append_ms) if append_ms else 0.0
         shares = "  ".join(
             f"{step} {statistics.mean(ms):.2f}"
@@ -451,13 +498,18 @@ def measure_append(args) -> None:
         print(
             f"  {name:<32} {result['rate']:7.0f} events/s  {ratio:<10}  append p50 "
             f"{percentile(append_ms, 0.5):5.2f} ms p95 {percentile(append_ms, 0.95):6.2f} ms  "
-            f"lock statement p50 {percentile(lock_ms, 0.5):5.2f} ms p95 "
+            f"lock+head p50 {percentile(lock_ms, 0.5):5.2f} ms p95 "
             f"{percentile(lock_ms, 0.95):6.2f} ms ({waited:4.0%} of append time)  "
             f"writers' CPU {result['cpu']:.2f} cores"
         )
         print(f"  {'':<32} mean ms per append by step: {shares}")
     one_chain = results[phases[1][0]]["rate"]
     many = results[phases[3][0]]["rate"]
+    single, single_before = results[phases[0][0]]["rate"], results[phases[4][0]]["rate"]
+    print(
+        f"  now / before chain heads: 1 writer {single / single_before:.2f}x, "
+        f"{args.writers} writers on one chain {one_chain / results[phases[5][0]]['rate']:.2f}x"
+    )
     print(
         f"  {args.agencies} agencies in parallel / {args.writers} writers on one agency: "
         f"{many / one_chain:.2f}x  ({os.cpu_count()} CPUs shared by the writers and PostgreSQL)"

@@ -412,6 +412,8 @@ def check_chain(
     check.events = report.events if report.ok else report.events - 1
     if not report.ok:
         check.broken_at, check.broken_reason = report.first_broken_id, report.reason
+    if report.head_problem:
+        check.problems.append(report.head_problem)
     # Seals of positions now in verified archives (audit/retention.py) were checked
     # against the chain before their month was archived; the archives link up.
     online = [seal for seal in good if seal.events > report.archived]

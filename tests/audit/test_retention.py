@@ -140,7 +140,7 @@ def test_a_partition_refuses_change_even_to_the_table_owner(statement):
         cursor.execute(
             "INSERT INTO audit_auditevent (agency_id, action, target_type, target_id, "
             "user_agent, request_id, created_at, details, prev_hash, hash) VALUES "
-            "(987654321, 'x', '', '', '', '', now(), '{}', '', 'owner-made')"
+            "(987654321, 'x', '', '', '', '', now(), '{}', repeat('0', 64), 'owner-made')"
         )
         with pytest.raises(Exception, match="append-only"):
             cursor.execute(

@@ -27,16 +27,20 @@ UTC = datetime.UTC
 def _event(tenant, action="auth.login", *, at=None, **fields) -> AuditEvent:
     """An event written straight into the table with a chosen time (the viewer reads
     times and filters; the chain's own tests cover appending). The table is partitioned by
-    month: the month's partition is made first, as the retention task would have."""
+    month: the month's partition is made first, as the retention task would have. The event
+    follows the chain's head (the database refuses one that does not); its hash is made up."""
     at = at or datetime.datetime.now(UTC)
     with connection.cursor() as cursor:
         cursor.execute("SELECT audit_ensure_month_partition(%s)", [at.date().replace(day=1)])
     with agency_context(tenant.agency):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT head_hash FROM audit_lock_chain_head(%s)", [tenant.agency.pk])
+            (prev_hash,) = cursor.fetchone()
         event = AuditEvent(
             agency_id=tenant.agency.pk,
             action=action,
             created_at=at,
-            prev_hash="0" * 64,
+            prev_hash=prev_hash,
             hash=secrets.token_hex(32),
             **fields,
         )
