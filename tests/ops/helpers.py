@@ -74,7 +74,8 @@ def run_in(database: str, fn: Callable[[], Any]) -> Any:
 
 
 def copy_of_test_database(template: str) -> str:
-    """A copy of the migrated test database without any agency's rows or audit events."""
+    """A copy of the migrated test database without any agency's rows, audit events or chain
+    heads (a head left behind would make the copy's next event chain onto a missing one)."""
     name = f"backup_tests_{os.getpid()}"
     connections.close_all()
     server = superuser_database("postgres")
@@ -84,7 +85,9 @@ def copy_of_test_database(template: str) -> str:
     with server.named(name).connect(autocommit=True) as conn:
         # The append-only triggers stand down for this session only (a superuser's right).
         conn.execute("SET session_replication_role = replica")
-        conn.execute("TRUNCATE audit_auditevent, audit_auditarchive, accounts_agency CASCADE")
+        conn.execute(
+            "TRUNCATE audit_auditevent, audit_chainhead, audit_auditarchive, accounts_agency CASCADE"
+        )
     return name
 
 
