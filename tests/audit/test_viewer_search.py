@@ -9,7 +9,7 @@ import datetime
 
 import pytest
 
-from tests.audit.test_viewer_filters import _event, _ids, _link, _list, _shown_ids
+from tests.audit.viewer_helpers import event_at, ids, link, list_page, shown_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -29,29 +29,29 @@ UTC = datetime.UTC
     ],
 )
 def test_the_search_finds_the_text_as_typed_wherever_it_is(tenant, client_for, details, text):
-    found = _event(tenant, "page.view", details=details)
-    other = _event(tenant, "page.view", details={"note": "nothing to see"})
+    found = event_at(tenant, "page.view", details=details)
+    other = event_at(tenant, "page.view", details={"note": "nothing to see"})
     admin = client_for(tenant.admin, tenant.host)
-    shown = _ids(admin, q=text)
+    shown = ids(admin, q=text)
     assert found.pk in shown
     assert other.pk not in shown
 
 
 def test_only_events_with_the_whole_text_are_shown(tenant, client_for):
     # Every word and every three letters of "abcdef" are in the second event, not the text.
-    whole = _event(tenant, "page.view", details={"note": "abcdef"})
-    pieces = _event(tenant, "page.view", details={"note": "abcd bcde cdef"})
+    whole = event_at(tenant, "page.view", details={"note": "abcdef"})
+    pieces = event_at(tenant, "page.view", details={"note": "abcd bcde cdef"})
     admin = client_for(tenant.admin, tenant.host)
-    assert _ids(admin, q="abcdef") == {whole.pk}
-    assert pieces.pk in _ids(admin, q="bcde")
+    assert ids(admin, q="abcdef") == {whole.pk}
+    assert pieces.pk in ids(admin, q="bcde")
 
 
 def test_another_agencys_events_are_not_found(tenant, other_tenant, client_for):
-    theirs = _event(other_tenant, "page.view", details={"note": "shared-word"})
-    mine = _event(tenant, "page.view", details={"note": "shared-word"})
+    theirs = event_at(other_tenant, "page.view", details={"note": "shared-word"})
+    mine = event_at(tenant, "page.view", details={"note": "shared-word"})
     admin = client_for(tenant.admin, tenant.host)
-    assert _ids(admin, q="shared-word") == {mine.pk}
-    assert theirs.pk not in _ids(admin, q="shared-word")
+    assert ids(admin, q="shared-word") == {mine.pk}
+    assert theirs.pk not in ids(admin, q="shared-word")
 
 
 @pytest.mark.parametrize(
@@ -67,13 +67,13 @@ def test_another_agencys_events_are_not_found(tenant, other_tenant, client_for):
     ],
 )
 def test_hostile_text_is_only_text(tenant, client_for, text):
-    plain = _event(tenant, "page.view", details={"note": "7 abc nothing"})
-    bait = _event(tenant, "page.view", details={"note": f"[{text}]"})
+    plain = event_at(tenant, "page.view", details={"note": "7 abc nothing"})
+    bait = event_at(tenant, "page.view", details={"note": f"[{text}]"})
     admin = client_for(tenant.admin, tenant.host)
-    page = _list(admin, q=text)
+    page = list_page(admin, q=text)
     assert "There is a problem" not in page
-    assert set(_shown_ids(page)) == {bait.pk}
-    assert plain.pk not in _shown_ids(page)
+    assert set(shown_ids(page)) == {bait.pk}
+    assert plain.pk not in shown_ids(page)
 
 
 def test_pages_of_a_search_are_full_keyset_pages_that_cover_every_match(
@@ -84,7 +84,7 @@ def test_pages_of_a_search_are_full_keyset_pages_that_cover_every_match(
     monkeypatch.setattr(selectors, "PAGE_SIZE", 4)
     start = datetime.datetime(2026, 4, 1, tzinfo=UTC)
     events = [
-        _event(
+        event_at(
             tenant,
             "page.view",
             at=start + datetime.timedelta(minutes=n),
@@ -98,20 +98,20 @@ def test_pages_of_a_search_are_full_keyset_pages_that_cover_every_match(
     params: dict[str, str] | None = {"q": "needle", "date_to": "2026-04-30"}
     newer = None
     while params is not None:
-        page = _list(admin, **params)
-        ids = _shown_ids(page)
+        page = list_page(admin, **params)
+        ids = shown_ids(page)
         assert "stopped at" not in page
-        assert len(ids) == 4 or _link(page, "next") is None  # only the last page is short
+        assert len(ids) == 4 or link(page, "next") is None  # only the last page is short
         seen += ids
-        newer = _link(page, "prev")
-        params = _link(page, "next")
+        newer = link(page, "prev")
+        params = link(page, "next")
         assert len(seen) <= len(wanted)
     assert seen == wanted
     back: list[int] = []
     while newer is not None:
-        page = _list(admin, **newer)
-        back = _shown_ids(page) + back
-        newer = _link(page, "prev")
+        page = list_page(admin, **newer)
+        back = shown_ids(page) + back
+        newer = link(page, "prev")
         assert len(back) <= len(wanted)
     assert back + [pk for pk in wanted if pk not in back] == wanted
     assert len(set(back)) == len(back)
@@ -125,7 +125,7 @@ def test_a_page_read_leaves_the_planner_settings_as_they_were(tenant):
     from accounts.tenancy import agency_context
     from audit.selectors import EventFilters, keyset_page
 
-    found = _event(tenant, "page.view", details={"note": "planner"})
+    found = event_at(tenant, "page.view", details={"note": "planner"})
     with agency_context(tenant.agency), connection.cursor() as cursor:
         for filters in (EventFilters(), EventFilters(search="planner"), EventFilters(search="pl")):
             page = keyset_page(tenant.agency.pk, filters)

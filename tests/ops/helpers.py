@@ -86,7 +86,8 @@ def copy_of_test_database(template: str) -> str:
         # The append-only triggers stand down for this session only (a superuser's right).
         conn.execute("SET session_replication_role = replica")
         conn.execute(
-            "TRUNCATE audit_auditevent, audit_chainhead, audit_auditarchive, accounts_agency CASCADE"
+            "TRUNCATE audit_auditevent, audit_chainhead, audit_auditarchive, accounts_agency"
+            " CASCADE"
         )
     return name
 
