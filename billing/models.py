@@ -264,6 +264,10 @@ class InvoiceLine(TenantOwned):
     quantity = models.PositiveIntegerField(default=1)
     unit_cents = models.PositiveIntegerField(default=0)
     percent_bps = models.PositiveIntegerField(default=0)
+    # How much of ``quantity`` the schedule's free pages or minutes covered (set with the
+    # amount by the services), so the invoice can say why the amount is less than
+    # quantity times unit.
+    free_quantity = models.PositiveIntegerField(default=0)
     amount_cents = models.IntegerField()
     staff = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

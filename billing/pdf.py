@@ -78,7 +78,12 @@ def _quantity(line: InvoiceLine) -> str:
         whole, rest = divmod(line.percent_bps, 100)
         return f"{whole}.{rest:02d} %"
     if line.kind == "staff_time":
-        return _("%(minutes)s min") % {"minutes": f"{line.quantity:,}"}
+        text = _("%(minutes)s min") % {"minutes": f"{line.quantity:,}"}
+        if line.free_quantity:
+            text += " " + _("(%(free)s min free)") % {"free": f"{line.free_quantity:,}"}
+        return text
+    if line.free_quantity:
+        return f"{line.quantity:,} " + _("(%(free)s free)") % {"free": f"{line.free_quantity:,}"}
     return f"{line.quantity:,}"
 
 

@@ -76,6 +76,7 @@ def recompute(invoice: Invoice, schedule: FeeSchedule) -> None:
     running = 0
     lines = list(InvoiceLine.objects.filter(agency=invoice.agency_id, invoice=invoice))
     for line in lines:
+        free = 0
         if line.kind in PAGE_KINDS:
             free = min(free_pages, line.quantity)
             free_pages -= free
@@ -92,9 +93,9 @@ def recompute(invoice: Invoice, schedule: FeeSchedule) -> None:
             amount = line.quantity * line.unit_cents
         if abs(amount) > MAX_AMOUNT_CENTS:
             raise BillingError(f"A line cannot come to more than {format_plain(MAX_AMOUNT_CENTS)}.")
-        if amount != line.amount_cents:
-            line.amount_cents = amount
-            line.save(update_fields=["amount_cents"])
+        if amount != line.amount_cents or free != line.free_quantity:
+            line.amount_cents, line.free_quantity = amount, free
+            line.save(update_fields=["amount_cents", "free_quantity"])
         running += amount
     if running < 0:
         raise BillingError("The discounts come to more than the lines above them.")

@@ -5,6 +5,7 @@ kept by the services, bad amounts refused, nothing editable after sending."""
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from accounts.local_time import agency_today
 from accounts.models import Role
@@ -123,7 +124,9 @@ def test_the_deposit_follows_the_schedule_share_until_staff_type_one(tenant, fil
     assert reloaded(tenant, invoice).deposit_cents == 700
 
 
-def test_staff_time_at_each_persons_rate_free_minutes_once_and_never_billed_twice(tenant, filed):
+def test_staff_time_at_each_persons_rate_free_minutes_once_and_never_billed_twice(
+    tenant, filed, client_for
+):
     set_schedule(tenant, default_hourly_cents=3000, free_minutes=30)
     with agency_context(tenant.agency):
         fees.staff_rate_set(
@@ -154,6 +157,15 @@ def test_staff_time_at_each_persons_rate_free_minutes_once_and_never_billed_twic
     # come off the first line only: (45 - 30) min x 30/h = 750.
     assert admin.position < staff.position < publisher.position
     assert admin.amount_cents == 750
+    # The invoice says why: the free minutes are kept on the line and shown with it.
+    with agency_context(tenant.agency):
+        admin.refresh_from_db()
+        staff.refresh_from_db()
+    assert (admin.free_quantity, staff.free_quantity) == (30, 0)
+    editor = client_for(tenant.publisher, tenant.host).get(
+        reverse("billing:invoice_edit", args=[invoice.pk])
+    )
+    assert '45 min <span class="meta">(30 min free)</span>' in editor.content.decode()
     assert staff.amount_cents == 3000  # 40 min x 45/h
     assert publisher.amount_cents == 9000  # 90 min x 60/h
     assert reloaded(tenant, invoice).total_cents == 12750
