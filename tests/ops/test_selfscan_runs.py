@@ -211,3 +211,26 @@ def test_run_now_sends_the_scan_to_the_worker_and_is_audited(
     }
     (event,) = _platform_events("ops.self_scan_requested")
     assert event.actor_id == operator.pk
+
+
+def test_run_now_sent_twice_queues_one_scan(
+    client_for, operator, settings, django_capture_on_commit_callbacks
+):
+    """The one-time form token (tests/test_once_forms.py lists this test in OWN_TESTS)."""
+    from accounts import once
+    from tests.form_helpers import form_values, token_of
+
+    client = client_for(operator, settings.PORTAL_BASE_DOMAIN)
+    client.handler.enforce_csrf_checks = True
+    action = reverse("ops:scan_run_now")
+    values = form_values(client.get(reverse("ops:scan_runs")), action)
+    token_of(values)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        first = client.post(action, values)
+        again = client.post(action, values)
+    assert first.status_code == again.status_code == 302
+    assert again["Location"] == first["Location"]
+    jobs = [c for c in callbacks if getattr(c, "task_name", "") == "ops.tasks.self_scan"]
+    assert len(jobs) == 1
+    assert len(_platform_events("ops.self_scan_requested")) == 1
+    assert once.ALREADY_SENT in client.get(again["Location"]).content.decode()
