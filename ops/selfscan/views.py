@@ -3,6 +3,8 @@ one run's checks and findings, and "run now" (sent to the worker)."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -10,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST, require_safe
 
+from accounts.models import User
 from accounts.once import once_per_form
 from accounts.support.views import operator_only
 from ops.selfscan import STATUS_LABELS, access, services
@@ -21,7 +24,7 @@ def _platform_only(request: HttpRequest) -> None:
 
 
 @require_safe
-@operator_only
+@operator_only  # type: ignore[untyped-decorator]
 def scan_runs(request: HttpRequest) -> HttpResponse:
     _platform_only(request)
     runs = access.scan_runs(request.user)
@@ -29,7 +32,7 @@ def scan_runs(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-@operator_only
+@operator_only  # type: ignore[untyped-decorator]
 def scan_run(request: HttpRequest, run_id: int) -> HttpResponse:
     _platform_only(request)
     run = access.get_scan_run(request.user, run_id)
@@ -38,10 +41,11 @@ def scan_run(request: HttpRequest, run_id: int) -> HttpResponse:
 
 
 @require_POST
-@operator_only
+@operator_only  # type: ignore[untyped-decorator]
 @once_per_form
 def scan_run_now(request: HttpRequest) -> HttpResponse:
     _platform_only(request)
-    services.self_scan_request(operator=request.user, http_request=request)
+    operator = cast(User, request.user)  # operator_only: a signed-in operator
+    services.self_scan_request(operator=operator, http_request=request)
     messages.success(request, gettext("The self-scan was sent to the worker; reload in a minute."))
     return HttpResponseRedirect(reverse("ops:scan_runs"))
