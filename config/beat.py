@@ -48,6 +48,12 @@ BEAT_SCHEDULE = {
         "schedule": crontab(hour=7, minute=10),
         **_PLATFORM,
     },
+    # The weekly self-scan (ops/selfscan/): Sundays at 06:30 UTC, before the backup.
+    "self-scan": {
+        "task": "ops.tasks.self_scan",
+        "schedule": crontab(day_of_week=0, hour=6, minute=30),
+        **_PLATFORM,
+    },
     "embargo-publication": {
         "task": "requests_portal.tasks.queue_embargo_publication",
         "schedule": crontab(minute=5),

@@ -21,6 +21,7 @@ from config.beat import BEAT_SCHEDULE, BEAT_SCHEDULE_FILENAME
 from config.billing_settings import billing_settings
 from config.env import env_bool, env_choice, env_int, env_str
 from config.ratelimit_settings import rate_limits
+from config.selfscan_settings import selfscan_settings
 from config.structured_logs import logging_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -415,6 +416,9 @@ BACKUPS = backup_settings(
     owner_url=_owner_url,
     embedded_superuser_url=None if _database_url else _embedded["superuser"],
 )
+# --- The weekly self-scan (issue 13): own address, pip-audit (config/selfscan_settings.py)
+SELF_SCAN = selfscan_settings(BASE_DIR, PORTAL_BASE_DOMAIN, production=IS_PRODUCTION)
+PORTAL_SELF_URL = SELF_SCAN["self_url"]
 
 # --- Documents (issue 5) -------------------------------------------------------------------
 # Ciphertext only, in S3 (a private bucket) in production, in a local folder otherwise; the

@@ -56,6 +56,8 @@ urlpatterns = [
     path("staff/", include((staff_urlpatterns, "staff"))),
     path("", include((billing_urls.urlpatterns, "billing"))),
     path("healthz", config_views.healthz, name="healthz"),
+    # The platform operators' pages of operations (the weekly self-scan).
+    path("operations/", include("ops.selfscan.urls")),
     # The language switch (every host: agencies' and the platform's). Django's set_language,
     # wrapped to store a signed-in person's choice too (accounts.views.set_language).
     path("i18n/setlang/", accounts_views.set_language, name="set_language"),

@@ -10,8 +10,12 @@ class DocumentsConfig(AppConfig):
         # themselves
         from audit.archive_keys import AgencyWrapping, register_agency_wrapping
         from audit.registry import register_target_namer
-        from documents import access, audit_events, keys, signals, tasks  # noqa: F401
+        from documents import access, audit_events, keys, selfscan_access, signals, tasks  # noqa: F401
+        from ops import selfscan
 
+        selfscan.register(
+            "public_documents", "Public documents: personal data", selfscan_access.sweep
+        )
         register_target_namer("documents.document", access.document_names, fallback="a document")
         # The audit log's monthly archives are encrypted under the agency's key, so shredding
         # the agency's keys shreds its archived log too.

@@ -6,4 +6,10 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
-        from ops import tasks  # noqa: F401 (registers the tasks' names)
+        # the tasks' names, the audit event types and the self-scan's own checks
+        from ops import audit_events, tasks  # noqa: F401
+        from ops.selfscan import dependencies, deploy, headers, register
+
+        register("deploy", "Django check --deploy", deploy.run)
+        register("headers", "Security headers and cookies", headers.run)
+        register("dependencies", "Dependency audit (pip-audit)", dependencies.run)

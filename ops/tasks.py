@@ -10,8 +10,10 @@ from datetime import UTC, datetime
 from celery import shared_task
 from django.conf import settings
 
+from accounts.models import User
 from audit.seals.services import alert
 from ops import backups
+from ops.selfscan import services as selfscan_services
 
 BACKUP_HOURS = 6
 
@@ -53,3 +55,15 @@ def backup_database(*, agency_id: int | None = None, kind: str | None = None) ->
         raise BackupFailed(lines[-1])
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+# The scan's parts have their own timeouts (pip-audit 600 s, the portal's page 20 s); late
+# acknowledgement with a hard limit under the broker's visibility timeout (tests/jobs).
+@shared_task(acks_late=True, soft_time_limit=1500, time_limit=1620)  # type: ignore[untyped-decorator]
+def self_scan(
+    *, agency_id: int | None = None, trigger: str = "schedule", requested_by_id: int | None = None
+) -> dict[str, object]:
+    """Weekly (beat) or asked for by an operator: the self-scan (ops/selfscan/)."""
+    user = User.objects.filter(pk=requested_by_id).first() if requested_by_id else None
+    run = selfscan_services.self_scan_run(trigger=trigger, requested_by=user)
+    return {"run": run.pk, "status": run.status}

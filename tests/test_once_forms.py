@@ -567,6 +567,8 @@ OWN_TESTS = {
     "billing:invoice_pay",
     "billing:stripe_connect",
     "billing:invoice_refund",
+    # tests/ops/test_selfscan_runs.py (the operator's "run a self-scan now")
+    "ops:scan_run_now",
 }
 
 

@@ -121,6 +121,7 @@ STAFF_TEMPLATES = [
     "audit/",
     "accounts/admin/",
     "accounts/support/",
+    "ops/",
     "accounts/_support_*",
     "accounts/email/support_*",
     "accounts/staff_dashboard.html",

@@ -451,6 +451,14 @@ def _event_id(tenant, user=None) -> int:
         return audit.record("auth.login", agency=tenant.agency).pk
 
 
+def _scan_run_id(tenant, user=None) -> int:
+    """A self-scan run (platform data: no agency)."""
+    from ops.models import ScanRun
+
+    with agency_context(None, platform=True):
+        return ScanRun.objects.create(trigger=ScanRun.Trigger.COMMAND).pk
+
+
 PARAMETER_VALUES: dict[str, Callable] = {
     "membership_id": _membership_id,
     "department_id": _department_id,
@@ -480,6 +488,7 @@ PARAMETER_VALUES: dict[str, Callable] = {
     "line_id": _line_id,
     "item_id": _item_id,
     "rate_id": _rate_id,
+    "run_id": _scan_run_id,
 }
 
 

@@ -1,0 +1,33 @@
+"""Audit event types of the platform's operations (ops), and the titles of its pages."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from audit.registry import category, register, register_page_titles
+
+OPERATIONS = category("operations", "Operations", 96)
+
+
+def _scanned(ctx: Mapping[str, Any]) -> str:
+    return (
+        f"Self-scan {ctx.get('run')} ran ({ctx.get('trigger')}): {ctx.get('status')}. "
+        f"Checks: {ctx.get('summary')}"
+    )
+
+
+def _requested(ctx: Mapping[str, Any]) -> str:
+    return f"{ctx['actor']} asked for a self-scan now"
+
+
+SELF_SCAN_RUN = register("ops.self_scan_run", _scanned, label="Self-scan ran", category=OPERATIONS)
+SELF_SCAN_REQUESTED = register(
+    "ops.self_scan_requested", _requested, label="Self-scan requested", category=OPERATIONS
+)
+
+register_page_titles(
+    {
+        "ops:scan_runs": "the self-scan reports",
+        "ops:scan_run": "self-scan report {run_id}",
+        "ops:scan_run_now": "the form to run a self-scan",
+    }
+)
