@@ -6,4 +6,4 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
-        from ops import expunge, tasks  # noqa: F401 (registers the tasks' names, the event type)
+        from ops import tasks  # noqa: F401 (registers the tasks' names)

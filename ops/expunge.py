@@ -39,17 +39,9 @@ import audit
 from accounts.models import Agency, TenantOwned
 from accounts.tenancy import set_db_tenant
 from audit.archive import manifest_name
+from audit.audit_events import AGENCY_EXPUNGED
 from audit.models import AuditArchive, AuditEvent
-from audit.registry import category, register
 from vault.storage import BlobMissing, BlobStore, archive_store, documents_store, key_store
-
-EXPUNGES = category("expunges", "Expunged agencies", 95)
-AGENCY_EXPUNGED = register(
-    "ops.agency_expunged",
-    "{actor} expunged an agency and all of its data",
-    label="Expunged an agency",
-    category=EXPUNGES,
-)
 
 # The stores a blob can live in, by the name a blob source gives them.
 STORES: dict[str, Callable[[], BlobStore]] = {

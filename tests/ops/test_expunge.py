@@ -17,7 +17,9 @@ from django.db import connections
 import audit
 from accounts.models import Membership, Role
 from accounts.tenancy import agency_context
+from audit.audit_events import AGENCY_EXPUNGED
 from audit.models import AuditEvent
+from audit.seals import services as seal_services
 from documents import keys, versions
 from documents.models import DocumentVersion
 from ops import backups as ops_backups
@@ -162,6 +164,7 @@ def test_expunge_leaves_nothing_readable_live_or_in_an_earlier_backup(backups, c
     neighbour_rows = _rows_of(backups.database, neighbour["id"])
     assert _blobs_of(gone["id"]) and as_app(backups.database, lambda: _read_document(gone["id"]))
 
+    as_app(backups.database, seal_services.seal_chains)
     manifest = ops_backups.take_backup("daily")
 
     with pytest.raises(CommandError, match="is not the slug"):
@@ -192,7 +195,7 @@ def test_expunge_leaves_nothing_readable_live_or_in_an_earlier_backup(backups, c
         with agency_context(None, platform=True):
             return list(
                 AuditEvent.objects.filter(
-                    agency__isnull=True, action=expunge.AGENCY_EXPUNGED.code
+                    agency__isnull=True, action=AGENCY_EXPUNGED.code
                 ).values_list("details", flat=True)
             )
 
@@ -203,6 +206,12 @@ def test_expunge_leaves_nothing_readable_live_or_in_an_earlier_backup(backups, c
         n for t, n in before.items() if t.startswith("audit_auditevent_")
     )
     assert details["blobs"] == {"keys": 1, "documents": 1}
+
+    # Its seals stay (write-once, hashes only): the nightly check names the chain expunged,
+    # on the word of the platform chain's event, instead of failing on its missing events.
+    checks = as_app(backups.database, seal_services.verify_chains).chains
+    (check,) = [c for c in checks if c.agency_id == gone["id"]]
+    assert check.ok and check.seals == 1 and check.label.endswith("expunged)")
 
     # Expunged already (and finished): a clear error, nothing changed.
     with pytest.raises(CommandError, match="unknown, or already expunged"):
