@@ -37,6 +37,7 @@ from django.db import connection, models, transaction
 
 import audit
 from accounts.models import Agency, TenantOwned
+from accounts.outbox.models import OutboxMessage
 from accounts.tenancy import set_db_tenant
 from audit.archive import manifest_name
 from audit.audit_events import AGENCY_EXPUNGED
@@ -177,6 +178,10 @@ def expunge_agency(slug: str, *, actor_id: int | None = None) -> ExpungeResult:
             if deleted:
                 result.rows[model._meta.db_table] = deleted
         result.rows.update(_delete_audit_log(agency.pk))
+        # Tasks asked for and not yet relayed (a platform table; the agency is in kwargs).
+        outbox = OutboxMessage.objects.filter(kwargs__agency_id=agency.pk)
+        if queued := outbox._raw_delete(connection.alias):
+            result.rows[OutboxMessage._meta.db_table] = queued
         result.rows["accounts_agency"] = Agency.objects.filter(pk=agency.pk)._raw_delete(
             connection.alias
         )
@@ -238,6 +243,20 @@ def _delete_audit_log(agency_id: int) -> dict[str, int]:
         # nosemgrep: portal-raw-sql -- the chain head table has no model; bound parameter
         cursor.execute("DELETE FROM audit_chainhead WHERE chain = %s", [agency_id])
         counts["audit_chainhead"] = cursor.rowcount
+        # Months restored from archives for an investigation (migration 0007): dropped with
+        # the schema's own function, by month.
+        # nosemgrep: portal-raw-sql -- catalog lookup of restored months; bound parameter
+        cursor.execute(
+            "SELECT to_date(substring(c.relname from '(\\d{4}_\\d{2})$'), 'YYYY_MM') "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'audit_restore' AND c.relkind IN ('r', 'p') "
+            "AND c.relname ~ ('^agency_' || %s || '_[0-9]{4}_[0-9]{2}$')",
+            [str(agency_id)],
+        )
+        for (month,) in cursor.fetchall():
+            # nosemgrep: portal-raw-sql -- the owner's drop function; bound parameters
+            cursor.execute("SELECT audit_restore_drop(%s, %s)", [agency_id, month])
+            counts["audit_restore tables"] = counts.get("audit_restore tables", 0) + 1
     return {table: n for table, n in counts.items() if n}
 
 

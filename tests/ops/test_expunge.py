@@ -16,6 +16,7 @@ from django.db import connections
 
 import audit
 from accounts.models import Membership, Role
+from accounts.outbox.models import OutboxMessage
 from accounts.tenancy import agency_context
 from audit.audit_events import AGENCY_EXPUNGED
 from audit.models import AuditEvent
@@ -96,6 +97,7 @@ def _agency_with_data(database: str, prefix: str) -> dict[str, Any]:
             )
             audit.record(TEST_EVENT, agency=tenant.agency, details={"n": 1})
         document = stored_document(records_request, SECRET, actor=tenant.staff)
+        OutboxMessage.objects.create(task_name="t.notify", kwargs={"agency_id": tenant.agency.pk})
         with agency_context(tenant.agency):
             version = DocumentVersion.objects.get(document=document)
         return {"id": tenant.agency.pk, "slug": slug, "storage_name": version.storage_name}
@@ -206,6 +208,13 @@ def test_expunge_leaves_nothing_readable_live_or_in_an_earlier_backup(backups, c
         n for t, n in before.items() if t.startswith("audit_auditevent_")
     )
     assert details["blobs"] == {"keys": 1, "documents": 1}
+    assert details["rows"]["accounts_outbox_message"] == 1
+
+    def queued() -> list[int]:
+        return [m.kwargs["agency_id"] for m in OutboxMessage.objects.filter(task_name="t.notify")]
+
+    assert gone["id"] not in as_app(backups.database, queued)
+    assert neighbour["id"] in as_app(backups.database, queued)
 
     # Its seals stay (write-once, hashes only): the nightly check names the chain expunged,
     # on the word of the platform chain's event, instead of failing on its missing events.
