@@ -79,7 +79,7 @@ class ExpungeResult:
 
 
 def ledger_name(slug: str) -> str:
-    return f"expunged/{slug}.json"
+    return f"expunged/{slug.lower()}.json"  # storage names are lower-case
 
 
 # --- Which tables ----------------------------------------------------------------------------

@@ -292,3 +292,9 @@ def test_membership_model_is_among_the_tables_expunged():
     assert models.index(DocumentVersion) < models.index(
         next(m for m in models if m._meta.db_table == "documents_document")
     )
+
+
+def test_the_prompt_wants_the_slug_typed_again(monkeypatch):
+    monkeypatch.setattr("builtins.input", lambda prompt: "beta")
+    with pytest.raises(CommandError, match=r"'beta' is not the slug 'alpha'\. Nothing was changed"):
+        call_command("agency_expunge", "alpha")
