@@ -36,6 +36,15 @@ VERIFY_FAILED = register(
     category=INTEGRITY,
 )
 
+# An agency expunged (ops/expunge.py), on the platform chain: its events, chain head and rows
+# are gone on purpose; verify_chains reports its sealed chain as expunged, not as missing.
+AGENCY_EXPUNGED = register(
+    "audit.agency_expunged",
+    "Agency {slug} (id {agency_id}) was expunged with all of its data",
+    label="Agency expunged",
+    category=INTEGRITY,
+)
+
 # Retention (audit/retention.py): a month of this chain was archived and taken offline.
 MONTH_ARCHIVED = register(
     "audit.month_archived",

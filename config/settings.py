@@ -175,10 +175,13 @@ else:
     _owner_url, _app_url = _embedded["owner"], _embedded["app"]
 
 PORTAL_DB_ROLE = env_choice("PORTAL_DB_ROLE", ("app", "owner"), "app")
-if IS_PRODUCTION and PORTAL_DB_ROLE == "owner" and sys.argv[1:2] != ["migrate"]:
+_OWNER_COMMANDS = (["migrate"], ["agency_expunge"])
+if IS_PRODUCTION and PORTAL_DB_ROLE == "owner" and sys.argv[1:2] not in _OWNER_COMMANDS:
     # manage.py switches to the owner for "migrate" only; a process serving traffic as the
     # owner would not be bound by row-level security.
-    raise ImproperlyConfigured("PORTAL_DB_ROLE=owner is only for 'manage.py migrate'.")
+    raise ImproperlyConfigured(
+        "PORTAL_DB_ROLE=owner is only for 'manage.py migrate' and 'manage.py agency_expunge'."
+    )
 _db_options = {"conn_max_age": env_int("DB_CONN_MAX_AGE", 60, minimum=0)}
 PORTAL_OWNER_DATABASE = dj_database_url.parse(_owner_url, **_db_options)
 PORTAL_APP_DATABASE = dj_database_url.parse(_app_url, **_db_options)

@@ -20,3 +20,8 @@ class DocumentsConfig(AppConfig):
         # The audit log's monthly archives are encrypted under the agency's key, so shredding
         # the agency's keys shreds its archived log too.
         register_agency_wrapping(AgencyWrapping(keys.wrap_archive_key, keys.unwrap_archive_key))
+        # An agency's expunge deletes its escrow keys and documents' ciphertext too.
+        from documents.expunging import agency_blobs
+        from ops.expunge import register_blob_source
+
+        register_blob_source(agency_blobs)

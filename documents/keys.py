@@ -294,6 +294,12 @@ def rotate(agency_id: int) -> tuple[int, int]:
     return new_row.version, rewrapped
 
 
+def escrow_names(agency_id: int) -> list[str]:
+    """The key store's names of every escrow key of the agency (an expunge deletes them)."""
+    versions = AgencyKey.objects.filter(agency_id=agency_id).values_list("version", flat=True)
+    return [_escrow_name(agency_id, version) for version in versions]
+
+
 def destroy_agency_keys(agency_id: int) -> int:
     """Crypto-shredding: delete every escrow key of the agency and overwrite its rows.
     Irreversible. Returns how many key versions were destroyed."""

@@ -65,6 +65,24 @@ def _agencies() -> dict[int, str]:
     return dict(tenant_model.objects.order_by("pk").values_list("pk", "slug"))
 
 
+def _expunged_agencies() -> dict[int, str]:
+    """Agencies expunged on purpose (ops/expunge.py), by id: slug. Read from their platform
+    events, which the platform chain (sealed itself) vouches for."""
+    from audit.audit_events import AGENCY_EXPUNGED
+    from audit.models import AuditEvent
+
+    with transaction.atomic():
+        _context(None)
+        rows = AuditEvent.objects.filter(
+            agency__isnull=True, action=AGENCY_EXPUNGED.code
+        ).values_list("details", flat=True)
+        found: dict[int, str] = {}
+        for details in rows:
+            if isinstance(details, dict) and isinstance(details.get("agency_id"), int):
+                found[details["agency_id"]] = str(details.get("slug") or "")
+        return found
+
+
 def _head(agency_id: int | None) -> tuple[int, str] | None:
     """The chain's newest event (id, hash); the chain's context must be set."""
     with connection.cursor() as cursor:
@@ -450,7 +468,14 @@ def verify_chains(*, public_keys: list[str] | None = None) -> VerifyResult:
             result.store_problems.append(f"seals/{chain}/ is not a chain this portal seals")
             continue
         chains.setdefault(sealed_id, "")  # sealed, but the agency row is gone too
+    expunged = _expunged_agencies()
     for agency_id, slug in chains.items():
+        if agency_id is not None and agency_id not in agencies and agency_id in expunged:
+            # Its events were deleted on purpose; its seals (hashes only, write-once) stay.
+            sealed = len(listing.get(seals.chain_name(agency_id), []))
+            label = f"{expunged[agency_id]}, expunged"
+            result.chains.append(ChainCheck(agency_id, label, seals=sealed))
+            continue
         check = check_chain(store, listing, keys, agency_id, slug)
         result.chains.append(check)
         if check.store_problem:
