@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "documents",
     "billing",
     "ops",
+    "residents",
 ]
 
 MIDDLEWARE = [
