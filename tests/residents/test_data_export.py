@@ -93,7 +93,7 @@ def filed(tenant, other_tenant):
 def test_the_zip_holds_their_data_from_every_agency_and_nothing_else(
     tenant, other_tenant, filed, client_for, django_capture_on_commit_callbacks
 ):
-    mine, elsewhere, stranger = filed
+    mine, elsewhere, _stranger = filed
     client = client_for(tenant.requester, tenant.host)
     export = _ask(client, django_capture_on_commit_callbacks)
     export.refresh_from_db()
