@@ -68,7 +68,7 @@ def _when(value: Any) -> str | None:
 def _event(event: AuditEvent) -> dict[str, Any]:
     try:
         label = registry.get(event.action).label
-    except KeyError:
+    except LookupError:
         label = event.action
     return {"at": _when(event.created_at), "event": event.action, "summary": label}
 

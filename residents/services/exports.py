@@ -135,7 +135,8 @@ def export_build(*, export_id: int) -> None:
             size = store.write(name, crypto.encrypt(data_key, _aad(export), _chunks(spool)))
     except Exception:
         logger.exception("data export %s failed", export.public_id)
-        store.delete(name) if store.exists(name) else None
+        if store.exists(name):
+            store.delete(name)
         with transaction.atomic():
             DataExport.objects.filter(pk=export.pk).update(status=ExportStatus.FAILED)
             _platform_event(audit_events.EXPORT_FAILED.code, user=export.user, details={})
