@@ -200,3 +200,19 @@ def test_a_quarantined_upload_is_not_copied(tenant, client_for, django_capture_o
     client = client_for(tenant.requester, tenant.host)
     archive = _zip(client, _ask(client, django_capture_on_commit_callbacks))
     assert not [n for n in archive.namelist() if n.endswith("bad.txt")]
+
+
+def test_asked_on_the_platforms_own_domain_too(
+    tenant, filed, client_for, django_capture_on_commit_callbacks, settings
+):
+    client = client_for(tenant.requester, settings.PORTAL_BASE_DOMAIN)
+    export = _ask(client, django_capture_on_commit_callbacks)
+    export.refresh_from_db()
+    assert export.status == ExportStatus.READY
+    names = _zip(client, export).namelist()
+    assert "data.json" in names
+    with agency_context(None, platform=True):
+        asked = AuditEvent.objects.filter(
+            agency__isnull=True, action="own_data.export_asked", actor=tenant.requester
+        )
+        assert asked.exists()
