@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 import audit
 from accounts import access, audit_events, ratelimits
 from accounts.decorators import require_account_proof, require_recent_auth
-from accounts.forms import EmailChangeForm, NameForm, PortalPasswordChangeForm
+from accounts.forms import EmailChangeForm, NameForm, PhoneForm, PortalPasswordChangeForm
 from accounts.services import identities, own_account
 from accounts.signin import mfa, sessions
 from accounts.sso import config as sso_config
@@ -109,17 +109,32 @@ def sessions_end_others(request):
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def profile(request):
+    """The person's own details: name and phone corrected here, the email address through
+    its confirmation link (email_change)."""
+    sent = request.POST.get("form") if request.method == "POST" else None
     name_form = NameForm(
-        request.POST if request.POST.get("form") == "name" else None,
+        request.POST if sent == "name" else None,
         initial={"full_name": request.user.full_name},
     )
-    if request.method == "POST" and name_form.is_bound and name_form.is_valid():
+    phone_form = PhoneForm(
+        request.POST if sent == "phone" else None,
+        initial={"phone": request.user.phone},
+    )
+    if sent == "name" and name_form.is_valid():
         own_account.name_change(
             user=request.user, full_name=name_form.cleaned_data["full_name"], http_request=request
         )
         messages.success(request, _("Your name is saved."))
         return HttpResponseRedirect(reverse("accounts:profile"))
-    return render(request, "accounts/profile.html", {"name_form": name_form})
+    if sent == "phone" and phone_form.is_valid():
+        own_account.phone_change(
+            user=request.user, phone=phone_form.cleaned_data["phone"], http_request=request
+        )
+        messages.success(request, _("Your phone number is saved."))
+        return HttpResponseRedirect(reverse("accounts:profile"))
+    return render(
+        request, "accounts/profile.html", {"name_form": name_form, "phone_form": phone_form}
+    )
 
 
 @login_required

@@ -339,6 +339,12 @@ EMAIL_CHANGED = _event(
 NAME_CHANGED = _event(
     "account.name_changed", "{actor} changed their name", "Changed their name", PEOPLE
 )
+PHONE_CHANGED = _event(
+    "account.phone_changed",
+    "{actor} changed their phone number",
+    "Changed their phone number",
+    PEOPLE,
+)
 LANGUAGE_CHANGED = _event(
     "account.language_changed",
     "{actor} chose the language {language}",

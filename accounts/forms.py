@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.contact import validate_public_phone
+from accounts.contact import phone_uri, validate_public_phone
 from accounts.models import CONTACT_FIELDS, SIGNIN_POLICY_FIELDS, Agency, Role, User
 
 if TYPE_CHECKING:
@@ -100,6 +100,22 @@ class PortalPasswordChangeForm(PasswordChangeForm):
 
 class NameForm(forms.Form):
     full_name = forms.CharField(label=_("Your name"), max_length=200, required=False)
+
+
+class PhoneForm(forms.Form):
+    phone = forms.CharField(label=_("Your phone number"), max_length=40, required=False)
+
+    def clean_phone(self) -> str:
+        phone = self.cleaned_data["phone"].strip()
+        if phone and not phone_uri(phone):
+            raise forms.ValidationError(
+                _(
+                    "Enter a phone number of 7 to 15 digits, such as (312) 555-0100 or "
+                    "+1 312 555 0100 (an extension may follow as “ext. 12”)."
+                ),
+                code="invalid_phone",
+            )
+        return phone
 
 
 class EmailChangeForm(forms.Form):

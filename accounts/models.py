@@ -159,6 +159,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     # unique=True satisfies Django's auth checks; the constraint below makes it case-insensitive.
     email = models.EmailField(max_length=254, unique=True)
     full_name = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=40, blank=True, validators=[validate_public_phone])
     is_active = models.BooleanField(default=True)
     # Platform operators; agency roles never come from this flag.
     is_staff = models.BooleanField(default=False)

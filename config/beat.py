@@ -81,4 +81,10 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/10"),
         **_PLATFORM,
     },
+    # Residents' data downloads past their time (residents/services/exports.py).
+    "expire-data-exports": {
+        "task": "residents.tasks.expire_exports",
+        "schedule": crontab(minute=50),
+        **_PLATFORM,
+    },
 }

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "documents",
     "billing",
     "ops",
+    "residents",
 ]
 
 MIDDLEWARE = [

@@ -49,6 +49,7 @@ staff_urlpatterns = [
 urlpatterns = [
     path("", accounts_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
+    path("accounts/data/", include("residents.urls")),
     path("accounts/sso/saml/", include(accounts_urls.saml_urlpatterns)),
     *accounts_urls.public_urlpatterns,
     *requests_urls.public_urlpatterns,

@@ -15,7 +15,16 @@ from django.apps import apps
 from accounts.models import TenantOwned
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = ["vault", "audit", "accounts", "requests_portal", "documents", "billing", "config"]
+APPS = [
+    "vault",
+    "audit",
+    "accounts",
+    "requests_portal",
+    "documents",
+    "billing",
+    "residents",
+    "config",
+]
 
 # Methods that make a related manager run a query.
 QUERYING = {

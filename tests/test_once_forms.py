@@ -42,6 +42,7 @@ from requests_portal.models import (
     TimelineEvent,
 )
 from requests_portal.services import agency_settings
+from residents.models import DataExport
 from tests.documents.helpers import pdf_with_text, stored_document
 from tests.form_helpers import form_values, token_of
 from tests.requests_portal.helpers import file_request
@@ -326,6 +327,13 @@ CASES = [
         having={"action": "box"},
         needs_document=True,
     ),
+    Case(
+        "residents:data",
+        lambda ctx: reverse("residents:data"),
+        lambda ctx: reverse("residents:data"),
+        lambda ctx: DataExport.objects.filter(user=ctx.tenant.requester).count(),
+        user="requester",
+    ),
 ]
 
 
@@ -554,6 +562,8 @@ NOT_GUARDED = {
     "billing:invoice_void": REFUSED_AGAIN,
     "billing:stripe_webhook": WEBHOOK,
     "billing:stripe_disconnect": REMOVES,
+    # Deleting one's account: repeated, the person is signed out and the account is gone.
+    "residents:account_delete": REFUSED_AGAIN,
 }
 # Guarded inside the view, where the body may be read: the simple upload form claims its
 # token after the encrypting upload handler is installed (documents/upload/views.py, _page).

@@ -71,6 +71,7 @@ RESIDENT_TEMPLATES = [
     "accounts/mfa_recovery_confirm.html",
     "accounts/mfa_disable.html",
     "accounts/profile.html",
+    "residents/",
     "accounts/password_change.html",
     "accounts/email_change.html",
     "accounts/email_change_confirm.html",
@@ -199,6 +200,8 @@ RESIDENT_PYTHON = [
     "billing/stripe_gateway.py",
     "billing/timeline_text.py",
     "billing/views/payment.py",
+    "residents/forms.py",
+    "residents/views.py",
 ]
 
 # Top-level classes and functions of the modules above that only staff see: their strings are

@@ -67,6 +67,20 @@ def name_change(*, user: User, full_name: str, http_request: HttpRequest) -> Non
         audit.record(audit_events.NAME_CHANGED.code, http_request=http_request, actor=user)
 
 
+def phone_change(*, user: User, phone: str, http_request: HttpRequest) -> None:
+    """Correct the person's own phone number ("" removes it); the number itself is not
+    copied into the log, only that it changed."""
+    with transaction.atomic():
+        user.phone = phone
+        user.save(update_fields=["phone"])
+        audit.record(
+            audit_events.PHONE_CHANGED.code,
+            http_request=http_request,
+            actor=user,
+            details={"removed": not phone},
+        )
+
+
 def language_change(*, user: User, code: str, http_request: HttpRequest) -> None:
     """Remember the language the person chose (the switch on every page): their emails
     follow it. ``code`` must be one the portal offers."""
