@@ -3,7 +3,9 @@ from celery import Task, shared_task
 from residents.services import exports
 
 
-@shared_task(base=Task, acks_late=True, soft_time_limit=3000, time_limit=3300)
+# Hard limit under the broker's visibility timeout (less a minute), so a late acknowledgement
+# never hands a running export to a second worker (tests/jobs/test_worker_recovery.py).
+@shared_task(base=Task, acks_late=True, soft_time_limit=1560, time_limit=1680)
 def build_export(*, agency_id=None, export_id: int) -> None:
     """Build one person's data export (residents.jobs.build_export). A plain Celery task, not
     a TenantTask: it reads each agency in that agency's own context, one after another, and
