@@ -20,6 +20,7 @@ from config.backup_settings import backup_settings
 from config.beat import BEAT_SCHEDULE, BEAT_SCHEDULE_FILENAME
 from config.billing_settings import billing_settings
 from config.env import env_bool, env_choice, env_int, env_str
+from config.monitoring_settings import monitoring_settings
 from config.ratelimit_settings import rate_limits
 from config.sentry_settings import sentry_options
 from config.structured_logs import logging_settings
@@ -535,6 +536,7 @@ LOGGING = logging_settings(LOG_FORMAT, env_str("LOG_LEVEL", "INFO") or "INFO")
 
 SENTRY_DSN = env_str("SENTRY_DSN")
 # What reaches Sentry and what is scrubbed first: config/sentry_settings.py.
+MONITORING = monitoring_settings()  # /healthz/deep and the status page
 SENTRY_OPTIONS = sentry_options(PORTAL_ENV)
 if SENTRY_DSN:
     import sentry_sdk

@@ -6,4 +6,4 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
-        from ops import tasks  # noqa: F401 (registers the tasks' names)
+        from ops import audit_events, tasks  # noqa: F401 (registers the tasks' and events' names)
