@@ -91,11 +91,10 @@ def _parse_time(text: str) -> datetime:
 
 def check_backup(now: datetime | None = None) -> Check:
     now = now or datetime.now(UTC)
-    listed = [entry for entry in backups.list_backups() if entry.manifest is not None]
-    if not listed:
+    manifests = [entry.manifest for entry in backups.list_backups() if entry.manifest]
+    if not manifests:
         return Check("backup", FAIL, "no complete backup")
-    manifest = listed[0].manifest
-    assert manifest is not None  # noqa: S101 (filtered above)  # nosec B101
+    manifest = manifests[0]
     finished = _parse_time(manifest.finished)
     limit = timedelta(hours=settings.MONITORING.backup_stale_hours)
     if now - finished > limit:
