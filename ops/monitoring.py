@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -158,6 +160,26 @@ def run_checks() -> list[Check]:
             logger.warning("healthz/deep: %s failed: %s", name, type(error).__name__)
             results.append(Check(name, FAIL, f"{type(error).__name__}: {error}"[:300]))
     return results
+
+
+_public_lock = threading.Lock()
+_public_results: tuple[float, list[Check]] | None = None
+
+
+def public_checks(max_age: float = 30.0) -> list[Check]:
+    """The checks for the public status page, run at most every ``max_age`` seconds per
+    process: a visitor reloading the page does not write to storage and Redis each time."""
+    global _public_results
+    with _public_lock:
+        if _public_results is None or time.monotonic() - _public_results[0] > max_age:
+            _public_results = (time.monotonic(), run_checks())
+        return _public_results[1]
+
+
+def forget_public_checks() -> None:
+    global _public_results
+    with _public_lock:
+        _public_results = None
 
 
 def open_incidents() -> list[Incident]:

@@ -8,6 +8,7 @@ from django.test import Client
 
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
+from ops import monitoring
 from ops.models import Incident
 from ops.status_services import post_incident
 from tests.conftest import mark_fully_signed_in
@@ -16,6 +17,13 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 PLATFORM = django_settings.PORTAL_BASE_DOMAIN
+
+
+@pytest.fixture(autouse=True)
+def _fresh_checks():
+    monitoring.forget_public_checks()
+    yield
+    monitoring.forget_public_checks()
 
 
 @pytest.fixture
@@ -142,3 +150,12 @@ def test_only_operators_with_a_second_factor_reach_the_incidents(tenant, client_
     # An operator on an agency's host (outsider view): not there.
     assert client_for(operator, tenant.host).get("/status/incidents/").status_code == 404
     assert Incident.objects.count() == 0
+
+
+def test_visitors_reloading_the_page_do_not_rerun_the_checks(monkeypatch):
+    calls = []
+    real = monitoring.run_checks
+    monkeypatch.setattr(monitoring, "run_checks", lambda: calls.append(1) or real())
+    for _ in range(3):
+        assert Client(HTTP_HOST=PLATFORM).get("/status/").status_code == 200
+    assert len(calls) == 1
