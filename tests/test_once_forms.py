@@ -567,6 +567,9 @@ OWN_TESTS = {
     "billing:invoice_pay",
     "billing:stripe_connect",
     "billing:invoice_refund",
+    # tests/ops/test_status_page.py (the platform's status incidents)
+    "status_incidents",
+    "status_incident_resolve",
 }
 
 

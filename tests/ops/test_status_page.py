@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
+from accounts import once
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
 from ops import monitoring
@@ -159,3 +162,44 @@ def test_visitors_reloading_the_page_do_not_rerun_the_checks(monkeypatch):
     for _ in range(3):
         assert Client(HTTP_HOST=PLATFORM).get("/status/").status_code == 200
     assert len(calls) == 1
+
+
+def _hidden(page: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]+)"', page)
+    assert match, name
+    return match.group(1)
+
+
+def test_posting_or_resolving_twice_with_one_form_does_it_once(operator):
+    """The one-time form tokens of both forms (listed in tests/test_once_forms.py OWN_TESTS)."""
+    client = Client(HTTP_HOST=PLATFORM, enforce_csrf_checks=True)
+    client.force_login(operator)
+    mark_fully_signed_in(client)
+    page = client.get("/status/incidents/").content.decode()
+    values = {
+        "csrfmiddlewaretoken": _hidden(page, "csrfmiddlewaretoken"),
+        once.FIELD: _hidden(page, once.FIELD),
+        "title": "Mail delayed",
+        "body": "Notices are late.",
+        "status": "investigating",
+    }
+    first = client.post("/status/incidents/", values)
+    again = client.post("/status/incidents/", values)
+    assert first.status_code == again.status_code == 302
+    assert again["Location"] == first["Location"]
+    assert Incident.objects.count() == 1
+    assert once.ALREADY_SENT in client.get(again["Location"]).content.decode()
+
+    incident = Incident.objects.get()
+    page = client.get("/status/incidents/").content.decode()
+    resolve = {
+        "csrfmiddlewaretoken": _hidden(page, "csrfmiddlewaretoken"),
+        once.FIELD: re.findall(rf'name="{once.FIELD}" value="([^"]+)"', page)[-1],
+    }
+    url = f"/status/incidents/{incident.pk}/resolve/"
+    first, again = client.post(url, resolve), client.post(url, resolve)
+    assert again["Location"] == first["Location"]
+    assert once.ALREADY_SENT in client.get(again["Location"]).content.decode()
+    with agency_context(None, platform=True):
+        resolved = AuditEvent.objects.filter(action="status.incident_resolved").count()
+    assert resolved == 1
