@@ -20,8 +20,10 @@ from config.backup_settings import backup_settings
 from config.beat import BEAT_SCHEDULE, BEAT_SCHEDULE_FILENAME
 from config.billing_settings import billing_settings
 from config.env import env_bool, env_choice, env_int, env_str
+from config.monitoring_settings import monitoring_settings
 from config.ratelimit_settings import rate_limits
 from config.selfscan_settings import selfscan_settings
+from config.sentry_settings import sentry_options
 from config.structured_logs import logging_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -541,14 +543,9 @@ LOG_FORMAT = env_choice("LOG_FORMAT", ("json", "plain"), "json" if IS_PRODUCTION
 LOGGING = logging_settings(LOG_FORMAT, env_str("LOG_LEVEL", "INFO") or "INFO")
 
 SENTRY_DSN = env_str("SENTRY_DSN")
-SENTRY_OPTIONS = {
-    # Keeps user emails, IPs, cookies and bodies out of Sentry.
-    "send_default_pii": False,
-    # Keeps the values of local variables out of stack traces: a frame can hold a document's
-    # plaintext, a data key or a two-factor secret, under names no scrubber knows.
-    "include_local_variables": False,
-    "environment": PORTAL_ENV,
-}
+# What reaches Sentry and what is scrubbed first: config/sentry_settings.py.
+MONITORING = monitoring_settings()  # /healthz/deep and the status page
+SENTRY_OPTIONS = sentry_options(PORTAL_ENV)
 if SENTRY_DSN:
     import sentry_sdk
 

@@ -12,6 +12,7 @@ from audit import views as audit_views
 from billing import urls as billing_urls
 from config import views as config_views
 from documents import urls as documents_urls
+from ops import status_urls as ops_status_urls
 from requests_portal import urls as requests_urls
 
 staff_urlpatterns = [
@@ -59,6 +60,7 @@ urlpatterns = [
     path("healthz", config_views.healthz, name="healthz"),
     # The platform operators' pages of operations (the weekly self-scan).
     path("operations/", include("ops.selfscan.urls")),
+    *ops_status_urls.urlpatterns,
     # The language switch (every host: agencies' and the platform's). Django's set_language,
     # wrapped to store a signed-in person's choice too (accounts.views.set_language).
     path("i18n/setlang/", accounts_views.set_language, name="set_language"),

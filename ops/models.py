@@ -1,5 +1,6 @@
 """The platform's own operations data (not any agency's: no agency column, no row-level
-security). A self-scan run (ops/selfscan/) with each check's result."""
+security): a self-scan run (ops/selfscan/) with each check's result, and the incidents
+operators post on the public status page (an outage, maintenance), for every agency alike."""
 
 from django.conf import settings
 from django.db import models
@@ -38,3 +39,26 @@ class ScanRun(models.Model):
 
     def __str__(self) -> str:
         return f"self-scan {self.pk} ({self.status})"
+
+
+class Incident(models.Model):
+    class Status(models.TextChoices):
+        INVESTIGATING = "investigating", "Investigating"
+        IDENTIFIED = "identified", "Identified"
+        MONITORING = "monitoring", "Monitoring"
+        RESOLVED = "resolved", "Resolved"
+
+    title = models.CharField(max_length=200)
+    body = models.TextField(max_length=5000)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.INVESTIGATING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.title

@@ -484,6 +484,7 @@ PARAMETER_VALUES: dict[str, Callable] = {
     "index": _one,
     "event_id": _event_id,
     "grant_id": _grant_id,
+    "incident_id": _one,  # a platform status incident (answers 404 on an agency host)
     "invoice_id": _invoice_id,
     "line_id": _line_id,
     "item_id": _item_id,
