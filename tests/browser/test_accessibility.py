@@ -164,6 +164,12 @@ def test_a_signed_in_residents_pages_have_no_serious_accessibility_problems(
     axe.visit(page, reverse("request_new"), "request form (signed in)")
     axe.visit(page, reverse("accounts:security"), "account security")
     axe.visit(page, reverse("accounts:profile"), "profile")
+    # Their own data: the page, a download asked for (its progress or ready page), deletion.
+    axe.visit(page, reverse("residents:data"), "your data", ALL_WIDTHS)
+    submit(page)
+    assert "/accounts/data/exports/" in page.url
+    axe.check(page, "your data download", ALL_WIDTHS)
+    axe.visit(page, reverse("residents:account_delete"), "delete your account", ALL_WIDTHS)
     axe.assert_clean()
 
 
