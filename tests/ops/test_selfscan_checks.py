@@ -27,7 +27,6 @@ from requests_portal.services import submission
 from tests.documents.helpers import pdf_with_text, stored_document
 
 SSN = "287-65-4321"
-PIP_AUDIT = Path("/tmp/pipaudit/bin/pip-audit")  # noqa: S108 (an optional local install)
 
 
 # --- check --deploy -----------------------------------------------------------------------
@@ -182,18 +181,6 @@ def test_pip_audit_missing_is_not_checked(settings):
     assert dependencies.run().status == NOT_CHECKED
     settings.SELF_SCAN = dict(settings.SELF_SCAN, pip_audit=["/nonexistent/pip-audit"])
     assert dependencies.run().status == NOT_CHECKED
-
-
-@pytest.mark.skipif(not PIP_AUDIT.exists(), reason="pip-audit is not installed here")
-def test_the_real_pip_audit_with_its_service_unreachable_is_not_checked(settings, monkeypatch):
-    # Every request of pip-audit goes through a proxy that is not there.
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
-        monkeypatch.setenv(name, "http://127.0.0.1:9")
-    for name in ("NO_PROXY", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    settings.SELF_SCAN = dict(settings.SELF_SCAN, pip_audit=[str(PIP_AUDIT)])
-    result = dependencies.run()
-    assert result.status == NOT_CHECKED, result
 
 
 # --- Public documents ---------------------------------------------------------------------
