@@ -11,6 +11,7 @@ from django.http import HttpRequest
 
 import audit
 from accounts.models import User
+from accounts.tenancy import lock_tenant_row
 from audit.registry import EventType
 from billing.errors import BillingError
 from billing.models import MAX_AMOUNT_CENTS, STATUS_RANK, Invoice, InvoiceCounter, InvoiceStatus
@@ -33,7 +34,7 @@ def next_sequence(invoice_agency_id: int, year: int) -> int:
     """The next number of the agency's yearly invoice sequence, the counter's row locked
     until the caller's transaction ends (concurrent sends get distinct numbers)."""
     counter, _ = InvoiceCounter.objects.get_or_create(agency_id=invoice_agency_id, year=year)
-    counter = InvoiceCounter.objects.select_for_update().get(pk=counter.pk)
+    counter = lock_tenant_row(counter)
     counter.last_number += 1
     counter.save(update_fields=["last_number"])
     return counter.last_number
