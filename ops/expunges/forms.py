@@ -3,6 +3,8 @@ approval with the agency's slug typed again. The rules are the services'."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -38,8 +40,7 @@ class ExpungeRequestForm(forms.Form):
 
     def __init__(self, *args: object, agencies: list[tuple[int, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        field = self.fields["agency"]
-        assert isinstance(field, forms.TypedChoiceField)  # noqa: S101  # nosec B101  # declared above
+        field = cast(forms.TypedChoiceField, self.fields["agency"])
         field.choices = [("", _("Choose an agency")), *agencies]
 
 
