@@ -73,8 +73,10 @@ def self_scan(
 
 # Late acknowledgement, with a hard limit under the broker's visibility timeout: a worker
 # killed mid-expunge has its task handed out again, and the run resumes from what the last
-# one left (ops/expunges/services.py; a second delivery while one runs finds it busy). An
-# expunge longer than the limit stops as failed and is sent again from its page: it resumes.
+# one left (ops/expunges/services.py; a second delivery while one runs finds it busy). Past
+# the soft limit the task gives up waiting but the expunge's own thread goes on to its end in
+# the worker's process (the message is acknowledged then): if that process dies before, the
+# request shows no progress and "Run it again" on its page resumes it.
 @shared_task(acks_late=True, soft_time_limit=1500, time_limit=1620)  # type: ignore[untyped-decorator]
 def run_expunge(*, agency_id: int | None = None, request_id: int) -> str:
     """An approved expunge request's expunge (ops/expunge.py), as the tables' owner."""
