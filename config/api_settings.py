@@ -23,7 +23,6 @@ def rest_framework_settings() -> dict[str, Any]:
         "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
         "EXCEPTION_HANDLER": "api.errors.exception_handler",
         "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-        "PAGE_SIZE": API_PAGE_SIZE,
         "DEFAULT_VERSIONING_CLASS": None,
         "TEST_REQUEST_DEFAULT_FORMAT": "json",
     }
