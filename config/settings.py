@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "billing",
     "ops",
     "residents",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -228,6 +229,7 @@ CELERY_TASK_ROUTES = {
     "requests_portal.tasks.*": {"queue": "notifications"},
     "accounts.outbox.tasks.*": {"queue": "maintenance"},
     "billing.tasks.send_receipt": {"queue": "notifications"},
+    "webhooks.tasks.*": {"queue": "notifications"},
     "ops.tasks.*": {"queue": "maintenance"},
 }
 # Time limits, the visibility timeout and fail-fast timeouts: config/jobs_settings.py.
@@ -365,6 +367,10 @@ SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"OAUTH_PKCE_ENABLED": True}}
 # Development and tests run identity providers on this machine; production refuses provider
 # addresses on loopback or link-local networks (accounts/admin_forms.py).
 SSO_ALLOW_LOOPBACK_PROVIDERS = not IS_PRODUCTION
+# Outgoing webhooks go to public https:// addresses only (webhooks/targets.py). Development
+# and the tests' local receivers may use http:// and loopback addresses; production never
+# (private, link-local and the other internal networks stay refused everywhere).
+WEBHOOKS_ALLOW_LOOPBACK_TARGETS = not IS_PRODUCTION
 
 # --- Rate limits: names, defaults and the format check in config/ratelimit_settings.py ------
 (
