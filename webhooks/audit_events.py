@@ -37,20 +37,14 @@ SECRET_ROTATED = _event(
 )
 DELIVERY_RESENT = _event(
     "webhook.delivery_resent",
-    "{actor} sent the {event} event {event_id} again to {url}",
+    "{actor} sent the {kind} event {event_id} again to {url}",
     "Sent a webhook again",
 )
 DELIVERY_FAILED = _event(
     "webhook.delivery_failed",
-    "The {event} event {event_id} could not be delivered to {url} after {attempts} tries",
+    "The {kind} event {event_id} could not be delivered to {url} after {attempts} tries",
     "A webhook could not be delivered",
 )
-DELIVERY_REFUSED = _event(
-    "webhook.delivery_refused",
-    "The {event} event {event_id} was not sent to {url}: {reason}",
-    "A webhook address was refused",
-)
-
 register_page_titles(
     {
         "staff:webhook_list": "the webhooks",

@@ -165,7 +165,7 @@ def delivery_resend(
             actor=actor,
             http_request=http_request,
             url=delivery.endpoint.url,
-            event=delivery.event,
+            kind=delivery.event,
             event_id=str(delivery.event_id),
         )
         jobs.deliver(delivery)
@@ -271,7 +271,7 @@ def delivery_attempt(*, agency_id: int, delivery_id: int, now: datetime | None =
                 webhook_events.DELIVERY_FAILED,
                 delivery,
                 url=endpoint.url,
-                event=delivery.event,
+                kind=delivery.event,
                 event_id=str(delivery.event_id),
                 attempts=delivery.attempts,
             )
