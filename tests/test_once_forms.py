@@ -43,11 +43,11 @@ from requests_portal.models import (
 )
 from requests_portal.services import agency_settings
 from residents.models import DataExport
-from webhooks.models import WebhookDelivery, WebhookEndpoint
-from webhooks.services import endpoint_create
 from tests.documents.helpers import pdf_with_text, stored_document
 from tests.form_helpers import form_values, token_of
 from tests.requests_portal.helpers import file_request
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.services import endpoint_create
 
 pytestmark = pytest.mark.django_db
 
