@@ -109,7 +109,9 @@ def delivery_for_task(agency_id: int, delivery_id: int) -> WebhookDelivery | Non
     )
 
 
-def delivery_states(endpoints: QuerySet[WebhookEndpoint] | list[WebhookEndpoint]) -> dict:
+def delivery_states(
+    endpoints: QuerySet[WebhookEndpoint] | list[WebhookEndpoint],
+) -> dict[int, dict[str, int]]:
     """Per address: how many deliveries are pending, delivered and failed."""
     counts: dict[int, dict[str, int]] = {e.pk: {} for e in endpoints}
     if not counts:

@@ -54,8 +54,8 @@ def post(target: Target, body: bytes, headers: dict[str, str]) -> Answer:
             response.close()
     except httpx.TimeoutException:
         return Answer(None, "The receiver did not answer in time.", _since(started))
-    except httpx.HTTPError as error:
-        return Answer(None, f"Could not connect: {type(error).__name__}", _since(started))
+    except httpx.HTTPError as failure:
+        return Answer(None, f"Could not connect: {type(failure).__name__}", _since(started))
     elapsed = _since(started)
     if 300 <= response.status_code < 400:
         return Answer(response.status_code, "Redirects are not followed.", elapsed)

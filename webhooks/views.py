@@ -4,7 +4,7 @@ delivery log per address, turning one off, removing it, a new secret, sending ag
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext
@@ -18,7 +18,7 @@ from webhooks.forms import EndpointForm
 from webhooks.models import EventType
 
 
-def _list_page(request: HttpRequest, form: EndpointForm | None = None, status: int = 200):
+def _list_page(request, form=None, status=200):
     endpoints = access.endpoints_for(request.user, request.agency)
     counts = access.delivery_states(endpoints)
     labels = dict(EventType.choices)
@@ -38,7 +38,7 @@ def _list_page(request: HttpRequest, form: EndpointForm | None = None, status: i
     )
 
 
-def _secret_page(request: HttpRequest, endpoint, secret: str, *, new: bool) -> HttpResponse:
+def _secret_page(request, endpoint, secret, *, new):
     mark_sent(request)
     response = render(
         request, "webhooks/secret.html", {"endpoint": endpoint, "secret": secret, "new": new}
@@ -58,7 +58,7 @@ def _list_url(request: HttpRequest) -> str:
 @require_http_methods(["GET", "HEAD", "POST"])
 @agency_permission(policy.WEBHOOKS_MANAGE)
 @once_per_form(replay_to=_list_url)
-def webhook_list(request: HttpRequest) -> HttpResponse:
+def webhook_list(request):
     if request.method != "POST":
         return _list_page(request)
     form = EndpointForm(request.POST)
@@ -76,7 +76,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 @agency_permission(policy.WEBHOOKS_MANAGE)
-def webhook_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+def webhook_detail(request, endpoint_id):
     endpoint = access.endpoint_for(request.user, request.agency, endpoint_id)
     labels = dict(EventType.choices)
     return render(
@@ -94,7 +94,7 @@ def webhook_detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 @require_POST
 @agency_permission(policy.WEBHOOKS_MANAGE)
 @once_per_form
-def webhook_active(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+def webhook_active(request, endpoint_id):
     endpoint = access.endpoint_for(request.user, request.agency, endpoint_id)
     services.endpoint_set_active(
         endpoint=endpoint, active=not endpoint.is_active, actor=request.user, http_request=request
@@ -108,7 +108,7 @@ def webhook_active(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 
 @require_POST
 @agency_permission(policy.WEBHOOKS_MANAGE)
-def webhook_delete(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+def webhook_delete(request, endpoint_id):
     endpoint = access.endpoint_for(request.user, request.agency, endpoint_id)
     services.endpoint_delete(endpoint=endpoint, actor=request.user, http_request=request)
     messages.success(request, gettext("The address and its delivery log are removed."))
@@ -118,7 +118,7 @@ def webhook_delete(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 @require_POST
 @agency_permission(policy.WEBHOOKS_MANAGE)
 @once_per_form(replay_to=_detail_url)
-def webhook_rotate(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+def webhook_rotate(request, endpoint_id):
     endpoint = access.endpoint_for(request.user, request.agency, endpoint_id)
     secret = services.endpoint_rotate_secret(
         endpoint=endpoint, actor=request.user, http_request=request
@@ -129,7 +129,7 @@ def webhook_rotate(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 @require_POST
 @agency_permission(policy.WEBHOOKS_MANAGE)
 @once_per_form
-def webhook_resend(request: HttpRequest, delivery_id: int) -> HttpResponse:
+def webhook_resend(request, delivery_id):
     delivery = access.delivery_for(request.user, request.agency, delivery_id)
     try:
         services.delivery_resend(delivery=delivery, actor=request.user, http_request=request)
