@@ -18,6 +18,7 @@ leaves no delivery; one that commits always has its deliveries, sent once it com
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,12 +54,13 @@ AUDIT_CODES = frozenset(
 
 @dataclass(frozen=True)
 class Fact:
-    """A webhook event about one object, with what its payload says of the object."""
+    """A webhook event about one object; ``data()`` builds what its payload says of the
+    object (only once an address wants it: most agencies have none)."""
 
     event: str
     object_type: str
     object_id: int
-    data: dict[str, Any]
+    data: Callable[[], dict[str, Any]]
 
 
 def fact_of(action: str, target: Model | None, details: dict[str, Any]) -> Fact | None:
@@ -72,15 +74,23 @@ def fact_of(action: str, target: Model | None, details: dict[str, Any]) -> Fact 
             event = EventType.REQUEST_UPDATED
         else:
             return None
-        return Fact(event, "request", target.pk, payloads.request_data(target))
+        request = target
+        return Fact(event, "request", request.pk, lambda: payloads.request_data(request))
     if isinstance(target, Document) and action == "document.released":
         if target.release == ReleaseLevel.STAFF or details.get("from") == target.release:
             return None
+        document = target
         return Fact(
-            EventType.DOCUMENT_RELEASED, "document", target.pk, payloads.document_data(target)
+            EventType.DOCUMENT_RELEASED,
+            "document",
+            document.pk,
+            lambda: payloads.document_data(document),
         )
     if isinstance(target, Invoice) and action == "billing.payment_recorded":
         if target.status != InvoiceStatus.PAID:
             return None
-        return Fact(EventType.INVOICE_PAID, "invoice", target.pk, payloads.invoice_data(target))
+        invoice = target
+        return Fact(
+            EventType.INVOICE_PAID, "invoice", invoice.pk, lambda: payloads.invoice_data(invoice)
+        )
     return None

@@ -184,6 +184,7 @@ def deliveries_record(event: AuditEvent, target: Model | None) -> None:
         return
     slug = Agency.objects.filter(pk=event.agency_id).values_list("slug", flat=True).first() or ""
     now = timezone.now()
+    data = fact.data()
     for endpoint in endpoints:
         waiting = None
         if fact.event == EventType.REQUEST_UPDATED:
@@ -195,11 +196,11 @@ def deliveries_record(event: AuditEvent, target: Model | None) -> None:
                 endpoint, EventType.REQUEST_CREATED, fact.object_type, fact.object_id
             )
             if created is not None:
-                created.payload["data"] = fact.data
+                created.payload["data"] = data
                 created.save(update_fields=["payload"])
                 continue
         if waiting is not None:
-            waiting.payload["data"] = fact.data
+            waiting.payload["data"] = data
             waiting.save(update_fields=["payload"])
             continue
         delivery = WebhookDelivery(
@@ -216,7 +217,7 @@ def deliveries_record(event: AuditEvent, target: Model | None) -> None:
             event=fact.event,
             agency_slug=slug,
             at=now,
-            data=fact.data,
+            data=data,
         )
         delivery.save()
         jobs.deliver(delivery)

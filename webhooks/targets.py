@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+MAX_LENGTH = 500  # WebhookEndpoint.url
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
 
@@ -106,7 +107,7 @@ def allowed(address: Address) -> bool:
 def _parts(url: str) -> tuple[str, str, int, str]:
     message = _("Enter a full https:// address, such as https://records.example.gov/hooks.")
     url = (url or "").strip()
-    if not url or any(ch.isspace() or ord(ch) < 32 for ch in url):
+    if not url or len(url) > MAX_LENGTH or any(ch.isspace() or ord(ch) < 32 for ch in url):
         raise UnsafeTarget(message)
     try:
         parts = urlsplit(url)

@@ -65,6 +65,7 @@ def test_production_refuses_every_internal_address(url):
         "https://example.org:99999/",
         "",
         "javascript:alert(1)",
+        "https://example.org/" + "a" * 500,
     ],
 )
 def test_production_refuses_what_is_not_a_plain_https_address(url):
