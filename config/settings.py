@@ -369,8 +369,10 @@ SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"OAUTH_PKCE_ENABLED": True}}
 SSO_ALLOW_LOOPBACK_PROVIDERS = not IS_PRODUCTION
 # Outgoing webhooks go to public https:// addresses only (webhooks/targets.py). Development
 # and the tests' local receivers may use http:// and loopback addresses; production never
-# (private, link-local and the other internal networks stay refused everywhere).
+# (private, link-local and the other internal networks stay refused everywhere). Receivers'
+# certificates are checked against the public CAs (certifi), or only this file's when set.
 WEBHOOKS_ALLOW_LOOPBACK_TARGETS = not IS_PRODUCTION
+WEBHOOKS_CA_FILE = env_str("WEBHOOKS_CA_FILE", "")
 
 # --- Rate limits: names, defaults and the format check in config/ratelimit_settings.py ------
 (

@@ -8,10 +8,12 @@ body for the log.
 
 from __future__ import annotations
 
+import ssl
 import time
 from dataclasses import dataclass
 
 import httpx
+from django.conf import settings
 
 from webhooks.targets import Target
 
@@ -42,7 +44,9 @@ def post(target: Target, body: bytes, headers: dict[str, str]) -> Answer:
     }
     timeout = httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+        with httpx.Client(
+            timeout=timeout, follow_redirects=False, trust_env=False, verify=_tls()
+        ) as client:
             request = client.build_request(
                 "POST",
                 target.connect_url,
@@ -61,6 +65,14 @@ def post(target: Target, body: bytes, headers: dict[str, str]) -> Answer:
         return Answer(response.status_code, "Redirects are not followed.", elapsed)
     error = "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
     return Answer(response.status_code, error, elapsed)
+
+
+def _tls() -> ssl.SSLContext | bool:
+    """Certificates checked against the public CAs (certifi), or only ``WEBHOOKS_CA_FILE``'s."""
+    ca_file = getattr(settings, "WEBHOOKS_CA_FILE", "")
+    if not ca_file:
+        return True
+    return ssl.create_default_context(cafile=ca_file)
 
 
 def _since(started: float) -> int:

@@ -9,7 +9,9 @@ import ipaddress
 import pytest
 
 from tests.requests_portal.helpers import file_request
+from tests.webhooks.certificates import server_tls
 from tests.webhooks.helpers import deliveries, endpoint
+from tests.webhooks.receiver import Receiver
 from webhooks import sender, services, targets
 from webhooks.models import DeliveryState, EventType
 
@@ -131,3 +133,29 @@ def test_an_address_is_checked_again_before_each_send(
 def test_saving_an_internal_address_is_refused(tenant):
     with pytest.raises(services.WebhookError, match="private or internal"):
         endpoint(tenant, "https://169.254.169.254/latest/")
+
+
+def test_over_https_the_certificate_is_checked_against_the_name_not_the_address(tmp_path, settings):
+    # The receiver's certificate names receiver.test, a name nobody can resolve: the
+    # connection goes to the checked address and TLS still proves the name.
+    context, ca_file = server_tls(tmp_path, "receiver.test")
+    settings.WEBHOOKS_CA_FILE = str(ca_file)
+    with Receiver(tls=context) as tls_receiver:
+        port = tls_receiver.server.server_address[1]
+        loopback = ipaddress.ip_address("127.0.0.1")
+        right = targets.Target("https", "receiver.test", port, "/hooks", loopback)
+        assert sender.post(right, b"{}", {}).status_code == 200
+        [got] = tls_receiver.received
+        assert got.headers["host"] == f"receiver.test:{port}"
+
+        wrong = targets.Target("https", "impostor.test", port, "/hooks", loopback)
+        answer = sender.post(wrong, b"{}", {})
+        assert answer.status_code is None and "Could not connect" in answer.error
+        assert len(tls_receiver.received) == 1
+
+    settings.WEBHOOKS_CA_FILE = ""  # the public CAs: a private CA's certificate is refused
+    with Receiver(tls=context) as tls_receiver:
+        port = tls_receiver.server.server_address[1]
+        right = targets.Target("https", "receiver.test", port, "/hooks", loopback)
+        assert sender.post(right, b"{}", {}).status_code is None
+        assert tls_receiver.received == []
