@@ -2,8 +2,7 @@
 
 Short timeouts, no redirect followed (a 3xx is a failure: the receiver must give its final
 address), TLS verified against the URL's name while the connection goes to the checked
-address (``sni_hostname``), nothing read of the answer but its status and a little of its
-body for the log.
+address (``sni_hostname``), nothing read of the answer but its status.
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ from __future__ import annotations
 import ssl
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import httpx
 from django.conf import settings
@@ -35,7 +35,6 @@ class Answer:
 
 def post(target: Target, body: bytes, headers: dict[str, str]) -> Answer:
     """POST ``body`` to ``target``; what came back (never raises for network trouble)."""
-    started = time.monotonic()
     sent_headers = {
         **headers,
         "Host": target.host_header,
@@ -43,9 +42,11 @@ def post(target: Target, body: bytes, headers: dict[str, str]) -> Answer:
         "User-Agent": USER_AGENT,
     }
     timeout = httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
+    verify = _tls(getattr(settings, "WEBHOOKS_CA_FILE", "") or "")
+    started = time.monotonic()
     try:
         with httpx.Client(
-            timeout=timeout, follow_redirects=False, trust_env=False, verify=_tls()
+            timeout=timeout, follow_redirects=False, trust_env=False, verify=verify
         ) as client:
             request = client.build_request(
                 "POST",
@@ -54,7 +55,9 @@ def post(target: Target, body: bytes, headers: dict[str, str]) -> Answer:
                 headers=sent_headers,
                 extensions={"sni_hostname": target.host},
             )
-            response = client.send(request)
+            # Streamed and closed unread: only the status counts, and a receiver cannot
+            # make the worker read a large answer.
+            response = client.send(request, stream=True)
             response.close()
     except httpx.TimeoutException:
         return Answer(None, "The receiver did not answer in time.", _since(started))
@@ -67,11 +70,12 @@ def post(target: Target, body: bytes, headers: dict[str, str]) -> Answer:
     return Answer(response.status_code, error, elapsed)
 
 
-def _tls() -> ssl.SSLContext | bool:
-    """Certificates checked against the public CAs (certifi), or only ``WEBHOOKS_CA_FILE``'s."""
-    ca_file = getattr(settings, "WEBHOOKS_CA_FILE", "")
+@lru_cache(maxsize=4)
+def _tls(ca_file: str) -> ssl.SSLContext:
+    """Certificates checked against the public CAs (certifi), or only ``ca_file``'s. Built
+    once per process: loading the CA list costs more than a local delivery."""
     if not ca_file:
-        return True
+        return httpx.create_ssl_context()
     return ssl.create_default_context(cafile=ca_file)
 
 
