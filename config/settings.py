@@ -15,6 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config import jobs_settings
+from config.api_settings import rest_framework_settings, spectacular_settings
 from config.audit_settings import audit_seal_settings
 from config.backup_settings import backup_settings
 from config.beat import BEAT_SCHEDULE, BEAT_SCHEDULE_FILENAME
@@ -25,6 +26,7 @@ from config.ratelimit_settings import rate_limits
 from config.selfscan_settings import selfscan_settings
 from config.sentry_settings import sentry_options
 from config.structured_logs import logging_settings
+from config.webhooks_settings import WEBHOOKS_ALLOW_LOOPBACK_TARGETS, WEBHOOKS_CA_FILE  # noqa: F401
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -102,6 +104,10 @@ INSTALLED_APPS = [
     "billing",
     "ops",
     "residents",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
     "webhooks",
 ]
 
@@ -229,7 +235,6 @@ CELERY_TASK_ROUTES = {
     "requests_portal.tasks.*": {"queue": "notifications"},
     "accounts.outbox.tasks.*": {"queue": "maintenance"},
     "billing.tasks.send_receipt": {"queue": "notifications"},
-    "webhooks.tasks.*": {"queue": "notifications"},
     "ops.tasks.*": {"queue": "maintenance"},
 }
 # Time limits, the visibility timeout and fail-fast timeouts: config/jobs_settings.py.
@@ -367,12 +372,6 @@ SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"OAUTH_PKCE_ENABLED": True}}
 # Development and tests run identity providers on this machine; production refuses provider
 # addresses on loopback or link-local networks (accounts/admin_forms.py).
 SSO_ALLOW_LOOPBACK_PROVIDERS = not IS_PRODUCTION
-# Outgoing webhooks go to public https:// addresses only (webhooks/targets.py). Development
-# and the tests' local receivers may use http:// and loopback addresses; production never
-# (private, link-local and the other internal networks stay refused everywhere). Receivers'
-# certificates are checked against the public CAs (certifi), or only this file's when set.
-WEBHOOKS_ALLOW_LOOPBACK_TARGETS = not IS_PRODUCTION
-WEBHOOKS_CA_FILE = env_str("WEBHOOKS_CA_FILE", "")
 
 # --- Rate limits: names, defaults and the format check in config/ratelimit_settings.py ------
 (
@@ -389,8 +388,7 @@ WEBHOOKS_CA_FILE = env_str("WEBHOOKS_CA_FILE", "")
 ) = rate_limits()
 
 # --- Secrets at rest ------------------------------------------------------------------------
-# Master keys that seal SSO client secrets, LDAP bind passwords and two-factor secrets
-# (vault/keyring.py).
+# Master keys sealing SSO, LDAP, two-factor, Stripe and webhook secrets (vault/keyring.py).
 _master_keys = env_str("PORTAL_MASTER_KEYS")
 if _master_keys is None and not IS_PRODUCTION:
     _master_key_path = BASE_DIR / ".local" / "master_key"
@@ -596,3 +594,7 @@ def _refuse_unsafe_production() -> None:
 
 
 _refuse_unsafe_production()
+
+# --- The REST API (issue 14; config/api_settings.py) ----------------------------------------
+REST_FRAMEWORK = rest_framework_settings()
+SPECTACULAR_SETTINGS = spectacular_settings()

@@ -250,7 +250,7 @@ def test_expunge_leaves_nothing_readable_live_or_in_an_earlier_backup(backups, c
 def test_a_crash_after_the_commit_is_finished_by_a_rerun(backups, monkeypatch):
     gone = _agency_with_data(backups.database, "halfway")
     real = expunge._delete_blobs
-    monkeypatch.setattr(expunge, "_delete_blobs", lambda slug, blobs: {})
+    monkeypatch.setattr(expunge, "_delete_blobs", lambda slug, blobs, **kw: {})
     as_owner(backups.database, lambda: expunge.expunge_agency(gone["slug"]))
     assert _rows_of(backups.database, gone["id"]) == {}
     assert len(_blobs_of(gone["id"])) == 2  # the escrow key and the document's ciphertext
