@@ -75,6 +75,9 @@ TIME_EDIT_OTHERS = _p("time.edit_others", "Correct other people's time entries")
 DOCUMENT_UPLOAD = _p("document.upload", "Upload documents to a request")
 DOCUMENT_REDACT = _p("document.redact", "Redact documents")
 DOCUMENT_RELEASE = _p("document.release", "Release documents to the requester or the public")
+WEBHOOKS_MANAGE = _p(
+    "webhooks.manage", "Add, change and remove webhook addresses; read their delivery log"
+)
 
 ALL_PERMISSIONS: tuple[Permission, ...] = (
     STAFF_AREA,
@@ -103,6 +106,7 @@ ALL_PERMISSIONS: tuple[Permission, ...] = (
     DOCUMENT_UPLOAD,
     DOCUMENT_REDACT,
     DOCUMENT_RELEASE,
+    WEBHOOKS_MANAGE,
 )
 PERMISSIONS_BY_CODE = {p.code: p for p in ALL_PERMISSIONS}
 # By the lower-cased name of their constant here ("templates_manage"): what templates ask

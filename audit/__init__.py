@@ -7,7 +7,7 @@ change commit together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Protocol
@@ -32,6 +32,23 @@ def _id_of(value: object) -> Any:
     """``value.pk`` for a model instance, else the value itself (already an id, or None).
     Any, as django-stubs types every model's pk."""
     return getattr(value, "pk", value)
+
+
+# Who hears of an event as it is recorded: action code → listeners (``on_record``).
+Listener = Callable[["AuditEvent", "Model | None"], None]
+_listeners: dict[str, list[Listener]] = {}
+
+
+def on_record(actions: Iterable[str], listener: Listener) -> None:
+    """Call ``listener(event, target)`` each time an event with one of these action codes is
+    recorded, right after it is written: inside the transaction of the change it records, so
+    what the listener writes commits or rolls back with the change. For an app above the one
+    that records the event (the outgoing webhooks), from its ``AppConfig.ready``; a listener
+    that raises makes the change fail, so it must only write rows of its own."""
+    for action in actions:
+        known = _listeners.setdefault(action, [])
+        if listener not in known:
+            known.append(listener)
 
 
 # (grant id, agency id) of the support-access grant the current request acts under.
@@ -108,7 +125,7 @@ def record(
     if target is not None:
         target_type = target._meta.label_lower
         target_id = str(target.pk)
-    return append(
+    event = append(
         action,
         agency_id=_id_of(agency),
         actor_id=_id_of(actor),
@@ -120,6 +137,9 @@ def record(
         request_id=getattr(request, "request_id", "") if request is not None else "",
         acting_as_grant_id=acting_as_grant_id,
     )
+    for listener in _listeners.get(action, ()):
+        listener(event, target)
+    return event
 
 
 def record_for(

@@ -81,6 +81,12 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/10"),
         **_PLATFORM,
     },
+    # Outgoing webhooks whose next try is due (webhooks/services.py: backoff after a failure).
+    "webhook-retries": {
+        "task": "webhooks.tasks.queue_due_deliveries",
+        "schedule": crontab(),
+        **_PLATFORM,
+    },
     # Residents' data downloads past their time (residents/services/exports.py).
     "expire-data-exports": {
         "task": "residents.tasks.expire_exports",

@@ -26,6 +26,7 @@ from config.ratelimit_settings import rate_limits
 from config.selfscan_settings import selfscan_settings
 from config.sentry_settings import sentry_options
 from config.structured_logs import logging_settings
+from config.webhooks_settings import WEBHOOKS_ALLOW_LOOPBACK_TARGETS, WEBHOOKS_CA_FILE  # noqa: F401
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -107,6 +108,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -386,8 +388,7 @@ SSO_ALLOW_LOOPBACK_PROVIDERS = not IS_PRODUCTION
 ) = rate_limits()
 
 # --- Secrets at rest ------------------------------------------------------------------------
-# Master keys that seal SSO client secrets, LDAP bind passwords and two-factor secrets
-# (vault/keyring.py).
+# Master keys sealing SSO, LDAP, two-factor, Stripe and webhook secrets (vault/keyring.py).
 _master_keys = env_str("PORTAL_MASTER_KEYS")
 if _master_keys is None and not IS_PRODUCTION:
     _master_key_path = BASE_DIR / ".local" / "master_key"

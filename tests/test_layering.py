@@ -23,6 +23,7 @@ APPS = [
     "documents",
     "billing",
     "residents",
+    "webhooks",
     "config",
 ]
 

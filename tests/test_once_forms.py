@@ -46,6 +46,8 @@ from residents.models import DataExport
 from tests.documents.helpers import pdf_with_text, stored_document
 from tests.form_helpers import form_values, token_of
 from tests.requests_portal.helpers import file_request
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.services import endpoint_create
 
 pytestmark = pytest.mark.django_db
 
@@ -108,6 +110,34 @@ def _invoice(ctx: Ctx, *, sent: bool = False) -> int:
 
 def invoice_url(name: str, *, sent: bool = False) -> Callable[[Ctx], str]:
     return lambda ctx: reverse(f"billing:{name}", args=[_invoice(ctx, sent=sent)])
+
+
+def _webhook(ctx: Ctx) -> WebhookDelivery:
+    """The agency's webhook address and one delivery of it, tried once (made on first use)."""
+    with agency_context(ctx.tenant.agency):
+        endpoint = WebhookEndpoint.objects.filter(agency=ctx.tenant.agency).first()
+        if endpoint is None:
+            endpoint, _secret = endpoint_create(
+                agency=ctx.tenant.agency,
+                actor=ctx.tenant.admin,
+                url="http://127.0.0.1:9/hooks",
+                chosen_events=["request.created"],
+            )
+            WebhookDelivery.objects.create(
+                agency=ctx.tenant.agency,
+                endpoint=endpoint,
+                event="request.created",
+                object_type="request",
+                object_id=ctx.request.pk,
+                payload={"type": "request.created"},
+                attempts=1,
+                last_status_code=500,
+            )
+        return WebhookDelivery.objects.get(agency=ctx.tenant.agency, endpoint=endpoint)
+
+
+def webhook_page(ctx: Ctx) -> str:
+    return reverse("staff:webhook_detail", args=[_webhook(ctx).endpoint_id])
 
 
 def upload_file() -> dict:
@@ -233,6 +263,18 @@ CASES = [
         on_request("request_tags"),
         count(RequestTag),
         {"tags-tags": "police, video"},
+    ),
+    Case(
+        "staff:webhook_active",
+        webhook_page,
+        lambda ctx: reverse("staff:webhook_active", args=[_webhook(ctx).endpoint_id]),
+        count(WebhookEndpoint, is_active=False),
+    ),
+    Case(
+        "staff:webhook_resend",
+        webhook_page,
+        lambda ctx: reverse("staff:webhook_resend", args=[_webhook(ctx).pk]),
+        count(WebhookDelivery, attempts=0),
     ),
     Case(
         "staff:closure_reason_toggle",
@@ -562,6 +604,7 @@ NOT_GUARDED = {
     "billing:invoice_void": REFUSED_AGAIN,
     "billing:stripe_webhook": WEBHOOK,
     "billing:stripe_disconnect": REMOVES,
+    "staff:webhook_delete": REMOVES,
     # Deleting one's account: repeated, the person is signed out and the account is gone.
     "residents:account_delete": REFUSED_AGAIN,
 }
@@ -577,6 +620,9 @@ OWN_TESTS = {
     "billing:invoice_pay",
     "billing:stripe_connect",
     "billing:invoice_refund",
+    # tests/webhooks/test_views.py (their answer is the page that shows the secret once)
+    "staff:webhook_list",
+    "staff:webhook_rotate",
     # tests/ops/test_selfscan_runs.py (the operator's "run a self-scan now")
     "ops:scan_run_now",
     # tests/ops/test_expunge_requests.py (an agency's expunge: record, approve, cancel, rerun)

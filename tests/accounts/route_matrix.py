@@ -459,6 +459,47 @@ def _scan_run_id(tenant, user=None) -> int:
         return ScanRun.objects.create(trigger=ScanRun.Trigger.COMMAND).pk
 
 
+def _webhook_endpoint(tenant):
+    from webhooks.models import WebhookEndpoint
+    from webhooks.services import endpoint_create
+
+    with agency_context(tenant.agency):
+        found = WebhookEndpoint.objects.filter(agency=tenant.agency).first()
+        if found is None:
+            found, _secret = endpoint_create(
+                agency=tenant.agency,
+                actor=tenant.admin,
+                url="http://127.0.0.1:9/matrix",
+                chosen_events=["request.created"],
+            )
+        return found
+
+
+def _endpoint_id(tenant, user=None) -> int:
+    return _webhook_endpoint(tenant).pk
+
+
+def _delivery_id(tenant, user=None) -> int:
+    """A delivery of the agency's webhook address, already tried once (failed)."""
+    from webhooks.models import WebhookDelivery
+
+    endpoint = _webhook_endpoint(tenant)
+    with agency_context(tenant.agency):
+        delivery, _ = WebhookDelivery.objects.get_or_create(
+            agency=tenant.agency,
+            endpoint=endpoint,
+            object_type="request",
+            object_id=1,
+            defaults={
+                "event": "request.created",
+                "payload": {"type": "request.created"},
+                "attempts": 1,
+                "last_status_code": 500,
+            },
+        )
+        return delivery.pk
+
+
 PARAMETER_VALUES: dict[str, Callable] = {
     "membership_id": _membership_id,
     "department_id": _department_id,
@@ -491,6 +532,8 @@ PARAMETER_VALUES: dict[str, Callable] = {
     "rate_id": _rate_id,
     "run_id": _scan_run_id,
     "request_id": _one,  # an expunge request (platform data: answers 404 on an agency host)
+    "endpoint_id": _endpoint_id,
+    "delivery_id": _delivery_id,
 }
 
 

@@ -39,6 +39,7 @@ DASHBOARD_PAGES = (
     "staff:support_access",
     "billing:fee_schedule",
     "billing:fee_report",
+    "staff:webhook_list",
 )
 _LINK = re.compile(r'href="([^"]+)"')
 

@@ -85,9 +85,14 @@ POST_ACTION_STATUS = {
             "billing:invoice_send",
             "billing:invoice_refund",
             "billing:stripe_disconnect",
+            "staff:webhook_active",
+            "staff:webhook_delete",
+            "staff:webhook_resend",
         ],
         302,
     ),
+    # A new signing secret: shown once, on the page the post answers with.
+    "staff:webhook_rotate": 200,
     "staff:document_link": 303,
     **dict.fromkeys(
         [
