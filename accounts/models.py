@@ -20,6 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.contact import validate_public_phone
 from vault.keyring import SealError, open_sealed, seal
+from vault.storage import validate_location
 
 
 def validate_time_zone(value: str) -> None:
@@ -44,6 +45,11 @@ class Agency(models.Model):
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Where its documents, escrow keys, audit archives live (vault.storage locations, set by
+    # platform operators at creation; fixed once anything is stored: services/agencies.py).
+    storage_location = models.CharField(
+        max_length=40, default="default", validators=[validate_location]
+    )
 
     # --- Sign-in policy, set by the agency's admins (accounts.admin_services) ---------------
     mfa_required_for_admins = models.BooleanField(

@@ -24,6 +24,7 @@ from config.monitoring_settings import monitoring_settings
 from config.ratelimit_settings import rate_limits
 from config.selfscan_settings import selfscan_settings
 from config.sentry_settings import sentry_options
+from config.storage_settings import storage_locations
 from config.structured_logs import logging_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -447,6 +448,10 @@ DOCUMENTS_S3_KMS_KEY_ID = env_str("DOCUMENTS_S3_KMS_KEY_ID", "") or ""
 DOCUMENTS_KMS_KEY_ID = env_str("DOCUMENTS_KMS_KEY_ID", "") or ""
 DOCUMENTS_KMS_REGION = env_str("DOCUMENTS_KMS_REGION", "") or ""
 DOCUMENTS_KMS_ENDPOINT_URL = env_str("DOCUMENTS_KMS_ENDPOINT_URL", "") or ""
+# Where each agency's documents, keys, archives and exports live (data sovereignty): the
+# "default" location is the settings above; others come from STORAGE_LOCATIONS (JSON; see
+# config/storage_settings.py, checked at start-up by vault.checks).
+STORAGE_LOCATIONS = storage_locations()
 # Uploads: chunks of a resumable upload (a whole number of 64 KiB segments), the default
 # per-agency size limit, and how long an unfinished upload may wait.
 DOCUMENT_CHUNK_SIZE = 8 * 1024 * 1024

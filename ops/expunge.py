@@ -5,7 +5,8 @@ Run by ``manage.py agency_expunge <slug>`` as the role that owns the tables (doc
 
 1. One transaction (all or nothing): the blobs to delete (its documents' and uploads'
    ciphertext, its escrow keys, its audit archives) are listed, written to a ledger in the
-   documents store (``expunged/<slug>.json``) and then every row is deleted: every
+   default location's documents store (``expunged/<slug>.json``, naming the agency's storage
+   location, where its blobs are) and then every row is deleted: every
    TenantOwned table and every platform table holding the agency's id, in dependency order
    (referencing tables first), its audit events (the append-only trigger stands down for
    this one statement of this one transaction: see ``_delete_audit_events``), its audit
@@ -42,10 +43,18 @@ from accounts.tenancy import set_db_tenant
 from audit.archive import manifest_name
 from audit.audit_events import AGENCY_EXPUNGED
 from audit.models import AuditArchive, AuditEvent
-from vault.storage import BlobMissing, BlobStore, archive_store, documents_store, key_store
+from vault.storage import (
+    DEFAULT_LOCATION,
+    BlobMissing,
+    BlobStore,
+    archive_store,
+    documents_store,
+    key_store,
+)
 
-# The stores a blob can live in, by the name a blob source gives them.
-STORES: dict[str, Callable[[], BlobStore]] = {
+# The stores a blob can live in, by the name a blob source gives them (each takes the
+# agency's storage location).
+STORES: dict[str, Callable[[str], BlobStore]] = {
     "keys": key_store,
     "documents": documents_store,
     "archives": archive_store,
@@ -166,10 +175,15 @@ def expunge_agency(slug: str, *, actor_id: int | None = None) -> ExpungeResult:
                 f"no agency {slug!r}: unknown, or already expunged. Nothing was changed."
             )
         result = ExpungeResult(leftover["agency_id"], slug, finished_earlier_run=True)
-        result.blobs = _delete_blobs(slug, [(str(s), str(n)) for s, n in leftover["blobs"]])
+        result.blobs = _delete_blobs(
+            slug,
+            [(str(s), str(n)) for s, n in leftover["blobs"]],
+            str(leftover.get("location") or DEFAULT_LOCATION),
+        )
         return result
 
     result = ExpungeResult(agency.pk, slug)
+    where = agency.storage_location  # read before the row goes: the blobs are there
     with transaction.atomic():
         set_db_tenant(agency.pk)
         blobs = blobs_of(agency.pk)
@@ -200,8 +214,8 @@ def expunge_agency(slug: str, *, actor_id: int | None = None) -> ExpungeResult:
         # Written last inside the transaction: a failure before this point leaves no ledger;
         # a failure of the commit leaves one for an agency still present, which the next
         # run (finding the agency) simply overwrites.
-        _write_ledger(slug, agency.pk, blobs)
-    result.blobs = _delete_blobs(slug, blobs)
+        _write_ledger(slug, agency.pk, blobs, where)
+    result.blobs = _delete_blobs(slug, blobs, where)
     return result
 
 
@@ -270,25 +284,31 @@ def _count_by_store(blobs: Iterable[tuple[str, str]]) -> dict[str, int]:
     return counts
 
 
-def _write_ledger(slug: str, agency_id: int, blobs: list[tuple[str, str]]) -> None:
-    body = json.dumps({"agency_id": agency_id, "slug": slug, "blobs": blobs}).encode()
-    documents_store().write(ledger_name(slug), [body])
+def _write_ledger(slug: str, agency_id: int, blobs: list[tuple[str, str]], where: str) -> None:
+    """The ledger (names and counts, nothing of the agency's content) is the platform's: it
+    lies in the default location and names the agency's, where its blobs are."""
+    body = json.dumps(
+        {"agency_id": agency_id, "slug": slug, "location": where, "blobs": blobs}
+    ).encode()
+    documents_store(DEFAULT_LOCATION).write(ledger_name(slug), [body])
 
 
 def _read_ledger(slug: str) -> dict[str, Any] | None:
     try:
-        ledger: dict[str, Any] = json.loads(b"".join(documents_store().read(ledger_name(slug))))
+        ledger: dict[str, Any] = json.loads(
+            b"".join(documents_store(DEFAULT_LOCATION).read(ledger_name(slug)))
+        )
     except (BlobMissing, ValueError):
         return None
     return ledger
 
 
-def _delete_blobs(slug: str, blobs: Iterable[tuple[str, str]]) -> dict[str, int]:
+def _delete_blobs(slug: str, blobs: Iterable[tuple[str, str]], where: str) -> dict[str, int]:
     """Delete every blob (keys first), then the ledger. Returns the blobs deleted by store
     (those already gone are not counted)."""
     deleted: dict[str, int] = {}
     for store_name in STORE_ORDER:
-        store = STORES[store_name]()
+        store = STORES[store_name](where)
         for kind, name in blobs:
             if kind != store_name:
                 continue
@@ -300,7 +320,7 @@ def _delete_blobs(slug: str, blobs: Iterable[tuple[str, str]]) -> dict[str, int]
                 continue
             deleted[store_name] = deleted.get(store_name, 0) + 1
     with contextlib.suppress(BlobMissing):
-        documents_store().delete(ledger_name(slug))
+        documents_store(DEFAULT_LOCATION).delete(ledger_name(slug))
     return deleted
 
 

@@ -1,0 +1,44 @@
+"""The operators' form that creates an agency in a storage location."""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from vault.storage import location_choices
+
+
+def _zones() -> list[tuple[str, str]]:
+    return [(zone, zone) for zone in sorted(zoneinfo.available_timezones()) if "/" in zone]
+
+
+class AgencyCreateForm(forms.Form):
+    slug = forms.CharField(
+        label=_("Address"),
+        max_length=63,
+        help_text=_(
+            "The agency's site is this name followed by the portal's domain: lower-case "
+            "letters, digits and hyphens."
+        ),
+    )
+    name = forms.CharField(label=_("Name"), max_length=200)
+    time_zone = forms.ChoiceField(label=_("Time zone"), initial="America/New_York")
+    storage_location = forms.ChoiceField(
+        label=_("Storage location"),
+        help_text=_(
+            "Where the agency's documents, keys and audit archives are stored. It cannot be "
+            "changed once the agency has stored anything."
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        time_zone = self.fields["time_zone"]
+        location = self.fields["storage_location"]
+        assert isinstance(time_zone, forms.ChoiceField)  # noqa: S101 (declared above)
+        assert isinstance(location, forms.ChoiceField)  # noqa: S101 (declared above)
+        time_zone.choices = _zones()
+        location.choices = location_choices()  # the deployment's, read at each form
