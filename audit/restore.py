@@ -20,7 +20,8 @@ from psycopg.types.json import Jsonb
 from audit import archive, audit_events
 from audit.chain import append, set_chain_context
 from audit.models import AuditArchive, AuditEvent
-from vault.storage import BlobStore, archive_store, location_of
+from vault.locations import archive_store, location_of
+from vault.storage import BlobStore
 
 
 def restored_table(agency_id: int | None, month: date) -> str:

@@ -24,7 +24,8 @@ from django.utils import timezone
 from audit import archive, audit_events
 from audit.chain import append, set_chain_context
 from audit.models import AuditArchive, AuditEvent
-from vault.storage import BlobStore, archive_store, location_of
+from vault.locations import archive_store, location_of
+from vault.storage import BlobStore
 
 MONTHS_ONLINE = 12
 MONTHS_AHEAD = 3

@@ -26,7 +26,8 @@ from django.utils import timezone
 
 from documents.models import AgencyKey, DocumentVersion, Upload
 from vault import crypto, keyring
-from vault.storage import BlobMissing, key_store, location_of
+from vault.locations import key_store, location_of
+from vault.storage import BlobMissing
 
 
 class KeyUnavailable(Exception):

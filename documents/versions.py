@@ -18,7 +18,7 @@ from documents import keys
 from documents.errors import DocumentError
 from documents.models import Document, DocumentVersion
 from vault import crypto
-from vault.storage import documents_store, location_of
+from vault.locations import documents_store, location_of
 
 # --- Names ---------------------------------------------------------------------------------
 

@@ -43,14 +43,8 @@ from accounts.tenancy import set_db_tenant
 from audit.archive import manifest_name
 from audit.audit_events import AGENCY_EXPUNGED
 from audit.models import AuditArchive, AuditEvent
-from vault.storage import (
-    DEFAULT_LOCATION,
-    BlobMissing,
-    BlobStore,
-    archive_store,
-    documents_store,
-    key_store,
-)
+from vault.locations import DEFAULT_LOCATION, archive_store, documents_store, key_store
+from vault.storage import BlobMissing, BlobStore
 
 # The stores a blob can live in, by the name a blob source gives them (each takes the
 # agency's storage location).

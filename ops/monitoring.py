@@ -27,7 +27,7 @@ from audit.seals import format as seal_format
 from audit.seals.store import seal_store
 from ops import backups
 from ops.models import Incident
-from vault.storage import documents_store, locations
+from vault.locations import documents_store, locations
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 
-from vault.storage import DEFAULT_LOCATION, LOCATION_KEYS, LOCATION_NAME, SSE_CHOICES
+from vault.locations import DEFAULT_LOCATION, LOCATION_KEYS, LOCATION_NAME, SSE_CHOICES
 
 
 def _entry_problems(name: str, entry: Any, *, buckets_needed: bool) -> list[str]:

@@ -23,7 +23,6 @@ import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
@@ -234,11 +233,6 @@ class LocalBlobStore:
             for path in folder.rglob("*")
             if path.is_file() and not path.name.startswith(".")
         )
-
-    def holds(self, prefix: str) -> bool:
-        """Whether anything is stored under ``prefix`` (a folder)."""
-        folder = self.root / _check(prefix.rstrip("/"))
-        return folder.is_dir() and any(p.is_file() for p in folder.rglob("*"))
 
     def discard_incomplete(self, prefix: str) -> int:
         """Remove what writes that never finished left under ``prefix`` (a process killed
@@ -515,17 +509,6 @@ class S3BlobStore:
             more = {"ContinuationToken": page["NextContinuationToken"]}
         return sorted(found)
 
-    def holds(self, prefix: str) -> bool:
-        """Whether any object, or any unfinished multipart upload, is under ``prefix``."""
-        key = self._key(prefix)
-        page = self._call(self.client.list_objects_v2, Bucket=self.bucket, Prefix=key, MaxKeys=1)
-        if page.get("Contents"):
-            return True
-        listed = self._call(
-            self.client.list_multipart_uploads, Bucket=self.bucket, Prefix=key, MaxUploads=1
-        )
-        return bool(listed.get("Uploads"))
-
     def discard_incomplete(self, prefix: str) -> int:
         """Abort the multipart uploads under ``prefix`` that never completed (a process
         killed mid-write): their parts are deleted, no object ever appeared. Only while
@@ -544,144 +527,10 @@ class S3BlobStore:
         return len(uploads)
 
 
-# --- Storage locations (data sovereignty) ----------------------------------------------------
-#
-# Every agency's blobs live in one location (``Agency.storage_location``): a bucket in one
-# region, optionally with a KMS key of its own. The locations are deployment configuration
-# (``settings.STORAGE_LOCATIONS``, config/storage_settings.py); ``default`` is always there and
-# is the ``DOCUMENTS_S3_*`` settings. Without S3 (the embedded default) each location is a
-# folder: the default one keeps ``.local/documents`` (and its key store and archives beside
-# it), the others get ``.local/locations/<name>/``.
-
-DEFAULT_LOCATION = "default"
-LOCATION_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
-LOCATION_KEYS = frozenset(
-    {"label", "bucket", "key_bucket", "region", "endpoint_url", "sse", "kms_key_id"}
-)
-SSE_CHOICES = ("", "AES256", "aws:kms")
-
-
-class UnknownLocation(ValueError):
-    """No storage location of that name is configured."""
-
-
-@dataclass(frozen=True)
-class Location:
-    name: str
-    label: str
-    bucket: str  # "" when the deployment keeps its blobs in folders
-    key_bucket: str
-    region: str
-    endpoint_url: str
-    sse: str
-    kms_key_id: str
-    documents_root: Path
-    keystore_root: Path
-    archives_root: Path
-
-
-def _configured() -> dict[str, dict[str, Any]]:
-    configured = getattr(settings, "STORAGE_LOCATIONS", None) or {}
-    return {str(k): (v if isinstance(v, dict) else {}) for k, v in configured.items()}
-
-
-def _default_location(entry: dict[str, Any]) -> Location:
-    documents_root = Path(settings.DOCUMENTS_LOCAL_ROOT)
-    return Location(
-        name=DEFAULT_LOCATION,
-        label=str(entry.get("label") or "Default"),
-        bucket=settings.DOCUMENTS_S3_BUCKET,
-        key_bucket=settings.KEYSTORE_S3_BUCKET or settings.DOCUMENTS_S3_BUCKET,
-        region=settings.DOCUMENTS_S3_REGION,
-        endpoint_url=settings.DOCUMENTS_S3_ENDPOINT_URL,
-        sse=settings.DOCUMENTS_S3_SSE,
-        kms_key_id=settings.DOCUMENTS_S3_KMS_KEY_ID,
-        documents_root=documents_root,
-        keystore_root=Path(settings.KEYSTORE_LOCAL_ROOT),
-        archives_root=documents_root.parent / "audit-archives",
-    )
-
-
-def _other_location(name: str, entry: dict[str, Any]) -> Location:
-    folder = Path(settings.DOCUMENTS_LOCAL_ROOT).parent / "locations" / name
-    kms_key_id = str(entry.get("kms_key_id") or "")
-    # A KMS key means SSE-KMS; otherwise the location's own choice, else the deployment's.
-    sse = "aws:kms" if kms_key_id else str(entry.get("sse") or settings.DOCUMENTS_S3_SSE or "")
-    bucket = str(entry.get("bucket") or "")
-    return Location(
-        name=name,
-        label=str(entry.get("label") or name),
-        # One deployment keeps every location in folders or every location in buckets.
-        bucket=bucket if settings.DOCUMENTS_S3_BUCKET else "",
-        key_bucket=str(entry.get("key_bucket") or bucket) if settings.DOCUMENTS_S3_BUCKET else "",
-        region=str(entry.get("region") or ""),
-        endpoint_url=str(entry.get("endpoint_url") or settings.DOCUMENTS_S3_ENDPOINT_URL),
-        sse=sse,
-        kms_key_id=kms_key_id,
-        documents_root=folder / "documents",
-        keystore_root=folder / "keystore",
-        archives_root=folder / "audit-archives",
-    )
-
-
-def locations() -> dict[str, Location]:
-    """Every configured location by name, the default first."""
-    configured = _configured()
-    found = {DEFAULT_LOCATION: _default_location(configured.get(DEFAULT_LOCATION, {}))}
-    for name, entry in configured.items():
-        if name != DEFAULT_LOCATION and LOCATION_NAME.match(name):
-            found[name] = _other_location(name, entry)
-    return found
-
-
-def location(name: str) -> Location:
-    """The location ``name``; UnknownLocation when it is not configured."""
-    found = locations().get(name)
-    if found is None:
-        raise UnknownLocation(f"no storage location named {name!r} is configured")
-    return found
-
-
-def location_choices() -> list[tuple[str, str]]:
-    """(name, label) of every location, for a select."""
-    return [(loc.name, loc.label) for loc in locations().values()]
-
-
-def validate_location(name: str) -> None:
-    """Model and form validator: ``name`` must be a configured location."""
-    from django.core.exceptions import ValidationError
-
-    if name not in locations():
-        raise ValidationError(
-            "%(name)s is not a storage location of this deployment.",
-            code="unknown_location",
-            params={"name": name},
-        )
-
-
-def location_of(agency_id: int | None) -> str:
-    """The location of the agency's blobs (the platform's own, agency None: the default).
-
-    Read from the row each time (a primary-key lookup): a location only ever changes while
-    the agency has no blob at all, and a cached answer must never send a blob elsewhere. The
-    tenant model is named by ``settings.PORTAL_TENANT_MODEL`` (vault imports no app)."""
-    if agency_id is None:
-        return DEFAULT_LOCATION
-    from django.apps import apps
-
-    tenant_model = apps.get_model(settings.PORTAL_TENANT_MODEL)
-    found = (
-        tenant_model._default_manager.filter(pk=agency_id)
-        .values_list("storage_location", flat=True)
-        .first()
-    )
-    return str(found) if found else DEFAULT_LOCATION
-
-
-def _s3_options(where: Location) -> dict[str, str | bool]:
+def _s3_options(region: str, endpoint_url: str) -> dict[str, str | bool]:
     options: dict[str, str | bool | None] = {
-        "endpoint_url": where.endpoint_url or None,
-        "region_name": where.region or None,
+        "endpoint_url": endpoint_url or None,
+        "region_name": region or None,
         "addressing_style": settings.DOCUMENTS_S3_ADDRESSING_STYLE,
         "signature_version": "s3v4",
         "file_overwrite": True,
@@ -694,71 +543,42 @@ def _s3_options(where: Location) -> dict[str, str | bool]:
 
 
 @lru_cache(maxsize=32)
-def _build_s3(bucket: str, prefix: str, where: Location | None = None) -> S3BlobStore:
-    where = where or _default_location({})
+def build_s3(
+    bucket: str, prefix: str, *, region: str, endpoint_url: str, sse: str, kms_key_id: str
+) -> S3BlobStore:
+    """A bucket's store (one per bucket, prefix and place: vault.locations chooses them)."""
     return S3BlobStore(
         bucket=bucket,
         prefix=prefix,
-        sse=where.sse,
-        kms_key_id=where.kms_key_id,
-        **_s3_options(where),
+        sse=sse,
+        kms_key_id=kms_key_id,
+        **_s3_options(region, endpoint_url),
     )
 
 
 @lru_cache(maxsize=32)
-def _build_local(root: str) -> LocalBlobStore:
+def build_local(root: str) -> LocalBlobStore:
     return LocalBlobStore(Path(root))
-
-
-def documents_store(name: str) -> BlobStore:
-    """The store of document ciphertext (and residents' exports) of location ``name``."""
-    where = location(name)
-    if where.bucket:
-        return _build_s3(where.bucket, "documents/", where)
-    return _build_local(str(where.documents_root))
-
-
-def key_store(name: str) -> BlobStore:
-    """The store of the agencies' escrow keys of location ``name``: kept apart from the
-    database (and its backups), so deleting an agency's escrow key makes every copy of its
-    documents' keys unusable (crypto-shredding). In production: a bucket without versioning."""
-    where = location(name)
-    if where.key_bucket:
-        return _build_s3(where.key_bucket, "keystore/", where)
-    return _build_local(str(where.keystore_root))
-
-
-def archive_store(name: str) -> BlobStore:
-    """The store of the audit log's encrypted monthly archives (audit/retention.py) of
-    location ``name``: its documents bucket under its own prefix, or a folder beside its
-    local documents."""
-    where = location(name)
-    if where.bucket:
-        return _build_s3(where.bucket, "audit-archives/", where)
-    return _build_local(str(where.archives_root))
 
 
 def backup_store() -> LocalBlobStore | S3BlobStore:
     """The store of the encrypted database backups (ops/backups.py): their own bucket under
-    ``backups/``, or a folder (``settings.BACKUPS``). The platform's, not any location's:
-    one deployment (one region) has one database and one backup bucket."""
+    ``backups/``, or a folder (``settings.BACKUPS``). The platform's, in no agency's storage
+    location: one deployment (one region) has one database and one backup bucket."""
     backups = settings.BACKUPS
     if backups.s3_bucket:
-        return _build_s3(backups.s3_bucket, "backups/")
-    return _build_local(str(backups.local_root))
-
-
-def agency_has_blobs(name: str, agency_id: int) -> bool:
-    """Whether location ``name`` holds anything of the agency: a document, an upload's
-    parts, an escrow key or an audit archive (every such name starts ``agency-<id>/``)."""
-    prefix = f"agency-{agency_id}/"
-    for store in (key_store(name), documents_store(name), archive_store(name)):
-        if isinstance(store, (LocalBlobStore, S3BlobStore)) and store.holds(prefix):
-            return True
-    return False
+        return build_s3(
+            backups.s3_bucket,
+            "backups/",
+            region=settings.DOCUMENTS_S3_REGION,
+            endpoint_url=settings.DOCUMENTS_S3_ENDPOINT_URL,
+            sse=settings.DOCUMENTS_S3_SSE,
+            kms_key_id=settings.DOCUMENTS_S3_KMS_KEY_ID,
+        )
+    return build_local(str(backups.local_root))
 
 
 def reset_cache() -> None:
     """Tests change storage settings; forget the stores built for the old ones."""
-    _build_s3.cache_clear()
-    _build_local.cache_clear()
+    build_s3.cache_clear()
+    build_local.cache_clear()

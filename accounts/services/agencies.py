@@ -20,7 +20,7 @@ from accounts.models import Agency, User, validate_time_zone
 from accounts.services.errors import ServiceError, ServiceFieldError
 from accounts.support.access import is_operator
 from accounts.tenancy import agency_context
-from vault import storage
+from vault import locations
 
 # A DNS label: the agency's site is <slug>.<PORTAL_BASE_DOMAIN>.
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -31,10 +31,10 @@ def _require_operator(operator: User) -> None:
         raise ServiceError("Only platform operators can create agencies.")
 
 
-def _known_location(name: str) -> storage.Location:
+def _known_location(name: str) -> locations.Location:
     try:
-        return storage.location(name)
-    except storage.UnknownLocation:
+        return locations.location(name)
+    except locations.UnknownLocation:
         raise ServiceFieldError(
             "storage_location", f"{name!r} is not a storage location of this deployment."
         ) from None
@@ -107,7 +107,7 @@ def agency_storage_location_change(
         if agency.storage_location == where.name:
             return agency
         # Every location is looked at: a blob must never be left where the agency is not.
-        if any(storage.agency_has_blobs(loc, agency.pk) for loc in storage.locations()):
+        if any(locations.agency_has_blobs(loc, agency.pk) for loc in locations.locations()):
             raise ServiceError(
                 "This agency already has documents or keys stored in its location; its "
                 "location cannot be changed (moving stored data between locations is a "

@@ -33,7 +33,7 @@ from documents.models import (
 from documents.versions import clean_filename, storage_name
 from requests_portal.models import RecordsRequest
 from vault import crypto
-from vault.storage import documents_store, location_of
+from vault.locations import documents_store, location_of
 
 
 def upload_limit(agency_id: int, *, by_requester: bool) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from vault.storage import location_choices
+from vault.locations import location_choices
 
 
 def _zones() -> list[tuple[str, str]]:

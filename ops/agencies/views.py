@@ -21,7 +21,7 @@ from accounts.services.errors import ServiceError, ServiceFieldError
 from accounts.support.views import operator_only
 from ops.agencies import access
 from ops.agencies.forms import AgencyCreateForm
-from vault.storage import UnknownLocation, location
+from vault.locations import UnknownLocation, location
 
 
 def platform_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -26,7 +26,7 @@ from requests_portal.models import RecordsRequest
 from residents import audit_events
 from residents.models import DataExport
 from residents.services.exports import EXPORT_LOCATION
-from vault.storage import documents_store
+from vault.locations import documents_store
 
 
 class StaffAccount(Exception):

@@ -36,7 +36,7 @@ from documents.versions import version_read
 from residents import access, audit_events, jobs
 from residents.models import DataExport, ExportStatus
 from vault import crypto, keyring
-from vault.storage import DEFAULT_LOCATION, documents_store, location
+from vault.locations import DEFAULT_LOCATION, documents_store, location
 
 logger = logging.getLogger(__name__)
 
