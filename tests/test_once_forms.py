@@ -579,6 +579,8 @@ OWN_TESTS = {
     "billing:invoice_refund",
     # tests/ops/test_selfscan_runs.py (the operator's "run a self-scan now")
     "ops:scan_run_now",
+    # tests/ops/test_agency_pages.py (the operators' "create an agency")
+    "ops_agencies:new",
     # tests/ops/test_status_page.py (the platform's status incidents)
     "status_incidents",
     "status_incident_resolve",
