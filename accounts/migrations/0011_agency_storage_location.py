@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0010_user_phone'),
+        ("accounts", "0010_user_phone"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='agency',
-            name='storage_location',
-            field=models.CharField(default='default', max_length=40),
+            model_name="agency",
+            name="storage_location",
+            field=models.CharField(default="default", max_length=40),
         ),
     ]

@@ -138,3 +138,16 @@ def test_the_settings_refuse_what_is_not_a_json_object(monkeypatch):
         storage_locations()
     monkeypatch.setenv("STORAGE_LOCATIONS", '{"eu": {"bucket": "b"}}')
     assert storage_locations() == {"eu": {"bucket": "b"}}
+
+
+@pytest.mark.django_db
+def test_the_release_check_names_a_location_agencies_still_use_but_the_settings_dropped(settings):
+    from accounts.checks import check_agency_locations
+    from tests.factories import AgencyFactory
+
+    settings.STORAGE_LOCATIONS = {"eu": {"label": "Frankfurt"}}
+    AgencyFactory(slug="in-eu", storage_location="eu")
+    assert check_agency_locations(None, databases=["default"]) == []
+    settings.STORAGE_LOCATIONS = {}
+    (error,) = check_agency_locations(None, databases=["default"])
+    assert error.id == "accounts.E003" and "'eu'" in error.msg
