@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -36,9 +36,6 @@ class AgencyCreateForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        time_zone = self.fields["time_zone"]
-        location = self.fields["storage_location"]
-        assert isinstance(time_zone, forms.ChoiceField)  # noqa: S101 (declared above)
-        assert isinstance(location, forms.ChoiceField)  # noqa: S101 (declared above)
-        time_zone.choices = _zones()
-        location.choices = location_choices()  # the deployment's, read at each form
+        # Both declared above as ChoiceFields; the locations are the deployment's, read anew.
+        cast(forms.ChoiceField, self.fields["time_zone"]).choices = _zones()
+        cast(forms.ChoiceField, self.fields["storage_location"]).choices = location_choices()
