@@ -42,10 +42,15 @@ test: $(STAMP)
 security: $(STAMP)
 	$(BIN)/python -m pytest -q tests/security
 
-$(STAMP): requirements.txt requirements-dev.txt
+# The tools the tests run as separate programs (schemathesis, pip-audit) live in their own
+# environment, .venv-tools: their pins clash with the portal's (requirements-tools.in).
+TOOLS := .venv-tools
+$(STAMP): requirements.txt requirements-dev.txt requirements-tools.txt
 	scripts/ensure-system-packages build
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
+	test -d $(TOOLS) || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-tools.txt
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -72,6 +77,7 @@ stop-db: $(STAMP)
 lock:
 	uv pip compile pyproject.toml --generate-hashes --python-version 3.11 -q -o requirements.txt
 	uv pip compile pyproject.toml --extra dev -c requirements.txt --generate-hashes --python-version 3.11 -q -o requirements-dev.txt
+	uv pip compile requirements-tools.in --generate-hashes --python-version 3.11 -q -o requirements-tools.txt
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -15,6 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config import jobs_settings
+from config.api_settings import rest_framework_settings, spectacular_settings
 from config.audit_settings import audit_seal_settings
 from config.backup_settings import backup_settings
 from config.beat import BEAT_SCHEDULE, BEAT_SCHEDULE_FILENAME
@@ -103,6 +104,10 @@ INSTALLED_APPS = [
     "billing",
     "ops",
     "residents",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -593,3 +598,7 @@ def _refuse_unsafe_production() -> None:
 
 
 _refuse_unsafe_production()
+
+# --- The REST API (issue 14; config/api_settings.py) ----------------------------------------
+REST_FRAMEWORK = rest_framework_settings()
+SPECTACULAR_SETTINGS = spectacular_settings()

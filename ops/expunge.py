@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.apps import apps
 from django.db import connection, models, transaction
@@ -79,6 +79,19 @@ class ExpungeResult:
     rows: dict[str, int] = field(default_factory=dict)
     blobs: dict[str, int] = field(default_factory=dict)
     finished_earlier_run: bool = False
+
+
+class Progress(Protocol):
+    """What a caller (the platform admin's expunge request, ops/expunges/) is told as the
+    expunge goes."""
+
+    def rows_deleted(self, result: ExpungeResult, blobs_total: int) -> None:
+        """Inside the transaction, after every row is deleted and before the commit: what
+        this writes commits (or rolls back) with the deletion."""
+
+    def blobs_progress(self, handled: int, total: int, deleted: dict[str, int]) -> None:
+        """After the commit, as blobs are deleted (``handled`` of ``total``, those already
+        gone included)."""
 
 
 def ledger_name(slug: str) -> str:
@@ -156,61 +169,96 @@ def blobs_of(agency_id: int) -> list[tuple[str, str]]:
     return sorted(set(found), key=lambda b: (STORE_ORDER.index(b[0]), b[1]))
 
 
-def expunge_agency(slug: str, *, actor_id: int | None = None) -> ExpungeResult:
+def expunge_agency(
+    slug: str,
+    *,
+    actor_id: int | None = None,
+    details: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> ExpungeResult:
     """Expunge the agency ``slug`` (see the module's docstring). An agency already expunged
     whose blobs an interrupted run left behind: those are deleted. Unknown, or expunged and
-    finished: ExpungeError, nothing changed."""
-    _check_role()
-    agency = Agency.objects.filter(slug=slug).first()
-    if agency is None:
-        leftover = _read_ledger(slug)
-        if leftover is None:
-            raise ExpungeError(
-                f"no agency {slug!r}: unknown, or already expunged. Nothing was changed."
-            )
-        result = ExpungeResult(leftover["agency_id"], slug, finished_earlier_run=True)
-        result.blobs = _delete_blobs(
-            slug,
-            [(str(s), str(n)) for s, n in leftover["blobs"]],
-            str(leftover.get("location") or DEFAULT_LOCATION),
-        )
-        return result
+    finished: ExpungeError, nothing changed. ``details`` are added to the platform's audit
+    event (the expunge request's id); ``progress`` is told how it goes.
 
-    result = ExpungeResult(agency.pk, slug)
-    where = agency.storage_location  # read before the row goes: the blobs are there
+    Two runs at once for one agency (a task delivered twice) expunge it once: the agency's row
+    is locked first, and the run that waited for it finds it gone and only finishes the
+    blobs, as a rerun would."""
+    _check_role()
+    if not Agency.objects.filter(slug=slug).exists():
+        return _finish_earlier_run(slug, progress)
+
     with transaction.atomic():
-        set_db_tenant(agency.pk)
-        blobs = blobs_of(agency.pk)
-        for model in agency_models():
-            deleted = _delete_rows(model, agency.pk)
-            if deleted:
-                result.rows[model._meta.db_table] = deleted
-        result.rows.update(_delete_audit_log(agency.pk))
-        # Tasks asked for and not yet relayed (a platform table; the agency is in kwargs).
-        outbox = OutboxMessage.objects.filter(kwargs__agency_id=agency.pk)
-        if queued := outbox._raw_delete(connection.alias):
-            result.rows[OutboxMessage._meta.db_table] = queued
-        result.rows["accounts_agency"] = Agency.objects.filter(pk=agency.pk)._raw_delete(
-            connection.alias
-        )
-        set_db_tenant(None, platform=True)
-        audit.record(
-            AGENCY_EXPUNGED.code,
-            agency=None,
-            actor=actor_id,
-            details={
-                "agency_id": agency.pk,
-                "slug": slug,
-                "rows": result.rows,
-                "blobs": _count_by_store(blobs),
-            },
-        )
-        # Written last inside the transaction: a failure before this point leaves no ledger;
-        # a failure of the commit leaves one for an agency still present, which the next
-        # run (finding the agency) simply overwrites.
-        _write_ledger(slug, agency.pk, blobs, where)
-    result.blobs = _delete_blobs(slug, blobs, where)
+        agency = Agency.objects.select_for_update().filter(slug=slug).first()
+        if agency is None:  # another run expunged it while this one waited for the lock
+            leftover = None
+        else:
+            leftover = _expunge_rows(agency, slug, actor_id, details, progress)
+    if leftover is None:
+        return _finish_earlier_run(slug, progress)
+    result, blobs, where = leftover
+    result.blobs = _delete_blobs(slug, blobs, where=where, progress=progress)
     return result
+
+
+def _finish_earlier_run(slug: str, progress: Progress | None) -> ExpungeResult:
+    leftover = _read_ledger(slug)
+    if leftover is None:
+        raise ExpungeError(
+            f"no agency {slug!r}: unknown, or already expunged. Nothing was changed."
+        )
+    result = ExpungeResult(leftover["agency_id"], slug, finished_earlier_run=True)
+    blobs = [(str(s), str(n)) for s, n in leftover["blobs"]]
+    where = str(leftover.get("location") or DEFAULT_LOCATION)
+    result.blobs = _delete_blobs(slug, blobs, where=where, progress=progress)
+    return result
+
+
+def _expunge_rows(
+    agency: Agency,
+    slug: str,
+    actor_id: int | None,
+    details: Mapping[str, Any] | None,
+    progress: Progress | None,
+) -> tuple[ExpungeResult, list[tuple[str, str]], str]:
+    """The transaction's part (the caller's ``atomic``, the agency's row locked); returns
+    the result, the blobs and the storage location they are in (read before the row goes)."""
+    result = ExpungeResult(agency.pk, slug)
+    where = agency.storage_location
+    set_db_tenant(agency.pk)
+    blobs = blobs_of(agency.pk)
+    for model in agency_models():
+        deleted = _delete_rows(model, agency.pk)
+        if deleted:
+            result.rows[model._meta.db_table] = deleted
+    result.rows.update(_delete_audit_log(agency.pk))
+    # Tasks asked for and not yet relayed (a platform table; the agency is in kwargs).
+    outbox = OutboxMessage.objects.filter(kwargs__agency_id=agency.pk)
+    if queued := outbox._raw_delete(connection.alias):
+        result.rows[OutboxMessage._meta.db_table] = queued
+    result.rows["accounts_agency"] = Agency.objects.filter(pk=agency.pk)._raw_delete(
+        connection.alias
+    )
+    set_db_tenant(None, platform=True)
+    audit.record(
+        AGENCY_EXPUNGED.code,
+        agency=None,
+        actor=actor_id,
+        details={
+            **(details or {}),
+            "agency_id": agency.pk,
+            "slug": slug,
+            "rows": result.rows,
+            "blobs": _count_by_store(blobs),
+        },
+    )
+    if progress is not None:
+        progress.rows_deleted(result, len(blobs))
+    # Written last inside the transaction: a failure before this point leaves no ledger;
+    # a failure of the commit leaves one for an agency still present, which the next
+    # run (finding the agency) simply overwrites.
+    _write_ledger(slug, agency.pk, blobs, where)
+    return result, blobs, where
 
 
 def _delete_rows(model: type[models.Model], agency_id: int) -> int:
@@ -297,22 +345,27 @@ def _read_ledger(slug: str) -> dict[str, Any] | None:
     return ledger
 
 
-def _delete_blobs(slug: str, blobs: Iterable[tuple[str, str]], where: str) -> dict[str, int]:
+def _delete_blobs(
+    slug: str, blobs: list[tuple[str, str]], *, where: str, progress: Progress | None = None
+) -> dict[str, int]:
     """Delete every blob (keys first), then the ledger. Returns the blobs deleted by store
     (those already gone are not counted)."""
     deleted: dict[str, int] = {}
+    handled = 0
     for store_name in STORE_ORDER:
         store = STORES[store_name](where)
         for kind, name in blobs:
             if kind != store_name:
                 continue
+            handled += 1
             try:
-                if not store.exists(name):
-                    continue
-                store.delete(name)
+                if store.exists(name):
+                    store.delete(name)
+                    deleted[store_name] = deleted.get(store_name, 0) + 1
             except BlobMissing:
-                continue
-            deleted[store_name] = deleted.get(store_name, 0) + 1
+                pass
+            if progress is not None:
+                progress.blobs_progress(handled, len(blobs), deleted)
     with contextlib.suppress(BlobMissing):
         documents_store(DEFAULT_LOCATION).delete(ledger_name(slug))
     return deleted

@@ -1,4 +1,5 @@
-"""The backups' scheduled work (Celery beat, config/beat.py), on the ``maintenance`` queue."""
+"""The backups' scheduled work (Celery beat, config/beat.py), the self-scan and an approved
+agency expunge, on the ``maintenance`` queue."""
 
 import ctypes
 import json
@@ -13,6 +14,7 @@ from django.conf import settings
 from accounts.models import User
 from audit.seals.services import alert
 from ops import backups
+from ops.expunges import services as expunge_services
 from ops.selfscan import services as selfscan_services
 
 BACKUP_HOURS = 6
@@ -67,3 +69,15 @@ def self_scan(
     user = User.objects.filter(pk=requested_by_id).first() if requested_by_id else None
     run = selfscan_services.self_scan_run(trigger=trigger, requested_by=user)
     return {"run": run.pk, "status": run.status}
+
+
+# Late acknowledgement, with a hard limit under the broker's visibility timeout: a worker
+# killed mid-expunge has its task handed out again, and the run resumes from what the last
+# one left (ops/expunges/services.py; a second delivery while one runs finds it busy). Past
+# the soft limit the task gives up waiting but the expunge's own thread goes on to its end in
+# the worker's process (the message is acknowledged then): if that process dies before, the
+# request shows no progress and "Run it again" on its page resumes it.
+@shared_task(acks_late=True, soft_time_limit=1500, time_limit=1620)  # type: ignore[untyped-decorator]
+def run_expunge(*, agency_id: int | None = None, request_id: int) -> str:
+    """An approved expunge request's expunge (ops/expunge.py), as the tables' owner."""
+    return expunge_services.expunge_request_run(request_id)

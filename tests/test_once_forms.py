@@ -581,6 +581,11 @@ OWN_TESTS = {
     "ops:scan_run_now",
     # tests/ops/test_agency_pages.py (the operators' "create an agency")
     "ops_agencies:new",
+    # tests/ops/test_expunge_requests.py (an agency's expunge: record, approve, cancel, rerun)
+    "ops:expunge_new",
+    "ops:expunge_approve",
+    "ops:expunge_cancel",
+    "ops:expunge_rerun",
     # tests/ops/test_status_page.py (the platform's status incidents)
     "status_incidents",
     "status_incident_resolve",

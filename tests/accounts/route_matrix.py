@@ -490,6 +490,7 @@ PARAMETER_VALUES: dict[str, Callable] = {
     "item_id": _item_id,
     "rate_id": _rate_id,
     "run_id": _scan_run_id,
+    "request_id": _one,  # an expunge request (platform data: answers 404 on an agency host)
 }
 
 

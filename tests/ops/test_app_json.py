@@ -41,11 +41,22 @@ def test_the_apt_buildpack_runs_before_python_in_every_environment():
         ("office files to PDF", {"libreoffice-core-nogui", "libreoffice-writer-nogui"}),
         ("spreadsheets and slides to PDF", {"libreoffice-calc-nogui", "libreoffice-impress-nogui"}),
         ("python-ldap's build", {"libldap2-dev", "libsasl2-dev"}),
+        ("backups: pg_dump and pg_restore of the database's version", {"postgresql-client-16"}),
     ],
 )
 def test_the_aptfile_installs_what_the_worker_and_the_build_need(needed_for, packages):
     assert packages <= set(APTFILE), needed_for
     assert all(re.fullmatch(r"[a-z0-9][a-z0-9.+-]+", name) for name in APTFILE)
+
+
+def test_the_backups_use_the_aptfile_s_postgresql_client_of_the_database_s_version():
+    """The worker's pg_dump is the Aptfile's, where the apt buildpack unpacks it (its
+    /app/.apt/usr/bin/pg_dump is Debian's wrapper script, which looks outside the slug)."""
+    (client,) = [name for name in APTFILE if name.startswith("postgresql-client-")]
+    major = client.rsplit("-", 1)[1]
+    assert APP["env"]["BACKUP_PG_BIN"]["value"] == f"/app/.apt/usr/lib/postgresql/{major}/bin"
+    (database,) = [a for a in APP["addons"] if a["plan"].startswith("heroku-postgresql:")]
+    assert database["options"]["version"] == major  # the database is made at that version
 
 
 def test_tesseract_is_told_where_its_language_data_is_in_the_slug():

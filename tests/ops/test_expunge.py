@@ -252,7 +252,7 @@ def test_expunge_leaves_nothing_readable_live_or_in_an_earlier_backup(backups, c
 def test_a_crash_after_the_commit_is_finished_by_a_rerun(backups, monkeypatch):
     gone = _agency_with_data(backups.database, "halfway")
     real = expunge._delete_blobs
-    monkeypatch.setattr(expunge, "_delete_blobs", lambda slug, blobs, where: {})
+    monkeypatch.setattr(expunge, "_delete_blobs", lambda slug, blobs, **kw: {})
     as_owner(backups.database, lambda: expunge.expunge_agency(gone["slug"]))
     assert _rows_of(backups.database, gone["id"]) == {}
     assert len(_blobs_of(gone["id"])) == 2  # the escrow key and the document's ciphertext
@@ -317,7 +317,7 @@ def test_an_agency_in_another_storage_location_is_expunged_there(backups, monkey
 
     assert len(in_eu()) == 2 and _blobs_of(gone["id"]) == []  # escrow key and ciphertext
     real = expunge._delete_blobs
-    monkeypatch.setattr(expunge, "_delete_blobs", lambda slug, blobs, where: {})
+    monkeypatch.setattr(expunge, "_delete_blobs", lambda slug, blobs, **kw: {})
     as_owner(backups.database, lambda: expunge.expunge_agency(gone["slug"]))
     assert len(in_eu()) == 2
     monkeypatch.setattr(expunge, "_delete_blobs", real)

@@ -183,6 +183,21 @@ def test_pip_audit_missing_is_not_checked(settings):
     assert dependencies.run().status == NOT_CHECKED
 
 
+def test_the_real_pip_audit_is_installed_and_an_unreachable_service_is_not_clean(
+    settings, monkeypatch
+):
+    """`make install` puts pip-audit in .venv-tools and the settings find it there; with its
+    advisory service out of reach (every HTTPS connection sent to a closed port) the real
+    pip-audit's answer is "not checked", never "clean"."""
+    command = settings.SELF_SCAN["pip_audit"]
+    assert command and command[0].endswith(".venv-tools/bin/pip-audit"), command
+    assert Path(command[0]).is_file()
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")
+    result = dependencies.run()
+    assert result.status == NOT_CHECKED, result
+
+
 # --- Public documents ---------------------------------------------------------------------
 
 

@@ -1,0 +1,14 @@
+"""/api/v1/: every resource is added here by its router or path, under the ``api`` namespace."""
+
+from django.contrib.auth.decorators import login_required
+from django.urls import path
+
+from api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("schema/", views.SchemaView.as_view(), name="schema"),
+    # A page for people: signed out, it sends them to sign in as every staff page does.
+    path("docs/", login_required(views.DocsView.as_view()), name="docs"),
+]
