@@ -14,7 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config import jobs_settings
+from config import jobs_settings, storage_settings
 from config.api_settings import rest_framework_settings, spectacular_settings
 from config.audit_settings import audit_seal_settings
 from config.backup_settings import backup_settings
@@ -25,7 +25,6 @@ from config.monitoring_settings import monitoring_settings
 from config.ratelimit_settings import rate_limits
 from config.selfscan_settings import selfscan_settings
 from config.sentry_settings import sentry_options
-from config.storage_settings import storage_locations
 from config.structured_logs import logging_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -453,10 +452,7 @@ DOCUMENTS_S3_KMS_KEY_ID = env_str("DOCUMENTS_S3_KMS_KEY_ID", "") or ""
 DOCUMENTS_KMS_KEY_ID = env_str("DOCUMENTS_KMS_KEY_ID", "") or ""
 DOCUMENTS_KMS_REGION = env_str("DOCUMENTS_KMS_REGION", "") or ""
 DOCUMENTS_KMS_ENDPOINT_URL = env_str("DOCUMENTS_KMS_ENDPOINT_URL", "") or ""
-# Where each agency's documents, keys, archives and exports live (data sovereignty): the
-# "default" location is the settings above; others come from STORAGE_LOCATIONS (JSON; see
-# config/storage_settings.py, checked at start-up by vault.checks).
-STORAGE_LOCATIONS = storage_locations()
+STORAGE_LOCATIONS = storage_settings.storage_locations()  # more than the default: vault.locations
 # Uploads: chunks of a resumable upload (a whole number of 64 KiB segments), the default
 # per-agency size limit, and how long an unfinished upload may wait.
 DOCUMENT_CHUNK_SIZE = 8 * 1024 * 1024
