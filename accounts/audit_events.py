@@ -271,6 +271,20 @@ AGENCY_CONTACT_CHANGED = _event(
     "Changed the agency's contact details or notices",
     SETTINGS,
 )
+AGENCY_CREATED = _event(
+    "agency.created",
+    "{actor} created the agency {slug} with its documents in the storage location "
+    "{storage_location}",
+    "Created an agency",
+    SETTINGS,
+)
+AGENCY_LOCATION_CHANGED = _event(
+    "agency.storage_location_changed",
+    "{actor} moved the agency {slug}, which had stored nothing yet, from the storage location "
+    "{from} to {to}",
+    "Changed an agency's storage location",
+    SETTINGS,
+)
 
 # --- Sessions ---------------------------------------------------------------------------------
 SESSION_ENDED = _event(

@@ -1,10 +1,14 @@
-"""A system check that the process's database role is one row-level security binds.
+"""System checks of the database: the process's role is one row-level security binds, and
+every agency's storage location is configured.
 
 Run by the release phase: ``manage.py check --deploy --database default``."""
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 from django.db import connections
+
+from accounts.models import Agency
+from vault.locations import locations
 
 
 @register(Tags.database)
@@ -46,3 +50,28 @@ def role_problems(cursor) -> list[Error]:
             )
         )
     return errors
+
+
+@register(Tags.database)
+def check_agency_locations(app_configs, databases=None, **kwargs):
+    """Every agency's storage location is still configured (a location taken out of
+    STORAGE_LOCATIONS while agencies keep their blobs there would fail their every file)."""
+    if not databases or "default" not in databases:
+        return []
+    if Agency._meta.db_table not in connections["default"].introspection.table_names():
+        return []  # not migrated yet (the release's check runs after migrate)
+    known = set(locations())
+    missing = (
+        Agency.objects.exclude(storage_location__in=known)
+        .values_list("storage_location", flat=True)
+        .distinct()
+    )
+    return [
+        Error(
+            f"Agencies keep their blobs in the storage location {name!r}, which "
+            "STORAGE_LOCATIONS no longer names.",
+            hint="Put the location back (see docs/operations.md, 'Data sovereignty').",
+            id="accounts.E003",
+        )
+        for name in sorted(missing)
+    ]

@@ -2,8 +2,7 @@
 
 Users are global: a resident may file with several agencies. What a user may do inside an
 agency comes only from their Membership there (see accounts/policy.py); a user without one is
-a requester (a member of the public) in that agency.
-"""
+a requester (a member of the public) in that agency."""
 
 import uuid
 import zoneinfo
@@ -44,6 +43,9 @@ class Agency(models.Model):
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # A vault.locations name: where its blobs live. Set by platform operators at creation, fixed
+    # once anything is stored (accounts/services/agencies.py checks both).
+    storage_location = models.CharField(max_length=40, default="default")
 
     # --- Sign-in policy, set by the agency's admins (accounts.admin_services) ---------------
     mfa_required_for_admins = models.BooleanField(
@@ -121,8 +123,7 @@ class TenantOwned(models.Model):
 
     The agency column is NOT NULL and indexed (first in any composite index), and each such
     table gets a FORCEd row-level-security policy in its migration (accounts.rls).
-    tests/accounts/test_rls.py fails when a subclass's table has no policy.
-    """
+    tests/accounts/test_rls.py fails when a subclass's table has no policy."""
 
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, db_index=True)
 
@@ -265,8 +266,7 @@ class IdentityProvider(TenantOwned):
 
     ``settings`` holds the non-secret configuration (shape per kind in accounts/sso/config.py);
     the client secret or bind password is sealed with the master keyring, bound to
-    ``public_id`` (vault/keyring.py), and never shown again once saved.
-    """
+    ``public_id`` (vault/keyring.py), and never shown again once saved."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=16, choices=ProviderKind.choices)

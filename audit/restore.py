@@ -20,7 +20,8 @@ from psycopg.types.json import Jsonb
 from audit import archive, audit_events
 from audit.chain import append, set_chain_context
 from audit.models import AuditArchive, AuditEvent
-from vault.storage import BlobStore, archive_store
+from vault.locations import archive_store, location_of
+from vault.storage import BlobStore
 
 
 def restored_table(agency_id: int | None, month: date) -> str:
@@ -44,7 +45,7 @@ def restore_archive(
     """Restore the chain's archive of ``month``; returns (table name, events restored).
     Raises archive.ArchiveInvalid, or ArchiveKeyUnavailable when the agency's keys were
     destroyed (its archived log is unreadable, as intended)."""
-    store = store or archive_store()
+    store = store or archive_store(location_of(agency_id))
     with transaction.atomic():
         set_chain_context(agency_id)
         row = find_archive(agency_id, month)

@@ -24,7 +24,8 @@ from django.utils import timezone
 from audit import archive, audit_events
 from audit.chain import append, set_chain_context
 from audit.models import AuditArchive, AuditEvent
-from vault.storage import BlobStore, archive_store
+from vault.locations import archive_store, location_of
+from vault.storage import BlobStore
 
 MONTHS_ONLINE = 12
 MONTHS_AHEAD = 3
@@ -122,8 +123,9 @@ def archive_chain_month(
 ) -> AuditArchive | None:
     """Export one chain's events of ``month`` and verify the archive reads back. Returns the
     verified archive (an existing verified one as it is), or None when the chain has no
-    events that month. Raises archive.ArchiveInvalid if what was stored does not verify."""
-    store = store or archive_store()
+    events that month. Raises archive.ArchiveInvalid if what was stored does not verify. The
+    archive goes to the storage location of the chain's agency (the platform's: the default)."""
+    store = store or archive_store(location_of(agency_id))
     with transaction.atomic():
         set_chain_context(agency_id)
         existing = (
@@ -171,8 +173,8 @@ def archive_month(
     month: date, agency_ids: list[int], *, store: BlobStore | None = None
 ) -> MonthArchived:
     """Archive every chain's events of ``month``, then detach and drop its partition (the
-    database refuses unless each chain in it has a matching verified archive)."""
-    store = store or archive_store()
+    database refuses unless each chain in it has a matching verified archive). Each chain's
+    archive goes to its agency's storage location unless ``store`` names one for all."""
     archives = []
     for agency_id in [None, *agency_ids]:
         row = archive_chain_month(agency_id, month, store=store)

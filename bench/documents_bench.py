@@ -356,7 +356,8 @@ def run(args, sizes: list[int], workdir: Path) -> None:
     from documents.models import Document, DocumentStatus, VersionKind
     from requests_portal.services import submission as request_submission
     from vault import crypto
-    from vault.storage import LocalBlobStore, documents_store
+    from vault.locations import documents_store
+    from vault.storage import LocalBlobStore
 
     chunk = os.urandom(CHUNK)
     try:
@@ -465,7 +466,7 @@ def run(args, sizes: list[int], workdir: Path) -> None:
             size=0,
             status=DocumentStatus.CLEAN,
         )
-    root = Path(documents_store().root)
+    root = Path(documents_store("default").root)
 
     def store(size: int):
         """(version, wall s, CPU s, minor page faults) of one encrypt-and-store, the commit
@@ -520,13 +521,13 @@ def run(args, sizes: list[int], workdir: Path) -> None:
     for _ in range(3):
         version, *_ = store(1)
         fetch(version)
-        documents_store().delete(version.storage_name)
+        documents_store("default").delete(version.storage_name)
     tiny_store, tiny_fetch = [], []
     for _ in range(15):
         version, seconds, *_ = store(1)
         tiny_store.append(seconds)
         tiny_fetch.append(fetch(version)[0])
-        documents_store().delete(version.storage_name)
+        documents_store("default").delete(version.storage_name)
 
     results = []
     for size in sizes:
@@ -559,7 +560,7 @@ def run(args, sizes: list[int], workdir: Path) -> None:
             absolute.append((memory.before, memory.peak))
             assert fetched == size, (fetched, size)
             assert fetched_sha256(version) == expected, "fetched bytes differ from the input"
-            documents_store().delete(version.storage_name)
+            documents_store("default").delete(version.storage_name)
         for key in ("store", "store_cpu", "store_faults", "fetch", "fetch_cpu", "fetch_faults"):
             row[key] = statistics.median(row[key])
         for key in ("store_rss", "fetch_rss"):

@@ -14,7 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config import jobs_settings
+from config import jobs_settings, storage_settings
 from config.api_settings import rest_framework_settings, spectacular_settings
 from config.audit_settings import audit_seal_settings
 from config.backup_settings import backup_settings
@@ -453,6 +453,7 @@ DOCUMENTS_S3_KMS_KEY_ID = env_str("DOCUMENTS_S3_KMS_KEY_ID", "") or ""
 DOCUMENTS_KMS_KEY_ID = env_str("DOCUMENTS_KMS_KEY_ID", "") or ""
 DOCUMENTS_KMS_REGION = env_str("DOCUMENTS_KMS_REGION", "") or ""
 DOCUMENTS_KMS_ENDPOINT_URL = env_str("DOCUMENTS_KMS_ENDPOINT_URL", "") or ""
+STORAGE_LOCATIONS = storage_settings.storage_locations()  # more than the default: vault.locations
 # Uploads: chunks of a resumable upload (a whole number of 64 KiB segments), the default
 # per-agency size limit, and how long an unfinished upload may wait.
 DOCUMENT_CHUNK_SIZE = 8 * 1024 * 1024

@@ -64,6 +64,8 @@ urlpatterns = [
     path("api/v1/", include("api.urls")),
     # The platform operators' pages of operations (the weekly self-scan).
     path("operations/", include("ops.selfscan.urls")),
+    # Their agency pages: the list, creating one in a storage location, one agency's page.
+    path("operations/agencies/", include("ops.agencies.urls")),
     *ops_status_urls.urlpatterns,
     # The language switch (every host: agencies' and the platform's). Django's set_language,
     # wrapped to store a signed-in person's choice too (accounts.views.set_language).

@@ -26,7 +26,8 @@ from django.utils import timezone
 
 from documents.models import AgencyKey, DocumentVersion, Upload
 from vault import crypto, keyring
-from vault.storage import BlobMissing, key_store
+from vault.locations import key_store, location_of
+from vault.storage import BlobMissing
 
 
 class KeyUnavailable(Exception):
@@ -123,7 +124,7 @@ def create_agency_key(agency_id: int) -> AgencyKey:
         version = (latest.version + 1) if latest else 1
         kek, escrow = os.urandom(32), os.urandom(32)
         name = _escrow_name(agency_id, version)
-        key_store().write(name, [escrow])
+        key_store(location_of(agency_id)).write(name, [escrow])
         try:
             inner = crypto.wrap(escrow, kek, aad=_inner_aad(agency_id, version))
             backend, outer = _seal_outer(agency_id, version, inner)
@@ -132,7 +133,7 @@ def create_agency_key(agency_id: int) -> AgencyKey:
                     agency_id=agency_id, version=version, backend=backend, wrapped=outer
                 )
         except BaseException:
-            key_store().delete(name)  # no escrow without its row
+            key_store(location_of(agency_id)).delete(name)  # no escrow without its row
             raise
 
 
@@ -164,7 +165,9 @@ def _open_key(row: AgencyKey) -> bytes:
             return _cache[cache_key]
     inner = _open_outer(row)
     try:
-        escrow = b"".join(key_store().read(_escrow_name(row.agency_id, row.version)))
+        escrow = b"".join(
+            key_store(location_of(row.agency_id)).read(_escrow_name(row.agency_id, row.version))
+        )
     except BlobMissing:
         raise KeyUnavailable("the agency key's escrow is gone (destroyed)") from None
     try:
@@ -304,8 +307,9 @@ def destroy_agency_keys(agency_id: int) -> int:
     """Crypto-shredding: delete every escrow key of the agency and overwrite its rows.
     Irreversible. Returns how many key versions were destroyed."""
     rows = list(AgencyKey.objects.select_for_update().filter(agency_id=agency_id))
+    store = key_store(location_of(agency_id))
     for row in rows:
-        key_store().delete(_escrow_name(agency_id, row.version))
+        store.delete(_escrow_name(agency_id, row.version))
         row.wrapped = b"\x00" * len(bytes(row.wrapped))
         row.destroyed_at = row.destroyed_at or timezone.now()
         row.save(update_fields=["wrapped", "destroyed_at"])

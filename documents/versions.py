@@ -18,7 +18,7 @@ from documents import keys
 from documents.errors import DocumentError
 from documents.models import Document, DocumentVersion
 from vault import crypto
-from vault.storage import documents_store
+from vault.locations import documents_store, location_of
 
 # --- Names ---------------------------------------------------------------------------------
 
@@ -80,7 +80,7 @@ def version_create(
     )
     name = storage_name(document.agency_id)
     counted = _Counted(chunks)
-    store = documents_store()
+    store = documents_store(location_of(document.agency_id))
     stored = store.write(name, crypto.encrypt(data_key, aad, counted))
     try:
         with transaction.atomic():
@@ -114,7 +114,9 @@ def version_read(version: DocumentVersion) -> Iterator[bytes]:
         document_id=str(version.document.public_id),
         version=version.number,
     )
-    return crypto.decrypt(data_key, aad, documents_store().read(version.storage_name))
+    return crypto.decrypt(
+        data_key, aad, documents_store(location_of(version.agency_id)).read(version.storage_name)
+    )
 
 
 def version_bytes(version: DocumentVersion, *, limit: int) -> bytes:

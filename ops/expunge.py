@@ -5,7 +5,8 @@ Run by ``manage.py agency_expunge <slug>`` as the role that owns the tables (doc
 
 1. One transaction (all or nothing): the blobs to delete (its documents' and uploads'
    ciphertext, its escrow keys, its audit archives) are listed, written to a ledger in the
-   documents store (``expunged/<slug>.json``) and then every row is deleted: every
+   default location's documents store (``expunged/<slug>.json``, naming the agency's storage
+   location, where its blobs are) and then every row is deleted: every
    TenantOwned table and every platform table holding the agency's id, in dependency order
    (referencing tables first), its audit events (the append-only trigger stands down for
    this one statement of this one transaction: see ``_delete_audit_events``), its audit
@@ -42,10 +43,12 @@ from accounts.tenancy import set_db_tenant
 from audit.archive import manifest_name
 from audit.audit_events import AGENCY_EXPUNGED
 from audit.models import AuditArchive, AuditEvent
-from vault.storage import BlobMissing, BlobStore, archive_store, documents_store, key_store
+from vault.locations import DEFAULT_LOCATION, archive_store, documents_store, key_store
+from vault.storage import BlobMissing, BlobStore
 
-# The stores a blob can live in, by the name a blob source gives them.
-STORES: dict[str, Callable[[], BlobStore]] = {
+# The stores a blob can live in, by the name a blob source gives them (each takes the
+# agency's storage location).
+STORES: dict[str, Callable[[str], BlobStore]] = {
     "keys": key_store,
     "documents": documents_store,
     "archives": archive_store,
@@ -193,8 +196,8 @@ def expunge_agency(
             leftover = _expunge_rows(agency, slug, actor_id, details, progress)
     if leftover is None:
         return _finish_earlier_run(slug, progress)
-    result, blobs = leftover
-    result.blobs = _delete_blobs(slug, blobs, progress=progress)
+    result, blobs, where = leftover
+    result.blobs = _delete_blobs(slug, blobs, where=where, progress=progress)
     return result
 
 
@@ -206,7 +209,8 @@ def _finish_earlier_run(slug: str, progress: Progress | None) -> ExpungeResult:
         )
     result = ExpungeResult(leftover["agency_id"], slug, finished_earlier_run=True)
     blobs = [(str(s), str(n)) for s, n in leftover["blobs"]]
-    result.blobs = _delete_blobs(slug, blobs, progress=progress)
+    where = str(leftover.get("location") or DEFAULT_LOCATION)
+    result.blobs = _delete_blobs(slug, blobs, where=where, progress=progress)
     return result
 
 
@@ -216,9 +220,11 @@ def _expunge_rows(
     actor_id: int | None,
     details: Mapping[str, Any] | None,
     progress: Progress | None,
-) -> tuple[ExpungeResult, list[tuple[str, str]]]:
-    """The transaction's part (the caller's ``atomic``, the agency's row locked)."""
+) -> tuple[ExpungeResult, list[tuple[str, str]], str]:
+    """The transaction's part (the caller's ``atomic``, the agency's row locked); returns
+    the result, the blobs and the storage location they are in (read before the row goes)."""
     result = ExpungeResult(agency.pk, slug)
+    where = agency.storage_location
     set_db_tenant(agency.pk)
     blobs = blobs_of(agency.pk)
     for model in agency_models():
@@ -251,8 +257,8 @@ def _expunge_rows(
     # Written last inside the transaction: a failure before this point leaves no ledger;
     # a failure of the commit leaves one for an agency still present, which the next
     # run (finding the agency) simply overwrites.
-    _write_ledger(slug, agency.pk, blobs)
-    return result, blobs
+    _write_ledger(slug, agency.pk, blobs, where)
+    return result, blobs, where
 
 
 def _delete_rows(model: type[models.Model], agency_id: int) -> int:
@@ -320,28 +326,34 @@ def _count_by_store(blobs: Iterable[tuple[str, str]]) -> dict[str, int]:
     return counts
 
 
-def _write_ledger(slug: str, agency_id: int, blobs: list[tuple[str, str]]) -> None:
-    body = json.dumps({"agency_id": agency_id, "slug": slug, "blobs": blobs}).encode()
-    documents_store().write(ledger_name(slug), [body])
+def _write_ledger(slug: str, agency_id: int, blobs: list[tuple[str, str]], where: str) -> None:
+    """The ledger (names and counts, nothing of the agency's content) is the platform's: it
+    lies in the default location and names the agency's, where its blobs are."""
+    body = json.dumps(
+        {"agency_id": agency_id, "slug": slug, "location": where, "blobs": blobs}
+    ).encode()
+    documents_store(DEFAULT_LOCATION).write(ledger_name(slug), [body])
 
 
 def _read_ledger(slug: str) -> dict[str, Any] | None:
     try:
-        ledger: dict[str, Any] = json.loads(b"".join(documents_store().read(ledger_name(slug))))
+        ledger: dict[str, Any] = json.loads(
+            b"".join(documents_store(DEFAULT_LOCATION).read(ledger_name(slug)))
+        )
     except (BlobMissing, ValueError):
         return None
     return ledger
 
 
 def _delete_blobs(
-    slug: str, blobs: list[tuple[str, str]], *, progress: Progress | None = None
+    slug: str, blobs: list[tuple[str, str]], *, where: str, progress: Progress | None = None
 ) -> dict[str, int]:
     """Delete every blob (keys first), then the ledger. Returns the blobs deleted by store
     (those already gone are not counted)."""
     deleted: dict[str, int] = {}
     handled = 0
     for store_name in STORE_ORDER:
-        store = STORES[store_name]()
+        store = STORES[store_name](where)
         for kind, name in blobs:
             if kind != store_name:
                 continue
@@ -355,7 +367,7 @@ def _delete_blobs(
             if progress is not None:
                 progress.blobs_progress(handled, len(blobs), deleted)
     with contextlib.suppress(BlobMissing):
-        documents_store().delete(ledger_name(slug))
+        documents_store(DEFAULT_LOCATION).delete(ledger_name(slug))
     return deleted
 
 

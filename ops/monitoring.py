@@ -27,7 +27,7 @@ from audit.seals import format as seal_format
 from audit.seals.store import seal_store
 from ops import backups
 from ops.models import Incident
-from vault.storage import documents_store
+from vault.locations import documents_store, locations
 
 logger = logging.getLogger(__name__)
 
@@ -70,10 +70,12 @@ def check_cache() -> Check:
 
 
 def check_storage() -> Check:
-    store = documents_store()
-    name = f"healthz/{secrets.token_hex(12)}"
-    store.write(name, [b"healthz"])
-    store.delete(name)
+    """A blob written and deleted in every storage location's documents store."""
+    for where in locations():
+        store = documents_store(where)
+        name = f"healthz/{secrets.token_hex(12)}"
+        store.write(name, [b"healthz"])
+        store.delete(name)
     return Check("storage", OK)
 
 

@@ -625,6 +625,8 @@ OWN_TESTS = {
     "staff:webhook_rotate",
     # tests/ops/test_selfscan_runs.py (the operator's "run a self-scan now")
     "ops:scan_run_now",
+    # tests/ops/test_agency_pages.py (the operators' "create an agency")
+    "ops_agencies:new",
     # tests/ops/test_expunge_requests.py (an agency's expunge: record, approve, cancel, rerun)
     "ops:expunge_new",
     "ops:expunge_approve",

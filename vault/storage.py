@@ -303,18 +303,25 @@ class LocalBlobStore:
 
 
 class S3BlobStore:
-    def __init__(self, *, bucket: str, prefix: str = "", **options: str | bool) -> None:
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        prefix: str = "",
+        sse: str = "",
+        kms_key_id: str = "",
+        **options: str | bool,
+    ) -> None:
         from storages.backends.s3 import S3Storage
 
         self.prefix = prefix
         self.storage = S3Storage(bucket_name=bucket, default_acl=None, **options)
         self.bucket = bucket
         self.extra: dict[str, str] = {}
-        sse = getattr(settings, "DOCUMENTS_S3_SSE", "")
         if sse:
             self.extra["ServerSideEncryption"] = sse
-            if sse == "aws:kms" and getattr(settings, "DOCUMENTS_S3_KMS_KEY_ID", ""):
-                self.extra["SSEKMSKeyId"] = settings.DOCUMENTS_S3_KMS_KEY_ID
+            if sse == "aws:kms" and kms_key_id:
+                self.extra["SSEKMSKeyId"] = kms_key_id
 
     @property
     def client(self) -> Any:  # boto3's S3 client (untyped, see S3Response)
@@ -520,10 +527,10 @@ class S3BlobStore:
         return len(uploads)
 
 
-def _s3_options() -> dict[str, str | bool]:
+def _s3_options(region: str, endpoint_url: str) -> dict[str, str | bool]:
     options: dict[str, str | bool | None] = {
-        "endpoint_url": settings.DOCUMENTS_S3_ENDPOINT_URL or None,
-        "region_name": settings.DOCUMENTS_S3_REGION or None,
+        "endpoint_url": endpoint_url or None,
+        "region_name": region or None,
         "addressing_style": settings.DOCUMENTS_S3_ADDRESSING_STYLE,
         "signature_version": "s3v4",
         "file_overwrite": True,
@@ -535,56 +542,43 @@ def _s3_options() -> dict[str, str | bool]:
     return {k: v for k, v in options.items() if v is not None}
 
 
-@lru_cache(maxsize=4)
-def _build_s3(bucket: str, prefix: str) -> S3BlobStore:
-    return S3BlobStore(bucket=bucket, prefix=prefix, **_s3_options())
-
-
-@lru_cache(maxsize=4)
-def _build_local(root: str) -> LocalBlobStore:
-    return LocalBlobStore(Path(root))
-
-
-def _build(kind: str, bucket: str, prefix: str, root: str) -> BlobStore:
-    return _build_s3(bucket, prefix) if kind == "s3" else _build_local(root)
-
-
-def documents_store() -> BlobStore:
-    """The store of document ciphertext."""
-    if settings.DOCUMENTS_S3_BUCKET:
-        return _build("s3", settings.DOCUMENTS_S3_BUCKET, "documents/", "")
-    return _build("local", "", "", str(settings.DOCUMENTS_LOCAL_ROOT))
-
-
-def key_store() -> BlobStore:
-    """The store of the agencies' escrow keys: kept apart from the database (and its
-    backups), so deleting an agency's escrow key makes every copy of its documents'
-    keys unusable (crypto-shredding). In production: a bucket without versioning."""
-    if settings.KEYSTORE_S3_BUCKET:
-        return _build("s3", settings.KEYSTORE_S3_BUCKET, "keystore/", "")
-    return _build("local", "", "", str(settings.KEYSTORE_LOCAL_ROOT))
-
-
-def archive_store() -> BlobStore:
-    """The store of the audit log's encrypted monthly archives (audit/retention.py): the
-    documents bucket under its own prefix, or a folder beside the local documents."""
-    if settings.DOCUMENTS_S3_BUCKET:
-        return _build("s3", settings.DOCUMENTS_S3_BUCKET, "audit-archives/", "")
-    return _build(
-        "local", "", "", str(Path(settings.DOCUMENTS_LOCAL_ROOT).parent / "audit-archives")
+@lru_cache(maxsize=32)
+def build_s3(
+    bucket: str, prefix: str, *, region: str, endpoint_url: str, sse: str, kms_key_id: str
+) -> S3BlobStore:
+    """A bucket's store (one per bucket, prefix and place: vault.locations chooses them)."""
+    return S3BlobStore(
+        bucket=bucket,
+        prefix=prefix,
+        sse=sse,
+        kms_key_id=kms_key_id,
+        **_s3_options(region, endpoint_url),
     )
+
+
+@lru_cache(maxsize=32)
+def build_local(root: str) -> LocalBlobStore:
+    return LocalBlobStore(Path(root))
 
 
 def backup_store() -> LocalBlobStore | S3BlobStore:
     """The store of the encrypted database backups (ops/backups.py): their own bucket under
-    ``backups/``, or a folder (``settings.BACKUPS``)."""
+    ``backups/``, or a folder (``settings.BACKUPS``). The platform's, in no agency's storage
+    location: one deployment (one region) has one database and one backup bucket."""
     backups = settings.BACKUPS
     if backups.s3_bucket:
-        return _build_s3(backups.s3_bucket, "backups/")
-    return _build_local(str(backups.local_root))
+        return build_s3(
+            backups.s3_bucket,
+            "backups/",
+            region=settings.DOCUMENTS_S3_REGION,
+            endpoint_url=settings.DOCUMENTS_S3_ENDPOINT_URL,
+            sse=settings.DOCUMENTS_S3_SSE,
+            kms_key_id=settings.DOCUMENTS_S3_KMS_KEY_ID,
+        )
+    return build_local(str(backups.local_root))
 
 
 def reset_cache() -> None:
     """Tests change storage settings; forget the stores built for the old ones."""
-    _build_s3.cache_clear()
-    _build_local.cache_clear()
+    build_s3.cache_clear()
+    build_local.cache_clear()

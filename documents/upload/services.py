@@ -33,7 +33,7 @@ from documents.models import (
 from documents.versions import clean_filename, storage_name
 from requests_portal.models import RecordsRequest
 from vault import crypto
-from vault.storage import documents_store
+from vault.locations import documents_store, location_of
 
 
 def upload_limit(agency_id: int, *, by_requester: bool) -> int:
@@ -87,7 +87,7 @@ def upload_start(
     )
     del data_key  # only its wrapped form is kept until each chunk is sealed
     name = storage_name(records_request.agency_id)
-    store = documents_store()
+    store = documents_store(location_of(records_request.agency_id))
     upload_id = store.start_parts(name)
     try:
         with transaction.atomic():
@@ -127,7 +127,7 @@ def _store_part(upload: Upload, number: int, sealed: bytes) -> str:
     bytes, sealing them would reuse those nonces, and two GCM messages under one nonce give
     away the authentication key. So: the same ciphertext is kept, different is refused.
     """
-    store = documents_store()
+    store = documents_store(location_of(upload.agency_id))
     earlier = store.stored_part(upload.storage_name, upload.storage_upload_id, number)
     if earlier is None:
         return store.put_part(upload.storage_name, upload.storage_upload_id, number, sealed)
@@ -174,7 +174,9 @@ def upload_chunk(
             if detected is None:
                 upload.status = UploadStatus.ABANDONED
                 upload.save(update_fields=["status"])
-                documents_store().abort_parts(upload.storage_name, upload.storage_upload_id)
+                documents_store(location_of(upload.agency_id)).abort_parts(
+                    upload.storage_name, upload.storage_upload_id
+                )
                 audit.record(
                     audit_events.UPLOAD_REFUSED.code,
                     http_request=http_request,
@@ -232,7 +234,7 @@ def upload_complete(
                 "index", "etag"
             )
         )
-        store = documents_store()
+        store = documents_store(location_of(upload.agency_id))
         stored = store.complete_parts(
             upload.storage_name, upload.storage_upload_id, [(i + 1, etag) for i, etag in parts]
         )
@@ -285,7 +287,9 @@ def upload_abandon(*, upload: Upload) -> None:
         upload = lock_tenant_row(upload)
         if upload.status != UploadStatus.RECEIVING:
             return
-        documents_store().abort_parts(upload.storage_name, upload.storage_upload_id)
+        documents_store(location_of(upload.agency_id)).abort_parts(
+            upload.storage_name, upload.storage_upload_id
+        )
         UploadChunk.objects.filter(agency=upload.agency_id, upload=upload).delete()
         upload.status = UploadStatus.ABANDONED
         upload.save(update_fields=["status"])

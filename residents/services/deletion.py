@@ -25,7 +25,8 @@ from accounts.tenancy import agency_context
 from requests_portal.models import RecordsRequest
 from residents import audit_events
 from residents.models import DataExport
-from vault.storage import documents_store
+from residents.services.exports import EXPORT_LOCATION
+from vault.locations import documents_store
 
 
 class StaffAccount(Exception):
@@ -67,7 +68,7 @@ def account_delete(*, user: User, http_request: HttpRequest) -> int:
     """Delete the person's account as described above; returns how many requests were kept
     without their details. Raises StaffAccount for staff. The platform event names the host
     the person asked from (its agency's own chain would be the wrong place for it)."""
-    store = documents_store()
+    store = documents_store(EXPORT_LOCATION)
     with transaction.atomic():
         if is_staff_account(user):
             raise StaffAccount

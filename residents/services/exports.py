@@ -4,9 +4,14 @@ Asked for on the account page (``export_request``), built by a task (``export_bu
 zip of ``data.json`` (the account, memberships, every request they filed in every agency with
 what they may read of it, invoices and payments, and their audit events' summaries) plus
 their own uploads and the documents released to them, one folder per request. The zip is
-sealed with a fresh data key (the stream cipher of ``vault``) into the documents store; the key
-is sealed with the master keyring. Only its owner downloads it, until it expires
-(``EXPORT_DAYS``); the hourly upkeep deletes expired ones. Every step is audited on the
+sealed with a fresh data key (the stream cipher of ``vault``) into the documents store of the
+default storage location; the key is sealed with the master keyring. Data sovereignty: a
+document of an agency whose storage location is another never leaves it, so it is not copied
+into the zip; ``data.json`` lists it under the agency with the location's name and where to
+download it (the request's page on the agency's site). The rows themselves are the
+deployment's database, which every location of a deployment shares (docs/operations.md).
+Only its owner downloads it, until it expires (``EXPORT_DAYS``); the hourly upkeep deletes
+expired ones. Every step is audited on the
 platform's chain (the person's requests span agencies).
 """
 
@@ -26,16 +31,18 @@ from django.utils import timezone
 
 import audit
 from accounts.models import User
-from accounts.tenancy import agency_context
+from accounts.tenancy import agency_context, agency_origin
 from documents.versions import version_read
 from residents import access, audit_events, jobs
 from residents.models import DataExport, ExportStatus
 from vault import crypto, keyring
-from vault.storage import documents_store
+from vault.locations import DEFAULT_LOCATION, documents_store, location
 
 logger = logging.getLogger(__name__)
 
 EXPORT_DAYS = 7
+# Where exports are stored, and whose documents they may hold.
+EXPORT_LOCATION = DEFAULT_LOCATION
 _COPY = 1024 * 1024
 
 
@@ -103,6 +110,9 @@ def _write_zip(export: DataExport, spool: Any) -> tuple[int, int]:
         # yields inside it).
         for part in access.agency_parts(user):
             data["agencies"].append(part.data)
+            if part.files and part.agency.storage_location != EXPORT_LOCATION:
+                part.data["documents_not_included"] = _held_elsewhere(part)
+                continue
             for item in part.files:
                 with archive.open(item.path, "w", force_zip64=True) as target:
                     for chunk in version_read(item.version):
@@ -111,6 +121,20 @@ def _write_zip(export: DataExport, spool: Any) -> tuple[int, int]:
             _progress(export, min(90, 10 + 5 * len(data["agencies"])))
         archive.writestr("data.json", json.dumps(data, indent=2, ensure_ascii=False))
     return len(data["agencies"]), files
+
+
+def _held_elsewhere(part: access.AgencyPart) -> dict[str, Any]:
+    """What the zip says of an agency's documents that stay in its own storage location."""
+    return {
+        "storage_location": location(part.agency.storage_location).label,
+        "why": (
+            "This agency keeps its documents in its own storage location, so they are not "
+            "copied into this download. Download each one from its request's page on the "
+            "agency's site, signed in with this account."
+        ),
+        "site": agency_origin(part.agency),
+        "files": [item.path for item in part.files],
+    }
 
 
 def _chunks(spool: Any) -> Iterator[bytes]:
@@ -127,7 +151,7 @@ def export_build(*, export_id: int) -> None:
         return
     _progress(export, 5)
     name = f"exports/{export.public_id.hex}.zip.enc"
-    store = documents_store()
+    store = documents_store(EXPORT_LOCATION)
     try:
         with tempfile.TemporaryFile() as spool:
             agencies, files = _write_zip(export, spool)
@@ -174,12 +198,14 @@ def export_open(*, export: DataExport, http_request: HttpRequest) -> Iterator[by
             actor=export.user,
             details={"export": str(export.public_id)},
         )
-    return crypto.decrypt(data_key, _aad(export), documents_store().read(export.storage_name))
+    return crypto.decrypt(
+        data_key, _aad(export), documents_store(EXPORT_LOCATION).read(export.storage_name)
+    )
 
 
 def exports_expire() -> int:
     """Delete the ciphertext of every export past its time (hourly upkeep)."""
-    store = documents_store()
+    store = documents_store(EXPORT_LOCATION)
     count = 0
     for export in access.exports_expired(timezone.now()):
         if export.storage_name and store.exists(export.storage_name):

@@ -23,7 +23,7 @@ from documents import keys
 from tests.audit.retention_helpers import EVENT, MARKER, make_old_events, old_month, partition_of
 from tests.db_helpers import owner_connection
 from tests.factories import AgencyFactory
-from vault.storage import archive_store
+from vault.locations import archive_store
 
 pytestmark = pytest.mark.django_db
 
@@ -187,7 +187,7 @@ def test_an_old_month_is_archived_encrypted_verified_and_dropped_and_the_chain_s
         assert report.events == 7
         archived_event = AuditEvent.objects.get(agency=agency, action="audit.month_archived")
         assert archived_event.details == {"month": f"{month:%Y-%m}", "events": 5}
-    store = archive_store()
+    store = archive_store("default")
     ciphertext = b"".join(store.read(row.blob_name))
     assert MARKER.encode() not in ciphertext
     assert EVENT.encode() not in ciphertext
@@ -205,7 +205,7 @@ def test_verification_reports_an_archive_that_does_not_link_up(archived_agency):
 def test_a_changed_archive_or_manifest_in_storage_is_refused(archived_agency):
     agency, month, _ = archived_agency
     retention.archive_month(month, [agency.pk])
-    store = archive_store()
+    store = archive_store("default")
     with agency_context(agency):
         row = AuditArchive.objects.get(agency=agency)
     blob = bytearray(b"".join(store.read(row.blob_name)))
@@ -285,7 +285,7 @@ def test_seals_made_before_a_month_was_archived_still_match_after(archived_agenc
 def test_a_manifest_forged_in_storage_and_database_together_fails_its_signature(archived_agency):
     agency, month, _ = archived_agency
     retention.archive_month(month, [agency.pk])
-    store = archive_store()
+    store = archive_store("default")
     with agency_context(agency):
         row = AuditArchive.objects.get(agency=agency)
         forged = {**row.manifest, "events": 4}

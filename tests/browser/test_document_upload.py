@@ -26,7 +26,7 @@ from documents import versions
 from documents.models import Document, DocumentVersion, Upload, UploadChunk, UploadStatus
 from requests_portal.services import submission as request_submission
 from tests.documents.helpers import pdf_with_text
-from vault import storage
+from vault import locations
 
 KIB = 1024
 # Four 64 KiB segments (a chunk must be a whole number of them): a file of about a MiB
@@ -85,7 +85,7 @@ def assert_stored_encrypted(agency, records_request, data: bytes) -> Document:
         [version] = DocumentVersion.objects.filter(agency=agency, document=document)
         assert (document.filename, document.content_type) == (FILENAME, "application/pdf")
         assert (document.size, version.number, version.size) == (len(data), 1, len(data))
-        ciphertext = b"".join(storage.documents_store().read(version.storage_name))
+        ciphertext = b"".join(locations.documents_store("default").read(version.storage_name))
         assert len(ciphertext) == version.stored_size > len(data)
         files = stored_files()
         assert files and all(".parts" not in path.parts for path in files)

@@ -22,7 +22,7 @@ from documents.versions import version_create, version_read
 from requests_portal.services import agency_settings as request_agency_settings
 from requests_portal.services import submission as request_submission
 from tests.db_helpers import run_in_committed_thread
-from vault import crypto, keyring, storage
+from vault import crypto, keyring, locations
 
 MARKER = b"Personnel file: SSN 123-45-6789\n"
 
@@ -62,7 +62,7 @@ def read(version: DocumentVersion) -> bytes:
 
 
 def stored_ciphertext(version: DocumentVersion) -> bytes:
-    return b"".join(storage.documents_store().read(version.storage_name))
+    return b"".join(locations.documents_store("default").read(version.storage_name))
 
 
 def escrow_files() -> dict[str, bytes]:
@@ -398,7 +398,9 @@ def test_kms_refuses_an_agency_key_presented_for_another_agency(tenant, other_te
     with agency_context(tenant.agency):
         new_version(tenant.agency)
         stolen = AgencyKey.objects.get(agency=tenant.agency)
-        stolen_escrow = b"".join(storage.key_store().read(f"agency-{tenant.agency.pk}/key-1"))
+        stolen_escrow = b"".join(
+            locations.key_store("default").read(f"agency-{tenant.agency.pk}/key-1")
+        )
     with pytest.raises(kms.exceptions.InvalidCiphertextException):
         kms.decrypt(
             CiphertextBlob=bytes(stolen.wrapped),
@@ -410,7 +412,9 @@ def test_kms_refuses_an_agency_key_presented_for_another_agency(tenant, other_te
         AgencyKey.objects.filter(agency=other_tenant.agency, version=1).update(
             wrapped=bytes(stolen.wrapped)
         )
-        storage.key_store().write(f"agency-{other_tenant.agency.pk}/key-1", [stolen_escrow])
+        locations.key_store("default").write(
+            f"agency-{other_tenant.agency.pk}/key-1", [stolen_escrow]
+        )
         keys.forget_cached_keys()
 
         with pytest.raises(keys.KeyUnavailable, match="KMS refused") as raised:
@@ -512,7 +516,7 @@ def test_rotate_keys_names_the_agency_whose_key_cannot_be_opened_and_fails(
 def test_rotate_keys_fails_when_an_escrow_key_is_missing(tenant):
     with agency_context(tenant.agency):
         new_version(tenant.agency)
-    storage.key_store().delete(f"agency-{tenant.agency.pk}/key-1")
+    locations.key_store("default").delete(f"agency-{tenant.agency.pk}/key-1")
     keys.forget_cached_keys()
 
     with pytest.raises(CommandError, match=tenant.agency.slug):

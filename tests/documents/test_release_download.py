@@ -27,7 +27,7 @@ from requests_portal.services import submission as request_submission
 from requests_portal.services.holds import hold_release, release_unhold
 from tests.documents.helpers import pdf_with_text, stored_document
 from vault import crypto
-from vault.storage import documents_store
+from vault.locations import documents_store
 
 pytestmark = pytest.mark.django_db
 
@@ -117,7 +117,7 @@ def test_staff_download_streams_the_plaintext_as_an_attachment_and_is_audited(
 def test_the_stored_object_is_ciphertext_only(tenant, document):
     with agency_context(tenant.agency):
         version = document.versions.get()
-    stored = b"".join(documents_store().read(version.storage_name))
+    stored = b"".join(documents_store("default").read(version.storage_name))
     assert stored.startswith(b"RPD")
     assert b"Council minutes" not in stored
     assert version.stored_size == len(stored) > version.size
@@ -193,7 +193,7 @@ def test_outsiders_get_404_on_document_pages(tenant, outsider, document, client_
 def test_a_corrupted_stored_segment_fails_the_download_loudly(tenant, document, client_for):
     with agency_context(tenant.agency):
         version = document.versions.get()
-    path = documents_store().root / version.storage_name
+    path = documents_store("default").root / version.storage_name
     data = bytearray(path.read_bytes())
     data[crypto.HEADER_SIZE + 10] ^= 0x01
     path.write_bytes(bytes(data))

@@ -43,7 +43,7 @@ from tests.documents.clamd_server import (
     start_clamd,
 )
 from tests.idp.fixtures import service_unavailable
-from vault.storage import documents_store
+from vault.locations import documents_store
 
 # --- Personal-data detectors ---------------------------------------------------------------
 
@@ -986,7 +986,7 @@ def test_a_changed_ciphertext_fails_the_scan_without_crashing(records_request):
     document = stored(records_request, samples.pdf("Minutes"), filename="minutes.pdf")
     with agency_context(document.agency_id):
         name = document.versions.get().storage_name
-    path = documents_store().root / name
+    path = documents_store("default").root / name
     blob = bytearray(path.read_bytes())
     blob[-5] ^= 0xFF
     path.write_bytes(bytes(blob))
@@ -1009,7 +1009,7 @@ def test_destroyed_keys_fail_the_scan_without_crashing(records_request):
 def test_a_missing_blob_fails_the_scan(records_request):
     document = stored(records_request, samples.pdf("Minutes"), filename="minutes.pdf")
     with agency_context(document.agency_id):
-        documents_store().delete(document.versions.get().storage_name)
+        documents_store("default").delete(document.versions.get().storage_name)
     document, _ = scanned(document)
     assert document.status == DocumentStatus.FAILED
     assert document.status_detail == "The stored file is missing. Upload it again."

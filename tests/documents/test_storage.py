@@ -25,7 +25,7 @@ from requests_portal.services import submission as request_submission
 from tests.db_helpers import race_behind_a_lock, run_in_committed_thread
 from tests.factories import AgencyFactory, MembershipFactory, UserFactory
 from tests.idp._process import free_port
-from vault import crypto, storage
+from vault import crypto, locations, storage
 from vault.storage import BlobMissing, StorageError
 
 MiB = 1024 * 1024
@@ -44,7 +44,7 @@ class Backend:
 
     @property
     def store(self):
-        return storage.documents_store()
+        return locations.documents_store("default")
 
     def raw(self, name: str) -> bytes:
         if self.kind == "s3":
@@ -171,7 +171,7 @@ def unreachable_s3(settings):
     settings.DOCUMENTS_S3_ACCESS_KEY_ID = "unused"
     settings.DOCUMENTS_S3_SECRET_ACCESS_KEY = "unused"
     storage.reset_cache()
-    return storage.documents_store()
+    return locations.documents_store("default")
 
 
 @pytest.mark.parametrize(
@@ -225,7 +225,7 @@ def test_a_connection_cut_in_the_middle_of_a_read_is_a_storage_error(settings):
     storage.reset_cache()
 
     with pytest.raises(StorageError) as raised:
-        b"".join(storage.documents_store().read("agency-1/cut"))
+        b"".join(locations.documents_store("default").read("agency-1/cut"))
 
     assert type(raised.value) is StorageError
     thread.join(timeout=10)
@@ -449,7 +449,7 @@ def test_a_part_left_by_a_rolled_back_chunk_is_kept_if_the_same_and_never_reseal
             upload_services.upload_chunk(upload=upload, index=0, data=content[:chunk])
             raise _RolledBack
         assert not UploadChunk.objects.filter(upload=upload).exists()
-        store = storage.documents_store()
+        store = locations.documents_store("default")
         left = store.stored_part(upload.storage_name, upload.storage_upload_id, 1)
         assert left is not None
 

@@ -14,7 +14,7 @@ from documents.models import Document, DocumentStatus, Upload, UploadStatus
 from documents.upload import services as upload_services
 from requests_portal.services import submission as request_submission
 from tests.documents.helpers import pdf_with_text, stored_document
-from vault.storage import documents_store
+from vault.locations import documents_store
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def test_an_expired_upload_is_abandoned_and_its_parts_deleted(tenant, records_re
             records_request=records_request, filename="a.pdf", size=len(data), actor=tenant.staff
         )
         upload_services.upload_chunk(upload=upload, index=0, data=data[: 128 * 1024])
-        parts = documents_store()._parts(upload.storage_upload_id)
+        parts = documents_store("default")._parts(upload.storage_upload_id)
         assert any(parts.iterdir())
         Upload.objects.filter(pk=upload.pk).update(expires_at=timezone.now() - timedelta(1))
         outcome = tasks.agency_upkeep(agency_id=tenant.agency.pk)

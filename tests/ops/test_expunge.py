@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,6 +34,7 @@ from tests.documents.helpers import stored_document
 from tests.factories import AgencyFactory, MembershipFactory, UserFactory
 from tests.ops.helpers import superuser_database
 from tests.requests_portal.helpers import file_request
+from vault import storage
 
 SECRET = b"%PDF-1.4 the secret minutes of the expunged agency"
 
@@ -72,21 +74,21 @@ def as_owner(database: str, fn: Callable[[], Any]) -> Any:
 
 
 class _Tenant:
-    def __init__(self, slug: str) -> None:
-        self.agency = AgencyFactory(slug=slug, name=slug)
+    def __init__(self, slug: str, location: str = "default") -> None:
+        self.agency = AgencyFactory(slug=slug, name=slug, storage_location=location)
         self.requester = UserFactory(email=f"requester@{slug}.test")
         with agency_context(self.agency):
             self.staff = UserFactory(email=f"staff@{slug}.test")
             MembershipFactory(agency=self.agency, user=self.staff, role=Role.STAFF)
 
 
-def _agency_with_data(database: str, prefix: str) -> dict[str, Any]:
+def _agency_with_data(database: str, prefix: str, location: str = "default") -> dict[str, Any]:
     """An agency with a request, a message, a document stored encrypted and audit events."""
     register_test_event()
     slug = unique_slug(prefix)
 
     def create() -> dict[str, Any]:
-        tenant = _Tenant(slug)
+        tenant = _Tenant(slug, location)
         records_request = file_request(tenant, requester=tenant.requester)
         with agency_context(tenant.agency):
             messaging.request_message(
@@ -298,3 +300,27 @@ def test_the_prompt_wants_the_slug_typed_again(monkeypatch):
     monkeypatch.setattr("builtins.input", lambda prompt: "beta")
     with pytest.raises(CommandError, match=r"'beta' is not the slug 'alpha'\. Nothing was changed"):
         call_command("agency_expunge", "alpha")
+
+
+def test_an_agency_in_another_storage_location_is_expunged_there(backups, monkeypatch):
+    """Its blobs are deleted in its own location (the ledger, the platform's, lies in the
+    default one and names it), also when a rerun finishes an interrupted expunge."""
+    monkeypatch.setattr(settings, "STORAGE_LOCATIONS", {"eu": {"label": "Frankfurt"}})
+    storage.reset_cache()
+    gone = _agency_with_data(backups.database, "located", location="eu")
+    folder = Path(settings.DOCUMENTS_LOCAL_ROOT).parent / "locations" / "eu"
+
+    def in_eu() -> list[str]:
+        return [
+            str(p) for p in folder.rglob("*") if p.is_file() and f"agency-{gone['id']}/" in str(p)
+        ]
+
+    assert len(in_eu()) == 2 and _blobs_of(gone["id"]) == []  # escrow key and ciphertext
+    real = expunge._delete_blobs
+    monkeypatch.setattr(expunge, "_delete_blobs", lambda slug, blobs, **kw: {})
+    as_owner(backups.database, lambda: expunge.expunge_agency(gone["slug"]))
+    assert len(in_eu()) == 2
+    monkeypatch.setattr(expunge, "_delete_blobs", real)
+    result = as_owner(backups.database, lambda: expunge.expunge_agency(gone["slug"]))
+    assert result.finished_earlier_run and result.blobs == {"keys": 1, "documents": 1}
+    assert in_eu() == []
