@@ -1,6 +1,6 @@
 """Settings for every environment, read from the process environment (12-factor).
 
-``PORTAL_ENV=production`` turns on the production checks in ``_refuse_unsafe_production``:
+``PORTAL_ENV=production`` turns on the production checks in ``config/production_checks.py``:
 the process will not start with a weak ``SECRET_KEY``, ``DEBUG`` on, or the HTTPS hardening
 switched off, and the message names the setting. With nothing set the portal runs on the
 embedded default: an embedded PostgreSQL server, tasks in-process, email to the console.
@@ -22,6 +22,7 @@ from config.beat import BEAT_SCHEDULE, BEAT_SCHEDULE_FILENAME
 from config.billing_settings import billing_settings
 from config.env import env_bool, env_choice, env_int, env_str
 from config.monitoring_settings import monitoring_settings
+from config.production_checks import refuse_unsafe_production
 from config.ratelimit_settings import rate_limits
 from config.selfscan_settings import selfscan_settings
 from config.sentry_settings import sentry_options
@@ -559,42 +560,7 @@ if SENTRY_DSN:
     sentry_sdk.init(dsn=SENTRY_DSN, **SENTRY_OPTIONS)
 
 
-def _refuse_unsafe_production() -> None:
-    """Stop a production process whose settings would make a promise of docs/security.md false."""
-    if not IS_PRODUCTION:
-        return
-    weak_key = (
-        len(SECRET_KEY) < 50
-        or len(set(SECRET_KEY)) < 5
-        or SECRET_KEY.startswith("django-insecure-")
-    )
-    problems = {
-        "SECRET_KEY": weak_key
-        and "must be set to a random value of at least 50 characters (not django-insecure-...)",
-        "DEBUG": DEBUG and "must be off in production",
-        "SECURE_SSL_REDIRECT": not SECURE_SSL_REDIRECT and "must be on in production",
-        "SECURE_HSTS_SECONDS": SECURE_HSTS_SECONDS < 31536000
-        and "must be at least 31536000 (one year) in production",
-        "DATABASE_SSLMODE": DATABASE_SSLMODE not in ("require", "verify-ca", "verify-full")
-        and "must be require, verify-ca or verify-full in production",
-        "REDIS_URL": REDIS_URL is not None
-        and not REDIS_URL.startswith("rediss://")
-        and "must use TLS (rediss://) in production",
-        "PORTAL_BASE_DOMAIN": PORTAL_BASE_DOMAIN in ("", "localhost")
-        and "must be the portal's public domain in production",
-        "DEFAULT_FROM_EMAIL": DEFAULT_FROM_EMAIL.rstrip(">").endswith("@localhost")
-        and "must be a real sender address in production",
-        "PORTAL_MASTER_KEYS": not PORTAL_MASTER_KEYS
-        and "must be set in production (it seals SSO secrets; see docs/operations.md)",
-        "DOCUMENTS_S3_BUCKET": not DOCUMENTS_S3_BUCKET
-        and "must name the private bucket for documents in production (dynos have no disk)",
-    }
-    for name, message in problems.items():
-        if message:
-            raise ImproperlyConfigured(f"{name} {message}.")
-
-
-_refuse_unsafe_production()
+refuse_unsafe_production(globals())
 
 # --- The REST API (issue 14; config/api_settings.py) ----------------------------------------
 REST_FRAMEWORK = rest_framework_settings()
