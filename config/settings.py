@@ -102,6 +102,8 @@ INSTALLED_APPS = [
     "billing",
     "ops",
     "residents",
+    # Replies by email (inbound webhook and IMAP) turned into request messages and documents.
+    "mailin",
 ]
 
 MIDDLEWARE = [
@@ -474,6 +476,22 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Records Portal <no-reply@loc
 EMAIL_TIMEOUT = env_int(
     "EMAIL_TIMEOUT", 10, minimum=1
 )  # seconds; a stuck SMTP server must not hang
+
+# --- Replies by email (mailin/) -------------------------------------------------------------
+# Emails to a requester carry Reply-To: reply+<signed token>@REPLY_DOMAIN (none when unset).
+# The domain's mail is received by the provider's inbound route (Mailgun: forward() to
+# https://<platform host>/mail/inbound/mailgun/) or read from an agency's own IMAP mailbox.
+REPLY_DOMAIN = env_str("REPLY_DOMAIN", "") or ""
+REPLY_ADDRESS_MAX_AGE_DAYS = env_int("REPLY_ADDRESS_MAX_AGE_DAYS", 180, minimum=1)
+# Mailgun's webhook signing key: the inbound webhook answers 404 without it.
+ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": env_str("MAILGUN_WEBHOOK_SIGNING_KEY", "") or ""}
+# A signed webhook older than this (seconds) is refused: a captured one cannot be replayed.
+MAILIN_WEBHOOK_MAX_AGE = 15 * 60
+# At most this many attachments of one email become documents (the rest are refused, audited).
+MAILIN_MAX_ATTACHMENTS = 10
+# An extra CA bundle to trust for agencies' IMAP servers (a private CA); system CAs otherwise.
+MAILIN_IMAP_CA_FILE = env_str("MAILIN_IMAP_CA_FILE", "") or ""
+MAILIN_IMAP_TIMEOUT = 30
 
 # --- Static files --------------------------------------------------------------------------
 STATIC_URL = "/static/"

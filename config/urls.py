@@ -58,6 +58,8 @@ urlpatterns = [
     path("staff/", include((staff_urlpatterns, "staff"))),
     path("", include((billing_urls.urlpatterns, "billing"))),
     path("healthz", config_views.healthz, name="healthz"),
+    # Replies by email: the mail provider's signed inbound webhook (the platform's host).
+    path("mail/", include("mailin.urls")),
     # The platform operators' pages of operations (the weekly self-scan).
     path("operations/", include("ops.selfscan.urls")),
     *ops_status_urls.urlpatterns,
