@@ -20,6 +20,7 @@ from config.backup_settings import backup_settings
 from config.beat import BEAT_SCHEDULE, BEAT_SCHEDULE_FILENAME
 from config.billing_settings import billing_settings
 from config.env import env_bool, env_choice, env_int, env_str
+from config.mail_settings import mail_settings
 from config.monitoring_settings import monitoring_settings
 from config.ratelimit_settings import rate_limits
 from config.selfscan_settings import selfscan_settings
@@ -477,21 +478,9 @@ EMAIL_TIMEOUT = env_int(
     "EMAIL_TIMEOUT", 10, minimum=1
 )  # seconds; a stuck SMTP server must not hang
 
-# --- Replies by email (mailin/) -------------------------------------------------------------
-# Emails to a requester carry Reply-To: reply+<signed token>@REPLY_DOMAIN (none when unset).
-# The domain's mail is received by the provider's inbound route (Mailgun: forward() to
-# https://<platform host>/mail/inbound/mailgun/) or read from an agency's own IMAP mailbox.
-REPLY_DOMAIN = env_str("REPLY_DOMAIN", "") or ""
-REPLY_ADDRESS_MAX_AGE_DAYS = env_int("REPLY_ADDRESS_MAX_AGE_DAYS", 180, minimum=1)
-# Mailgun's webhook signing key: the inbound webhook answers 404 without it.
-ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": env_str("MAILGUN_WEBHOOK_SIGNING_KEY", "") or ""}
-# A signed webhook older than this (seconds) is refused: a captured one cannot be replayed.
-MAILIN_WEBHOOK_MAX_AGE = 15 * 60
-# At most this many attachments of one email become documents (the rest are refused, audited).
-MAILIN_MAX_ATTACHMENTS = 10
-# An extra CA bundle to trust for agencies' IMAP servers (a private CA); system CAs otherwise.
-MAILIN_IMAP_CA_FILE = env_str("MAILIN_IMAP_CA_FILE", "") or ""
-MAILIN_IMAP_TIMEOUT = 30
+# --- Replies by email (issue 14): reply domain, inbound webhook key, IMAP (config/mail_settings.py)
+REPLY_DOMAIN, REPLY_ADDRESS_MAX_AGE_DAYS, ANYMAIL, MAILIN_WEBHOOK_MAX_AGE = mail_settings()[:4]
+MAILIN_MAX_ATTACHMENTS, MAILIN_IMAP_CA_FILE, MAILIN_IMAP_TIMEOUT = mail_settings()[4:]
 
 # --- Static files --------------------------------------------------------------------------
 STATIC_URL = "/static/"

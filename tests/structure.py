@@ -17,14 +17,15 @@ ROOT = Path(__file__).resolve().parents[1]
 # The layers, lowest first (docs/architecture.md). An app may import its own modules and the
 # apps of lower layers; apps of one layer do not import each other (ops, the platform's own
 # operations such as backups, sits beside requests_portal: it uses vault, audit and accounts;
-# residents, a person's own data across every app, sits beside api, above documents and billing).
+# residents, a person's own data across every app, sits beside api, above documents and billing;
+# so does mailin, which turns replies by email into request messages and documents).
 LAYERS: list[set[str]] = [
     {"vault"},
     {"audit"},
     {"accounts"},
     {"requests_portal", "ops"},
     {"documents", "billing"},
-    {"api", "residents"},
+    {"api", "residents", "mailin"},
     {"config"},
 ]
 APPS = sorted(set().union(*LAYERS))
