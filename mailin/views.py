@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from email.errors import MessageError
 
 from anymail.exceptions import AnymailError, AnymailWebhookValidationFailure
 from anymail.webhooks.mailgun import MailgunInboundWebhookView
@@ -70,7 +71,7 @@ def mailgun_inbound(request: HttpRequest) -> HttpResponse:
         events = view.parse_events(request)
     # The post is signed but not an inbound email anymail can read (a tracking event, a
     # store() route, a malformed field or MIME): a clear 400, never a 500.
-    except (AnymailError, ValueError, KeyError, TypeError, LookupError, UnicodeError):
+    except (AnymailError, ImproperlyConfigured, MessageError, ValueError, LookupError, TypeError):
         logger.warning("mailin: a signed Mailgun post was not an inbound email")
         return JsonResponse({"error": "not an inbound email"}, status=400)
     results = [

@@ -19,8 +19,10 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from email.errors import MessageError
 from email.utils import getaddresses
 
+from anymail.exceptions import AnymailError
 from anymail.inbound import AnymailInboundMessage
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -70,25 +72,64 @@ class _Refused(Exception):
         self.agency = agency
 
 
-def _recipients(mail: AnymailInboundMessage) -> list[str]:
-    """Every address the email was sent to: the provider's envelope recipient first, then
-    the headers (a reply address may be in Cc when the requester replied to all)."""
-    found: list[str] = []
+@dataclass
+class _Attachment:
+    filename: str
+    data: bytes
+
+
+@dataclass
+class _Mail:
+    """What the checks need from an email, read once (a malformed email fails here, never
+    half-way through the checks)."""
+
+    sender: str
+    recipients: list[str]
+    message_id: str
+    text: str
+    attachments: list[_Attachment]
+
+
+# What the standard library's and anymail's parsers raise on a malformed email.
+_MALFORMED = (AnymailError, MessageError, ValueError, LookupError, TypeError, AttributeError)
+
+
+def _read(mail: AnymailInboundMessage) -> _Mail:
+    sender = mail.from_email
+    # The envelope recipient the provider reports first, then the headers (a reply address
+    # may be in Cc when the requester replied to all).
+    recipients: list[str] = []
     envelope = getattr(mail, "envelope_recipient", None)
     if envelope:
-        found.append(str(envelope))
+        recipients.append(str(envelope))
     headers: list[str] = []
     for name in ("Delivered-To", "X-Original-To", "To", "Cc"):
         headers.extend(str(value) for value in mail.get_all(name, []))
-    found.extend(address for _, address in getaddresses(headers) if address)
-    return found
+    recipients.extend(address for _, address in getaddresses(headers) if address)
+    text = mail.text
+    if not text and mail.html:
+        text = strip_tags(mail.html)
+    attachments = [
+        _Attachment(
+            filename=str(part.get_filename() or f"attachment-{index + 1}")[:255],
+            data=part.get_content_bytes() or b"",
+        )
+        for index, part in enumerate(mail.attachments)
+    ]
+    return _Mail(
+        sender=str(sender.addr_spec if sender is not None else "").strip(),
+        recipients=recipients,
+        message_id=str(mail.get("Message-ID") or "").strip(),
+        text=str(text or ""),
+        attachments=attachments,
+    )
 
 
-def _token_of(mail: AnymailInboundMessage) -> ReplyToken:
+def _token_of(mail: _Mail) -> ReplyToken:
     """The first reply address among the recipients, checked. A forged or expired one wins
     over "unsigned" (an email with no reply address at all)."""
     problem = ReplyAddressError("unsigned")
-    for address in _recipients(mail):
+    for address in mail.recipients:
         try:
             return read_reply_token(token_of_address(address))
         except ReplyAddressError as error:
@@ -97,26 +138,17 @@ def _token_of(mail: AnymailInboundMessage) -> ReplyToken:
     raise problem
 
 
-def _sender(mail: AnymailInboundMessage) -> str:
-    sender = mail.from_email
-    return (sender.addr_spec if sender is not None else "").strip()
-
-
-def _message_id_digest(mail: AnymailInboundMessage) -> str:
-    message_id = (mail.get("Message-ID") or "").strip()
-    if not message_id:
+def _message_id_digest(mail: _Mail) -> str:
+    if not mail.message_id:
         raise _Refused("no message id")
-    return hashlib.sha256(message_id.encode("utf-8", "replace")).hexdigest()
+    return hashlib.sha256(mail.message_id.encode("utf-8", "replace")).hexdigest()
 
 
-def reply_text(mail: AnymailInboundMessage) -> str:
+def reply_text(text: str) -> str:
     """What the requester wrote, without the quoted history: mailparser-reply takes off the
     "On ... wrote:" block, Outlook's and other clients' separators and signatures; any line
     still quoted with ">" goes too."""
-    text = mail.text
-    if not text and mail.html:
-        text = strip_tags(mail.html)
-    text = (text or "").replace("\r\n", "\n")
+    text = text.replace("\r\n", "\n")
     try:
         parsed = EmailReplyParser(languages=_REPLY_LANGUAGES).parse_reply(text=text)
     except Exception:  # noqa: BLE001 -- a parser failure keeps the whole text, quotes removed below
@@ -172,19 +204,18 @@ def _check_sender(token: ReplyToken, records_request: RecordsRequest, sender: st
 
 
 def _attachments(
-    mail: AnymailInboundMessage,
+    mail: _Mail,
     records_request: RecordsRequest,
     person: User | None,
     outcome: Outcome,
 ) -> None:
     """Each attachment through the documents upload pipeline, as the requester's upload;
     one refused is audited and the rest go on."""
-    parts = list(mail.attachments)
-    if not parts:
+    if not mail.attachments:
         return
     allowed = document_access.settings_for(records_request.agency).requester_uploads
-    for index, part in enumerate(parts):
-        filename = (part.get_filename() or f"attachment-{index + 1}")[:255]
+    for index, part in enumerate(mail.attachments):
+        filename = part.filename
         if not allowed:
             reason = "requester uploads are off"
         elif index >= settings.MAILIN_MAX_ATTACHMENTS:
@@ -203,14 +234,14 @@ def _attachments(
 
 
 def _store_attachment(
-    part: AnymailInboundMessage,
+    part: _Attachment,
     filename: str,
     records_request: RecordsRequest,
     person: User | None,
     outcome: Outcome,
 ) -> str:
     """Store one attachment; returns why it was refused, or "" when it was kept."""
-    data = part.get_content_bytes() or b""
+    data = part.data
     # The size is known before anything is stored: refused here above the agency's limit.
     if len(data) > uploads.upload_limit(records_request.agency_id, by_requester=True):
         return "too large"
@@ -240,9 +271,19 @@ def mail_receive(
     """Turn one email into a message on its request, or refuse it (audited, with why).
     ``mailbox_agency``: the agency whose own mailbox it was read from (IMAP); an address of
     another agency is then refused."""
-    sender = _sender(mail)
     try:
-        token = _token_of(mail)
+        read = _read(mail)
+    except _MALFORMED:
+        return _refuse(
+            "malformed",
+            channel=channel,
+            agency=mailbox_agency,
+            sender="",
+            http_request=http_request,
+        )
+    sender = read.sender
+    try:
+        token = _token_of(read)
     except ReplyAddressError as error:
         return _refuse(
             error.reason,
@@ -268,7 +309,7 @@ def mail_receive(
             records_request = access.request_for_reply(agency, token.request_id)
             if records_request is None:
                 raise _Refused("unknown request")
-            return _accept(mail, token, records_request, sender, channel)
+            return _accept(read, token, records_request, sender, channel)
     except _Refused as refusal:
         return _refuse(
             refusal.reason,
@@ -281,7 +322,7 @@ def mail_receive(
 
 
 def _accept(
-    mail: AnymailInboundMessage,
+    mail: _Mail,
     token: ReplyToken,
     records_request: RecordsRequest,
     sender: str,
@@ -291,7 +332,7 @@ def _accept(
     digest = _message_id_digest(mail)
     if access.already_accepted(records_request, digest):
         raise _Refused("replayed")
-    body = reply_text(mail)
+    body = reply_text(mail.text)
     if not body and not mail.attachments:
         raise _Refused("empty")
     if not body:
