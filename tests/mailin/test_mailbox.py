@@ -142,3 +142,23 @@ def test_no_mailbox_means_nothing_to_do(tenant):
         "rejected": 0,
         "error": "",
     }
+
+
+def test_the_command_sets_the_mailbox_with_the_password_from_the_prompt(
+    tenant, mailbox_server, monkeypatch
+):
+    from django.core.management import CommandError, call_command
+
+    monkeypatch.setattr(
+        "mailin.management.commands.mailbox_set.getpass", lambda prompt: mailbox_server.password
+    )
+    call_command(
+        "mailbox_set",
+        tenant.agency.slug,
+        "--host=localhost",
+        f"--port={mailbox_server.imaps_port}",
+        f"--user={mailbox_server.user}",
+    )
+    assert tasks.poll_mailbox(agency_id=tenant.agency.pk)["error"] == ""
+    with pytest.raises(CommandError, match="No agency"):
+        call_command("mailbox_set", "nobody", "--host=localhost", "--user=x")
