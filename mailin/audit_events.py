@@ -1,6 +1,6 @@
 """Audit event types of replies by email."""
 
-from audit.registry import category, register
+from audit.registry import category, register, register_page_titles
 
 MAIL = category("mail_in", "Replies by email", 45)
 
@@ -34,3 +34,5 @@ MAILBOX_FAILED = register(
     label="Reply mailbox could not be read",
     category=MAIL,
 )
+
+register_page_titles({"mailin:mailgun_inbound": "the mail provider's inbound webhook"})
