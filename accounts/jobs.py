@@ -85,6 +85,8 @@ class Email(TypedDict):
     to: list[str]
     from_email: NotRequired[str | None]
     html_body: NotRequired[str | None]
+    # Where a reply goes (a request's signed reply address: requests_portal/reply_address.py).
+    reply_to: NotRequired[list[str] | None]
 
 
 def send_email(**email: Unpack[Email]) -> None:

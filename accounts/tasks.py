@@ -17,7 +17,11 @@ from accounts.tenancy import agency_context, for_each_active_agency
 def send_email(**email: Unpack[Email]) -> None:
     """Send one rendered email (accounts.jobs.send_email queues it)."""
     message = EmailMultiAlternatives(
-        email["subject"], email["body"], email.get("from_email"), email["to"]
+        email["subject"],
+        email["body"],
+        email.get("from_email"),
+        email["to"],
+        reply_to=email.get("reply_to") or None,
     )
     if html_body := email.get("html_body"):
         message.attach_alternative(html_body, "text/html")

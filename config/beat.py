@@ -93,4 +93,10 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute=50),
         **_PLATFORM,
     },
+    # Replies by email in agencies' own mailboxes (IMAP): one task per agency.
+    "poll-reply-mailboxes": {
+        "task": "mailin.tasks.poll_mailboxes",
+        "schedule": crontab(minute="*/5"),
+        **_PLATFORM,
+    },
 }

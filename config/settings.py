@@ -21,6 +21,7 @@ from config.backup_settings import backup_settings
 from config.beat import BEAT_SCHEDULE, BEAT_SCHEDULE_FILENAME
 from config.billing_settings import billing_settings
 from config.env import env_bool, env_choice, env_int, env_str
+from config.mail_settings import mail_settings
 from config.monitoring_settings import monitoring_settings
 from config.production_checks import refuse_unsafe_production
 from config.ratelimit_settings import rate_limits
@@ -110,6 +111,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "api",
     "webhooks",
+    # Replies by email (inbound webhook and IMAP) turned into request messages and documents.
+    "mailin",
 ]
 
 MIDDLEWARE = [
@@ -482,6 +485,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Records Portal <no-reply@loc
 EMAIL_TIMEOUT = env_int(
     "EMAIL_TIMEOUT", 10, minimum=1
 )  # seconds; a stuck SMTP server must not hang
+
+# --- Replies by email (issue 14): reply domain, inbound webhook key, IMAP (config/mail_settings.py)
+REPLY_DOMAIN, REPLY_ADDRESS_MAX_AGE_DAYS, ANYMAIL, MAILIN_WEBHOOK_MAX_AGE = mail_settings()[:4]
+MAILIN_MAX_ATTACHMENTS, MAILIN_IMAP_CA_FILE, MAILIN_IMAP_TIMEOUT = mail_settings()[4:]
 
 # --- Static files --------------------------------------------------------------------------
 STATIC_URL = "/static/"

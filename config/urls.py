@@ -62,6 +62,8 @@ urlpatterns = [
     path("healthz", config_views.healthz, name="healthz"),
     # The REST API (issue 14): the same agency from the host, policy, services and audit.
     path("api/v1/", include("api.urls")),
+    # Replies by email: the mail provider's signed inbound webhook (the platform's host).
+    path("mail/", include("mailin.urls")),
     # The platform operators' pages of operations (the weekly self-scan).
     path("operations/", include("ops.selfscan.urls")),
     # Their agency pages: the list, creating one in a storage location, one agency's page.

@@ -18,14 +18,15 @@ ROOT = Path(__file__).resolve().parents[1]
 # apps of lower layers; apps of one layer do not import each other (ops, the platform's own
 # operations such as backups, sits beside requests_portal: it uses vault, audit and accounts;
 # residents, a person's own data across every app, sits beside api, above documents and billing;
-# so do webhooks, whose events come from requests, documents and billing).
+# so do webhooks, whose events come from requests, documents and billing, and mailin,
+# which turns replies by email into request messages and documents).
 LAYERS: list[set[str]] = [
     {"vault"},
     {"audit"},
     {"accounts"},
     {"requests_portal", "ops"},
     {"documents", "billing"},
-    {"api", "residents", "webhooks"},
+    {"api", "residents", "webhooks", "mailin"},
     {"config"},
 ]
 APPS = sorted(set().union(*LAYERS))

@@ -514,6 +514,10 @@ CHECK = "tests the sign-in settings: stores nothing but its audit event"
 SENDS = "sends an email and stores nothing (a second press sends another)"
 PENDING = "confirms the set-up waiting in the session, which is then gone"
 WEBHOOK = "Stripe's webhook: no form; each event is stored once by its id (WebhookEvent)"
+MAIL_WEBHOOK = (
+    "Mailgun's inbound webhook: no form; each signed post's token is used once, each email "
+    "once per request by its Message-ID (InboundMail)"
+)
 NOT_GUARDED = {
     "request_new": OWN_KEY,
     "staff:request_new": OWN_KEY,
@@ -603,6 +607,7 @@ NOT_GUARDED = {
     "billing:invoice_send": REFUSED_AGAIN,
     "billing:invoice_void": REFUSED_AGAIN,
     "billing:stripe_webhook": WEBHOOK,
+    "mailin:mailgun_inbound": MAIL_WEBHOOK,
     "billing:stripe_disconnect": REMOVES,
     "staff:webhook_delete": REMOVES,
     # Deleting one's account: repeated, the person is signed out and the account is gone.

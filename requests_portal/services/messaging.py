@@ -16,6 +16,7 @@ from accounts.models import User
 from accounts.tenancy import agency_origin
 from requests_portal import audit_events, notifications
 from requests_portal.models import Message, MessageKind, RecordsRequest
+from requests_portal.reply_address import reply_address
 from requests_portal.services.changes import (
     add_timeline_event,
     locked,
@@ -54,12 +55,20 @@ def email_requester(
         subject = render_to_string(f"requests_portal/email/{template}_subject.txt", context)
         body = render_to_string(f"requests_portal/email/{template}.txt", context)
         html = render_to_string(f"requests_portal/email/{template}.html", context)
+    # A reply to this email lands on the request (mailin/): the address is signed for this
+    # request and this recipient.
+    reply_to = reply_address(
+        agency_id=records_request.agency_id,
+        request_id=records_request.pk,
+        recipient_id=records_request.requester_id,
+    )
     jobs.send_email(
         agency_id=records_request.agency_id,
         subject=" ".join(subject.split()),
         body=body,
         to=[records_request.requester_email],
         html_body=html,
+        reply_to=[reply_to] if reply_to else None,
     )
 
 
