@@ -110,6 +110,17 @@ bench-requests: $(STAMP)
 bench-audit-viewer: $(STAMP)
 	$(BIN)/python bench/audit_viewer_bench.py
 
+.PHONY: bench-http
+
+# One web process of the Procfile over HTTP (about 3 minutes): gunicorn as the Procfile
+# starts it under production settings (DEBUG off) on a seeded throw-away database, and a bare
+# Django hello-world under the same gunicorn command; wrk (Debian; scripts/ensure-system-packages
+# test) loads each page over loopback in interleaved rounds: requests/s, p50/p95/p99 and the
+# ratio to bare Django, next to the issue's targets. Shorter: --seconds 2 --rounds 1
+bench-http: $(STAMP)
+	scripts/ensure-system-packages test
+	$(BIN)/python bench/http_bench.py
+
 .PHONY: bench-login
 
 # Sign-in cost: the Argon2id parameters in use against OWASP's minimum, one raw verify, a full
