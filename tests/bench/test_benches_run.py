@@ -108,5 +108,6 @@ def test_every_benchmark_is_smoke_run():
 def test_the_benchmark_runs_to_the_end_and_prints_its_figures(script, runs):
     run = runs[script]
     tail = run.output[-4000:]
-    assert run.returncode == 0, f"{script} exited {run.returncode} after {run.seconds:.0f} s:\n{tail}"
+    ended = f"{script} exited {run.returncode} after {run.seconds:.0f} s"
+    assert run.returncode == 0, f"{ended}:\n{tail}"
     assert re.search(TINY[script][1], run.output), f"{script} printed no figures:\n{tail}"
