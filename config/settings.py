@@ -260,14 +260,14 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
-# Argon2id with OWASP's m=19 MiB (19456 KiB), t=2, p=1 (accounts/hashers.py): a hash in
-# flight holds 19 MiB, not Django's 100 MiB with 8 lanes. Hashes with other parameters
-# (Django's Argon2id, older PBKDF2) are re-hashed at the next sign-in. One process runs at
-# most PASSWORD_HASH_CONCURRENCY hashes at once; an attempt that finds no free slot within
+# Argon2id with OWASP's m=19 MiB, t=2, p=1 (accounts/hashers.py), not Django's 100 MiB with 8
+# lanes; other hashes (Django's parameters, PBKDF2) are re-hashed at the next sign-in. At most
+# PASSWORD_HASH_CONCURRENCY hashes at once per process; an attempt without a slot after
 # PASSWORD_HASH_WAIT_SECONDS gets a "too busy, try again" page (503, Retry-After).
+# Django's own Argon2 hasher is not listed: hashers are found by algorithm name ("argon2"),
+# the last listed wins, and every Argon2 verify must go through the cap.
 PASSWORD_HASHERS = [
     "accounts.hashers.PortalArgon2PasswordHasher",
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 PASSWORD_HASH_CONCURRENCY = env_int("PASSWORD_HASH_CONCURRENCY", 2, minimum=1)

@@ -5,7 +5,12 @@ process: an attempt that finds no free slot waits, then gets a 503 "try again" p
 import threading
 
 import pytest
-from django.contrib.auth.hashers import Argon2PasswordHasher, get_hasher, make_password
+from django.contrib.auth.hashers import (
+    Argon2PasswordHasher,
+    get_hasher,
+    identify_hasher,
+    make_password,
+)
 from django.test import Client
 
 from accounts.hashers import PortalArgon2PasswordHasher, hashing_slot
@@ -57,6 +62,19 @@ def test_with_every_slot_taken_a_sign_in_gets_a_try_again_page_not_a_crash(tenan
         assert "_auth_user_id" not in response.client.session
     # Once the slot is free again the same person signs in.
     assert sign_in(tenant.host, tenant.staff.email).status_code == 302
+
+
+def test_checking_an_argon2_password_takes_a_slot_too(tenant, settings):
+    # Hashers are found by algorithm name: every "argon2" hash must be verified by the
+    # portal's hasher, whatever its parameters, or a verify would escape the cap.
+    old = make_password(TEST_PASSWORD, hasher=Argon2PasswordHasher())
+    assert isinstance(identify_hasher(old), PortalArgon2PasswordHasher)
+    User.objects.filter(pk=tenant.staff.pk).update(password=make_password(TEST_PASSWORD))
+    settings.PASSWORD_HASH_CONCURRENCY = 1
+    settings.PASSWORD_HASH_WAIT_SECONDS = 0.2
+    with hashing_slot():
+        assert sign_in(tenant.host, tenant.staff.email).status_code == 503
+        assert sign_in(tenant.host, tenant.staff.email, "a wrong password").status_code == 503
 
 
 def test_an_attempt_waits_briefly_for_a_slot_to_free_up(tenant, settings):
