@@ -170,11 +170,10 @@ def run(args, database: str, tmp: Path) -> bool:
 
     from accounts.hashers import PortalArgon2PasswordHasher
     from accounts.models import Agency, User
+    from accounts.tenancy import agency_context
     from tests.idp._process import free_port
     from tests.ops.production import BASE_DOMAIN, production_env
     from tests.ops.services import start_tls_redis
-
-    from accounts.tenancy import agency_context
 
     agency = Agency.objects.create(slug="bench", name="Bench City")
     with agency_context(agency):
@@ -198,7 +197,7 @@ def run(args, database: str, tmp: Path) -> bool:
             PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
             PYTHONPATH=f"{ROOT}{os.pathsep}{tmp}",
         )
-        collect = subprocess.run(  # noqa: S603 (our interpreter, manage.py)
+        collect = subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--noinput"],
             cwd=ROOT,
             env=base_env,
@@ -258,15 +257,14 @@ def burst(label, web, port, host, args, addresses, log) -> Outcome:
     for _ in range(args.bursts):
         gate = threading.Barrier(args.sign_ins)
 
-        def browser(address: str) -> None:
+        def browser(address: str, gate: threading.Barrier = gate) -> None:
             gate.wait()
             status = sign_in(port, host, address)
             with lock:
                 outcome.statuses[status] = outcome.statuses.get(status, 0) + 1
 
         threads = [
-            threading.Thread(target=browser, args=(next(addresses),))
-            for _ in range(args.sign_ins)
+            threading.Thread(target=browser, args=(next(addresses),)) for _ in range(args.sign_ins)
         ]
         for thread in threads:
             thread.start()
@@ -290,10 +288,10 @@ def report(outcomes: list[Outcome], args) -> bool:
     failed = False
     for outcome in outcomes:
         rate = outcome.signed_in / outcome.seconds
-        ended = ", ".join(f"{status} x{count}" for status, count in sorted(outcome.statuses.items()))
+        ended = ", ".join(f"{code} x{n}" for code, n in sorted(outcome.statuses.items()))
         print(
-            f"  {outcome.label:<42} {outcome.worker_peak_mb:8.0f} MB {outcome.total_peak_mb:7.0f} MB "
-            f"{rate:10.2f}  {ended}  ({rate / base:.2f}x before)"
+            f"  {outcome.label:<42} {outcome.worker_peak_mb:8.0f} MB "
+            f"{outcome.total_peak_mb:7.0f} MB {rate:10.2f}  {ended}  ({rate / base:.2f}x before)"
         )
         if outcome.label.startswith("after") and outcome.worker_peak_mb >= args.limit_mb:
             failed = True
