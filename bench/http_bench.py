@@ -146,7 +146,7 @@ def main() -> None:
 
     django.setup()
     from django.db import connection
-    from django.test.utils import setup_databases, setup_test_environment, teardown_databases
+    from django.test.utils import setup_databases, setup_test_environment
 
     from tests.db_helpers import connected_as_owner
 
@@ -163,9 +163,27 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        with connected_as_owner():
-            teardown_databases(db_cfg, verbosity=0)
+        teardown(db_cfg)
     print(f"Whole run, set-up and tear-down included: {time.perf_counter() - started:.0f} s")
+
+
+def teardown(db_cfg) -> None:
+    """Drop the throw-away database, once the stopped web processes' sessions have ended
+    (PostgreSQL ends a backend shortly after its client goes)."""
+    from django.db.utils import OperationalError
+    from django.test.utils import teardown_databases
+
+    from tests.db_helpers import connected_as_owner
+
+    for attempt in range(20):
+        try:
+            with connected_as_owner():
+                teardown_databases(db_cfg, verbosity=0)
+            return
+        except OperationalError:
+            if attempt == 19:
+                raise
+            time.sleep(0.5)
 
 
 def seed(extra: int):

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from http_bench import _load, _procfile_web, _start, _stop  # noqa: E402 (bench/ is on the path)
+from http_bench import _load, _procfile_web, _start, _stop, teardown  # noqa: E402 (bench/ is on the path)
 
 PASSWORD = "correct horse battery staple 2718"  # noqa: S105 (a throw-away test account)
 EMAIL = "resident@bench.test"
@@ -141,7 +141,7 @@ def main() -> None:
 
     django.setup()
     from django.db import connection
-    from django.test.utils import setup_databases, setup_test_environment, teardown_databases
+    from django.test.utils import setup_databases, setup_test_environment
 
     from tests.db_helpers import connected_as_owner
 
@@ -158,8 +158,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        with connected_as_owner():
-            teardown_databases(db_cfg, verbosity=0)
+        teardown(db_cfg)
     print(f"Whole run, set-up and tear-down included: {time.perf_counter() - started:.0f} s")
     if failed:
         sys.exit(1)
