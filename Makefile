@@ -116,6 +116,26 @@ bench-requests: $(STAMP)
 bench-audit-viewer: $(STAMP)
 	$(BIN)/python bench/audit_viewer_bench.py
 
+.PHONY: bench-http
+
+# One web process of the Procfile over HTTP (about 3 minutes): gunicorn as the Procfile
+# starts it under production settings (DEBUG off) on a seeded throw-away database, and a bare
+# Django hello-world under the same gunicorn command; wrk (Debian; scripts/ensure-system-packages
+# test) loads each page over loopback in interleaved rounds: requests/s, p50/p95/p99 and the
+# ratio to bare Django, next to the issue's targets. Shorter: --seconds 2 --rounds 1
+bench-http: $(STAMP)
+	scripts/ensure-system-packages test
+	$(BIN)/python bench/http_bench.py
+
+.PHONY: bench-signin-memory
+
+# Sign-ins that cannot exhaust a dyno (about 2 minutes): peak RSS of a Procfile web process
+# while 50 people sign in at once, and sign-ins per second, with Django's Argon2id parameters
+# (before) and the portal's (after), as the Procfile runs and with --threads 8; fails when a
+# worker's peak reaches 400 MB with the portal's. Shorter: --sign-ins 20 --bursts 1
+bench-signin-memory: $(STAMP)
+	$(BIN)/python bench/signin_memory_bench.py
+
 .PHONY: bench-login
 
 # Sign-in cost: the Argon2id parameters in use against OWASP's minimum, one raw verify, a full

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 import audit
 from accounts import audit_events, language
+from accounts.hashers import HashingBusy
 from accounts.local_time import agency_zone
 from accounts.signin import sessions
 from accounts.tenancy import PLATFORM, agency_context, resolve_host
@@ -57,6 +58,27 @@ class TenantContextMiddleware:
                     transaction.set_rollback(True)
         finally:
             timezone.deactivate()
+        return response
+
+
+class HashingBusyMiddleware:
+    """A view that found every password-hashing slot of this process taken
+    (``accounts.hashers.HashingBusy``) answers "too busy, try again in a moment": 503 with
+    Retry-After, never a crash; the tenant middleware rolls the transaction back (5xx), so
+    nothing the request began is kept."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, HashingBusy):
+            return None
+        response = TemplateResponse(request, "accounts/hashing_busy.html", {}, status=503)
+        response["Retry-After"] = str(settings.PASSWORD_HASH_RETRY_AFTER_SECONDS)
+        response.render()
         return response
 
 

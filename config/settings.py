@@ -125,6 +125,8 @@ MIDDLEWARE = [
     # Production serves static files with WhiteNoise; runserver serves them in development.
     *(["whitenoise.middleware.WhiteNoiseMiddleware"] if IS_PRODUCTION else []),
     "accounts.middleware.TenantContextMiddleware",
+    # A view that found every password-hashing slot taken: 503 "try again" (rolled back).
+    "accounts.middleware.HashingBusyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The language: the switch's cookie, else the browser's Accept-Language, else English.
     "django.middleware.locale.LocaleMiddleware",
@@ -269,12 +271,19 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
-# Argon2id with Django's parameters: memory 100 MiB (m=102400 KiB), 2 passes, 8 lanes; above
-# OWASP's minimum (m=19 MiB, t=2, p=1). Older PBKDF2 hashes are upgraded at the next sign-in.
+# Argon2id with OWASP's m=19 MiB, t=2, p=1 (accounts/hashers.py), not Django's 100 MiB with 8
+# lanes; other hashes (Django's parameters, PBKDF2) are re-hashed at the next sign-in. At most
+# PASSWORD_HASH_CONCURRENCY hashes at once per process; an attempt without a slot after
+# PASSWORD_HASH_WAIT_SECONDS gets a "too busy, try again" page (503, Retry-After).
+# Django's own Argon2 hasher is not listed: hashers are found by algorithm name ("argon2"),
+# the last listed wins, and every Argon2 verify must go through the cap.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "accounts.hashers.PortalArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+PASSWORD_HASH_CONCURRENCY = env_int("PASSWORD_HASH_CONCURRENCY", 2, minimum=1)
+PASSWORD_HASH_WAIT_SECONDS = env_int("PASSWORD_HASH_WAIT_MS", 3000, minimum=100) / 1000
+PASSWORD_HASH_RETRY_AFTER_SECONDS = 5
 # Every path that sets a password (sign-up, reset, change, invitation, createsuperuser,
 # changepassword) runs these; no composition rules (ASVS 6.2.5).
 PASSWORD_MIN_LENGTH = 12

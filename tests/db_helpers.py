@@ -1,5 +1,6 @@
 """Helpers for tests that need work committed by another connection (concurrency, tamper)."""
 
+import os
 import threading
 import time
 from contextlib import contextmanager
@@ -50,6 +51,10 @@ def owner_connection(*, autocommit: bool = False) -> psycopg.Connection:
 _CREDENTIAL_KEYS = ("USER", "PASSWORD", "HOST", "PORT")
 
 
+# Set by tests/bench/test_benches_run.py for the benchmarks it starts.
+BENCH_TEMPLATE_VARIABLE = "PORTAL_BENCH_TEMPLATE_DATABASE"
+
+
 @contextmanager
 def connected_as_owner():
     """Point the default connection at the owner role's credentials for a while (creating
@@ -59,6 +64,10 @@ def connected_as_owner():
     connection.settings_dict.update(
         {key: settings.PORTAL_OWNER_DATABASE.get(key) for key in _CREDENTIAL_KEYS}
     )
+    if template := os.environ.get(BENCH_TEMPLATE_VARIABLE):
+        # The benchmarks' smoke run (tests/bench): a throw-away database is a copy of one
+        # already migrated, so its migrate has nothing left to do.
+        connection.settings_dict.setdefault("TEST", {})["TEMPLATE"] = template
     try:
         yield
     finally:

@@ -211,7 +211,7 @@ def test_a_nul_in_the_path_is_audited_not_a_500(client_for, tenant):
 def test_passwords_are_hashed_with_argon2id_and_old_hashes_upgrade_on_login(client_for, tenant):
     from django.conf import settings
 
-    assert settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert settings.PASSWORD_HASHERS[0] == "accounts.hashers.PortalArgon2PasswordHasher"
     assert tenant.staff.password.startswith("pbkdf2_sha256$")  # as the factory stored it
     client_for(None, tenant.host).post(
         "/accounts/login/", {"username": tenant.staff.email, "password": TEST_PASSWORD}
