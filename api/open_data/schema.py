@@ -64,7 +64,7 @@ REQUEST_FILTERS = [
     OpenApiParameter(
         "page",
         OpenApiTypes.INT,
-        description=f"With q only: the page of results (results are capped at {paging.SEARCH_CAP}).",
+        description=f"With q only: the page of results (at most {paging.SEARCH_CAP} results).",
     ),
     OpenApiParameter("status", OpenApiTypes.STR, enum=["open", "closed"]),
     OpenApiParameter("department", OpenApiTypes.INT, description="A department's id."),
