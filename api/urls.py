@@ -3,7 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 
-from api import views
+from api import audit_log, departments, invoices, people, views
 
 app_name = "api"
 
@@ -13,4 +13,8 @@ urlpatterns = [
     path("docs/", login_required(views.DocsView.as_view()), name="docs"),
     # Open data (public), and the agency's departments, invoices, audit events and people.
     path("open-data/", include("api.open_data.urls")),
+    *departments.urlpatterns,
+    *invoices.urlpatterns,
+    *audit_log.urlpatterns,
+    *people.urlpatterns,
 ]
