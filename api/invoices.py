@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.urls import path
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -97,18 +98,23 @@ class InvoiceList(APIView):
         problems: dict[str, list[str]] = {}
         if params.get("status"):
             if params["status"] not in InvoiceStatus.values:
-                problems["status"] = [f"Choose one of: {', '.join(InvoiceStatus.values)}."]
+                problems["status"] = [
+                    gettext("Choose one of: %(values)s.")
+                    % {"values": ", ".join(InvoiceStatus.values)}
+                ]
             listed = listed.filter(status=params["status"])
         if params.get("request"):
             match = request_access.NUMBER.fullmatch(params["request"])
             if match is None:
-                problems["request"] = ["Give a request number like 26-142."]
+                problems["request"] = [gettext("Give a request number like 26-142.")]
             else:
                 year, sequence = 2000 + int(match.group(1)), int(match.group(2))
                 listed = listed.filter(request__year=year, request__sequence=sequence)
         if params.get("after"):
             if not params["after"].isdigit() or len(params["after"]) > 18:
-                problems["after"] = ["Give the id of the last invoice of the previous page."]
+                problems["after"] = [
+                    gettext("Give the id of the last invoice of the previous page.")
+                ]
             else:
                 listed = listed.filter(pk__lt=int(params["after"]))
         if problems:
