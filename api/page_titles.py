@@ -5,6 +5,8 @@ from audit.registry import register_page_titles
 
 register_page_titles(
     {
+        "api:schema": "the API schema",
+        "api:docs": "the API documentation",
         "api:open_requests": "the open-data requests (API)",
         "api:open_request": "request {number} in open data (API)",
         "api:open_documents": "the open-data documents (API)",
