@@ -23,6 +23,8 @@ with the load average (the machine may be shared).
 from __future__ import annotations
 
 import argparse
+import http.client
+import logging
 import os
 import re
 import resource
@@ -31,6 +33,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -111,10 +114,15 @@ def latency(args, world) -> None:
 
     def run(client, name: str, paths: list[str]) -> None:
         result = base.time_pages(client, name, paths, n, LATENCY_TARGET_MS)
-        base.report(result, None)
+        base.report(result, baseline.p50)
         results.append(result)
 
+    # The request log line of every measured request would drown the report.
+    logging.getLogger("portal.requests").setLevel(logging.WARNING)
     print("Latency (in-process test client, full middleware stack):")
+    platform = Client(HTTP_HOST=world.platform_host)
+    baseline = base.time_pages(platform, "platform /healthz (baseline: SELECT 1)", ["/healthz"], n)
+    base.report(baseline, None)
     run(anonymous, "open data: requests, first page", [OPEN_LIST_PATH])
     run(anonymous, "open data: requests, by key (after=)", [f"{OPEN_LIST_PATH}?after={middle}"])
     run(anonymous, "open data: requests, status=closed", [f"{OPEN_LIST_PATH}?status=closed"])
@@ -180,6 +188,8 @@ def _wrk(port: int, host: str, path: str, seconds: int) -> float:
             "-t1",
             "-c2",
             f"-d{seconds}s",
+            "--timeout",
+            "10s",
             "-H",
             f"Host: {host}",
             f"http://127.0.0.1:{port}{path}",
@@ -190,7 +200,28 @@ def _wrk(port: int, host: str, path: str, seconds: int) -> float:
     )
     if "Non-2xx" in run.stdout:
         raise SystemExit(f"{path} answered errors under load:\n{run.stdout}")
-    return float(re.search(r"Requests/sec:\s+([0-9.]+)", run.stdout).group(1))
+    rate = float(re.search(r"Requests/sec:\s+([0-9.]+)", run.stdout).group(1))
+    if rate == 0:
+        raise SystemExit(f"{path} answered nothing under load:\n{run.stdout}")
+    return rate
+
+
+def _until_ready(port: int, host: str, path: str, server) -> None:
+    """The worker loads the portal on its first request: wait for a 200 before timing."""
+    deadline = time.monotonic() + 120
+    while True:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            connection.request("GET", path, headers={"Host": host})
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        finally:
+            connection.close()
+        if time.monotonic() > deadline or server.poll() is not None:
+            raise SystemExit(f"gunicorn did not answer {path}")
+        time.sleep(0.5)
 
 
 def throughput(args, world, database_name: str) -> None:
@@ -206,6 +237,7 @@ def throughput(args, world, database_name: str) -> None:
         PYTHONPATH=str(ROOT),
     )
     gunicorn = Path(sys.executable).with_name("gunicorn")
+    log = tempfile.TemporaryFile()
     server = subprocess.Popen(  # noqa: S603 (fixed arguments)
         [
             str(gunicorn),
@@ -217,17 +249,13 @@ def throughput(args, world, database_name: str) -> None:
         ],
         cwd=ROOT,
         env=env,
+        # Its request log (a line per request) would drown the report; errors show in it.
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("gunicorn did not start") from None
-                time.sleep(0.2)
+        for path in (HELLO_PATH, OPEN_LIST_PATH):
+            _until_ready(port, host, path, server)
         for path in (HELLO_PATH, OPEN_LIST_PATH):
             _wrk(port, host, path, 2)  # warm-up: imports, connections, caches
         hello, open_data = [], []
@@ -235,9 +263,14 @@ def throughput(args, world, database_name: str) -> None:
             hello.append(_wrk(port, host, HELLO_PATH, args.seconds))
             open_data.append(_wrk(port, host, OPEN_LIST_PATH, args.seconds))
         worker_mb = _worker_peak_mb(server.pid)
+    except BaseException:
+        log.seek(0)
+        print(log.read()[-4000:].decode(errors="replace"))
+        raise
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+        log.close()
     best_hello, best_open = max(hello), max(open_data)
     ratio = best_open / best_hello
     print("Throughput, one gunicorn sync worker, wrk -t1 -c2 (best of 2 alternated runs):")
