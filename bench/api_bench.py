@@ -237,7 +237,7 @@ def throughput(args, world, database_name: str) -> None:
         PYTHONPATH=str(ROOT),
     )
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
     server = subprocess.Popen(  # noqa: S603 (fixed arguments)
         [
             str(gunicorn),
