@@ -88,6 +88,7 @@ class AuditEventList(APIView):
     permission_classes = [needs(policy.AUDIT_VIEW)]
 
     @extend_schema(
+        operation_id="audit_events_list",
         tags=TAG,
         summary="The agency's audit log",
         parameters=FILTERS,

@@ -20,7 +20,7 @@ from requests_portal.services import agency_settings
 TAG = ["departments"]
 
 
-class MemberSerializer(serializers.Serializer):
+class DepartmentMemberSerializer(serializers.Serializer):
     user_id = serializers.IntegerField(source="user.pk")
     email = serializers.EmailField(source="user.email")
     name = serializers.CharField(source="user.full_name")
@@ -39,7 +39,7 @@ class DepartmentSerializer(serializers.Serializer):
 
 
 class DepartmentDetailSerializer(DepartmentSerializer):
-    members = MemberSerializer(many=True, read_only=True)
+    members = DepartmentMemberSerializer(many=True, read_only=True)
 
 
 def _saved(request, data: dict, department: Department | None = None) -> Department:
@@ -63,7 +63,7 @@ def _saved(request, data: dict, department: Department | None = None) -> Departm
 def _detail(request, department: Department) -> dict:
     members = access.department_members_for(request.user, request.agency, department)
     data = dict(DepartmentSerializer(department).data)
-    data["members"] = MemberSerializer(members, many=True).data
+    data["members"] = DepartmentMemberSerializer(members, many=True).data
     return data
 
 

@@ -82,6 +82,7 @@ class InvoiceList(APIView):
 
     @extend_schema(
         tags=TAG,
+        operation_id="invoices_list",
         summary="Invoices of the requests you can open",
         parameters=[
             OpenApiParameter("request", OpenApiTypes.STR, description="A request's number."),

@@ -63,6 +63,7 @@ class OpenDataView(APIView):
 class OpenRequestList(OpenDataView):
     @extend_schema(
         tags=TAG,
+        operation_id="open_data_requests_list",
         summary="An agency's public requests",
         parameters=[docs.PAGE_SIZE, docs.AFTER_REQUEST, *docs.REQUEST_FILTERS],
         responses={200: docs.OpenRequestPageSerializer, 304: NOT_MODIFIED},
@@ -130,6 +131,7 @@ class OpenRequestDetail(OpenDataView):
 class OpenDocumentList(OpenDataView):
     @extend_schema(
         tags=TAG,
+        operation_id="open_data_documents_list",
         summary="An agency's released documents (metadata)",
         parameters=[docs.PAGE_SIZE, docs.AFTER_DOCUMENT],
         responses={200: docs.OpenDocumentPageSerializer, 304: NOT_MODIFIED},
