@@ -24,10 +24,12 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date, quote_etag
 from django.utils.translation import gettext
 from rest_framework import exceptions
-
-from config.api_settings import API_MAX_PAGE_SIZE, API_PAGE_SIZE
+from rest_framework.settings import api_settings
 
 OPEN_DATA_MAX_AGE = 60
+# The largest page a client may ask for (config.api_settings.API_MAX_PAGE_SIZE; api may not
+# import config).
+API_MAX_PAGE_SIZE = 200
 # Search answers at most this many results (as the archive page does).
 SEARCH_CAP = 1000
 
@@ -35,7 +37,7 @@ SEARCH_CAP = 1000
 def page_size(request) -> int:
     raw = request.query_params.get("page_size", "")
     if raw == "":
-        return API_PAGE_SIZE
+        return int(api_settings.PAGE_SIZE or 50)
     if not raw.isdigit() or not 1 <= int(raw) <= API_MAX_PAGE_SIZE:
         raise exceptions.ValidationError(
             {
