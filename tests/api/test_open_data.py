@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.tenancy import agency_context
 from api.open_data import records
 from api.open_data.schema import OpenDocumentSerializer, OpenRequestSerializer
+from audit.models import AuditEvent
 from documents.models import Document, DocumentStatus, ReleaseLevel
 from requests_portal.models import RecordsRequest, Visibility
 from requests_portal.services import agency_settings, submission
@@ -198,3 +199,12 @@ def test_another_agencys_request_and_unknown_ones_are_404(tenant, other_tenant):
 def test_open_data_needs_an_agency_host(tenant, settings):
     response = Client(HTTP_HOST=settings.PORTAL_BASE_DOMAIN).get("/api/v1/open-data/requests/")
     assert response.status_code == 404
+
+
+def test_a_signed_in_members_visit_is_on_the_audit_log(tenant, client_for):
+    _publish(tenant, 1)
+    response = client_for(tenant.staff, tenant.host).get("/api/v1/open-data/requests/")
+    assert response.status_code == 200
+    with agency_context(tenant.agency):
+        views = AuditEvent.objects.filter(agency=tenant.agency, action="page.view")
+        assert "api:open_requests" in [e.details.get("view") for e in views]
