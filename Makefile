@@ -107,6 +107,14 @@ messages: $(STAMP)
 bench-requests: $(STAMP)
 	$(BIN)/python bench/requests_bench.py
 
+.PHONY: bench-api
+# The REST API's data endpoints on the requests bench's 1,000,000-request dataset: list and
+# search p95 (target <= 50 ms) and one gunicorn process's requests/s for the public open-data
+# list as a ratio to a bare DRF view (target >= 0.5x; needs wrk).
+# Quick check: .venv/bin/python bench/api_bench.py --requests 20000 --agencies 5
+bench-api: $(STAMP)
+	$(BIN)/python bench/api_bench.py
+
 .PHONY: bench-audit-viewer
 
 # The audit-log viewer at scale: seeds 1,000,000 valid chain events over 50 agencies in a

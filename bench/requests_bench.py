@@ -752,7 +752,8 @@ def _not_null_defaults(model, sql: str, key: str) -> tuple[str, str, dict]:
                 "bench/requests_bench.py must learn to fill it"
             )
         name = f"{key}_{f.column}"
-        params[name] = f.get_db_prep_save(f.get_default(), connection)
+        default = f.get_default() if f.has_default() else ""
+        params[name] = f.get_db_prep_save(default, connection)
         columns.append(f.column)
         values.append(f"%({name})s")
     if not columns:

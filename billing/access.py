@@ -107,6 +107,15 @@ def invoices_for_request(
     return Invoice.objects.filter(agency=agency, request=records_request)
 
 
+def invoices_for_staff(user: User | AnonymousUser, agency: Agency) -> QuerySet[Invoice]:
+    """Every invoice on the requests the user can open, for staff who may see invoices (the
+    API's invoice list); none for anyone else."""
+    if not policy.can(user, agency, policy.INVOICE_VIEW):
+        return Invoice.objects.none()
+    visible = request_access.staff_requests_for(user, agency).values("pk")
+    return Invoice.objects.filter(agency=agency, request__in=visible)
+
+
 def invoice_for_staff(user: User | AnonymousUser, agency: Agency, invoice_id: int) -> Invoice:
     found = (
         Invoice.objects.filter(agency=agency, pk=invoice_id)

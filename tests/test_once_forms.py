@@ -612,6 +612,12 @@ NOT_GUARDED = {
     "staff:webhook_delete": REMOVES,
     # Deleting one's account: repeated, the person is signed out and the account is gone.
     "residents:account_delete": REFUSED_AGAIN,
+    # The REST API's data endpoints (JSON, no form to carry a one-time token; a client
+    # retrying gets the service's refusal, never a second row).
+    "api:departments": REFUSED_AGAIN,  # a second department of the same name is refused
+    "api:invoices": REFUSED_AGAIN,  # one open invoice per request: a repeat is refused
+    "api:person_deactivate": REFUSED_AGAIN,  # repeated, finds nothing left to do
+    "api:invitations": REPLACES,  # one live invitation per address: the newest counts
 }
 # Guarded inside the view, where the body may be read: the simple upload form claims its
 # token after the encrypting upload handler is installed (documents/upload/views.py, _page).
