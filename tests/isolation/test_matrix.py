@@ -129,6 +129,7 @@ FAMILIES: dict[str, Family] = {
     "accounts:password_reset_done": PUBLIC_ANYWHERE,
     "accounts:password_reset_complete": PUBLIC_ANYWHERE,
     "accounts:signup_confirm": PUBLIC_ANYWHERE,  # an unknown token: "this link has expired"
+    "accounts:password_reset_confirm": PUBLIC_ANYWHERE,  # an unknown link
     "accounts:logout": POST_ONLY_BY_GET,
     "set_language": _family(Redirect("/"), Redirect("/"), Redirect("/"), "back to the page"),
     "accounts:login": SIGNED_OUT_PAGE,
@@ -204,7 +205,6 @@ FAMILIES: dict[str, Family] = {
     "status_incident_resolve": OPERATOR_ONLY,
     "healthz_deep": _family(404, 404, 404, "operators or the monitoring token only"),
     "status": PLATFORM_ONLY,
-    "accounts:password_reset_confirm": PUBLIC_ANYWHERE,
 }
 
 
