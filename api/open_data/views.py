@@ -11,7 +11,7 @@ from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
@@ -56,15 +56,11 @@ def _after_number(request) -> tuple[int, int] | None:
     return 2000 + int(match.group(1)), int(match.group(2))
 
 
-class KeepSignedInUser(BaseAuthentication):
+class KeepSignedInUser(SessionAuthentication):
     """Open data needs no sign-in and reads nothing about the caller; but a signed-in
     member's visit is still on the audit log like every page (AuditAccessMiddleware reads
     the Django request's user, which DRF would otherwise replace with an anonymous one).
-    Read-only endpoints, so no CSRF question arises."""
-
-    def authenticate(self, request):
-        user = getattr(request._request, "user", None)
-        return (user, None) if user is not None and user.is_authenticated else None
+    Read-only endpoints (GET and HEAD), which CSRF leaves alone."""
 
 
 class OpenDataView(APIView):
