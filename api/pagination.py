@@ -86,9 +86,7 @@ class KeysetPagination(BasePagination):
         cursor = self.next_cursor()
         next_url = None
         if cursor is not None:
-            next_url = replace_query_param(
-                self.request.build_absolute_uri(), CURSOR_PARAM, cursor
-            )
+            next_url = replace_query_param(self.request.build_absolute_uri(), CURSOR_PARAM, cursor)
         return Response({"next": next_url, "next_cursor": cursor, "results": data})
 
     def get_paginated_response_schema(self, schema: dict) -> dict:

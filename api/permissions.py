@@ -59,6 +59,15 @@ def scope_for(resource: str) -> type[ScopeFor]:
     return type(f"Scope_{resource}", (ScopeFor,), {"resource": resource})
 
 
+class AgencySite(BasePermission):
+    """Signed in (session or token) on an agency's site: the API has no platform resources."""
+
+    def has_permission(self, request, view) -> bool:
+        if getattr(request, "agency", None) is None:
+            raise Http404
+        return bool(request.user and request.user.is_authenticated)
+
+
 class AgencyMember(BasePermission):
     def has_permission(self, request, view) -> bool:
         if not request.user or not request.user.is_authenticated:

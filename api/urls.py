@@ -1,7 +1,7 @@
 """/api/v1/: every resource is added here by its router or path, under the ``api`` namespace."""
 
 from django.contrib.auth.decorators import login_required
-from django.urls import path
+from django.urls import include, path
 
 from api import views
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("schema/", views.SchemaView.as_view(), name="schema"),
     # A page for people: signed out, it sends them to sign in as every staff page does.
     path("docs/", login_required(views.DocsView.as_view()), name="docs"),
+    path("", include("api.requests.urls")),
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from config.env import env_str
+
 API_PAGE_SIZE = 50
 API_MAX_PAGE_SIZE = 200
 
@@ -13,8 +15,18 @@ def rest_framework_settings() -> dict[str, Any]:
         # The browser's session (with CSRF, as DRF's SessionAuthentication enforces it);
         # personal API tokens are added in front of it by api/authentication.py.
         "DEFAULT_AUTHENTICATION_CLASSES": [
+            "api.authentication.ApiTokenAuthentication",
             "rest_framework.authentication.SessionAuthentication",
         ],
+        # Per token (or person) and per client address, in the shared cache (api/throttling.py).
+        "DEFAULT_THROTTLE_CLASSES": [
+            "api.throttling.TokenThrottle",
+            "api.throttling.AddressThrottle",
+        ],
+        "DEFAULT_THROTTLE_RATES": {
+            "api_token": env_str("API_THROTTLE_TOKEN", "1200/min"),
+            "api_address": env_str("API_THROTTLE_ADDRESS", "2400/min"),
+        },
         # Closed unless a view says otherwise (the open-data endpoints do).
         "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
         # JSON only: no browsable API (its forms would be a second web UI to secure).
@@ -24,6 +36,8 @@ def rest_framework_settings() -> dict[str, Any]:
         "EXCEPTION_HANDLER": "api.errors.exception_handler",
         "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
         "PAGE_SIZE": API_PAGE_SIZE,
+        # Keyset pages with a bounded ?page_size= (api/pagination.py).
+        "DEFAULT_PAGINATION_CLASS": "api.pagination.KeysetPagination",
         "DEFAULT_VERSIONING_CLASS": None,
         "TEST_REQUEST_DEFAULT_FORMAT": "json",
     }
