@@ -47,9 +47,9 @@ class ApiTokenAuthentication(BaseAuthentication):
         user = token.user
         if not token.is_live() or not user.is_active:
             raise _refused()
-        if token.agency_id is not None:
-            if token.agency_id != agency.pk or policy.membership_for(user, agency) is None:
-                raise _refused()
+        bound = token.agency_id is not None
+        if bound and (token.agency_id != agency.pk or policy.membership_for(user, agency) is None):
+            raise _refused()
         token_used(token)
         # The page-view audit event of this call names the token (accounts.middleware).
         request._request.audit_page_details = {"api_token": token.key}

@@ -12,4 +12,5 @@ urlpatterns = [
     # A page for people: signed out, it sends them to sign in as every staff page does.
     path("docs/", login_required(views.DocsView.as_view()), name="docs"),
     path("", include("api.requests.urls")),
+    path("", include("api.documents.urls")),
 ]

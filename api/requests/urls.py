@@ -2,9 +2,9 @@
 
 from django.urls import path
 
-from api import converters  # noqa: F401  (registers <request_action:...>)
+from api import converters as api_converters  # noqa: F401  (registers <request_action:...>)
 from api.requests import views
-from requests_portal import converters  # noqa: F401  (registers <number:...>)
+from requests_portal import converters as request_converters  # noqa: F401  (registers <number:...>)
 
 urlpatterns = [
     path("requests/", views.RequestList.as_view(), name="requests"),

@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from accounts import policy, ratelimits
 from accounts.local_time import agency_today
 from api.pagination import KeysetPagination
-from api.permissions import AgencySite, membership_of, may_act, scope_for
+from api.permissions import AgencySite, may_act, membership_of, scope_for
 from api.requests import actions
 from api.requests.serializers import (
     ActionDone,

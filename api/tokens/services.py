@@ -13,7 +13,7 @@ from django.utils import timezone
 import audit
 from accounts import policy
 from accounts.models import Agency, User
-from accounts.tenancy import lock_tenant_row
+from accounts.tenancy import current_db_tenant, lock_tenant_row
 from api import audit_events
 from api.models import ApiToken
 from api.scopes import ALL_SCOPES
@@ -32,7 +32,8 @@ def _record(event, token: ApiToken, actor: User, http_request: HttpRequest | Non
     audit.record(
         event.code,
         http_request=http_request,
-        agency=token.agency_id,
+        # A resident's own token (no agency) is recorded on the site it was made or revoked on.
+        agency=token.agency_id or current_db_tenant(),
         actor=actor,
         target=token,
         details={
