@@ -6,4 +6,4 @@ class ApiConfig(AppConfig):
     verbose_name = "REST API"
 
     def ready(self) -> None:
-        from api import audit_events  # noqa: F401 (event types register on import)
+        from api import audit_events, schema  # noqa: F401 (events and schema extensions register)

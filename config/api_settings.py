@@ -31,7 +31,7 @@ def rest_framework_settings() -> dict[str, Any]:
         "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
         # JSON only: no browsable API (its forms would be a second web UI to secure).
         "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-        "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+        "DEFAULT_PARSER_CLASSES": ["api.parsers.LimitedJSONParser"],  # 413 past its limit
         "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
         "EXCEPTION_HANDLER": "api.errors.exception_handler",
         "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -59,4 +59,13 @@ def spectacular_settings() -> dict[str, Any]:
         "SWAGGER_UI_DIST": "SIDECAR",
         "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
         "REDOC_DIST": "SIDECAR",
+        "ENUM_NAME_OVERRIDES": {
+            "RequestStatusEnum": "requests_portal.models.Status",
+            "DocumentStatusEnum": "documents.models.DocumentStatus",
+        },
+        # The one error shape on every operation (api/schema.py); enums as drf-spectacular does.
+        "POSTPROCESSING_HOOKS": [
+            "drf_spectacular.hooks.postprocess_schema_enums",
+            "api.schema.add_error_responses",
+        ],
     }

@@ -20,6 +20,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from accounts import policy
+from api.parsers import PayloadTooLarge
 from api.permissions import AgencySite, may_act, scope_for
 from api.requests.views import request_for
 from documents import access, links
@@ -27,19 +28,13 @@ from documents import views as document_pages
 from documents.errors import DocumentError
 from documents.models import Document, DocumentStatus, DownloadGrant
 from documents.upload import services as uploads
-from documents.upload.handlers import EncryptedUploadedFile, EncryptingUploadHandler, Refused
+from documents.upload.handlers import EncryptingUploadHandler, Refused
 from requests_portal.access import PublicView, Viewer
 from vault.storage import StorageError
 
 PERMISSIONS = [AgencySite, scope_for("documents")]
 # What a multipart envelope adds around one file, at most (boundaries, headers).
 ENVELOPE = 64 * 1024
-
-
-class PayloadTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "too_large"
-    default_detail = "This file is larger than this agency accepts."
 
 
 class DocumentOut(serializers.ModelSerializer):
@@ -135,7 +130,6 @@ class DocumentList(GenericAPIView):
                 raise PayloadTooLarge(str(error)) from error
             uploads.upload_abandon(upload=started)
             raise ValidationError({"files": [gettext("Upload this file again.")]})
-        assert isinstance(outcome, EncryptedUploadedFile)
         try:
             document = uploads.upload_whole(
                 records_request=records_request,

@@ -110,7 +110,11 @@ class RequestList(GenericAPIView):
         query = (form.cleaned_data.get("q") or "").strip()
         return search(mine, query) if query else mine
 
-    @extend_schema(parameters=FILTERS, summary="The requests you may read, newest first")
+    @extend_schema(
+        parameters=FILTERS,
+        operation_id="requests_list",
+        summary="The requests you may read, newest first",
+    )
     def get(self, request):
         page = self.paginate_queryset(self.filtered(request))
         return self.get_paginated_response(RequestSummary(page, many=True).data)

@@ -153,8 +153,16 @@ def test_bad_filters_page_sizes_and_cursors_are_400_with_a_message(tenant):
     for n in range(3):
         file_as(tenant, tenant.requester, f"Request {n}")
     client = _client(tenant, tenant.admin)
-    for query in ("status=nonsense", "since=yesterday", "department=abc", "page_size=0",
-                  "page_size=1000", "page_size=x", "cursor=%%%", "cursor=abc"):
+    for query in (
+        "status=nonsense",
+        "since=yesterday",
+        "department=abc",
+        "page_size=0",
+        "page_size=1000",
+        "page_size=x",
+        "cursor=%%%",
+        "cursor=abc",
+    ):
         response = client.get(f"/api/v1/requests/?{query}")
         assert response.status_code == 400, query
         assert response.json()["error"]["fields"], query
@@ -177,3 +185,17 @@ def test_staff_messages_use_the_web_form(tenant):
     )
     assert refused.status_code == 400  # staff may not write to the requester (the web's rule)
     assert client.get(path).json()[0]["body"] == "Checked the archive."
+
+
+def test_an_oversized_body_is_413_before_parsing(tenant, settings):
+    settings.API_MAX_JSON_BYTES = 1000
+    client = _client(tenant, tenant.requester)
+    response = client.post(
+        "/api/v1/requests/",
+        '{"title": "' + "x" * 2000 + '"}',
+        content_type="application/json",
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large"
+    broken = client.post("/api/v1/requests/", "{not json", content_type="application/json")
+    assert broken.status_code == 400 and broken.json()["error"]["message"]
