@@ -7,6 +7,7 @@ from accounts import policy
 from accounts import urls as accounts_urls
 from accounts import views as accounts_views
 from accounts.decorators import agency_permission
+from api.tokens import urls as api_token_urls
 from audit import export_views as audit_export_views
 from audit import views as audit_views
 from billing import urls as billing_urls
@@ -60,6 +61,9 @@ urlpatterns = [
     path("healthz", config_views.healthz, name="healthz"),
     # The REST API (issue 14): the same agency from the host, policy, services and audit.
     path("api/v1/", include("api.urls")),
+    # Personal API tokens: a person's own, and an agency admin's view of the agency's.
+    path("accounts/api-tokens/", include((api_token_urls.urlpatterns, "api_tokens"))),
+    path("staff/api-tokens/", include((api_token_urls.staff_urlpatterns, "api_tokens_staff"))),
     # The platform operators' pages of operations (the weekly self-scan).
     path("operations/", include("ops.selfscan.urls")),
     *ops_status_urls.urlpatterns,

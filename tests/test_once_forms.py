@@ -472,6 +472,7 @@ CHECK = "tests the sign-in settings: stores nothing but its audit event"
 SENDS = "sends an email and stores nothing (a second press sends another)"
 PENDING = "confirms the set-up waiting in the session, which is then gone"
 WEBHOOK = "Stripe's webhook: no form; each event is stored once by its id (WebhookEvent)"
+API = "the REST API: JSON clients, no form to carry a one-time token (api/)"
 NOT_GUARDED = {
     "request_new": OWN_KEY,
     "staff:request_new": OWN_KEY,
@@ -562,6 +563,16 @@ NOT_GUARDED = {
     "billing:invoice_void": REFUSED_AGAIN,
     "billing:stripe_webhook": WEBHOOK,
     "billing:stripe_disconnect": REMOVES,
+    # The REST API's writes (docs/api.md "Retries"): filing carries its own submission_key;
+    # actions repeated are refused by the same state checks as the web's; a message or an
+    # upload sent twice is two (a client retries only what it got no answer for).
+    "api:requests": OWN_KEY,
+    "api:request_messages": API,
+    "api:request_action": API,
+    "api:request_documents": API,
+    "api:request_document_link": DOWNLOAD,
+    "api_tokens:revoke": REFUSED_AGAIN,
+    "api_tokens_staff:revoke": REFUSED_AGAIN,
     # Deleting one's account: repeated, the person is signed out and the account is gone.
     "residents:account_delete": REFUSED_AGAIN,
 }
@@ -579,6 +590,8 @@ OWN_TESTS = {
     "billing:invoice_refund",
     # tests/ops/test_selfscan_runs.py (the operator's "run a self-scan now")
     "ops:scan_run_now",
+    # tests/api/test_token_pages.py (a personal API token: its page shows the new token once)
+    "api_tokens:list",
     # tests/ops/test_status_page.py (the platform's status incidents)
     "status_incidents",
     "status_incident_resolve",
