@@ -19,8 +19,8 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from config.api_settings import API_MAX_PAGE_SIZE, API_PAGE_SIZE
-
+# The largest page a caller may ask for (the default size is REST_FRAMEWORK["PAGE_SIZE"]).
+API_MAX_PAGE_SIZE = 200
 CURSOR_PARAM = "cursor"
 PAGE_SIZE_PARAM = "page_size"
 
@@ -44,7 +44,7 @@ def decode_cursor(raw: str) -> int:
 def page_size_of(request) -> int:
     raw = request.query_params.get(PAGE_SIZE_PARAM)
     if raw is None or raw == "":
-        return getattr(settings, "API_PAGE_SIZE", API_PAGE_SIZE)
+        return int(settings.REST_FRAMEWORK.get("PAGE_SIZE") or 50)
     if not raw.isdigit() or not 1 <= int(raw) <= API_MAX_PAGE_SIZE:
         raise ValidationError(
             {

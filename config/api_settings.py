@@ -7,7 +7,6 @@ from typing import Any
 from config.env import env_str
 
 API_PAGE_SIZE = 50
-API_MAX_PAGE_SIZE = 200
 
 
 def rest_framework_settings() -> dict[str, Any]:
