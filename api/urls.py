@@ -1,7 +1,7 @@
 """/api/v1/: every resource is added here by its router or path, under the ``api`` namespace."""
 
 from django.contrib.auth.decorators import login_required
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from api import views
 
@@ -13,4 +13,6 @@ urlpatterns = [
     path("docs/", login_required(views.DocsView.as_view()), name="docs"),
     path("", include("api.requests.urls")),
     path("", include("api.documents.urls")),
+    # Last: every other address here is the API's JSON 404 (a malformed number or id too).
+    re_path(r"^", views.NotFound.as_view(), name="not_found"),
 ]

@@ -571,6 +571,7 @@ NOT_GUARDED = {
     "api:request_action": API,
     "api:request_documents": API,
     "api:request_document_link": DOWNLOAD,
+    "api:not_found": "answers 404 to every method: stores nothing",
     "api_tokens:revoke": REFUSED_AGAIN,
     "api_tokens_staff:revoke": REFUSED_AGAIN,
     # Deleting one's account: repeated, the person is signed out and the account is gone.

@@ -113,6 +113,7 @@ class RequestList(GenericAPIView):
     @extend_schema(
         parameters=FILTERS,
         operation_id="requests_list",
+        responses={200: RequestSummary(many=True)},
         summary="The requests you may read, newest first",
     )
     def get(self, request):
