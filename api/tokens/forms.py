@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -33,7 +34,7 @@ class TokenForm(forms.Form):
     def __init__(self, *args, today: datetime.date, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
-        self.fields["scopes"].choices = scope_choices()
+        cast(forms.MultipleChoiceField, self.fields["scopes"]).choices = scope_choices()
         self.fields["expires_on"].initial = today + datetime.timedelta(days=90)
 
     def clean_expires_on(self) -> datetime.date:

@@ -13,11 +13,12 @@ from django.utils import timezone
 import audit
 from accounts import policy
 from accounts.models import Agency, User
-from accounts.tenancy import current_db_tenant, lock_tenant_row
+from accounts.tenancy import current_db_tenant
 from api import audit_events
 from api.models import ApiToken
 from api.scopes import ALL_SCOPES
 from api.tokens import secrets
+from audit.registry import EventType
 
 MAX_LIFETIME = datetime.timedelta(days=366)
 # A token's last use is written at most this often (one row write per minute, not per call).
@@ -28,7 +29,13 @@ class TokenRefused(ValueError):
     pass
 
 
-def _record(event, token: ApiToken, actor: User, http_request: HttpRequest | None, **more):
+def _record(
+    event: EventType,
+    token: ApiToken,
+    actor: User,
+    http_request: HttpRequest | None,
+    **more: object,
+) -> None:
     audit.record(
         event.code,
         http_request=http_request,
@@ -92,8 +99,10 @@ def token_create(
 def token_revoke(*, token: ApiToken, actor: User, http_request: HttpRequest | None = None) -> bool:
     """Revoke at once (the next call with it is refused). False when it already was."""
     with transaction.atomic():
-        # A resident's token (agency null) is re-read with agency IS NULL: still its own row.
-        token = lock_tenant_row(token, user=token.user_id)
+        # Re-read under a lock, by its own agency (null for a resident's) and owner.
+        token = ApiToken.objects.select_for_update().get(
+            pk=token.pk, agency=token.agency_id, user=token.user_id
+        )
         if token.revoked_at is not None:
             return False
         token.revoked_at = timezone.now()

@@ -10,7 +10,7 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,7 +28,7 @@ from api.tokens import access, services
 from api.tokens.forms import TokenForm
 
 
-def fresh_second_factor(request: HttpRequest) -> bool:
+def fresh_second_factor(request) -> bool:
     """A second factor passed in this session within the re-authentication window."""
     at = request.session.get(mfa.SESSION_MFA_AT)
     return (
@@ -38,7 +38,7 @@ def fresh_second_factor(request: HttpRequest) -> bool:
     )
 
 
-def _needs_step_up(request: HttpRequest) -> HttpResponse | None:
+def _needs_step_up(request):
     """Staff whose agency requires two-factor make a token only just after passing it."""
     membership = policy.membership_for(request.user, request.agency)
     if not mfa.required_for(membership, request.agency) or fresh_second_factor(request):
@@ -48,7 +48,7 @@ def _needs_step_up(request: HttpRequest) -> HttpResponse | None:
     return HttpResponseRedirect(f"{reverse(page)}?{query}")
 
 
-def _expiry(request: HttpRequest, day: datetime.date) -> datetime.datetime:
+def _expiry(request, day):
     """The end of the chosen day on the agency's clock (capped at a year from now)."""
     end = datetime.datetime.combine(
         day, datetime.time(23, 59, 59), tzinfo=agency_zone(request.agency)
@@ -56,7 +56,7 @@ def _expiry(request: HttpRequest, day: datetime.date) -> datetime.datetime:
     return min(end, timezone.now() + services.MAX_LIFETIME)
 
 
-def _page(request: HttpRequest, form: TokenForm, *, shown: str = "", status: int = 200):
+def _page(request, form, *, shown="", status=200):
     response = render(
         request,
         "api/tokens.html",
@@ -76,7 +76,7 @@ def _page(request: HttpRequest, form: TokenForm, *, shown: str = "", status: int
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 @once_per_form(replay_to=lambda request: reverse("api_tokens:list"))
-def token_list(request: HttpRequest) -> HttpResponse:
+def token_list(request):
     if request.agency is None:
         raise Http404  # tokens are made on an agency's site (the API answers there only)
     today = agency_today(request.agency)
@@ -106,7 +106,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_revoke(request, token_id):
     token = access.get_own_token(request.user, request.agency, token_id)
     services.token_revoke(token=token, actor=request.user, http_request=request)
     messages.success(request, _("The token is revoked: it no longer works."))
@@ -115,7 +115,7 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD"])
 @agency_permission(policy.USERS_MANAGE)
-def agency_token_list(request: HttpRequest) -> HttpResponse:
+def agency_token_list(request):
     return render(
         request,
         "api/agency_tokens.html",
@@ -125,7 +125,7 @@ def agency_token_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @agency_permission(policy.USERS_MANAGE)
-def agency_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+def agency_token_revoke(request, token_id):
     token = access.get_agency_token_for(request.user, request.agency, token_id)
     services.token_revoke(token=token, actor=request.user, http_request=request)
     messages.success(request, _("The token is revoked: it no longer works."))
