@@ -85,6 +85,7 @@ POST_ACTION_STATUS = {
             "billing:invoice_send",
             "billing:invoice_refund",
             "billing:stripe_disconnect",
+            "api_tokens_staff:revoke",
         ],
         302,
     ),
