@@ -27,7 +27,6 @@ class NotFound(APIView):
     API's 404 in its own error shape, whatever the method, never the web's HTML page."""
 
     permission_classes = [AllowAny]
-    authentication_classes: list = []
     schema = None  # not an operation of the API
 
     def _answer(self, request, *args, **kwargs) -> Response:
