@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test security lint format install migrate seed stop-db lock bench bench-audit messages
+.PHONY: run test security lint format install migrate seed stop-db lock bench bench-audit messages api-schema
 
 # Install (only when the lock file changed), migrate, seed the demo, serve. Unless
 # STRIPE_API_BASE is set, the local Stripe (tests/stripe_server: test cards, nothing charged)
@@ -65,6 +65,10 @@ format: $(STAMP)
 
 migrate: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
+
+# The committed OpenAPI schema of /api/v1/ (tests/api/test_schema.py fails when it drifts).
+api-schema: $(STAMP)
+	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file api/schema.yaml
 
 seed: $(STAMP)
 	$(BIN)/python manage.py seed_demo

@@ -127,6 +127,8 @@ class AuditAccessMiddleware:
                     "method": request.method,
                     "path": recorded_path(request),
                     "status": response.status_code,
+                    # What authenticated a call other than the session (api: the token's key).
+                    **getattr(request, "audit_page_details", {}),
                 },
             )
         return response

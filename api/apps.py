@@ -6,5 +6,6 @@ class ApiConfig(AppConfig):
     verbose_name = "REST API"
 
     def ready(self) -> None:
-        # The audit log's titles of the API's pages (registered on import).
-        from api import page_titles  # noqa: F401
+        # The audit log's titles of the API's pages, its events and schema extensions
+        # (each registers on import).
+        from api import audit_events, page_titles, schema  # noqa: F401

@@ -1,7 +1,7 @@
 """/api/v1/: every resource is added here by its router or path, under the ``api`` namespace."""
 
 from django.contrib.auth.decorators import login_required
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from api import audit_log, departments, invoices, people, views
 
@@ -17,4 +17,8 @@ urlpatterns = [
     *invoices.urlpatterns,
     *audit_log.urlpatterns,
     *people.urlpatterns,
+    path("", include("api.requests.urls")),
+    path("", include("api.documents.urls")),
+    # Last: every other address here is the API's JSON 404 (a malformed number or id too).
+    re_path(r"^", views.NotFound.as_view(), name="not_found"),
 ]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from config.env import env_str
+
 API_PAGE_SIZE = 50
-API_MAX_PAGE_SIZE = 200
 
 
 def rest_framework_settings() -> dict[str, Any]:
@@ -13,16 +14,28 @@ def rest_framework_settings() -> dict[str, Any]:
         # The browser's session (with CSRF, as DRF's SessionAuthentication enforces it);
         # personal API tokens are added in front of it by api/authentication.py.
         "DEFAULT_AUTHENTICATION_CLASSES": [
+            "api.authentication.ApiTokenAuthentication",
             "rest_framework.authentication.SessionAuthentication",
         ],
+        # Per token (or person) and per client address, in the shared cache (api/throttling.py).
+        "DEFAULT_THROTTLE_CLASSES": [
+            "api.throttling.TokenThrottle",
+            "api.throttling.AddressThrottle",
+        ],
+        "DEFAULT_THROTTLE_RATES": {
+            "api_token": env_str("API_THROTTLE_TOKEN", "1200/min"),
+            "api_address": env_str("API_THROTTLE_ADDRESS", "2400/min"),
+        },
         # Closed unless a view says otherwise (the open-data endpoints do).
         "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
         # JSON only: no browsable API (its forms would be a second web UI to secure).
         "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-        "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+        "DEFAULT_PARSER_CLASSES": ["api.parsers.LimitedJSONParser"],  # 413 past its limit
         "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
         "EXCEPTION_HANDLER": "api.errors.exception_handler",
         "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+        # Keyset pages with a bounded ?page_size= (api/pagination.py).
+        "DEFAULT_PAGINATION_CLASS": "api.pagination.KeysetPagination",
         "DEFAULT_VERSIONING_CLASS": None,
         "TEST_REQUEST_DEFAULT_FORMAT": "json",
     }
@@ -44,4 +57,13 @@ def spectacular_settings() -> dict[str, Any]:
         "SWAGGER_UI_DIST": "SIDECAR",
         "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
         "REDOC_DIST": "SIDECAR",
+        "ENUM_NAME_OVERRIDES": {
+            "RequestStatusEnum": "requests_portal.models.Status",
+            "DocumentStatusEnum": "documents.models.DocumentStatus",
+        },
+        # The one error shape on every operation (api/schema.py); enums as drf-spectacular does.
+        "POSTPROCESSING_HOOKS": [
+            "drf_spectacular.hooks.postprocess_schema_enums",
+            "api.schema.add_error_responses",
+        ],
     }

@@ -7,6 +7,7 @@ from accounts import policy
 from accounts import urls as accounts_urls
 from accounts import views as accounts_views
 from accounts.decorators import agency_permission
+from api.tokens import urls as api_token_urls
 from audit import export_views as audit_export_views
 from audit import views as audit_views
 from billing import urls as billing_urls
@@ -64,6 +65,9 @@ urlpatterns = [
     path("api/v1/", include("api.urls")),
     # Replies by email: the mail provider's signed inbound webhook (the platform's host).
     path("mail/", include("mailin.urls")),
+    # Personal API tokens: a person's own, and an agency admin's view of the agency's.
+    path("accounts/api-tokens/", include((api_token_urls.urlpatterns, "api_tokens"))),
+    path("staff/api-tokens/", include((api_token_urls.staff_urlpatterns, "api_tokens_staff"))),
     # The platform operators' pages of operations (the weekly self-scan).
     path("operations/", include("ops.selfscan.urls")),
     # Their agency pages: the list, creating one in a storage location, one agency's page.

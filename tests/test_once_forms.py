@@ -518,6 +518,7 @@ MAIL_WEBHOOK = (
     "Mailgun's inbound webhook: no form; each signed post's token is used once, each email "
     "once per request by its Message-ID (InboundMail)"
 )
+API = "the REST API: JSON clients, no form to carry a one-time token (api/)"
 NOT_GUARDED = {
     "request_new": OWN_KEY,
     "staff:request_new": OWN_KEY,
@@ -610,6 +611,17 @@ NOT_GUARDED = {
     "mailin:mailgun_inbound": MAIL_WEBHOOK,
     "billing:stripe_disconnect": REMOVES,
     "staff:webhook_delete": REMOVES,
+    # The REST API's writes (docs/api.md "Retries"): filing carries its own submission_key;
+    # actions repeated are refused by the same state checks as the web's; a message or an
+    # upload sent twice is two (a client retries only what it got no answer for).
+    "api:requests": OWN_KEY,
+    "api:request_messages": API,
+    "api:request_action": API,
+    "api:request_documents": API,
+    "api:request_document_link": DOWNLOAD,
+    "api:not_found": "answers 404 to every method: stores nothing",
+    "api_tokens:revoke": REFUSED_AGAIN,
+    "api_tokens_staff:revoke": REFUSED_AGAIN,
     # Deleting one's account: repeated, the person is signed out and the account is gone.
     "residents:account_delete": REFUSED_AGAIN,
     # The REST API's data endpoints (JSON, no form to carry a one-time token; a client
@@ -643,6 +655,8 @@ OWN_TESTS = {
     "ops:expunge_approve",
     "ops:expunge_cancel",
     "ops:expunge_rerun",
+    # tests/api/test_token_pages.py (a personal API token: its page shows the new token once)
+    "api_tokens:list",
     # tests/ops/test_status_page.py (the platform's status incidents)
     "status_incidents",
     "status_incident_resolve",

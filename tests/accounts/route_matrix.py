@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.http import Http404, HttpResponseNotAllowed
 from django.test import RequestFactory
 from django.urls import URLResolver, get_resolver, resolve
+from django.utils import timezone
 
 from accounts import policy
 from accounts.models import (
@@ -500,7 +501,29 @@ def _delivery_id(tenant, user=None) -> int:
         return delivery.pk
 
 
+def _request_action(tenant, user=None) -> str:
+    """An action of the API's request actions (api/requests/actions.py)."""
+    return "acknowledge"
+
+
+def _token_id(tenant, user=None) -> int:
+    """A personal API token of the user (or the agency's staff member)."""
+    from api.tokens.services import token_create
+
+    with agency_context(tenant.agency):
+        token, _text = token_create(
+            user=user if user is not None and user.is_authenticated else tenant.staff,
+            agency=tenant.agency,
+            name="route matrix",
+            scopes=["requests:read"],
+            expires_at=timezone.now() + datetime.timedelta(days=30),
+        )
+    return token.pk
+
+
 PARAMETER_VALUES: dict[str, Callable] = {
+    "action": _request_action,
+    "token_id": _token_id,
     "membership_id": _membership_id,
     "department_id": _department_id,
     "number": _request_number,

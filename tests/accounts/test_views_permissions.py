@@ -88,6 +88,7 @@ POST_ACTION_STATUS = {
             "staff:webhook_active",
             "staff:webhook_delete",
             "staff:webhook_resend",
+            "api_tokens_staff:revoke",
         ],
         302,
     ),
