@@ -112,12 +112,17 @@ RESIDENT_TEMPLATES = [
     "billing/_invoice_body.html",
     "billing/invoice_page.html",
     "billing/email/",
+    "accounts/hashing_busy.html",
 ]
 
 # Staff templates: every word marked for translation, Spanish not required yet (English shows
 # where a msgid has none). Same notation as RESIDENT_TEMPLATES.
 STAFF_TEMPLATES = [
     "ops/status_incidents.html",
+    "ops/agencies/",
+    "api/agency_tokens.html",
+    # A person's own API tokens: residents may use it too; marked, Spanish not written yet.
+    "api/tokens.html",
     # The public status page (issue 13): marked, listed here until its Spanish is written
     # (after make messages); then it moves to RESIDENT_TEMPLATES.
     "ops/status.html",

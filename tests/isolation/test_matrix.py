@@ -120,6 +120,9 @@ OPERATOR_ONLY = _family(LOGIN, 404, 404, "platform operators only: strangers get
 PLATFORM_ONLY = _family(404, 404, 200, "the platform's own page, not on agency hosts")
 SIGNED_LINK = _family(403, 403, 404, "a download link issued to someone else: refused")
 POST_ONLY_BY_GET = _family(405, 405, 405, "POST only: GET refused")
+API_MEMBERS = _family(401, 404, 404, "the API: an agency's members only", staff=200)
+API_REFUSED_TO_STAFF = _family(401, 404, 404, "the API: admins only", staff=403)
+API_OBJECT = _family(401, 404, 404, "the API: one of the agency's requests", staff=200)
 
 FAMILIES: dict[str, Family] = {
     "home": PUBLIC_ANYWHERE,
@@ -205,6 +208,42 @@ FAMILIES: dict[str, Family] = {
     "status_incident_resolve": OPERATOR_ONLY,
     "healthz_deep": _family(404, 404, 404, "operators or the monitoring token only"),
     "status": PLATFORM_ONLY,
+    "ops_agencies:list": OPERATOR_ONLY,
+    "ops_agencies:new": OPERATOR_ONLY,
+    "ops_agencies:detail": OPERATOR_ONLY,
+    "mailin:mailgun_inbound": _family(404, 404, 404, "no Mailgun signing key set: 404"),
+    # The REST API (docs/api.md). Open data is the archive's: public on the agency's host.
+    "api:open_requests": PUBLIC_PAGE,
+    "api:open_documents": PUBLIC_PAGE,
+    "api:open_requests_csv": PUBLIC_PAGE,
+    "api:open_requests_json": PUBLIC_PAGE,
+    "api:open_documents_csv": PUBLIC_PAGE,
+    "api:open_documents_json": PUBLIC_PAGE,
+    "api:open_request": REQUESTER_OBJECT,  # A's matrix request is restricted: never open data
+    # The agency's data: members only (a non-member, an outsider on either host: 404), each
+    # with the web page's permission (the smallest role: 403 where the web refuses it).
+    "api:departments": API_MEMBERS,
+    "api:department": API_MEMBERS,
+    "api:invoices": API_MEMBERS,
+    "api:invoice": API_MEMBERS,
+    "api:audit_events": API_REFUSED_TO_STAFF,
+    "api:audit_event": API_REFUSED_TO_STAFF,
+    "api:people": API_MEMBERS,
+    "api:person": API_MEMBERS,
+    "api:person_deactivate": API_REFUSED_TO_STAFF,
+    "api:invitations": API_REFUSED_TO_STAFF,
+    "api:requests": API_MEMBERS,
+    "api:request": API_OBJECT,
+    "api:request_messages": API_OBJECT,
+    "api:request_timeline": API_OBJECT,
+    "api:request_action": API_OBJECT,
+    "api:request_documents": API_OBJECT,
+    "api:request_document": API_OBJECT,
+    "api:request_document_link": API_OBJECT,
+    "api:document_download": UNKNOWN_LINK,
+    "api:not_found": _family(404, 404, 404, "every other address under /api/v1/: a JSON 404"),
+    "api_tokens:list": OWN_ACCOUNT,
+    "api_tokens:revoke": _family(LOGIN, 404, 404, "another person's token: 404"),
 }
 
 
