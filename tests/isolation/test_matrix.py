@@ -120,9 +120,26 @@ OPERATOR_ONLY = _family(LOGIN, 404, 404, "platform operators only: strangers get
 PLATFORM_ONLY = _family(404, 404, 200, "the platform's own page, not on agency hosts")
 SIGNED_LINK = _family(403, 403, 404, "a download link issued to someone else: refused")
 POST_ONLY_BY_GET = _family(405, 405, 405, "POST only: GET refused")
-API_MEMBERS = _family(401, 404, 404, "the API: an agency's members only", staff=200)
-API_REFUSED_TO_STAFF = _family(401, 404, 404, "the API: admins only", staff=403)
-API_OBJECT = _family(401, 404, 404, "the API: one of the agency's requests", staff=200)
+# The API. "outsider_on_b" is B's admin on B's own host: lists there are B's own (200), and a
+# request number of A's names B's request of that number (numbers are per agency), so 200 is
+# B's own data; the markers check proves none of A's shows.
+API_MEMBERS = _family(
+    401, 404, 404, "the API: an agency's members only", staff=200, outsider_on_b=200
+)
+API_ADMINS = _family(401, 404, 404, "the API: admins only", staff=403, outsider_on_b=200)
+API_ADMINS_OBJECT = _family(401, 404, 404, "the API: admins only; A's id on B: 404", staff=403)
+API_MEMBERS_OBJECT = _family(401, 404, 404, "the API: another agency's id is 404")
+# A signed-in person who is no member acts as a requester (their own requests only).
+API_OWN_REQUESTS = _family(401, 200, 404, "the API: staff's queue, or the person's own requests")
+# A's matrix request is restricted (its point of contact and admins only): 404 to the rest.
+API_RESTRICTED_REQUEST = _family(
+    401, 404, 404, "the API: a restricted request of A's", outsider_on_b=200
+)
+API_POST_ONLY = _family(401, 405, 404, "the API: POST only; GET refused after sign-in")
+API_POST_ONLY_ADMINS = _family(
+    401, 404, 404, "the API: admins only, POST only", staff=403, outsider_on_b=405
+)
+OPERATOR_PLATFORM_PAGE = _family(404, 404, 404, "operators on the platform host only: 404 here")
 
 FAMILIES: dict[str, Family] = {
     "home": PUBLIC_ANYWHERE,
@@ -208,9 +225,9 @@ FAMILIES: dict[str, Family] = {
     "status_incident_resolve": OPERATOR_ONLY,
     "healthz_deep": _family(404, 404, 404, "operators or the monitoring token only"),
     "status": PLATFORM_ONLY,
-    "ops_agencies:list": OPERATOR_ONLY,
-    "ops_agencies:new": OPERATOR_ONLY,
-    "ops_agencies:detail": OPERATOR_ONLY,
+    "ops_agencies:list": OPERATOR_PLATFORM_PAGE,
+    "ops_agencies:new": OPERATOR_PLATFORM_PAGE,
+    "ops_agencies:detail": OPERATOR_PLATFORM_PAGE,
     "mailin:mailgun_inbound": _family(404, 404, 404, "no Mailgun signing key set: 404"),
     # The REST API (docs/api.md). Open data is the archive's: public on the agency's host.
     "api:open_requests": PUBLIC_PAGE,
@@ -223,27 +240,31 @@ FAMILIES: dict[str, Family] = {
     # The agency's data: members only (a non-member, an outsider on either host: 404), each
     # with the web page's permission (the smallest role: 403 where the web refuses it).
     "api:departments": API_MEMBERS,
-    "api:department": API_MEMBERS,
+    "api:department": API_MEMBERS_OBJECT,
     "api:invoices": API_MEMBERS,
-    "api:invoice": API_MEMBERS,
-    "api:audit_events": API_REFUSED_TO_STAFF,
-    "api:audit_event": API_REFUSED_TO_STAFF,
-    "api:people": API_MEMBERS,
-    "api:person": API_MEMBERS,
-    "api:person_deactivate": API_REFUSED_TO_STAFF,
-    "api:invitations": API_REFUSED_TO_STAFF,
-    "api:requests": API_MEMBERS,
-    "api:request": API_OBJECT,
-    "api:request_messages": API_OBJECT,
-    "api:request_timeline": API_OBJECT,
-    "api:request_action": API_OBJECT,
-    "api:request_documents": API_OBJECT,
-    "api:request_document": API_OBJECT,
-    "api:request_document_link": API_OBJECT,
-    "api:document_download": UNKNOWN_LINK,
+    "api:invoice": API_MEMBERS_OBJECT,
+    "api:audit_events": API_ADMINS,
+    "api:audit_event": API_ADMINS_OBJECT,
+    "api:people": API_ADMINS,
+    "api:person": API_ADMINS_OBJECT,
+    "api:person_deactivate": API_POST_ONLY_ADMINS,
+    "api:invitations": API_POST_ONLY_ADMINS,
+    "api:requests": API_OWN_REQUESTS,
+    "api:request": API_RESTRICTED_REQUEST,
+    "api:request_messages": API_RESTRICTED_REQUEST,
+    "api:request_timeline": API_RESTRICTED_REQUEST,
+    "api:request_action": API_POST_ONLY,
+    "api:request_documents": API_RESTRICTED_REQUEST,
+    "api:request_document": API_MEMBERS_OBJECT,
+    "api:request_document_link": API_POST_ONLY,
+    "api:document_download": _family(
+        401, 403, 404, "a download link issued to someone else: refused"
+    ),
     "api:not_found": _family(404, 404, 404, "every other address under /api/v1/: a JSON 404"),
-    "api_tokens:list": OWN_ACCOUNT,
-    "api_tokens:revoke": _family(LOGIN, 404, 404, "another person's token: 404"),
+    "api_tokens:list": _family(LOGIN, 200, 404, "the person's own tokens, on an agency's host"),
+    "api_tokens:revoke": _family(
+        LOGIN, Redirect("/accounts/api-tokens/"), 404, "each persona revokes its own token"
+    ),
 }
 
 
