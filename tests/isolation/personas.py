@@ -97,6 +97,7 @@ ISOLATION_VALUES = {
     "organization_slug": _provider_public_id,
     "export_id": _export_id,
     "session_id": _session_id,
+    "agency_id": lambda tenant, user=None: tenant.agency.pk,
 }
 _SPECIAL_CONVERTERS = {
     "ResetTokenConverter": _reset_token,

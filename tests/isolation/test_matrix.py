@@ -240,7 +240,9 @@ FAMILIES: dict[str, Family] = {
     # The agency's data: members only (a non-member, an outsider on either host: 404), each
     # with the web page's permission (the smallest role: 403 where the web refuses it).
     "api:departments": API_MEMBERS,
-    "api:department": API_MEMBERS_OBJECT,
+    "api:department": _family(
+        401, 404, 404, "the API: a department of A's, staff may read it", staff=200
+    ),
     "api:invoices": API_MEMBERS,
     "api:invoice": API_MEMBERS_OBJECT,
     "api:audit_events": API_ADMINS,
