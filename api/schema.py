@@ -4,6 +4,7 @@ view can forget it."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 ERROR_STATUSES = {
@@ -47,6 +48,17 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "bearerFormat": "rp_<key>_<secret>",
             "description": "A personal API token from your account page.",
         }
+
+
+class OpenDataSessionScheme(OpenApiAuthenticationExtension):
+    """Open data reads the browser's session only to keep a member's visit on the audit log
+    (api/open_data/views.py); it needs no sign-in."""
+
+    target_class = "api.open_data.views.KeepSignedInUser"
+    name = "openDataSession"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}
 
 
 def add_error_responses(result, generator, request, public):

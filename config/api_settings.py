@@ -60,6 +60,8 @@ def spectacular_settings() -> dict[str, Any]:
         "ENUM_NAME_OVERRIDES": {
             "RequestStatusEnum": "requests_portal.models.Status",
             "DocumentStatusEnum": "documents.models.DocumentStatus",
+            "InvoiceStatusEnum": "billing.models.InvoiceStatus",
+            "VisibilityEnum": "requests_portal.models.Visibility",
         },
         # The one error shape on every operation (api/schema.py); enums as drf-spectacular does.
         "POSTPROCESSING_HOOKS": [

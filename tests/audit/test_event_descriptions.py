@@ -67,10 +67,15 @@ def _recorded_codes() -> tuple[set[str], set[str]]:
 
 def test_every_event_code_in_the_code_base_has_a_label_a_category_and_a_sentence():
     from accounts import audit_events as accounts_events
+    from api import audit_events as api_events
     from audit import audit_events as audit_log_events
     from billing import audit_events as billing_events
     from documents import audit_events as documents_events
+    from mailin import audit_events as mailin_events
+    from ops import audit_events as ops_events
     from requests_portal import audit_events as requests_events
+    from residents import audit_events as residents_events
+    from webhooks import audit_events as webhooks_events
 
     literals, constants = _recorded_codes()
     assert len(literals) > 50  # the scan found the registrations
@@ -84,6 +89,11 @@ def test_every_event_code_in_the_code_base_has_a_label_a_category_and_a_sentence
         documents_events,
         billing_events,
         audit_log_events,
+        api_events,
+        mailin_events,
+        ops_events,
+        residents_events,
+        webhooks_events,
     )
     for constant in constants:
         found = [getattr(m, constant) for m in modules if hasattr(m, constant)]
