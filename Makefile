@@ -82,6 +82,9 @@ lock:
 	uv pip compile pyproject.toml --generate-hashes --python-version 3.11 -q -o requirements.txt
 	uv pip compile pyproject.toml --extra dev -c requirements.txt --generate-hashes --python-version 3.11 -q -o requirements-dev.txt
 	uv pip compile requirements-tools.in --generate-hashes --python-version 3.11 -q -o requirements-tools.txt
+	# pip-audit asks for CacheControl with its "filecache" extra; uv pins it without the extra,
+	# which pip's hash-checking mode then refuses as unpinned: write the pin with the extra.
+	sed -i 's/^cachecontrol==/cachecontrol[filecache]==/' requirements-tools.txt
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
