@@ -33,6 +33,8 @@ def rest_framework_settings() -> dict[str, Any]:
         "DEFAULT_PARSER_CLASSES": ["api.parsers.LimitedJSONParser"],  # 413 past its limit
         "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
         "EXCEPTION_HANDLER": "api.errors.exception_handler",
+        # No OPTIONS description of a view's fields (405): the schema describes the API.
+        "DEFAULT_METADATA_CLASS": None,
         "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
         # Keyset pages with a bounded ?page_size= (api/pagination.py).
         "DEFAULT_PAGINATION_CLASS": "api.pagination.KeysetPagination",

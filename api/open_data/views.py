@@ -181,7 +181,8 @@ class OpenDataExport(OpenDataView):
         summary="Bulk export of an agency's public requests or released documents",
         responses={
             (200, "text/csv"): OpenApiTypes.STR,
-            (200, "application/json"): OpenApiTypes.OBJECT,
+            # A JSON array of the list's items (requests or documents).
+            (200, "application/json"): {"type": "array", "items": {"type": "object"}},
         },
     )
     def get(self, request, dataset: str, fmt: str) -> HttpResponse:

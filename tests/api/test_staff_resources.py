@@ -1,6 +1,7 @@
 """The agency's departments, invoices, audit events and people through the API: the web's
 policy, access helpers, services and audit events; another agency's ids are 404, a role
-without the permission 403, a visitor who is not signed in 403, all in the one error shape."""
+without the permission 403, a visitor who is not signed in 401, all in the one error shape;
+personal tokens need the endpoint's scope and no session's two-factor."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from audit.models import AuditEvent
 from requests_portal import audit_events
 from requests_portal.models import Department, RecordsRequest, Visibility
 from requests_portal.services import agency_settings, submission
+from tests.api.helpers import api_client, make_token
 from tests.conftest import mark_fully_signed_in
 
 pytestmark = pytest.mark.django_db
@@ -95,8 +97,21 @@ def test_departments_are_closed_to_outsiders_and_visitors(client_for, tenant, ot
     admin = client_for(tenant.admin, tenant.host)
     assert _error(admin.get(f"/api/v1/departments/{theirs.pk}/"), 404)["code"] == "not_found"
     _error(client_for(other_tenant.admin, tenant.host).get("/api/v1/departments/"), 404)
-    _error(Client(HTTP_HOST=tenant.host).get("/api/v1/departments/"), 403)
+    _error(Client(HTTP_HOST=tenant.host).get("/api/v1/departments/"), 401)
     _error(client_for(tenant.requester, tenant.host).get("/api/v1/departments/"), 404)
+
+
+def test_a_token_needs_the_scope_and_no_session_two_factor(tenant, other_tenant):
+    """The admin's agency requires two-factor: a token (made after a fresh check) works
+    without a session; only with the endpoint's scope; never on another agency's site."""
+    _row, scoped = make_token(tenant.admin, tenant.agency, scopes=["departments:read"])
+    client = api_client(scoped, tenant.host)
+    assert client.get("/api/v1/departments/").status_code == 200
+    _error(client.get("/api/v1/people/"), 403)  # users:read not granted
+    _error(client.get("/api/v1/audit-events/"), 403)  # audit:read not granted
+    refused = client.post("/api/v1/departments/", {"name": "X"}, content_type="application/json")
+    _error(refused, 403)  # departments:write not granted
+    assert api_client(scoped, other_tenant.host).get("/api/v1/departments/").status_code == 401
 
 
 def test_csrf_is_enforced_for_the_browser_session(tenant):
