@@ -22,7 +22,7 @@ from accounts.services import invitations, members
 from accounts.services.errors import ServiceError
 from accounts.signin import flow
 from api.agency_permission import agency_member, needs
-from api.validation import validated
+from api.validation import json_object, validated
 
 TAG = ["people"]
 
@@ -99,7 +99,7 @@ class MemberDetail(APIView):
             raise exceptions.PermissionDenied(
                 gettext("Changing a role needs a recent sign-in: confirm it's you, then retry.")
             )
-        form = RoleForm(request.data, roles=_grantable(request))
+        form = RoleForm(json_object(request.data), roles=_grantable(request))
         role = validated(form)["role"]
         try:
             changed = members.membership_change_role(
@@ -151,7 +151,7 @@ class InvitationCreate(APIView):
             raise exceptions.Throttled(
                 wait=60, detail=gettext("Too many invitations; wait a minute and try again.")
             )
-        form = InviteForm(request.data, roles=_grantable(request))
+        form = InviteForm(json_object(request.data), roles=_grantable(request))
         data = validated(form)
         try:
             sent = invitations.invitation_create(

@@ -3,8 +3,19 @@ become the API's 400 with a message per field."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django import forms
+from django.utils.translation import gettext
 from rest_framework import exceptions
+
+
+def json_object(data: object) -> Mapping:
+    """The request's body when it is a JSON object; anything else (a list, a number, true) is
+    a 400 before a web form reads it as one."""
+    if not isinstance(data, Mapping):
+        raise exceptions.ValidationError(gettext("Send a JSON object."))
+    return data
 
 
 def validated(form: forms.Form) -> dict:

@@ -275,3 +275,11 @@ def test_a_role_change_needs_a_recent_sign_in(client_for, tenant):
         f"/api/v1/people/{staff_member.pk}/", {"role": "publisher"}, content_type="application/json"
     )
     assert "recent sign-in" in _error(response, 403)["message"]
+
+
+def test_a_body_that_is_not_a_json_object_is_a_400(tenant):
+    _row, text = make_token(tenant.admin, tenant.agency)
+    client = api_client(text, tenant.host)
+    for body in ("true", "[]", "3"):
+        response = client.post("/api/v1/people/invitations/", body, content_type="application/json")
+        assert _error(response, 400)["message"] == "Send a JSON object."
