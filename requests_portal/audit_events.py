@@ -28,6 +28,8 @@ def _submitted(ctx: Mapping[str, Any]) -> str:
     channel = ctx.get("channel", Channel.WEB)
     if channel == Channel.WEB:
         return f"{ctx['actor']} filed request {ctx['number']} on the web form"
+    if channel == Channel.API:
+        return f"{ctx['actor']} filed request {ctx['number']} through the API"
     how = _label(Channel, channel).lower()
     return f"{ctx['actor']} entered request {ctx['number']}, received by {how}"
 

@@ -6,6 +6,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from requests_portal.models import (
+    SELF_FILED,
     Channel,
     ClosureReason,
     CustomField,
@@ -176,7 +177,7 @@ class StaffRequestForm(RequestForm):
     its calendar, which a server on UTC is a day ahead of every evening."""
 
     channel = forms.ChoiceField(
-        choices=[c for c in Channel.choices if c[0] != Channel.WEB], label=_("Received by")
+        choices=[c for c in Channel.choices if c[0] not in SELF_FILED], label=_("Received by")
     )
     received_on = forms.DateField(
         label=_("Date received (day 0)"), widget=forms.DateInput(attrs={"type": "date"})

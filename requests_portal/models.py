@@ -155,6 +155,13 @@ class Channel(models.TextChoices):
     MAIL = "mail", _("Mail")
     EMAIL = "email", _("Email")
     IN_PERSON = "in_person", _("In person")
+    API = "api", _("API")
+
+
+# Filed by the requesters themselves (the web form, or a program of theirs through the API):
+# received the moment it is filed, confirmed to them by email. The other channels are staff
+# logging a request that came in another way, on the day it came in.
+SELF_FILED = frozenset({Channel.WEB, Channel.API})
 
 
 class Delivery(models.TextChoices):
@@ -322,6 +329,11 @@ class RecordsRequest(TenantOwned):
     @property
     def is_closed(self) -> bool:
         return self.status == Status.CLOSED
+
+    @property
+    def self_filed(self) -> bool:
+        """Filed by its requester (received to the second), not logged by staff (a day)."""
+        return self.channel in SELF_FILED
 
     @property
     def is_paused(self) -> bool:

@@ -35,7 +35,7 @@ from api.requests.serializers import (
 )
 from requests_portal import access, forms
 from requests_portal.filters import archive_filters
-from requests_portal.models import MessageKind, RecordsRequest
+from requests_portal.models import Channel, MessageKind, RecordsRequest
 from requests_portal.search import search
 from requests_portal.services import clock, messaging, submission
 from requests_portal.services.changes import RequestStateError
@@ -177,6 +177,7 @@ class RequestList(GenericAPIView):
                 ),
                 department=cleaned.get("department"),
                 delivery=cleaned["delivery"],
+                channel=Channel.API,
                 custom_data=form.custom_data(),
                 submission_key=cleaned.get("submission_key"),
                 private_reason=form.privacy_reason(),

@@ -18,6 +18,7 @@ from accounts import language
 from accounts.models import Agency, User
 from requests_portal import audit_events, deadlines, notifications, privacy
 from requests_portal.models import (
+    SELF_FILED,
     Channel,
     Department,
     DepartmentMember,
@@ -131,7 +132,7 @@ def request_submit(
 
     ``submission_key`` is the filing form's one-time key: the same form sent again (a double
     click, a retried post), even at the same moment, returns the request it already filed."""
-    staff_logged = channel != Channel.WEB
+    staff_logged = channel not in SELF_FILED
     if submission_key is not None:
         earlier = _filed_with(agency, submission_key, actor, contact, staff_logged=staff_logged)
         if earlier is not None:
@@ -146,7 +147,7 @@ def request_submit(
     )
     calendar = calendar_for(agency, request_settings)
     now = timezone.now()
-    if channel == Channel.WEB:
+    if channel in SELF_FILED:
         received_at = now
         day_zero = deadlines.day_zero(now, calendar, web_submission=True)
     else:
@@ -224,7 +225,7 @@ def _filed_with(
     if earlier is None:
         return None
     if staff_logged:
-        same = earlier.channel != Channel.WEB
+        same = earlier.channel not in SELF_FILED
     elif actor is not None:
         same = earlier.requester_id == actor.pk
     else:
@@ -254,7 +255,7 @@ def _file(
     http_request: HttpRequest | None,
 ) -> RecordsRequest:
     """The rows of a new request, its timeline entry, audit event and emails."""
-    staff_logged = channel != Channel.WEB
+    staff_logged = channel not in SELF_FILED
     received_at, day_zero, due = clock.received_at, clock.day_zero, clock.due
     acknowledge_due, method = clock.acknowledge_due, clock.method
     requester = actor if actor is not None and not staff_logged else None
@@ -314,7 +315,7 @@ def _file(
         details={"number": records_request.number, "channel": channel},
     )
     _record_privacy(records_request, who_reads, actor=actor, http_request=http_request)
-    if records_request.requester_email and channel == Channel.WEB:
+    if records_request.requester_email and channel in SELF_FILED:
         email_requester(records_request, "submitted", http_request=http_request)
     notifications.notify_new_request(
         records_request, http_request=http_request, exclude=actor if staff_logged else None

@@ -4,10 +4,12 @@ the same validation), another agency's ids 404, bad filters and page sizes 400."
 from __future__ import annotations
 
 import pytest
+from django.core import mail
 
 from accounts.tenancy import agency_context
 from audit.models import AuditEvent
-from requests_portal.models import ClosureReason, RecordsRequest
+from audit.selectors import describe
+from requests_portal.models import Channel, ClosureReason, RecordsRequest
 from tests.api.helpers import api_client, file_as, make_token
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("agencies")]
@@ -18,13 +20,14 @@ def _client(tenant, user, agency=None):
     return api_client(text, tenant.host)
 
 
-def test_a_requester_files_follows_and_replies(tenant):
+def test_a_requester_files_follows_and_replies(tenant, django_capture_on_commit_callbacks):
     client = _client(tenant, tenant.requester)
-    filed = client.post(
-        "/api/v1/requests/",
-        {"title": "Road repair contracts", "description": "All contracts for 2025 road work."},
-        content_type="application/json",
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        filed = client.post(
+            "/api/v1/requests/",
+            {"title": "Road repair contracts", "description": "All contracts for 2025 road work."},
+            content_type="application/json",
+        )
     assert filed.status_code == 201, filed.content
     number = filed.json()["number"]
     assert client.get(f"/api/v1/requests/{number}/").json()["title"] == "Road repair contracts"
@@ -40,9 +43,16 @@ def test_a_requester_files_follows_and_replies(tenant):
     timeline = client.get(f"/api/v1/requests/{number}/timeline/").json()
     assert timeline and all(e["is_public"] for e in timeline)
     with agency_context(tenant.agency):
-        assert AuditEvent.objects.filter(action="request.submitted").exists() or (
-            RecordsRequest.objects.filter(title="Road repair contracts").exists()
-        )
+        filed_row = RecordsRequest.objects.get(title="Road repair contracts")
+        event = AuditEvent.objects.get(action="request.submitted", target_id=str(filed_row.pk))
+    # Filed by the requester through the API: received now, confirmed by email, and recorded
+    # as the API's, not as the web form's or a clerk's.
+    assert filed_row.requester_id == tenant.requester.pk
+    assert filed_row.channel == Channel.API and filed_row.self_filed
+    assert event.details["channel"] == "api" and event.actor_id == tenant.requester.pk
+    assert "through the API" in describe([event])[0]["sentence"]
+    assert any(tenant.requester.email in m.to for m in mail.outbox)
+    assert "(api)" in timeline[0]["summary"].lower()
 
 
 def test_the_web_forms_rules_apply(tenant):
