@@ -29,7 +29,10 @@ ALL_SCOPES: tuple[str, ...] = tuple(
 
 def scope_choices() -> list[tuple[str, str]]:
     return [
-        (scope_code(resource, level), f"{label}: {level}")
+        (
+            scope_code(resource, level),
+            (_("%(what)s: read") if level == READ else _("%(what)s: change")) % {"what": label},
+        )
         for resource, label in RESOURCES.items()
         for level in (READ, WRITE)
     ]

@@ -113,6 +113,10 @@ RESIDENT_TEMPLATES = [
     "billing/invoice_page.html",
     "billing/email/",
     "accounts/hashing_busy.html",
+    # A person's own API tokens (residents make them too) and the public status page.
+    "api/tokens.html",
+    "ops/status.html",
+    "ops/_status_incidents.html",
 ]
 
 # Staff templates: every word marked for translation, Spanish not required yet (English shows
@@ -121,12 +125,6 @@ STAFF_TEMPLATES = [
     "ops/status_incidents.html",
     "ops/agencies/",
     "api/agency_tokens.html",
-    # A person's own API tokens: residents may use it too; marked, Spanish not written yet.
-    "api/tokens.html",
-    # The public status page (issue 13): marked, listed here until its Spanish is written
-    # (after make messages); then it moves to RESIDENT_TEMPLATES.
-    "ops/status.html",
-    "ops/_status_incidents.html",
     "_post_form.html",
     "_row_action.html",
     "audit/",
