@@ -21,3 +21,19 @@ class BillingConfig(AppConfig):
 
         register_target_namer("billing.invoice", access.invoice_names, fallback="an invoice")
         timeline_text.register()
+        # reseal_secrets re-seals the agency's Stripe secrets after a master-key rotation
+        from billing.models import StripeAccount
+        from vault.sealed_fields import register_sealed_field
+
+        register_sealed_field(
+            StripeAccount,
+            "sealed_api_key",
+            lambda account: account.secret_aad("api-key"),
+            "Stripe API key",
+        )
+        register_sealed_field(
+            StripeAccount,
+            "sealed_webhook_secret",
+            lambda account: account.secret_aad("webhook-secret"),
+            "Stripe webhook signing secret",
+        )

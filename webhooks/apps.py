@@ -13,3 +13,10 @@ class WebhooksConfig(AppConfig):
         from webhooks import audit_events, events, services, tasks  # noqa: F401
 
         audit.on_record(events.AUDIT_CODES, services.deliveries_record)
+        # reseal_secrets re-seals the signing secrets after a master-key rotation
+        from vault.sealed_fields import register_sealed_field
+        from webhooks.models import WebhookEndpoint
+
+        register_sealed_field(
+            WebhookEndpoint, "sealed_secret", WebhookEndpoint.secret_aad, "webhook signing secret"
+        )

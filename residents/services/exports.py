@@ -50,7 +50,7 @@ def _aad(export: DataExport) -> bytes:
     return f"records-portal/data-export/v1|export={export.public_id}".encode()
 
 
-def _key_aad(export: DataExport) -> str:
+def export_key_aad(export: DataExport) -> str:
     return f"data-export-key:{export.public_id}"
 
 
@@ -171,7 +171,7 @@ def export_build(*, export_id: int) -> None:
             status=ExportStatus.READY,
             progress=100,
             storage_name=name,
-            sealed_key=keyring.seal(data_key, aad=_key_aad(export)),
+            sealed_key=keyring.seal(data_key, aad=export_key_aad(export)),
             size=size,
             ready_at=now,
             expires_at=now + timedelta(days=EXPORT_DAYS),
@@ -190,7 +190,7 @@ def export_open(*, export: DataExport, http_request: HttpRequest) -> Iterator[by
         export.expires_at is not None and export.expires_at <= timezone.now()
     ):
         raise ValueError("not ready")
-    data_key = keyring.open_sealed(bytes(export.sealed_key), aad=_key_aad(export))
+    data_key = keyring.open_sealed(bytes(export.sealed_key), aad=export_key_aad(export))
     with transaction.atomic():
         audit.record(
             audit_events.EXPORT_DOWNLOADED.code,

@@ -1,7 +1,9 @@
 """Re-seal every stored secret with the current (first) master key, after a new key was put
-first in PORTAL_MASTER_KEYS: SSO client secrets, LDAP bind passwords and two-factor (TOTP)
-secrets. Once it reports nothing left on old keys, the old key can go. (A two-factor secret
-waiting in a session for its first code is not re-sealed: the person is shown a new one.)"""
+first in PORTAL_MASTER_KEYS: SSO client secrets, LDAP bind passwords, two-factor (TOTP)
+secrets, and every column the apps declare (vault.sealed_fields: webhook signing secrets,
+mailbox passwords, Stripe keys, data export keys). Once it and ``rotate_keys`` (the document
+keys) report nothing left on old keys, the old key can go. (A two-factor secret waiting in a
+session for its first code is not re-sealed: the person is shown a new one.)"""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -18,12 +20,13 @@ from accounts.models import (
 from accounts.sso import config as sso_config
 from accounts.tenancy import agency_context
 from vault.keyring import SealError, open_sealed, seal, sealed_with_current_key
+from vault.sealed_fields import SealedField, sealed_fields
 
 
 class Command(BaseCommand):
     help = (
-        "Re-seal SSO client secrets, LDAP bind passwords and two-factor secrets with the "
-        "current master key."
+        "Re-seal SSO client secrets, LDAP bind passwords, two-factor secrets and the apps' "
+        "sealed columns (webhooks, mailboxes, Stripe) with the current master key."
     )
 
     def handle(self, *args, **options):
@@ -46,6 +49,10 @@ class Command(BaseCommand):
                     sso_config.set_secret(provider, secret.decode())
                     provider.save(update_fields=["sealed_secret"])
                     resealed += 1
+                for declared in (f for f in sealed_fields() if f.per_agency):
+                    done, broken = self._reseal_column(declared, agency)
+                    resealed += done
+                    failed += broken
         # Two-factor secrets belong to people, not agencies: no agency context.
         with transaction.atomic():
             # Devices made by code from before the sealing (during a deploy) are sealed first.
@@ -73,6 +80,33 @@ class Command(BaseCommand):
                 row.sealed = seal(secret, aad=aad)
                 row.save(update_fields=["sealed"])
                 resealed += 1
+            for declared in (f for f in sealed_fields() if not f.per_agency):
+                done, broken = self._reseal_column(declared, None)
+                resealed += done
+                failed += broken
         self.stdout.write(f"Re-sealed {resealed} secret(s).")
         if failed:
             raise CommandError(f"{failed} secret(s) could not be opened with any configured key.")
+
+    def _reseal_column(self, declared: SealedField, agency: Agency | None) -> tuple[int, int]:
+        """(re-sealed, not opened) of one declared column's rows (of ``agency``, if given)."""
+        resealed = failed = 0
+        rows = declared.model._default_manager.select_for_update()
+        if agency is not None:
+            rows = rows.filter(agency=agency)
+        for row in rows.order_by("pk"):
+            sealed = bytes(getattr(row, declared.field) or b"")
+            if not sealed or sealed_with_current_key(sealed):
+                continue
+            aad = declared.aad(row)
+            try:
+                secret = open_sealed(sealed, aad=aad)
+            except SealError as error:
+                failed += 1
+                owner = f"agency {agency.pk} " if agency is not None else ""
+                self.stderr.write(f"{owner}{declared.label} {row.pk}: {error}")
+                continue
+            setattr(row, declared.field, seal(secret, aad=aad))
+            row.save(update_fields=[declared.field])
+            resealed += 1
+        return resealed, failed
