@@ -498,6 +498,7 @@ EMAIL_TIMEOUT = env_int(
 # --- Replies by email (issue 14): reply domain, inbound webhook key, IMAP (config/mail_settings.py)
 REPLY_DOMAIN, REPLY_ADDRESS_MAX_AGE_DAYS, ANYMAIL, MAILIN_WEBHOOK_MAX_AGE = mail_settings()[:4]
 MAILIN_MAX_ATTACHMENTS, MAILIN_IMAP_CA_FILE, MAILIN_IMAP_TIMEOUT = mail_settings()[4:]
+MAILIN_ALLOW_LOOPBACK_SERVERS = not IS_PRODUCTION  # an agency's mail server on loopback
 
 # --- Static files --------------------------------------------------------------------------
 STATIC_URL = "/static/"

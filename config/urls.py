@@ -13,6 +13,7 @@ from audit import views as audit_views
 from billing import urls as billing_urls
 from config import views as config_views
 from documents import urls as documents_urls
+from mailin import staff_urls as mailin_staff_urls
 from ops import status_urls as ops_status_urls
 from requests_portal import urls as requests_urls
 from webhooks import urls as webhooks_urls
@@ -22,6 +23,7 @@ staff_urlpatterns = [
     *requests_urls.staff_urlpatterns,
     *documents_urls.staff_urlpatterns,
     *webhooks_urls.staff_urlpatterns,
+    *mailin_staff_urls.staff_urlpatterns,
     path("audit/", agency_permission(policy.AUDIT_VIEW)(audit_views.event_list), name="audit_log"),
     path(
         "audit/<int:event_id>/",

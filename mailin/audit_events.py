@@ -35,4 +35,9 @@ MAILBOX_FAILED = register(
     category=MAIL,
 )
 
-register_page_titles({"mailin:mailgun_inbound": "the mail provider's inbound webhook"})
+register_page_titles(
+    {
+        "mailin:mailgun_inbound": "the mail provider's inbound webhook",
+        "staff:mailbox_settings": "the reply mailbox settings",
+    }
+)

@@ -5,12 +5,19 @@ password is sent; certificates and host names are checked against the system's C
 MAILIN_IMAP_CA_FILE when set). Unread emails are fetched without marking them read
 (BODY.PEEK[]); the caller marks each one read once it has been dealt with, so an email is
 never lost between the two, and one dealt with twice is refused as a replay.
+
+The server's name is resolved once and every address it names must be public
+(accounts.addresses; loopback too where MAILIN_ALLOW_LOOPBACK_SERVERS allows it: development
+and the tests). The connection goes to the address that was checked, while TLS checks the
+certificate against the name: a name that answers differently the second time (DNS
+rebinding) cannot move the connection into the platform's own network.
 """
 
 from __future__ import annotations
 
 import imaplib
 import re
+import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -18,7 +25,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from accounts.sso.endpoints import UnsafeEndpoint, refuse_internal_host
+from accounts import addresses
 
 # At most this many emails per poll: the next poll takes the rest.
 BATCH = 50
@@ -37,6 +44,51 @@ class ServerSettings:
     username: str
     password: str
     folder: str
+
+
+def checked_address(host: str, port: int) -> addresses.Address:
+    """The one address to connect to for ``host``; MailboxError when it is not allowed."""
+    try:
+        found = addresses.resolve(host, port)
+    except addresses.NotFound:
+        raise MailboxError(f"{host} could not be found.") from None
+    loopback = bool(settings.MAILIN_ALLOW_LOOPBACK_SERVERS)
+    if not all(addresses.allowed(a, loopback_allowed=loopback) for a in found):
+        raise MailboxError(
+            f"{host} leads to a private or internal network address; the portal only reads "
+            "mail servers at a public address."
+        )
+    return found[0]
+
+
+class _PinnedIMAP4(imaplib.IMAP4):
+    """IMAP with STARTTLS, connected to the checked address (TLS still names the host)."""
+
+    def __init__(self, host: str, port: int, address: addresses.Address, timeout: float):
+        self._address = address
+        super().__init__(host, port, timeout=timeout)
+
+    def _create_socket(self, timeout):  # type: ignore[no-untyped-def]  # imaplib's signature
+        return socket.create_connection((str(self._address), self.port), timeout)
+
+
+class _PinnedIMAP4_SSL(imaplib.IMAP4_SSL):
+    """IMAPS connected to the checked address; the certificate is checked against the host."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        address: addresses.Address,
+        context: ssl.SSLContext,
+        timeout: float,
+    ):
+        self._address = address
+        super().__init__(host, port, ssl_context=context, timeout=timeout)
+
+    def _create_socket(self, timeout):  # type: ignore[no-untyped-def]  # imaplib's signature
+        sock = socket.create_connection((str(self._address), self.port), timeout)
+        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
 
 
 def _tls_context() -> ssl.SSLContext:
@@ -79,20 +131,15 @@ class Mailbox:
 def connect(server: ServerSettings) -> Iterator[Mailbox]:
     """A signed-in connection to the folder, closed on exit. MailboxError says what went
     wrong (in words for an admin; never the password)."""
-    try:
-        refuse_internal_host(server.host)
-    except UnsafeEndpoint as error:
-        raise MailboxError(str(error)) from None
+    address = checked_address(server.host, server.port)
     timeout = settings.MAILIN_IMAP_TIMEOUT
     client: imaplib.IMAP4
     try:
         if server.security == "starttls":
-            client = imaplib.IMAP4(server.host, server.port, timeout=timeout)
+            client = _PinnedIMAP4(server.host, server.port, address, timeout)
             client.starttls(ssl_context=_tls_context())
         else:
-            client = imaplib.IMAP4_SSL(
-                server.host, server.port, ssl_context=_tls_context(), timeout=timeout
-            )
+            client = _PinnedIMAP4_SSL(server.host, server.port, address, _tls_context(), timeout)
     except ssl.SSLError as error:
         raise MailboxError(
             f"The mail server's certificate was not accepted ({error.reason})."

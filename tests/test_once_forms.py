@@ -655,6 +655,8 @@ OWN_TESTS = {
     "ops:expunge_approve",
     "ops:expunge_cancel",
     "ops:expunge_rerun",
+    # tests/mailin/test_mailbox_page.py (the reply mailbox settings)
+    "staff:mailbox_settings",
     # tests/api/test_token_pages.py (a personal API token: its page shows the new token once)
     "api_tokens:list",
     # tests/ops/test_status_page.py (the platform's status incidents)

@@ -125,6 +125,7 @@ STAFF_TEMPLATES = [
     "ops/status_incidents.html",
     "ops/agencies/",
     "api/agency_tokens.html",
+    "mailin/",
     "_post_form.html",
     "_row_action.html",
     "audit/",

@@ -19,19 +19,16 @@ Each refusal raises ``UnsafeTarget`` with words an admin can act on.
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+from accounts import addresses
+from accounts.addresses import Address
 
 MAX_LENGTH = 500  # WebhookEndpoint.url
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_SHARED = ipaddress.ip_network("100.64.0.0/10")
 
 
 class UnsafeTarget(ValueError):
@@ -64,44 +61,8 @@ def _loopback_allowed() -> bool:
     return bool(getattr(settings, "WEBHOOKS_ALLOW_LOOPBACK_TARGETS", False))
 
 
-def _embedded_ipv4(address: Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 one carries (mapped, 6to4, NAT64, Teredo), if any."""
-    if not isinstance(address, ipaddress.IPv6Address):
-        return None
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address.sixtofour is not None:
-        return address.sixtofour
-    if address.teredo is not None:
-        return address.teredo[1]
-    if address in _NAT64:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
-
-
-def is_public(address: Address) -> bool:
-    """Whether the portal may connect to ``address`` in production."""
-    inner = _embedded_ipv4(address)
-    if inner is not None and not is_public(inner):
-        return False
-    return not (
-        not address.is_global
-        or address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-        or (isinstance(address, ipaddress.IPv4Address) and address in _SHARED)
-        or (isinstance(address, ipaddress.IPv6Address) and address.is_site_local)
-    )
-
-
 def allowed(address: Address) -> bool:
-    if is_public(address):
-        return True
-    inner = _embedded_ipv4(address) or address
-    return _loopback_allowed() and inner.is_loopback
+    return addresses.allowed(address, loopback_allowed=_loopback_allowed())
 
 
 def _parts(url: str) -> tuple[str, str, int, str]:
@@ -135,24 +96,10 @@ def resolve(url: str) -> Target:
     first is the one to connect to. Raises UnsafeTarget."""
     scheme, host, port, path = _parts(url)
     try:
-        literal: Address | None = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        literal = None
-    if literal is not None:
-        addresses = [literal]
-    else:
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError):
-            raise UnsafeTarget(_("%(host)s could not be found.") % {"host": host}) from None
-        addresses = []
-        for info in infos:
-            address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-            if address not in addresses:
-                addresses.append(address)
-    if not addresses:
-        raise UnsafeTarget(_("%(host)s could not be found.") % {"host": host})
-    for address in addresses:
+        found = addresses.resolve(host, port)
+    except addresses.NotFound:
+        raise UnsafeTarget(_("%(host)s could not be found.") % {"host": host}) from None
+    for address in found:
         if not allowed(address):
             raise UnsafeTarget(
                 _(
@@ -161,7 +108,7 @@ def resolve(url: str) -> Target:
                 )
                 % {"host": host}
             )
-    return Target(scheme, host, port, path, addresses[0])
+    return Target(scheme, host, port, path, found[0])
 
 
 def check_url(url: str) -> str:

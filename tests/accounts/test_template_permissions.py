@@ -40,6 +40,7 @@ DASHBOARD_PAGES = (
     "billing:fee_schedule",
     "billing:fee_report",
     "staff:webhook_list",
+    "staff:mailbox_settings",
 )
 _LINK = re.compile(r'href="([^"]+)"')
 
