@@ -78,7 +78,9 @@ def test_staff_route_message_upload_redact_release_close_and_the_resident_downlo
     journey.step(page, "request routed")
 
     # A message to the requester.
-    page.get_by_label("Message", exact=True).fill("We found the payroll summary and are checking it.")
+    page.get_by_label("Message", exact=True).fill(
+        "We found the payroll summary and are checking it."
+    )
     with page.expect_navigation():
         page.get_by_role("button", name="Send to requester").click()
     expect(page.locator(".messages-list")).to_contain_text("We found the payroll summary")
@@ -131,7 +133,9 @@ def test_staff_route_message_upload_redact_release_close_and_the_resident_downlo
     # Closed, released in part, with the exemption cited.
     page.goto(reverse("staff:request_detail", args=[filed.number]))
     page.locator("summary", has_text="Close").click()
-    page.get_by_label("Outcome", exact=True).select_option(label="Records released in part (some withheld)")
+    page.get_by_label("Outcome", exact=True).select_option(
+        label="Records released in part (some withheld)"
+    )
     page.get_by_label(re.compile("^Exemption cited")).fill("Personal privacy, section 7(1)(c)")
     page.get_by_label("Closing message to the requester").fill("The payroll, redacted.")
     with page.expect_navigation():
