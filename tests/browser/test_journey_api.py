@@ -45,6 +45,7 @@ def test_a_resident_makes_a_token_sees_it_once_uses_it_and_revokes_it(
     journey = Journey("api token", axe_script)
     page = signed_in_context(resident, host).new_page()
     page.set_viewport_size({"width": DESKTOP[0], "height": DESKTOP[1]})
+    page.set_default_timeout(10_000)
     page.goto(reverse("accounts:security"))
     journey.step(page, "account")
     page.goto(reverse("api_tokens:list"))
@@ -54,7 +55,7 @@ def test_a_resident_makes_a_token_sees_it_once_uses_it_and_revokes_it(
     page.get_by_label("Requests, their messages and timelines: read").check()
     with page.expect_navigation():
         page.get_by_role("button", name="Make the token").click()
-    shown = page.get_by_label("Token")
+    shown = page.get_by_role("textbox", name="Token")
     expect(shown).to_be_visible()
     token = shown.input_value()
     assert len(token) > 30
@@ -66,7 +67,7 @@ def test_a_resident_makes_a_token_sees_it_once_uses_it_and_revokes_it(
 
     # Shown once: the list names the token by its start only.
     page.goto(reverse("api_tokens:list"))
-    expect(page.get_by_label("Token")).to_have_count(0)
+    expect(page.get_by_role("textbox", name="Token")).to_have_count(0)
     assert token not in page.content()
     row = page.locator("tbody tr", has_text="My spreadsheet")
     expect(row).to_have_count(1)
