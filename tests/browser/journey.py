@@ -22,9 +22,11 @@ from tests.browser.axe_check import Axe, Finding
 
 # Where people find the screenshots (README, "Browser journeys"); .local/ is git-ignored.
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".local" / "screenshots"
-# How many elements, from the top of each page, the focus check tabs through: the skip link,
-# the header's and the main navigation's links, and into the page.
-FOCUS_STOPS = 6
+# How many elements the focus check tabs through from the top of the page (the skip link, the
+# header's and the main navigation's links) and from the top of <main> (the page's own links,
+# buttons, fields and sections): the parts every page shares and the parts it does not.
+FOCUS_STOPS = 4
+FOCUS_FROM = ("body", "main")
 
 # The moderate findings of every journey of the run, printed in the terminal summary
 # (tests/browser/conftest.py): they do not fail a test, but someone should see them.
@@ -46,10 +48,13 @@ FOCUSED = """() => {
   };
 }"""
 
-# Runs in the page before tabbing: an unfocusable-by-Tab starting point at the very top of
-# the body takes the focus, so the first Tab goes to the page's first element whatever the
-# journey focused before (the sequential navigation starting point follows the focus).
-FOCUS_FROM_TOP = """() => {
+# Runs in the page before tabbing: a starting point Tab itself never stops at, put first in
+# ``where`` (the body, or <main>), takes the focus, so the first Tab goes to the first element
+# there whatever the journey focused before (the sequential navigation starting point follows
+# the focus). False when the page has no such element.
+FOCUS_FROM_TOP = """(where) => {
+  const container = document.querySelector(where);
+  if (!container) return false;
   window.journeyFocusCount = 0;
   for (const seen of document.querySelectorAll("[data-journey-focus]")) {
     seen.removeAttribute("data-journey-focus");
@@ -57,8 +62,9 @@ FOCUS_FROM_TOP = """() => {
   const start = document.createElement("span");
   start.id = "journey-focus-start";
   start.tabIndex = -1;
-  document.body.prepend(start);
+  container.prepend(start);
   start.focus();
+  return true;
 }"""
 
 # Runs in the page after tabbing: the focus leaves, the starting point goes, and each element
@@ -78,26 +84,29 @@ UNFOCUSED = """() => {
 
 
 def focus_problems(page, stops: int = FOCUS_STOPS) -> list[str]:
-    """Tabs (the real key) through the first ``stops`` elements of the page and names each one
-    whose focus is not visibly drawn: an outline or a shadow it has only while focused."""
-    page.evaluate(FOCUS_FROM_TOP)
-    focused = []
-    for _ in range(stops):
-        page.keyboard.press("Tab")
-        element = page.evaluate(FOCUSED)
-        if element is None:
-            break
-        focused.append(element)
-    unfocused = page.evaluate(UNFOCUSED)
+    """Tabs (the real key) through the first ``stops`` elements of the page and of its main
+    part, and names each one whose focus is not visibly drawn: an outline or a shadow it has
+    only while focused."""
     problems = []
-    for element in focused:
-        if not element["drawn"] or element["style"] == unfocused.get(element["index"]):
-            problems.append(
-                f"{element['what']}: focused {element['style']!r},"
-                f" unfocused {unfocused.get(element['index'])!r}"
-            )
-    if not focused:
-        problems.append("the Tab key reaches nothing on the page")
+    for where in FOCUS_FROM:
+        if not page.evaluate(FOCUS_FROM_TOP, where):
+            continue
+        focused = []
+        for _ in range(stops):
+            page.keyboard.press("Tab")
+            element = page.evaluate(FOCUSED)
+            if element is None:
+                break
+            focused.append(element)
+        unfocused = page.evaluate(UNFOCUSED)
+        for element in focused:
+            if not element["drawn"] or element["style"] == unfocused.get(element["index"]):
+                problems.append(
+                    f"{element['what']}: focused {element['style']!r},"
+                    f" unfocused {unfocused.get(element['index'])!r}"
+                )
+        if not focused and where == "body":
+            problems.append("the Tab key reaches nothing on the page")
     return problems
 
 
