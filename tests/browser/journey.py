@@ -83,6 +83,19 @@ UNFOCUSED = """() => {
 }"""
 
 
+# Runs in the page before its screenshot: images load now rather than when scrolled to
+# (``loading="lazy"``), and the picture waits for them, up to a few seconds, so it shows the
+# page a person would see (the redaction page's previews, for one).
+IMAGES_LOADED = """async () => {
+  const images = [...document.images];
+  for (const img of images) img.loading = "eager";
+  await Promise.race([
+    Promise.all(images.map((img) => img.decode().catch(() => null))),
+    new Promise((resolve) => setTimeout(resolve, 5000)),
+  ]);
+}"""
+
+
 def focus_problems(page, stops: int = FOCUS_STOPS) -> list[str]:
     """Tabs (the real key) through the first ``stops`` elements of the page and of its main
     part, and names each one whose focus is not visibly drawn: an outline or a shadow it has
@@ -139,6 +152,7 @@ class Journey:
         size = page.viewport_size or {"width": 0, "height": 0}
         label = f"{step} ({self.name}, {size['width']} px)"
         path = self.folder / f"{len(self.steps) + 1:02d}-{slug(step)}.png"
+        page.evaluate(IMAGES_LOADED)
         page.screenshot(path=path, full_page=True)
         self.axe.check(page, label, [(size["width"], size["height"])])
         if focus:
