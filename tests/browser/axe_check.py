@@ -2,7 +2,8 @@
 (tests/browser/test_accessibility.py, test_spanish_resident.py). Not a test module, so the
 tests can import it. ``Axe(axe_script)`` (the ``axe_script`` fixture of conftest.py), then
 ``check``/``visit`` pages and ``assert_clean``: serious and critical findings fail the test,
-each named with its page, width, rule and elements.
+each named with its page, width, rule and elements. Moderate ones are kept in ``moderate``,
+for the journeys to print (tests/browser/journey.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ RUN_AXE = """async () => await axe.run(document, {
   resultTypes: ["violations"],
 })"""
 BLOCKING = ("critical", "serious")
+REPORTED = ("moderate",)
 
 
 @dataclass
@@ -46,6 +48,7 @@ class Axe:
     script: Path
     source: str = ""
     findings: list[Finding] = field(default_factory=list)
+    moderate: list[Finding] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -65,9 +68,13 @@ class Axe:
             result = page.evaluate(RUN_AXE)
             self.checked.append(f"{name} @{width}")
             for violation in result["violations"]:
-                if violation["impact"] not in BLOCKING:
+                if violation["impact"] in BLOCKING:
+                    kept = self.findings
+                elif violation["impact"] in REPORTED:
+                    kept = self.moderate
+                else:
                     continue
-                self.findings.append(
+                kept.append(
                     Finding(
                         page=name,
                         width=width,

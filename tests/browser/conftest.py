@@ -175,3 +175,16 @@ def signed_in_context(chromium, portal_server, client_for) -> Iterator[Callable[
     yield make
     for context in contexts:
         context.close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The journeys' moderate axe findings: they fail no test (serious and critical ones do),
+    but they are printed so that someone sees them (tests/browser/journey.py)."""
+    from tests.browser.journey import MODERATE, SCREENSHOTS, moderate_summary
+
+    if not MODERATE:
+        return
+    terminalreporter.section("axe-core: moderate accessibility findings of the journeys")
+    for line in moderate_summary(MODERATE):
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(f"screenshots of the journeys: {SCREENSHOTS}")

@@ -27,10 +27,10 @@ from accounts.services import invitations
 from accounts.tenancy import agency_context
 from billing.models import LineKind
 from billing.services import invoices, sending
-from documents.models import RedactionReason
 from requests_portal.models import Department, MessageKind, RecordsRequest, Visibility
-from requests_portal.services import agency_settings, lifecycle, messaging, submission
+from requests_portal.services import lifecycle, messaging
 from tests.browser.axe_check import ALL_WIDTHS, PHONE, USUAL, Axe
+from tests.browser.helpers import filed_request, open_every_section, submit, with_defaults
 from tests.documents.helpers import pdf_with_text, stored_document
 from tests.factories import MembershipFactory, UserFactory
 
@@ -47,40 +47,6 @@ def guest_page(chromium, portal_server, browser_agency) -> Iterable:
         yield context.new_page()
     finally:
         context.close()
-
-
-def open_every_section(page) -> None:
-    """Opens the page's collapsed sections (<details>): axe only checks what is shown."""
-    page.evaluate("() => document.querySelectorAll('details').forEach((d) => { d.open = true; })")
-
-
-def submit(page, action: str = "") -> None:
-    """Sends the form of the page that posts to a URL containing ``action`` (``/reply/``;
-    by default the page's main form, which posts to the page itself), as it is."""
-    form = f"form[method=post][action*='{action}']" if action else "form.form[method=post]"
-    with page.expect_navigation():
-        page.locator(f"main {form} [type=submit]").first.click()
-
-
-def filed_request(agency, *, title: str, requester=None, email: str = "") -> RecordsRequest:
-    with agency_context(agency):
-        return submission.request_submit(
-            agency=agency,
-            actor=requester,
-            title=title,
-            description="Every incident report for 100 Main St in March 2026.",
-            contact=submission.Contact(name="Ann Resident", email=email),
-            channel="web",
-        )
-
-
-def with_defaults(agency) -> None:
-    """What a new agency is given (closure reasons, holidays), plus a department and a
-    redaction reason, so the settings and redaction pages have rows to show."""
-    with agency_context(agency):
-        agency_settings.agency_setup_defaults(agency=agency, state="IL")
-        Department.objects.get_or_create(agency=agency, name="Police")
-        RedactionReason.objects.get_or_create(agency=agency, label="Personal privacy")
 
 
 def test_the_public_pages_have_no_serious_accessibility_problems(axe, guest_page, browser_agency):

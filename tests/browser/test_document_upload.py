@@ -9,13 +9,11 @@ page, its script, its Content-Security-Policy and the server are the real ones.
 
 from __future__ import annotations
 
-import io
 import re
 from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pikepdf
 import pytest
 from django.conf import settings
 from django.urls import reverse
@@ -25,33 +23,21 @@ from audit.models import AuditEvent
 from documents import versions
 from documents.models import Document, DocumentVersion, Upload, UploadChunk, UploadStatus
 from requests_portal.services import submission as request_submission
-from tests.documents.helpers import pdf_with_text
+from tests.browser.upload_helpers import (
+    CHUNK,
+    KIB,
+    MARKER,
+    WATCH_PROGRESS,
+    padded_pdf,
+    script_problems,
+    small_chunks,
+)
 from vault import locations
 
-KIB = 1024
-# Four 64 KiB segments (a chunk must be a whole number of them): a file of about a MiB
-# is sent in five parts, so the progress bar has steps to show and a part to lose.
-CHUNK = 256 * KIB
-# In every part of the file's plaintext; must be in none of the stored bytes.
-MARKER = b"PLAINTEXT MARKER 4f1c council budget minutes;"
 FILENAME = "Council minutes 2025.pdf"
 
 
-@pytest.fixture(autouse=True)
-def _small_chunks(settings):
-    """The live server reads the same settings, so its uploads use this chunk size."""
-    settings.DOCUMENT_CHUNK_SIZE = CHUNK
-
-
-def padded_pdf(size: int) -> bytes:
-    """A real PDF (its page reads back as text) of about ``size`` bytes: a stream of MARKER
-    lines, kept uncompressed, pads it, so the marker is in the plaintext of every part."""
-    pdf = pikepdf.open(io.BytesIO(pdf_with_text("Council minutes", "Budget session 2025")))
-    padding = (MARKER + b"\n") * (size // (len(MARKER) + 1))
-    pdf.Root[pikepdf.Name("/PortalTestPadding")] = pdf.make_stream(padding)
-    out = io.BytesIO()
-    pdf.save(out, compress_streams=False)
-    return out.getvalue()
+_small_chunks = pytest.fixture(autouse=True)(small_chunks)
 
 
 def committed_request(agency):
@@ -94,52 +80,6 @@ def assert_stored_encrypted(agency, records_request, data: bytes) -> Document:
             assert MARKER not in on_disk and b"%PDF" not in on_disk, path
         assert b"".join(versions.version_read(version)) == data
     return document
-
-
-# Runs in the page: remembers every value the upload's progress bar shows, every amount
-# written beside it ("0 MB of 1.1 MB") and every status line under it (the bar and the
-# amount are removed once the file is stored, so the test can't just read them at the end).
-WATCH_PROGRESS = """() => {
-  window.progressSeen = [];
-  window.amountSeen = [];
-  window.statusSeen = [];
-  const list = document.getElementById("upload-progress-list");
-  const note = (bar) => window.progressSeen.push([bar.value, bar.max]);
-  const noteAmount = (span) => window.amountSeen.push(span.textContent);
-  new MutationObserver((records) => {
-    for (const record of records) {
-      if (record.type === "attributes" && record.target.matches("progress")) {
-        note(record.target);
-      }
-      if (record.type === "childList" && record.target.matches(".upload-text")) {
-        window.statusSeen.push(record.target.textContent);
-      }
-      if (record.type === "childList" && record.target.matches(".upload-amount")) {
-        noteAmount(record.target);
-      }
-      for (const node of record.addedNodes) {
-        if (node.querySelectorAll) {
-          node.querySelectorAll("progress").forEach(note);
-          node.querySelectorAll(".upload-amount").forEach(noteAmount);
-        }
-      }
-    }
-  }).observe(list, {subtree: true, childList: true, attributes: true, attributeFilter: ["value"]});
-}"""
-
-
-def script_problems(page) -> list[str]:
-    """Collects uncaught script errors and Content-Security-Policy refusals: either would
-    mean upload.js did not run as written on the real page."""
-    problems: list[str] = []
-
-    def on_console(message) -> None:
-        if "Content Security Policy" in message.text:
-            problems.append(message.text)
-
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("console", on_console)
-    return problems
 
 
 def test_staff_upload_shows_progress_survives_dropped_connections_and_is_stored_encrypted(

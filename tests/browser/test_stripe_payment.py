@@ -5,7 +5,9 @@ back to "Thank you", and the invoice is paid: marked by the signed webhook the l
 delivered to the live portal, the clock running again and the records no longer held.
 
 Chromium (Debian's) driven by Playwright; the portal in a live server thread; the local
-Stripe in a thread of its own (tests/stripe_server), delivering webhooks over HTTP."""
+Stripe in a thread of its own (tests/stripe_server), delivering webhooks over HTTP. One of
+issue 16's journeys: every page on the way is checked (tests/browser/journey.py: axe-core, a
+visible focus, a screenshot), the local Stripe's card page too."""
 
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ from billing.services import invoices, sending
 from billing.services.connect import stripe_connect
 from requests_portal.models import RecordsRequest
 from requests_portal.services import submission
-from tests.browser.axe_check import USUAL, Axe
+from tests.browser.axe_check import DESKTOP
+from tests.browser.journey import Journey
 from tests.factories import MembershipFactory, UserFactory
 from tests.stripe_server.fixtures import new_stripe_account
 
@@ -82,26 +85,33 @@ def test_the_requester_pays_by_card_on_stripes_page_and_the_request_resumes(
 ):
     from playwright.sync_api import expect
 
-    axe = Axe(axe_script)
+    journey = Journey("billing", axe_script)
     requester, records_request, invoice, admin = invoiced
     agency = browser_agency.agency
     page = signed_in_context(requester, browser_agency.host).new_page()
+    page.set_viewport_size({"width": DESKTOP[0], "height": DESKTOP[1]})
     page.goto(reverse("request_detail", args=[records_request.number]))
     expect(page.get_by_text("The clock on your request is paused")).to_be_visible()
-    axe.check(page, "request page with Pay by card", USUAL)
+    journey.step(page, "request page with Pay by card")
+    with page.expect_navigation():
+        page.get_by_role("link", name=invoice.number, exact=True).click()
+    journey.step(page, "invoice")
+    page.go_back()
     page.get_by_role("button", name="Pay $37.50 by card").click()
     # Stripe's hosted page (the local one): the card is typed there, never on the portal.
     expect(page.get_by_role("heading", name="Pay Browser Clerk")).to_be_visible()
+    journey.step(page, "card page (local Stripe)")
     page.get_by_label("Card number").fill("4000 0000 0000 0002")
     page.get_by_label("Expiry (MM / YY)").fill("12 / 34")
     page.get_by_label("Security code (CVC)").fill("123")
     page.get_by_role("button", name=re.compile("^Pay ")).click()
     expect(page.get_by_role("alert")).to_have_text("Your card was declined.")
+    journey.step(page, "card declined (local Stripe)")
     page.get_by_label("Card number").fill("4242 4242 4242 4242")
     page.get_by_role("button", name=re.compile("^Pay ")).click()
     expect(page.get_by_role("heading", name=re.compile("Thank you"))).to_be_visible()
     expect(page.get_by_text(f"Invoice {invoice.number} is paid")).to_be_visible()
-    axe.check(page, "payment confirmation", USUAL)
+    journey.step(page, "payment confirmation")
 
     def webhook_done() -> bool:
         with agency_context(agency):
@@ -119,8 +129,13 @@ def test_the_requester_pays_by_card_on_stripes_page_and_the_request_resumes(
     expect(page.get_by_text("Paid").first).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("by card"))).to_have_count(0)
     # The admin's Stripe page (connected: the key's last four characters only).
+    journey.step(page, "request page, paid")
     admin_page = signed_in_context(admin, browser_agency.host).new_page()
+    admin_page.set_viewport_size({"width": DESKTOP[0], "height": DESKTOP[1]})
+    admin_page.goto(reverse("billing:invoice_edit", args=[invoice.pk]))
+    expect(admin_page.locator("main")).to_contain_text("Paid")
+    journey.step(admin_page, "invoice editor, paid")
     admin_page.goto(reverse("billing:stripe_connect"))
     expect(admin_page.get_by_role("heading", name="Card payments (Stripe)")).to_be_visible()
-    axe.check(admin_page, "Stripe connection", USUAL)
-    axe.assert_clean()
+    journey.step(admin_page, "Stripe connection")
+    journey.finish()
