@@ -19,7 +19,7 @@ from accounts.tenancy import agency_context
 from documents import versions
 from documents.models import Document, DocumentVersion, Upload, UploadChunk, UploadStatus
 from tests.faults.process_pause import paused, processes_named
-from vault import storage
+from vault import locations, storage
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +129,14 @@ def test_an_upload_outlives_a_gateway_that_stops_answering(
     listed = client.list_objects_v2(Bucket=s3_bucket.documents).get("Contents", [])
     assert [item["Key"] for item in listed] == [s3_bucket.document_key(version.storage_name)]
     assert client.list_multipart_uploads(Bucket=s3_bucket.documents).get("Uploads", []) == []
+
+
+def test_production_s3_waits_end_before_the_routers_30_seconds(settings, s3_bucket):
+    """Each S3 call of a request: at most two attempts, each 5 s to connect and 10 s per
+    answer; the stalled-gateway run above uses the same settings, shortened."""
+    config = locations.documents_store("default").client.meta.config
+    assert (config.connect_timeout, config.read_timeout) == (5, 10)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 2}
+    assert config.s3 == {"addressing_style": "path"} and config.signature_version == "s3v4"
+    worst = config.retries["total_max_attempts"] * max(config.connect_timeout, config.read_timeout)
+    assert worst < 30
