@@ -4,7 +4,7 @@ that support can look up in the logs."""
 import logging
 import sys
 
-from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
@@ -25,7 +25,7 @@ def page_not_found(request, exception=None):
 
 # The database is away (a restart, a failover, a connection cut) or a statement outlived the
 # web process's statement timeout (config/db_settings.py): "try again", not a crash.
-_UNAVAILABLE: tuple[type[DatabaseError], ...] = (OperationalError, InterfaceError)
+_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 5
 
 
