@@ -91,7 +91,7 @@ bench: $(STAMP)
 
 # The fault runs (docs/operations.md, "Faults"): Redis stopped, PostgreSQL restarted under
 # load, the S3 gateway frozen mid-upload, a worker SIGKILLed mid-task, clamd down; each
-# against the real server. Exit 0 when every fault is handled (about 6 minutes). `make test`
+# against the real server. Exit 0 when every fault is handled (3 to 5 minutes). `make test`
 # runs the same tests with the rest of the suite.
 .PHONY: faults
 FAULT_TESTS := tests/faults tests/jobs/test_outbox.py tests/jobs/test_redis_down_forms.py \
