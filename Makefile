@@ -89,6 +89,19 @@ lock:
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
+# The fault runs (docs/operations.md, "Faults"): Redis stopped, PostgreSQL restarted under
+# load, the S3 gateway frozen mid-upload, a worker SIGKILLed mid-task, clamd down; each
+# against the real server. Exit 0 when every fault is handled (3 to 5 minutes). `make test`
+# runs the same tests with the rest of the suite.
+.PHONY: faults
+FAULT_TESTS := tests/faults tests/jobs/test_outbox.py tests/jobs/test_redis_down_forms.py \
+	tests/jobs/test_worker_recovery.py tests/documents/test_scanning.py \
+	tests/documents/test_upkeep.py \
+	tests/documents/test_release_download.py::test_unscanned_documents_cannot_be_released
+faults: $(STAMP)
+	REQUIRE_SERVICES=1 $(BIN)/python -m pytest -q -p no:cacheprovider $(FAULT_TESTS) \
+		-k "not (test_scanning and not clamd)"
+
 # Audit log cost (about 90 seconds): added latency of the page-view event (a staff page with
 # recording on and off, same run) and append throughput (1 writer; 4 writers on one chain;
 # 4 and 8 agencies in parallel). One part: bench/audit_bench.py latency (or append);

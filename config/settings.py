@@ -14,7 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config import jobs_settings, storage_settings
+from config import db_settings, jobs_settings, storage_settings
 from config.api_settings import rest_framework_settings, spectacular_settings
 from config.audit_settings import audit_seal_settings
 from config.backup_settings import backup_settings
@@ -206,10 +206,11 @@ if PORTAL_OWNER_DATABASE["USER"] == DATABASE_APP_ROLE:
     raise ImproperlyConfigured(
         "DATABASE_APP_URL must use a different role from DATABASE_URL (the table owner)."
     )
+# Health checks and connect / statement timeouts: config/db_settings.py.
 DATABASES = {
-    "default": dict(
+    "default": db_settings.with_timeouts(
         PORTAL_OWNER_DATABASE if PORTAL_DB_ROLE == "owner" else PORTAL_APP_DATABASE,
-        CONN_HEALTH_CHECKS=True,
+        web=db_settings.is_web_process(),
     )
 }
 DATABASE_SSLMODE = env_choice(
@@ -462,6 +463,8 @@ DOCUMENTS_S3_SECRET_ACCESS_KEY = env_str("DOCUMENTS_S3_SECRET_ACCESS_KEY", "") o
 # The provider's own encryption as a second layer: "aws:kms" (SSE-KMS) where available.
 DOCUMENTS_S3_SSE = env_choice("DOCUMENTS_S3_SSE", ("", "AES256", "aws:kms"), "")
 DOCUMENTS_S3_KMS_KEY_ID = env_str("DOCUMENTS_S3_KMS_KEY_ID", "") or ""
+_s3_timeouts = storage_settings.s3_timeouts()  # config/storage_settings.py: why bounded
+DOCUMENTS_S3_CONNECT_TIMEOUT, DOCUMENTS_S3_READ_TIMEOUT, DOCUMENTS_S3_MAX_ATTEMPTS = _s3_timeouts
 # AWS KMS instead of the master keyring for the outer layer of agency keys (optional).
 DOCUMENTS_KMS_KEY_ID = env_str("DOCUMENTS_KMS_KEY_ID", "") or ""
 DOCUMENTS_KMS_REGION = env_str("DOCUMENTS_KMS_REGION", "") or ""

@@ -28,7 +28,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_str
+from config.env import env_int, env_str
 
 
 def storage_locations() -> dict[str, dict[str, Any]]:
@@ -44,3 +44,22 @@ def storage_locations() -> dict[str, dict[str, Any]]:
             'STORAGE_LOCATIONS must be a JSON object: {"<name>": {"bucket": ...}, ...}'
         )
     return parsed
+
+
+# An S3 call waits at most this long (seconds) for a connection and for each answer, and is
+# tried this many times in all: a gateway that stops answering costs an upload request
+# 2 x 10 s at most, under gunicorn's and Heroku's 30 s, where botocore's defaults (60 s, up
+# to five attempts) held it for minutes (tests/faults/test_s3_gateway_stalls.py).
+S3_CONNECT_TIMEOUT = 5
+S3_READ_TIMEOUT = 10
+S3_MAX_ATTEMPTS = 2
+
+
+def s3_timeouts() -> tuple[int, int, int]:
+    """The connect and read timeouts and the attempts: ``DOCUMENTS_S3_CONNECT_TIMEOUT``,
+    ``DOCUMENTS_S3_READ_TIMEOUT``, ``DOCUMENTS_S3_MAX_ATTEMPTS``."""
+    return (
+        env_int("DOCUMENTS_S3_CONNECT_TIMEOUT", S3_CONNECT_TIMEOUT, minimum=1),
+        env_int("DOCUMENTS_S3_READ_TIMEOUT", S3_READ_TIMEOUT, minimum=1),
+        env_int("DOCUMENTS_S3_MAX_ATTEMPTS", S3_MAX_ATTEMPTS, minimum=1),
+    )

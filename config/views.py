@@ -2,8 +2,9 @@
 that support can look up in the logs."""
 
 import logging
+import sys
 
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
@@ -22,12 +23,23 @@ def page_not_found(request, exception=None):
     return render(request, "404.html", status=404)
 
 
+# The database is away (a restart, a failover, a connection cut) or a statement outlived the
+# web process's statement timeout (config/db_settings.py): "try again", not a crash.
+_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
+
+
 def server_error(request):
     # No template context processors here: they may be what failed.
     from django.template import loader
 
     request_id = getattr(request, "request_id", None) or current_request_id()
     body = loader.get_template("500.html").render({"request_id": request_id})
+    # Django calls this handler while it handles the exception, so it is still current.
+    if isinstance(sys.exc_info()[1], _UNAVAILABLE):
+        response = HttpResponse(body, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     return HttpResponse(body, status=500)
 
 

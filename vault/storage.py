@@ -310,7 +310,7 @@ class S3BlobStore:
         prefix: str = "",
         sse: str = "",
         kms_key_id: str = "",
-        **options: str | bool,
+        **options: Any,
     ) -> None:
         from storages.backends.s3 import S3Storage
 
@@ -527,14 +527,29 @@ class S3BlobStore:
         return len(uploads)
 
 
-def _s3_options(region: str, endpoint_url: str) -> dict[str, str | bool]:
-    options: dict[str, str | bool | None] = {
+def _s3_client_config() -> Any:  # botocore's Config (untyped)
+    """Bounded waits and attempts (config/storage_settings.py says why). django-storages
+    uses a given config instead of its own, so the addressing style and signature go here."""
+    from botocore.config import Config
+
+    return Config(
+        s3={"addressing_style": settings.DOCUMENTS_S3_ADDRESSING_STYLE},
+        signature_version="s3v4",
+        connect_timeout=settings.DOCUMENTS_S3_CONNECT_TIMEOUT,
+        read_timeout=settings.DOCUMENTS_S3_READ_TIMEOUT,
+        retries={"mode": "standard", "total_max_attempts": settings.DOCUMENTS_S3_MAX_ATTEMPTS},
+    )
+
+
+def _s3_options(region: str, endpoint_url: str) -> dict[str, Any]:
+    options: dict[str, Any] = {
         "endpoint_url": endpoint_url or None,
         "region_name": region or None,
         "addressing_style": settings.DOCUMENTS_S3_ADDRESSING_STYLE,
         "signature_version": "s3v4",
         "file_overwrite": True,
         "querystring_auth": True,
+        "client_config": _s3_client_config(),
     }
     if settings.DOCUMENTS_S3_ACCESS_KEY_ID:
         options["access_key"] = settings.DOCUMENTS_S3_ACCESS_KEY_ID

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
 
@@ -22,6 +21,7 @@ from documents import access, audit_events, jobs, release
 from documents.errors import DocumentError, RedactionRefused
 from documents.models import Document, DocumentVersion, Redaction, RedactionReason, VersionKind
 from documents.redaction import engine, images, page_search, working
+from documents.redaction import soft_cache as cache
 from documents.redaction.boxes import Box, RedactionError
 from documents.scan.extract.base import Unreadable
 from documents.scan.extract.extraction import Extraction

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 
-from django.core.cache import cache
 from django.db import transaction
 from PIL import Image
 
@@ -17,6 +16,7 @@ from documents import access, jobs, types, versions
 from documents.errors import DocumentError, RedactionRefused
 from documents.models import Document, VersionKind
 from documents.redaction import convert, images, rendering
+from documents.redaction import soft_cache as cache
 
 # PDFs and images are redacted in memory, page by page: above this they are refused with a
 # plain message (a 2 GB upload is stored and scanned, but not redacted here).
