@@ -4,9 +4,10 @@ server, and reading what it found.
 Bounded: PostgreSQL payloads only (the portal's one database), the boolean-based and
 error-based techniques (time-based ones would read the shared machine's load as a delay, and
 UNION and stacked queries multiply the requests while a query they could reach also answers
-the boolean test), level 2 and risk 1, the named parameters only, every request under a
-timeout, and the whole run under an external one. Redirects are not followed: a filed request answers 303 to its own page,
-and the answer itself is what sqlmap compares.
+the boolean test), level 1 and risk 1 (level 2 tripled the run on this machine), the named
+parameters only, every request under a timeout, and the whole run under an external one.
+Redirects are not followed: a filed request answers 302 to its own page, and that answer is
+what sqlmap compares.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from tests.idp.fixtures import service_unavailable
 
 SQLMAP = "sqlmap"
-RUN_TIMEOUT = 200  # seconds, the external bound of one run
+RUN_TIMEOUT = 120  # seconds, the external bound of one run (each takes 20 to 60 s)
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def run_sqlmap(url: str, *, host: str, parameters: list[str], workdir: Path, ext
         "--technique",
         "BE",
         "--level",
-        "2",
+        "1",
         "--risk",
         "1",
         "--timeout",
@@ -126,8 +127,6 @@ def assert_not_injectable(run: SqlmapRun, place: str, parameters: list[str]) -> 
     injections = run.injections()
     assert not injections, "sqlmap found SQL injection:\n" + "\n".join(map(str, injections))
     untested = set(parameters) - run.tested(place)
-    assert not untested, (
-        f"sqlmap did not finish testing {sorted(untested)}:\n{run.output[-4000:]}"
-    )
+    assert not untested, f"sqlmap did not finish testing {sorted(untested)}:\n{run.output[-4000:]}"
     codes = run.error_codes()
     assert 500 not in codes, f"the payloads met server errors ({codes}):\n{run.output[-4000:]}"

@@ -76,9 +76,7 @@ def test_the_archive_search_and_filters_have_no_injectable_parameter(target, tmp
     page = fetch(target.port, host, path)
     assert page.status == 200 and "Council minutes 2025" in page.body
 
-    run = run_sqlmap(
-        target.url(path), host=host, parameters=FILTER_PARAMETERS, workdir=tmp_path
-    )
+    run = run_sqlmap(target.url(path), host=host, parameters=FILTER_PARAMETERS, workdir=tmp_path)
 
     assert_not_injectable(run, "GET", FILTER_PARAMETERS)
 
