@@ -52,7 +52,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             count = _matches(text)
         except Exception as error:  # noqa: BLE001 (the planted flaw shows the database error)
-            return self._answer(500, f"<pre>{error}</pre>")
+            # Worded as PHP's PostgreSQL functions word it: wapiti's SQL module knows
+            # errors only by such wordings (the portal never shows a database error).
+            return self._answer(500, f"<pre>Warning: pg_query(): PostgreSQL ERROR: {error}</pre>")
         finally:
             connections.close_all()
         # The planted XSS: the visitor's text in the page as it came.

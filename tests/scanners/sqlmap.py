@@ -32,7 +32,7 @@ class Injection:
     payload: str
 
     def __str__(self) -> str:
-        return f"{self.place} parameter {self.parameter!r} ({self.kind}): payload {self.payload!r}"
+        return f"{self.place} parameter {self.parameter!r} ({self.kind}), payload: {self.payload}"
 
 
 @dataclass

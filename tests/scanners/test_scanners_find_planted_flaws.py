@@ -29,7 +29,7 @@ def test_sqlmap_finds_a_planted_injection_and_names_parameter_and_payload(plante
         assert_not_injectable(run, "GET", ["q"])
     message = str(failure.value)
     assert "sqlmap found SQL injection" in message
-    assert "GET parameter 'q'" in message and "payload 'q=council" in message
+    assert "GET parameter 'q'" in message and "payload: q=council'" in message
 
 
 def test_wapiti_finds_planted_flaws_and_names_parameter_and_payload(planted, tmp_path):
