@@ -14,6 +14,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,7 +68,7 @@ def _session_facts(session_dir: Path) -> tuple[list[tuple[str, str]], dict[str, 
     databases = sorted(session_dir.glob("*.db"))
     if not databases:
         return [], {}
-    with sqlite3.connect(databases[0]) as db:
+    with closing(sqlite3.connect(databases[0])) as db:  # (its own `with` does not close)
         crawled = db.execute(
             "SELECT method, path FROM paths WHERE evil = 0 ORDER BY path_id"
         ).fetchall()
