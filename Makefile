@@ -42,7 +42,7 @@ test: $(STAMP)
 security: $(STAMP)
 	$(BIN)/python -m pytest -q tests/security
 
-# The attackers' scanners alone (about six minutes; `make test` runs them with the rest):
+# The attackers' scanners alone (five to seven minutes; `make test` runs them with the rest):
 # sqlmap and wapiti against a live server on loopback (tests/scanners, docs/security.md
 # "Scanners"). REQUIRE_SERVICES=1 makes a missing scanner a failure instead of a skip.
 scanners: $(STAMP)
