@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test security lint format install migrate seed stop-db lock bench bench-audit messages api-schema
+.PHONY: run test security scanners lint format install migrate seed stop-db lock bench bench-audit messages api-schema
 
 # Install (only when the lock file changed), migrate, seed the demo, serve. Unless
 # STRIPE_API_BASE is set, the local Stripe (tests/stripe_server: test cards, nothing charged)
@@ -41,6 +41,13 @@ test: $(STAMP)
 # production settings failing on any warning, and `makemigrations --check`.
 security: $(STAMP)
 	$(BIN)/python -m pytest -q tests/security
+
+# The attackers' scanners alone (five to seven minutes; `make test` runs them with the rest):
+# sqlmap and wapiti against a live server on loopback (tests/scanners, docs/security.md
+# "Scanners"). REQUIRE_SERVICES=1 makes a missing scanner a failure instead of a skip.
+scanners: $(STAMP)
+	scripts/ensure-system-packages test
+	$(BIN)/python -m pytest -q tests/scanners
 
 # The tools the tests run as separate programs (schemathesis, pip-audit) live in their own
 # environment, .venv-tools: their pins clash with the portal's (requirements-tools.in).
