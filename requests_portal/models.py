@@ -308,6 +308,16 @@ class RecordsRequest(TenantOwned):
             ),
             models.Index(fields=["agency", "created_at"], name="request_created"),
             models.Index(fields=["agency", "requester"], name="request_requester"),
+            # The public archive, newest number first (access.public_requests, paged by key):
+            # only rows that may be public, with the columns its filters and the embargo test
+            # read, so its capped count is an index-only scan that never visits the table.
+            models.Index(
+                fields=["agency", "year", "sequence"],
+                name="request_public_listing",
+                include=["visibility", "public_from", "status", "day_zero"],
+                condition=models.Q(description_held=False)
+                & models.Q(visibility__in=["published", "embargoed"]),
+            ),
             GinIndex(fields=["search_vector"], name="request_search"),
         ]
 

@@ -10,7 +10,7 @@ from django.utils.functional import cached_property
 from django.views.decorators.http import require_safe
 
 from accounts.models import Agency
-from requests_portal import access, forms
+from requests_portal import access, forms, keyset
 from requests_portal.filters import archive_filters
 from requests_portal.search import highlighted, public_search, with_snippets
 from requests_portal.views.common import agency_or_404, page_params
@@ -56,14 +56,40 @@ def archive(request: HttpRequest) -> HttpResponse:
         entries = archive_filters(public_search(agency, query), data, prefix="request__")
         page = CappedPaginator(entries, ARCHIVE_PAGE_SIZE).get_page(request.GET.get("page"))
         rows = public_page_rows(agency, page.object_list, query)
+        count, capped = page.paginator.count, page.paginator.capped
+        pager = {"page": page, "params": page_params(request)}
     else:
-        listed = archive_filters(access.public_requests(agency), data).order_by(
-            "-year", "-sequence"
+        # By key, newest first, with a capped count: what one view costs does not grow with
+        # the archive (requests_portal.keyset; the partial index request_public_listing).
+        listed = archive_filters(access.public_requests(agency), data)
+        page = keyset.keyset_page(
+            listed,
+            after=keyset.parse_number(request.GET.get("after")),
+            before=keyset.parse_number(request.GET.get("before")),
+            size=ARCHIVE_PAGE_SIZE,
         )
-        page = Paginator(listed, ARCHIVE_PAGE_SIZE).get_page(request.GET.get("page"))
-        rows = [{"r": r, "snippet": None} for r in page.object_list]
+        rows = [{"r": r, "snippet": None} for r in page.rows]
+        count = keyset.count_capped(listed, SEARCH_COUNT_CAP)
+        capped = count > SEARCH_COUNT_CAP
+        pager = {"keyset": page, "params": _params_without(request, "page", "after", "before")}
     return render(
         request,
         "requests_portal/archive.html",
-        {"form": form, "page": page, "rows": rows, "query": query, "params": page_params(request)},
+        {
+            "form": form,
+            "rows": rows,
+            "query": query,
+            "count": count,
+            "capped": capped,
+            "cap": SEARCH_COUNT_CAP,
+            **pager,
+        },
     )
+
+
+def _params_without(request: HttpRequest, *names: str) -> str:
+    """The query string without the paging keys, for the links to the next pages."""
+    params = request.GET.copy()
+    for name in names:
+        params.pop(name, None)
+    return params.urlencode()
