@@ -514,4 +514,8 @@ class PublicSearchEntry(TenantOwned):
     attachments_vector = SearchVectorField(null=True)
 
     class Meta:
-        indexes = [GinIndex(fields=["search_vector"], name="public_search_vector")]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="public_search_vector"),
+            # A common word's newest matches, walked newest first (search.newest_ranked).
+            models.Index(fields=["agency", "year", "sequence"], name="public_search_newest"),
+        ]

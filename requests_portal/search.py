@@ -53,6 +53,23 @@ def public_search(agency, text: str) -> QuerySet:
     )
 
 
+def newest_ranked(entries: QuerySet, cap: int) -> list[int]:
+    """The request ids of the newest ``cap`` + 1 of ``entries`` (a ``public_search``, maybe
+    filtered), best first: a caller showing at most ``cap`` results says "more than cap"
+    when it gets more.
+
+    Ranking every match of a common word costs in proportion to the archive (every match's
+    vector is read and ranked); ranking the newest cap + 1 costs the same at any size. The
+    index on (agency, year, sequence) lets PostgreSQL walk the agency's entries newest first
+    and stop at cap + 1 matches when a word is common; a rare word is found through the GIN
+    index and its few matches sorted."""
+    newest = entries.order_by("-year", "-sequence").values_list(
+        "request_id", "rank", "year", "sequence"
+    )[: cap + 1]
+    ranked = sorted(newest, key=lambda row: (-row[1], -row[2], -row[3]))
+    return [row[0] for row in ranked]
+
+
 def with_snippets(requests: QuerySet, text: str) -> QuerySet:
     """Highlighted snippets for a page of requests (ts_headline is costly: a page only)."""
     query = SearchQuery(text, search_type="websearch", config="english")

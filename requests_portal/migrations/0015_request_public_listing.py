@@ -1,6 +1,6 @@
-"""The public archive's listing index (request_public_listing), built without locking the
-requests table against writes: CREATE INDEX CONCURRENTLY, which cannot run inside a
-transaction, hence a non-atomic migration of this one operation."""
+"""The public archive's indexes: its listing (request_public_listing) and its search's newest
+matches (public_search_newest). Built without locking the tables against writes: CREATE INDEX
+CONCURRENTLY, which cannot run inside a transaction, hence a non-atomic migration."""
 
 from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
@@ -24,5 +24,9 @@ class Migration(migrations.Migration):
                 include=("visibility", "public_from", "status", "day_zero"),
                 name="request_public_listing",
             ),
+        ),
+        AddIndexConcurrently(
+            model_name="publicsearchentry",
+            index=models.Index(fields=["agency", "year", "sequence"], name="public_search_newest"),
         ),
     ]
