@@ -103,7 +103,7 @@ class OpenRequestList(OpenDataView):
         entries = archive_filters(public_search(agency, query), data, prefix="request__")
         # The newest SEARCH_CAP matches, best first: a cost that does not grow with the archive
         # (requests_portal.search.newest_ranked), as on the archive page.
-        ranked = newest_ranked(entries, paging.SEARCH_CAP)[: paging.SEARCH_CAP]
+        ranked = newest_ranked(agency, entries, paging.SEARCH_CAP)[: paging.SEARCH_CAP]
         start = (page - 1) * size
         ids = ranked[start : start + size]
         more = len(ranked) > start + size and page < last_page

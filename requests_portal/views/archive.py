@@ -39,7 +39,7 @@ def archive(request: HttpRequest) -> HttpResponse:
         # SEARCH_COUNT_CAP + 1 matches, ranked (search.newest_ranked): one query whose cost
         # does not grow with the archive; "more than 1,000" past the cap.
         entries = archive_filters(public_search(agency, query), data, prefix="request__")
-        ids = newest_ranked(entries, SEARCH_COUNT_CAP)
+        ids = newest_ranked(agency, entries, SEARCH_COUNT_CAP)
         count, capped = len(ids), len(ids) > SEARCH_COUNT_CAP
         page = Paginator(ids[:SEARCH_COUNT_CAP], ARCHIVE_PAGE_SIZE).get_page(
             request.GET.get("page")
