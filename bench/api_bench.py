@@ -135,6 +135,10 @@ def latency(args, world) -> None:
         [f"/api/v1/open-data/requests/{number}/" for number in numbers],
     )
     run(anonymous, "open data: documents", ["/api/v1/open-data/documents/"])
+    for kind, terms in base.SEARCH_TERMS.items():
+        paths = [f"/api/v1/requests/?{urlencode({'q': term})}" for term in terms]
+        run(admin, f"requests (admin, the queue): search, {kind} terms", paths)
+    run(admin, "requests (admin, the queue), first page", ["/api/v1/requests/"])
     run(admin, "departments (admin)", ["/api/v1/departments/"])
     run(admin, "people (admin)", ["/api/v1/people/"])
     run(admin, "invoices (admin)", ["/api/v1/invoices/"])

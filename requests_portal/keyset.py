@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
 from requests_portal.access import NUMBER
 
@@ -29,14 +30,16 @@ def parse_number(raw: str | None) -> tuple[int, int] | None:
     return 2000 + int(match.group(1)), int(match.group(2))
 
 
+# A row comparison, (year, sequence) < (26, 142): PostgreSQL starts the index scan at the key.
+# The same test spelled year < 26 OR (year = 26 AND sequence < 142) is only a filter: the
+# scan starts at the newest request and reads every row down to the key (10,845 rows for a
+# key in the middle of a 20,000-request archive, 171 ms; now the page's own rows).
 def older_than(queryset: QuerySet, key: tuple[int, int]) -> QuerySet:
-    year, sequence = key
-    return queryset.filter(Q(year__lt=year) | Q(year=year, sequence__lt=sequence))
+    return queryset.filter(TupleLessThan(Tuple(F("year"), F("sequence")), key))
 
 
 def newer_than(queryset: QuerySet, key: tuple[int, int]) -> QuerySet:
-    year, sequence = key
-    return queryset.filter(Q(year__gt=year) | Q(year=year, sequence__gt=sequence))
+    return queryset.filter(TupleGreaterThan(Tuple(F("year"), F("sequence")), key))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from accounts.models import Agency
 from api.open_data import exports, paging, records
 from api.open_data import schema as docs
 from requests_portal import access as request_access
-from requests_portal import forms
+from requests_portal import forms, keyset
 from requests_portal.filters import archive_filters
 from requests_portal.search import newest_ranked, public_search
 
@@ -86,8 +86,7 @@ class OpenRequestList(OpenDataView):
         listed = archive_filters(records.public_requests(agency), data)
         after = _after_number(request)
         if after is not None:
-            year, sequence = after
-            listed = listed.filter(Q(year__lt=year) | Q(year=year, sequence__lt=sequence))
+            listed = keyset.older_than(listed, after)  # a row comparison the index serves
         rows = list(listed[: size + 1])
         more = len(rows) > size
         rows = rows[:size]
