@@ -91,15 +91,16 @@ def _without_bitmap_scans() -> Iterator[None]:
     """Bitmap scans off until the end of the block, inside the current transaction only
     (the caller's request runs in one; ``set_config(..., true)`` is SET LOCAL)."""
     with connection.cursor() as cursor:
-        # Raw SQL: a planner setting has no ORM form; values are constants.
+        # nosemgrep: portal-raw-sql -- a planner setting has no ORM form; constant text
         cursor.execute("SELECT current_setting('enable_bitmapscan')")
         (before,) = cursor.fetchone()
+        # nosemgrep: portal-raw-sql -- a transaction-local planner setting; constant text
         cursor.execute("SELECT set_config('enable_bitmapscan', 'off', true)")
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            # Raw SQL: restores the setting read above, as a bound parameter.
+            # nosemgrep: portal-raw-sql -- restores the setting read above; bound parameter
             cursor.execute("SELECT set_config('enable_bitmapscan', %s, true)", [before])
 
 
