@@ -308,6 +308,9 @@ class RecordsRequest(TenantOwned):
             ),
             models.Index(fields=["agency", "created_at"], name="request_created"),
             models.Index(fields=["agency", "requester"], name="request_requester"),
+            # The API's request list, paged by key on id newest first (api.pagination): without
+            # it the scan walks the whole table's id order, every agency's rows, to its own.
+            models.Index(fields=["agency", "id"], name="request_agency_id"),
             # The public archive, newest number first (access.public_requests, paged by key):
             # only rows that may be public, with the columns its filters and the embargo test
             # read, so its capped count is an index-only scan that never visits the table.
