@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import logging
 import os
 import re
 import resource
@@ -1021,6 +1022,9 @@ def measure(args, world: World) -> None:
 
     search_agency, queue_agency, admin = world.search.agency, world.queue.agency, world.queue_admin
     n = args.samples
+    # The request log line of every measured request would drown the report (and its
+    # writing is no part of a page's cost worth timing here).
+    logging.getLogger("portal.requests").setLevel(logging.WARNING)
 
     with agency_context(search_agency):
         public = access.public_requests(search_agency)

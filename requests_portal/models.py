@@ -315,6 +315,19 @@ class RecordsRequest(TenantOwned):
             ),
             models.Index(fields=["agency", "created_at"], name="request_created"),
             models.Index(fields=["agency", "requester"], name="request_requester"),
+            # The API's request list, paged by key on id newest first (api.pagination): without
+            # it the scan walks the whole table's id order, every agency's rows, to its own.
+            models.Index(fields=["agency", "id"], name="request_agency_id"),
+            # The public archive, newest number first (access.public_requests, paged by key):
+            # only rows that may be public, with the columns its filters and the embargo test
+            # read, so its capped count is an index-only scan that never visits the table.
+            models.Index(
+                fields=["agency", "year", "sequence"],
+                name="request_public_listing",
+                include=["visibility", "public_from", "status", "day_zero"],
+                condition=models.Q(description_held=False)
+                & models.Q(visibility__in=["published", "embargoed"]),
+            ),
             GinIndex(fields=["search_vector"], name="request_search"),
         ]
 
@@ -516,4 +529,8 @@ class PublicSearchEntry(TenantOwned):
     attachments_vector = SearchVectorField(null=True)
 
     class Meta:
-        indexes = [GinIndex(fields=["search_vector"], name="public_search_vector")]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="public_search_vector"),
+            # A common word's newest matches, walked newest first (search.newest_ranked).
+            models.Index(fields=["agency", "year", "sequence"], name="public_search_newest"),
+        ]

@@ -19,6 +19,7 @@ from django.http import StreamingHttpResponse
 from accounts.models import Agency
 from accounts.tenancy import agency_context
 from api.open_data import paging, records
+from requests_portal import keyset
 
 DATASETS = ("requests", "documents")
 FORMATS = ("csv", "json")
@@ -38,9 +39,8 @@ def _request_chunks(agency: Agency) -> Iterator[list[dict]]:
         with agency_context(agency):
             listed = records.public_requests(agency)
             if after is not None:
-                listed = listed.filter(
-                    Q(year__lt=after[0]) | Q(year=after[0], sequence__lt=after[1])
-                )
+                # A row comparison: each chunk starts at its key in the index.
+                listed = keyset.older_than(listed, after)
             rows = list(listed[:CHUNK])
             if not rows:
                 return

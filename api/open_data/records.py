@@ -10,7 +10,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import QuerySet
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import OuterRef, QuerySet
 
 from accounts.models import Agency
 from documents import access as document_access
@@ -60,10 +61,17 @@ _REQUEST_FIELDS = (
 
 def public_requests(agency: Agency) -> QuerySet[RecordsRequest]:
     """The archive's public requests, newest number first, with only the public columns."""
+    # Each request's department names come in the same query (one round trip fewer per page).
+    names = (
+        RequestDepartment.objects.filter(agency=agency, request=OuterRef("pk"))
+        .order_by("-is_lead", "department__name")
+        .values("department__name")
+    )
     return (
         request_access.public_requests(agency)
         .select_related("closure_reason", "request_type")
         .only(*_REQUEST_FIELDS)
+        .annotate(department_names=ArraySubquery(names))
         .order_by("-year", "-sequence")
     )
 
@@ -120,8 +128,15 @@ def request_record(r: RecordsRequest, departments: list[str]) -> dict[str, Any]:
 
 
 def request_records(agency: Agency, rows: list[RecordsRequest]) -> list[dict[str, Any]]:
-    names = department_names(agency, [r.pk for r in rows])
-    return [request_record(r, names.get(r.pk, [])) for r in rows]
+    """Rows of ``public_requests`` carry their department names; others are looked up."""
+    missing = [r.pk for r in rows if not hasattr(r, "department_names")]
+    names = department_names(agency, missing) if missing else {}
+    return [
+        request_record(
+            r, r.department_names if hasattr(r, "department_names") else names.get(r.pk, [])
+        )
+        for r in rows
+    ]
 
 
 def document_record(d: Document) -> dict[str, Any]:

@@ -59,7 +59,9 @@ AFTER_DOCUMENT = OpenApiParameter(
 )
 REQUEST_FILTERS = [
     OpenApiParameter(
-        "q", OpenApiTypes.STR, description="Full-text search; results best match first."
+        "q",
+        OpenApiTypes.STR,
+        description=f"Full-text search: the newest {paging.SEARCH_CAP} matches, best match first.",
     ),
     OpenApiParameter(
         "page",

@@ -19,9 +19,9 @@ from accounts.models import Agency
 from api.open_data import exports, paging, records
 from api.open_data import schema as docs
 from requests_portal import access as request_access
-from requests_portal import forms
+from requests_portal import forms, keyset
 from requests_portal.filters import archive_filters
-from requests_portal.search import public_search
+from requests_portal.search import newest_ranked, public_search
 
 TAG = ["open data"]
 NOT_MODIFIED = OpenApiResponse(description="Not modified: the client's copy is current.")
@@ -86,8 +86,7 @@ class OpenRequestList(OpenDataView):
         listed = archive_filters(records.public_requests(agency), data)
         after = _after_number(request)
         if after is not None:
-            year, sequence = after
-            listed = listed.filter(Q(year__lt=year) | Q(year=year, sequence__lt=sequence))
+            listed = keyset.older_than(listed, after)  # a row comparison the index serves
         rows = list(listed[: size + 1])
         more = len(rows) > size
         rows = rows[:size]
@@ -101,10 +100,12 @@ class OpenRequestList(OpenDataView):
         last_page = max(1, -(-paging.SEARCH_CAP // size))
         page = paging.page_number(request, last=last_page)
         entries = archive_filters(public_search(agency, query), data, prefix="request__")
+        # The newest SEARCH_CAP matches, best first: a cost that does not grow with the archive
+        # (requests_portal.search.newest_ranked), as on the archive page.
+        ranked = newest_ranked(agency, entries, paging.SEARCH_CAP)[: paging.SEARCH_CAP]
         start = (page - 1) * size
-        ids = list(entries.values_list("request_id", flat=True)[start : start + size + 1])
-        more = len(ids) > size and page < last_page
-        ids = ids[:size]
+        ids = ranked[start : start + size]
+        more = len(ranked) > start + size and page < last_page
         found = records.public_requests(agency).filter(pk__in=ids).in_bulk()
         rows = [found[pk] for pk in ids if pk in found]
         body = {

@@ -6,37 +6,20 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.functional import cached_property
 from django.views.decorators.http import require_safe
 
 from accounts.models import Agency
-from requests_portal import access, forms
+from requests_portal import access, forms, keyset
 from requests_portal.filters import archive_filters
-from requests_portal.search import highlighted, public_search, with_snippets
+from requests_portal.search import highlighted, newest_ranked, public_search, with_snippets
 from requests_portal.views.common import agency_or_404, page_params
 
 ARCHIVE_PAGE_SIZE = 25
 SEARCH_COUNT_CAP = 1000
 
 
-class CappedPaginator(Paginator):
-    """Counts at most ``cap`` + 1 matches, without ranking them: "more than 1,000 requests
-    match" is as useful to a reader as the exact number, and far cheaper for common words."""
-
-    cap = SEARCH_COUNT_CAP
-
-    @cached_property
-    def count(self) -> int:
-        return self.object_list.order_by()[: self.cap + 1].count()
-
-    @property
-    def capped(self) -> bool:
-        return self.count > self.cap
-
-
-def public_page_rows(agency: Agency, entries, text: str) -> list[dict]:
-    """The requests of a page of search entries, in the entries' order, with snippets."""
-    ids = [entry.request_id for entry in entries]
+def public_page_rows(agency: Agency, ids: list[int], text: str) -> list[dict]:
+    """The requests of a page of search results (request ids, in order), with snippets."""
     found = with_snippets(access.public_requests(agency).filter(pk__in=ids), text).in_bulk()
     return [
         {"r": found[pk], "snippet": highlighted(found[pk].snippet)} for pk in ids if pk in found
@@ -52,18 +35,49 @@ def archive(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data if form.is_valid() else {}
     query = (data.get("q") or "").strip()
     if query:
-        # Search the public index (fast: its GIN index is usable), then load the page.
+        # Search the public index (its GIN index is usable), then load the page. The newest
+        # SEARCH_COUNT_CAP + 1 matches, ranked (search.newest_ranked): one query whose cost
+        # does not grow with the archive; "more than 1,000" past the cap.
         entries = archive_filters(public_search(agency, query), data, prefix="request__")
-        page = CappedPaginator(entries, ARCHIVE_PAGE_SIZE).get_page(request.GET.get("page"))
-        rows = public_page_rows(agency, page.object_list, query)
-    else:
-        listed = archive_filters(access.public_requests(agency), data).order_by(
-            "-year", "-sequence"
+        ids = newest_ranked(agency, entries, SEARCH_COUNT_CAP)
+        count, capped = len(ids), len(ids) > SEARCH_COUNT_CAP
+        page = Paginator(ids[:SEARCH_COUNT_CAP], ARCHIVE_PAGE_SIZE).get_page(
+            request.GET.get("page")
         )
-        page = Paginator(listed, ARCHIVE_PAGE_SIZE).get_page(request.GET.get("page"))
-        rows = [{"r": r, "snippet": None} for r in page.object_list]
+        rows = public_page_rows(agency, list(page.object_list), query)
+        pager = {"page": page, "params": page_params(request)}
+    else:
+        # By key, newest first, with a capped count: what one view costs does not grow with
+        # the archive (requests_portal.keyset; the partial index request_public_listing).
+        listed = archive_filters(access.public_requests(agency), data)
+        listing = keyset.keyset_page(
+            listed,
+            after=keyset.parse_number(request.GET.get("after")),
+            before=keyset.parse_number(request.GET.get("before")),
+            size=ARCHIVE_PAGE_SIZE,
+        )
+        rows = [{"r": r, "snippet": None} for r in listing.rows]
+        count = keyset.count_capped(listed, SEARCH_COUNT_CAP)
+        capped = count > SEARCH_COUNT_CAP
+        pager = {"keyset": listing, "params": _params_without(request, "page", "after", "before")}
     return render(
         request,
         "requests_portal/archive.html",
-        {"form": form, "page": page, "rows": rows, "query": query, "params": page_params(request)},
+        {
+            "form": form,
+            "rows": rows,
+            "query": query,
+            "count": count,
+            "capped": capped,
+            "cap": SEARCH_COUNT_CAP,
+            **pager,
+        },
     )
+
+
+def _params_without(request: HttpRequest, *names: str) -> str:
+    """The query string without the paging keys, for the links to the next pages."""
+    params = request.GET.copy()
+    for name in names:
+        params.pop(name, None)
+    return params.urlencode()

@@ -64,7 +64,8 @@ def _similar(agency: Agency, text: str, limit: int = 5) -> list:
     text = (text or "").replace("\x00", "").strip()
     if len(text) < 3:
         return []
-    return public_page_rows(agency, public_search(agency, text[:200])[:limit], text[:200])
+    best = public_search(agency, text[:200]).values_list("request_id", flat=True)[:limit]
+    return public_page_rows(agency, list(best), text[:200])
 
 
 def _file(request: HttpRequest, agency: Agency, form: forms.RequestForm) -> HttpResponse:

@@ -1,6 +1,7 @@
 """The public search index holds exactly the requests that are public now."""
 
 import datetime
+import re
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -123,7 +124,7 @@ def test_archive_search_uses_the_gin_index(tenant):
 
 
 def test_a_search_with_very_many_matches_says_more_than_the_cap(tenant, client_for, monkeypatch):
-    monkeypatch.setattr(archive.CappedPaginator, "cap", 3)
+    monkeypatch.setattr(archive, "SEARCH_COUNT_CAP", 3)
     with agency_context(tenant.agency):
         agency_settings.agency_setup_defaults(agency=tenant.agency)
         for n in range(5):
@@ -132,3 +133,20 @@ def test_a_search_with_very_many_matches_says_more_than_the_cap(tenant, client_f
     assert "More than 3 requests matching" in response.content.decode()
     few = client_for(None, tenant.host).get("/archive/", {"q": "minutes 4"})
     assert "1 request matching" in few.content.decode()
+
+
+def test_a_common_word_is_ranked_among_its_newest_matches(tenant, client_for, monkeypatch):
+    """Past the cap, only the newest cap + 1 matches are ranked (search.newest_ranked): the
+    cost of a common word does not grow with the archive. Among them the best comes first."""
+    monkeypatch.setattr(archive, "SEARCH_COUNT_CAP", 3)
+    with agency_context(tenant.agency):
+        agency_settings.agency_setup_defaults(agency=tenant.agency)
+        oldest_best = _file(tenant, title="Minutes minutes minutes of the minutes")
+        filed = [_file(tenant, title=f"Minutes of budget meeting {n}") for n in range(3)]
+        newest_best = _file(tenant, title="Minutes minutes of the council")
+    body = client_for(None, tenant.host).get("/archive/", {"q": "minutes"}).content.decode()
+    assert "More than 3 requests matching" in body
+    shown = re.findall(r'/requests/(\d{2}-\d+)/"', body)
+    assert shown[0] == newest_best.number
+    assert oldest_best.number not in shown
+    assert set(shown) == {newest_best.number, *(r.number for r in filed[1:])}
