@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("requests_portal", "0014_request_release_hold"),
+        ("requests_portal", "0016_request_agency_id"),
     ]
 
     operations = [
