@@ -169,10 +169,10 @@ def throwaway_database(prefix: str) -> Iterator[str]:
         yield name
     finally:
         connections.close_all()
-        _teardown(db_cfg)
+        teardown(db_cfg)
 
 
-def _teardown(db_cfg) -> None:
+def teardown(db_cfg) -> None:
     """Drop the throw-away database, once the stopped web processes' sessions have ended
     (PostgreSQL ends a backend shortly after its client goes)."""
     from django.db.utils import OperationalError
@@ -260,7 +260,7 @@ def procfile_web() -> str:
     raise SystemExit("the Procfile has no web process")
 
 
-def _start(command: str, env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
+def start_process(command: str, env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
     """The Procfile's command line through a shell, as Heroku runs it (its own process
     group, so it and its workers stop together)."""
     return subprocess.Popen(  # noqa: S602 (the Procfile's own line)  # nosec B602
@@ -274,7 +274,7 @@ def _start(command: str, env: dict[str, str], cwd: Path, log: Path) -> subproces
     )
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_process(process: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
     try:
@@ -439,7 +439,7 @@ def _servers(workers: int, database: str, tmp: Path) -> Iterator[tuple[int, int,
         env["DJANGO_SETTINGS_MODULE"] = "config.settings"
         _collectstatic(env)
         web = procfile_web()
-        processes.append(_start(web, env, ROOT, tmp / "portal.log"))
+        processes.append(start_process(web, env, ROOT, tmp / "portal.log"))
 
         bare_dir = tmp / "bare"
         bare_dir.mkdir()
@@ -459,7 +459,7 @@ def _servers(workers: int, database: str, tmp: Path) -> Iterator[tuple[int, int,
             DJANGO_SETTINGS_MODULE="bare_settings",
         )
         bare_web = web.replace("config.wsgi", "bare_wsgi", 1)
-        processes.append(_start(bare_web, bare_env, bare_dir, tmp / "bare.log"))
+        processes.append(start_process(bare_web, bare_env, bare_dir, tmp / "bare.log"))
         _until_up(
             Page("/healthz", portal_port, BASE_DOMAIN, "/healthz"), processes[0], tmp / "portal.log"
         )
@@ -467,5 +467,5 @@ def _servers(workers: int, database: str, tmp: Path) -> Iterator[tuple[int, int,
         yield portal_port, bare_port, secret_key
     finally:
         for process in processes:
-            _stop(process)
+            stop_process(process)
         redis_server.stop()
