@@ -155,7 +155,7 @@ bench-load: $(STAMP)
 	$(BIN)/python bench/load_bench.py
 
 # Every benchmark under bench/ in one go, one after the other, each with a time limit
-# (scripts/bench-all): at reduced scale by default (about 30 minutes on 2 cores), at each
+# (scripts/bench-all): at reduced scale by default (about 35 minutes on 2 cores), at each
 # one's own scale with BENCH_SCALE=full (a few hours). bench/README.md lists them.
 BENCH_SCALE ?= reduced
 bench-all: $(STAMP)
