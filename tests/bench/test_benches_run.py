@@ -11,6 +11,8 @@ runs go two at a time.
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import os
 import re
 import subprocess
@@ -169,6 +171,18 @@ def runs() -> dict[str, Run]:
 def test_every_benchmark_is_smoke_run():
     scripts = {path.name for path in BENCH.glob("*.py")} - HELPERS
     assert scripts == set(TINY), "add the new benchmark's tiny-scale arguments to TINY"
+
+
+def test_make_bench_all_runs_every_benchmark():
+    """scripts/bench-all (make bench-all) has reduced-scale arguments for exactly these."""
+    path = ROOT / "scripts" / "bench-all"
+    loader = importlib.machinery.SourceFileLoader("bench_all", str(path))
+    spec = importlib.util.spec_from_loader("bench_all", loader)
+    assert spec is not None
+    bench_all = importlib.util.module_from_spec(spec)
+    loader.exec_module(bench_all)
+    assert set(bench_all.REDUCED) == set(TINY)
+    assert bench_all.HELPERS == HELPERS
 
 
 @pytest.mark.parametrize("script", sorted(TINY))
