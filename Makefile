@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test security scanners lint format install migrate seed stop-db lock bench bench-audit messages api-schema
+.PHONY: run test security scanners lint format install migrate seed stop-db lock bench bench-audit bench-all messages api-schema
 
 # Install (only when the lock file changed), migrate, seed the demo, serve. Unless
 # STRIPE_API_BASE is set, the local Stripe (tests/stripe_server: test cards, nothing charged)
@@ -161,6 +161,26 @@ bench-audit-viewer: $(STAMP)
 bench-http: $(STAMP)
 	scripts/ensure-system-packages test
 	$(BIN)/python bench/http_bench.py
+
+.PHONY: bench-load
+
+# Load run (about 10 minutes): the same servers as bench-http, then wrk puts 64 concurrent
+# connections for 60 s on each of the agency home, the request form, public request pages,
+# archive search and listing, and the staff queue (an admin past two-factor), over loopback.
+# Fails on any error (a response outside 2xx/3xx, a socket error, a timeout, a traceback in
+# the web process); prints p50/p95/p99, requests/s and PASS/MISS of each page's ratio to bare
+# Django against the fast-pages targets (--strict fails on a miss). Shorter: --seconds 10
+bench-load: $(STAMP)
+	scripts/ensure-system-packages test
+	$(BIN)/python bench/load_bench.py
+
+# Every benchmark under bench/ in one go, one after the other, each with a time limit
+# (scripts/bench-all): at reduced scale by default (about 35 minutes on 2 cores), at each
+# one's own scale with BENCH_SCALE=full (a few hours). bench/README.md lists them.
+BENCH_SCALE ?= reduced
+bench-all: $(STAMP)
+	scripts/ensure-system-packages test
+	$(BIN)/python scripts/bench-all --scale $(BENCH_SCALE)
 
 .PHONY: bench-signin-memory
 

@@ -40,7 +40,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from http_bench import _load, _procfile_web, _start, _stop, teardown  # noqa: E402 (bench/ is on the path)
+from http_harness import (  # noqa: E402 (bench/ is on the path)
+    load_average,
+    procfile_web,
+    start_process,
+    stop_process,
+    teardown,
+)
 
 PASSWORD = "correct horse battery staple 2718"  # noqa: S105 (a throw-away test account)
 EMAIL = "resident@bench.test"
@@ -182,7 +188,7 @@ def run(args, database: str, tmp: Path) -> bool:
     print(
         f"Sign-in memory benchmark: {args.sign_ins} browsers signing in at once, "
         f"{args.bursts} bursts per configuration, gunicorn as the Procfile; "
-        f"{os.cpu_count()} CPUs, load average {_load()} at start"
+        f"{os.cpu_count()} CPUs, load average {load_average()} at start"
     )
     redis_server = start_tls_redis(tmp / "redis")
     addresses = (f"10.{n // 62500 % 250}.{n // 250 % 250}.{n % 250 + 1}" for n in itertools.count())
@@ -228,11 +234,11 @@ def run(args, database: str, tmp: Path) -> bool:
                 "GUNICORN_CMD_ARGS": f"--bind 127.0.0.1:{port} {extra}".strip(),
             }
             log = tmp / f"web-{len(outcomes)}.log"
-            web = _start(_procfile_web(), env, ROOT, log)
+            web = start_process(procfile_web(), env, ROOT, log)
             try:
                 outcomes.append(burst(label, web, port, host, args, addresses, log))
             finally:
-                _stop(web)
+                stop_process(web)
     finally:
         redis_server.stop()
     return report(outcomes, args)
@@ -300,7 +306,7 @@ def report(outcomes: list[Outcome], args) -> bool:
     verdict = "MISSED" if failed else "met"
     print(
         f"Target: a worker's peak RSS < {args.limit_mb:.0f} MB with the portal's parameters, "
-        f"every attempt signed in or told to try again: {verdict}; load average {_load()}"
+        f"every attempt signed in or told to try again: {verdict}; load average {load_average()}"
     )
     return failed
 

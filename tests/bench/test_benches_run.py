@@ -11,6 +11,8 @@ runs go two at a time.
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import os
 import re
 import subprocess
@@ -87,6 +89,10 @@ TINY: dict[str, tuple[list[str], str]] = {
         ["--seconds", "1", "--rounds", "1", "--connections", "4", "--requests", "6"],
         r"agency home +[\d,]+ +[\d.]+ +[\d.]+",
     ),
+    "load_bench.py": (
+        ["--seconds", "1", "--connections", "4", "--warm-up", "0", "--requests", "6"],
+        r"staff queue +[\d,]+ +[\d,]+ .*>= 0\.15 (PASS|MISS)[\s\S]*Errors: 0 \(PASS\)",
+    ),
 }
 # Modules under bench/ that are parts of a benchmark, not benchmarks.
 HELPERS = {
@@ -94,6 +100,7 @@ HELPERS = {
     "audit_legacy_search.py",
     "api_bench_urls.py",  # the bare DRF view api_bench.py measures against
     "api_bench_wsgi.py",
+    "http_harness.py",  # the servers and wrk runs http_bench.py and load_bench.py share
 }
 
 
@@ -152,7 +159,8 @@ def runs() -> dict[str, Run]:
     try:
         with ThreadPoolExecutor(max_workers=AT_ONCE) as pool:
             # The slowest first, so the pool finishes together.
-            order = sorted(TINY, key=lambda s: s not in {"http_bench.py", "login_bench.py"})
+            slowest = {"http_bench.py", "load_bench.py", "login_bench.py"}
+            order = sorted(TINY, key=lambda s: s not in slowest)
             results = pool.map(lambda script: _run(script, template), order)
             return dict(zip(order, results, strict=True))
     finally:
@@ -163,6 +171,18 @@ def runs() -> dict[str, Run]:
 def test_every_benchmark_is_smoke_run():
     scripts = {path.name for path in BENCH.glob("*.py")} - HELPERS
     assert scripts == set(TINY), "add the new benchmark's tiny-scale arguments to TINY"
+
+
+def test_make_bench_all_runs_every_benchmark():
+    """scripts/bench-all (make bench-all) has reduced-scale arguments for exactly these."""
+    path = ROOT / "scripts" / "bench-all"
+    loader = importlib.machinery.SourceFileLoader("bench_all", str(path))
+    spec = importlib.util.spec_from_loader("bench_all", loader)
+    assert spec is not None
+    bench_all = importlib.util.module_from_spec(spec)
+    loader.exec_module(bench_all)
+    assert set(bench_all.REDUCED) == set(TINY)
+    assert bench_all.HELPERS == HELPERS
 
 
 @pytest.mark.parametrize("script", sorted(TINY))
