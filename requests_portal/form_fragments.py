@@ -26,7 +26,6 @@ from django.db import models, transaction
 from django.forms import Form
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 
 FORM_FRAGMENT_SECONDS = 600
@@ -71,17 +70,20 @@ class RenewingQuerySet(models.QuerySet):
     delete.queryset_only = True  # type: ignore[attr-defined]
 
 
-def _render(form: Form, names: list[str]) -> SafeString:
-    # No request, so no context processors: _field.html reads only its field.
-    if not names:
-        return SafeString("")
-    return SafeString(render_to_string("_fields.html", {"fields": [form[n] for n in names]}))
+def _render(form: Form, names: list[str]) -> str:
+    # No request, so no context processors: _field.html reads only its field. The template
+    # engine's output is marked safe by the engine itself (it escaped what it inserted).
+    return render_to_string("_fields.html", {"fields": [form[n] for n in names]})
 
 
 def fields_html(
     request: HttpRequest, form: Form, *, agency_id: int, name: str, skip: Iterable[str] = ()
-) -> SafeString:
-    """The form's fields (less ``skip``) as ``_field.html`` renders them, in their order."""
+) -> str:
+    """The form's fields (less ``skip``) as ``_field.html`` renders them, in their order.
+
+    Both parts are the engine's own safe output (a cached fragment was pickled as such) and
+    two safe strings added stay safe; anything else in the cache would only be shown
+    escaped, never as markup."""
     skipped = set(skip)
     names = [field for field in form.fields if field not in skipped]
     if form.is_bound:
@@ -104,4 +106,4 @@ def fields_html(
         fragment = _render(form, fixed)
         cache.set(key, (version, fragment), FORM_FRAGMENT_SECONDS)
     per_rendering = _render(form, [field for field in names if field in _PER_RENDERING])
-    return SafeString(fragment + per_rendering)
+    return fragment + per_rendering
