@@ -12,7 +12,22 @@ class AccountsConfig(AppConfig):
         from accounts import checks, db_roles, signals, tasks  # noqa: F401
 
         post_migrate.connect(db_roles.grant_app_role, sender=self)
+        _clear_host_cache_on_change()
         _name_audit_targets()
+
+
+def _clear_host_cache_on_change() -> None:
+    """A saved or deleted agency is forgotten by this process's host cache at once."""
+    from django.db.models.signals import post_delete, post_save
+
+    from accounts import host_cache
+    from accounts.models import Agency
+
+    def forget(sender, **kwargs) -> None:
+        host_cache.clear()
+
+    post_save.connect(forget, sender=Agency, weak=False, dispatch_uid="host_cache_save")
+    post_delete.connect(forget, sender=Agency, weak=False, dispatch_uid="host_cache_delete")
 
 
 def _name_audit_targets() -> None:

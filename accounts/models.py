@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.contact import validate_public_phone
+from accounts.host_cache import AgencyQuerySet
 from vault.keyring import SealError, open_sealed, seal
 
 
@@ -86,6 +87,8 @@ class Agency(models.Model):
         "Accessibility statement", max_length=20000, blank=True
     )
 
+    objects = AgencyQuerySet.as_manager()  # bulk changes clear accounts/host_cache.py
+
     class Meta:
         verbose_name_plural = "agencies"
         ordering = ["name"]
@@ -94,8 +97,7 @@ class Agency(models.Model):
         return self.name
 
 
-# What an agency admin edits on the "Contact and notices" page
-# (accounts.services.agency_contact).
+# What an agency admin edits on "Contact and notices" (accounts.services.agency_contact).
 CONTACT_FIELDS = (
     "contact_phone",
     "contact_email",
@@ -106,8 +108,7 @@ CONTACT_FIELDS = (
 )
 
 
-# The agency's sign-in policy: the fields an agency admin edits together
-# (accounts.services.signin_policy).
+# The sign-in policy: fields an agency admin edits together (accounts.services.signin_policy).
 SIGNIN_POLICY_FIELDS = (
     "mfa_required_for_admins",
     "mfa_required_for_staff",
@@ -190,8 +191,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
 
-# Who ``request.user`` may be: a signed-in account or the anonymous visitor. Reads gated by a
-# permission take either (the anonymous visitor holds none).
+# ``request.user``: an account or the anonymous visitor (who holds no permission).
 AnyUser: TypeAlias = User | AnonymousUser
 
 

@@ -213,9 +213,17 @@ def support_grant_of(membership: Membership | None) -> SupportGrant | None:
     return getattr(membership, "support_grant", None)
 
 
+def remember_membership(user, agency: Agency, membership: Membership) -> None:
+    """Prime the per-request cache with an active membership just read together with its
+    user (a list of the agency's staff), so asking about each of them costs no query."""
+    user.__dict__.setdefault("_membership_cache", {})[agency.pk] = membership
+
+
 def forget_membership(user) -> None:
-    """Drop the per-request cache after a role change in the same request."""
+    """Drop the per-request caches after a role change in the same request (the user's
+    memberships, and the staff list requests_portal.access keeps beside them)."""
     user.__dict__.pop("_membership_cache", None)
+    user.__dict__.pop("_active_staff_cache", None)
 
 
 # Which roles a member may hand out (invitations, role changes): never more than they hold.

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 import audit
+from accounts import host_cache
 from accounts.models import Agency, TenantOwned
 from audit.chain import set_rls_context
 
@@ -59,8 +60,12 @@ def resolve_host(raw_host: str):
         slug = host[: -len(base) - 1]
         if "." in slug:
             return None
-        return Agency.objects.filter(slug=slug, is_active=True).first()
-    return Agency.objects.filter(custom_domain=host, is_active=True).first()
+        return host_cache.lookup(
+            host, lambda: Agency.objects.filter(slug=slug, is_active=True).first()
+        )
+    return host_cache.lookup(
+        host, lambda: Agency.objects.filter(custom_domain=host, is_active=True).first()
+    )
 
 
 def agency_origin(agency: Agency) -> str:

@@ -416,7 +416,7 @@ def set_rls_context(agency_id: int | None, *, platform: bool) -> None:
     this connection see (and whether it sees platform rows). The one place the settings are
     written: the audit app is the lowest that needs them, and accounts.tenancy (above it)
     sets every request's and task's context through here."""
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, _one_round_trip():
         # nosemgrep: portal-raw-sql -- sets the RLS context settings; bound parameters
         cursor.execute(
             "SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
@@ -427,6 +427,15 @@ def set_rls_context(agency_id: int | None, *, platform: bool) -> None:
                 "on" if platform else "off",
             ],
         )
+
+
+def _one_round_trip() -> contextlib.AbstractContextManager[object]:
+    """psycopg's pipeline mode around the context's statement: the transaction's BEGIN, which
+    psycopg sends before a transaction's first statement, and the statement go together and
+    are answered together (one round trip instead of two on every request). Nothing is read
+    from the statement, and any error it raises still raises, when the pipeline ends."""
+    raw = connection.connection  # open: the caller's cursor() connected it
+    return raw.pipeline() if raw is not None else contextlib.nullcontext()
 
 
 def verify_all(agency_ids: list[int]) -> list[ChainReport]:

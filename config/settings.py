@@ -61,6 +61,10 @@ SECRET_KEY = env_str("SECRET_KEY") or ("" if IS_PRODUCTION else _development_sec
 # answers 404 for any host that is neither, before anything else reads the Host header, so
 # Django's own ALLOWED_HOSTS check has nothing left to add.
 PORTAL_BASE_DOMAIN = (env_str("PORTAL_BASE_DOMAIN", "localhost") or "").lower().strip(".")
+# How long each web process remembers which agency a host names (accounts/host_cache.py): a
+# change made in this process applies at once, one made by another process within this.
+AGENCY_HOST_CACHE_SECONDS = env_int("AGENCY_HOST_CACHE_SECONDS", 5, minimum=0)
+AGENCY_HOST_CACHE_SIZE = 1000
 if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?", PORTAL_BASE_DOMAIN, re.ASCII):
     raise ImproperlyConfigured(
         f"PORTAL_BASE_DOMAIN must be a bare domain name (no scheme, port or path), "

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts import model_choices
 from documents.models import ReleaseLevel
 
 
@@ -28,7 +29,7 @@ class ReleaseForm(forms.Form):
 
 
 class BulkReleaseForm(forms.Form):
-    documents = forms.ModelMultipleChoiceField(
+    documents = model_choices.ModelMultipleChoiceField(
         label=_("Documents"), queryset=None, widget=forms.CheckboxSelectMultiple
     )
     level = forms.ChoiceField(label=_("Who may see them"), choices=ReleaseLevel.choices)

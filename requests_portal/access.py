@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -85,18 +85,32 @@ def closure_reasons_for(user: User | AnonymousUser, agency: Agency) -> QuerySet[
     return ClosureReason.objects.filter(agency=agency, is_active=True).order_by("name")
 
 
-def _active_staff(agency: Agency) -> list[User]:
-    return [
-        m.user
-        for m in Membership.objects.filter(agency=agency, is_active=True, user__is_active=True)
+def _active_staff(agency: Agency, asking: User | AnonymousUser) -> list[User]:
+    """The agency's active staff, read once per request: the list is kept on the asking
+    user's object (which lives as long as the request) beside their membership cache."""
+    memo = asking.__dict__.setdefault("_active_staff_cache", {})
+    if agency.pk not in memo:
+        memo[agency.pk] = _read_active_staff(agency)
+    return list(memo[agency.pk])
+
+
+def _read_active_staff(agency: Agency) -> list[User]:
+    staff = []
+    for membership in (
+        Membership.objects.filter(agency=agency, is_active=True, user__is_active=True)
         .select_related("user")
         .order_by("user__email")
-    ]
+    ):
+        # The membership came with its user: asking about their role later (which requests
+        # they may see) costs no query per person.
+        policy.remember_membership(membership.user, agency, membership)
+        staff.append(membership.user)
+    return staff
 
 
 def assignable_staff(user: User | AnonymousUser, agency: Agency) -> list[User]:
     """The agency's staff, for choosing a request's point of contact."""
-    return _active_staff(agency) if policy.can(user, agency, policy.REQUEST_EDIT) else []
+    return _active_staff(agency, user) if policy.can(user, agency, policy.REQUEST_EDIT) else []
 
 
 def department_name_taken(agency: Agency, name: str, except_for: Department | None) -> bool:
@@ -243,7 +257,7 @@ def get_time_entry_for(
 def assignable_staff_for_tasks(user: User | AnonymousUser, agency: Agency) -> list[User]:
     """Anyone on staff may be given a task by anyone who does internal work."""
     allowed = policy.can(user, agency, policy.REQUEST_INTERNAL_WORK)
-    return _active_staff(agency) if allowed else []
+    return _active_staff(agency, user) if allowed else []
 
 
 def public_departments(agency: Agency) -> QuerySet[Department]:
@@ -295,11 +309,23 @@ def staff_who_can_see(records_request: RecordsRequest, users: list[User]) -> lis
     """The users among ``users`` whose role lets them open this request (notices, notes and
     the notify list never reach staff the request is hidden from)."""
     agency = records_request.agency
-    return [
-        user
-        for user in users
-        if staff_requests_for(user, agency).filter(pk=records_request.pk).exists()
-    ]
+    if not users:
+        return []
+    # One query however many staff: an EXISTS per person, each the very filter of
+    # staff_requests_for, so the answer is the one their own queue would give.
+    sees = {
+        f"sees_{n}": Exists(staff_requests_for(user, agency).filter(pk=OuterRef("pk")))
+        for n, user in enumerate(users)
+    }
+    row = (
+        RecordsRequest.objects.filter(agency=agency, pk=records_request.pk)
+        .annotate(**sees)
+        .values_list(*sees)
+        .first()
+    )
+    if row is None:
+        return []
+    return [user for user, seen in zip(users, row, strict=True) if seen]
 
 
 def public_requests(agency: Agency) -> QuerySet[RecordsRequest]:
@@ -317,18 +343,25 @@ def requester_requests_for(user: User | AnonymousUser, agency: Agency) -> QueryS
     return RecordsRequest.objects.filter(agency=agency, requester=user)
 
 
-def _by_number(queryset: QuerySet[RecordsRequest], number: str) -> RecordsRequest | None:
+def _by_number(
+    queryset: QuerySet[RecordsRequest], number: str, agency: Agency
+) -> RecordsRequest | None:
+    """The request of ``agency`` numbered ``number`` in ``queryset`` (already limited to the
+    agency), or None. Its ``agency`` is the caller's row: no second query for it."""
     match = NUMBER.fullmatch(number or "")
     if match is None:
         return None
     year, sequence = 2000 + int(match.group(1)), int(match.group(2))
-    return queryset.filter(year=year, sequence=sequence).first()
+    found = queryset.filter(agency=agency, year=year, sequence=sequence).first()
+    if found is not None:
+        found.agency = agency
+    return found
 
 
 def get_request_for_staff(
     user: User | AnonymousUser, agency: Agency, number: str
 ) -> RecordsRequest:
-    found = _by_number(staff_requests_for(user, agency), number)
+    found = _by_number(staff_requests_for(user, agency), number, agency)
     if found is None:
         raise Http404
     return found
@@ -351,7 +384,7 @@ def get_request_for_resident(
 ) -> PublicView:
     """A request as its requester (signed in, or holding the tracking link) or the public
     sees it. Staff use get_request_for_staff."""
-    own = _by_number(requester_requests_for(user, agency), number)
+    own = _by_number(requester_requests_for(user, agency), number, agency)
     if own is not None:
         return PublicView(own, Viewer.REQUESTER)
     if tracking:
@@ -359,10 +392,10 @@ def get_request_for_resident(
         # A bad or foreign link names no request (filtering on pk=None found none either).
         if request_id is not None:
             tracked = RecordsRequest.objects.filter(agency=agency, pk=request_id)
-            found = _by_number(tracked, number)
+            found = _by_number(tracked, number, agency)
             if found is not None:
                 return PublicView(found, Viewer.REQUESTER, tracking)
-    found = _by_number(public_requests(agency), number)
+    found = _by_number(public_requests(agency), number, agency)
     if found is None:
         raise Http404
     return PublicView(found, Viewer.PUBLIC)

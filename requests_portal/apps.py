@@ -10,6 +10,23 @@ class RequestsPortalConfig(AppConfig):
         from requests_portal import tasks  # noqa: F401
 
         _name_audit_targets()
+        _renew_form_fragments_on_change()
+
+
+def _renew_form_fragments_on_change() -> None:
+    """What the request form's fields are made of changed: its cached fields go."""
+    from django.db.models.signals import post_delete, post_save
+
+    from requests_portal import form_fragments
+    from requests_portal.models import CustomField, Department, RequestSettings, RequestType
+
+    def renew(sender, instance, **kwargs) -> None:
+        form_fragments.forget(instance.agency_id)
+
+    for model in (RequestSettings, Department, RequestType, CustomField):
+        name = model._meta.label_lower
+        post_save.connect(renew, sender=model, weak=False, dispatch_uid=f"form_fragments_{name}")
+        post_delete.connect(renew, sender=model, weak=False, dispatch_uid=f"form_del_{name}")
 
 
 def _name_audit_targets() -> None:

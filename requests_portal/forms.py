@@ -5,6 +5,7 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts import model_choices
 from requests_portal.models import (
     SELF_FILED,
     Channel,
@@ -35,7 +36,7 @@ class RequestForm(forms.Form):
             "Describe the records as precisely as you can: dates, places, names, subjects."
         ),
     )
-    department = forms.ModelChoiceField(
+    department = model_choices.ModelChoiceField(
         queryset=Department.objects.none(),
         required=False,
         label=_("Department (if you know it)"),
@@ -86,7 +87,7 @@ class RequestForm(forms.Form):
         else:
             self.fields["department"].queryset = departments
         if request_types is not None and request_types.exists():
-            self.fields["request_type"] = forms.ModelChoiceField(
+            self.fields["request_type"] = model_choices.ModelChoiceField(
                 queryset=request_types,
                 required=False,
                 label=_("Type of request"),
@@ -287,7 +288,7 @@ class DueDateForm(forms.Form):
 
 
 class CloseForm(forms.Form):
-    reason = forms.ModelChoiceField(
+    reason = model_choices.ModelChoiceField(
         queryset=ClosureReason.objects.none(),
         label=_("Outcome"),
         empty_label=_("Choose an outcome"),
@@ -333,13 +334,13 @@ class VisibilityForm(forms.Form):
 
 
 class RouteForm(forms.Form):
-    departments = forms.ModelMultipleChoiceField(
+    departments = model_choices.ModelMultipleChoiceField(
         queryset=Department.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
         label=_("Departments"),
     )
-    lead = forms.ModelChoiceField(
+    lead = model_choices.ModelChoiceField(
         queryset=Department.objects.none(),
         required=False,
         label=_("Lead department"),
@@ -372,7 +373,7 @@ class ArchiveFilterForm(forms.Form):
         choices=[("", _("Any status")), ("open", _("Open")), ("closed", _("Closed"))],
         label=_("Status"),
     )
-    department = forms.ModelChoiceField(
+    department = model_choices.ModelChoiceField(
         queryset=Department.objects.none(),
         required=False,
         empty_label=_("Any department"),

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import TenantOwned
+from requests_portal.form_fragments import RenewingQuerySet
 
 
 class CountingMethod(models.TextChoices):
@@ -37,6 +38,8 @@ class Visibility(models.TextChoices):
 
 class Department(TenantOwned):
     """A part of the agency that answers requests (Police, City Clerk, ...)."""
+
+    objects = RenewingQuerySet.as_manager()  # bulk changes renew form_fragments
 
     name = models.CharField(max_length=200)
     members = models.ManyToManyField(
@@ -70,6 +73,8 @@ class DepartmentMember(TenantOwned):
 
 class RequestSettings(TenantOwned):
     """One row per agency: its deadline rules and public-portal choices."""
+
+    objects = RenewingQuerySet.as_manager()  # bulk changes renew form_fragments
 
     response_days = models.PositiveSmallIntegerField(default=10)
     response_method = models.CharField(
@@ -175,6 +180,8 @@ class RequestType(TenantOwned):
     """A kind of request with its own legal clock (e.g. "Police body-camera video": 30
     calendar days), overriding the agency's default rule."""
 
+    objects = RenewingQuerySet.as_manager()  # bulk changes renew form_fragments
+
     name = models.CharField(max_length=120)
     response_days = models.PositiveSmallIntegerField()
     response_method = models.CharField(max_length=32, choices=CountingMethod.choices)
@@ -198,6 +205,8 @@ class CustomFieldKind(models.TextChoices):
 
 class CustomField(TenantOwned):
     """An extra question on the agency's public request form."""
+
+    objects = RenewingQuerySet.as_manager()  # bulk changes renew form_fragments
 
     label = models.CharField(max_length=120)
     kind = models.CharField(max_length=10, choices=CustomFieldKind.choices)

@@ -29,10 +29,15 @@ pytest_plugins = ["tests.idp.fixtures", "tests.log_capture", "tests.stripe_serve
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Rate-limit counters live in the cache: each test starts with none."""
+    """Rate-limit counters and agencies' settings live in the cache, and each process
+    remembers hosts' agencies: each test starts with none (a rolled-back test's agency must
+    not answer for the next test's host)."""
     from django.core.cache import cache
 
+    from accounts import host_cache
+
     cache.clear()
+    host_cache._clear_now()
 
 
 @pytest.fixture(autouse=True)

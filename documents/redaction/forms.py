@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from django import forms
 
+from accounts import model_choices
+
 
 class _ReasonMixin:
     def _reason_field(self, reasons):
-        self.fields["reason"] = forms.ModelChoiceField(
+        self.fields["reason"] = model_choices.ModelChoiceField(
             label="Reason (shown in the redaction log)",
             queryset=reasons,
             empty_label=None,

@@ -19,7 +19,7 @@ from accounts import policy, ratelimits
 from accounts.contact import reach_sentence
 from accounts.models import Agency
 from accounts.once import once_per_form
-from requests_portal import access, forms, privacy, timeline_text, tracking
+from requests_portal import access, form_fragments, forms, privacy, timeline_text, tracking
 from requests_portal.models import MessageKind
 from requests_portal.search import public_search
 from requests_portal.services import clock, messaging, submission
@@ -143,6 +143,14 @@ def request_new(request: HttpRequest) -> HttpResponse:
         "requests_portal/request_new.html",
         {
             "form": form,
+            # The privacy fields have their own place (requests_portal/_private_fields.html).
+            "form_fields": form_fragments.fields_html(
+                request,
+                form,
+                agency_id=agency.pk,
+                name="request_new",
+                skip=("private", "private_reason"),
+            ),
             "request_settings": request_settings,
             "audience": audience,
             "offers_private": offers_private,

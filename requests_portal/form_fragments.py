@@ -1,0 +1,109 @@
+"""The request form's fields, rendered once and kept in the cache (Redis in production).
+
+Rendering the public request form's fields (a template per field, a template per widget,
+the department and request-type choices read from the database) was most of the form
+page's time, and a blank form's fields are the same for every visitor of an agency reading
+one language. Each agency has a *forms version* in the cache, and each fragment is kept
+with the version it was made under. Saving or deleting anything the fields are made of (the
+agency's request settings, departments, request types, custom fields: receivers connected in
+``apps.py``; bulk changes through ``RenewingQuerySet``) replaces the version, so a fragment
+made before the change is never used again. Entries also expire after
+``FORM_FRAGMENT_SECONDS``.
+
+Only a blank form (a GET) is taken from the cache; a posted form, with its values and
+errors, is always rendered afresh. Fields that differ per rendering (the one-time
+``submission_key``) are never in a fragment.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.cache import cache
+from django.db import models, transaction
+from django.forms import Form
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils.translation import get_language
+
+FORM_FRAGMENT_SECONDS = 600
+_PER_RENDERING = frozenset({"submission_key"})
+
+
+def _version_key(agency_id: int) -> str:
+    return f"forms-version:{agency_id}"
+
+
+def forget(agency_id: int) -> None:
+    """A new forms version for the agency: every fragment made before is unreachable. Again
+    once the change commits: a fragment another process rendered meanwhile, from the rows
+    as they were before the commit, must not outlive it."""
+
+    def renew() -> None:
+        cache.set(_version_key(agency_id), secrets.token_hex(8), None)
+
+    renew()
+    transaction.on_commit(renew)
+
+
+class RenewingQuerySet(models.QuerySet):
+    """The models the fields are made of: bulk updates and deletes renew the forms version of
+    every agency they touch, as ``save()`` and ``delete()`` do through the receivers."""
+
+    def _renew(self) -> None:
+        for agency_id in set(self.values_list("agency_id", flat=True)):
+            forget(agency_id)
+
+    def update(self, **kwargs: Any) -> int:
+        self._renew()
+        return super().update(**kwargs)
+
+    update.alters_data = True  # type: ignore[attr-defined]
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        self._renew()
+        return super().delete()
+
+    delete.alters_data = True  # type: ignore[attr-defined]
+    delete.queryset_only = True  # type: ignore[attr-defined]
+
+
+def _render(form: Form, names: list[str]) -> str:
+    # No request, so no context processors: _field.html reads only its field. The template
+    # engine's output is marked safe by the engine itself (it escaped what it inserted).
+    return render_to_string("_fields.html", {"fields": [form[n] for n in names]})
+
+
+def fields_html(
+    request: HttpRequest, form: Form, *, agency_id: int, name: str, skip: Iterable[str] = ()
+) -> str:
+    """The form's fields (less ``skip``) as ``_field.html`` renders them, in their order.
+
+    Both parts are the engine's own safe output (a cached fragment was pickled as such) and
+    two safe strings added stay safe; anything else in the cache would only be shown
+    escaped, never as markup."""
+    skipped = set(skip)
+    names = [field for field in form.fields if field not in skipped]
+    if form.is_bound:
+        return _render(form, names)
+    fixed = [field for field in names if field not in _PER_RENDERING]
+    signed_in = bool(getattr(request.user, "is_authenticated", False))
+    key = f"form-fields:{name}:{agency_id}:{get_language()}:{'signed-in' if signed_in else 'guest'}"
+    # One cache round trip for both: the fragment is kept with the version it was made under.
+    found = cache.get_many([_version_key(agency_id), key])
+    version = found.get(_version_key(agency_id))
+    if version is None:
+        version = secrets.token_hex(8)
+        # add(): two processes starting at once agree on one version.
+        if not cache.add(_version_key(agency_id), version, None):
+            version = cache.get(_version_key(agency_id)) or version
+    kept = found.get(key)
+    if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == version:
+        fragment = kept[1]
+    else:
+        fragment = _render(form, fixed)
+        cache.set(key, (version, fragment), FORM_FRAGMENT_SECONDS)
+    per_rendering = _render(form, [field for field in names if field in _PER_RENDERING])
+    return fragment + per_rendering
