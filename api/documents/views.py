@@ -14,7 +14,7 @@ from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, Throttled, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -28,6 +28,7 @@ from documents import views as document_pages
 from documents.errors import DocumentError
 from documents.models import Document, DocumentStatus, DownloadGrant
 from documents.upload import services as uploads
+from documents.upload import views as upload_pages
 from documents.upload.handlers import EncryptingUploadHandler, Refused
 from requests_portal.access import PublicView, Viewer
 from vault.storage import StorageError
@@ -92,15 +93,24 @@ class DocumentList(GenericAPIView):
             }
         },
         responses={201: DocumentOut},
-        summary="Upload one file (staff): encrypted as it arrives, quarantined until scanned",
+        summary=(
+            "Upload one file: encrypted as it arrives, quarantined until scanned (staff; "
+            "the requester where the agency takes requesters' files)"
+        ),
     )
     def post(self, request, number: str):
         records_request, as_staff = request_for(request, number)
-        if not as_staff:
-            raise Http404  # requesters upload on the web (its own limits and checks)
-        if not may_act(request, records_request, policy.DOCUMENT_UPLOAD):
-            raise PermissionDenied
-        limit = uploads.upload_limit(records_request.agency_id, by_requester=False)
+        if as_staff:
+            if not may_act(request, records_request, policy.DOCUMENT_UPLOAD):
+                raise PermissionDenied
+        elif not access.settings_for(request.agency).requester_uploads:
+            raise Http404  # as on the web: this agency takes no files from requesters
+        # The web's uploads-per-person limit, before the body is read (each upload opens
+        # storage and a scan).
+        if upload_pages.uploads_exceeded(request._request):
+            raise Throttled(detail=upload_pages.TOO_MANY_UPLOADS)
+        by_requester = not as_staff
+        limit = uploads.upload_limit(records_request.agency_id, by_requester=by_requester)
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -124,6 +134,7 @@ class DocumentList(GenericAPIView):
                     filename=outcome.name,
                     size=outcome.received,
                     actor=request.user,
+                    by_requester=by_requester,
                     http_request=request._request,
                 )
             except DocumentError as error:
@@ -137,6 +148,7 @@ class DocumentList(GenericAPIView):
                 size=outcome.size,
                 chunks=outcome.chunks(),
                 actor=request.user,
+                by_requester=by_requester,
                 http_request=request._request,
             )
         except DocumentError as error:

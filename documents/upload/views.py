@@ -258,7 +258,7 @@ def _page(request, scope: Scope):
         if isinstance(outcome, Refused) and outcome.reason == TOO_MANY:
             message = f"Not stored: send at most {MAX_FILES} files at a time."
             results.append({"name": name, "stored": False, "message": message})
-        elif position and _uploads_exceeded(request):
+        elif position and uploads_exceeded(request):
             # The post counted as one upload before it was read; each further file counts
             # too, as each resumable upload does.
             if not isinstance(outcome, Refused):
@@ -298,7 +298,7 @@ def _upload_page(request, scope):
     """The form page; a post is counted against the upload limits before its files are read,
     then read through the encrypting handler."""
     if request.method == "POST":
-        if _uploads_exceeded(request):
+        if uploads_exceeded(request):
             return _render_page(request, scope, errors=[TOO_MANY_UPLOADS], status=429)
         _install_encrypting_handler(request, scope)
     return _page(request, scope)
@@ -335,7 +335,7 @@ def _read_body(request, limit: int) -> bytes | None:
     return None if len(data) > limit else data
 
 
-def _uploads_exceeded(request) -> bool:
+def uploads_exceeded(request) -> bool:
     """Uploads per person (or per address, for a requester with only the tracking link),
     counting each resumable start and each posted form: each opens storage and, later, a
     scan. Checked before the body is read, so a refused form stores and spools nothing."""
@@ -356,7 +356,7 @@ TOO_MANY_UPLOADS = "Too many uploads started: wait a while and try again."
 
 
 def _start(request, scope: Scope):
-    if _uploads_exceeded(request):
+    if uploads_exceeded(request):
         return _refusal(request, scope, TOO_MANY_UPLOADS, 429)
     form = StartUploadForm(request.POST)
     if not form.is_valid():

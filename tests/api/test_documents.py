@@ -81,3 +81,74 @@ def test_download_through_a_link_bound_to_the_caller(tenant, other_tenant):
     assert outsider.get(path).status_code == 404
     assert outsider.post(f"{path}link/").status_code == 404
     assert outsider.get(path.rsplit("/", 2)[0] + "/").status_code == 404
+
+
+def _take_requester_files(tenant, **extra):
+    with agency_context(tenant.agency):
+        DocumentSettings.objects.update_or_create(
+            agency=tenant.agency, defaults={"requester_uploads": True, **extra}
+        )
+
+
+def _pdf_upload(name="letter.pdf", text="Supporting letter"):
+    upload = io.BytesIO(pdf_with_text(text))
+    upload.name = name
+    return upload
+
+
+def test_a_requester_uploads_to_their_own_request_where_the_agency_takes_files(tenant):
+    records_request = file_as(tenant, tenant.requester)
+    _take_requester_files(tenant)
+    client = _client(tenant, tenant.requester)
+    base = f"/api/v1/requests/{records_request.number}/documents/"
+    response = client.post(base, {"files": _pdf_upload()})
+    assert response.status_code == 201, response.content
+    with agency_context(tenant.agency):
+        stored = Document.objects.get(public_id=response.json()["id"])
+        assert stored.uploaded_by_requester and stored.uploaded_by_id == tenant.requester.pk
+        assert stored.status == DocumentStatus.QUARANTINED
+        assert AuditEvent.objects.filter(
+            action="document.uploaded", actor=tenant.requester
+        ).exists()
+    # As on the web, their own file is not released to them by uploading it; staff see it.
+    assert client.get(base).json() == []
+    staff_sees = _client(tenant, tenant.staff).get(base).json()
+    assert [d["id"] for d in staff_sees] == [response.json()["id"]]
+
+
+def test_a_requester_upload_is_refused_where_the_agency_takes_no_files(tenant):
+    records_request = file_as(tenant, tenant.requester)
+    client = _client(tenant, tenant.requester)
+    response = client.post(
+        f"/api/v1/requests/{records_request.number}/documents/", {"files": _pdf_upload()}
+    )
+    assert response.status_code == 404
+    with agency_context(tenant.agency):
+        assert not Document.objects.filter(request=records_request).exists()
+
+
+def test_a_requester_upload_over_their_limit_is_refused_before_storage(tenant):
+    records_request = file_as(tenant, tenant.requester)
+    _take_requester_files(tenant, requester_max_upload_mb=1)
+    big = io.BytesIO(b"%PDF-1.4\n" + b"0" * (3 * 1024 * 1024))
+    big.name = "big.pdf"
+    response = _client(tenant, tenant.requester).post(
+        f"/api/v1/requests/{records_request.number}/documents/", {"files": big}
+    )
+    assert response.status_code == 413, response.content
+    with agency_context(tenant.agency):
+        assert not Document.objects.filter(request=records_request).exists()
+
+
+def test_uploads_per_person_are_limited_as_on_the_web(tenant, settings):
+    settings.RATE_LIMIT_UPLOAD_PER_USER = "1/h"
+    records_request = file_as(tenant, tenant.requester)
+    _take_requester_files(tenant)
+    client = _client(tenant, tenant.requester)
+    base = f"/api/v1/requests/{records_request.number}/documents/"
+    assert client.post(base, {"files": _pdf_upload()}).status_code == 201
+    second = client.post(base, {"files": _pdf_upload("second.pdf")})
+    assert second.status_code == 429, second.content
+    assert "Too many uploads" in second.json()["error"]["message"]
+    with agency_context(tenant.agency):
+        assert Document.objects.filter(request=records_request).count() == 1
