@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+import subprocess
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -55,9 +56,13 @@ _HTTP_TIMEOUT = 10
 def simplesamlphp_unavailable_reason() -> str | None:
     """Why SimpleSAMLphp cannot be started here, or None when it can."""
     try:
-        require_executable("php")
+        php = require_executable("php")
     except ServiceUnavailable:
         return f"`php` is not installed; {PACKAGES_HINT}"
+    # Without DOM (php-xml) or mbstring SimpleSAMLphp starts but fails on every request.
+    probe = "exit(extension_loaded('dom') && extension_loaded('mbstring') ? 0 : 1);"
+    if subprocess.run([php, "-r", probe], check=False, timeout=30).returncode != 0:  # noqa: S603
+        return f"PHP lacks the dom or mbstring extension; {PACKAGES_HINT}"
     if not (WWW_DIR / "saml2" / "idp" / "SSOService.php").exists():
         return f"SimpleSAMLphp is not installed under {SIMPLESAMLPHP_DIR}; {PACKAGES_HINT}"
     return None
