@@ -83,13 +83,10 @@ def _php(value: object) -> str:
     raise TypeError(f"no PHP literal for {type(value).__name__}")
 
 
-def _write_php(path: Path, variable: str, entries: dict) -> None:
-    lines = ["<?php", f"${variable} = [];"] if variable == "metadata" else ["<?php"]
-    if variable == "metadata":
-        lines += [f"$metadata[{_php(key)}] = {_php(value)};" for key, value in entries.items()]
-    else:
-        lines.append(f"${variable} = {_php(entries)};")
-    path.write_text("\n".join(lines) + "\n")
+def _write_php(path: Path, variable: str, value: dict) -> None:
+    """A PHP file that sets `$variable` to `value` (the shape SimpleSAMLphp includes: config.php
+    and authsources.php set $config, metadata files set $metadata keyed by entity id)."""
+    path.write_text(f"<?php\n${variable} = {_php(value)};\n")
 
 
 def _key_and_certificate(common_name: str) -> tuple[bytes, bytes]:
