@@ -24,9 +24,21 @@ from tests.idp.oidc_provider import (
     start_oidc_provider,
 )
 from tests.idp.saml import TestSamlIdP
+from tests.idp.simplesamlphp import (
+    SimpleSamlPhp,
+    simplesamlphp_unavailable_reason,
+    start_simplesamlphp,
+)
 from tests.idp.slapd import SlapdServer, slapd_unavailable_reason, start_slapd
 
-__all__ = ["ldap_directory", "oidc_provider_factory", "saml_idp", "seeded_afterwards", "slapd"]
+__all__ = [
+    "ldap_directory",
+    "oidc_provider_factory",
+    "saml_idp",
+    "seeded_afterwards",
+    "simplesamlphp",
+    "slapd",
+]
 
 
 def service_unavailable(reason: str) -> NoReturn:
@@ -91,3 +103,20 @@ def oidc_provider_factory() -> Iterator[Callable[..., OidcProvider]]:
 def saml_idp() -> TestSamlIdP:
     """A SAML IdP with the default entity id and SSO URL and its own signing key."""
     return TestSamlIdP()
+
+
+@pytest.fixture(scope="session")
+def simplesamlphp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleSamlPhp]:
+    """Debian's SimpleSAMLphp as a SAML IdP on loopback, shared by the session (see
+    tests/idp/simplesamlphp.py); each test registers its own SP with ``trust_sp``."""
+    reason = simplesamlphp_unavailable_reason()
+    if reason:
+        service_unavailable(f"SimpleSAMLphp cannot run: {reason}")
+    try:
+        idp = start_simplesamlphp(tmp_path_factory.mktemp("simplesamlphp"))
+    except ServiceUnavailable as exc:
+        service_unavailable(f"SimpleSAMLphp cannot run: {exc}")
+    try:
+        yield idp
+    finally:
+        idp.stop()
