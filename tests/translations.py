@@ -44,6 +44,7 @@ RESIDENT_TEMPLATES = [
     "404.html",
     "500.html",
     "_field.html",
+    "_fields.html",
     "_form_errors.html",
     "_pager.html",
     "form_refused.html",

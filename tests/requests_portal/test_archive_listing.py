@@ -109,16 +109,30 @@ def test_the_count_stops_at_the_cap(tenant, client_for, archive_of_eight, monkey
     assert "More than 5 requests:" in client.get("/archive/").content.decode()
 
 
-def test_the_listing_count_reads_only_the_index(tenant, archive_of_eight):
-    """The capped count is an index-only scan of request_public_listing: the table itself
-    (and so the size of the whole archive) is never read to count."""
+def test_the_listing_count_can_be_answered_from_the_index_alone(tenant, archive_of_eight):
+    """The capped count needs nothing the listing index lacks: its rows are exactly those
+    that may be public (partial, same predicate as access.public_requests), keyed by agency
+    and number, and it carries every column the count's filter reads (INCLUDE), so an
+    index-only scan can answer it without reading the table. Which plan PostgreSQL picks
+    depends on the table's size: on a few test rows any index will do; at 1,000,000 requests
+    the bench's EXPLAIN shows an Index Only Scan of it (docs/architecture.md)."""
     with agency_context(tenant.agency), connection.cursor() as cursor:
-        listed = access.public_requests(tenant.agency).order_by().values("sequence")[:1001]
-        sql, params = listed.query.sql_with_params()
-        # A tiny table would be read whole; tell the planner a scan of it is out.
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_bitmapscan = off")
-        cursor.execute(f"EXPLAIN {sql}", params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
         assert keyset.count_capped(access.public_requests(tenant.agency), 1000) == 8
-    assert "Index Only Scan" in plan and "request_public_listing" in plan, plan
+        listed = access.public_requests(tenant.agency).order_by().values("sequence")[:1001]
+        sql, _params = listed.query.sql_with_params()
+        cursor.execute(
+            "SELECT pg_get_indexdef(indexrelid), pg_get_expr(indpred, indrelid) "
+            "FROM pg_index WHERE indexrelid = 'request_public_listing'::regclass"
+        )
+        definition, predicate = cursor.fetchone()
+    keys, included = definition.split("USING btree (")[1].split(") INCLUDE (")
+    assert keys == "agency_id, year, sequence"
+    covered = {"agency_id", "year", "sequence", *included.split(")")[0].split(", ")}
+    read_by_the_count = {"agency_id", "sequence", "visibility", "public_from"}
+    assert read_by_the_count <= covered
+    # The index holds the rows that may be public: never a held description, only the two
+    # visibilities the public may read (embargoed ones once their date has come).
+    assert "NOT description_held" in predicate
+    assert "'published'" in predicate and "'embargoed'" in predicate
+    for column in read_by_the_count | {"description_held"}:
+        assert column in sql, (column, sql)
