@@ -104,7 +104,7 @@ def test_a_requester_uploads_to_their_own_request_where_the_agency_takes_files(t
     response = client.post(base, {"files": _pdf_upload()})
     assert response.status_code == 201, response.content
     with agency_context(tenant.agency):
-        stored = Document.objects.get(public_id=response.json()["id"])
+        stored = Document.objects.get(agency=tenant.agency, public_id=response.json()["id"])
         assert stored.uploaded_by_requester and stored.uploaded_by_id == tenant.requester.pk
         assert stored.status == DocumentStatus.QUARANTINED
         assert AuditEvent.objects.filter(

@@ -43,8 +43,10 @@ def test_a_requester_files_follows_and_replies(tenant, django_capture_on_commit_
     timeline = client.get(f"/api/v1/requests/{number}/timeline/").json()
     assert timeline and all(e["is_public"] for e in timeline)
     with agency_context(tenant.agency):
-        filed_row = RecordsRequest.objects.get(title="Road repair contracts")
-        event = AuditEvent.objects.get(action="request.submitted", target_id=str(filed_row.pk))
+        filed_row = RecordsRequest.objects.get(agency=tenant.agency, title="Road repair contracts")
+        event = AuditEvent.objects.get(
+            agency=tenant.agency, action="request.submitted", target_id=str(filed_row.pk)
+        )
     # Filed by the requester through the API: received now, confirmed by email, and recorded
     # as the API's, not as the web form's or a clerk's.
     assert filed_row.requester_id == tenant.requester.pk

@@ -71,7 +71,7 @@ def test_a_guest_files_a_request_on_a_phone(phone, browser_agency, axe_script):
     # The confirmation: the number, what happens next and the tracking link.
     assert re.search(r"/requests/[^/]+/\?t=", page.url), page.url
     with agency_context(browser_agency.agency):
-        filed = RecordsRequest.objects.get(requester_email=email)
+        filed = RecordsRequest.objects.get(agency=browser_agency.agency, requester_email=email)
     assert filed.title == "Police reports for 100 Main St, March 2026"
     assert filed.delivery == "mail" and filed.requester_address.startswith("12 Elm St")
     expect(page.get_by_role("status")).to_contain_text(f"Your request number is {filed.number}")
@@ -121,7 +121,7 @@ def test_a_signed_in_resident_files_a_request_on_a_desktop_with_the_keyboard_onl
     keyboard_follow(page, "#request-form button[type=submit]", key="Space")
 
     with agency_context(browser_agency.agency):
-        filed = RecordsRequest.objects.get(requester=resident)
+        filed = RecordsRequest.objects.get(agency=browser_agency.agency, requester=resident)
         departments = RequestDepartment.objects.filter(request=filed)
         assert [d.department.name for d in departments] == ["Police"]
     assert filed.title == "Building permits for 12 Elm St, 2024"

@@ -142,7 +142,7 @@ def test_staff_route_message_upload_redact_release_close_and_the_resident_downlo
         page.get_by_role("button", name="Close the request").click()
     journey.step(page, "request closed")
     with agency_context(agency):
-        closed = RecordsRequest.objects.get(pk=filed.pk)
+        closed = RecordsRequest.objects.get(agency=agency, pk=filed.pk)
         routed = RequestDepartment.objects.select_related("department").get(request=closed)
     assert closed.status == "closed" and closed.point_of_contact_id == publisher.pk
     assert (routed.department.name, routed.is_lead) == ("Police", True)
