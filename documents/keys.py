@@ -47,8 +47,22 @@ def _inner_aad(agency_id: int, version: int) -> bytes:
     return f"documents/agency-key-escrow|agency={agency_id}|version={version}".encode()
 
 
-def _escrow_name(agency_id: int, version: int) -> str:
-    return f"agency-{agency_id}/key-{version}"
+def _escrow_prefix(agency_id: int) -> str:
+    return f"agency-{agency_id}/"
+
+
+def _escrow_name(agency_id: int, version: int, inner: bytes) -> str:
+    """Each attempt at making a key version writes its escrow under a name of its own,
+    derived from the inner layer (which re-sealing the outer layer never changes). A write
+    that timed out may still be carried out later by a stalled store; under a shared name it
+    would overwrite the escrow of the retry that succeeded, and that key would never open."""
+    token = hashlib.sha256(inner).hexdigest()[:24]
+    return f"{_escrow_prefix(agency_id)}key-{version}-{token}"
+
+
+def _legacy_escrow_name(agency_id: int, version: int) -> str:
+    # Keys made before escrow names were per attempt; still read, still shredded.
+    return f"{_escrow_prefix(agency_id)}key-{version}"
 
 
 def _dek_aad(agency_id: int, document_id: str, number: int) -> bytes:
@@ -123,10 +137,10 @@ def create_agency_key(agency_id: int) -> AgencyKey:
         latest = AgencyKey.objects.filter(agency_id=agency_id).order_by("-version").first()
         version = (latest.version + 1) if latest else 1
         kek, escrow = os.urandom(32), os.urandom(32)
-        name = _escrow_name(agency_id, version)
+        inner = crypto.wrap(escrow, kek, aad=_inner_aad(agency_id, version))
+        name = _escrow_name(agency_id, version, inner)
         key_store(location_of(agency_id)).write(name, [escrow])
         try:
-            inner = crypto.wrap(escrow, kek, aad=_inner_aad(agency_id, version))
             backend, outer = _seal_outer(agency_id, version, inner)
             with transaction.atomic():
                 return AgencyKey.objects.create(
@@ -164,12 +178,7 @@ def _open_key(row: AgencyKey) -> bytes:
         if cache_key in _cache:
             return _cache[cache_key]
     inner = _open_outer(row)
-    try:
-        escrow = b"".join(
-            key_store(location_of(row.agency_id)).read(_escrow_name(row.agency_id, row.version))
-        )
-    except BlobMissing:
-        raise KeyUnavailable("the agency key's escrow is gone (destroyed)") from None
+    escrow = _read_escrow(row.agency_id, row.version, inner)
     try:
         kek = crypto.unwrap(escrow, inner, aad=_inner_aad(row.agency_id, row.version))
     except crypto.DecryptionError as error:
@@ -177,6 +186,16 @@ def _open_key(row: AgencyKey) -> bytes:
     with _cache_lock:
         _cache[cache_key] = kek
     return kek
+
+
+def _read_escrow(agency_id: int, version: int, inner: bytes) -> bytes:
+    store = key_store(location_of(agency_id))
+    for name in (_escrow_name(agency_id, version, inner), _legacy_escrow_name(agency_id, version)):
+        try:
+            return b"".join(store.read(name))
+        except BlobMissing:
+            continue
+    raise KeyUnavailable("the agency key's escrow is gone (destroyed)")
 
 
 def agency_key(agency_id: int, version: int) -> bytes:
@@ -298,9 +317,10 @@ def rotate(agency_id: int) -> tuple[int, int]:
 
 
 def escrow_names(agency_id: int) -> list[str]:
-    """The key store's names of every escrow key of the agency (an expunge deletes them)."""
-    versions = AgencyKey.objects.filter(agency_id=agency_id).values_list("version", flat=True)
-    return [_escrow_name(agency_id, version) for version in versions]
+    """The key store's names of every escrow key of the agency (an expunge deletes them):
+    everything under its prefix, so an escrow whose row never committed (a write a stalled
+    store carried out after its attempt gave up) is shredded too."""
+    return key_store(location_of(agency_id)).names(_escrow_prefix(agency_id))
 
 
 def destroy_agency_keys(agency_id: int) -> int:
@@ -308,8 +328,9 @@ def destroy_agency_keys(agency_id: int) -> int:
     Irreversible. Returns how many key versions were destroyed."""
     rows = list(AgencyKey.objects.select_for_update().filter(agency_id=agency_id))
     store = key_store(location_of(agency_id))
+    for name in escrow_names(agency_id):
+        store.delete(name)
     for row in rows:
-        store.delete(_escrow_name(agency_id, row.version))
         row.wrapped = b"\x00" * len(bytes(row.wrapped))
         row.destroyed_at = row.destroyed_at or timezone.now()
         row.save(update_fields=["wrapped", "destroyed_at"])

@@ -4,6 +4,7 @@ AWS KMS as the outer layer; and the rotate_keys command."""
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from pathlib import Path
@@ -63,6 +64,11 @@ def read(version: DocumentVersion) -> bytes:
 
 def stored_ciphertext(version: DocumentVersion) -> bytes:
     return b"".join(locations.documents_store("default").read(version.storage_name))
+
+
+def only_escrow_name(agency_id: int) -> str:
+    (name,) = keys.escrow_names(agency_id)
+    return name
 
 
 def escrow_files() -> dict[str, bytes]:
@@ -149,7 +155,9 @@ def test_the_first_uploads_racing_make_agency_key_v1_exactly_once(db, monkeypatc
             for document_id, (data_key, _, wrapped) in zip(document_ids, outcomes, strict=True):
                 keys.forget_cached_keys()
                 assert keys.data_key(agency.pk, document_id, 1, 1, wrapped) == data_key
-        assert list(escrow_files()) == [f"agency-{agency.pk}/key-1"]
+        (only,) = escrow_files()
+        assert [only] == keys.escrow_names(agency.pk)
+        assert re.fullmatch(rf"agency-{agency.pk}/key-1-[0-9a-f]{{24}}", only)
     finally:
         shred_committed(agency)
 
@@ -303,8 +311,9 @@ def test_the_key_store_holds_only_escrow_keys_and_the_database_no_escrow_key(ten
         row = AgencyKey.objects.get(agency=tenant.agency)
 
     files = escrow_files()
-    assert list(files) == [f"agency-{tenant.agency.pk}/key-1"]
-    escrow = files[f"agency-{tenant.agency.pk}/key-1"]
+    (name,) = keys.escrow_names(tenant.agency.pk)
+    assert list(files) == [name] and name.startswith(f"agency-{tenant.agency.pk}/key-1-")
+    escrow = files[name]
     assert len(escrow) == 32
     assert escrow not in (kek, data_key)  # the key store: escrow keys, nothing else
     database = bytes(row.wrapped) + bytes(version.wrapped_key)
@@ -332,9 +341,9 @@ def test_one_agencys_key_cannot_open_another_agencys_data_keys(tenant, other_ten
 
 def test_the_s3_key_store_holds_the_escrow_key_and_shredding_deletes_it(s3_bucket, tenant):
     client = s3_bucket.client()
-    name = f"keystore/agency-{tenant.agency.pk}/key-1"
     with agency_context(tenant.agency):
         version = new_version(tenant.agency)
+        name = "keystore/" + only_escrow_name(tenant.agency.pk)
         escrow = client.get_object(Bucket=s3_bucket.keystore, Key=name)["Body"].read()
         assert len(escrow) == 32
         assert escrow not in bytes(version.wrapped_key)
@@ -399,7 +408,7 @@ def test_kms_refuses_an_agency_key_presented_for_another_agency(tenant, other_te
         new_version(tenant.agency)
         stolen = AgencyKey.objects.get(agency=tenant.agency)
         stolen_escrow = b"".join(
-            locations.key_store("default").read(f"agency-{tenant.agency.pk}/key-1")
+            locations.key_store("default").read(only_escrow_name(tenant.agency.pk))
         )
     with pytest.raises(kms.exceptions.InvalidCiphertextException):
         kms.decrypt(
@@ -413,7 +422,7 @@ def test_kms_refuses_an_agency_key_presented_for_another_agency(tenant, other_te
             wrapped=bytes(stolen.wrapped)
         )
         locations.key_store("default").write(
-            f"agency-{other_tenant.agency.pk}/key-1", [stolen_escrow]
+            only_escrow_name(other_tenant.agency.pk), [stolen_escrow]
         )
         keys.forget_cached_keys()
 
@@ -516,7 +525,7 @@ def test_rotate_keys_names_the_agency_whose_key_cannot_be_opened_and_fails(
 def test_rotate_keys_fails_when_an_escrow_key_is_missing(tenant):
     with agency_context(tenant.agency):
         new_version(tenant.agency)
-    locations.key_store("default").delete(f"agency-{tenant.agency.pk}/key-1")
+    locations.key_store("default").delete(only_escrow_name(tenant.agency.pk))
     keys.forget_cached_keys()
 
     with pytest.raises(CommandError, match=tenant.agency.slug):

@@ -17,7 +17,7 @@ from django.db import transaction
 
 from accounts.models import Role
 from accounts.tenancy import agency_context
-from documents import versions
+from documents import keys, versions
 from documents.errors import DocumentError
 from documents.models import Document, DocumentVersion, Upload, UploadChunk, VersionKind
 from documents.upload import services as upload_services
@@ -497,7 +497,7 @@ def test_sse_kms_adds_the_gateways_own_encryption_under_the_portals(
             assert head["ServerSideEncryption"] == "aws:kms"
             assert head["SSEKMSKeyId"] == s3_bucket.gateway.kms_key_id
         escrow = client.head_object(
-            Bucket=s3_bucket.keystore, Key=f"keystore/agency-{tenant.agency.pk}/key-1"
+            Bucket=s3_bucket.keystore, Key="keystore/" + keys.escrow_names(tenant.agency.pk)[0]
         )
         assert escrow["ServerSideEncryption"] == "aws:kms"
         # Beneath the gateway, RADOS holds neither the plaintext nor the portal's ciphertext.
