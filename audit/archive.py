@@ -27,9 +27,15 @@ from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 
-from audit.archive_keys import ArchiveKeyUnavailable, unwrap_data_key, wrap_data_key
-from audit.chain import event_hash
+from audit.archive_keys import (
+    ArchiveKeyUnavailable,
+    reseal_platform_key,
+    unwrap_data_key,
+    wrap_data_key,
+)
+from audit.chain import event_hash, set_chain_context
 from audit.models import AuditArchive, AuditEvent
 from audit.seals import format as seal_format
 from vault import crypto, signing
@@ -166,7 +172,8 @@ def read_verified(archive: AuditArchive, store: BlobStore) -> list[AuditEvent]:
         if problem := signature_problem(manifest):
             raise ArchiveInvalid(problem)
         aad = associated_data(archive.agency_id, month)
-        data_key = unwrap_data_key(archive.agency_id, manifest["key"], aad)
+        resealed = bytes(archive.resealed_key) if archive.resealed_key else None
+        data_key = unwrap_data_key(archive.agency_id, manifest["key"], aad, resealed)
         cipher_digest = hashlib.sha256()
 
         def counted(chunks: Iterator[bytes]) -> Iterator[bytes]:
@@ -204,4 +211,34 @@ def _check_chain(events: list[AuditEvent], manifest: dict[str, Any]) -> None:
         raise ArchiveInvalid("the archive's chain ends are not the manifest's")
 
 
-__all__ = ["ArchiveInvalid", "ArchiveKeyUnavailable", "read_verified", "write"]
+def reseal_platform_archives() -> tuple[int, list[str]]:
+    """Seal the data key of every platform archive with the current master key (after a
+    master-key rotation; agency archives are wrapped by agency keys, which rotate_keys
+    re-seals). Returns (re-sealed, problems: the months no configured key opens)."""
+    resealed, problems = 0, []
+    with transaction.atomic():
+        set_chain_context(None)
+        rows = AuditArchive.objects.filter(agency__isnull=True).select_for_update()
+        for row in rows.order_by("month"):
+            current = bytes(row.resealed_key) if row.resealed_key else None
+            try:
+                new = reseal_platform_key(
+                    row.manifest["key"], associated_data(None, row.month), current
+                )
+            except ArchiveKeyUnavailable as error:
+                problems.append(f"platform audit archive {row.month:%Y-%m}: {error}")
+                continue
+            if new is not None:
+                row.resealed_key = new
+                row.save(update_fields=["resealed_key"])
+                resealed += 1
+    return resealed, problems
+
+
+__all__ = [
+    "ArchiveInvalid",
+    "ArchiveKeyUnavailable",
+    "read_verified",
+    "reseal_platform_archives",
+    "write",
+]

@@ -56,14 +56,31 @@ def wrap_data_key(agency_id: int | None, data_key: bytes, aad: bytes) -> dict[st
     }
 
 
-def unwrap_data_key(agency_id: int | None, key: dict[str, object], aad: bytes) -> bytes:
+def unwrap_data_key(
+    agency_id: int | None, key: dict[str, object], aad: bytes, resealed: bytes | None = None
+) -> bytes:
+    """The archive's data key. ``resealed``: the platform chain's key sealed again after a
+    master-key rotation (AuditArchive.resealed_key), tried before the manifest's own."""
     wrapped = base64.b64decode(str(key["wrapped"]))
     if agency_id is None:
         try:
-            return keyring.open_sealed(wrapped, aad=aad.decode())
+            return keyring.open_sealed(resealed or wrapped, aad=aad.decode())
         except keyring.SealError as error:
             raise ArchiveKeyUnavailable(str(error)) from None
-    version = key.get("version")
+    version = key.get("version")  # agency keys rotate by version: old versions stay
     if not isinstance(version, int):
         raise ArchiveKeyUnavailable("the manifest names no agency key version")
     return _wrapping().unwrap(agency_id, version, wrapped, aad)
+
+
+def reseal_platform_key(key: dict[str, object], aad: bytes, resealed: bytes | None) -> bytes | None:
+    """The platform archive's data key sealed with the current master key, or None when it
+    already is. Raises ArchiveKeyUnavailable when no configured key opens it."""
+    current = resealed or base64.b64decode(str(key["wrapped"]))
+    if keyring.sealed_with_current_key(current):
+        return None
+    try:
+        data_key = keyring.open_sealed(current, aad=aad.decode())
+    except keyring.SealError as error:
+        raise ArchiveKeyUnavailable(str(error)) from None
+    return keyring.seal(data_key, aad=aad.decode())

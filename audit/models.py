@@ -116,6 +116,11 @@ class AuditArchive(models.Model):
     blob_name = models.CharField(max_length=200)
     manifest = models.JSONField()
     manifest_sha256 = models.CharField(max_length=64)
+    # The platform chain's data key, sealed again with the current master key after a
+    # master-key rotation (audit/archive_keys.py reseal_platform_key). The manifest keeps its
+    # first wrapping: it is signed and its hash recorded, so it is never rewritten. Only the
+    # master keyring opens this, and a wrong key still fails on the ciphertext's AEAD.
+    resealed_key = models.BinaryField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     verified_at = models.DateTimeField(null=True, blank=True)
 

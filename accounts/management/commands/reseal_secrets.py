@@ -1,7 +1,8 @@
 """Re-seal every stored secret with the current (first) master key, after a new key was put
 first in PORTAL_MASTER_KEYS: SSO client secrets, LDAP bind passwords, two-factor (TOTP)
 secrets, and every column the apps declare (vault.sealed_fields: webhook signing secrets,
-mailbox passwords, Stripe keys, data export keys). Once it and ``rotate_keys`` (the document
+mailbox passwords, Stripe keys, data export keys), and the data keys of the platform audit
+log's archives. Once it and ``rotate_keys`` (the document
 keys) report nothing left on old keys, the old key can go. (A two-factor secret waiting in a
 session for its first code is not re-sealed: the person is shown a new one.)"""
 
@@ -19,6 +20,7 @@ from accounts.models import (
 )
 from accounts.sso import config as sso_config
 from accounts.tenancy import agency_context
+from audit.archive import reseal_platform_archives
 from vault.keyring import SealError, open_sealed, seal, sealed_with_current_key
 from vault.sealed_fields import SealedField, sealed_fields
 
@@ -26,7 +28,8 @@ from vault.sealed_fields import SealedField, sealed_fields
 class Command(BaseCommand):
     help = (
         "Re-seal SSO client secrets, LDAP bind passwords, two-factor secrets and the apps' "
-        "sealed columns (webhooks, mailboxes, Stripe) with the current master key."
+        "sealed columns (webhooks, mailboxes, Stripe) and the platform audit archives' keys "
+        "with the current master key."
     )
 
     def handle(self, *args, **options):
@@ -84,6 +87,11 @@ class Command(BaseCommand):
                 done, broken = self._reseal_column(declared, None)
                 resealed += done
                 failed += broken
+        archives, problems = reseal_platform_archives()
+        resealed += archives
+        failed += len(problems)
+        for problem in problems:
+            self.stderr.write(problem)
         self.stdout.write(f"Re-sealed {resealed} secret(s).")
         if failed:
             raise CommandError(f"{failed} secret(s) could not be opened with any configured key.")
