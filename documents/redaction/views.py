@@ -5,7 +5,7 @@ percentages of the page); static/js/redact.js lets people draw them on the previ
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext
@@ -16,7 +16,7 @@ from accounts.decorators import agency_permission
 from accounts.once import once_per_form
 from documents import access
 from documents.errors import DocumentError, RedactionRefused
-from documents.models import DocumentStatus
+from documents.models import Document, DocumentStatus, VersionKind
 from documents.redaction import services, working
 from documents.redaction.boxes import RedactionError
 from documents.redaction.forms import BoxForm, PatternForm, SearchForm
@@ -135,6 +135,7 @@ def redact(request, number: str, document_id):
             "pages": pages,
             "drafts": access.draft_redactions(document),
             "running": document.redaction_running,
+            "applied": _applied(request, document),
             "progress": services.progress(document) if document.redaction_running else None,
             "forms": forms,
             "has_reasons": access.redaction_reasons(request.agency).exists(),
@@ -173,6 +174,16 @@ def page_image(request, number: str, document_id, page: int):
     return response
 
 
+def _applied(request: HttpRequest, document: Document) -> bool:
+    """The clerk came back from applying redactions, the work is over and it made a redacted
+    version (the query flag alone, typed by hand, shows nothing)."""
+    if request.GET.get("applied") != "1" or document.redaction_running:
+        return False
+    if document.redaction_message:
+        return False
+    return access.versions(document).filter(kind=VersionKind.REDACTED).exists()
+
+
 @require_POST
 @agency_permission(policy.DOCUMENT_REDACT)
 def remove(request, number: str, document_id, redaction_id: int):
@@ -193,11 +204,6 @@ def finalise(request, number: str, document_id):
     except RedactionRefused as error:
         messages.error(request, str(error))
         return HttpResponseRedirect(_redact_url(document))
-    messages.success(
-        request,
-        gettext(
-            "The redactions are being applied. This page shows the progress; the new version "
-            "appears on the document's page when it is ready."
-        ),
-    )
-    return HttpResponseRedirect(_redact_url(document))
+    # No flash message: "being applied" would still show after the work had finished. The
+    # page says how far it is while it runs and, with ?applied, that it is done.
+    return HttpResponseRedirect(_redact_url(document) + "?applied=1")

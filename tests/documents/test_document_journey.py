@@ -108,9 +108,14 @@ def test_upload_scan_redact_release_search_and_download(
     )
     response = staff.post(redact_url, {"action": "pattern", "kinds": ["ssn"], "reason": reason.pk})
     assert response.status_code == 302, response.content.decode()[:2000]
+    applied_notice = "The redactions are applied."
+    # The flag typed by hand before anything was applied says nothing.
+    assert applied_notice not in staff.get(redact_url + "?applied=1").content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         response = staff.post(redact_url + "finalise/")
     assert response.status_code == 302
+    page = staff.get(response["Location"]).content.decode()
+    assert applied_notice in page and "being applied" not in page
     with agency_context(tenant.agency):
         document.refresh_from_db()
         assert not document.redaction_running, document.redaction_message
