@@ -9,7 +9,7 @@ import pytest
 
 from accounts.tenancy import agency_context
 from documents import keys
-from tests.documents.test_keys import new_version, read
+from tests.documents.key_helpers import new_version, read
 from vault import locations, storage
 
 pytestmark = pytest.mark.django_db
