@@ -34,10 +34,11 @@ def _fresh_cache():
     not answer for the next test's host)."""
     from django.core.cache import cache
 
-    from accounts import host_cache
+    from accounts import home_page, host_cache
 
     cache.clear()
     host_cache._clear_now()
+    home_page.clear()
 
 
 @pytest.fixture(autouse=True)
