@@ -43,19 +43,17 @@ def _statements(captured: CaptureQueriesContext) -> list[str]:
 
 def test_a_request_transaction_that_asks_nothing_sends_nothing(outermost):
     connection.ensure_connection()
-    with CaptureQueriesContext(connection) as captured:
-        with agency_context(NO_SUCH_AGENCY, lazy=True):
-            # Not even BEGIN: the server sees no transaction.
-            assert _status() == TransactionStatus.IDLE
+    with CaptureQueriesContext(connection) as captured, agency_context(NO_SUCH_AGENCY, lazy=True):
+        # Not even BEGIN: the server sees no transaction.
+        assert _status() == TransactionStatus.IDLE
     assert _statements(captured) == []
     assert _status() == TransactionStatus.IDLE
 
 
 def test_the_first_statement_runs_under_the_context(outermost):
-    with CaptureQueriesContext(connection) as captured:
-        with agency_context(NO_SUCH_AGENCY, lazy=True):
-            assert current_db_context() == (NO_SUCH_AGENCY, False)
-            assert Membership.objects.count() == 0
+    with CaptureQueriesContext(connection) as captured, agency_context(NO_SUCH_AGENCY, lazy=True):
+        assert current_db_context() == (NO_SUCH_AGENCY, False)
+        assert Membership.objects.count() == 0
     sent = _statements(captured)
     assert "set_config" in sent[0]
     assert sum("set_config" in sql for sql in sent) == 1  # once per transaction
@@ -67,10 +65,12 @@ def test_the_platform_context_is_set_lazily_too(outermost):
 
 
 def test_a_savepoint_first_is_preceded_by_the_context(outermost):
-    with CaptureQueriesContext(connection) as captured:
-        with agency_context(NO_SUCH_AGENCY, lazy=True):
-            with transaction.atomic():
-                assert current_db_context() == (NO_SUCH_AGENCY, False)
+    with (
+        CaptureQueriesContext(connection) as captured,
+        agency_context(NO_SUCH_AGENCY, lazy=True),
+        transaction.atomic(),
+    ):
+        assert current_db_context() == (NO_SUCH_AGENCY, False)
     sent = _statements(captured)
     assert "set_config" in sent[0]
     assert sent[1].startswith("SAVEPOINT")
