@@ -35,10 +35,12 @@ def _fresh_cache():
     from django.core.cache import cache
 
     from accounts import home_page, host_cache
+    from config import views
 
     cache.clear()
     host_cache._clear_now()
     home_page.clear()
+    views.forget_partition_check()
 
 
 @pytest.fixture(autouse=True)
