@@ -52,7 +52,8 @@ class TenantContextMiddleware:
         if request.agency is not None:
             timezone.activate(agency_zone(request.agency))
         try:
-            with agency_context(request.agency, platform=request.is_platform):
+            # Lazy: a page that needs no query (a cached page) costs no round trip for it.
+            with agency_context(request.agency, platform=request.is_platform, lazy=True):
                 response = self.get_response(request)
                 if response.status_code >= 500:
                     transaction.set_rollback(True)

@@ -121,14 +121,25 @@ def lock_tenant_row(row: Row, **also: object) -> Row:
 
 
 @contextmanager
-def agency_context(agency: Agency | int | None, *, platform: bool = False) -> Iterator[None]:
+def agency_context(
+    agency: Agency | int | None, *, platform: bool = False, lazy: bool = False
+) -> Iterator[None]:
     """Run a block in a transaction whose RLS context is ``agency`` (or the platform).
 
     Nested use (seeding several agencies, tests, a request inside a test) restores the outer
     context on exit.
+
+    ``lazy`` (the web request's own transaction): the context is set just before the
+    transaction's first statement instead of at once, so a page that asks the database
+    nothing (a cached page, a redirect) sends neither BEGIN, the context, nor COMMIT. Every
+    statement still runs under the context: none can reach the server before it.
     """
     agency_id = agency.pk if isinstance(agency, Agency) else agency
     nested = connection.in_atomic_block
+    if lazy and not nested:
+        with transaction.atomic(), _context_before_first_statement(agency_id, platform=platform):
+            yield
+        return
     outer = current_db_context() if nested else None
     with transaction.atomic():
         set_db_tenant(agency_id, platform=platform)
@@ -137,6 +148,26 @@ def agency_context(agency: Agency | int | None, *, platform: bool = False) -> It
         # restores the outer setting by itself.
         if outer is not None and not connection.needs_rollback:
             set_db_tenant(outer[0], platform=outer[1])
+
+
+@contextmanager
+def _context_before_first_statement(agency_id: int | None, *, platform: bool) -> Iterator[None]:
+    """In a transaction that has just begun (nothing sent yet): set its RLS context right
+    before the first statement that goes through Django's cursors (every query, savepoint
+    and raw SQL of the portal does; one that bypassed them would run with no agency, which
+    RLS answers with no rows). The context goes out with the transaction's BEGIN, in one
+    round trip (audit.chain.set_rls_context), then the statement."""
+    pending = True
+
+    def set_first(execute, sql, params, many, context):
+        nonlocal pending
+        if pending:
+            pending = False  # before the call: set_rls_context's own statement passes through
+            set_db_tenant(agency_id, platform=platform)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(set_first):
+        yield
 
 
 class TenantTask(DjangoTask):

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.views import i18n
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts import access, language, policy
+from accounts import access, home_page, language, policy
 from accounts.decorators import agency_permission
 from accounts.services import own_account
 from accounts.support import access as support_access
@@ -19,7 +19,12 @@ def home(request):
         return render(
             request, "accounts/platform_home.html", {"agencies": access.active_agencies()}
         )
-    return render(request, "accounts/agency_home.html")
+    # Anonymous visitors (most of this page's traffic) get it from memory, with their own
+    # CSRF token (accounts/home_page.py); everyone else gets it rendered.
+    cached = home_page.anonymous_home(request)
+    if cached is not None:
+        return cached
+    return render(request, home_page.TEMPLATE)
 
 
 @require_safe

@@ -3,8 +3,10 @@ the fault runs; tests/faults/test_postgres_restart.py).
 
 - **Reconnect, never restart.** Connections are kept for ``DB_CONN_MAX_AGE`` seconds and
   checked before a request reuses one (``CONN_HEALTH_CHECKS``): after a restart or a
-  failover, the next request of each process opens a new connection by itself. While the
-  server is away a request answers 503 "try again" (config/views.py), never a crash page.
+  failover, the next request of each process opens a new connection by itself. The check
+  looks at the socket first and asks the server only when it has sent something
+  (config/postgres/base.py). While the server is away a request answers 503 "try again"
+  (config/views.py), never a crash page.
 - **Connect timeout** (``DB_CONNECT_TIMEOUT``, 5 s): an address that accepts nothing (a
   failover under way, a dropped network) costs a request seconds, not the kernel's two
   minutes of connection retries.
@@ -47,6 +49,9 @@ def with_timeouts(database: dict[str, Any], *, web: bool) -> dict[str, Any]:
     """One of Django's DATABASES entries, checked before reuse and with the timeouts."""
     return dict(
         database,
+        # Django's PostgreSQL backend whose health check first looks at the socket
+        # (config/postgres/base.py): no round trip while the server has said nothing.
+        ENGINE="config.postgres",
         CONN_HEALTH_CHECKS=True,
         OPTIONS={**database.get("OPTIONS", {}), **connection_options(web=web)},
     )

@@ -3,6 +3,7 @@ that support can look up in the logs."""
 
 import logging
 import sys
+import time
 
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpResponse
@@ -43,6 +44,29 @@ def server_error(request):
     return HttpResponse(body, status=500)
 
 
+# Next month's audit partition, once found, is remembered this long by each process: the
+# answer changes weeks ahead (retention keeps three months ready), and asking costs two
+# queries on every health check. A missing partition is asked again each time.
+PARTITION_CHECK_SECONDS = 60
+_partition_ready_until = 0.0
+
+
+def _next_month_ready() -> bool:
+    global _partition_ready_until
+    now = time.monotonic()
+    if now < _partition_ready_until:
+        return True
+    ready = retention.next_month_ready()
+    _partition_ready_until = now + PARTITION_CHECK_SECONDS if ready else 0.0
+    return ready
+
+
+def forget_partition_check() -> None:
+    """Ask the database again at the next health check (tests)."""
+    global _partition_ready_until
+    _partition_ready_until = 0.0
+
+
 @require_safe
 def healthz(request):
     """200 "ok" when the database answers and the audit log can take next month's events.
@@ -52,7 +76,7 @@ def healthz(request):
     with connection.cursor() as cursor:
         # nosemgrep: portal-raw-sql -- the cheapest query that proves the database answers
         cursor.execute("SELECT 1")
-    if not retention.next_month_ready():
+    if not _next_month_ready():
         logger.error(
             "healthz: the audit log has no partition for next month; run "
             "`manage.py audit_retention` and check that Celery beat runs"

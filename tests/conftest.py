@@ -34,10 +34,13 @@ def _fresh_cache():
     not answer for the next test's host)."""
     from django.core.cache import cache
 
-    from accounts import host_cache
+    from accounts import home_page, host_cache
+    from config import views
 
     cache.clear()
     host_cache._clear_now()
+    home_page.clear()
+    views.forget_partition_check()
 
 
 @pytest.fixture(autouse=True)

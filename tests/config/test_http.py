@@ -6,6 +6,8 @@ import pytest
 from django.test import Client, override_settings
 from django.urls import path
 
+from config import views
+
 
 def boom(request):
     raise RuntimeError("secret internals: /srv/app/settings.py password=hunter2")
@@ -75,6 +77,29 @@ def test_health_check_fails_when_the_audit_log_has_no_partition_for_next_month(
     assert response.status_code == 503
     assert response.content == b"degraded"
     assert "audit_retention" in caplog.text
+
+
+@pytest.mark.django_db
+def test_health_check_remembers_a_ready_partition_but_not_a_missing_one(settings, monkeypatch):
+    """Found once, next month's partition is not asked for again for a minute; a missing one
+    is asked for at every check (so the 503 ends as soon as retention has made it)."""
+    from audit import retention
+
+    asked = []
+    real = retention.next_month_ready
+
+    def counted() -> bool:
+        asked.append(1)
+        return real()
+
+    monkeypatch.setattr(retention, "next_month_ready", counted)
+    client = Client(HTTP_HOST=settings.PORTAL_BASE_DOMAIN)
+    assert [client.get("/healthz").status_code for _ in range(3)] == [200, 200, 200]
+    assert len(asked) == 1
+    views.forget_partition_check()
+    monkeypatch.setattr(retention, "current_month", lambda: datetime.date(2040, 1, 1))
+    assert [client.get("/healthz").status_code for _ in range(2)] == [503, 503]
+    assert len(asked) == 3
 
 
 @pytest.mark.django_db
