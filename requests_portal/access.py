@@ -277,12 +277,17 @@ def _my_department_request_ids(user: User, agency: Agency) -> QuerySet[RequestDe
     ).values_list("request_id", flat=True)
 
 
+# What every staff member sees, whatever their departments (staff_page_access decides these
+# without a query).
+STAFF_WIDE = (Visibility.PUBLISHED, Visibility.EMBARGOED, Visibility.ALL_STAFF)
+
+
 def _staff_filter(user: User, agency: Agency, role: str) -> Q:
     if role == Role.ADMIN:
         return Q()
     mine = Q(pk__in=_my_department_request_ids(user, agency))
     visible = (
-        Q(visibility__in=[Visibility.PUBLISHED, Visibility.EMBARGOED, Visibility.ALL_STAFF])
+        Q(visibility__in=STAFF_WIDE)
         | (Q(visibility=Visibility.DEPARTMENT) & mine)
         | Q(point_of_contact=user)
     )

@@ -1,0 +1,89 @@
+"""The staff request page's reads made once per page (requests_portal/staff_page_access.py)
+and the action forms it builds only where the request's state shows them (issue 15)."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import Role, User
+from accounts.tenancy import agency_context
+from requests_portal import access, staff_page_access
+from requests_portal.models import Visibility
+from tests.factories import MembershipFactory, UserFactory
+from tests.requests_portal.helpers import (
+    add_to_department,
+    body_of,
+    department,
+    file_request,
+    reload,
+    staff_url,
+)
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("agency_defaults", "fresh_rate_limits"),
+]
+
+
+@pytest.mark.parametrize("visibility", list(Visibility))
+@pytest.mark.parametrize("routed", [True, False])
+def test_colleagues_who_see_a_request_are_those_whose_own_queue_shows_it(
+    visibility, routed, tenant
+):
+    clerk = department(tenant, "Clerk")
+    with agency_context(tenant.agency):
+        outside = UserFactory(email="outside@alpha.test")
+        MembershipFactory(agency=tenant.agency, user=outside, role=Role.DEPARTMENT_ADMIN)
+        contact = UserFactory(email="contact@alpha.test")
+        MembershipFactory(agency=tenant.agency, user=contact, role=Role.STAFF)
+    for member in (tenant.staff, tenant.department_admin, tenant.publisher):
+        add_to_department(tenant, member, clerk)
+    filed = file_request(
+        tenant,
+        visibility=visibility,
+        department=clerk if routed else None,
+        point_of_contact=contact,
+    )
+
+    with agency_context(tenant.agency):
+        viewer = User.objects.get(pk=tenant.admin.pk)
+        records_request = access.get_request_for_staff(viewer, tenant.agency, filed.number)
+        decided = staff_page_access.colleagues_who_see(viewer, tenant.agency, records_request)
+        everyone = access.assignable_staff_for_tasks(
+            User.objects.get(pk=tenant.admin.pk), tenant.agency
+        )
+        # Each person's own queue, read afresh: the rule the shortcut must agree with.
+        expected = [
+            person
+            for person in everyone
+            if access.staff_requests_for(User.objects.get(pk=person.pk), tenant.agency)
+            .filter(pk=filed.pk)
+            .exists()
+        ]
+
+    assert [p.email for p in decided] == [p.email for p in expected]
+    assert contact.email in [p.email for p in decided]  # the point of contact always sees it
+    if visibility in (Visibility.DEPARTMENT, Visibility.RESTRICTED):
+        assert outside.email not in [p.email for p in decided]
+
+
+def test_a_closed_request_page_offers_reopen_and_no_clock_or_routing_forms(tenant, client_for):
+    from requests_portal.services import lifecycle
+    from tests.requests_portal.helpers import PLAIN_REASON, closure_reason
+
+    filed = file_request(tenant)
+    with agency_context(tenant.agency):
+        lifecycle.request_close(
+            records_request=reload(tenant, filed),
+            actor=tenant.admin,
+            reason=closure_reason(tenant, PLAIN_REASON),
+            note="Done.",
+        )
+
+    response = client_for(tenant.admin, tenant.host).get(staff_url("detail", filed))
+
+    body = body_of(response)
+    assert response.status_code == 200
+    assert set(response.context["forms"]) >= {"reopen", "message", "task", "tags", "time"}
+    assert not set(response.context["forms"]) & {"route", "pause", "extend", "due", "close"}
+    assert staff_url("reopen", filed) in body and staff_url("route", filed) not in body
