@@ -87,3 +87,49 @@ def test_a_closed_request_page_offers_reopen_and_no_clock_or_routing_forms(tenan
     assert set(response.context["forms"]) >= {"reopen", "message", "task", "tags", "time"}
     assert not set(response.context["forms"]) & {"route", "pause", "extend", "due", "close"}
     assert staff_url("reopen", filed) in body and staff_url("route", filed) not in body
+
+
+# --- The queue's filter form, kept blank per agency and language -----------------------------
+
+
+def test_queue_filter_form_kept_blank_shows_a_department_added_since(tenant, client_for):
+    from django.urls import reverse
+
+    department(tenant, "Clerk")
+    client = client_for(tenant.admin, tenant.host)
+    url = reverse("staff:request_queue")
+    assert "Harbour Master" not in body_of(client.get(url))  # the blank form, now kept
+
+    department(tenant, "Harbour Master")
+
+    body = body_of(client.get(url))
+    assert "Clerk" in body and "Harbour Master" in body
+
+
+def test_queue_filter_form_kept_for_one_agency_is_never_another_agencys(
+    tenant, other_tenant, client_for
+):
+    from django.urls import reverse
+
+    department(tenant, "Alpha Clerk")
+    department(other_tenant, "Beta Harbour")
+    url = reverse("staff:request_queue")
+
+    alpha = body_of(client_for(tenant.admin, tenant.host).get(url))
+    beta = body_of(client_for(other_tenant.admin, other_tenant.host).get(url))
+
+    assert "Alpha Clerk" in alpha and "Beta Harbour" not in alpha
+    assert "Beta Harbour" in beta and "Alpha Clerk" not in beta
+
+
+def test_queue_filter_form_with_a_filter_shows_the_chosen_values(tenant, client_for):
+    from django.urls import reverse
+
+    client = client_for(tenant.admin, tenant.host)
+    url = reverse("staff:request_queue")
+    client.get(url)  # the blank form kept
+
+    body = body_of(client.get(url, {"status": "paused", "q": "bridge"}))
+
+    assert 'value="bridge"' in body
+    assert '<option value="paused" selected>' in body
