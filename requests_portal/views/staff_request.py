@@ -4,17 +4,20 @@ person. The actions the page's forms post to are in views/actions.py."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext
+from django.template.loader import render_to_string
+from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts import policy
 from accounts.decorators import agency_permission
 from accounts.local_time import agency_today
-from requests_portal import access, forms, privacy, staff_page_access
+from requests_portal import access, form_fragments, forms, privacy, staff_page_access
 from requests_portal.models import MessageKind, RecordsRequest, Status, TemplateKind
 from requests_portal.services import clock, submission, work
 from requests_portal.services.changes import RequestStateError
@@ -197,6 +200,27 @@ def _shown(name: str, records_request: RecordsRequest) -> bool:
     return states is None or records_request.status in states
 
 
+# Forms whose blank fields are the same on every request of an agency (in one language):
+# kept rendered (form_fragments; closure reasons renew the agency's forms version).
+_KEPT_BLANK = ("pause", "reopen", "extend", "due", "close")
+
+
+def _kept_fields(agency_id: int, action_forms: dict[str, Form]) -> dict[str, str]:
+    """The kept fields of each blank fixed form on the page; a posted form, or one a
+    response template filled, is rendered afresh."""
+    kept = {}
+    for name in _KEPT_BLANK:
+        form = action_forms.get(name)
+        if form is None or form.is_bound or form.initial:
+            continue
+        kept[name] = form_fragments.kept_fragment(
+            agency_id=agency_id,
+            key=f"staff-action:{name}:{get_language()}",
+            render=partial(render_to_string, "_fields.html", {"fields": list(form)}),
+        )
+    return kept
+
+
 # Where a template's text goes: message body, closing note, extension reason.
 _TEMPLATE_TARGETS = {
     TemplateKind.MESSAGE: ("message", "body"),
@@ -241,6 +265,7 @@ def render_detail(
                 user, agency, records_request
             ),
             "forms": action_forms,
+            "kept": _kept_fields(agency.pk, action_forms),
             "can_acknowledge": access.can_act_on(
                 user, agency, records_request, policy.REQUEST_EDIT
             ),

@@ -133,3 +133,61 @@ def test_queue_filter_form_with_a_filter_shows_the_chosen_values(tenant, client_
 
     assert 'value="bridge"' in body
     assert '<option value="paused" selected>' in body
+
+
+# --- The fixed action forms' blank fields, kept per agency and language ----------------------
+
+
+def test_close_form_kept_blank_offers_a_closure_reason_added_or_withdrawn_since(
+    tenant, client_for
+):
+    from requests_portal.services import agency_settings
+
+    filed = file_request(tenant)
+    client = client_for(tenant.admin, tenant.host)
+    url = staff_url("detail", filed)
+    assert "Referred to the county" not in body_of(client.get(url))  # the close form, kept
+
+    with agency_context(tenant.agency):
+        added = agency_settings.closure_reason_add(
+            agency=tenant.agency,
+            actor=tenant.admin,
+            name="Referred to the county",
+            requires_citation=False,
+        )
+    assert "Referred to the county" in body_of(client.get(url))
+
+    with agency_context(tenant.agency):
+        agency_settings.closure_reason_set_active(reason=added, actor=tenant.admin, active=False)
+    assert "Referred to the county" not in body_of(client.get(url))
+
+
+def test_kept_close_form_is_the_form_rendered_afresh(tenant, client_for):
+    from django.template.loader import render_to_string
+
+    from requests_portal import forms
+
+    filed = file_request(tenant)
+    response = client_for(tenant.admin, tenant.host).get(staff_url("detail", filed))
+
+    with agency_context(tenant.agency):
+        fresh = forms.CloseForm(
+            prefix="close", reasons=access.closure_reasons_for(tenant.admin, tenant.agency)
+        )
+        html = render_to_string("_fields.html", {"fields": list(fresh)})
+    assert response.context["kept"]["close"] == html
+    assert html in body_of(response)
+
+
+def test_a_posted_form_with_errors_is_shown_with_them_not_the_kept_blank_one(
+    tenant, client_for
+):
+    filed = file_request(tenant)
+    client = client_for(tenant.admin, tenant.host)
+    client.get(staff_url("detail", filed))  # the blank pause form kept
+
+    response = client.post(staff_url("pause", filed), {"pause-reason": ""})
+
+    assert response.status_code == 400
+    assert "pause" not in response.context["kept"]
+    assert 'id="id_pause-reason_error"' in body_of(response)
