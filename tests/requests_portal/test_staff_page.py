@@ -138,9 +138,7 @@ def test_queue_filter_form_with_a_filter_shows_the_chosen_values(tenant, client_
 # --- The fixed action forms' blank fields, kept per agency and language ----------------------
 
 
-def test_close_form_kept_blank_offers_a_closure_reason_added_or_withdrawn_since(
-    tenant, client_for
-):
+def test_close_form_kept_blank_offers_a_closure_reason_added_or_withdrawn_since(tenant, client_for):
     from requests_portal.services import agency_settings
 
     filed = file_request(tenant)
@@ -179,9 +177,7 @@ def test_kept_close_form_is_the_form_rendered_afresh(tenant, client_for):
     assert html in body_of(response)
 
 
-def test_a_posted_form_with_errors_is_shown_with_them_not_the_kept_blank_one(
-    tenant, client_for
-):
+def test_a_posted_form_with_errors_is_shown_with_them_not_the_kept_blank_one(tenant, client_for):
     filed = file_request(tenant)
     client = client_for(tenant.admin, tenant.host)
     client.get(staff_url("detail", filed))  # the blank pause form kept
