@@ -277,12 +277,16 @@ def _my_department_request_ids(user: User, agency: Agency) -> QuerySet[RequestDe
     ).values_list("request_id", flat=True)
 
 
+# What every staff member sees, whatever their departments (used by staff_page_access too).
+STAFF_WIDE = (Visibility.PUBLISHED, Visibility.EMBARGOED, Visibility.ALL_STAFF)
+
+
 def _staff_filter(user: User, agency: Agency, role: str) -> Q:
     if role == Role.ADMIN:
         return Q()
     mine = Q(pk__in=_my_department_request_ids(user, agency))
     visible = (
-        Q(visibility__in=[Visibility.PUBLISHED, Visibility.EMBARGOED, Visibility.ALL_STAFF])
+        Q(visibility__in=STAFF_WIDE)
         | (Q(visibility=Visibility.DEPARTMENT) & mine)
         | Q(point_of_contact=user)
     )
@@ -361,7 +365,8 @@ def _by_number(
 def get_request_for_staff(
     user: User | AnonymousUser, agency: Agency, number: str
 ) -> RecordsRequest:
-    found = _by_number(staff_requests_for(user, agency), number, agency)
+    related = ("point_of_contact", "closure_reason", "request_type")  # the page shows them
+    found = _by_number(staff_requests_for(user, agency).select_related(*related), number, agency)
     if found is None:
         raise Http404
     return found

@@ -14,16 +14,23 @@ class RequestsPortalConfig(AppConfig):
 
 
 def _renew_form_fragments_on_change() -> None:
-    """What the request form's fields are made of changed: its cached fields go."""
+    """What the request form's fields (or a kept staff form's: closure reasons) are made of
+    changed: its cached fields go."""
     from django.db.models.signals import post_delete, post_save
 
     from requests_portal import form_fragments
-    from requests_portal.models import CustomField, Department, RequestSettings, RequestType
+    from requests_portal.models import (
+        ClosureReason,
+        CustomField,
+        Department,
+        RequestSettings,
+        RequestType,
+    )
 
     def renew(sender, instance, **kwargs) -> None:
         form_fragments.forget(instance.agency_id)
 
-    for model in (RequestSettings, Department, RequestType, CustomField):
+    for model in (RequestSettings, Department, RequestType, CustomField, ClosureReason):
         name = model._meta.label_lower
         post_save.connect(renew, sender=model, weak=False, dispatch_uid=f"form_fragments_{name}")
         post_delete.connect(renew, sender=model, weak=False, dispatch_uid=f"form_del_{name}")

@@ -18,7 +18,7 @@ errors, is always rendered afresh. Fields that differ per rendering (the one-tim
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.cache import cache
@@ -107,3 +107,24 @@ def fields_html(
         cache.set(key, (version, fragment), FORM_FRAGMENT_SECONDS)
     per_rendering = _render(form, [field for field in names if field in _PER_RENDERING])
     return fragment + per_rendering
+
+
+def kept_fragment(*, agency_id: int, key: str, render: Callable[[], str]) -> str:
+    """Another blank form's fields (``render`` makes them) kept as the request form's are:
+    under the agency's forms version, so a change to its departments, request types, custom
+    fields or request settings is never shown stale. ``key`` names everything else the
+    fragment depends on (the form, the language, the role's view of the choices); the
+    agency is added here."""
+    key = f"form-fragment:{agency_id}:{key}"
+    found = cache.get_many([_version_key(agency_id), key])
+    version = found.get(_version_key(agency_id))
+    if version is None:
+        version = secrets.token_hex(8)
+        if not cache.add(_version_key(agency_id), version, None):
+            version = cache.get(_version_key(agency_id)) or version
+    kept = found.get(key)
+    if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == version:
+        return kept[1]
+    fragment = render()
+    cache.set(key, (version, fragment), FORM_FRAGMENT_SECONDS)
+    return fragment

@@ -117,6 +117,8 @@ class Holiday(TenantOwned):
 
 
 class ClosureReason(TenantOwned):
+    objects = RenewingQuerySet.as_manager()  # bulk changes renew form_fragments (close form)
+
     name = models.CharField(max_length=120)
     requires_citation = models.BooleanField(
         default=False, help_text="Closing with this reason needs an exemption citation"

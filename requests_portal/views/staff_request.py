@@ -4,18 +4,21 @@ person. The actions the page's forms post to are in views/actions.py."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext
+from django.template.loader import render_to_string
+from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts import policy
 from accounts.decorators import agency_permission
 from accounts.local_time import agency_today
-from requests_portal import access, forms, privacy
-from requests_portal.models import MessageKind, RecordsRequest, TemplateKind
+from requests_portal import access, form_fragments, forms, privacy, staff_page_access
+from requests_portal.models import MessageKind, RecordsRequest, Status, TemplateKind
 from requests_portal.services import clock, submission, work
 from requests_portal.services.changes import RequestStateError
 
@@ -112,9 +115,7 @@ def build_form(name: str, request: HttpRequest, records_request: RecordsRequest,
         return forms.MessageForm(
             data,
             kinds=_message_kinds(request, records_request),
-            staff=access.staff_who_can_see(
-                records_request, access.assignable_staff_for_tasks(request.user, agency)
-            ),
+            staff=staff_page_access.colleagues_who_see(request.user, agency, records_request),
         )
     if name in ("pause", "reopen"):
         return forms.ReasonForm(data, prefix=name)
@@ -136,23 +137,21 @@ def build_form(name: str, request: HttpRequest, records_request: RecordsRequest,
             data, prefix=name, initial={"visibility": records_request.visibility}
         )
     if name == "route":
-        staff = access.assignable_staff(request.user, agency)
+        links = staff_page_access.department_links(request.user, agency, records_request)
         return forms.RouteForm(
             data,
             prefix=name,
             departments=access.departments_for(request.user, agency),
-            staff=staff,
+            staff=access.assignable_staff(request.user, agency),
             initial={
-                "departments": list(access.departments_of(request.user, agency, records_request)),
-                "lead": access.lead_department_id_for(request.user, agency, records_request),
+                "departments": [link.department for link in links],
+                "lead": next((link.department_id for link in links if link.is_lead), None),
                 "point_of_contact": str(records_request.point_of_contact_id or ""),
             },
         )
     if name == "task":
-        staff = access.assignable_staff_for_tasks(request.user, agency)
-        return forms.TaskForm(
-            data, prefix=name, staff=access.staff_who_can_see(records_request, staff)
-        )
+        staff = staff_page_access.colleagues_who_see(request.user, agency, records_request)
+        return forms.TaskForm(data, prefix=name, staff=staff)
     if name == "tags":
         return forms.TagsForm(
             data,
@@ -179,6 +178,49 @@ _FORM_PERMISSIONS = {
     "tags": policy.REQUEST_INTERNAL_WORK,
     "time": policy.REQUEST_INTERNAL_WORK,
 }
+# The states in which the page shows each form (as its template does); None: every state.
+_NOT_CLOSED = (Status.SUBMITTED, Status.OPEN, Status.PAUSED)
+_RUNNING = (Status.SUBMITTED, Status.OPEN)
+_FORM_STATES: dict[str, tuple[str, ...] | None] = {
+    "pause": _NOT_CLOSED,  # paused: only its presence, for the resume button
+    "extend": _RUNNING,
+    "due": _RUNNING,
+    "close": _NOT_CLOSED,
+    "reopen": (Status.CLOSED,),
+    "route": _NOT_CLOSED,
+}
+
+
+def _shown(name: str, records_request: RecordsRequest) -> bool:
+    """Whether the page shows this action's form for the request in its present state (a
+    form the page would not show is not built: its choices cost queries)."""
+    if name == "description":
+        return records_request.description_held
+    states = _FORM_STATES.get(name)
+    return states is None or records_request.status in states
+
+
+# Forms whose blank fields are the same on every request of an agency (in one language):
+# kept rendered (form_fragments; closure reasons renew the agency's forms version).
+_KEPT_BLANK = ("pause", "reopen", "extend", "due", "close")
+
+
+def _kept_fields(agency_id: int, action_forms: dict[str, Form]) -> dict[str, str]:
+    """The kept fields of each blank fixed form on the page; a posted form, or one a
+    response template filled, is rendered afresh."""
+    kept = {}
+    for name in _KEPT_BLANK:
+        form = action_forms.get(name)
+        if form is None or form.is_bound or form.initial:
+            continue
+        kept[name] = form_fragments.kept_fragment(
+            agency_id=agency_id,
+            key=f"staff-action:{name}:{get_language()}",
+            render=partial(render_to_string, "_fields.html", {"fields": list(form)}),
+        )
+    return kept
+
+
 # Where a template's text goes: message body, closing note, extension reason.
 _TEMPLATE_TARGETS = {
     TemplateKind.MESSAGE: ("message", "body"),
@@ -199,7 +241,8 @@ def render_detail(
     action_forms = {
         name: (bound or {}).get(name) or build_form(name, request, records_request)
         for name, permission in _FORM_PERMISSIONS.items()
-        if access.can_act_on(user, agency, records_request, permission)
+        if _shown(name, records_request)
+        and access.can_act_on(user, agency, records_request, permission)
     }
     chosen = access.get_template_for(user, agency, request.GET.get("template"))
     if chosen is not None and not bound:
@@ -218,8 +261,11 @@ def render_detail(
             "cutoff": clock.settings_for(agency).cutoff,
             "timeline": access.timeline_for(user, agency, records_request, public=False),
             "messages_list": access.messages_for(user, agency, records_request, viewer=None),
-            "request_departments": access.request_departments_for(user, agency, records_request),
+            "request_departments": staff_page_access.department_links(
+                user, agency, records_request
+            ),
             "forms": action_forms,
+            "kept": _kept_fields(agency.pk, action_forms),
             "can_acknowledge": access.can_act_on(
                 user, agency, records_request, policy.REQUEST_EDIT
             ),
