@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import F, QuerySet, Value
+from django.db.models import Count, F, QuerySet, Value
 from django.db.models.functions import Replace
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from requests_portal.models import PublicSearchEntry
+from requests_portal.models import PublicSearchEntry, StaffSearchTerm
 
 # ts_headline marks matches with these private-use characters; the snippet is escaped
 # first and only then are they turned into <mark> tags, so request text is never HTML.
@@ -20,6 +21,8 @@ _START, _STOP = "\ue000", "\ue001"
 # ts_headline drops anything that looks like an HTML tag; hand it the angle brackets in
 # disguise so "<b>" in a description comes back (escaped) as written.
 _LT, _GT = "\ue002", "\ue003"
+# A lexeme in querytree()'s text: quoted, a quote inside doubled.
+_LEXEME = re.compile(r"'((?:[^']|'')*)'")
 
 
 def search(queryset: QuerySet, text: str) -> QuerySet:
@@ -27,10 +30,39 @@ def search(queryset: QuerySet, text: str) -> QuerySet:
     request table itself, under row-level security (see PublicSearchEntry for why the
     public archive searches elsewhere)."""
     query = SearchQuery(text, search_type="websearch", config="english")
+    candidates = staff_candidates(text)
+    if candidates is not None:
+        queryset = queryset.filter(pk__in=candidates)
     return (
         queryset.filter(search_vector=query)
         .annotate(rank=SearchRank(F("search_vector"), query))
         .order_by("-rank", "-year", "-sequence")
+    )
+
+
+def staff_candidates(text: str) -> QuerySet | None:
+    """The ids of the requests that can match ``text``, found in the staff word index
+    (StaffSearchTerm) with text equality only, so the index serves it under row-level
+    security; None when the query has no word the index can use (only negations or stop
+    words). A superset: the caller still applies the full query (@@) to these rows.
+
+    When the query needs every one of its words (no OR), a candidate has all of them;
+    otherwise it has any of them."""
+    with connection.cursor() as cursor:
+        # nosemgrep: portal-raw-sql -- the query's index words, as PostgreSQL stems them; bound
+        cursor.execute("SELECT querytree(websearch_to_tsquery('english', %s))", [text])
+        (tree,) = cursor.fetchone()
+    words = sorted({w.replace("''", "'") for w in _LEXEME.findall(tree or "")})
+    if not words:
+        return None
+    terms = StaffSearchTerm.objects.filter(lexeme__in=words)
+    if "|" in tree or len(words) == 1:
+        return terms.values("request_id")
+    return (
+        terms.values("request_id")
+        .annotate(found=Count("lexeme", distinct=True))
+        .filter(found=len(words))
+        .values("request_id")
     )
 
 
@@ -82,8 +114,21 @@ def newest_ranked(agency, entries: QuerySet, cap: int) -> list[int]:
             newest = entries.filter(agency=agency).order_by("-year", "-sequence")
             newest = newest.values_list(*fields)
             found = list(newest[: cap + 1])
-    found.sort(key=lambda row: (-row[1], -row[2], -row[3]))
-    return [row[0] for row in found]
+    return _best_first(found)
+
+
+def newest_ranked_requests(matches: QuerySet, cap: int) -> list[int]:
+    """The ids of the newest ``cap`` + 1 of ``matches`` (a ``search`` result, maybe
+    filtered), best first: the staff search's rule, the archive's (``newest_ranked``):
+    rank only the newest cap + 1, a cost that does not grow with the matches."""
+    newest = matches.order_by("-year", "-sequence").values_list("pk", "rank", "year", "sequence")
+    return _best_first(list(newest[: cap + 1]))
+
+
+def _best_first(rows: list[tuple]) -> list[int]:
+    """(id, rank, year, sequence) rows, best rank first, then newest first."""
+    rows.sort(key=lambda row: (-row[1], -row[2], -row[3]))
+    return [row[0] for row in rows]
 
 
 @contextmanager
