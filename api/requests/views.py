@@ -124,7 +124,9 @@ class RequestList(GenericAPIView):
         listed, query = self.filtered(request)
         if query:
             # Ranked as the archive ranks: the newest SEARCH_CAP + 1 matches, best first.
-            ids, cursor = ranked_page(request, newest_ranked_requests(listed, SEARCH_CAP))
+            ids, cursor = ranked_page(
+                request, newest_ranked_requests(request.agency, listed, query, SEARCH_CAP)
+            )
             found = listed.filter(pk__in=ids).in_bulk()
             rows = [found[pk] for pk in ids if pk in found]
             return cursor_response(request, RequestSummary(rows, many=True).data, cursor)

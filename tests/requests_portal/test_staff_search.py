@@ -123,6 +123,11 @@ def test_the_newest_matches_are_ranked_best_first(tenant):
         newer = _file(tenant, "Budget hearings", "About the monorail, among others")
         _file(tenant, "Ferry timetable")
         staff = access.staff_requests_for(tenant.admin, tenant.agency)
-        assert newest_ranked_requests(search(staff, "monorail"), 10) == [in_title.pk, newer.pk]
+        assert newest_ranked_requests(tenant.agency, search(staff, "monorail"), "monorail", 10) == [
+            in_title.pk,
+            newer.pk,
+        ]
         # Past the cap, only the newest cap + 1 are ranked.
-        assert newest_ranked_requests(search(staff, "monorail"), 0) == [newer.pk]
+        assert newest_ranked_requests(tenant.agency, search(staff, "monorail"), "monorail", 0) == [
+            newer.pk
+        ]
