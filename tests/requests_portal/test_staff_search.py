@@ -2,6 +2,9 @@
 text, stays the agency's own, and lets a search under row-level security use a btree with
 leakproof equality instead of reading every row of the agency."""
 
+import importlib
+from types import SimpleNamespace
+
 import pytest
 from django.contrib.postgres.search import SearchQuery
 from django.db import DatabaseError, connection, transaction
@@ -131,3 +134,17 @@ def test_the_newest_matches_are_ranked_best_first(tenant):
         assert newest_ranked_requests(tenant.agency, search(staff, "monorail"), "monorail", 0) == [
             newer.pk
         ]
+
+
+def test_the_migration_indexes_the_requests_filed_before_it(tenant, other_tenant):
+    backfill = importlib.import_module("requests_portal.migrations.0019_index_staff_search_terms")
+    filed = []
+    for each in (tenant, other_tenant):
+        with agency_context(each.agency):
+            request = _file(each, "Monorail budget")
+            filed.append((each, request, _words(each, request)))
+            StaffSearchTerm.objects.filter(request=request).delete()
+            assert _words(each, request) == set()
+    backfill.index_existing_requests(None, SimpleNamespace(connection=connection))
+    for each, request, words in filed:
+        assert words and _words(each, request) == words
