@@ -56,6 +56,30 @@ def page_size_of(request) -> int:
     return int(raw)
 
 
+# A search answers at most this many results, best first (as the archive page does).
+SEARCH_CAP = 1000
+
+
+def ranked_page(request, ranked: list[int]) -> tuple[list[int], str | None]:
+    """A page of a search's ids, already best first (at most SEARCH_CAP of them are
+    reachable), and the cursor of the next page or None. A search ranks its matches on each
+    call, so its cursor names a position in that ranking instead of a key."""
+    size = page_size_of(request)
+    raw = request.query_params.get(CURSOR_PARAM)
+    start = decode_cursor(raw) if raw else 0
+    reachable = ranked[:SEARCH_CAP]
+    end = start + size
+    return reachable[start:end], encode_cursor(end) if len(reachable) > end else None
+
+
+def cursor_response(request, data, cursor: str | None) -> Response:
+    """The list body every API list answers: next link, next cursor, results."""
+    next_url = None
+    if cursor is not None:
+        next_url = replace_query_param(request.build_absolute_uri(), CURSOR_PARAM, cursor)
+    return Response({"next": next_url, "next_cursor": cursor, "results": data})
+
+
 class KeysetPagination(BasePagination):
     """Newest first on ``key_field`` (set ``descending = False`` on a subclass for oldest
     first). The queryset's own ordering is replaced by the key's."""
@@ -83,11 +107,7 @@ class KeysetPagination(BasePagination):
         return encode_cursor(getattr(self.page[-1], self.key_field))
 
     def get_paginated_response(self, data) -> Response:
-        cursor = self.next_cursor()
-        next_url = None
-        if cursor is not None:
-            next_url = replace_query_param(self.request.build_absolute_uri(), CURSOR_PARAM, cursor)
-        return Response({"next": next_url, "next_cursor": cursor, "results": data})
+        return cursor_response(self.request, data, self.next_cursor())
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         return {

@@ -533,21 +533,31 @@ class StaffQueue:
 
 
 def staff_queue_for(
-    user: User | AnonymousUser, agency: Agency, filters: dict[str, Any], *, today: datetime.date
+    user: User | AnonymousUser,
+    agency: Agency,
+    filters: dict[str, Any],
+    *,
+    today: datetime.date,
+    with_counts: bool = True,
 ) -> StaffQueue:
     """The staff queue: the requests the user may see, narrowed by the queue's filter form
-    (``filters``: its cleaned data, empty when invalid), and the summary counts."""
+    (``filters``: its cleaned data, empty when invalid), and the summary counts (empty
+    without ``with_counts``: they read every open request, which the API does not show)."""
     visible = staff_requests_for(user, agency)
     # Every summary count is about requests not closed: count only those rows. Counting
     # "status" (not "pk") lets PostgreSQL answer from the request_queue index alone.
-    counts = visible.exclude(status=Status.CLOSED).aggregate(
-        open=Count("status"),
-        overdue=Count(
-            "status",
-            filter=Q(due_date__lt=today) & Q(status__in=[Status.SUBMITTED, Status.OPEN]),
-        ),
-        submitted=Count("status", filter=Q(status=Status.SUBMITTED)),
-        paused=Count("status", filter=Q(status=Status.PAUSED)),
+    counts = (
+        {}
+        if not with_counts
+        else visible.exclude(status=Status.CLOSED).aggregate(
+            open=Count("status"),
+            overdue=Count(
+                "status",
+                filter=Q(due_date__lt=today) & Q(status__in=[Status.SUBMITTED, Status.OPEN]),
+            ),
+            submitted=Count("status", filter=Q(status=Status.SUBMITTED)),
+            paused=Count("status", filter=Q(status=Status.PAUSED)),
+        )
     )
     queue = visible
     scope = filters.get("scope") or "all"

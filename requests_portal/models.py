@@ -545,3 +545,25 @@ class PublicSearchEntry(TenantOwned):
             # A common word's newest matches, walked newest first (search.newest_ranked).
             models.Index(fields=["agency", "year", "sequence"], name="public_search_newest"),
         ]
+
+
+class StaffSearchTerm(TenantOwned):
+    """The staff search's word index: one row per distinct lexeme of a request's
+    search_vector, kept by a database trigger in the transaction that writes the request.
+
+    The request table's GIN index cannot serve staff search: under FORCE row-level security
+    PostgreSQL tests each row against the policy before the (not leakproof) @@ operator, so a
+    rare word read every row of the agency. Here the lookup is plain text equality (texteq
+    is leakproof), so the btree below finds a word's requests directly, policy or not; the
+    rows stay the agency's own (tenant_isolation policy), and search.search still applies @@
+    to the few candidate rows."""
+
+    request = models.ForeignKey(
+        RecordsRequest, on_delete=models.CASCADE, related_name="staff_search_terms"
+    )
+    lexeme = models.TextField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["agency", "lexeme", "request"], name="staff_search_term"),
+        ]

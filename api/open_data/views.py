@@ -36,6 +36,10 @@ def _agency(request) -> Agency:
 
 def _filters(request, agency: Agency) -> dict:
     """The archive's own filter form, so the API filters as the archive page does."""
+    if not any(name in request.query_params for name in forms.ArchiveFilterForm.base_fields):
+        # No filter given (most calls: a page of the list): the form would clean every field
+        # to empty; skip building it and its departments query.
+        return {}
     form = forms.ArchiveFilterForm(
         request.query_params, departments=request_access.public_departments(agency)
     )

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from accounts import policy, ratelimits
 from accounts.local_time import agency_today
-from api.pagination import KeysetPagination
+from api.pagination import SEARCH_CAP, KeysetPagination, cursor_response, ranked_page
 from api.permissions import AgencySite, may_act, membership_of, scope_for
 from api.requests import actions
 from api.requests.serializers import (
@@ -36,7 +36,7 @@ from api.requests.serializers import (
 from requests_portal import access, forms
 from requests_portal.filters import archive_filters
 from requests_portal.models import Channel, MessageKind, RecordsRequest
-from requests_portal.search import search
+from requests_portal.search import newest_ranked_requests, search
 from requests_portal.services import clock, messaging, submission
 from requests_portal.services.changes import RequestStateError
 from requests_portal.views.staff_request import build_form
@@ -98,9 +98,13 @@ class RequestList(GenericAPIView):
             if not form.is_valid():
                 raise form_errors(form)
             queue = access.staff_queue_for(
-                request.user, agency, form.cleaned_data, today=agency_today(agency)
+                request.user,
+                agency,
+                form.cleaned_data,
+                today=agency_today(agency),
+                with_counts=False,
             )
-            return queue.requests
+            return queue.requests, (form.cleaned_data.get("q") or "").strip()
         form = forms.ArchiveFilterForm(request.query_params, departments=departments)
         if not form.is_valid():
             raise form_errors(form)
@@ -108,16 +112,25 @@ class RequestList(GenericAPIView):
             access.requester_requests_for(request.user, agency), form.cleaned_data
         )
         query = (form.cleaned_data.get("q") or "").strip()
-        return search(mine, query) if query else mine
+        return (search(mine, query) if query else mine), query
 
     @extend_schema(
         parameters=FILTERS,
         operation_id="requests_list",
         responses={200: RequestSummary(many=True)},
-        summary="The requests you may read, newest first",
+        summary="The requests you may read, newest first; with q, best match first",
     )
     def get(self, request):
-        page = self.paginate_queryset(self.filtered(request))
+        listed, query = self.filtered(request)
+        if query:
+            # Ranked as the archive ranks: the newest SEARCH_CAP + 1 matches, best first.
+            ids, cursor = ranked_page(
+                request, newest_ranked_requests(request.agency, listed, query, SEARCH_CAP)
+            )
+            found = listed.filter(pk__in=ids).in_bulk()
+            rows = [found[pk] for pk in ids if pk in found]
+            return cursor_response(request, RequestSummary(rows, many=True).data, cursor)
+        page = self.paginate_queryset(listed)
         return self.get_paginated_response(RequestSummary(page, many=True).data)
 
     @extend_schema(

@@ -10,6 +10,7 @@ from accounts.tenancy import agency_context
 from audit.models import AuditEvent
 from audit.selectors import describe
 from requests_portal.models import Channel, ClosureReason, RecordsRequest
+from requests_portal.services import submission
 from tests.api.helpers import api_client, file_as, make_token
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("agencies")]
@@ -211,3 +212,26 @@ def test_an_oversized_body_is_413_before_parsing(tenant, settings):
     assert response.json()["error"]["code"] == "too_large"
     broken = client.post("/api/v1/requests/", "{not json", content_type="application/json")
     assert broken.status_code == 400 and broken.json()["error"]["message"]
+
+
+def test_search_results_come_best_match_first_and_page_by_position(tenant):
+    in_title = file_as(tenant, tenant.requester, "Monorail contracts")
+    with agency_context(tenant.agency):
+        newer = submission.request_submit(
+            agency=tenant.agency,
+            actor=tenant.requester,
+            title="Budget hearings",
+            description="Every hearing, the monorail among others.",
+            contact=submission.Contact(name="Pat", email=tenant.requester.email),
+        )
+    file_as(tenant, tenant.requester, "Ferry timetable")
+    for user, status in ((tenant.admin, "&status=any"), (tenant.requester, "")):
+        client = _client(tenant, user)
+        answer = client.get(f"/api/v1/requests/?q=monorail{status}&page_size=1")
+        assert answer.status_code == 200, answer.content
+        first = answer.json()
+        assert [r["number"] for r in first["results"]] == [in_title.number]
+        cursor = first["next_cursor"]
+        second = client.get(f"/api/v1/requests/?q=monorail{status}&page_size=1&cursor={cursor}")
+        assert [r["number"] for r in second.json()["results"]] == [newer.number]
+        assert second.json()["next_cursor"] is None
