@@ -11,6 +11,8 @@ from django.views.decorators.http import require_safe
 from accounts.models import Agency
 from requests_portal import access, forms, keyset
 from requests_portal.filters import archive_filters
+from requests_portal.models import RecordsRequest
+from requests_portal.page_fragments import ArchiveRow, archive_form_html, archive_rows_html
 from requests_portal.search import highlighted, newest_ranked, public_search, with_snippets
 from requests_portal.views.common import agency_or_404, page_params
 
@@ -18,20 +20,27 @@ ARCHIVE_PAGE_SIZE = 25
 SEARCH_COUNT_CAP = 1000
 
 
+def _found_in_order(agency: Agency, ids: list[int], text: str) -> list[RecordsRequest]:
+    """The public requests of a page of search results (request ids, in order), each with
+    its raw ``snippet``."""
+    found = with_snippets(access.public_requests(agency).filter(pk__in=ids), text).in_bulk()
+    return [found[pk] for pk in ids if pk in found]
+
+
 def public_page_rows(agency: Agency, ids: list[int], text: str) -> list[dict]:
     """The requests of a page of search results (request ids, in order), with snippets."""
-    found = with_snippets(access.public_requests(agency).filter(pk__in=ids), text).in_bulk()
-    return [
-        {"r": found[pk], "snippet": highlighted(found[pk].snippet)} for pk in ids if pk in found
-    ]
+    return [{"r": r, "snippet": highlighted(r.snippet)} for r in _found_in_order(agency, ids, text)]
+
+
+def _shown(r: RecordsRequest, snippet: str | None) -> ArchiveRow:
+    return ArchiveRow(r.number, r.title, r.status, r.get_status_display(), r.received_at, snippet)
 
 
 @require_safe
 def archive(request: HttpRequest) -> HttpResponse:
     agency = agency_or_404(request)
-    form = forms.ArchiveFilterForm(
-        request.GET or None, departments=access.public_departments(agency)
-    )
+    departments = access.public_departments(agency)
+    form = forms.ArchiveFilterForm(request.GET or None, departments=departments)
     data = form.cleaned_data if form.is_valid() else {}
     query = (data.get("q") or "").strip()
     if query:
@@ -44,7 +53,7 @@ def archive(request: HttpRequest) -> HttpResponse:
         page = Paginator(ids[:SEARCH_COUNT_CAP], ARCHIVE_PAGE_SIZE).get_page(
             request.GET.get("page")
         )
-        rows = public_page_rows(agency, list(page.object_list), query)
+        rows = [_shown(r, r.snippet) for r in _found_in_order(agency, page.object_list, query)]
         pager = {"page": page, "params": page_params(request)}
     else:
         # By key, newest first, with a capped count: what one view costs does not grow with
@@ -56,7 +65,7 @@ def archive(request: HttpRequest) -> HttpResponse:
             before=keyset.parse_number(request.GET.get("before")),
             size=ARCHIVE_PAGE_SIZE,
         )
-        rows = [{"r": r, "snippet": None} for r in listing.rows]
+        rows = [_shown(r, None) for r in listing.rows]
         count = keyset.count_capped(listed, SEARCH_COUNT_CAP)
         capped = count > SEARCH_COUNT_CAP
         pager = {"keyset": listing, "params": _params_without(request, "page", "after", "before")}
@@ -65,7 +74,12 @@ def archive(request: HttpRequest) -> HttpResponse:
         "requests_portal/archive.html",
         {
             "form": form,
+            # Rendered once per set of values (requests_portal.page_fragments).
+            "form_html": archive_form_html(
+                agency.pk, form, list(departments.values_list("pk", "name"))
+            ),
             "rows": rows,
+            "rows_html": archive_rows_html(agency.pk, rows),
             "query": query,
             "count": count,
             "capped": capped,
