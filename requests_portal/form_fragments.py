@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.db import models, transaction
@@ -30,6 +30,7 @@ from django.utils.html import format_html
 from django.utils.translation import get_language
 
 FORM_FRAGMENT_SECONDS = 600
+T = TypeVar("T")
 _PER_RENDERING = frozenset({"submission_key"})
 
 
@@ -77,9 +78,9 @@ def _render(form: Form, names: list[str]) -> str:
     return render_to_string("_fields.html", {"fields": [form[n] for n in names]})
 
 
-def _kept(agency_id: int, key: str, render: Callable[[], str]) -> str:
-    """``render()``'s output, from the cache while the agency's forms version is the one it
-    was made under."""
+def kept(agency_id: int, key: str, render: Callable[[], T]) -> T:
+    """``render()``'s output (a fragment, or a row the form is made of), from the cache while
+    the agency's forms version is the one it was made under."""
     # One cache round trip for both: the fragment is kept with the version it was made under.
     found = cache.get_many([_version_key(agency_id), key])
     version = found.get(_version_key(agency_id))
@@ -115,7 +116,7 @@ def fields_html(
         return _render(form, names)
     fixed = [field for field in names if field not in _PER_RENDERING]
     key = f"form-fields:{name}:{agency_id}:{_audience_key(request)}"
-    fragment = _kept(agency_id, key, lambda: _render(form, fixed))
+    fragment = kept(agency_id, key, lambda: _render(form, fixed))
     return fragment + _render(form, [field for field in names if field in _PER_RENDERING])
 
 
@@ -139,4 +140,4 @@ def blank_body_html(
     CSRF token or a per-rendering field, which the caller adds), kept like the fields: per
     agency, language and sign-in state under the forms version. On a hit the page reads none
     of what the form is made of (settings, departments, request types, questions)."""
-    return _kept(agency_id, f"form-body:{name}:{agency_id}:{_audience_key(request)}", render)
+    return kept(agency_id, f"form-body:{name}:{agency_id}:{_audience_key(request)}", render)

@@ -22,12 +22,21 @@ def staff_documents_panel(context, records_request):
     }
 
 
+def _shown_documents(records_request, viewer, tracking) -> list:
+    """The documents this reader sees, read once per page: the note and the panel both ask
+    (kept on the request object the page holds, so never beyond this one rendering)."""
+    read = records_request.__dict__.setdefault("_resident_documents", {})
+    if (viewer, tracking) not in read:
+        view = PublicView(records_request, viewer, tracking)
+        read[(viewer, tracking)] = list(access.resident_documents(view))
+    return read[(viewer, tracking)]
+
+
 @register.inclusion_tag("documents/_resident_panel.html", takes_context=True)
 def resident_documents_panel(context, records_request, viewer, tracking=""):
-    view = PublicView(records_request, viewer, tracking)
     return {
         "r": records_request,
-        "documents": access.resident_documents(view),
+        "documents": _shown_documents(records_request, viewer, tracking),
         "tracking": tracking,
         "csrf_token": context.get("csrf_token"),
         "requester_uploads": viewer == "requester"
@@ -40,7 +49,7 @@ def released_records_note(records_request, viewer, tracking=""):
     """What this reader can see of a closed request's records, in words: the closing reason
     ("Records released in full") says nothing of where they went, and the public page of a
     request released to the requester only would otherwise promise records it does not show."""
-    shown = access.resident_documents(PublicView(records_request, viewer, tracking)).exists()
+    shown = bool(_shown_documents(records_request, viewer, tracking))
     if viewer == "requester":
         if shown:
             return _("Your released records are listed below.")

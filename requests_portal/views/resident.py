@@ -225,7 +225,10 @@ def request_detail(request: HttpRequest, number: str) -> HttpResponse:
     agency = request.agency
     is_requester = view.viewer == access.Viewer.REQUESTER
     just_filed = request.session.pop("just_filed", None) == records_request.number
-    request_settings = clock.settings_for(agency)
+    # Kept under the forms version, which any change of the settings row renews.
+    request_settings = form_fragments.kept(
+        agency.pk, f"request-settings:{agency.pk}", lambda: clock.settings_for(agency)
+    )
     page_path = reverse("request_detail", args=[records_request.number])
     if view.tracking:
         page_path += f"?t={view.tracking}"
