@@ -3,6 +3,8 @@ the public search index with highlighted snippets."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -20,16 +22,22 @@ ARCHIVE_PAGE_SIZE = 25
 SEARCH_COUNT_CAP = 1000
 
 
-def _found_in_order(agency: Agency, ids: list[int], text: str) -> list[RecordsRequest]:
+def _found_in_order(agency: Agency, ids: list[int], text: str) -> list[tuple[RecordsRequest, str]]:
     """The public requests of a page of search results (request ids, in order), each with
-    its raw ``snippet``."""
-    found = with_snippets(access.public_requests(agency).filter(pk__in=ids), text).in_bulk()
-    return [found[pk] for pk in ids if pk in found]
+    its raw snippet (ts_headline's text, not yet escaped)."""
+    # Annotated rows: each carries the ``snippet`` the model does not declare.
+    found: dict[int, Any] = with_snippets(
+        access.public_requests(agency).filter(pk__in=ids), text
+    ).in_bulk()
+    return [(found[pk], found[pk].snippet) for pk in ids if pk in found]
 
 
 def public_page_rows(agency: Agency, ids: list[int], text: str) -> list[dict]:
     """The requests of a page of search results (request ids, in order), with snippets."""
-    return [{"r": r, "snippet": highlighted(r.snippet)} for r in _found_in_order(agency, ids, text)]
+    return [
+        {"r": r, "snippet": highlighted(snippet)}
+        for r, snippet in _found_in_order(agency, ids, text)
+    ]
 
 
 def _shown(r: RecordsRequest, snippet: str | None) -> ArchiveRow:
@@ -53,8 +61,9 @@ def archive(request: HttpRequest) -> HttpResponse:
         page = Paginator(ids[:SEARCH_COUNT_CAP], ARCHIVE_PAGE_SIZE).get_page(
             request.GET.get("page")
         )
-        rows = [_shown(r, r.snippet) for r in _found_in_order(agency, page.object_list, query)]
-        pager = {"page": page, "params": page_params(request)}
+        found = _found_in_order(agency, list(page.object_list), query)
+        rows = [_shown(r, snippet) for r, snippet in found]
+        pager: dict[str, object] = {"page": page, "params": page_params(request)}
     else:
         # By key, newest first, with a capped count: what one view costs does not grow with
         # the archive (requests_portal.keyset; the partial index request_public_listing).
