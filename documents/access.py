@@ -256,7 +256,7 @@ def resident_documents_read(view: PublicView) -> tuple[list[Document], bool]:
         else Value(True)
     )
     rows = list(released.annotate(reader_sees=request_shown).order_by("created_at"))
-    shown = [d for d in rows if d.release in levels and d.reader_sees]
+    shown: list[Document] = [d for d in rows if d.release in levels and d.reader_sees]
     return shown, bool(rows)
 
 
