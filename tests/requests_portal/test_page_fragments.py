@@ -85,6 +85,9 @@ def test_each_language_has_its_own_rows_and_form(tenant, client_for):
     spanish = body_of(client.get(reverse("archive"), HTTP_ACCEPT_LANGUAGE="es"))
     assert "Any department" in english and "Cualquier departamento" not in english
     assert "Cualquier departamento" in spanish and "Any department" not in spanish
+    # The row's status label too (a filed request is "Submitted").
+    assert 'status-submitted">Submitted<' in english
+    assert 'status-submitted">Recibida<' in spanish
 
 
 def test_the_filter_form_shows_each_search_and_its_errors(tenant, client_for):
