@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Value
 from django.http import Http404
 
 from accounts import policy
@@ -232,6 +232,32 @@ def released_beyond_staff(records_request: RecordsRequest) -> bool:
         release__in=[ReleaseLevel.REQUESTER, ReleaseLevel.PUBLIC],
         status=DocumentStatus.CLEAN,
     ).exists()
+
+
+def resident_documents_read(view: PublicView) -> tuple[list[Document], bool]:
+    """``resident_documents(view)`` and ``released_beyond_staff(view.request)`` in one query
+    (the resident page shows both): the clean documents released beyond staff, each marked
+    whether this reader may see it under the very rules of ``resident_documents``. The ones
+    the reader may not see are only counted, never returned."""
+    records_request = view.request
+    levels = _RESIDENT_LEVELS[view.viewer]
+    released = Document.objects.filter(
+        agency=records_request.agency_id,
+        request=records_request,
+        release__in=[ReleaseLevel.REQUESTER, ReleaseLevel.PUBLIC],
+        status=DocumentStatus.CLEAN,
+    )
+    # For the public, only while the request itself is public (as resident_documents).
+    request_shown = (
+        Exists(
+            request_access.public_requests(records_request.agency).filter(pk=OuterRef("request_id"))
+        )
+        if view.viewer == Viewer.PUBLIC
+        else Value(True)
+    )
+    rows = list(released.annotate(reader_sees=request_shown).order_by("created_at"))
+    shown: list[Document] = [d for d in rows if d.release in levels and d.reader_sees]
+    return shown, bool(rows)
 
 
 def get_document_for_resident(view: PublicView, public_id: uuid.UUID | str) -> Document:

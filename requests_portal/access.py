@@ -389,18 +389,25 @@ def get_request_for_resident(
 ) -> PublicView:
     """A request as its requester (signed in, or holding the tracking link) or the public
     sees it. Staff use get_request_for_staff."""
-    own = _by_number(requester_requests_for(user, agency), number, agency)
-    if own is not None:
-        return PublicView(own, Viewer.REQUESTER)
+    # The page shows the closing reason and request type: read with the request.
+    shown = ("closure_reason", "request_type")
+    if getattr(user, "is_authenticated", False):  # a guest owns nothing: no query to build
+        own = _by_number(
+            requester_requests_for(user, agency).select_related(*shown), number, agency
+        )
+        if own is not None:
+            return PublicView(own, Viewer.REQUESTER)
     if tracking:
         request_id = request_id_from_tracking_token(tracking, agency)
         # A bad or foreign link names no request (filtering on pk=None found none either).
         if request_id is not None:
-            tracked = RecordsRequest.objects.filter(agency=agency, pk=request_id)
+            tracked = RecordsRequest.objects.filter(agency=agency, pk=request_id).select_related(
+                *shown
+            )
             found = _by_number(tracked, number, agency)
             if found is not None:
                 return PublicView(found, Viewer.REQUESTER, tracking)
-    found = _by_number(public_requests(agency), number, agency)
+    found = _by_number(public_requests(agency).select_related(*shown), number, agency)
     if found is None:
         raise Http404
     return PublicView(found, Viewer.PUBLIC)

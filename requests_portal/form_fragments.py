@@ -19,16 +19,18 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.db import models, transaction
 from django.forms import Form
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.utils.html import format_html
 from django.utils.translation import get_language
 
 FORM_FRAGMENT_SECONDS = 600
+T = TypeVar("T")
 _PER_RENDERING = frozenset({"submission_key"})
 
 
@@ -76,6 +78,30 @@ def _render(form: Form, names: list[str]) -> str:
     return render_to_string("_fields.html", {"fields": [form[n] for n in names]})
 
 
+def kept(agency_id: int, key: str, render: Callable[[], T]) -> T:
+    """``render()``'s output (a fragment, or a row the form is made of), from the cache while
+    the agency's forms version is the one it was made under."""
+    # One cache round trip for both: the fragment is kept with the version it was made under.
+    found = cache.get_many([_version_key(agency_id), key])
+    version = found.get(_version_key(agency_id))
+    if version is None:
+        version = secrets.token_hex(8)
+        # add(): two processes starting at once agree on one version.
+        if not cache.add(_version_key(agency_id), version, None):
+            version = cache.get(_version_key(agency_id)) or version
+    kept = found.get(key)
+    if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == version:
+        return kept[1]
+    fragment = render()
+    cache.set(key, (version, fragment), FORM_FRAGMENT_SECONDS)
+    return fragment
+
+
+def _audience_key(request: HttpRequest) -> str:
+    signed_in = bool(getattr(request.user, "is_authenticated", False))
+    return f"{get_language()}:{'signed-in' if signed_in else 'guest'}"
+
+
 def fields_html(
     request: HttpRequest, form: Form, *, agency_id: int, name: str, skip: Iterable[str] = ()
 ) -> str:
@@ -89,24 +115,32 @@ def fields_html(
     if form.is_bound:
         return _render(form, names)
     fixed = [field for field in names if field not in _PER_RENDERING]
-    signed_in = bool(getattr(request.user, "is_authenticated", False))
-    key = f"form-fields:{name}:{agency_id}:{get_language()}:{'signed-in' if signed_in else 'guest'}"
-    # One cache round trip for both: the fragment is kept with the version it was made under.
-    found = cache.get_many([_version_key(agency_id), key])
-    version = found.get(_version_key(agency_id))
-    if version is None:
-        version = secrets.token_hex(8)
-        # add(): two processes starting at once agree on one version.
-        if not cache.add(_version_key(agency_id), version, None):
-            version = cache.get(_version_key(agency_id)) or version
-    kept = found.get(key)
-    if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == version:
-        fragment = kept[1]
-    else:
-        fragment = _render(form, fixed)
-        cache.set(key, (version, fragment), FORM_FRAGMENT_SECONDS)
-    per_rendering = _render(form, [field for field in names if field in _PER_RENDERING])
-    return fragment + per_rendering
+    key = f"form-fields:{name}:{agency_id}:{_audience_key(request)}"
+    fragment = kept(agency_id, key, lambda: _render(form, fixed))
+    return fragment + _render(form, [field for field in names if field in _PER_RENDERING])
+
+
+def per_rendering_html(form: Form) -> str:
+    """The fields that differ with every rendering (the one-time ``submission_key``)."""
+    return _render(form, [field for field in form.fields if field in _PER_RENDERING])
+
+
+def blank_key_html(key: str) -> str:
+    """A blank form's one-time key, as its hidden widget renders it (``<input type="hidden"
+    name="submission_key" value="..." id="id_submission_key">``) without a template per view."""
+    return format_html(
+        '<input type="hidden" name="submission_key" value="{}" id="id_submission_key">', key
+    )
+
+
+def blank_body_html(
+    request: HttpRequest, *, agency_id: int, name: str, render: Callable[[], str]
+) -> str:
+    """A blank form's whole body (``render()``'s output: notices, fields, buttons; never the
+    CSRF token or a per-rendering field, which the caller adds), kept like the fields: per
+    agency, language and sign-in state under the forms version. On a hit the page reads none
+    of what the form is made of (settings, departments, request types, questions)."""
+    return kept(agency_id, f"form-body:{name}:{agency_id}:{_audience_key(request)}", render)
 
 
 def kept_fragment(*, agency_id: int, key: str, render: Callable[[], str]) -> str:
@@ -115,16 +149,4 @@ def kept_fragment(*, agency_id: int, key: str, render: Callable[[], str]) -> str
     fields or request settings is never shown stale. ``key`` names everything else the
     fragment depends on (the form, the language, the role's view of the choices); the
     agency is added here."""
-    key = f"form-fragment:{agency_id}:{key}"
-    found = cache.get_many([_version_key(agency_id), key])
-    version = found.get(_version_key(agency_id))
-    if version is None:
-        version = secrets.token_hex(8)
-        if not cache.add(_version_key(agency_id), version, None):
-            version = cache.get(_version_key(agency_id)) or version
-    kept = found.get(key)
-    if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == version:
-        return kept[1]
-    fragment = render()
-    cache.set(key, (version, fragment), FORM_FRAGMENT_SECONDS)
-    return fragment
+    return kept(agency_id, f"form-fragment:{agency_id}:{key}", render)

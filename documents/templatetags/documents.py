@@ -22,12 +22,23 @@ def staff_documents_panel(context, records_request):
     }
 
 
+def _read(records_request, viewer, tracking) -> tuple[list, bool]:
+    """The documents this reader sees, and whether any is released beyond staff: read once
+    per page in one query, as the note and the panel both ask (kept on the request object the
+    page holds, so never beyond this one rendering)."""
+    read = records_request.__dict__.setdefault("_resident_documents", {})
+    if (viewer, tracking) not in read:
+        read[(viewer, tracking)] = access.resident_documents_read(
+            PublicView(records_request, viewer, tracking)
+        )
+    return read[(viewer, tracking)]
+
+
 @register.inclusion_tag("documents/_resident_panel.html", takes_context=True)
 def resident_documents_panel(context, records_request, viewer, tracking=""):
-    view = PublicView(records_request, viewer, tracking)
     return {
         "r": records_request,
-        "documents": access.resident_documents(view),
+        "documents": _read(records_request, viewer, tracking)[0],
         "tracking": tracking,
         "csrf_token": context.get("csrf_token"),
         "requester_uploads": viewer == "requester"
@@ -40,13 +51,14 @@ def released_records_note(records_request, viewer, tracking=""):
     """What this reader can see of a closed request's records, in words: the closing reason
     ("Records released in full") says nothing of where they went, and the public page of a
     request released to the requester only would otherwise promise records it does not show."""
-    shown = access.resident_documents(PublicView(records_request, viewer, tracking)).exists()
+    documents, beyond_staff = _read(records_request, viewer, tracking)
+    shown = bool(documents)
     if viewer == "requester":
         if shown:
             return _("Your released records are listed below.")
         return _("None are available to download here.")
     if shown:
         return _("Released records are listed below.")
-    if access.released_beyond_staff(records_request):
+    if beyond_staff:
         return _("Released to the requester only; none are published here.")
     return _("None are published here.")

@@ -3,6 +3,8 @@ the public search index with highlighted snippets."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -11,6 +13,8 @@ from django.views.decorators.http import require_safe
 from accounts.models import Agency
 from requests_portal import access, forms, keyset
 from requests_portal.filters import archive_filters
+from requests_portal.models import RecordsRequest, Status
+from requests_portal.page_fragments import ArchiveRow, archive_form_html, archive_rows_html
 from requests_portal.search import highlighted, newest_ranked, public_search, with_snippets
 from requests_portal.views.common import agency_or_404, page_params
 
@@ -18,20 +22,40 @@ ARCHIVE_PAGE_SIZE = 25
 SEARCH_COUNT_CAP = 1000
 
 
+def _found_in_order(agency: Agency, ids: list[int], text: str) -> list[tuple[RecordsRequest, str]]:
+    """The public requests of a page of search results (request ids, in order), each with
+    its raw snippet (ts_headline's text, not yet escaped)."""
+    # Annotated rows: each carries the ``snippet`` the model does not declare.
+    found: dict[int, Any] = with_snippets(
+        access.public_requests(agency).filter(pk__in=ids), text
+    ).in_bulk()
+    return [(found[pk], found[pk].snippet) for pk in ids if pk in found]
+
+
 def public_page_rows(agency: Agency, ids: list[int], text: str) -> list[dict]:
     """The requests of a page of search results (request ids, in order), with snippets."""
-    found = with_snippets(access.public_requests(agency).filter(pk__in=ids), text).in_bulk()
     return [
-        {"r": found[pk], "snippet": highlighted(found[pk].snippet)} for pk in ids if pk in found
+        {"r": r, "snippet": highlighted(snippet)}
+        for r, snippet in _found_in_order(agency, ids, text)
     ]
+
+
+def _shown(r: RecordsRequest, snippet: str | None, labels: dict[str, str]) -> ArchiveRow:
+    return ArchiveRow(
+        r.number, r.title, r.status, labels.get(r.status, r.status), r.received_at, snippet
+    )
+
+
+def _status_labels() -> dict[str, str]:
+    """Each status in the reader's language, once per page (not a lookup per row)."""
+    return {value: str(label) for value, label in Status.choices}
 
 
 @require_safe
 def archive(request: HttpRequest) -> HttpResponse:
     agency = agency_or_404(request)
-    form = forms.ArchiveFilterForm(
-        request.GET or None, departments=access.public_departments(agency)
-    )
+    departments = access.public_departments(agency)
+    form = forms.ArchiveFilterForm(request.GET or None, departments=departments)
     data = form.cleaned_data if form.is_valid() else {}
     query = (data.get("q") or "").strip()
     if query:
@@ -44,8 +68,10 @@ def archive(request: HttpRequest) -> HttpResponse:
         page = Paginator(ids[:SEARCH_COUNT_CAP], ARCHIVE_PAGE_SIZE).get_page(
             request.GET.get("page")
         )
-        rows = public_page_rows(agency, list(page.object_list), query)
-        pager = {"page": page, "params": page_params(request)}
+        found = _found_in_order(agency, list(page.object_list), query)
+        labels = _status_labels()
+        rows = [_shown(r, snippet, labels) for r, snippet in found]
+        pager: dict[str, object] = {"page": page, "params": page_params(request)}
     else:
         # By key, newest first, with a capped count: what one view costs does not grow with
         # the archive (requests_portal.keyset; the partial index request_public_listing).
@@ -56,7 +82,8 @@ def archive(request: HttpRequest) -> HttpResponse:
             before=keyset.parse_number(request.GET.get("before")),
             size=ARCHIVE_PAGE_SIZE,
         )
-        rows = [{"r": r, "snippet": None} for r in listing.rows]
+        labels = _status_labels()
+        rows = [_shown(r, None, labels) for r in listing.rows]
         count = keyset.count_capped(listed, SEARCH_COUNT_CAP)
         capped = count > SEARCH_COUNT_CAP
         pager = {"keyset": listing, "params": _params_without(request, "page", "after", "before")}
@@ -65,7 +92,12 @@ def archive(request: HttpRequest) -> HttpResponse:
         "requests_portal/archive.html",
         {
             "form": form,
+            # Rendered once per set of values (requests_portal.page_fragments).
+            "form_html": archive_form_html(
+                agency.pk, form, list(departments.values_list("pk", "name"))
+            ),
             "rows": rows,
+            "rows_html": archive_rows_html(agency.pk, rows),
             "query": query,
             "count": count,
             "capped": capped,

@@ -3,12 +3,15 @@ request page (signed in, or through the tracking link), their replies, and their
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -99,9 +102,9 @@ def _file(request: HttpRequest, agency: Agency, form: forms.RequestForm) -> Http
     return redirect(url)
 
 
-@require_http_methods(["GET", "HEAD", "POST"])
-def request_new(request: HttpRequest) -> HttpResponse:
-    agency = agency_or_404(request)
+def _form_inputs(request: HttpRequest, agency: Agency) -> tuple[dict, dict]:
+    """What the request form is made of: its arguments, and what its body shows beside the
+    fields. Read only to render a form (a posted one, or a blank one the cache lacks)."""
     request_settings = clock.settings_for(agency)
     departments = (
         access.public_departments(agency) if request_settings.show_department_picker else None
@@ -118,8 +121,41 @@ def request_new(request: HttpRequest) -> HttpResponse:
         "allow_private": offers_private,
         "private_explanation": request_settings.private_request_explanation,
     }
+    shown = {
+        "audience": audience,
+        "offers_private": offers_private,
+        "anonymous_note": request_settings.allow_anonymous and not request.user.is_authenticated,
+    }
+    return form_kwargs, shown
+
+
+def _form_body(request: HttpRequest, agency: Agency, form: forms.RequestForm, shown: dict) -> str:
+    """Everything inside the form but its CSRF token and one-time key (the page adds those):
+    the same for every guest (or every signed-in person) of a blank form."""
+    return render_to_string(
+        "requests_portal/_request_form_body.html",
+        {
+            "form": form,
+            # The privacy fields have their own place (requests_portal/_private_fields.html).
+            "form_fields": form_fragments.fields_html(
+                request,
+                form,
+                agency_id=agency.pk,
+                name="request_new",
+                skip=("private", "private_reason", "submission_key"),
+            ),
+            **shown,
+        },
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def request_new(request: HttpRequest) -> HttpResponse:
+    agency = agency_or_404(request)
     status = 200
+    form: forms.RequestForm | None = None
     if request.method == "POST":
+        form_kwargs, shown = _form_inputs(request, agency)
         form = forms.RequestForm(request.POST, **form_kwargs)
         if _rate_limited(request):
             refusal = _(
@@ -135,25 +171,28 @@ def request_new(request: HttpRequest) -> HttpResponse:
                 status = 400
         else:
             status = 400
+        body = _form_body(request, agency, form, shown)
+        one_time = form_fragments.per_rendering_html(form)
     else:
-        form = forms.RequestForm(**form_kwargs)
+
+        def blank_body() -> str:
+            form_kwargs, shown = _form_inputs(request, agency)
+            return _form_body(request, agency, forms.RequestForm(**form_kwargs), shown)
+
+        # A blank form's body is the same for every guest (or signed-in person) of the agency
+        # in one language: from the cache, under the agency's forms version.
+        body = form_fragments.blank_body_html(
+            request, agency_id=agency.pk, name="request_new", render=blank_body
+        )
+        one_time = form_fragments.blank_key_html(str(uuid.uuid4()))
     similar = _similar(agency, request.GET.get("similar", ""))
     return render(
         request,
         "requests_portal/request_new.html",
         {
             "form": form,
-            # The privacy fields have their own place (requests_portal/_private_fields.html).
-            "form_fields": form_fragments.fields_html(
-                request,
-                form,
-                agency_id=agency.pk,
-                name="request_new",
-                skip=("private", "private_reason"),
-            ),
-            "request_settings": request_settings,
-            "audience": audience,
-            "offers_private": offers_private,
+            "form_body": body,
+            "one_time_fields": one_time,
             "similar": similar,
             "similar_query": request.GET.get("similar", ""),
         },
@@ -186,7 +225,10 @@ def request_detail(request: HttpRequest, number: str) -> HttpResponse:
     agency = request.agency
     is_requester = view.viewer == access.Viewer.REQUESTER
     just_filed = request.session.pop("just_filed", None) == records_request.number
-    request_settings = clock.settings_for(agency)
+    # Kept under the forms version, which any change of the settings row renews.
+    request_settings = form_fragments.kept(
+        agency.pk, f"request-settings:{agency.pk}", lambda: clock.settings_for(agency)
+    )
     page_path = reverse("request_detail", args=[records_request.number])
     if view.tracking:
         page_path += f"?t={view.tracking}"

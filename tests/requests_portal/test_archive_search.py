@@ -58,7 +58,7 @@ def test_archive_search_finds_published_matches_ranked_with_highlighted_snippets
 
     body = body_of(response)
     assert response.status_code == 200
-    assert [row["r"].pk for row in response.context["rows"]] == [strong.pk, weak.pk]
+    assert [row.number for row in response.context["rows"]] == [strong.number, weak.number]
     assert "2 requests matching" in body
     assert "Park budget" not in body
     assert "Restricted monorail contract" not in body

@@ -102,3 +102,45 @@ def test_each_language_has_its_own_form(tenant, client_for):
     spanish = body_of(client.get(reverse("request_new"), HTTP_ACCEPT_LANGUAGE="es"))
     assert "What records do you want?" in english
     assert "What records do you want?" not in spanish
+
+
+def test_the_blank_key_is_the_widget_s_own_markup(tenant, client_for):
+    # The blank form's key is written without its widget (it comes with every view); a posted
+    # form renders the widget: both must be the same input.
+    client = client_for(None, tenant.host)
+    blank = re.findall(r'<input type="hidden" name="submission_key"[^>]*>', _form(client))
+    posted = re.findall(
+        r'<input type="hidden" name="submission_key"[^>]*>',
+        body_of(client.post(reverse("request_new"), {"submission_key": _keys(_form(client))[0]})),
+    )
+    assert len(blank) == len(posted) == 1
+    assert re.sub(r'value="[^"]*"', "", blank[0]) == re.sub(r'value="[^"]*"', "", posted[0])
+
+
+def test_the_blank_form_reads_nothing_it_is_made_of_once_cached(tenant, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    set_request_settings(tenant, show_department_picker=True)
+    client = client_for(None, tenant.host)
+    _form(client)
+    with CaptureQueriesContext(connection) as captured:
+        _form(client)
+    sql = " ".join(q["sql"] for q in captured.captured_queries)
+    for table in ("requestsettings", "department", "requesttype", "customfield"):
+        assert f"requests_portal_{table}" not in sql
+
+
+def test_a_cached_blank_form_carries_a_working_csrf_token_of_its_own(tenant, client_for):
+    from django.test import Client
+
+    client_for(None, tenant.host).get(reverse("request_new"))  # the body is now cached
+    client = Client(enforce_csrf_checks=True, HTTP_HOST=tenant.host)
+    body = _form(client)
+    (token,) = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', body)[-1:]
+
+    refused = client.post(reverse("request_new"), {"title": "No token"})
+    accepted = client.post(reverse("request_new"), {"title": "", "csrfmiddlewaretoken": token})
+
+    assert refused.status_code == 403
+    assert accepted.status_code == 400  # past the CSRF check, refused by the form itself

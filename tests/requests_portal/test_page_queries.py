@@ -17,10 +17,12 @@ from django.urls import reverse
 from accounts.models import Role
 from accounts.tenancy import agency_context
 from requests_portal.models import MessageKind, RequestType
-from requests_portal.services import messaging, work
+from requests_portal.services import lifecycle, messaging, work
 from tests.factories import MembershipFactory, UserFactory
 from tests.requests_portal.helpers import (
+    PLAIN_REASON,
     body_of,
+    closure_reason,
     department,
     file_request,
     public_url,
@@ -145,3 +147,39 @@ def test_staff_request_page_query_count_does_not_grow_with_staff_messages_and_ta
     assert "Internal note number 3" in body and "Task 3" in body
     # Each colleague's membership came with the staff list: none is read on its own.
     assert sum('FROM "accounts_membership"' in q for q in sql) <= 2
+
+
+def test_public_request_page_reads_each_thing_once(tenant, client_for):
+    records_request = file_request(tenant, visibility="published")
+    with agency_context(tenant.agency):
+        reason = closure_reason(tenant, PLAIN_REASON)
+        lifecycle.request_close(records_request=records_request, actor=tenant.admin, reason=reason)
+    client = client_for(None, tenant.host)
+    url = public_url(records_request)
+    client.get(url)  # the agency's request settings are now in the cache
+
+    _, sql = _queries(client, url)
+    body = body_of(client.get(url))
+
+    assert PLAIN_REASON in body
+    # The closing reason and request type come with the request; the settings (the cut-off)
+    # from the cache; the released documents once, for the note and the panel both.
+    assert not [q for q in sql if 'FROM "requests_portal_closurereason"' in q]
+    assert not [q for q in sql if 'FROM "requests_portal_requesttype"' in q]
+    assert not [q for q in sql if "requests_portal_requestsettings" in q]
+    assert sum(q.startswith('SELECT "documents_document".') for q in sql) == 1
+    assert sum(q.startswith('SELECT "requests_portal_recordsrequest".') for q in sql) == 1
+
+
+def test_the_request_page_s_cached_settings_follow_a_change_at_once(tenant, client_for):
+    import datetime
+
+    records_request = file_request(tenant, visibility="published")
+    client = client_for(None, tenant.host)
+    url = public_url(records_request)
+    first = client.get(url).context["cutoff"]
+
+    later = datetime.time(18, 30) if first != datetime.time(18, 30) else datetime.time(16, 0)
+    set_request_settings(tenant, cutoff=later)  # a queryset update(): RenewingQuerySet
+
+    assert client.get(url).context["cutoff"] == later
