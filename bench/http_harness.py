@@ -203,7 +203,7 @@ def seed(extra: int):
     from accounts.local_time import agency_today
     from accounts.models import Agency, Membership, Role
     from accounts.tenancy import agency_context
-    from requests_portal import access
+    from requests_portal import access, queue_access
     from requests_portal.models import ClosureReason, Department
     from requests_portal.services import lifecycle, submission
 
@@ -234,7 +234,7 @@ def seed(extra: int):
                     records_request=made, actor=admin, reason=reason, note="Released."
                 )
         public = [r.number for r in access.public_requests(agency).order_by("-id")[:50]]
-        staff_view = access.staff_queue_for(admin, agency, {}, today=today).requests.first()
+        staff_view = queue_access.staff_queue_for(admin, agency, {}, today=today).requests.first()
     return agency, admin, public, staff_view.number
 
 

@@ -1005,10 +1005,10 @@ def _queue_rows(user, agency, status: str = ""):
     """The requests the staff queue lists by default (not closed) or with ?status=overdue,
     for the report's header."""
     from accounts.local_time import agency_today
-    from requests_portal import access
+    from requests_portal import queue_access
 
     filters = {"status": status}
-    return access.staff_queue_for(user, agency, filters, today=agency_today(agency)).requests
+    return queue_access.staff_queue_for(user, agency, filters, today=agency_today(agency)).requests
 
 
 def measure(args, world: World) -> None:

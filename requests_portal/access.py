@@ -12,21 +12,18 @@ Who sees a request (design.md, "Requests"):
 
 from __future__ import annotations
 
-import datetime
 import enum
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from accounts import policy
 from accounts.models import Agency, Membership, Role, User
-from requests_portal.filters import common_filters, has_common_filters
 from requests_portal.models import (
     ClosureReason,
     CustomField,
@@ -39,14 +36,12 @@ from requests_portal.models import (
     RequestDepartment,
     RequestType,
     ResponseTemplate,
-    Status,
     Tag,
     Task,
     TimeEntry,
     TimelineEvent,
     Visibility,
 )
-from requests_portal.search import search
 from requests_portal.tracking import request_id_from_tracking_token
 
 NUMBER = re.compile(r"(\d{2})-(\d{1,9})")
@@ -268,7 +263,7 @@ def public_departments(agency: Agency) -> QuerySet[Department]:
 # --- Requests ------------------------------------------------------------------------------
 
 
-def _my_department_request_ids(user: User, agency: Agency) -> QuerySet[RequestDepartment, int]:
+def my_department_request_ids(user: User, agency: Agency) -> QuerySet[RequestDepartment, int]:
     my_departments = DepartmentMember.objects.filter(agency=agency, user=user).values_list(
         "department_id", flat=True
     )
@@ -284,7 +279,7 @@ STAFF_WIDE = (Visibility.PUBLISHED, Visibility.EMBARGOED, Visibility.ALL_STAFF)
 def _staff_filter(user: User, agency: Agency, role: str) -> Q:
     if role == Role.ADMIN:
         return Q()
-    mine = Q(pk__in=_my_department_request_ids(user, agency))
+    mine = Q(pk__in=my_department_request_ids(user, agency))
     visible = (
         Q(visibility__in=STAFF_WIDE)
         | (Q(visibility=Visibility.DEPARTMENT) & mine)
@@ -433,7 +428,7 @@ def can_act_on(
     if membership.role == Role.DEPARTMENT_ADMIN and not policy.role_has(Role.STAFF, permission):
         return (
             RecordsRequest.objects.filter(pk=records_request.pk, agency=agency)
-            .filter(pk__in=_my_department_request_ids(user, agency))
+            .filter(pk__in=my_department_request_ids(user, agency))
             .exists()
         )
     return True
@@ -523,75 +518,6 @@ def lead_department_id_for(
         records_request.requestdepartment_set.filter(agency=agency, is_lead=True)
         .values_list("department", flat=True)
         .first()
-    )
-
-
-# --- The staff queue -------------------------------------------------------------------------
-
-QUEUE_SORTS = {"newest": ["-created_at"], "oldest": ["created_at"]}
-QUEUE_STATUSES = (Status.SUBMITTED, Status.OPEN, Status.PAUSED, Status.CLOSED)
-
-
-@dataclass(frozen=True)
-class StaffQueue:
-    requests: QuerySet[RecordsRequest]  # filtered and ordered, with their points of contact
-    counts: dict[str, int]  # of the requests not closed: open, overdue, submitted, paused
-    unfiltered: bool  # the default view: exactly the requests counts["open"] counts
-
-
-def staff_queue_for(
-    user: User | AnonymousUser,
-    agency: Agency,
-    filters: dict[str, Any],
-    *,
-    today: datetime.date,
-    with_counts: bool = True,
-) -> StaffQueue:
-    """The staff queue: the requests the user may see, narrowed by the queue's filter form
-    (``filters``: its cleaned data, empty when invalid), and the summary counts (empty
-    without ``with_counts``: they read every open request, which the API does not show)."""
-    visible = staff_requests_for(user, agency)
-    # Every summary count is about requests not closed: count only those rows. Counting
-    # "status" (not "pk") lets PostgreSQL answer from the request_queue index alone.
-    counts = (
-        {}
-        if not with_counts
-        else visible.exclude(status=Status.CLOSED).aggregate(
-            open=Count("status"),
-            overdue=Count(
-                "status",
-                filter=Q(due_date__lt=today) & Q(status__in=[Status.SUBMITTED, Status.OPEN]),
-            ),
-            submitted=Count("status", filter=Q(status=Status.SUBMITTED)),
-            paused=Count("status", filter=Q(status=Status.PAUSED)),
-        )
-    )
-    queue = visible
-    scope = filters.get("scope") or "all"
-    if not user.is_authenticated:
-        pass  # no membership, so `visible` is empty; and no request is an anonymous user's
-    elif scope == "mine":
-        queue = queue.filter(point_of_contact=user)
-    elif scope == "departments":
-        queue = queue.filter(pk__in=_my_department_request_ids(user, agency))
-    status = filters.get("status") or ""
-    if status == "overdue":
-        queue = queue.filter(due_date__lt=today, status__in=[Status.SUBMITTED, Status.OPEN])
-    elif status in QUEUE_STATUSES:
-        queue = queue.filter(status=status)
-    elif status != "any":
-        queue = queue.exclude(status=Status.CLOSED)
-    queue = common_filters(queue, filters)
-    query = (filters.get("q") or "").strip()
-    if query:
-        queue = search(queue, query)
-    else:
-        order = QUEUE_SORTS.get(filters.get("sort") or "due", ["due_date", "created_at"])
-        queue = queue.order_by(*order)
-    return StaffQueue(
-        requests=queue.select_related("point_of_contact"),
-        counts=counts,
-        unfiltered=scope == "all" and not status and not query and not has_common_filters(filters),
     )
 
 

@@ -33,7 +33,7 @@ from api.requests.serializers import (
     RequestSummary,
     TimelineOut,
 )
-from requests_portal import access, forms
+from requests_portal import access, forms, queue_access
 from requests_portal.filters import archive_filters
 from requests_portal.models import Channel, MessageKind, RecordsRequest
 from requests_portal.search import newest_ranked_requests, search
@@ -97,7 +97,7 @@ class RequestList(GenericAPIView):
             form = forms.QueueFilterForm(request.query_params, departments=departments)
             if not form.is_valid():
                 raise form_errors(form)
-            queue = access.staff_queue_for(
+            queue = queue_access.staff_queue_for(
                 request.user,
                 agency,
                 form.cleaned_data,

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_safe
 from accounts import policy
 from accounts.decorators import agency_permission
 from accounts.local_time import agency_today
-from requests_portal import access, deadlines, form_fragments, forms
+from requests_portal import access, deadlines, form_fragments, forms, queue_access
 from requests_portal.models import Status
 from requests_portal.services import clock
 from requests_portal.views.common import page_params
@@ -38,7 +38,7 @@ def staff_queue(request: HttpRequest) -> HttpResponse:
     def fields() -> str:
         return render_to_string(_FILTER_FIELDS, {"form": form})
 
-    queue = access.staff_queue_for(request.user, agency, data, today=agency_today(agency))
+    queue = queue_access.staff_queue_for(request.user, agency, data, today=agency_today(agency))
     paginator = Paginator(queue.requests, QUEUE_PAGE_SIZE)
     if queue.unfiltered:
         # The default view is exactly the "not closed" summary count: don't count twice.
