@@ -173,3 +173,14 @@ def test_the_migration_indexes_the_requests_filed_before_it(tenant, other_tenant
     backfill.index_existing_requests(None, SimpleNamespace(connection=connection))
     for each, request, words in filed:
         assert words and _words(each, request) == words
+
+
+def test_the_agency_column_has_no_index_but_the_word_index(db):
+    """The word index leads with the agency; a second index on the agency alone only slowed
+    every write of a request's text (migration 0020 drops it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'requests_portal_staffsearchterm'"
+        )
+        by_agency = [row[0] for row in cursor.fetchall() if "(agency_id" in row[0]]
+    assert len(by_agency) == 1 and "staff_search_term" in by_agency[0]
