@@ -17,7 +17,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import TenantOwned
+from accounts.models import Agency, TenantOwned
 from requests_portal.form_fragments import RenewingQuerySet
 
 
@@ -558,6 +558,9 @@ class StaffSearchTerm(TenantOwned):
     rows stay the agency's own (tenant_isolation policy), and search.search still applies @@
     to the few candidate rows."""
 
+    # No index of its own: the word index below leads with the agency and serves every
+    # lookup by agency (the policy's, and the PROTECT check when an agency is deleted).
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, db_index=False)
     request = models.ForeignKey(
         RecordsRequest, on_delete=models.CASCADE, related_name="staff_search_terms"
     )

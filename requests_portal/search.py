@@ -25,6 +25,9 @@ _LT, _GT = "\ue002", "\ue003"
 _LEXEME = re.compile(r"'((?:[^']|'')*)'")
 # The widest window of newest requests newest_ranked_requests reads for a common word.
 _WINDOW_MAX = 256_000
+# newest_ranked reads up to this many times cap + 1 matches in any order before it walks
+# the archive newest first: a medium word's matches, all of them, cost less than the walk.
+_FEW_FACTOR = 4
 
 
 def search(queryset: QuerySet, text: str) -> QuerySet:
@@ -113,21 +116,27 @@ def newest_ranked(agency, entries: QuerySet, cap: int) -> list[int]:
     when it gets more.
 
     Ranking every match of a common word costs in proportion to the archive (every match's
-    vector read and ranked); ranking at most cap + 1 costs the same at any size. First the
-    GIN index finds up to cap + 1 matches in any order: a rare or medium word has fewer, and
-    they are all of its matches. A common word has more: then its newest cap + 1 are found by
-    walking the agency's entries newest first (index public_search_newest) until that many
-    match. PostgreSQL would not choose that walk by itself: the agency lexeme and the agency
-    filter say the same thing, so it multiplies their selectivities, expects a few hundred
-    matches and ranks all of them; hence bitmap scans are off for that one query."""
+    vector read and ranked); ranking at most a few times cap costs the same at any size.
+    First the GIN index finds up to _FEW_FACTOR x (cap + 1) matches in any order: a rare or
+    medium word has fewer, and they are all of its matches, the newest cap + 1 picked here.
+    A common word has more: then its newest cap + 1 are found by walking the agency's
+    entries newest first (index public_search_newest) until that many match, which reads
+    about cap + 1 entries divided by the word's share of them: few for a common word, too
+    many for a medium one (hence the first step). PostgreSQL would not choose that walk by
+    itself: the agency lexeme and the agency filter say the same thing, so it multiplies
+    their selectivities, expects a few hundred matches and ranks all of them; hence bitmap
+    scans are off for that one query."""
     fields = ("request_id", "rank", "year", "sequence")
-    found = list(entries.order_by().values_list(*fields)[: cap + 1])
-    if len(found) > cap:
-        with _index_walks_only():
-            # agency_id = N here: the walk's index condition (public_search_newest).
-            newest = entries.filter(agency=agency).order_by("-year", "-sequence")
-            newest = newest.values_list(*fields)
-            found = list(newest[: cap + 1])
+    few_max = _FEW_FACTOR * (cap + 1)
+    found = list(entries.order_by().values_list(*fields)[: few_max + 1])
+    if len(found) <= few_max:
+        found.sort(key=lambda row: (-row[2], -row[3]))
+        return _best_first(found[: cap + 1])
+    with _index_walks_only():
+        # agency_id = N here: the walk's index condition (public_search_newest).
+        newest = entries.filter(agency=agency).order_by("-year", "-sequence")
+        newest = newest.values_list(*fields)
+        found = list(newest[: cap + 1])
     return _best_first(found)
 
 

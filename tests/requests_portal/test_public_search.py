@@ -150,3 +150,18 @@ def test_a_common_word_is_ranked_among_its_newest_matches(tenant, client_for, mo
     assert shown[0] == newest_best.number
     assert oldest_best.number not in shown
     assert set(shown) == {newest_best.number, *(r.number for r in filed[1:])}
+
+
+def test_a_common_word_past_the_few_is_walked_newest_first(tenant, client_for, monkeypatch):
+    """More matches than search._FEW_FACTOR times the cap + 1: the newest are found by the
+    walk over the archive, newest first, with the same result."""
+    monkeypatch.setattr(archive, "SEARCH_COUNT_CAP", 1)
+    with agency_context(tenant.agency):
+        agency_settings.agency_setup_defaults(agency=tenant.agency)
+        oldest_best = _file(tenant, title="Minutes minutes minutes of the minutes")
+        filed = [_file(tenant, title=f"Minutes of budget meeting {n}") for n in range(9)]
+    body = client_for(None, tenant.host).get("/archive/", {"q": "minutes"}).content.decode()
+    assert "More than 1 request" in body
+    shown = re.findall(r'/requests/(\d{2}-\d+)/"', body)
+    assert oldest_best.number not in shown
+    assert set(shown) == {filed[-1].number}

@@ -136,6 +136,31 @@ def test_the_newest_matches_are_ranked_best_first(tenant):
         ]
 
 
+def _reference(matches, cap: int) -> list[int]:
+    """The rule itself, on every match: the newest cap + 1, best first."""
+    rows = list(matches.order_by("-year", "-sequence").values_list("pk", "rank")[: cap + 1])
+    return [pk for pk, _rank in sorted(rows, key=lambda row: -row[1])]
+
+
+@pytest.mark.parametrize(
+    "text", ["monorail", "monorail budget", "monorail or ferry", "budget -ferry", "-ferry"]
+)
+def test_the_word_index_window_finds_the_newest_matches(tenant, text):
+    """A window on the word index widens until it holds cap + 1 matches: the newest
+    "monorail" requests lack "budget", so "monorail budget" needs a wider one."""
+    with agency_context(tenant.agency):
+        for n in range(6):
+            _file(tenant, f"Monorail budget {n}", "Monorail budget monorail" if n % 2 else "x")
+        for n in range(12):
+            _file(tenant, f"Ferry monorail {n}")
+        staff = access.staff_requests_for(tenant.admin, tenant.agency)
+        for cap in (0, 1, 2, 4, 30):
+            matches = search(staff, text)
+            assert newest_ranked_requests(tenant.agency, matches, text, cap) == _reference(
+                matches, cap
+            ), cap
+
+
 def test_the_migration_indexes_the_requests_filed_before_it(tenant, other_tenant):
     backfill = importlib.import_module("requests_portal.migrations.0019_index_staff_search_terms")
     filed = []
@@ -148,3 +173,14 @@ def test_the_migration_indexes_the_requests_filed_before_it(tenant, other_tenant
     backfill.index_existing_requests(None, SimpleNamespace(connection=connection))
     for each, request, words in filed:
         assert words and _words(each, request) == words
+
+
+def test_the_agency_column_has_no_index_but_the_word_index(db):
+    """The word index leads with the agency; a second index on the agency alone only slowed
+    every write of a request's text (migration 0020 drops it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'requests_portal_staffsearchterm'"
+        )
+        by_agency = [row[0] for row in cursor.fetchall() if "(agency_id" in row[0]]
+    assert len(by_agency) == 1 and "staff_search_term" in by_agency[0]
