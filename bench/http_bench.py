@@ -5,7 +5,7 @@ end), seeded with the demo agency and ``--requests`` more requests filed and clo
 the portal's own services (so they reach the public archive), this starts:
 
 - the portal's ``web`` process exactly as the Procfile writes it (gunicorn, ``--workers
-  ${WEB_CONCURRENCY:-2} --max-requests 10000 --max-requests-jitter 1000``) under production
+  ${WEB_CONCURRENCY:-2} --max-requests 100000 --max-requests-jitter 10000``) under production
   settings (``PORTAL_ENV=production``, ``DEBUG`` off, WhiteNoise serving the collected static
   files, Redis for the cache: a private TLS redis-server, as Heroku's);
 - a bare Django project with one hello-world view and startproject's middleware, under the
