@@ -5,6 +5,7 @@ after that the old key can go and the archive still reads and verifies."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import UTC, datetime, timedelta
 from io import StringIO
@@ -57,6 +58,23 @@ def platform_archive(month) -> AuditArchive:
         )
 
 
+def reseal_secrets() -> str:
+    """The command's errors. Rows that other tests committed (threads' rows outlive their
+    test) may be sealed with keys that are gone by now: the command then fails for them,
+    which is not what these tests are about, so they look at their archive's row instead."""
+    err = StringIO()
+    with contextlib.suppress(CommandError):
+        call_command("reseal_secrets", stdout=StringIO(), stderr=err)
+    assert "platform audit archive" not in err.getvalue()
+    return err.getvalue()
+
+
+def current(row: AuditArchive) -> AuditArchive:
+    with transaction.atomic():
+        set_chain_context(None)
+        return AuditArchive.objects.get(pk=row.pk)
+
+
 def read(row: AuditArchive) -> list[AuditEvent]:
     with transaction.atomic():
         set_chain_context(None)
@@ -77,21 +95,16 @@ def test_reseal_secrets_lets_the_old_master_key_go_without_losing_the_platform_a
         read(row)
 
     settings.PORTAL_MASTER_KEYS = [new_key, old_key]
-    out = StringIO()
-    call_command("reseal_secrets", stdout=out)
-    assert "Re-sealed 1 secret(s)." in out.getvalue()
+    reseal_secrets()
 
     settings.PORTAL_MASTER_KEYS = [new_key]  # now the old key can go
     assert [event.details["n"] for event in read(row)] == [0, 1, 2]
-    with transaction.atomic():
-        set_chain_context(None)
-        row.refresh_from_db()
-    assert keyring.sealed_with_current_key(bytes(row.resealed_key))
-    assert row.manifest_sha256 == manifest_before  # the signed manifest is never rewritten
+    resealed = current(row)
+    assert keyring.sealed_with_current_key(bytes(resealed.resealed_key))
+    assert resealed.manifest_sha256 == manifest_before  # the signed manifest is never rewritten
 
-    again = StringIO()
-    call_command("reseal_secrets", stdout=again)
-    assert "Re-sealed 0 secret(s)." in again.getvalue()
+    reseal_secrets()  # nothing left to do for it: not sealed again
+    assert bytes(current(row).resealed_key) == bytes(resealed.resealed_key)
 
 
 def test_a_platform_archive_no_key_opens_is_named_and_the_command_fails(settings):
@@ -100,7 +113,7 @@ def test_a_platform_archive_no_key_opens_is_named_and_the_command_fails(settings
     settings.PORTAL_MASTER_KEYS = [os.urandom(32)]
     err = StringIO()
 
-    with pytest.raises(CommandError, match=r"1 secret\(s\) could not be opened"):
+    with pytest.raises(CommandError, match=r"secret\(s\) could not be opened"):
         call_command("reseal_secrets", stdout=StringIO(), stderr=err)
 
     assert f"platform audit archive {month:%Y-%m}" in err.getvalue()
@@ -111,7 +124,7 @@ def test_a_resealed_key_copied_to_another_month_does_not_open_it(settings):
     second = platform_archive(retention.add_months(retention.current_month(), -15))
     old_key, new_key = settings.PORTAL_MASTER_KEYS[0], os.urandom(32)
     settings.PORTAL_MASTER_KEYS = [new_key, old_key]
-    call_command("reseal_secrets", stdout=StringIO())
+    reseal_secrets()
     settings.PORTAL_MASTER_KEYS = [new_key]
     with transaction.atomic():
         set_chain_context(None)
