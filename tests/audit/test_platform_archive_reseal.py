@@ -72,7 +72,7 @@ def reseal_secrets() -> str:
 def current(row: AuditArchive) -> AuditArchive:
     with transaction.atomic():
         set_chain_context(None)
-        return AuditArchive.objects.get(pk=row.pk)
+        return AuditArchive.objects.get(agency__isnull=True, pk=row.pk)
 
 
 def read(row: AuditArchive) -> list[AuditEvent]:
