@@ -203,59 +203,49 @@ _RESIDENT_LEVELS = {
 }
 
 
-def resident_documents(view: PublicView) -> QuerySet[Document]:
-    records_request = view.request
-    levels = _RESIDENT_LEVELS[view.viewer]
-    documents = Document.objects.filter(
-        agency=records_request.agency_id,
-        request=records_request,
-        release__in=levels,
-        status=DocumentStatus.CLEAN,
-    )
-    if view.viewer == Viewer.PUBLIC:
-        # The public sees a request's documents only while the request itself is public:
-        # the same condition, inside the one query (no round trip of its own).
-        documents = documents.filter(
-            request__in=request_access.public_requests(records_request.agency).filter(
-                pk=records_request.pk
-            )
-        )
-    return documents.order_by("created_at")
-
-
-def released_beyond_staff(records_request: RecordsRequest) -> bool:
-    """Whether any clean document of the request is released to the requester or the public
-    (the public page may say so without naming or counting them)."""
+def _released_beyond_staff(records_request: RecordsRequest) -> QuerySet[Document]:
+    """The request's clean documents released to its requester or to the public: what any
+    resident may ever see of it, before the rules of who is reading."""
     return Document.objects.filter(
         agency=records_request.agency_id,
         request=records_request,
         release__in=[ReleaseLevel.REQUESTER, ReleaseLevel.PUBLIC],
         status=DocumentStatus.CLEAN,
-    ).exists()
+    )
+
+
+def _request_shown(view: PublicView) -> Exists | None:
+    """The condition on the request for this reader to see its documents at all: for the
+    public, that the request itself is public (inside the documents' own query, no round
+    trip of its own); none for the requester."""
+    if view.viewer != Viewer.PUBLIC:
+        return None
+    public = request_access.public_requests(view.request.agency)
+    return Exists(public.filter(pk=OuterRef("request_id")))
+
+
+def resident_documents(view: PublicView) -> QuerySet[Document]:
+    documents = _released_beyond_staff(view.request).filter(
+        release__in=_RESIDENT_LEVELS[view.viewer]
+    )
+    request_shown = _request_shown(view)
+    if request_shown is not None:
+        documents = documents.filter(request_shown)
+    return documents.order_by("created_at")
 
 
 def resident_documents_read(view: PublicView) -> tuple[list[Document], bool]:
-    """``resident_documents(view)`` and ``released_beyond_staff(view.request)`` in one query
-    (the resident page shows both): the clean documents released beyond staff, each marked
-    whether this reader may see it under the very rules of ``resident_documents``. The ones
-    the reader may not see are only counted, never returned."""
-    records_request = view.request
+    """The request's documents this reader may see (``resident_documents``), and whether any
+    is released beyond staff at all (the public page may say so without naming or counting
+    them), in one query: every document released beyond staff, each marked by the very
+    conditions of ``resident_documents``; the ones the reader may not see are only counted,
+    never returned."""
     levels = _RESIDENT_LEVELS[view.viewer]
-    released = Document.objects.filter(
-        agency=records_request.agency_id,
-        request=records_request,
-        release__in=[ReleaseLevel.REQUESTER, ReleaseLevel.PUBLIC],
-        status=DocumentStatus.CLEAN,
+    request_shown = _request_shown(view)
+    released = _released_beyond_staff(view.request).annotate(
+        reader_sees=Value(True) if request_shown is None else request_shown
     )
-    # For the public, only while the request itself is public (as resident_documents).
-    request_shown = (
-        Exists(
-            request_access.public_requests(records_request.agency).filter(pk=OuterRef("request_id"))
-        )
-        if view.viewer == Viewer.PUBLIC
-        else Value(True)
-    )
-    rows = list(released.annotate(reader_sees=request_shown).order_by("created_at"))
+    rows = list(released.order_by("created_at"))
     shown: list[Document] = [d for d in rows if d.release in levels and d.reader_sees]
     return shown, bool(rows)
 
