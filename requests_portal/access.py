@@ -290,6 +290,19 @@ def _staff_filter(user: User, agency: Agency, role: str) -> Q:
     return visible
 
 
+def sees_whatever_departments(role: str, user_id: int, records_request: RecordsRequest) -> bool:
+    """Whether ``_staff_filter`` lets a staff member with ``role`` see ``records_request``
+    without asking about departments: an admin, a request open to all staff, its point of
+    contact. The Python form of the filter's department-free branches, kept beside it (and
+    checked against it in tests/requests_portal/test_staff_page.py); False means the
+    database must decide (``staff_who_can_see``). ``records_request`` must be current."""
+    return (
+        role == Role.ADMIN
+        or records_request.visibility in STAFF_WIDE
+        or records_request.point_of_contact_id == user_id
+    )
+
+
 def staff_requests_for(user: User | AnonymousUser, agency: Agency) -> QuerySet[RecordsRequest]:
     membership = policy.membership_for(user, agency)
     # membership_for finds none for an anonymous user; is_authenticated tells mypy so.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser
 
 from accounts import policy
-from accounts.models import Agency, Role, User
+from accounts.models import Agency, User
 from requests_portal import access
 from requests_portal.models import RecordsRequest, RequestDepartment
 
@@ -25,8 +25,9 @@ def colleagues_who_see(
     The caller read ``records_request`` in this web request's transaction
     (access.get_request_for_staff), so its visibility and point of contact are current: an
     admin, anyone when the request is open to all staff, and its point of contact see it by
-    the very rule of access._staff_filter, decided here without a query; only the others,
-    whose departments decide, are asked of the database (access.staff_who_can_see)."""
+    the very rule of access._staff_filter (access.sees_whatever_departments), without a
+    query; only the others, whose departments decide, are asked of the database
+    (access.staff_who_can_see)."""
     memo = records_request.__dict__.setdefault("_colleagues_cache", {})
     if user.pk not in memo:
         staff = access.assignable_staff_for_tasks(user, agency)
@@ -36,11 +37,7 @@ def colleagues_who_see(
             membership = policy.membership_for(person, agency)
             if membership is None or not policy.role_has(membership.role, policy.STAFF_AREA):
                 continue  # staff_requests_for gives them nothing
-            if (
-                membership.role == Role.ADMIN
-                or records_request.visibility in access.STAFF_WIDE
-                or records_request.point_of_contact_id == person.pk
-            ):
+            if access.sees_whatever_departments(membership.role, person.pk, records_request):
                 seen.add(person.pk)
             else:
                 undecided.append(person)
