@@ -235,3 +235,33 @@ def test_search_results_come_best_match_first_and_page_by_position(tenant):
         second = client.get(f"/api/v1/requests/?q=monorail{status}&page_size=1&cursor={cursor}")
         assert [r["number"] for r in second.json()["results"]] == [newer.number]
         assert second.json()["next_cursor"] is None
+
+
+def test_search_shows_a_requester_only_their_own_and_an_outsider_nothing(tenant, other_tenant):
+    file_as(tenant, tenant.staff, "Harbor dredging permits")  # not the requester's
+    mine = file_as(tenant, tenant.requester, "Harbor dredging contracts")
+    client = _client(tenant, tenant.requester)
+    found = client.get("/api/v1/requests/?q=harbor").json()["results"]
+    assert [r["number"] for r in found] == [mine.number]
+    # The other agency's admin, on this agency's site: no member here, none of their own.
+    _token, text = make_token(other_tenant.admin, tenant.agency)
+    outsider = api_client(text, tenant.host)
+    answer = outsider.get("/api/v1/requests/?q=harbor")
+    assert answer.status_code == 200 and answer.json()["results"] == []
+    # And on their own agency's site, this agency's requests are not there to find.
+    own_site = _client(other_tenant, other_tenant.admin)
+    assert own_site.get("/api/v1/requests/?q=harbor&status=any").json()["results"] == []
+
+
+def test_search_of_stop_words_only_finds_nothing_and_a_bad_cursor_is_400(tenant):
+    file_as(tenant, tenant.requester, "The minutes")
+    for user, status in ((tenant.admin, "&status=any"), (tenant.requester, "")):
+        client = _client(tenant, user)
+        answer = client.get(f"/api/v1/requests/?q=the+and+of{status}")
+        assert answer.status_code == 200, answer.content
+        assert answer.json()["results"] == []
+        assert client.get(f"/api/v1/requests/?q=minutes{status}").json()["results"]
+        for cursor in ("%%%", "abc"):
+            refused = client.get(f"/api/v1/requests/?q=minutes{status}&cursor={cursor}")
+            assert refused.status_code == 400, (user, cursor)
+            assert refused.json()["error"]["fields"], cursor

@@ -165,6 +165,25 @@ def test_the_word_index_window_finds_the_newest_matches(tenant, text):
             ), cap
 
 
+def test_the_window_gives_the_same_answer_when_a_filter_leaves_few_matches(tenant):
+    """A staff filter (here, two old requests) leaves the newest windows without a match, or
+    with too few: the search still finds exactly the filtered matches, ranked."""
+    with agency_context(tenant.agency):
+        kept = [_file(tenant, f"Ferry monorail contracts {n}") for n in range(2)]
+        for n in range(40):
+            _file(tenant, f"Ferry monorail {n}")
+        staff = access.staff_requests_for(tenant.admin, tenant.agency)
+        narrow = staff.filter(pk__in=[r.pk for r in kept])
+        for text in ("monorail", "ferry or monorail", "contracts monorail"):
+            for cap in (0, 1, 2):
+                matches = search(narrow, text)
+                found = newest_ranked_requests(tenant.agency, matches, text, cap)
+                assert found == _reference(matches, cap), (text, cap)
+                assert set(found) <= {r.pk for r in kept}
+        # Stop words only: nothing can match.
+        assert newest_ranked_requests(tenant.agency, search(staff, "the of"), "the of", 0) == []
+
+
 def test_the_migration_indexes_the_requests_filed_before_it(tenant, other_tenant):
     backfill = importlib.import_module("requests_portal.migrations.0019_index_staff_search_terms")
     filed = []
