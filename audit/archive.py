@@ -29,13 +29,14 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from audit import audit_events
 from audit.archive_keys import (
     ArchiveKeyUnavailable,
     reseal_platform_key,
     unwrap_data_key,
     wrap_data_key,
 )
-from audit.chain import event_hash, set_chain_context
+from audit.chain import append, event_hash, set_chain_context
 from audit.models import AuditArchive, AuditEvent
 from audit.seals import format as seal_format
 from vault import crypto, signing
@@ -215,7 +216,7 @@ def reseal_platform_archives() -> tuple[int, list[str]]:
     """Seal the data key of every platform archive with the current master key (after a
     master-key rotation; agency archives are wrapped by agency keys, which rotate_keys
     re-seals). Returns (re-sealed, problems: the months no configured key opens)."""
-    resealed, problems = 0, []
+    resealed, problems, months = 0, [], []
     with transaction.atomic():
         set_chain_context(None)
         rows = AuditArchive.objects.filter(agency__isnull=True).select_for_update()
@@ -232,6 +233,14 @@ def reseal_platform_archives() -> tuple[int, list[str]]:
                 row.resealed_key = new
                 row.save(update_fields=["resealed_key"])
                 resealed += 1
+                months.append(f"{row.month:%Y-%m}")
+        if months:
+            append(
+                audit_events.ARCHIVES_RESEALED.code,
+                agency_id=None,
+                target_type="audit.auditarchive",
+                details={"count": len(months), "months": ", ".join(months)},
+            )
     return resealed, problems
 
 

@@ -59,3 +59,12 @@ ARCHIVE_RESTORED = register(
     label="Archived audit log restored",
     category=INTEGRITY,
 )
+# Master-key rotation (reseal_secrets): the platform archives' data keys sealed again with
+# the current master key, on the platform chain, in the transaction that rewrote them.
+ARCHIVES_RESEALED = register(
+    "audit.archives_resealed",
+    "The data keys of {count} platform audit archive(s) were sealed with the current master "
+    "key ({months})",
+    label="Platform audit archives re-sealed",
+    category=INTEGRITY,
+)

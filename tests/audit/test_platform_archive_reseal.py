@@ -96,6 +96,12 @@ def test_reseal_secrets_lets_the_old_master_key_go_without_losing_the_platform_a
 
     settings.PORTAL_MASTER_KEYS = [new_key, old_key]
     reseal_secrets()
+    with transaction.atomic():
+        set_chain_context(None)
+        recorded = AuditEvent.objects.filter(
+            agency__isnull=True, action="audit.archives_resealed"
+        ).latest("id")
+    assert f"{row.month:%Y-%m}" in recorded.details["months"]
 
     settings.PORTAL_MASTER_KEYS = [new_key]  # now the old key can go
     assert [event.details["n"] for event in read(row)] == [0, 1, 2]
