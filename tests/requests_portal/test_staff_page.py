@@ -187,3 +187,32 @@ def test_a_posted_form_with_errors_is_shown_with_them_not_the_kept_blank_one(ten
     assert response.status_code == 400
     assert "pause" not in response.context["kept"]
     assert 'id="id_pause-reason_error"' in body_of(response)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"since": "x"},
+        {"department": "abc"},
+        {"status": "nonsense"},
+        {"sort": "drop table"},
+        {"page": "zz"},
+        {"page": "999999"},
+        {"q": "\x00"},
+    ],
+)
+def test_queue_with_a_malformed_filter_answers_the_form_with_its_error(query, tenant, client_for):
+    from django.urls import reverse
+
+    filed = file_request(tenant)
+    client = client_for(tenant.admin, tenant.host)
+    client.get(reverse("staff:request_queue"))  # the blank form kept: never shown for these
+
+    response = client.get(reverse("staff:request_queue"), query)
+
+    assert response.status_code == 200, query
+    body = body_of(response)
+    if "page" in query:
+        assert filed.number in body  # a page out of range shows the nearest one
+    else:
+        assert 'aria-invalid="true"' in body, query  # the field is marked, not the kept form
