@@ -4,6 +4,9 @@ web form has, so the API accepts exactly what the web accepts."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from rest_framework import serializers
 
 from requests_portal.models import Delivery, MessageKind, RecordsRequest, Status, Visibility
@@ -27,6 +30,42 @@ class RequestSummary(serializers.ModelSerializer):
             "closed_at",
         ]
         read_only_fields = fields
+
+
+# RequestSummary's own fields, to represent rows read as values the same way (below).
+_WHEN = serializers.DateTimeField()
+_DAY = serializers.DateField()
+# The columns summaries() reads (with .values): a request's number is its year and sequence.
+SUMMARY_VALUES = (
+    "year",
+    "sequence",
+    "title",
+    "status",
+    "visibility",
+    "received_at",
+    "day_zero",
+    "due_date",
+    "closed_at",
+)
+
+
+def summaries(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``RequestSummary(many=True).data`` of rows read with ``.values(*SUMMARY_VALUES)``:
+    the same JSON (a test holds them equal), without a model instance and DRF's field walk
+    per row, which cost a search page more than its own query."""
+    return [
+        {
+            "number": RecordsRequest.number_of(row["year"], row["sequence"]),
+            "title": row["title"],
+            "status": row["status"],
+            "visibility": row["visibility"],
+            "received_at": _WHEN.to_representation(row["received_at"]),
+            "day_zero": _DAY.to_representation(row["day_zero"]),
+            "due_date": _DAY.to_representation(row["due_date"]),
+            "closed_at": _WHEN.to_representation(row["closed_at"]),
+        }
+        for row in rows
+    ]
 
 
 class RequestDetail(RequestSummary):

@@ -24,6 +24,7 @@ from api.pagination import SEARCH_CAP, KeysetPagination, cursor_response, ranked
 from api.permissions import AgencySite, may_act, membership_of, scope_for
 from api.requests import actions
 from api.requests.serializers import (
+    SUMMARY_VALUES,
     ActionDone,
     ActionIn,
     MessageIn,
@@ -32,6 +33,7 @@ from api.requests.serializers import (
     RequestFile,
     RequestSummary,
     TimelineOut,
+    summaries,
 )
 from requests_portal import access, forms, queue_access
 from requests_portal.filters import archive_filters
@@ -85,6 +87,22 @@ FILTERS = [
 ]
 
 
+# What RequestSummary reads of a request (its number is made of year and sequence).
+SUMMARY_COLUMNS = (
+    "id",
+    "agency_id",
+    "year",
+    "sequence",
+    "title",
+    "status",
+    "visibility",
+    "received_at",
+    "day_zero",
+    "due_date",
+    "closed_at",
+)
+
+
 class RequestList(GenericAPIView):
     permission_classes = PERMISSIONS
     pagination_class = KeysetPagination
@@ -97,10 +115,11 @@ class RequestList(GenericAPIView):
             form = forms.QueueFilterForm(request.query_params, departments=departments)
             if not form.is_valid():
                 raise form_errors(form)
+            # The search itself is left to get(): it ranks the newest matches only.
             queue = queue_access.staff_queue_for(
                 request.user,
                 agency,
-                form.cleaned_data,
+                {**form.cleaned_data, "q": ""},
                 today=agency_today(agency),
                 with_counts=False,
             )
@@ -111,8 +130,7 @@ class RequestList(GenericAPIView):
         mine = archive_filters(
             access.requester_requests_for(request.user, agency), form.cleaned_data
         )
-        query = (form.cleaned_data.get("q") or "").strip()
-        return (search(mine, query) if query else mine), query
+        return mine, (form.cleaned_data.get("q") or "").strip()
 
     @extend_schema(
         parameters=FILTERS,
@@ -122,18 +140,24 @@ class RequestList(GenericAPIView):
     )
     def get(self, request):
         listed, query = self.filtered(request)
+        # Only the columns a summary shows (not the description, the search vector or the
+        # point of contact): a page of 50 is read and built in a fraction of the time.
+        listed = listed.select_related(None).only(*SUMMARY_COLUMNS)
         if query:
             # Ranked as the archive ranks: the newest SEARCH_CAP + 1 matches, best first. A
             # requester's own requests are few: no walk over the agency's newest is needed.
             ranked = (
                 newest_ranked_requests(request.agency, listed, query, SEARCH_CAP)
                 if is_staff_caller(request)
-                else newest_matches_ranked(listed, SEARCH_CAP)
+                else newest_matches_ranked(search(listed, query), SEARCH_CAP)
             )
             ids, cursor = ranked_page(request, ranked)
-            found = listed.filter(pk__in=ids).in_bulk()
-            rows = [found[pk] for pk in ids if pk in found]
-            return cursor_response(request, RequestSummary(rows, many=True).data, cursor)
+            found = {
+                row["id"]: row for row in listed.filter(pk__in=ids).values("id", *SUMMARY_VALUES)
+            }
+            return cursor_response(
+                request, summaries(found[pk] for pk in ids if pk in found), cursor
+            )
         page = self.paginate_queryset(listed)
         return self.get_paginated_response(RequestSummary(page, many=True).data)
 

@@ -265,3 +265,19 @@ def test_search_of_stop_words_only_finds_nothing_and_a_bad_cursor_is_400(tenant)
             refused = client.get(f"/api/v1/requests/?q=minutes{status}&cursor={cursor}")
             assert refused.status_code == 400, (user, cursor)
             assert refused.json()["error"]["fields"], cursor
+
+
+def test_a_search_page_shows_each_request_as_the_list_does(tenant):
+    """Search pages are built from plain rows (serializers.summaries), the list from model
+    instances (RequestSummary): the same JSON for the same request, closed or not."""
+    closed = file_as(tenant, tenant.requester, "Monorail closure")
+    file_as(tenant, tenant.requester, "Monorail opening")
+    with agency_context(tenant.agency):
+        RecordsRequest.objects.filter(agency=tenant.agency, pk=closed.pk).update(
+            status="closed", closed_at=closed.received_at
+        )
+    client = _client(tenant, tenant.admin)
+    listed = client.get("/api/v1/requests/?status=any").json()["results"]
+    found = client.get("/api/v1/requests/?q=monorail&status=any").json()["results"]
+    assert (len(found) == 2 and found[0]["closed_at"]) or found[1]["closed_at"]
+    assert sorted(found, key=lambda r: r["number"]) == sorted(listed, key=lambda r: r["number"])

@@ -130,14 +130,12 @@ def test_the_newest_matches_are_ranked_best_first(tenant):
         newer = _file(tenant, "Budget hearings", "About the monorail, among others")
         _file(tenant, "Ferry timetable")
         staff = access.staff_requests_for(tenant.admin, tenant.agency)
-        assert newest_ranked_requests(tenant.agency, search(staff, "monorail"), "monorail", 10) == [
+        assert newest_ranked_requests(tenant.agency, staff, "monorail", 10) == [
             in_title.pk,
             newer.pk,
         ]
         # Past the cap, only the newest cap + 1 are ranked.
-        assert newest_ranked_requests(tenant.agency, search(staff, "monorail"), "monorail", 0) == [
-            newer.pk
-        ]
+        assert newest_ranked_requests(tenant.agency, staff, "monorail", 0) == [newer.pk]
 
 
 def _reference(matches, cap: int) -> list[int]:
@@ -159,9 +157,8 @@ def test_the_word_index_window_finds_the_newest_matches(tenant, text):
             _file(tenant, f"Ferry monorail {n}")
         staff = access.staff_requests_for(tenant.admin, tenant.agency)
         for cap in (0, 1, 2, 4, 30):
-            matches = search(staff, text)
-            assert newest_ranked_requests(tenant.agency, matches, text, cap) == _reference(
-                matches, cap
+            assert newest_ranked_requests(tenant.agency, staff, text, cap) == _reference(
+                search(staff, text), cap
             ), cap
 
 
@@ -176,12 +173,11 @@ def test_the_window_gives_the_same_answer_when_a_filter_leaves_few_matches(tenan
         narrow = staff.filter(pk__in=[r.pk for r in kept])
         for text in ("monorail", "ferry or monorail", "contracts monorail"):
             for cap in (0, 1, 2):
-                matches = search(narrow, text)
-                found = newest_ranked_requests(tenant.agency, matches, text, cap)
-                assert found == _reference(matches, cap), (text, cap)
+                found = newest_ranked_requests(tenant.agency, narrow, text, cap)
+                assert found == _reference(search(narrow, text), cap), (text, cap)
                 assert set(found) <= {r.pk for r in kept}
         # Stop words only: nothing can match.
-        assert newest_ranked_requests(tenant.agency, search(staff, "the of"), "the of", 0) == []
+        assert newest_ranked_requests(tenant.agency, staff, "the of", 0) == []
 
 
 def test_the_migration_indexes_the_requests_filed_before_it(tenant, other_tenant):
