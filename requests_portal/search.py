@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, QuerySet, Value
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThanOrEqual
 from django.db.models.functions import Replace
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -28,6 +30,12 @@ _WINDOW_MAX = 256_000
 # newest_ranked reads up to this many times cap + 1 matches in any order before it walks
 # the archive newest first: a medium word's matches, all of them, cost less than the walk.
 _FEW_FACTOR = 4
+# A public search found common (its SQL, with the agency and cap) -> the number, (year,
+# sequence), its newest matches began at: where newest_ranked's walk starts next time. Per
+# process; a hint, never an answer (see newest_ranked).
+_walk_starts: dict[tuple, tuple[int, int]] = {}
+_WALK_STARTS_MAX = 4096
+_NUMBER = Tuple(F("year"), F("sequence"))
 
 
 def search(queryset: QuerySet, text: str) -> QuerySet:
@@ -133,19 +141,51 @@ def newest_ranked(agency, entries: QuerySet, cap: int) -> list[int]:
     many for a medium one (hence the first step). PostgreSQL would not choose that walk by
     itself: the agency lexeme and the agency filter say the same thing, so it multiplies
     their selectivities, expects a few hundred matches and ranks all of them; hence bitmap
-    scans are off for that one query."""
+    scans are off for that one query.
+
+    A search found common once is walked first the next time, from where its newest
+    matches began then (``_walk_starts``), which spares the first step (1,000,000 requests:
+    22 of a common word's 30 ms). Only where to start is remembered, never an answer: the
+    walk reads every entry from the newest down to that number, so when it finds cap + 1
+    matches they are the newest cap + 1; when it finds fewer, the search runs as above."""
     fields = ("request_id", "rank", "year", "sequence")
+    memo = _memo_key(agency, entries, cap)
+    start = _walk_starts.get(memo) if memo else None
+    if start is not None:
+        found = _walk(agency, entries.filter(TupleGreaterThanOrEqual(_NUMBER, start)), cap)
+        if len(found) > cap:
+            return _best_first(found)
     few_max = _FEW_FACTOR * (cap + 1)
     found = list(entries.order_by().values_list(*fields)[: few_max + 1])
     if len(found) <= few_max:
+        _walk_starts.pop(memo, None)
         found.sort(key=lambda row: (-row[2], -row[3]))
         return _best_first(found[: cap + 1])
+    found = _walk(agency, entries, cap)
+    if len(found) > cap and memo:
+        if len(_walk_starts) >= _WALK_STARTS_MAX:
+            _walk_starts.clear()  # a bound on memory; the next searches fill it again
+        _walk_starts[memo] = min((row[2], row[3]) for row in found)
+    return _best_first(found)
+
+
+def _memo_key(agency, entries: QuerySet, cap: int) -> tuple | None:
+    """The search's identity for _walk_starts: its agency, cap and SQL with parameters (none
+    for a query that can match nothing, which has no SQL)."""
+    try:
+        key = (agency.pk, cap, *entries.query.sql_with_params())
+        hash(key)
+    except (EmptyResultSet, TypeError):  # TypeError: a parameter that cannot be a key
+        return None
+    return key
+
+
+def _walk(agency, entries: QuerySet, cap: int) -> list[tuple]:
+    """The newest cap + 1 of ``entries``, walked newest first (public_search_newest)."""
     with _index_walks_only():
         # agency_id = N here: the walk's index condition (public_search_newest).
         newest = entries.filter(agency=agency).order_by("-year", "-sequence")
-        newest = newest.values_list(*fields)
-        found = list(newest[: cap + 1])
-    return _best_first(found)
+        return list(newest.values_list("request_id", "rank", "year", "sequence")[: cap + 1])
 
 
 def newest_ranked_requests(agency, requests: QuerySet, text: str, cap: int) -> list[int]:

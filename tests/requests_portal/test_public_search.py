@@ -165,3 +165,38 @@ def test_a_common_word_past_the_few_is_walked_newest_first(tenant, client_for, m
     shown = re.findall(r'/requests/(\d{2}-\d+)/"', body)
     assert oldest_best.number not in shown
     assert set(shown) == {filed[-1].number}
+
+
+def test_a_common_search_walked_again_from_its_last_start_is_still_the_newest(
+    tenant, client_for, monkeypatch
+):
+    """A search found common is walked next time from where its newest matches began
+    (search._walk_starts): only a hint. Requests filed since, and matches taken out of the
+    archive below the start, still give the newest cap + 1 matches."""
+    from requests_portal import search
+
+    monkeypatch.setattr(archive, "SEARCH_COUNT_CAP", 1)
+    monkeypatch.setattr(search, "_walk_starts", {})
+
+    def shown() -> set[str]:
+        body = client_for(None, tenant.host).get("/archive/", {"q": "minutes"}).content.decode()
+        return set(re.findall(r'/requests/(\d{2}-\d+)/"', body))
+
+    with agency_context(tenant.agency):
+        agency_settings.agency_setup_defaults(agency=tenant.agency)
+        filed = [_file(tenant, title=f"Minutes of meeting {n}") for n in range(10)]
+    assert shown() == {filed[-1].number}
+    assert search._walk_starts, "the walk's start is kept for the next time"
+
+    with agency_context(tenant.agency):
+        newer = [_file(tenant, title=f"Minutes of hearing {n}") for n in range(2)]
+    assert shown() == {newer[-1].number}  # the newest two, best first: one is shown
+
+    with agency_context(tenant.agency):
+        for records_request in newer:  # out of the archive: the start now holds too few
+            lifecycle.request_set_visibility(
+                actor=tenant.admin,
+                records_request=records_request,
+                visibility=Visibility.ALL_STAFF,
+            )
+    assert shown() == {filed[-1].number}
