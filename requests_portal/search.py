@@ -158,7 +158,8 @@ def newest_ranked(agency, entries: QuerySet, cap: int) -> list[int]:
     few_max = _FEW_FACTOR * (cap + 1)
     found = list(entries.order_by().values_list(*fields)[: few_max + 1])
     if len(found) <= few_max:
-        _walk_starts.pop(memo, None)
+        if memo:
+            _walk_starts.pop(memo, None)
         found.sort(key=lambda row: (-row[2], -row[3]))
         return _best_first(found[: cap + 1])
     found = _walk(agency, entries, cap)

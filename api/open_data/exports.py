@@ -44,8 +44,8 @@ def _request_chunks(agency: Agency) -> Iterator[list[dict]]:
             rows = list(listed[:CHUNK])
             if not rows:
                 return
-            chunk = records.request_records(agency, rows)
-        after = (rows[-1].year, rows[-1].sequence)
+            chunk = records.request_records(rows)
+        after = (rows[-1]["year"], rows[-1]["sequence"])
         yield chunk
 
 

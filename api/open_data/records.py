@@ -6,12 +6,11 @@ notes, tasks, time, tracking links, private reasons or personal-data findings.""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import OuterRef, QuerySet
+from django.db.models import F, OuterRef, QuerySet
 
 from accounts.models import Agency
 from documents import access as document_access
@@ -41,10 +40,11 @@ DOCUMENT_COLUMNS = (
     "released_at",
 )
 
-# Only these columns are read from the database (``.only``): nothing else is even loaded.
-_REQUEST_FIELDS = (
+# Only these columns are read from the database, as plain rows (``.values``): nothing else
+# is even loaded, and no model instance is built for a row (a page of 50 in a fraction of
+# the time).
+_REQUEST_VALUES = (
     "id",
-    "agency_id",
     "year",
     "sequence",
     "title",
@@ -53,14 +53,13 @@ _REQUEST_FIELDS = (
     "day_zero",
     "due_date",
     "closed_at",
-    "closure_reason__name",
-    "request_type__name",
     "updated_at",
 )
 
 
-def public_requests(agency: Agency) -> QuerySet[RecordsRequest]:
-    """The archive's public requests, newest number first, with only the public columns."""
+def public_requests(agency: Agency) -> QuerySet:
+    """The archive's public requests, newest number first, as rows of only the public
+    columns (dictionaries: ``request_record`` makes each an open-data item)."""
     # Each request's department names come in the same query (one round trip fewer per page).
     names = (
         RequestDepartment.objects.filter(agency=agency, request=OuterRef("pk"))
@@ -69,10 +68,13 @@ def public_requests(agency: Agency) -> QuerySet[RecordsRequest]:
     )
     return (
         request_access.public_requests(agency)
-        .select_related("closure_reason", "request_type")
-        .only(*_REQUEST_FIELDS)
-        .annotate(department_names=ArraySubquery(names))
         .order_by("-year", "-sequence")
+        .values(
+            *_REQUEST_VALUES,
+            department_names=ArraySubquery(names),
+            closure_reason_name=F("closure_reason__name"),
+            request_type_name=F("request_type__name"),
+        )
     )
 
 
@@ -94,49 +96,29 @@ def public_documents(agency: Agency) -> QuerySet[Document]:
     )
 
 
-def department_names(agency: Agency, request_ids: Iterable[int]) -> dict[int, list[str]]:
-    """Request id → the names of its departments (lead first): public, as on the archive."""
-    names: dict[int, list[str]] = defaultdict(list)
-    rows = (
-        RequestDepartment.objects.filter(agency=agency, request_id__in=list(request_ids))
-        .order_by("request_id", "-is_lead", "department__name")
-        .values_list("request_id", "department__name")
-    )
-    for request_id, name in rows:
-        names[request_id].append(name)
-    return names
-
-
 def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def request_record(r: RecordsRequest, departments: list[str]) -> dict[str, Any]:
+def request_record(row: dict[str, Any]) -> dict[str, Any]:
+    """The open-data item of a row of ``public_requests``."""
     return {
-        "number": r.number,
-        "title": r.title,
-        "description": r.description,
-        "status": r.status,
-        "received_on": _iso(r.day_zero),
-        "due_date": _iso(r.due_date),
-        "closed_at": _iso(r.closed_at),
-        "closure_reason": r.closure_reason.name if r.closure_reason_id else "",
-        "request_type": r.request_type.name if r.request_type_id else "",
-        "departments": departments,
-        "updated_at": _iso(r.updated_at),
+        "number": RecordsRequest.number_of(row["year"], row["sequence"]),
+        "title": row["title"],
+        "description": row["description"],
+        "status": row["status"],
+        "received_on": _iso(row["day_zero"]),
+        "due_date": _iso(row["due_date"]),
+        "closed_at": _iso(row["closed_at"]),
+        "closure_reason": row["closure_reason_name"] or "",
+        "request_type": row["request_type_name"] or "",
+        "departments": row["department_names"],
+        "updated_at": _iso(row["updated_at"]),
     }
 
 
-def request_records(agency: Agency, rows: list[RecordsRequest]) -> list[dict[str, Any]]:
-    """Rows of ``public_requests`` carry their department names; others are looked up."""
-    missing = [r.pk for r in rows if not hasattr(r, "department_names")]
-    names = department_names(agency, missing) if missing else {}
-    return [
-        request_record(
-            r, r.department_names if hasattr(r, "department_names") else names.get(r.pk, [])
-        )
-        for r in rows
-    ]
+def request_records(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [request_record(row) for row in rows]
 
 
 def document_record(d: Document) -> dict[str, Any]:

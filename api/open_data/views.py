@@ -21,6 +21,7 @@ from api.open_data import schema as docs
 from requests_portal import access as request_access
 from requests_portal import forms, keyset
 from requests_portal.filters import archive_filters
+from requests_portal.models import RecordsRequest
 from requests_portal.search import newest_ranked, public_search
 
 TAG = ["open data"]
@@ -60,6 +61,10 @@ def _after_number(request) -> tuple[int, int] | None:
     return 2000 + int(match.group(1)), int(match.group(2))
 
 
+def _number(row: dict) -> str:
+    return RecordsRequest.number_of(row["year"], row["sequence"])
+
+
 class KeepSignedInUser(SessionAuthentication):
     """Open data needs no sign-in and reads nothing about the caller; but a signed-in
     member's visit is still on the audit log like every page (AuditAccessMiddleware reads
@@ -95,10 +100,10 @@ class OpenRequestList(OpenDataView):
         more = len(rows) > size
         rows = rows[:size]
         body = {
-            "results": records.request_records(agency, rows),
-            "next": paging.next_link(request, after=rows[-1].number) if more else None,
+            "results": records.request_records(rows),
+            "next": paging.next_link(request, after=_number(rows[-1])) if more else None,
         }
-        return paging.cacheable_json(request, body, paging.newest(r.updated_at for r in rows))
+        return paging.cacheable_json(request, body, paging.newest(r["updated_at"] for r in rows))
 
     def _search(self, request, agency, data, query, size) -> HttpResponse:
         last_page = max(1, -(-paging.SEARCH_CAP // size))
@@ -110,13 +115,13 @@ class OpenRequestList(OpenDataView):
         start = (page - 1) * size
         ids = ranked[start : start + size]
         more = len(ranked) > start + size and page < last_page
-        found = records.public_requests(agency).filter(pk__in=ids).in_bulk()
+        found = {row["id"]: row for row in records.public_requests(agency).filter(pk__in=ids)}
         rows = [found[pk] for pk in ids if pk in found]
         body = {
-            "results": records.request_records(agency, rows),
+            "results": records.request_records(rows),
             "next": paging.next_link(request, page=page + 1) if more else None,
         }
-        return paging.cacheable_json(request, body, paging.newest(r.updated_at for r in rows))
+        return paging.cacheable_json(request, body, paging.newest(r["updated_at"] for r in rows))
 
 
 class OpenRequestDetail(OpenDataView):
@@ -137,8 +142,8 @@ class OpenRequestDetail(OpenDataView):
         )
         if found is None:
             raise Http404
-        body = records.request_records(agency, [found])[0]
-        return paging.cacheable_json(request, body, found.updated_at)
+        body = records.request_record(found)
+        return paging.cacheable_json(request, body, found["updated_at"])
 
 
 class OpenDocumentList(OpenDataView):
