@@ -35,7 +35,6 @@ _FEW_FACTOR = 4
 # process; a hint, never an answer (see newest_ranked).
 _walk_starts: dict[tuple, tuple[int, int]] = {}
 _WALK_STARTS_MAX = 4096
-_NUMBER = Tuple(F("year"), F("sequence"))
 
 
 def search(queryset: QuerySet, text: str) -> QuerySet:
@@ -152,7 +151,9 @@ def newest_ranked(agency, entries: QuerySet, cap: int) -> list[int]:
     memo = _memo_key(agency, entries, cap)
     start = _walk_starts.get(memo) if memo else None
     if start is not None:
-        found = _walk(agency, entries.filter(TupleGreaterThanOrEqual(_NUMBER, start)), cap)
+        # A row comparison: the walk's index scan ends at the start (as keyset.older_than).
+        from_start = TupleGreaterThanOrEqual(Tuple(F("year"), F("sequence")), start)
+        found = _walk(agency, entries.filter(from_start), cap)
         if len(found) > cap:
             return _best_first(found)
     few_max = _FEW_FACTOR * (cap + 1)

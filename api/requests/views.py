@@ -88,19 +88,7 @@ FILTERS = [
 
 
 # What RequestSummary reads of a request (its number is made of year and sequence).
-SUMMARY_COLUMNS = (
-    "id",
-    "agency_id",
-    "year",
-    "sequence",
-    "title",
-    "status",
-    "visibility",
-    "received_at",
-    "day_zero",
-    "due_date",
-    "closed_at",
-)
+SUMMARY_COLUMNS = ("id", "agency_id", *SUMMARY_VALUES)
 
 
 class RequestList(GenericAPIView):
