@@ -156,6 +156,12 @@ class Status(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+def status_labels() -> dict[str, str]:
+    """Each status's label in the reader's language, made once for a page of rows (not a
+    lookup and a translation per row)."""
+    return {value: str(label) for value, label in Status.choices}
+
+
 class Channel(models.TextChoices):
     WEB = "web", _("Web form")
     PHONE = "phone", _("Phone")

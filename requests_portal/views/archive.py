@@ -13,7 +13,7 @@ from django.views.decorators.http import require_safe
 from accounts.models import Agency
 from requests_portal import access, forms, keyset
 from requests_portal.filters import archive_filters
-from requests_portal.models import RecordsRequest, Status
+from requests_portal.models import RecordsRequest, status_labels
 from requests_portal.page_fragments import ArchiveRow, archive_form_html, archive_rows_html
 from requests_portal.search import highlighted, newest_ranked, public_search, with_snippets
 from requests_portal.views.common import agency_or_404, page_params
@@ -46,11 +46,6 @@ def _shown(r: RecordsRequest, snippet: str | None, labels: dict[str, str]) -> Ar
     )
 
 
-def _status_labels() -> dict[str, str]:
-    """Each status in the reader's language, once per page (not a lookup per row)."""
-    return {value: str(label) for value, label in Status.choices}
-
-
 @require_safe
 def archive(request: HttpRequest) -> HttpResponse:
     agency = agency_or_404(request)
@@ -69,7 +64,7 @@ def archive(request: HttpRequest) -> HttpResponse:
             request.GET.get("page")
         )
         found = _found_in_order(agency, list(page.object_list), query)
-        labels = _status_labels()
+        labels = status_labels()
         rows = [_shown(r, snippet, labels) for r, snippet in found]
         pager: dict[str, object] = {"page": page, "params": page_params(request)}
     else:
@@ -82,7 +77,7 @@ def archive(request: HttpRequest) -> HttpResponse:
             before=keyset.parse_number(request.GET.get("before")),
             size=ARCHIVE_PAGE_SIZE,
         )
-        labels = _status_labels()
+        labels = status_labels()
         rows = [_shown(r, None, labels) for r in listing.rows]
         count = keyset.count_capped(listed, SEARCH_COUNT_CAP)
         capped = count > SEARCH_COUNT_CAP

@@ -16,7 +16,7 @@ from accounts import policy
 from accounts.decorators import agency_permission
 from accounts.local_time import agency_today
 from requests_portal import access, deadlines, form_fragments, forms, queue_access
-from requests_portal.models import Status
+from requests_portal.models import Status, status_labels
 from requests_portal.services import clock
 from requests_portal.views.common import page_params
 
@@ -49,7 +49,7 @@ def staff_queue(request: HttpRequest) -> HttpResponse:
     # Each row's link and status label made here, once per row, rather than by a template
     # tag per row (a URL reverse and a choices lookup each): one reverse gives the shape.
     link = reverse("staff:request_detail", args=[_SAMPLE_NUMBER])
-    labels = dict(Status.choices)
+    labels = status_labels()
     rows = []
     for r in page.object_list:
         running = r.status in (Status.SUBMITTED, Status.OPEN)
